@@ -1,0 +1,68 @@
+"""API authentication (bearer tokens for service accounts, sessions for people) and /me."""
+
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.security import APIKeyHeader, HttpBearer
+
+from .models import User
+from .services import api_token_authenticate
+
+
+class ApiTokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` for service accounts."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyHeader):
+    """A signed-in person's session. Unsafe methods need the CSRF token (X-CSRFToken)."""
+
+    openapi_type = "apiKey"
+    param_name = "X-CSRFToken"
+    csrf = True
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return "session"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user
+        if user.is_authenticated and user.is_active:
+            return user  # type: ignore[return-value]
+        return None
+
+
+router = Router(tags=["Accounts"])
+
+
+class OrganisationRef(Schema):
+    id: int
+    name: str
+    kind: str
+
+
+class Me(Schema):
+    email: str
+    full_name: str
+    roles: list[str]
+    organisation: OrganisationRef | None
+    is_service_account: bool
+
+
+@router.get("/me", response=Me, summary="Who am I", operation_id="whoami")
+def whoami(request: HttpRequest) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    org = user.organisation
+    return {
+        "email": user.email,
+        "full_name": user.full_name,
+        "roles": sorted(user.role_set),
+        "organisation": {"id": org.pk, "name": org.name, "kind": org.kind} if org else None,
+        "is_service_account": user.is_service_account,
+    }

@@ -1,0 +1,89 @@
+"""The case lifecycle (../shared/domain/README.md): states and the moves between them.
+
+Pure data and functions; :mod:`cmetrack.cases.services` applies them to stored cases.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CaseState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    SLO_INVESTIGATION = "slo_investigation", "SLO investigation"
+    TRACKING = "tracking", "Tracking"
+    LOCATED = "located", "Located"
+    NEEDS_ASSESSMENT = "needs_assessment", "Needs assessment"
+    AWAITING_PROVISION = "awaiting_provision", "Awaiting provision"
+    IN_PROVISION = "in_provision", "In provision"
+    DORMANT = "dormant", "Dormant"
+    CLOSED = "closed", "Closed"
+
+
+class Outcome(models.TextChoices):
+    """Why a case closed. Never "not found": a child not found goes dormant."""
+
+    NOT_CME = "not_cme", "Not children missing education (with reason)"
+    ATTENDANCE_MATTER = "attendance_matter", "Attendance matter; stays on roll"
+    ON_ROLL = "on_roll", "Found on a school roll"
+    HOME_EDUCATED = "home_educated", "Home educated (elective home education)"
+    MOVED_LA = "moved_la", "Moved to another authority, acknowledged"
+    LEFT_COUNTRY = "left_country", "Left the country, confirmed"
+    ATTENDING_PROVISION = "attending_provision", "Attending new provision"
+
+
+#: Where a case may go from each state.
+TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    CaseState.RECEIVED: frozenset(
+        {CaseState.SLO_INVESTIGATION, CaseState.TRACKING, CaseState.CLOSED}
+    ),
+    CaseState.SLO_INVESTIGATION: frozenset({CaseState.TRACKING, CaseState.CLOSED}),
+    CaseState.TRACKING: frozenset({CaseState.LOCATED, CaseState.DORMANT, CaseState.CLOSED}),
+    CaseState.LOCATED: frozenset({CaseState.NEEDS_ASSESSMENT, CaseState.CLOSED}),
+    CaseState.NEEDS_ASSESSMENT: frozenset({CaseState.AWAITING_PROVISION}),
+    CaseState.AWAITING_PROVISION: frozenset({CaseState.IN_PROVISION}),
+    CaseState.IN_PROVISION: frozenset({CaseState.CLOSED, CaseState.AWAITING_PROVISION}),
+    CaseState.DORMANT: frozenset({CaseState.TRACKING, CaseState.LOCATED, CaseState.CLOSED}),
+    CaseState.CLOSED: frozenset(),
+}
+
+#: The outcomes allowed when closing from each state.
+CLOSING_OUTCOMES: dict[CaseState, frozenset[Outcome]] = {
+    CaseState.RECEIVED: frozenset({Outcome.NOT_CME}),
+    CaseState.SLO_INVESTIGATION: frozenset({Outcome.ATTENDANCE_MATTER, Outcome.NOT_CME}),
+    CaseState.TRACKING: frozenset(
+        {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
+    ),
+    CaseState.LOCATED: frozenset(
+        {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
+    ),
+    CaseState.IN_PROVISION: frozenset({Outcome.ATTENDING_PROVISION}),
+    # A dormant case closes only once the whereabouts are confirmed.
+    CaseState.DORMANT: frozenset(
+        {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
+    ),
+}
+
+OPEN_STATES = frozenset(set(CaseState) - {CaseState.CLOSED})
+
+
+class TransitionNotAllowed(Exception):
+    """A move the lifecycle does not allow; the message says why in the user's terms."""
+
+
+def check_transition(current: CaseState, target: CaseState, outcome: Outcome | None) -> None:
+    """Raise :class:`TransitionNotAllowed` unless ``current`` → ``target`` is allowed."""
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.label.lower() for s in TRANSITIONS[current])) or "nowhere"
+        raise TransitionNotAllowed(
+            f"A case that is {current.label.lower()} cannot move to {target.label.lower()}; "
+            f"it can move to: {allowed}."
+        )
+    if target == CaseState.CLOSED:
+        if outcome is None:
+            raise TransitionNotAllowed("Choose an outcome to close the case.")
+        if outcome not in CLOSING_OUTCOMES.get(current, frozenset()):
+            raise TransitionNotAllowed(
+                f"A case that is {current.label.lower()} cannot close as "
+                f"“{outcome.label}”."
+            )

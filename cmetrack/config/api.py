@@ -1,0 +1,18 @@
+"""The HTTP API, version 1, at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+
+from ninja import NinjaAPI
+
+from cmetrack.accounts.api import ApiTokenAuth, SessionAuth
+from cmetrack.accounts.api import router as accounts_router
+from cmetrack.organisations.api import router as organisations_router
+
+api = NinjaAPI(
+    title="Children missing education API",
+    version="1",
+    description="Case management and tracking for children missing education. "
+    "Service accounts send `Authorization: Bearer <token>`; signed-in people use their session.",
+    auth=[ApiTokenAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+api.add_router("/", accounts_router)
+api.add_router("/", organisations_router)

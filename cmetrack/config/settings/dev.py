@@ -1,0 +1,7 @@
+"""Development and demo: embedded SQLite under ``var/`` unless DATABASE_URL is set."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env_bool
+
+DEBUG = env_bool("DEBUG", True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,11 @@
+"""Test settings: DATABASE_URL when set (PostgreSQL in CI), otherwise SQLite."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": ""}  # in memory
+    DATABASES["default"]["OPTIONS"] = {}
+ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from cmetrack.accounts.views import SignInView, SignOutView
+from cmetrack.core import views as core_views
+
+from .api import api
+
+admin.site.site_header = "Children missing education: administration"
+admin.site.site_title = "CME administration"
+admin.site.login = SignInView.as_view()  # type: ignore[method-assign]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("sign-in/", SignInView.as_view(), name="login"),
+    path("sign-out/", SignOutView.as_view(), name="logout"),
+    path("accessibility/", core_views.accessibility, name="accessibility"),
+    path("privacy/", core_views.privacy, name="privacy"),
+    path("children/", include("cmetrack.people.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "cmetrack.core.views.error_403"
+handler404 = "cmetrack.core.views.error_404"
+handler500 = "cmetrack.core.views.error_500"

@@ -1,0 +1,123 @@
+"""What each signed-in role sees on its home page, prepared for the templates.
+
+Presenters turn selector results into plain rows; views render them; tests check them
+without a template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditEvent
+from cmetrack.cases.lifecycle import CaseState
+from cmetrack.cases.selectors import open_cases_for, work_queue
+from cmetrack.core.jinja import govuk_date
+from cmetrack.referrals.selectors import referrals_visible_to
+
+QUEUE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    cells: tuple[str, ...]
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class QueueSection:
+    title: str
+    empty_text: str
+    headers: tuple[str, ...]
+    rows: list[QueueRow] = field(default_factory=list)
+    total: int = 0
+
+
+def navigation_for(user: User, path: str) -> list[dict[str, object]]:
+    if not user.is_authenticated:
+        return []
+    items = [("Home", reverse("home"))]
+    if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
+        items.append(("Administration", reverse("admin:index")))
+    items.append(("API", reverse("api:openapi-view")))
+    return [{"text": t, "href": h, "current": path == h} for t, h in items]
+
+
+def _case_rows(qs: object) -> tuple[list[QueueRow], int]:
+    from django.db.models import QuerySet
+
+    assert isinstance(qs, QuerySet)
+    total = qs.count()
+    rows = [
+        QueueRow(
+            cells=(c.reference, c.child.full_name, c.get_state_display(),
+                   govuk_date(c.date_referred)),
+            href=reverse("people:child-detail", args=[c.child_id]),
+        )
+        for c in qs.order_by("date_referred", "pk")[:QUEUE_LIMIT]
+    ]
+    return rows, total
+
+
+CASE_HEADERS = ("Case", "Child", "State", "Referred")
+
+
+def _cases_section(title: str, empty_text: str, qs: object) -> QueueSection:
+    rows, total = _case_rows(qs)
+    return QueueSection(title=title, empty_text=empty_text, headers=CASE_HEADERS, rows=rows,
+                        total=total)
+
+
+@dataclass(frozen=True)
+class HomePresenter:
+    user: User
+
+    @property
+    def role_names(self) -> list[str]:
+        return [Role(r).label for r in sorted(self.user.role_set)]
+
+    @property
+    def sections(self) -> list[QueueSection]:
+        user, sections = self.user, []
+        if user.has_role(Role.CME_MANAGER):
+            sections.append(_cases_section(
+                "Cases waiting to be assigned", "No case is waiting to be assigned.",
+                open_cases_for(user).filter(assigned_officer__isnull=True)))
+        if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SAFEGUARDING_ADVISER):
+            sections.append(_cases_section(
+                "Your open cases", "You have no open cases.",
+                open_cases_for(user).filter(assigned_officer=user)))
+        if user.has_role(Role.SLO):
+            sections.append(_cases_section(
+                "SLO investigations", "There are no SLO investigations for your schools.",
+                work_queue(user).filter(state=CaseState.SLO_INVESTIGATION)))
+        if user.has_role(Role.VIRTUAL_SCHOOL):
+            sections.append(_cases_section(
+                "Children in care missing education",
+                "No child in care has an open case.",
+                open_cases_for(user).filter(child__in_care=True)))
+        if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
+            referrals = referrals_visible_to(user)
+            sections.append(QueueSection(
+                title="Your referrals",
+                empty_text="Your organisation has not made any referrals.",
+                headers=("Reference", "Child", "Received", "Status"),
+                rows=[QueueRow(cells=(r.reference, f"{r.given_names} {r.family_name}",
+                                      govuk_date(r.received_at), r.get_status_display()))
+                      for r in referrals[:QUEUE_LIMIT]],
+                total=referrals.count(),
+            ))
+        if user.has_role(Role.AUDITOR):
+            events = AuditEvent.objects.all()
+            sections.append(QueueSection(
+                title="Recent activity in the audit trail",
+                empty_text="Nothing has been recorded yet.",
+                headers=("When", "Who", "What"),
+                rows=[QueueRow(cells=(f"{e.at:%d %b %Y %H:%M}", e.actor_label, e.summary))
+                      for e in events[:20]],
+                total=events.count(),
+            ))
+        return sections

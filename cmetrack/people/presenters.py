@@ -1,0 +1,67 @@
+"""A child's record prepared for display, with restricted addresses masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cmetrack.accounts.models import User
+from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.core.jinja import govuk_date
+
+from .models import Child
+from .selectors import addresses_for_display
+
+RESTRICTED = "Restricted"
+
+
+@dataclass(frozen=True)
+class ChildPresenter:
+    child: Child
+    viewer: User
+
+    @property
+    def summary_rows(self) -> list[tuple[str, str]]:
+        c = self.child
+        dob = govuk_date(c.dob, "Not known")
+        if c.dob:
+            dob = f"{dob} ({c.get_dob_certainty_display().lower()})"
+        rows = [
+            ("Legal name", c.full_name),
+            ("Date of birth", dob),
+            ("Sex", c.get_sex_display()),
+            ("UPN", c.upn or "Not known"),
+            ("Ethnicity", c.get_ethnicity_display() if c.ethnicity else "Not recorded"),
+            ("First language", c.first_language or "Not recorded"),
+            ("SEN provision", c.get_sen_provision_display()),
+            ("Child in care", "Yes" + (f", {c.responsible_la.name}" if c.responsible_la else "")
+             if c.in_care else "No"),
+            ("Child protection plan", "Yes" if c.child_protection_plan else "No"),
+        ]
+        aliases = [str(a) for a in c.aliases.all()]
+        if aliases:
+            rows.insert(1, ("Other names", "; ".join(aliases)))
+        former = [f.upn for f in c.former_upns.all()]
+        if former:
+            rows.insert(4, ("Former UPNs", ", ".join(former)))
+        groups = [v.get_group_display() for v in c.vulnerabilities.all()]
+        rows.append(("Vulnerable groups", "; ".join(groups) if groups else "None recorded"))
+        return rows
+
+    @property
+    def addresses(self) -> list[tuple[str, str]]:
+        out = []
+        for address, visible in addresses_for_display(user=self.viewer, child=self.child):
+            when = "Current" if address.is_current else f"Until {govuk_date(address.date_to)}"
+            out.append((when, str(address) if visible else RESTRICTED))
+        return out
+
+    @property
+    def parents_carers(self) -> list[str]:
+        return [str(p) for p in self.child.parents_carers.all()]
+
+    @property
+    def cases(self) -> list[tuple[str, str, str]]:
+        return [
+            (case.reference, case.get_state_display(), govuk_date(case.date_referred))
+            for case in cases_visible_to(self.viewer).filter(child=self.child)
+        ]

@@ -1,0 +1,66 @@
+"""Registers the authority holds about pupils: dated roll snapshots from its schools.
+
+A roll entry is register data, not a child record: a :class:`cmetrack.people.models.Child`
+exists only when the authority works with that child. Detection and matching read rolls
+set-based; the indexes serve those reads.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from cmetrack.organisations.models import Organisation
+from cmetrack.people.choices import Sex
+
+
+class EnrolmentStatus(models.TextChoices):
+    CURRENT = "C", "Current (single registration)"
+    MAIN = "M", "Main (dual registration)"
+    SUBSIDIARY = "S", "Subsidiary (dual registration)"
+    GUEST = "G", "Guest"
+
+
+class RollSnapshot(models.Model):
+    school = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="roll_snapshots")
+    taken_on = models.DateField(help_text="The date the roll was true on.")
+    source = models.CharField(max_length=100, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["school", "-taken_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "taken_on"], name="unique_roll_snapshot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} roll on {self.taken_on:%d %b %Y}"
+
+
+class RollEntry(models.Model):
+    snapshot = models.ForeignKey(RollSnapshot, on_delete=models.CASCADE, related_name="entries")
+    upn = models.CharField("UPN", max_length=13, db_index=True)
+    former_upn = models.CharField("former UPN", max_length=13, blank=True)
+    legal_given_name = models.CharField(max_length=100)
+    legal_family_name = models.CharField(max_length=100)
+    preferred_given_name = models.CharField(max_length=100, blank=True)
+    preferred_family_name = models.CharField(max_length=100, blank=True)
+    dob = models.DateField("date of birth")
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    address = models.CharField(max_length=300, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    nc_year = models.SmallIntegerField("national curriculum year", null=True, blank=True)
+    entry_date = models.DateField(null=True, blank=True)
+    enrolment_status = models.CharField(
+        max_length=1, choices=EnrolmentStatus.choices, default=EnrolmentStatus.CURRENT
+    )
+
+    class Meta:
+        verbose_name_plural = "roll entries"
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "upn"], name="unique_roll_entry_upn")
+        ]
+        indexes = [models.Index(fields=["legal_family_name", "dob"])]
+
+    def __str__(self) -> str:
+        return f"{self.legal_given_name} {self.legal_family_name} ({self.upn})"

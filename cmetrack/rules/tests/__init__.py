@@ -1,0 +1,1 @@
+"""Tests for the pure domain rules in :mod:`cmetrack.rules`."""

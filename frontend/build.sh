@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Rebuilds cmetrack's committed front-end assets from GOV.UK Frontend.
+#
+# Output (all committed, served by Django as static files):
+#   cmetrack/core/static/cmetrack/application.css        compiled Sass (Arial, no font files)
+#   cmetrack/core/static/cmetrack/govuk-frontend.min.js  GOV.UK Frontend ES module
+#   cmetrack/core/static/cmetrack/init.js                tiny module that calls initAll()
+#   cmetrack/core/static/cmetrack/assets/                favicons, manifest icons, manifest.json
+#
+# The icons in src/assets/ are cmetrack's own (a council service must not use
+# the GOV.UK crown favicons from govuk-frontend). No fonts are copied: the
+# service uses Arial, not GDS Transport.
+#
+# Usage: frontend/build.sh   (or `npm run build` inside frontend/)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+out="$repo/cmetrack/core/static/cmetrack"
+govuk="$here/node_modules/govuk-frontend/dist/govuk"
+
+cd "$here"
+
+if [ ! -d node_modules/govuk-frontend ] || [ ! -d node_modules/sass ]; then
+  npm ci --no-audit --no-fund
+fi
+
+mkdir -p "$out"
+rm -rf "$out/assets"
+mkdir -p "$out/assets/images"
+
+# 1. Styles: compressed, no source maps.
+"$here/node_modules/.bin/sass" \
+  --pkg-importer=node \
+  --style=compressed \
+  --no-source-map \
+  "$here/src/application.scss" "$out/application.css"
+
+# 2. GOV.UK Frontend JavaScript (ES module) and the initialiser.
+cp "$govuk/govuk-frontend.min.js" "$out/govuk-frontend.min.js"
+# Drop the trailing sourceMappingURL comment: the map is not shipped, and
+# Django's ManifestStaticFilesStorage would fail looking for it.
+sed -i -e 's|//# sourceMappingURL=[^ ]*$||' "$out/govuk-frontend.min.js"
+
+cat > "$out/init.js" <<'EOF'
+import { initAll } from './govuk-frontend.min.js'
+initAll()
+EOF
+
+# 3. Images and web app manifest (our own, council-neutral icons).
+cp "$here"/src/assets/images/* "$out/assets/images/"
+cp "$here/src/assets/manifest.json" "$out/assets/manifest.json"
+
+# 4. Checks: no GDS Transport font-face, and every url() in the CSS points at
+#    a file we ship (Django's ManifestStaticFilesStorage fails otherwise).
+if grep -q "GDS Transport" "$out/application.css" || grep -q "@font-face" "$out/application.css"; then
+  echo "build.sh: application.css still contains GDS Transport / @font-face rules" >&2
+  exit 1
+fi
+missing=0
+while IFS= read -r url; do
+  case "$url" in
+    data:*) ;;
+    /static/cmetrack/*) [ -e "$out/${url#/static/cmetrack/}" ] || { echo "build.sh: missing asset for $url" >&2; missing=1; } ;;
+    *) echo "build.sh: unexpected url($url) in application.css" >&2; missing=1 ;;
+  esac
+done < <(grep -o 'url([^)]*)' "$out/application.css" | sed -e 's/^url(//' -e 's/)$//' -e 's/^["'\'']//' -e 's/["'\'']$//' | sort -u)
+[ "$missing" -eq 0 ] || exit 1
+
+echo "Built front-end assets in ${out#"$repo"/}:"
+(cd "$out" && find . -type f -printf '%s\t%p\n' | sort -k2)
