@@ -81,7 +81,9 @@ def lock() -> None:
         run(tpy, "-m", "pip", "install", "--quiet", ".[dev]")
         frozen = subprocess.run(
             [str(tpy), "-m", "pip", "freeze", "--exclude-editable", "--exclude", "cmetrack"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     LOCK.write_text(
         "# Pinned with `python3 dev.py lock` from pyproject.toml (runtime and dev).\n" + frozen

@@ -13,7 +13,7 @@ class UserRoleInline(admin.TabularInline[UserRole, User]):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # User is not an AbstractUser
     ordering = ("full_name",)
     list_display = ("email", "full_name", "organisation", "is_active", "is_staff")
     list_filter = ("is_active", "is_staff", "roles__role", "organisation__kind")
@@ -28,8 +28,13 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("email", "full_name", "organisation", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "organisation", "password1", "password2"),
+            },
+        ),
     )
 
 

@@ -1,6 +1,5 @@
 """API authentication (bearer tokens for service accounts, sessions for people) and /me."""
 
-
 from typing import Any
 
 from django.http import HttpRequest
@@ -34,7 +33,7 @@ class SessionAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
         if user.is_authenticated and user.is_active:
-            return user  # type: ignore[return-value]
+            return user
         return None
 
 

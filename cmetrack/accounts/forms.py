@@ -9,11 +9,15 @@ from django.contrib.auth.forms import AuthenticationForm
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
-        error_messages={"required": "Enter your email address",
-                        "invalid": "Enter an email address in the correct format, like name@example.org"},
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address in the correct format, like name@example.org",
+        },
     )
     password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput,
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput,
         error_messages={"required": "Enter your password"},
     )
     error_messages = {

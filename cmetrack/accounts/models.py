@@ -40,7 +40,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # School Liaison Officers work with a set of schools.
     linked_schools = models.ManyToManyField(
-        Organisation, blank=True, related_name="liaison_officers",
+        Organisation,
+        blank=True,
+        related_name="liaison_officers",
         limit_choices_to={"kind": "school"},
     )
     is_active = models.BooleanField(default=True)
@@ -75,7 +77,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The user's roles, read once per request-lived instance."""
         cached: frozenset[str] | None = getattr(self, "_role_cache", None)
         if cached is None:
-            cached = frozenset(self.roles.values_list("role", flat=True)) if self.pk else frozenset()
+            cached = (
+                frozenset(self.roles.values_list("role", flat=True)) if self.pk else frozenset()
+            )
             self._role_cache = cached
         return cached
 

@@ -43,8 +43,13 @@ def user_create(
         action="create",
         obj=user,
         summary=f"Created user {user.email}",
-        changes={"after": {"email": user.email, "roles": role_values,
-                           "organisation": organisation.pk if organisation else None}},
+        changes={
+            "after": {
+                "email": user.email,
+                "roles": role_values,
+                "organisation": organisation.pk if organisation else None,
+            }
+        },
     )
     return user
 
@@ -61,7 +66,10 @@ def user_set_roles(*, actor: Actor, user: User, roles: Iterable[Role | str]) -> 
     user.save(update_fields=["is_staff"])
     user.__dict__.pop("_role_cache", None)
     audit_record(
-        actor=actor, action="update", obj=user, summary=f"Changed roles of {user.email}",
+        actor=actor,
+        action="update",
+        obj=user,
+        summary=f"Changed roles of {user.email}",
         changes={"before": {"roles": sorted(before)}, "after": {"roles": sorted(wanted)}},
     )
     return user
@@ -74,8 +82,12 @@ def api_token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, 
         token = ApiToken.objects.create(
             user=user, name=name, token_hash=hash_token(raw), prefix=raw[:8]
         )
-        audit_record(actor=actor, action="create", obj=token,
-                     summary=f"Issued API token {token.prefix}… to {user.email}")
+        audit_record(
+            actor=actor,
+            action="create",
+            obj=token,
+            summary=f"Issued API token {token.prefix}… to {user.email}",
+        )
     return token, raw
 
 

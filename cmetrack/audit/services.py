@@ -43,7 +43,7 @@ class Actor:
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
         user = request.user if request.user.is_authenticated else None
-        return cls(user=user, ip_address=client_ip(request))  # type: ignore[arg-type]
+        return cls(user=user, ip_address=client_ip(request))
 
     @classmethod
     def system(cls, label: str) -> Actor:
@@ -176,6 +176,9 @@ def audited_update(
             obj=instance,
             child_id=child_id,
             summary=summary or f"Changed {', '.join(changed)}",
-            changes={"before": {k: before[k] for k in changed}, "after": {k: after[k] for k in changed}},
+            changes={
+                "before": {k: before[k] for k in changed},
+                "after": {k: after[k] for k in changed},
+            },
         )
     return instance

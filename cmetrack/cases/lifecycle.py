@@ -84,6 +84,5 @@ def check_transition(current: CaseState, target: CaseState, outcome: Outcome | N
             raise TransitionNotAllowed("Choose an outcome to close the case.")
         if outcome not in CLOSING_OUTCOMES.get(current, frozenset()):
             raise TransitionNotAllowed(
-                f"A case that is {current.label.lower()} cannot close as "
-                f"“{outcome.label}”."
+                f"A case that is {current.label.lower()} cannot close as “{outcome.label}”."
             )

@@ -50,16 +50,27 @@ class Case(models.Model):
     # Last known education.
     last_education_place = models.CharField(max_length=200, blank=True)
     last_education_school = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         limit_choices_to={"kind": "school"},
     )
     last_education_date = models.DateField("date of last known education", null=True, blank=True)
     assigned_officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="assigned_cases",
     )
     team = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="team_cases",
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="team_cases",
         limit_choices_to={"kind": "la_team"},
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)

@@ -20,8 +20,9 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
         return qs
     scope = Q(pk__in=[])
     if user.has_role(Role.SLO):
-        scope |= Q(state=CaseState.SLO_INVESTIGATION,
-                   last_education_school__in=user.linked_schools.all())
+        scope |= Q(
+            state=CaseState.SLO_INVESTIGATION, last_education_school__in=user.linked_schools.all()
+        )
         scope |= Q(assigned_officer=user) | Q(state_changes__by=user)
     if user.has_role(Role.VIRTUAL_SCHOOL):
         scope |= Q(child__in_care=True)

@@ -17,7 +17,9 @@ from .lifecycle import CaseState, Outcome, check_transition
 from .models import Case, CaseStateChange, ChronologyEvent, ChronologyKind, ReferralRoute
 
 
-def chronology_add(*, actor: Actor, case: Case, kind: ChronologyKind, summary: str) -> ChronologyEvent:
+def chronology_add(
+    *, actor: Actor, case: Case, kind: ChronologyKind, summary: str
+) -> ChronologyEvent:
     return ChronologyEvent.objects.create(case=case, kind=kind, summary=summary, by=actor.user)
 
 
@@ -32,16 +34,28 @@ def case_open(
     reason: str = "",
 ) -> Case:
     """Open a new CME episode for ``child`` in the received state."""
-    case = Case(child=child, route=route, date_referred=date_referred,
-                assigned_officer=assigned_officer)
+    case = Case(
+        child=child, route=route, date_referred=date_referred, assigned_officer=assigned_officer
+    )
     case.full_clean()
     case.save()
-    CaseStateChange.objects.create(case=case, to_state=CaseState.RECEIVED, by=actor.user,
-                                   reason=reason)
-    chronology_add(actor=actor, case=case, kind=ChronologyKind.STATE,
-                   summary=f"Case opened from a {case.get_route_display().lower()} referral.")
-    audit_record(actor=actor, action=AuditAction.CREATE, obj=case, child_id=child.pk,
-                 summary=f"Opened case {case.reference}", changes={"after": snapshot(case)})
+    CaseStateChange.objects.create(
+        case=case, to_state=CaseState.RECEIVED, by=actor.user, reason=reason
+    )
+    chronology_add(
+        actor=actor,
+        case=case,
+        kind=ChronologyKind.STATE,
+        summary=f"Case opened from a {case.get_route_display().lower()} referral.",
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=case,
+        child_id=child.pk,
+        summary=f"Opened case {case.reference}",
+        changes={"after": snapshot(case)},
+    )
     return case
 
 
@@ -61,21 +75,39 @@ def case_transition(
     changes: dict[str, object] = {"state": to_state}
     if to_state == CaseState.CLOSED:
         changes.update(outcome=outcome, outcome_reason=reason, closed_on=timezone.localdate())
-    audited_update(actor=actor, instance=case, changes=changes, child_id=case.child_id,
-                   action=AuditAction.TRANSITION,
-                   summary=f"{current.label} → {to_state.label}")
-    CaseStateChange.objects.create(case=case, from_state=current, to_state=to_state,
-                                   by=actor.user, reason=reason)
-    chronology_add(actor=actor, case=case, kind=ChronologyKind.STATE,
-                   summary=f"{current.label} → {to_state.label}. {reason}".strip())
+    audited_update(
+        actor=actor,
+        instance=case,
+        changes=changes,
+        child_id=case.child_id,
+        action=AuditAction.TRANSITION,
+        summary=f"{current.label} → {to_state.label}",
+    )
+    CaseStateChange.objects.create(
+        case=case, from_state=current, to_state=to_state, by=actor.user, reason=reason
+    )
+    chronology_add(
+        actor=actor,
+        case=case,
+        kind=ChronologyKind.STATE,
+        summary=f"{current.label} → {to_state.label}. {reason}".strip(),
+    )
     return case
 
 
 @transaction.atomic
 def case_assign(*, actor: Actor, case: Case, officer: User | None) -> Case:
-    audited_update(actor=actor, instance=case, changes={"assigned_officer": officer},
-                   child_id=case.child_id,
-                   summary=f"Assigned to {officer.get_full_name() if officer else 'nobody'}")
-    chronology_add(actor=actor, case=case, kind=ChronologyKind.ASSIGNMENT,
-                   summary=f"Assigned to {officer.get_full_name() if officer else 'nobody'}.")
+    audited_update(
+        actor=actor,
+        instance=case,
+        changes={"assigned_officer": officer},
+        child_id=case.child_id,
+        summary=f"Assigned to {officer.get_full_name() if officer else 'nobody'}",
+    )
+    chronology_add(
+        actor=actor,
+        case=case,
+        kind=ChronologyKind.ASSIGNMENT,
+        summary=f"Assigned to {officer.get_full_name() if officer else 'nobody'}.",
+    )
     return case

@@ -8,7 +8,6 @@ from .api import api
 
 admin.site.site_header = "Children missing education: administration"
 admin.site.site_title = "CME administration"
-admin.site.login = SignInView.as_view()  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -25,7 +25,8 @@ def environment(**options: Any) -> Environment:
     app_loader = options.pop("loader", None)
     loaders: list[Any] = [] if app_loader is None else [app_loader]
     loaders.append(PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}))
-    env = Environment(loader=ChoiceLoader(loaders), **options)
+    # Django passes autoescape=True in options (settings.TEMPLATES).
+    env = Environment(loader=ChoiceLoader(loaders), **options)  # noqa: S701
     env.globals.update(
         static=static,
         url=url,

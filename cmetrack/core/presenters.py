@@ -53,8 +53,12 @@ def _case_rows(qs: object) -> tuple[list[QueueRow], int]:
     total = qs.count()
     rows = [
         QueueRow(
-            cells=(c.reference, c.child.full_name, c.get_state_display(),
-                   govuk_date(c.date_referred)),
+            cells=(
+                c.reference,
+                c.child.full_name,
+                c.get_state_display(),
+                govuk_date(c.date_referred),
+            ),
             href=reverse("people:child-detail", args=[c.child_id]),
         )
         for c in qs.order_by("date_referred", "pk")[:QUEUE_LIMIT]
@@ -67,8 +71,9 @@ CASE_HEADERS = ("Case", "Child", "State", "Referred")
 
 def _cases_section(title: str, empty_text: str, qs: object) -> QueueSection:
     rows, total = _case_rows(qs)
-    return QueueSection(title=title, empty_text=empty_text, headers=CASE_HEADERS, rows=rows,
-                        total=total)
+    return QueueSection(
+        title=title, empty_text=empty_text, headers=CASE_HEADERS, rows=rows, total=total
+    )
 
 
 @dataclass(frozen=True)
@@ -83,41 +88,70 @@ class HomePresenter:
     def sections(self) -> list[QueueSection]:
         user, sections = self.user, []
         if user.has_role(Role.CME_MANAGER):
-            sections.append(_cases_section(
-                "Cases waiting to be assigned", "No case is waiting to be assigned.",
-                open_cases_for(user).filter(assigned_officer__isnull=True)))
+            sections.append(
+                _cases_section(
+                    "Cases waiting to be assigned",
+                    "No case is waiting to be assigned.",
+                    open_cases_for(user).filter(assigned_officer__isnull=True),
+                )
+            )
         if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SAFEGUARDING_ADVISER):
-            sections.append(_cases_section(
-                "Your open cases", "You have no open cases.",
-                open_cases_for(user).filter(assigned_officer=user)))
+            sections.append(
+                _cases_section(
+                    "Your open cases",
+                    "You have no open cases.",
+                    open_cases_for(user).filter(assigned_officer=user),
+                )
+            )
         if user.has_role(Role.SLO):
-            sections.append(_cases_section(
-                "SLO investigations", "There are no SLO investigations for your schools.",
-                work_queue(user).filter(state=CaseState.SLO_INVESTIGATION)))
+            sections.append(
+                _cases_section(
+                    "SLO investigations",
+                    "There are no SLO investigations for your schools.",
+                    work_queue(user).filter(state=CaseState.SLO_INVESTIGATION),
+                )
+            )
         if user.has_role(Role.VIRTUAL_SCHOOL):
-            sections.append(_cases_section(
-                "Children in care missing education",
-                "No child in care has an open case.",
-                open_cases_for(user).filter(child__in_care=True)))
+            sections.append(
+                _cases_section(
+                    "Children in care missing education",
+                    "No child in care has an open case.",
+                    open_cases_for(user).filter(child__in_care=True),
+                )
+            )
         if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
             referrals = referrals_visible_to(user)
-            sections.append(QueueSection(
-                title="Your referrals",
-                empty_text="Your organisation has not made any referrals.",
-                headers=("Reference", "Child", "Received", "Status"),
-                rows=[QueueRow(cells=(r.reference, f"{r.given_names} {r.family_name}",
-                                      govuk_date(r.received_at), r.get_status_display()))
-                      for r in referrals[:QUEUE_LIMIT]],
-                total=referrals.count(),
-            ))
+            sections.append(
+                QueueSection(
+                    title="Your referrals",
+                    empty_text="Your organisation has not made any referrals.",
+                    headers=("Reference", "Child", "Received", "Status"),
+                    rows=[
+                        QueueRow(
+                            cells=(
+                                r.reference,
+                                f"{r.given_names} {r.family_name}",
+                                govuk_date(r.received_at),
+                                r.get_status_display(),
+                            )
+                        )
+                        for r in referrals[:QUEUE_LIMIT]
+                    ],
+                    total=referrals.count(),
+                )
+            )
         if user.has_role(Role.AUDITOR):
             events = AuditEvent.objects.all()
-            sections.append(QueueSection(
-                title="Recent activity in the audit trail",
-                empty_text="Nothing has been recorded yet.",
-                headers=("When", "Who", "What"),
-                rows=[QueueRow(cells=(f"{e.at:%d %b %Y %H:%M}", e.actor_label, e.summary))
-                      for e in events[:20]],
-                total=events.count(),
-            ))
+            sections.append(
+                QueueSection(
+                    title="Recent activity in the audit trail",
+                    empty_text="Nothing has been recorded yet.",
+                    headers=("When", "Who", "What"),
+                    rows=[
+                        QueueRow(cells=(f"{e.at:%d %b %Y %H:%M}", e.actor_label, e.summary))
+                        for e in events[:20]
+                    ],
+                    total=events.count(),
+                )
+            )
         return sections

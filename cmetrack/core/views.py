@@ -11,8 +11,7 @@ from .presenters import HomePresenter
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.jinja",
-                  {"presenter": HomePresenter(request.user)})  # type: ignore[arg-type]
+    return render(request, "core/home.jinja", {"presenter": HomePresenter(request.user)})  # type: ignore[arg-type]
 
 
 def accessibility(request: HttpRequest) -> HttpResponse:

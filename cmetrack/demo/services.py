@@ -67,20 +67,31 @@ PATHS: dict[CaseState, list[CaseState]] = {
     CaseState.LOCATED: [CaseState.TRACKING, CaseState.LOCATED],
     CaseState.NEEDS_ASSESSMENT: [CaseState.TRACKING, CaseState.LOCATED, CaseState.NEEDS_ASSESSMENT],
     CaseState.AWAITING_PROVISION: [
-        CaseState.TRACKING, CaseState.LOCATED, CaseState.NEEDS_ASSESSMENT,
+        CaseState.TRACKING,
+        CaseState.LOCATED,
+        CaseState.NEEDS_ASSESSMENT,
         CaseState.AWAITING_PROVISION,
     ],
     CaseState.IN_PROVISION: [
-        CaseState.TRACKING, CaseState.LOCATED, CaseState.NEEDS_ASSESSMENT,
-        CaseState.AWAITING_PROVISION, CaseState.IN_PROVISION,
+        CaseState.TRACKING,
+        CaseState.LOCATED,
+        CaseState.NEEDS_ASSESSMENT,
+        CaseState.AWAITING_PROVISION,
+        CaseState.IN_PROVISION,
     ],
     CaseState.DORMANT: [CaseState.TRACKING, CaseState.DORMANT],
     CaseState.CLOSED: [CaseState.TRACKING, CaseState.LOCATED, CaseState.CLOSED],
 }
 STATE_WEIGHTS = {
-    CaseState.RECEIVED: 6, CaseState.SLO_INVESTIGATION: 8, CaseState.TRACKING: 18,
-    CaseState.LOCATED: 8, CaseState.NEEDS_ASSESSMENT: 6, CaseState.AWAITING_PROVISION: 6,
-    CaseState.IN_PROVISION: 6, CaseState.DORMANT: 6, CaseState.CLOSED: 36,
+    CaseState.RECEIVED: 6,
+    CaseState.SLO_INVESTIGATION: 8,
+    CaseState.TRACKING: 18,
+    CaseState.LOCATED: 8,
+    CaseState.NEEDS_ASSESSMENT: 6,
+    CaseState.AWAITING_PROVISION: 6,
+    CaseState.IN_PROVISION: 6,
+    CaseState.DORMANT: 6,
+    CaseState.CLOSED: 36,
 }
 
 
@@ -142,8 +153,11 @@ class _Builder:
     def home_authority(self) -> LocalAuthority:
         la, _ = LocalAuthority.objects.get_or_create(
             code=settings.CMETRACK_LA_CODE,
-            defaults={"name": settings.CMETRACK_LA_NAME, "country": Country.ENGLAND,
-                      "region": "South East"},
+            defaults={
+                "name": settings.CMETRACK_LA_NAME,
+                "country": Country.ENGLAND,
+                "region": "South East",
+            },
         )
         return la
 
@@ -155,8 +169,9 @@ class _Builder:
             "safeguarding": ("Education Safeguarding Team", LATeam.SAFEGUARDING),
         }
         orgs = {
-            key: Organisation.objects.create(kind=OrganisationKind.LA_TEAM, name=name,
-                                             la_team=team, local_authority=la)
+            key: Organisation.objects.create(
+                kind=OrganisationKind.LA_TEAM, name=name, la_team=team, local_authority=la
+            )
             for key, (name, team) in teams.items()
         }
         for sector, name in [
@@ -165,8 +180,9 @@ class _Builder:
             (AgencySector.HOUSING, "Exampleshire Housing Options"),
             (AgencySector.VOLUNTARY, "Families First (voluntary sector)"),
         ]:
-            org = Organisation.objects.create(kind=OrganisationKind.AGENCY, name=name,
-                                              sector=sector, local_authority=la)
+            org = Organisation.objects.create(
+                kind=OrganisationKind.AGENCY, name=name, sector=sector, local_authority=la
+            )
             orgs.setdefault("agency", org)
         self.schools: list[Organisation] = []
         n_special, n_pru = 1, 1
@@ -174,20 +190,44 @@ class _Builder:
         n_primary = max(1, n_schools - n_secondary - n_special - n_pru)
         towns = [self.fake.unique.city() for _ in range(n_primary + n_secondary)]
         plan = (
-            [(SchoolPhase.PRIMARY, self.rng.choice([SchoolType.COMMUNITY, SchoolType.ACADEMY,
-                                                    SchoolType.VOLUNTARY_AIDED]),
-              f"{towns[i]} Primary School", 2000 + i) for i in range(n_primary)]
-            + [(SchoolPhase.SECONDARY, self.rng.choice([SchoolType.ACADEMY, SchoolType.FOUNDATION]),
-                f"{towns[n_primary + i]} Academy", 4000 + i) for i in range(n_secondary)]
-            + [(SchoolPhase.ALL_THROUGH, SchoolType.SPECIAL, "Meadowbank Special School", 7000),
-               (SchoolPhase.SECONDARY, SchoolType.PRU, "Exampleshire Pupil Referral Unit", 1100)]
+            [
+                (
+                    SchoolPhase.PRIMARY,
+                    self.rng.choice(
+                        [SchoolType.COMMUNITY, SchoolType.ACADEMY, SchoolType.VOLUNTARY_AIDED]
+                    ),
+                    f"{towns[i]} Primary School",
+                    2000 + i,
+                )
+                for i in range(n_primary)
+            ]
+            + [
+                (
+                    SchoolPhase.SECONDARY,
+                    self.rng.choice([SchoolType.ACADEMY, SchoolType.FOUNDATION]),
+                    f"{towns[n_primary + i]} Academy",
+                    4000 + i,
+                )
+                for i in range(n_secondary)
+            ]
+            + [
+                (SchoolPhase.ALL_THROUGH, SchoolType.SPECIAL, "Meadowbank Special School", 7000),
+                (SchoolPhase.SECONDARY, SchoolType.PRU, "Exampleshire Pupil Referral Unit", 1100),
+            ]
         )
         for i, (phase, school_type, name, estab) in enumerate(plan):
-            self.schools.append(Organisation.objects.create(
-                kind=OrganisationKind.SCHOOL, name=name, local_authority=la,
-                urn=str(990000 + i), estab_number=str(estab), phase=phase,
-                school_type=school_type, postcode=self.fake.postcode(),
-            ))
+            self.schools.append(
+                Organisation.objects.create(
+                    kind=OrganisationKind.SCHOOL,
+                    name=name,
+                    local_authority=la,
+                    urn=str(990000 + i),
+                    estab_number=str(estab),
+                    phase=phase,
+                    school_type=school_type,
+                    postcode=self.fake.postcode(),
+                )
+            )
         orgs["school"] = self.schools[0]
         self.summary.schools = len(self.schools)
         return orgs
@@ -202,41 +242,63 @@ class _Builder:
 
     def rolls(self, n_pupils: int) -> None:
         year = academic_year_start_for(self.today)
-        taken_on = dt.date(year, 10, 1) if self.today >= dt.date(year, 10, 1) else dt.date(year - 1, 10, 1)
+        taken_on = (
+            dt.date(year, 10, 1) if self.today >= dt.date(year, 10, 1) else dt.date(year - 1, 10, 1)
+        )
         year = academic_year_start_for(taken_on)
-        weights = {SchoolPhase.PRIMARY: 1.0, SchoolPhase.SECONDARY: 4.0,
-                   SchoolPhase.ALL_THROUGH: 0.3}
-        total_weight = sum(weights.get(s.phase, 1.0) * (0.2 if s.school_type == SchoolType.PRU else 1)
-                           for s in self.schools)
+        phase_weights: dict[str, float] = {
+            SchoolPhase.PRIMARY: 1.0,
+            SchoolPhase.SECONDARY: 4.0,
+            SchoolPhase.ALL_THROUGH: 0.3,
+        }
+
+        def weight(school: Organisation) -> float:
+            pru = 0.2 if school.school_type == SchoolType.PRU else 1.0
+            return phase_weights.get(school.phase, 1.0) * pru
+
+        total_weight = sum(weight(s) for s in self.schools)
+        # Largest-remainder shares, so the sizes add up to exactly n_pupils.
+        quotas = [n_pupils * weight(s) / total_weight for s in self.schools]
+        sizes = [int(q) for q in quotas]
+        by_remainder = sorted(range(len(quotas)), key=lambda i: sizes[i] - quotas[i])
+        for i in by_remainder[: n_pupils - sum(sizes)]:
+            sizes[i] += 1
         entries: list[RollEntry] = []
-        for school in self.schools:
-            share = weights.get(school.phase, 1.0) * (0.2 if school.school_type == SchoolType.PRU else 1)
-            size = round(n_pupils * share / total_weight)
-            snapshot = RollSnapshot.objects.create(school=school, taken_on=taken_on,
-                                                   source="demo data")
+        for school, size in zip(self.schools, sizes, strict=True):
+            snapshot = RollSnapshot.objects.create(
+                school=school, taken_on=taken_on, source="demo data"
+            )
             years = {SchoolPhase.PRIMARY: range(0, 7), SchoolPhase.SECONDARY: range(7, 12)}.get(
-                SchoolPhase(school.phase), range(0, 12))
+                SchoolPhase(school.phase), range(0, 12)
+            )
             for _ in range(size):
                 entries.append(self.pupil(snapshot, school, year, self.rng.choice(list(years))))
-        # Rounding: trim or top up the last school to hit the number asked for.
-        del entries[n_pupils:]
         RollEntry.objects.bulk_create(entries, batch_size=2000)
         self.summary.pupils = len(entries)
 
-    def pupil(self, snapshot: RollSnapshot, school: Organisation, year: int, nc_year: int) -> RollEntry:
+    def pupil(
+        self, snapshot: RollSnapshot, school: Organisation, year: int, nc_year: int
+    ) -> RollEntry:
         sex = self.rng.choice([Sex.FEMALE, Sex.MALE])
         given = self.fake.first_name_female() if sex == Sex.FEMALE else self.fake.first_name_male()
         birth_year_start = year - nc_year - 5
         dob = dt.date(birth_year_start, 9, 1) + dt.timedelta(days=self.rng.randrange(365))
-        entry_year = year - self.rng.randrange(0, 1 + (nc_year if school.phase == SchoolPhase.PRIMARY
-                                                       else max(0, nc_year - 7)))
+        entry_year = year - self.rng.randrange(
+            0, 1 + (nc_year if school.phase == SchoolPhase.PRIMARY else max(0, nc_year - 7))
+        )
         preferred = self.fake.first_name() if self.rng.random() < 0.03 else ""
         return RollEntry(
-            snapshot=snapshot, upn=self.upn(school, entry_year),
-            legal_given_name=given, legal_family_name=self.fake.last_name(),
-            preferred_given_name=preferred, dob=dob, sex=sex,
-            address=self.fake.street_address().replace("\n", ", "), postcode=self.fake.postcode(),
-            nc_year=nc_year, entry_date=dt.date(entry_year, 9, self.rng.randint(1, 10)),
+            snapshot=snapshot,
+            upn=self.upn(school, entry_year),
+            legal_given_name=given,
+            legal_family_name=self.fake.last_name(),
+            preferred_given_name=preferred,
+            dob=dob,
+            sex=sex,
+            address=self.fake.street_address().replace("\n", ", "),
+            postcode=self.fake.postcode(),
+            nc_year=nc_year,
+            entry_date=dt.date(entry_year, 9, self.rng.randint(1, 10)),
             enrolment_status=EnrolmentStatus.CURRENT,
         )
 
@@ -245,8 +307,12 @@ class _Builder:
         made = {}
         for u in DEMO_USERS:
             made[u.email] = user_create(
-                actor=self.actor, email=demo_email(u.email), full_name=u.full_name,
-                roles=u.roles, organisation=orgs[u.organisation], password=DEMO_PASSWORD,
+                actor=self.actor,
+                email=demo_email(u.email),
+                full_name=u.full_name,
+                roles=u.roles,
+                organisation=orgs[u.organisation],
+                password=DEMO_PASSWORD,
             )
         made["slo"].linked_schools.set(self.schools[: max(1, len(self.schools) // 3)])
         self.summary.users = demo_sign_ins()
@@ -254,32 +320,59 @@ class _Builder:
 
     # Children and cases ---------------------------------------------------------------
     def cases(self, n_cases: int, users: dict[str, User], orgs: dict[str, Organisation]) -> None:
-        states = self.rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()),
-                                  k=n_cases)
+        states = self.rng.choices(
+            list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()), k=n_cases
+        )
         states[: len(CaseState)] = list(CaseState)  # every state at least once
         officers = [users["officer"], users["officer2"], users["officer3"]]
         slo_schools = list(users["slo"].linked_schools.all())
-        roll_pool = list(RollEntry.objects.order_by("pk").values_list(
-            "upn", "legal_given_name", "legal_family_name", "dob", "sex", "address", "postcode",
-            "snapshot__school_id")[:5000])
+        roll_pool = list(
+            RollEntry.objects.order_by("pk").values_list(
+                "upn",
+                "legal_given_name",
+                "legal_family_name",
+                "dob",
+                "sex",
+                "address",
+                "postcode",
+                "snapshot__school_id",
+            )[:5000]
+        )
         self.rng.shuffle(roll_pool)  # popped from the end: each pupil referred at most once
         previous: Child | None = None
         for index, state in enumerate(states):
             with transaction.atomic():
-                previous = self.one_case(index, CaseState(state), officers, users, orgs,
-                                         slo_schools, roll_pool, previous)
+                previous = self.one_case(
+                    index, CaseState(state), officers, users, orgs, slo_schools, roll_pool, previous
+                )
             self.summary.cases_by_state[state] = self.summary.cases_by_state.get(state, 0) + 1
         self.summary.children = Child.objects.count()
 
-    def one_case(self, index: int, state: CaseState, officers: list[User],
-                 users: dict[str, User], orgs: dict[str, Organisation],
-                 slo_schools: list[Organisation], roll_pool: list[tuple],  # type: ignore[type-arg]
-                 previous: Child | None) -> Child:
+    def one_case(
+        self,
+        index: int,
+        state: CaseState,
+        officers: list[User],
+        users: dict[str, User],
+        orgs: dict[str, Organisation],
+        slo_schools: list[Organisation],
+        roll_pool: list[tuple],  # type: ignore[type-arg]
+        previous: Child | None,
+    ) -> Child:
         rng, fake = self.rng, self.fake
         school_referral = state == CaseState.SLO_INVESTIGATION or rng.random() < 0.35
-        route = ReferralRoute.SCHOOL if school_referral else rng.choice(
-            [ReferralRoute.AGENCY, ReferralRoute.PUBLIC, ReferralRoute.OTHER_LA,
-             ReferralRoute.DETECTION])
+        route = (
+            ReferralRoute.SCHOOL
+            if school_referral
+            else rng.choice(
+                [
+                    ReferralRoute.AGENCY,
+                    ReferralRoute.PUBLIC,
+                    ReferralRoute.OTHER_LA,
+                    ReferralRoute.DETECTION,
+                ]
+            )
+        )
         date_referred = self.today - dt.timedelta(days=rng.randint(3, 400))
         school: Organisation | None = None
         if school_referral:
@@ -300,57 +393,103 @@ class _Builder:
             family, dob = previous.legal_family_name, previous.dob
         in_care = rng.random() < 0.08
         child = child_create(
-            actor=self.actor, legal_given_names=given, legal_family_name=family, dob=dob,
-            dob_certainty=rng.choice(list(DobCertainty)), sex=sex, upn=upn,
-            ethnicity=rng.choice(list(Ethnicity)), first_language=rng.choice(
-                ["English"] * 6 + ["Polish", "Romanian", "Urdu", "Arabic", "Somali"]),
+            actor=self.actor,
+            legal_given_names=given,
+            legal_family_name=family,
+            dob=dob,
+            dob_certainty=rng.choice(list(DobCertainty)),
+            sex=sex,
+            upn=upn,
+            ethnicity=rng.choice(list(Ethnicity)),
+            first_language=rng.choice(
+                ["English"] * 6 + ["Polish", "Romanian", "Urdu", "Arabic", "Somali"]
+            ),
             sen_provision=rng.choices(list(SenProvision), weights=[3, 12, 85])[0],
-            in_care=in_care, responsible_la=self.home_la if in_care else None,
+            in_care=in_care,
+            responsible_la=self.home_la if in_care else None,
             child_protection_plan=rng.random() < 0.06,
         )
         if twin and previous is not None:
             a, b = sorted([previous, child], key=lambda c: c.pk)
             SiblingLink.objects.create(child=a, sibling=b, relationship=SiblingRelationship.TWIN)
         if rng.random() < 0.15:
-            child_add_alias(actor=self.actor, child=child, alias_type=AliasType.KNOWN_AS,
-                            given_names=fake.first_name(), family_name=family)
+            child_add_alias(
+                actor=self.actor,
+                child=child,
+                alias_type=AliasType.KNOWN_AS,
+                given_names=fake.first_name(),
+                family_name=family,
+            )
         line1, _, town = address.partition(", ")
-        child_add_address(actor=self.actor, child=child, line1=line1, town=town or fake.city(),
-                          postcode=postcode, date_from=date_referred - dt.timedelta(days=700),
-                          is_restricted=rng.random() < 0.05)
+        child_add_address(
+            actor=self.actor,
+            child=child,
+            line1=line1,
+            town=town or fake.city(),
+            postcode=postcode,
+            date_from=date_referred - dt.timedelta(days=700),
+            is_restricted=rng.random() < 0.05,
+        )
         child_add_parent_carer(
-            actor=self.actor, child=child, given_names=fake.first_name(), family_name=family,
-            relationship=rng.choice([Relationship.MOTHER, Relationship.FATHER,
-                                     Relationship.GRANDPARENT]),
-            parental_responsibility=True, phone=fake.phone_number(),
+            actor=self.actor,
+            child=child,
+            given_names=fake.first_name(),
+            family_name=family,
+            relationship=rng.choice(
+                [Relationship.MOTHER, Relationship.FATHER, Relationship.GRANDPARENT]
+            ),
+            parental_responsibility=True,
+            phone=fake.phone_number(),
         )
         if rng.random() < 0.3:
-            child_set_vulnerabilities(actor=self.actor, child=child,
-                                      groups=rng.sample(list(VulnerableGroup), rng.randint(1, 2)))
-        referrer = school if school_referral else orgs["agency"] if route == ReferralRoute.AGENCY else None
+            child_set_vulnerabilities(
+                actor=self.actor,
+                child=child,
+                groups=rng.sample(list(VulnerableGroup), rng.randint(1, 2)),
+            )
+        referrer = (
+            school if school_referral else orgs["agency"] if route == ReferralRoute.AGENCY else None
+        )
         referral = referral_record(
-            actor=self.actor, route=route, given_names=given, family_name=family, dob=dob,
-            sex=sex, address=address, postcode=postcode, school=school,
+            actor=self.actor,
+            route=route,
+            given_names=given,
+            family_name=family,
+            dob=dob,
+            sex=sex,
+            address=address,
+            postcode=postcode,
+            school=school,
             referring_organisation=referrer,
-            reason=rng.choice([
-                "Not attended for over ten school days; family not at home on visit.",
-                "Family moved into the area; child has no school place.",
-                "Neighbour reports the child is at home during school hours.",
-                "Left suddenly; destination unknown.",
-                "Allocated school place never taken up.",
-            ]),
+            reason=rng.choice(
+                [
+                    "Not attended for over ten school days; family not at home on visit.",
+                    "Family moved into the area; child has no school place.",
+                    "Neighbour reports the child is at home during school hours.",
+                    "Left suddenly; destination unknown.",
+                    "Allocated school place never taken up.",
+                ]
+            ),
         )
         case = case_open(actor=self.actor, child=child, route=route, date_referred=date_referred)
         referral_link_case(actor=self.actor, referral=referral, case=case)
         if school is not None:
-            audited_update(actor=self.actor, instance=case, child_id=child.pk, changes={
-                "last_education_school": school, "last_education_place": school.name,
-                "last_education_date": date_referred - dt.timedelta(days=rng.randint(10, 30))})
+            audited_update(
+                actor=self.actor,
+                instance=case,
+                child_id=child.pk,
+                changes={
+                    "last_education_school": school,
+                    "last_education_place": school.name,
+                    "last_education_date": date_referred - dt.timedelta(days=rng.randint(10, 30)),
+                },
+            )
         self.walk(case, state, officers, users)
         return child
 
-    def walk(self, case: Case, state: CaseState, officers: list[User],
-             users: dict[str, User]) -> None:
+    def walk(
+        self, case: Case, state: CaseState, officers: list[User], users: dict[str, User]
+    ) -> None:
         rng = self.rng
         if state == CaseState.SLO_INVESTIGATION:
             case_assign(actor=self.actor, case=case, officer=users["slo"])
@@ -364,18 +503,26 @@ class _Builder:
             if step == CaseState.NEEDS_ASSESSMENT:
                 extra["date_of_assessment"] = day
             elif step == CaseState.AWAITING_PROVISION:
-                extra.update(date_provision_determined=day,
-                             provision_recommended=rng.choice(list(FormOfProvision)))
+                extra.update(
+                    date_provision_determined=day,
+                    provision_recommended=rng.choice(list(FormOfProvision)),
+                )
             elif step == CaseState.IN_PROVISION:
-                extra.update(date_moved_into_provision=day,
-                             provision_accessed=case.provision_recommended)
+                extra.update(
+                    date_moved_into_provision=day, provision_accessed=case.provision_recommended
+                )
             if extra:
-                audited_update(actor=self.actor, instance=case, changes=extra,
-                               child_id=case.child_id)
-            outcome = rng.choice([Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA]) \
-                if step == CaseState.CLOSED else None
-            case = case_transition(actor=self.actor, case=case, to_state=step, outcome=outcome,
-                                   reason="Demo history.")
+                audited_update(
+                    actor=self.actor, instance=case, changes=extra, child_id=case.child_id
+                )
+            outcome = (
+                rng.choice([Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA])
+                if step == CaseState.CLOSED
+                else None
+            )
+            case = case_transition(
+                actor=self.actor, case=case, to_state=step, outcome=outcome, reason="Demo history."
+            )
 
     def build(self, n_schools: int, n_pupils: int, n_cases: int) -> DemoSummary:
         local_authorities_sync()
@@ -387,8 +534,14 @@ class _Builder:
         return self.summary
 
 
-def build_demo_authority(*, seed: int, schools: int = 40, pupils: int = 15_000, cases: int = 300,
-                         today: dt.date | None = None) -> DemoSummary:
+def build_demo_authority(
+    *,
+    seed: int,
+    schools: int = 40,
+    pupils: int = 15_000,
+    cases: int = 300,
+    today: dt.date | None = None,
+) -> DemoSummary:
     """Build the demo authority into an empty database (refuses if it is already there)."""
     if demo_exists():
         raise ValueError("The demo authority already exists in this database.")

@@ -1,4 +1,3 @@
-
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -26,8 +25,14 @@ class OrganisationOut(Schema):
         return obj.local_authority.code if obj.local_authority else None
 
 
-@router.get("/organisations", response=list[OrganisationOut], summary="List organisations",
-            operation_id="organisation_list")
+@router.get(
+    "/organisations",
+    response=list[OrganisationOut],
+    summary="List organisations",
+    operation_id="organisation_list",
+)
 @paginate(LimitOffsetPagination)
-def organisations(request: HttpRequest, kind: OrganisationKind | None = None) -> QuerySet[Organisation]:
+def organisations(
+    request: HttpRequest, kind: OrganisationKind | None = None
+) -> QuerySet[Organisation]:
     return organisation_list(kind=kind)

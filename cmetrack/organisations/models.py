@@ -87,7 +87,11 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=10, choices=OrganisationKind.choices, db_index=True)
     name = models.CharField(max_length=200)
     local_authority = models.ForeignKey(
-        LocalAuthority, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        LocalAuthority,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The authority this organisation is in (or is, for another authority).",
     )
     # Schools
@@ -117,6 +121,10 @@ class Organisation(models.Model):
     @property
     def laestab(self) -> str:
         """The 7-digit LAESTAB (LA code + establishment number) of a school, else ''."""
-        if self.kind != OrganisationKind.SCHOOL or not self.local_authority or not self.estab_number:
+        if (
+            self.kind != OrganisationKind.SCHOOL
+            or not self.local_authority
+            or not self.estab_number
+        ):
             return ""
         return f"{self.local_authority.code}{self.estab_number}"

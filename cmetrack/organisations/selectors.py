@@ -7,7 +7,9 @@ from django.db.models import QuerySet
 from .models import LocalAuthority, Organisation, OrganisationKind
 
 
-def organisation_list(*, kind: str | None = None, active_only: bool = True) -> QuerySet[Organisation]:
+def organisation_list(
+    *, kind: str | None = None, active_only: bool = True
+) -> QuerySet[Organisation]:
     qs = Organisation.objects.select_related("local_authority")
     if kind:
         qs = qs.filter(kind=kind)

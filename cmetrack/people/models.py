@@ -36,7 +36,9 @@ class Child(models.Model):
     legal_family_name = models.CharField(max_length=100, db_index=True)
     dob = models.DateField("date of birth", null=True, blank=True, db_index=True)
     dob_certainty = models.CharField(
-        "date of birth certainty", max_length=10, choices=DobCertainty.choices,
+        "date of birth certainty",
+        max_length=10,
+        choices=DobCertainty.choices,
         default=DobCertainty.REPORTED,
     )
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
@@ -51,7 +53,11 @@ class Child(models.Model):
     )
     in_care = models.BooleanField("child in care (looked after)", default=False)
     responsible_la = models.ForeignKey(
-        LocalAuthority, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        LocalAuthority,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name="responsible local authority",
     )
     child_protection_plan = models.BooleanField(default=False)
@@ -69,7 +75,9 @@ class Child(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(
-            p for p in (self.legal_given_names, self.legal_middle_names, self.legal_family_name) if p
+            p
+            for p in (self.legal_given_names, self.legal_middle_names, self.legal_family_name)
+            if p
         )
 
     def clean(self) -> None:
@@ -133,7 +141,8 @@ class Address(models.Model):
     date_from = models.DateField(null=True, blank=True)
     date_to = models.DateField(null=True, blank=True)
     is_restricted = models.BooleanField(
-        "restricted address", default=False,
+        "restricted address",
+        default=False,
         help_text="Family fleeing domestic abuse or in witness protection.",
     )
 

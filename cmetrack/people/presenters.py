@@ -33,8 +33,12 @@ class ChildPresenter:
             ("Ethnicity", c.get_ethnicity_display() if c.ethnicity else "Not recorded"),
             ("First language", c.first_language or "Not recorded"),
             ("SEN provision", c.get_sen_provision_display()),
-            ("Child in care", "Yes" + (f", {c.responsible_la.name}" if c.responsible_la else "")
-             if c.in_care else "No"),
+            (
+                "Child in care",
+                "Yes" + (f", {c.responsible_la.name}" if c.responsible_la else "")
+                if c.in_care
+                else "No",
+            ),
             ("Child protection plan", "Yes" if c.child_protection_plan else "No"),
         ]
         aliases = [str(a) for a in c.aliases.all()]

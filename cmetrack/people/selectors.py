@@ -24,9 +24,7 @@ def children_visible_to(user: User) -> QuerySet[Child]:
         return Child.objects.all()
     from cmetrack.cases.selectors import cases_visible_to
 
-    return Child.objects.filter(
-        Exists(cases_visible_to(user).filter(child_id=OuterRef("pk")))
-    )
+    return Child.objects.filter(Exists(cases_visible_to(user).filter(child_id=OuterRef("pk"))))
 
 
 def child_get_for_view(*, actor: Actor, child_id: int) -> Child:
@@ -40,8 +38,13 @@ def child_get_for_view(*, actor: Actor, child_id: int) -> Child:
         .prefetch_related("aliases", "former_upns", "vulnerabilities", "parents_carers")
         .get(pk=child_id)
     )
-    audit_record(actor=actor, action=AuditAction.VIEW, obj=child, child_id=child.pk,
-                 summary="Viewed child record")
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        obj=child,
+        child_id=child.pk,
+        summary="Viewed child record",
+    )
     return child
 
 

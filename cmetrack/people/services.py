@@ -16,8 +16,9 @@ from .models import Address, Child, ChildAlias, ChildVulnerability, FormerUpn, P
 
 def child_create(*, actor: Actor, **fields: Any) -> Child:
     child = Child(**fields)
-    audited_create(actor=actor, instance=child, summary="Created child record",
-                   is_child_record=True)
+    audited_create(
+        actor=actor, instance=child, summary="Created child record", is_child_record=True
+    )
     return child
 
 
@@ -31,12 +32,15 @@ def child_update(*, actor: Actor, child: Child, **changes: Any) -> Child:
     return child
 
 
-def child_add_alias(*, actor: Actor, child: Child, alias_type: str, given_names: str = "",
-                    family_name: str = "") -> ChildAlias:
-    alias = ChildAlias(child=child, alias_type=alias_type, given_names=given_names,
-                       family_name=family_name)
-    return audited_create(actor=actor, instance=alias, child_id=child.pk,
-                          summary=f"Added alias {alias}")
+def child_add_alias(
+    *, actor: Actor, child: Child, alias_type: str, given_names: str = "", family_name: str = ""
+) -> ChildAlias:
+    alias = ChildAlias(
+        child=child, alias_type=alias_type, given_names=given_names, family_name=family_name
+    )
+    return audited_create(
+        actor=actor, instance=alias, child_id=child.pk, summary=f"Added alias {alias}"
+    )
 
 
 def child_add_address(*, actor: Actor, child: Child, **fields: Any) -> Address:
@@ -47,8 +51,9 @@ def child_add_address(*, actor: Actor, child: Child, **fields: Any) -> Address:
 
 def child_add_parent_carer(*, actor: Actor, child: Child, **fields: Any) -> ParentCarer:
     parent = ParentCarer(child=child, **fields)
-    return audited_create(actor=actor, instance=parent, child_id=child.pk,
-                          summary="Added parent or carer")
+    return audited_create(
+        actor=actor, instance=parent, child_id=child.pk, summary="Added parent or carer"
+    )
 
 
 @transaction.atomic
@@ -63,7 +68,14 @@ def child_set_vulnerabilities(
     ChildVulnerability.objects.bulk_create(
         [ChildVulnerability(child=child, group=g) for g in sorted(wanted - before)]
     )
-    audit_record(actor=actor, action="update", obj=child, child_id=child.pk,
-                 summary="Changed vulnerable groups",
-                 changes={"before": {"vulnerable_groups": sorted(before)},
-                          "after": {"vulnerable_groups": sorted(wanted)}})
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=child,
+        child_id=child.pk,
+        summary="Changed vulnerable groups",
+        changes={
+            "before": {"vulnerable_groups": sorted(before)},
+            "after": {"vulnerable_groups": sorted(wanted)},
+        },
+    )

@@ -31,7 +31,9 @@ class ReferralStatus(models.TextChoices):
 class Referral(models.Model):
     route = models.CharField(max_length=10, choices=ReferralRoute.choices)
     status = models.CharField(
-        max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.RECEIVED,
+        max_length=10,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.RECEIVED,
         db_index=True,
     )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -42,7 +44,10 @@ class Referral(models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_made"
     )
     referred_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="referrals_made",
     )
     # The child as described by the referrer (kept as given, even after matching).
@@ -53,7 +58,11 @@ class Referral(models.Model):
     address = models.CharField(max_length=300, blank=True)
     postcode = models.CharField(max_length=10, blank=True)
     school = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         limit_choices_to={"kind": "school"},
     )
     reason = models.TextField()

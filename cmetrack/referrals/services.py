@@ -31,18 +31,32 @@ def referral_record(
     reporter_contact: str = "",
 ) -> Referral:
     referral = Referral(
-        route=route, given_names=given_names, family_name=family_name, reason=reason, dob=dob,
-        sex=sex, address=address, postcode=postcode.upper().strip(), school=school,
-        referring_organisation=referring_organisation, referred_by=actor.user,
-        reporter_name=reporter_name, reporter_contact=reporter_contact,
+        route=route,
+        given_names=given_names,
+        family_name=family_name,
+        reason=reason,
+        dob=dob,
+        sex=sex,
+        address=address,
+        postcode=postcode.upper().strip(),
+        school=school,
+        referring_organisation=referring_organisation,
+        referred_by=actor.user,
+        reporter_name=reporter_name,
+        reporter_contact=reporter_contact,
     )
-    return audited_create(actor=actor, instance=referral,
-                          summary=f"Referral received ({referral.get_route_display()})")
+    return audited_create(
+        actor=actor,
+        instance=referral,
+        summary=f"Referral received ({referral.get_route_display()})",
+    )
 
 
 def referral_link_case(*, actor: Actor, referral: Referral, case: Case) -> Referral:
     return audited_update(
-        actor=actor, instance=referral, child_id=case.child_id,
+        actor=actor,
+        instance=referral,
+        child_id=case.child_id,
         changes={"case": case, "child": case.child, "status": ReferralStatus.LINKED},
         summary=f"Referral {referral.reference} linked to {case.reference}",
     )

@@ -22,7 +22,9 @@ class EnrolmentStatus(models.TextChoices):
 
 
 class RollSnapshot(models.Model):
-    school = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="roll_snapshots")
+    school = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="roll_snapshots"
+    )
     taken_on = models.DateField(help_text="The date the roll was true on.")
     source = models.CharField(max_length=100, blank=True)
     imported_at = models.DateTimeField(default=timezone.now)

@@ -7,75 +7,287 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
-        ('people', '0001_initial'),
+        ("organisations", "0001_initial"),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('received', 'Received'), ('slo_investigation', 'SLO investigation'), ('tracking', 'Tracking'), ('located', 'Located'), ('needs_assessment', 'Needs assessment'), ('awaiting_provision', 'Awaiting provision'), ('in_provision', 'In provision'), ('dormant', 'Dormant'), ('closed', 'Closed')], db_index=True, default='received', max_length=20)),
-                ('route', models.CharField(choices=[('school', 'School'), ('agency', 'Agency'), ('public', 'Member of the public'), ('other_la', 'Another local authority'), ('detection', "Authority's own data"), ('la_team', 'Local authority team')], max_length=10)),
-                ('date_referred', models.DateField(verbose_name='date referred in')),
-                ('date_of_assessment', models.DateField(blank=True, null=True)),
-                ('date_provision_determined', models.DateField(blank=True, null=True, verbose_name='date form of provision determined')),
-                ('date_moved_into_provision', models.DateField(blank=True, null=True)),
-                ('provision_recommended', models.CharField(blank=True, choices=[('mainstream', 'Mainstream school'), ('alternative', 'Alternative provision'), ('special', 'Special school'), ('eotas', 'Education otherwise than at school')], max_length=12, verbose_name='form of provision recommended')),
-                ('provision_accessed', models.CharField(blank=True, choices=[('mainstream', 'Mainstream school'), ('alternative', 'Alternative provision'), ('special', 'Special school'), ('eotas', 'Education otherwise than at school')], max_length=12, verbose_name='form of provision accessed')),
-                ('last_education_place', models.CharField(blank=True, max_length=200)),
-                ('last_education_date', models.DateField(blank=True, null=True, verbose_name='date of last known education')),
-                ('outcome', models.CharField(blank=True, choices=[('not_cme', 'Not children missing education (with reason)'), ('attendance_matter', 'Attendance matter; stays on roll'), ('on_roll', 'Found on a school roll'), ('home_educated', 'Home educated (elective home education)'), ('moved_la', 'Moved to another authority, acknowledged'), ('left_country', 'Left the country, confirmed'), ('attending_provision', 'Attending new provision')], max_length=20)),
-                ('outcome_reason', models.CharField(blank=True, max_length=300)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_officer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_cases', to=settings.AUTH_USER_MODEL)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='people.child')),
-                ('last_education_school', models.ForeignKey(blank=True, limit_choices_to={'kind': 'school'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
-                ('team', models.ForeignKey(blank=True, limit_choices_to={'kind': 'la_team'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='team_cases', to='organisations.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("slo_investigation", "SLO investigation"),
+                            ("tracking", "Tracking"),
+                            ("located", "Located"),
+                            ("needs_assessment", "Needs assessment"),
+                            ("awaiting_provision", "Awaiting provision"),
+                            ("in_provision", "In provision"),
+                            ("dormant", "Dormant"),
+                            ("closed", "Closed"),
+                        ],
+                        db_index=True,
+                        default="received",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("school", "School"),
+                            ("agency", "Agency"),
+                            ("public", "Member of the public"),
+                            ("other_la", "Another local authority"),
+                            ("detection", "Authority's own data"),
+                            ("la_team", "Local authority team"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("date_referred", models.DateField(verbose_name="date referred in")),
+                ("date_of_assessment", models.DateField(blank=True, null=True)),
+                (
+                    "date_provision_determined",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="date form of provision determined"
+                    ),
+                ),
+                ("date_moved_into_provision", models.DateField(blank=True, null=True)),
+                (
+                    "provision_recommended",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("mainstream", "Mainstream school"),
+                            ("alternative", "Alternative provision"),
+                            ("special", "Special school"),
+                            ("eotas", "Education otherwise than at school"),
+                        ],
+                        max_length=12,
+                        verbose_name="form of provision recommended",
+                    ),
+                ),
+                (
+                    "provision_accessed",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("mainstream", "Mainstream school"),
+                            ("alternative", "Alternative provision"),
+                            ("special", "Special school"),
+                            ("eotas", "Education otherwise than at school"),
+                        ],
+                        max_length=12,
+                        verbose_name="form of provision accessed",
+                    ),
+                ),
+                ("last_education_place", models.CharField(blank=True, max_length=200)),
+                (
+                    "last_education_date",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="date of last known education"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("not_cme", "Not children missing education (with reason)"),
+                            ("attendance_matter", "Attendance matter; stays on roll"),
+                            ("on_roll", "Found on a school roll"),
+                            ("home_educated", "Home educated (elective home education)"),
+                            ("moved_la", "Moved to another authority, acknowledged"),
+                            ("left_country", "Left the country, confirmed"),
+                            ("attending_provision", "Attending new provision"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("outcome_reason", models.CharField(blank=True, max_length=300)),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_officer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_cases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="people.child",
+                    ),
+                ),
+                (
+                    "last_education_school",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"kind": "school"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"kind": "la_team"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="team_cases",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date_referred', '-id'],
+                "ordering": ["-date_referred", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CaseStateChange',
+            name="CaseStateChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, choices=[('received', 'Received'), ('slo_investigation', 'SLO investigation'), ('tracking', 'Tracking'), ('located', 'Located'), ('needs_assessment', 'Needs assessment'), ('awaiting_provision', 'Awaiting provision'), ('in_provision', 'In provision'), ('dormant', 'Dormant'), ('closed', 'Closed')], max_length=20)),
-                ('to_state', models.CharField(choices=[('received', 'Received'), ('slo_investigation', 'SLO investigation'), ('tracking', 'Tracking'), ('located', 'Located'), ('needs_assessment', 'Needs assessment'), ('awaiting_provision', 'Awaiting provision'), ('in_provision', 'In provision'), ('dormant', 'Dormant'), ('closed', 'Closed')], max_length=20)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='state_changes', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("received", "Received"),
+                            ("slo_investigation", "SLO investigation"),
+                            ("tracking", "Tracking"),
+                            ("located", "Located"),
+                            ("needs_assessment", "Needs assessment"),
+                            ("awaiting_provision", "Awaiting provision"),
+                            ("in_provision", "In provision"),
+                            ("dormant", "Dormant"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("slo_investigation", "SLO investigation"),
+                            ("tracking", "Tracking"),
+                            ("located", "Located"),
+                            ("needs_assessment", "Needs assessment"),
+                            ("awaiting_provision", "Awaiting provision"),
+                            ("in_provision", "In provision"),
+                            ("dormant", "Dormant"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="state_changes",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChronologyEvent',
+            name="ChronologyEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('kind', models.CharField(choices=[('state', 'State change'), ('note', 'Note'), ('contact', 'Contact'), ('check', 'Check'), ('assignment', 'Assignment'), ('referral', 'Referral')], max_length=12)),
-                ('summary', models.TextField()),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chronology', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("state", "State change"),
+                            ("note", "Note"),
+                            ("contact", "Contact"),
+                            ("check", "Check"),
+                            ("assignment", "Assignment"),
+                            ("referral", "Referral"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("summary", models.TextField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chronology",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['state', 'assigned_officer'], name='cases_case_state_9f1626_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["state", "assigned_officer"], name="cases_case_state_9f1626_idx"
+            ),
         ),
     ]

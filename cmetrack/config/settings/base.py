@@ -20,7 +20,7 @@ django_stubs_ext.monkeypatch()
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # The value used when SECRET_KEY is not set. Production refuses to start with it.
-INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -135,8 +135,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

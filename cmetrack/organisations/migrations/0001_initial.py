@@ -5,51 +5,182 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='LocalAuthority',
+            name="LocalAuthority",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=3, unique=True)),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('country', models.CharField(choices=[('England', 'England'), ('Wales', 'Wales')], max_length=10)),
-                ('region', models.CharField(blank=True, max_length=40)),
-                ('cme_contact_name', models.CharField(blank=True, max_length=120, verbose_name='CME contact name')),
-                ('cme_contact_role', models.CharField(blank=True, max_length=120, verbose_name='CME contact role')),
-                ('cme_contact_email', models.EmailField(blank=True, max_length=254, verbose_name='CME contact secure email')),
-                ('cme_contact_phone', models.CharField(blank=True, max_length=40, verbose_name='CME contact phone')),
-                ('contact_confirmed_on', models.DateField(blank=True, null=True, verbose_name='contact last confirmed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=3, unique=True)),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "country",
+                    models.CharField(
+                        choices=[("England", "England"), ("Wales", "Wales")], max_length=10
+                    ),
+                ),
+                ("region", models.CharField(blank=True, max_length=40)),
+                (
+                    "cme_contact_name",
+                    models.CharField(blank=True, max_length=120, verbose_name="CME contact name"),
+                ),
+                (
+                    "cme_contact_role",
+                    models.CharField(blank=True, max_length=120, verbose_name="CME contact role"),
+                ),
+                (
+                    "cme_contact_email",
+                    models.EmailField(
+                        blank=True, max_length=254, verbose_name="CME contact secure email"
+                    ),
+                ),
+                (
+                    "cme_contact_phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="CME contact phone"),
+                ),
+                (
+                    "contact_confirmed_on",
+                    models.DateField(blank=True, null=True, verbose_name="contact last confirmed"),
+                ),
             ],
             options={
-                'verbose_name_plural': 'local authorities',
-                'ordering': ['name'],
+                "verbose_name_plural": "local authorities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('la_team', 'Local authority team'), ('school', 'School or education provider'), ('agency', 'Agency'), ('other_la', 'Other local authority')], db_index=True, max_length=10)),
-                ('name', models.CharField(max_length=200)),
-                ('urn', models.CharField(blank=True, max_length=7, null=True, unique=True, verbose_name='URN')),
-                ('estab_number', models.CharField(blank=True, max_length=4, verbose_name='establishment number')),
-                ('phase', models.CharField(blank=True, choices=[('nursery', 'Nursery'), ('primary', 'Primary'), ('middle', 'Middle'), ('secondary', 'Secondary'), ('all_through', 'All-through'), ('16_plus', '16 plus'), ('not_applicable', 'Not applicable')], max_length=20)),
-                ('school_type', models.CharField(blank=True, choices=[('community', 'Community school'), ('foundation', 'Foundation school'), ('voluntary_aided', 'Voluntary aided school'), ('voluntary_controlled', 'Voluntary controlled school'), ('academy', 'Academy'), ('free_school', 'Free school'), ('special', 'Special school'), ('pru', 'Pupil referral unit'), ('alternative_provision', 'Alternative provision'), ('independent', 'Independent school')], max_length=30)),
-                ('postcode', models.CharField(blank=True, max_length=10)),
-                ('sector', models.CharField(blank=True, choices=[('health', 'Health'), ('police', 'Police'), ('housing', 'Housing'), ('social_care', "Children's social care"), ('youth_justice', 'Youth justice'), ('voluntary', 'Voluntary sector'), ('other', 'Other')], max_length=20)),
-                ('la_team', models.CharField(blank=True, choices=[('cme', 'Children missing education team'), ('inclusion', 'Inclusion and attendance (School Liaison Officers)'), ('virtual_school', 'Virtual School'), ('safeguarding', 'Education safeguarding'), ('admissions', 'Admissions'), ('other', 'Other')], max_length=20, verbose_name='LA team')),
-                ('is_active', models.BooleanField(default=True)),
-                ('local_authority', models.ForeignKey(blank=True, help_text='The authority this organisation is in (or is, for another authority).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.localauthority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("la_team", "Local authority team"),
+                            ("school", "School or education provider"),
+                            ("agency", "Agency"),
+                            ("other_la", "Other local authority"),
+                        ],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "urn",
+                    models.CharField(
+                        blank=True, max_length=7, null=True, unique=True, verbose_name="URN"
+                    ),
+                ),
+                (
+                    "estab_number",
+                    models.CharField(blank=True, max_length=4, verbose_name="establishment number"),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("nursery", "Nursery"),
+                            ("primary", "Primary"),
+                            ("middle", "Middle"),
+                            ("secondary", "Secondary"),
+                            ("all_through", "All-through"),
+                            ("16_plus", "16 plus"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "school_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("community", "Community school"),
+                            ("foundation", "Foundation school"),
+                            ("voluntary_aided", "Voluntary aided school"),
+                            ("voluntary_controlled", "Voluntary controlled school"),
+                            ("academy", "Academy"),
+                            ("free_school", "Free school"),
+                            ("special", "Special school"),
+                            ("pru", "Pupil referral unit"),
+                            ("alternative_provision", "Alternative provision"),
+                            ("independent", "Independent school"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("postcode", models.CharField(blank=True, max_length=10)),
+                (
+                    "sector",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("health", "Health"),
+                            ("police", "Police"),
+                            ("housing", "Housing"),
+                            ("social_care", "Children's social care"),
+                            ("youth_justice", "Youth justice"),
+                            ("voluntary", "Voluntary sector"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "la_team",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("cme", "Children missing education team"),
+                            ("inclusion", "Inclusion and attendance (School Liaison Officers)"),
+                            ("virtual_school", "Virtual School"),
+                            ("safeguarding", "Education safeguarding"),
+                            ("admissions", "Admissions"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="LA team",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "local_authority",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The authority this organisation is in (or is, for another authority).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.localauthority",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('kind', 'school'), models.Q(('estab_number', ''), _negated=True)), fields=('local_authority', 'estab_number'), name='unique_school_laestab')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("kind", "school"), models.Q(("estab_number", ""), _negated=True)
+                        ),
+                        fields=("local_authority", "estab_number"),
+                        name="unique_school_laestab",
+                    )
+                ],
             },
         ),
     ]

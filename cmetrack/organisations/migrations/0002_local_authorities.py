@@ -8,8 +8,11 @@ from django.db import migrations
 
 def load(apps, schema_editor):
     LocalAuthority = apps.get_model("organisations", "LocalAuthority")
-    text = resources.files("cmetrack.organisations").joinpath(
-        "data", "local_authorities.csv").read_text(encoding="utf-8")
+    text = (
+        resources.files("cmetrack.organisations")
+        .joinpath("data", "local_authorities.csv")
+        .read_text(encoding="utf-8")
+    )
     for row in csv.DictReader(text.splitlines()):
         LocalAuthority.objects.update_or_create(
             code=row["code"],

@@ -6,60 +6,114 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollSnapshot',
+            name="RollSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_on', models.DateField(help_text='The date the roll was true on.')),
-                ('source', models.CharField(blank=True, max_length=100)),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='roll_snapshots', to='organisations.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taken_on", models.DateField(help_text="The date the roll was true on.")),
+                ("source", models.CharField(blank=True, max_length=100)),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="roll_snapshots",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['school', '-taken_on'],
+                "ordering": ["school", "-taken_on"],
             },
         ),
         migrations.CreateModel(
-            name='RollEntry',
+            name="RollEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('upn', models.CharField(db_index=True, max_length=13, verbose_name='UPN')),
-                ('former_upn', models.CharField(blank=True, max_length=13, verbose_name='former UPN')),
-                ('legal_given_name', models.CharField(max_length=100)),
-                ('legal_family_name', models.CharField(max_length=100)),
-                ('preferred_given_name', models.CharField(blank=True, max_length=100)),
-                ('preferred_family_name', models.CharField(blank=True, max_length=100)),
-                ('dob', models.DateField(verbose_name='date of birth')),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male'), ('U', 'Not known')], max_length=1)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('postcode', models.CharField(blank=True, max_length=10)),
-                ('nc_year', models.SmallIntegerField(blank=True, null=True, verbose_name='national curriculum year')),
-                ('entry_date', models.DateField(blank=True, null=True)),
-                ('enrolment_status', models.CharField(choices=[('C', 'Current (single registration)'), ('M', 'Main (dual registration)'), ('S', 'Subsidiary (dual registration)'), ('G', 'Guest')], default='C', max_length=1)),
-                ('snapshot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='registers.rollsnapshot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("upn", models.CharField(db_index=True, max_length=13, verbose_name="UPN")),
+                (
+                    "former_upn",
+                    models.CharField(blank=True, max_length=13, verbose_name="former UPN"),
+                ),
+                ("legal_given_name", models.CharField(max_length=100)),
+                ("legal_family_name", models.CharField(max_length=100)),
+                ("preferred_given_name", models.CharField(blank=True, max_length=100)),
+                ("preferred_family_name", models.CharField(blank=True, max_length=100)),
+                ("dob", models.DateField(verbose_name="date of birth")),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("F", "Female"), ("M", "Male"), ("U", "Not known")], max_length=1
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("postcode", models.CharField(blank=True, max_length=10)),
+                (
+                    "nc_year",
+                    models.SmallIntegerField(
+                        blank=True, null=True, verbose_name="national curriculum year"
+                    ),
+                ),
+                ("entry_date", models.DateField(blank=True, null=True)),
+                (
+                    "enrolment_status",
+                    models.CharField(
+                        choices=[
+                            ("C", "Current (single registration)"),
+                            ("M", "Main (dual registration)"),
+                            ("S", "Subsidiary (dual registration)"),
+                            ("G", "Guest"),
+                        ],
+                        default="C",
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entries",
+                        to="registers.rollsnapshot",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'roll entries',
+                "verbose_name_plural": "roll entries",
             },
         ),
         migrations.AddConstraint(
-            model_name='rollsnapshot',
-            constraint=models.UniqueConstraint(fields=('school', 'taken_on'), name='unique_roll_snapshot'),
+            model_name="rollsnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("school", "taken_on"), name="unique_roll_snapshot"
+            ),
         ),
         migrations.AddIndex(
-            model_name='rollentry',
-            index=models.Index(fields=['legal_family_name', 'dob'], name='registers_r_legal_f_425498_idx'),
+            model_name="rollentry",
+            index=models.Index(
+                fields=["legal_family_name", "dob"], name="registers_r_legal_f_425498_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollentry',
-            constraint=models.UniqueConstraint(fields=('snapshot', 'upn'), name='unique_roll_entry_upn'),
+            model_name="rollentry",
+            constraint=models.UniqueConstraint(
+                fields=("snapshot", "upn"), name="unique_roll_entry_upn"
+            ),
         ),
     ]

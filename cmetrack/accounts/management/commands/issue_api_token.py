@@ -19,6 +19,7 @@ class Command(BaseCommand):
             user = User.objects.get(email=options["email"].lower())
         except User.DoesNotExist as exc:
             raise CommandError(f"No user with email {options['email']}") from exc
-        _, raw = api_token_create(actor=Actor.system("issue_api_token"), user=user,
-                                  name=options["name"])
+        _, raw = api_token_create(
+            actor=Actor.system("issue_api_token"), user=user, name=options["name"]
+        )
         self.stdout.write(raw)

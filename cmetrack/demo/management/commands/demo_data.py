@@ -13,8 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--schools", type=int, default=40)
         parser.add_argument("--pupils", type=int, default=15_000)
         parser.add_argument("--cases", type=int, default=300)
-        parser.add_argument("--if-missing", action="store_true",
-                            help="Do nothing (but print the sign-ins) if the demo already exists.")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="Do nothing (but print the sign-ins) if the demo already exists.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if demo_exists():
@@ -22,8 +25,12 @@ class Command(BaseCommand):
                 raise CommandError("The demo authority already exists in this database.")
             self.stdout.write("The demo authority is already in the database.")
         else:
-            summary = build_demo_authority(seed=options["seed"], schools=options["schools"],
-                                           pupils=options["pupils"], cases=options["cases"])
+            summary = build_demo_authority(
+                seed=options["seed"],
+                schools=options["schools"],
+                pupils=options["pupils"],
+                cases=options["cases"],
+            )
             self.stdout.write(
                 f"Built the demo authority: {summary.schools} schools, {summary.pupils} pupils "
                 f"on rolls, {summary.children} children with "

@@ -1,0 +1,64 @@
+"""Factories for users and organisations; synthetic data only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from cmetrack.accounts.models import User, UserRole
+from cmetrack.organisations.models import LocalAuthority, Organisation, OrganisationKind
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+class LocalAuthorityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LocalAuthority
+        django_get_or_create = ("code",)
+
+    code = "999"
+    name = "Exampleshire County Council"
+    country = "England"
+    region = "South East"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    kind = OrganisationKind.LA_TEAM
+    name = factory.Sequence(lambda n: f"Team {n}")
+    local_authority = factory.SubFactory(LocalAuthorityFactory)
+
+
+class SchoolFactory(OrganisationFactory):
+    kind = OrganisationKind.SCHOOL
+    name = factory.Sequence(lambda n: f"School {n} Primary")
+    urn = factory.Sequence(lambda n: str(800000 + n))
+    estab_number = factory.Sequence(lambda n: str(2000 + n))
+    phase = "primary"
+    school_type = "community"
+
+
+class AgencyFactory(OrganisationFactory):
+    kind = OrganisationKind.AGENCY
+    name = factory.Sequence(lambda n: f"Agency {n}")
+    sector = "health"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    full_name = factory.Faker("name", locale="en_GB")
+    organisation = factory.SubFactory(OrganisationFactory)
+    password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def roles(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            UserRole.objects.bulk_create([UserRole(user=obj, role=r) for r in extracted])
+            obj.__dict__.pop("_role_cache", None)

@@ -1,0 +1,73 @@
+"""Shared pytest fixtures: users for each role, and the browser for browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cmetrack.accounts.roles import Role
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium_path() -> str | None:
+    for path in (os.environ.get("CMETRACK_CHROMIUM"), *CHROMIUM_CANDIDATES):
+        if path and os.path.exists(path):
+            return path
+    return shutil.which("chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests need Debian's chromium. In CI a missing browser is a failure."""
+    if chromium_path() is not None:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(
+            "Browser tests must run in CI but no chromium was found "
+            f"(looked for {', '.join(CHROMIUM_CANDIDATES)}). .ci/run installs it."
+        )
+    skip = pytest.mark.skip(reason="chromium is not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    from cmetrack.accounts.tests.factories import UserFactory
+
+    def make(*roles: Role, **kwargs: Any) -> Any:
+        return UserFactory(roles=roles, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def browser_page(live_server: Any) -> Iterator[Any]:
+    """A Playwright page in headless Debian chromium, pointed at the live server."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(base_url=live_server.url)
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
