@@ -68,7 +68,7 @@ def test() -> None:
     setup()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
-    run(BIN / "mypy", "cmetrack")
+    run(BIN / "mypy", "cmetrack", "conftest.py", "dev.py")
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     run(PY, "-m", "pytest", *sys.argv[2:], env=env)

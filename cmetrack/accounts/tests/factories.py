@@ -1,4 +1,7 @@
-"""Factories for users and organisations; synthetic data only."""
+"""Factories for users and organisations; synthetic data only.
+
+Use ``XFactory.create(...)`` in typed code: it is typed to return the model.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from cmetrack.organisations.models import LocalAuthority, Organisation, Organisa
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
-class LocalAuthorityFactory(factory.django.DjangoModelFactory):
+class LocalAuthorityFactory(factory.django.DjangoModelFactory[LocalAuthority]):
     class Meta:
         model = LocalAuthority
         django_get_or_create = ("code",)
@@ -23,7 +26,7 @@ class LocalAuthorityFactory(factory.django.DjangoModelFactory):
     region = "South East"
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+class OrganisationFactory(factory.django.DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
@@ -47,7 +50,7 @@ class AgencyFactory(OrganisationFactory):
     sector = "health"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True

@@ -35,7 +35,7 @@ def test_create_records_who_where_and_initial_values(actor):
 
 
 def test_update_records_only_changed_fields_before_and_after(actor):
-    child = ChildFactory(legal_family_name="Smith", first_language="English")
+    child = ChildFactory.create(legal_family_name="Smith", first_language="English")
     child_update(actor=actor, child=child, legal_family_name="Smyth", first_language="English")
     event = AuditEvent.objects.get(action=AuditAction.UPDATE, child_id=child.pk)
     assert event.changes == {
@@ -47,20 +47,20 @@ def test_update_records_only_changed_fields_before_and_after(actor):
 
 
 def test_update_with_no_real_change_writes_nothing(actor):
-    child = ChildFactory(legal_family_name="Smith")
+    child = ChildFactory.create(legal_family_name="Smith")
     child_update(actor=actor, child=child, legal_family_name="Smith")
     assert not AuditEvent.objects.filter(child_id=child.pk).exists()
 
 
 def test_unknown_field_is_refused_before_anything_is_written(actor):
-    child = ChildFactory()
+    child = ChildFactory.create()
     with pytest.raises(ValueError, match="Unknown fields"):
         audited_update(actor=actor, instance=child, changes={"nickname": "Bob"})
     assert not AuditEvent.objects.exists()
 
 
 def test_invalid_change_is_not_saved_and_not_audited(actor):
-    child = ChildFactory(upn=None)
+    child = ChildFactory.create(upn=None)
     with pytest.raises(ValidationError):
         child_update(actor=actor, child=child, upn="A123456789001")  # check letter should be Y
     assert Child.objects.get(pk=child.pk).upn is None
@@ -68,7 +68,7 @@ def test_invalid_change_is_not_saved_and_not_audited(actor):
 
 
 def test_replaced_upn_is_kept_as_former_upn(actor):
-    child = ChildFactory(upn="G80120000101A")  # temporary
+    child = ChildFactory.create(upn="G80120000101A")  # temporary
     child_update(actor=actor, child=child, upn="H801200001001")
     assert list(child.former_upns.values_list("upn", flat=True)) == ["G80120000101A"]
 
@@ -111,7 +111,7 @@ def test_delete_of_audit_rows_is_refused(actor):
 
 def test_change_and_audit_row_are_one_transaction(actor, monkeypatch):
     """If writing the audit row fails, the change is rolled back too."""
-    child = ChildFactory(legal_family_name="Smith")
+    child = ChildFactory.create(legal_family_name="Smith")
 
     def broken(**kwargs):
         raise RuntimeError("audit store unavailable")

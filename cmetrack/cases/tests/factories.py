@@ -8,7 +8,7 @@ from cmetrack.cases.models import Case
 from cmetrack.people.tests.factories import ChildFactory
 
 
-class CaseFactory(factory.django.DjangoModelFactory):
+class CaseFactory(factory.django.DjangoModelFactory[Case]):
     """A bare case row; tests of the lifecycle open cases through the services instead."""
 
     class Meta:

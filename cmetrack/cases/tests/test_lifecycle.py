@@ -84,7 +84,7 @@ def actor(officer):
 @pytest.fixture
 def case(actor):
     return case_open(
-        actor=actor, child=ChildFactory(), route=ReferralRoute.AGENCY,
+        actor=actor, child=ChildFactory.create(), route=ReferralRoute.AGENCY,
         date_referred=dt.date(2026, 11, 2), reason="Health visitor referral",
     )  # fmt: skip
 

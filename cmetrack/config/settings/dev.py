@@ -5,4 +5,4 @@ from .base import VAR_DIR, env_bool
 
 DEBUG = env_bool("DEBUG", True)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-STATIC_ROOT = None  # static files come from the app folders (WhiteNoise finders)
+STATIC_ROOT = None  # type: ignore[assignment]  # static files come from the app folders (WhiteNoise finders)

@@ -9,4 +9,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ""}  # in memory
     DATABASES["default"]["OPTIONS"] = {}
 ALLOWED_HOSTS = ["*"]
-STATIC_ROOT = None  # static files come from the app folders (WhiteNoise finders)
+STATIC_ROOT = None  # type: ignore[assignment]  # static files come from the app folders (WhiteNoise finders)

@@ -7,7 +7,7 @@ import factory
 from cmetrack.people.models import Address, Child
 
 
-class ChildFactory(factory.django.DjangoModelFactory):
+class ChildFactory(factory.django.DjangoModelFactory[Child]):
     class Meta:
         model = Child
 
@@ -17,7 +17,7 @@ class ChildFactory(factory.django.DjangoModelFactory):
     sex = "F"
 
 
-class AddressFactory(factory.django.DjangoModelFactory):
+class AddressFactory(factory.django.DjangoModelFactory[Address]):
     class Meta:
         model = Address
 

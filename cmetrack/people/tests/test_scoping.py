@@ -29,14 +29,14 @@ SYSTEM = Actor.system("test")
 @pytest.fixture
 def world(make_user):
     """Two schools, one agency, and cases that only some roles may see."""
-    school_a, school_b = SchoolFactory(), SchoolFactory()
-    agency = AgencyFactory()
+    school_a, school_b = SchoolFactory.create(), SchoolFactory.create()
+    agency = AgencyFactory.create()
     slo = make_user(Role.SLO)
     slo.linked_schools.set([school_a])
 
     def open_case(key, state_path, *, school=None, in_care=False):
         # A surname no person in the fixtures has, so a leak is unambiguous.
-        child = ChildFactory(in_care=in_care, legal_family_name=f"Qzx{key.replace('_', '')}")
+        child = ChildFactory.create(in_care=in_care, legal_family_name=f"Qzx{key.replace('_', '')}")
         case = case_open(actor=SYSTEM, child=child, route=ReferralRoute.SCHOOL,
                          date_referred=dt.date(2026, 10, 1))  # fmt: skip
         if school is not None:
