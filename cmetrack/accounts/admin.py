@@ -2,9 +2,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.http import HttpRequest
 
+from cmetrack.audit.admin_mixins import AuditedAdminMixin
+from cmetrack.audit.services import Actor, audit_record
+
 from .models import ApiToken, User, UserRole
+from .roles import Role
 
 
 class UserRoleInline(admin.TabularInline[UserRole, User]):
@@ -13,7 +18,7 @@ class UserRoleInline(admin.TabularInline[UserRole, User]):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # User is not an AbstractUser
+class UserAdmin(AuditedAdminMixin, BaseUserAdmin):  # type: ignore[type-arg]  # not an AbstractUser
     ordering = ("full_name",)
     list_display = ("email", "full_name", "organisation", "is_active", "is_staff")
     list_filter = ("is_active", "is_staff", "roles__role", "organisation__kind")
@@ -21,10 +26,11 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # User is not an Abst
     inlines = [UserRoleInline]
     filter_horizontal = ("linked_schools",)
     autocomplete_fields = ("organisation",)
+    readonly_fields = ("is_staff", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("full_name", "job_title", "organisation", "linked_schools")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "is_service_account")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_service_account")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -37,15 +43,34 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # User is not an Abst
         ),
     )
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the roles, keep is_staff in step with the administrator role, audit both."""
+        user: User = form.instance
+        with transaction.atomic():
+            before = sorted(UserRole.objects.filter(user=user).values_list("role", flat=True))
+            super().save_related(request, form, formsets, change)
+            after = sorted(UserRole.objects.filter(user=user).values_list("role", flat=True))
+            is_admin = Role.ADMINISTRATOR in after
+            if user.is_staff != is_admin:
+                user.is_staff = is_admin
+                user.save(update_fields=["is_staff"])
+            if before != after:
+                audit_record(
+                    actor=Actor.from_request(request),
+                    action="update",
+                    obj=user,
+                    summary=f"Changed roles of {user.email} in the administration site",
+                    changes={"before": {"roles": before}, "after": {"roles": after}},
+                )
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin[ApiToken]):
+    """Tokens are issued with ``cmetrack issue_api_token`` (the raw value is shown once);
+    here an administrator can see them and revoke one by setting its revocation time."""
+
     list_display = ("name", "user", "prefix", "created_at", "expires_at", "revoked_at")
-    readonly_fields = ("token_hash", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "name", "token_hash", "prefix", "created_at", "last_used_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Tokens are issued with `cmetrack issue_api_token` so the raw value is shown once.
         return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True

@@ -13,6 +13,9 @@ from cmetrack.organisations.models import Organisation
 
 from .roles import Role
 
+#: The apps whose models administrators manage in the admin site.
+ADMIN_MANAGED_APPS = frozenset({"accounts", "organisations"})
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -85,6 +88,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_set.intersection(roles))
+
+    # Administrators manage users and reference data in the admin site, nothing else: the
+    # admin permissions follow the role (see docs/adr/0007-access-scoping.md).
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        if self.is_active and self.has_role(Role.ADMINISTRATOR):
+            return perm.split(".", 1)[0] in ADMIN_MANAGED_APPS
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_active and self.has_role(Role.ADMINISTRATOR):
+            return app_label in ADMIN_MANAGED_APPS
+        return super().has_module_perms(app_label)
 
 
 class UserRole(models.Model):

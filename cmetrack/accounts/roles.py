@@ -17,9 +17,5 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor or senior manager"
 
 
-#: Roles that work cases inside the authority (they may open a child's record in scope).
-CASE_ROLES = frozenset(
-    {Role.SLO, Role.CME_OFFICER, Role.CME_MANAGER, Role.VIRTUAL_SCHOOL, Role.SAFEGUARDING_ADVISER}
-)
 #: Roles that see every case of the authority.
 ALL_CASES_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})

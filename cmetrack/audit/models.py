@@ -18,6 +18,7 @@ class AuditAction(models.TextChoices):
     VIEW = "view", "Viewed"
     CREATE = "create", "Created"
     UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
     TRANSITION = "transition", "Changed state"
     EXPORT = "export", "Exported"
     SIGN_IN = "sign_in", "Signed in"
