@@ -1,0 +1,66 @@
+"""Run axe-core on a Playwright page and fail with a readable list of violations.
+
+Rules: WCAG 2.0, 2.1 and 2.2 at levels A and AA, plus axe's best-practice rules.
+Zero violations are allowed; "incomplete" results (which need a person to judge) are not
+failures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axe_playwright_python.sync_playwright import Axe
+
+#: The axe tags run on every page.
+AXE_TAGS = (
+    "wcag2a",
+    "wcag2aa",
+    "wcag21a",
+    "wcag21aa",
+    "wcag22a",
+    "wcag22aa",
+    "best-practice",
+)
+AXE_OPTIONS: dict[str, Any] = {
+    "runOnly": {"type": "tag", "values": list(AXE_TAGS)},
+    "resultTypes": ["violations"],
+}
+
+_axe = Axe()
+
+
+class AccessibilityError(AssertionError):
+    """axe-core found violations on a page."""
+
+
+def format_violations(url: str, violations: list[dict[str, Any]]) -> str:
+    """One block per rule: id, impact, help text and link, then each failing element."""
+    lines = [f"axe-core found {len(violations)} accessibility violation(s) on {url}:"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v.get('impact') or 'unknown impact'}): {v['help']}")
+        lines.append(f"  {v.get('helpUrl', '')}")
+        for node in v.get("nodes", []):
+            target = " ".join(
+                t if isinstance(t, str) else " >> ".join(t) for t in node.get("target", [])
+            )
+            lines.append(f"    * {target}")
+            summary = (node.get("failureSummary") or "").strip()
+            lines.extend(f"        {d.strip()}" for d in summary.splitlines() if d.strip())
+            html = " ".join((node.get("html") or "").split())
+            if html:
+                lines.append(f"        html: {html[:200]}")
+    return "\n".join(lines)
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now."""
+    page.wait_for_load_state("load")
+    results = _axe.run(page, options=AXE_OPTIONS)
+    return list(results.response["violations"])
+
+
+def assert_accessible(page: Any) -> None:
+    """Fail the test if axe-core finds any violation on the current page."""
+    violations = axe_violations(page)
+    if violations:
+        raise AccessibilityError(format_violations(page.url, violations))
