@@ -4,7 +4,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
+from ninja.utils import check_csrf
 
 from .models import User
 from .services import api_token_authenticate
@@ -28,6 +30,13 @@ class SessionAuth(APIKeyHeader):
     csrf = True
 
     def _get_key(self, request: HttpRequest) -> str | None:
+        # Ninja checks CSRF only for cookie keys; a session is a cookie, so check here.
+        if (
+            request.user.is_authenticated
+            and not getattr(request, "_ninja_csrf_exempt", False)
+            and check_csrf(request) is not None
+        ):
+            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header.")
         return "session"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:

@@ -545,6 +545,8 @@ def build_demo_authority(
     """Build the demo authority into an empty database (refuses if it is already there)."""
     if demo_exists():
         raise ValueError("The demo authority already exists in this database.")
+    if schools < 4:
+        raise ValueError("The demo needs at least 4 schools (primary, secondary, special, PRU).")
     from django.utils import timezone
 
     builder = _Builder(seed, today or timezone.localdate())
