@@ -46,28 +46,35 @@ def make_user(db: None) -> Callable[..., Any]:
     return make
 
 
-@pytest.fixture
-def browser_page(live_server: Any) -> Iterator[Any]:
-    """A Playwright page in headless Debian chromium, pointed at the live server."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Debian chromium for the whole run; each test gets its own context."""
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(base_url=live_server.url)
-        page = context.new_page()
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
             browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A Playwright page in a fresh context (no cookies), pointed at the live server."""
+    context = chromium.new_context(base_url=live_server.url)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

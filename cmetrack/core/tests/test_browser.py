@@ -7,7 +7,6 @@ page without checking it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from cmetrack.accounts.tests.factories import TEST_PASSWORD, AgencyFactory, Scho
 from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.audit.services import Actor
 from cmetrack.core.tests.axe import assert_accessible
-from conftest import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -67,30 +65,6 @@ class Visits:
 
 
 _visits: dict[int, Visits] = {}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the module; each test gets its own context."""
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
