@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.organisations.models import Organisation
@@ -102,3 +103,65 @@ def api_token_authenticate(raw: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: Actor, user: User) -> User:
+    """Switch an account off. Users are never deleted, so the audit trail keeps its actors:
+    the account cannot sign in, its sessions stop working and its API tokens are revoked."""
+    if not user.is_active:
+        return user
+    now = timezone.now()
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=user,
+        summary=f"Deactivated user {user.email}",
+        changes={
+            "before": {"is_active": True},
+            "after": {"is_active": False, "api_tokens_revoked": revoked},
+        },
+    )
+    return user
+
+
+def two_factor_device_start(*, user: User) -> TOTPDevice:
+    """The user's unconfirmed authenticator device (a new secret if there is none yet)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def two_factor_device_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> bool:
+    """Confirm a new device with a code from the app; audited. False if the code is wrong."""
+    if not device.verify_token(token):
+        return False
+    TOTPDevice.objects.filter(user=device.user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=device.user,
+        summary="Set up two-factor authentication",
+    )
+    return True
+
+
+@transaction.atomic
+def two_factor_reset(*, actor: Actor, user: User) -> int:
+    """Remove a user's authenticator devices (lost phone); they set one up at next sign-in."""
+    count, _ = TOTPDevice.objects.filter(user=user).delete()
+    if count:
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=user,
+            summary=f"Reset two-factor authentication of {user.email}",
+        )
+    return int(count)

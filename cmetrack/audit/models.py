@@ -62,7 +62,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The auditors' search (audit.selectors.audit_search): each filter, newest first.
+            models.Index(fields=["actor_label", "at"], name="audit_actor_label_at"),
+            models.Index(fields=["child_id", "at"], name="audit_child_at"),
+            models.Index(fields=["action", "at"], name="audit_action_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"

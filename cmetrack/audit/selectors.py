@@ -1,8 +1,16 @@
-"""Reads of the audit trail."""
+"""Reads of the audit trail: a child's access log and the auditors' search.
+
+The search is keyset-paginated on ``(at, id)`` so the thousandth page costs what the first
+does on millions of rows; each filter has an index ending in ``at`` (see models.Meta).
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .models import AuditAction, AuditEvent
 
@@ -14,3 +22,79 @@ def audit_events_for_child(child_id: int) -> QuerySet[AuditEvent]:
 def child_viewers(child_id: int) -> QuerySet[AuditEvent]:
     """Who has looked at this child's record, newest first."""
     return audit_events_for_child(child_id).filter(action=AuditAction.VIEW)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What an auditor searches by. Empty values are not applied."""
+
+    user: str = ""  # the email address the person signed in with
+    child_id: int | None = None
+    action: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def describe(self) -> str:
+        parts = [
+            f"user={self.user}" if self.user else "",
+            f"child={self.child_id}" if self.child_id is not None else "",
+            f"action={self.action}" if self.action else "",
+            f"from={self.date_from.isoformat()}" if self.date_from else "",
+            f"to={self.date_to.isoformat()}" if self.date_to else "",
+        ]
+        return ", ".join(p for p in parts if p) or "no filters"
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """Audit events matching ``filters``, newest first. Callers check the auditor role."""
+    qs = AuditEvent.objects.all()
+    if filters.user:
+        email = filters.user.strip().lower()
+        # A person's rows carry their email; a failed sign-in, "unknown: <email>".
+        qs = qs.filter(actor_label__in=[email, f"unknown: {email}"])
+    if filters.child_id is not None:
+        qs = qs.filter(child_id=filters.child_id)
+    if filters.action:
+        qs = qs.filter(action=filters.action)
+    if filters.date_from:
+        qs = qs.filter(at__gte=_start_of(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(at__lt=_start_of(filters.date_to + dt.timedelta(days=1)))
+    return qs.order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the (at, id) of its last row."""
+
+    at: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor | None:
+        at_text, _, id_text = raw.rpartition("_")
+        try:
+            at = dt.datetime.fromisoformat(at_text)
+            return cls(at=at, id=int(id_text)) if timezone.is_aware(at) else None
+        except ValueError:
+            return None
+
+
+def audit_page(
+    qs: QuerySet[AuditEvent], *, after: Cursor | None, size: int
+) -> tuple[list[AuditEvent], Cursor | None]:
+    """One page of ``qs`` (ordered newest first) after ``after``; the next page's cursor."""
+    if after is not None:
+        qs = qs.filter(Q(at__lt=after.at) | Q(at=after.at, id__lt=after.id))
+    rows = list(qs[: size + 1])
+    if len(rows) <= size:
+        return rows, None
+    last = rows[size - 1]
+    return rows[:size], Cursor(at=last.at, id=last.pk)

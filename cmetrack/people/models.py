@@ -198,3 +198,31 @@ class SiblingLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id} ↔ {self.sibling_id} ({self.relationship})"
+
+
+class RestrictedAddressAccess(models.Model):
+    """A named user allowed to see one child's restricted addresses.
+
+    Granted by a CME manager, with a reason, through
+    ``people.services.restricted_address_access_grant`` (audited). Nobody sees a restricted
+    address without a row here, managers included; exports never include one."""
+
+    child = models.ForeignKey(
+        Child, on_delete=models.CASCADE, related_name="restricted_address_access"
+    )
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="restricted_address_access"
+    )
+    granted_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        verbose_name = "restricted address access"
+        verbose_name_plural = "restricted address access"
+        constraints = [
+            models.UniqueConstraint(fields=["child", "user"], name="unique_restricted_access")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} may see restricted addresses of child {self.child_id}"

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
+from cmetrack.audit.presenters import when
 from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.core.jinja import govuk_date
 
 from .models import Child
-from .selectors import addresses_for_display
+from .selectors import access_log_for, addresses_for_display
 
 RESTRICTED = "Restricted"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChildPresenter:
     child: Child
     viewer: User
@@ -68,4 +71,27 @@ class ChildPresenter:
         return [
             (case.reference, case.get_state_display(), govuk_date(case.date_referred))
             for case in cases_visible_to(self.viewer).filter(child=self.child)
+        ]
+
+    @property
+    def has_restricted_address(self) -> bool:
+        return any(a.is_restricted for a in self.child.addresses.all())
+
+    @property
+    def can_manage_restricted_access(self) -> bool:
+        return self.viewer.has_role(Role.CME_MANAGER)
+
+    @property
+    def can_export_subject_access(self) -> bool:
+        return self.viewer.has_role(Role.CME_MANAGER)
+
+    @cached_property
+    def access_log(self) -> list[tuple[str, str]] | None:
+        """(when, who) of the latest views of this record; None if the viewer may not see it."""
+        events = access_log_for(user=self.viewer, child=self.child)
+        if events is None:
+            return None
+        return [
+            (when(e), f"{e.actor.full_name} ({e.actor_label})" if e.actor else e.actor_label)
+            for e in events
         ]

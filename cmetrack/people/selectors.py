@@ -9,11 +9,12 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 
 from cmetrack.accounts.models import User
-from cmetrack.accounts.roles import ALL_CASES_ROLES
-from cmetrack.audit.models import AuditAction
+from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.audit.models import AuditAction, AuditEvent
+from cmetrack.audit.selectors import child_viewers
 from cmetrack.audit.services import Actor, audit_record
 
-from .models import Address, Child
+from .models import Address, Child, RestrictedAddressAccess
 
 
 def children_visible_to(user: User) -> QuerySet[Child]:
@@ -48,12 +49,49 @@ def child_get_for_view(*, actor: Actor, child_id: int) -> Child:
     return child
 
 
+def may_see_restricted_addresses(*, user: User, child: Child) -> bool:
+    """Only a user a CME manager has named for this child (managers too need a grant)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return RestrictedAddressAccess.objects.filter(child=child, user=user).exists()
+
+
 def addresses_for_display(*, user: User, child: Child) -> list[tuple[Address, bool]]:
-    """The child's addresses with whether each may be shown to ``user``.
+    """The child's addresses with whether each may be shown to ``user``."""
+    allowed = may_see_restricted_addresses(user=user, child=child)
+    return [(a, allowed or not a.is_restricted) for a in child.addresses.all()]
 
-    A restricted address is shown only to users allowed on that case (issue 5 refines who);
-    for now: CME managers only."""
-    from cmetrack.accounts.roles import Role
 
-    may_see_restricted = user.has_role(Role.CME_MANAGER)
-    return [(a, may_see_restricted or not a.is_restricted) for a in child.addresses.all()]
+def address_for_sharing(address: Address) -> str | None:
+    """The address as text for anything that leaves the system (an export, an enquiry to
+    another authority, a transfer file): ``None`` for a restricted address, always."""
+    return None if address.is_restricted else str(address)
+
+
+def addresses_for_sharing(child: Child) -> list[Address]:
+    """The child's addresses that may leave the system: never a restricted one."""
+    return [a for a in child.addresses.all() if not a.is_restricted]
+
+
+def current_address_for_sharing(child: Child) -> str:
+    """The current address for an export or enquiry: "" if none or if it is restricted."""
+    current = next((a for a in child.addresses.all() if a.is_current), None)
+    return (address_for_sharing(current) or "") if current is not None else ""
+
+
+def restricted_access_for(child: Child) -> QuerySet[RestrictedAddressAccess]:
+    """Who may see this child's restricted addresses (for the manager's page)."""
+    return RestrictedAddressAccess.objects.filter(child=child).select_related("user", "granted_by")
+
+
+#: Roles that see a child's access log ("who has looked at this record").
+ACCESS_LOG_ROLES = (Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO, Role.VIRTUAL_SCHOOL,
+                    Role.SAFEGUARDING_ADVISER)  # fmt: skip
+ACCESS_LOG_LIMIT = 25
+
+
+def access_log_for(*, user: User, child: Child) -> list[AuditEvent] | None:
+    """The latest views of the child's record, for case roles; None for anyone else."""
+    if not user.has_role(*ACCESS_LOG_ROLES):
+        return None
+    return list(child_viewers(child.pk)[:ACCESS_LOG_LIMIT])

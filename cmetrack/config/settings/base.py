@@ -8,6 +8,7 @@ Variables: ``DATABASE_URL`` (default: SQLite at ``$CMETRACK_VAR_DIR/cmetrack.sql
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -75,6 +76,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "cmetrack.core",
     "cmetrack.audit",
     "cmetrack.organisations",
@@ -84,6 +88,7 @@ INSTALLED_APPS = [
     "cmetrack.referrals",
     "cmetrack.cases",
     "cmetrack.demo",
+    "cmetrack.dataprotection",
 ]
 
 MIDDLEWARE = [
@@ -93,9 +98,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "cmetrack.core.middleware.SessionIdleTimeoutMiddleware",
+    "cmetrack.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cmetrack.core.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: turns a lockout into accounts.views.locked_out.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cmetrack.config.urls"
@@ -129,7 +139,11 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a locked-out username and address before the password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -141,6 +155,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "cmetrack.accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "cmetrack.accounts.passwords.BreachedPasswordValidator"},
 ]
 
 SESSION_COOKIE_HTTPONLY = True
@@ -150,6 +166,25 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Security (docs/security.md): two-factor, lockout, idle timeout, retention.
+CMETRACK_REQUIRE_2FA = env_bool("CMETRACK_REQUIRE_2FA", True)
+CMETRACK_2FA_OPTIONAL_ROLES = ["school_user", "agency_user"]
+OTP_TOTP_ISSUER = "CME"
+CMETRACK_SESSION_IDLE_MINUTES = int(os.environ.get("CMETRACK_SESSION_IDLE_MINUTES", "30"))
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "cmetrack.accounts.lockout.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "cmetrack.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "cmetrack.accounts.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # our audit trail records sign-ins
+AXES_VERBOSE = False
+#: Closed records are kept until the child reaches this age (dataprotection.retention).
+CMETRACK_RETENTION_AGE_YEARS = int(os.environ.get("CMETRACK_RETENTION_AGE_YEARS", "25"))
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

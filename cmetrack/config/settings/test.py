@@ -10,3 +10,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {}
 ALLOWED_HOSTS = ["*"]
 STATIC_ROOT = None  # type: ignore[assignment]  # static files come from the app folders (WhiteNoise finders)
+# Two-factor and lockout are off for the suite (force_login, client.login); the security
+# tests switch them on with the ``settings`` fixture (docs/security.md).
+CMETRACK_REQUIRE_2FA = False
+AXES_ENABLED = False
