@@ -5,7 +5,12 @@ Pure data and functions; :mod:`cmetrack.cases.services` applies them to stored c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
+
+if TYPE_CHECKING:
+    from .models import Case
 
 
 class CaseState(models.TextChoices):
@@ -67,8 +72,57 @@ CLOSING_OUTCOMES: dict[CaseState, frozenset[Outcome]] = {
 OPEN_STATES = frozenset(set(CaseState) - {CaseState.CLOSED})
 
 
+class LocatedRoute(models.TextChoices):
+    """Where a located child's case goes next (README "Located routes and outcomes")."""
+
+    ON_ROLL = "on_roll", "On a school roll"
+    HOME_EDUCATED = "home_educated", "Home educated"
+    MOVED_LA = "moved_la", "Moved to another local authority"
+    LEFT_COUNTRY = "left_country", "Left the country"
+    LIVING_HERE_NOT_IN_EDUCATION = (
+        "living_here",
+        "Living in the area and not in education",
+    )
+
+
+#: The closing outcome each located route leads to (living here goes on to provision).
+ROUTE_OUTCOME: dict[LocatedRoute, Outcome] = {
+    LocatedRoute.ON_ROLL: Outcome.ON_ROLL,
+    LocatedRoute.HOME_EDUCATED: Outcome.HOME_EDUCATED,
+    LocatedRoute.MOVED_LA: Outcome.MOVED_LA,
+    LocatedRoute.LEFT_COUNTRY: Outcome.LEFT_COUNTRY,
+}
+
+
 class TransitionNotAllowed(Exception):
     """A move the lifecycle does not allow; the message says why in the user's terms."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        #: The form field the message is about, if any (for the error summary's link).
+        self.field = field
+
+
+class PreconditionFailed(TransitionNotAllowed):
+    """The move is in the lifecycle, but something it needs is missing or wrong."""
+
+
+DORMANT_NEEDS_RISK_ASSESSMENT = (
+    "A case can only go dormant with a risk assessment authorised by a manager: "
+    "record and authorise a risk assessment first."
+)
+
+
+def dormant_precondition(case: Case) -> str | None:
+    """Why ``case`` may not go dormant yet, or None when it may.
+
+    The rule: only with a risk assessment authorised by a manager (forms.md §3). Risk
+    assessments arrive with the safeguarding work; until then nothing satisfies the rule.
+    When they do, this becomes one line such as
+    ``return None if risk_assessment_authorised_for(case) else DORMANT_NEEDS_RISK_ASSESSMENT``.
+    """
+    return DORMANT_NEEDS_RISK_ASSESSMENT
 
 
 def check_transition(current: CaseState, target: CaseState, outcome: Outcome | None) -> None:

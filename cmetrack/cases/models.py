@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from cmetrack.organisations.models import Organisation
+from cmetrack.organisations.models import LocalAuthority, Organisation
 from cmetrack.people.models import Child
 
-from .lifecycle import CaseState, Outcome
+from .lifecycle import CaseState, LocatedRoute, Outcome
 
 
 class ReferralRoute(models.TextChoices):
@@ -75,13 +75,75 @@ class Case(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_reason = models.CharField(max_length=300, blank=True)
+    closure_evidence = models.TextField(blank=True)
     closed_on = models.DateField(null=True, blank=True)
+    # SLO investigation: the date the SLO advised the school it may take the child off roll.
+    advised_off_roll_date = models.DateField(null=True, blank=True)
+    # Located: where the child is and the route the case takes.
+    located_on = models.DateField(null=True, blank=True)
+    located_where = models.CharField("where the child is", max_length=300, blank=True)
+    located_route = models.CharField(max_length=20, choices=LocatedRoute.choices, blank=True)
+    destination_school = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "school"},
+        help_text="The school whose roll the child is on (located on a roll).",
+    )
+    destination_la = models.ForeignKey(
+        LocalAuthority,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="local authority moved to",
+    )
+    la_acknowledged_by = models.CharField(
+        "who at the other authority acknowledged", max_length=150, blank=True
+    )
+    la_acknowledged_on = models.DateField(
+        "date the other authority acknowledged", null=True, blank=True
+    )
+    left_country_source = models.CharField(
+        "who confirmed the child left the country", max_length=200, blank=True
+    )
+    left_country_confirmed_on = models.DateField(
+        "date leaving the country was confirmed", null=True, blank=True
+    )
+    # Provision: who provides it.
+    provider = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="provider",
+    )
+    # A reopened case is a new episode linked to the one before.
+    previous_case = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_episodes"
+    )
+    # Optimistic locking: every change through the services adds one.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-date_referred", "-id"]
-        indexes = [models.Index(fields=["state", "assigned_officer"])]
+        indexes = [
+            models.Index(fields=["state", "assigned_officer"]),
+            # Work queues: keyset pages ordered by (date_referred, id), narrowed by state,
+            # officer or route.
+            models.Index(fields=["date_referred", "id"], name="case_queue_order"),
+            models.Index(fields=["state", "date_referred", "id"], name="case_queue_state"),
+            models.Index(
+                fields=["assigned_officer", "state", "date_referred", "id"],
+                name="case_queue_officer",
+            ),
+            models.Index(fields=["route", "date_referred", "id"], name="case_queue_route"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_state_display()})"
@@ -121,6 +183,10 @@ class ChronologyKind(models.TextChoices):
     CHECK = "check", "Check"
     ASSIGNMENT = "assignment", "Assignment"
     REFERRAL = "referral", "Referral"
+    VISIT = "visit", "Home visit"
+    TASK = "task", "Task"
+    CORRECTION = "correction", "Correction"
+    ADVICE = "advice", "Advice to school"
 
 
 class ChronologyEvent(models.Model):
@@ -136,6 +202,35 @@ class ChronologyEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at", "id"], name="chronology_case_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%d %b %Y} {self.get_kind_display()}"
+
+
+class HomeVisitOutcome(models.TextChoices):
+    CHILD_SEEN = "child_seen", "Child seen"
+    FAMILY_SEEN = "family_seen", "Family seen, child not seen"
+    NO_ANSWER = "no_answer", "No answer"
+    MOVED = "moved", "Address empty or family moved away"
+    OTHER = "other", "Other"
+
+
+class HomeVisit(models.Model):
+    """A visit to the child's home (SLO investigation or tracking)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="home_visits")
+    visited_on = models.DateField()
+    visited_by = models.CharField("who visited", max_length=200)
+    outcome = models.CharField(max_length=12, choices=HomeVisitOutcome.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["visited_on", "id"]
+
+    def __str__(self) -> str:
+        return f"Home visit {self.visited_on:%d %b %Y}: {self.get_outcome_display()}"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.people.models import Child, ChildAlias, FormerUpn
+from cmetrack.rules import normalise_upn
 
 from .lifecycle import OPEN_STATES, CaseState
-from .models import Case
+from .models import Case, ChronologyEvent, HomeVisit
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
@@ -45,3 +51,165 @@ def work_queue(user: User) -> QuerySet[Case]:
     if user.has_role(Role.VIRTUAL_SCHOOL) and not user.has_role(Role.CME_OFFICER):
         return qs
     return qs.filter(assigned_officer=user)
+
+
+# --- Work queues ------------------------------------------------------------------------
+
+#: The queues, by name: what each holds (before filters).
+QUEUES: dict[str, str] = {
+    "all": "All cases",
+    "open": "Open cases",
+    "unassigned": "Open cases waiting to be assigned",
+    "mine": "Your open cases",
+}
+#: Queues that other apps provide (casework: overdue tasks). Filled by them at import.
+QUEUE_HOOKS: dict[str, tuple[str, object]] = {}
+
+PAGE_SIZE = 50
+_REFERENCE = re.compile(r"^\s*(?:CME-?)?0*(\d{1,9})\s*$", re.IGNORECASE)
+_UPN = re.compile(r"^[A-Za-z]\d{11}[A-Za-z0-9]$")
+
+
+class UnknownQueue(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: str = ""
+    route: str = ""
+    #: An officer's id, or "none" for unassigned.
+    officer: str = ""
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list[Case]
+    #: The cursor for the next page, or "" on the last page.
+    next_cursor: str
+    total: int
+
+
+def queue_cases(user: User, name: str) -> QuerySet[Case]:
+    """The cases of queue ``name`` that ``user`` may see."""
+    if name == "all":
+        return cases_visible_to(user)
+    if name == "open":
+        return open_cases_for(user)
+    if name == "unassigned":
+        return open_cases_for(user).filter(assigned_officer__isnull=True)
+    if name == "mine":
+        return open_cases_for(user).filter(assigned_officer=user)
+    if name in QUEUE_HOOKS:
+        hook = QUEUE_HOOKS[name][1]
+        assert callable(hook)
+        qs: QuerySet[Case] = hook(user, open_cases_for(user))
+        return qs
+    raise UnknownQueue(name)
+
+
+def search_cases(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
+    """Narrow by a case reference (CME-000123), a UPN, or words of the child's name."""
+    q = q.strip()
+    if not q:
+        return qs
+    ref = _REFERENCE.match(q)
+    if ref:
+        return qs.filter(pk=int(ref.group(1)))
+    if _UPN.match(q.replace(" ", "")):
+        upn = normalise_upn(q)
+        former = FormerUpn.objects.filter(child_id=OuterRef("child_id"), upn=upn)
+        return qs.filter(Q(child__upn=upn) | Exists(former))
+    for word in q.split()[:5]:
+        alias = ChildAlias.objects.filter(child_id=OuterRef("child_id")).filter(
+            Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
+        )
+        qs = qs.filter(
+            Q(child__legal_family_name__istartswith=word)
+            | Q(child__legal_given_names__istartswith=word)
+            | Exists(alias)
+        )
+    return qs
+
+
+def filter_cases(qs: QuerySet[Case], filters: QueueFilters) -> QuerySet[Case]:
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.route:
+        qs = qs.filter(route=filters.route)
+    if filters.officer == "none":
+        qs = qs.filter(assigned_officer__isnull=True)
+    elif filters.officer.isdigit():
+        qs = qs.filter(assigned_officer_id=int(filters.officer))
+    return search_cases(qs, filters.q)
+
+
+def encode_cursor(case: Case) -> str:
+    return f"{case.date_referred.isoformat()}.{case.pk}"
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.date, int] | None:
+    try:
+        day, pk = cursor.split(".", 1)
+        return dt.date.fromisoformat(day), int(pk)
+    except ValueError:
+        return None
+
+
+def queue_page(
+    user: User,
+    name: str,
+    filters: QueueFilters | None = None,
+    *,
+    after: str = "",
+    page_size: int = PAGE_SIZE,
+    with_total: bool = True,
+) -> QueuePage:
+    """One page of a queue, oldest referral first, by keyset on (date_referred, id).
+
+    The cost of a page does not grow with how far into the queue it is."""
+    qs = filter_cases(queue_cases(user, name), filters or QueueFilters())
+    total = qs.count() if with_total else -1
+    position = _decode_cursor(after) if after else None
+    if position is not None:
+        day, pk = position
+        qs = qs.filter(Q(date_referred__gt=day) | Q(date_referred=day, pk__gt=pk))
+    rows = list(
+        qs.select_related("child", "assigned_officer").order_by("date_referred", "pk")[
+            : page_size + 1
+        ]
+    )
+    next_cursor = encode_cursor(rows[page_size - 1]) if len(rows) > page_size else ""
+    return QueuePage(cases=rows[:page_size], next_cursor=next_cursor, total=total)
+
+
+# --- Chronology -----------------------------------------------------------------------
+
+
+def chronology_for_case(user: User, case_id: int) -> QuerySet[ChronologyEvent]:
+    """The case's chronology in time order; empty when the case is out of ``user``'s scope."""
+    visible = cases_visible_to(user).filter(pk=case_id).values("pk")
+    return (
+        ChronologyEvent.objects.filter(case_id__in=visible)
+        .select_related("by", "case")
+        .order_by("at", "id")
+    )
+
+
+def chronology_for_child(user: User, child: Child) -> QuerySet[ChronologyEvent]:
+    """Everything on the chronologies of the child's cases ``user`` may see, in time order.
+
+    For the child's page (people): each entry carries its case (``event.case.reference``).
+    """
+    visible = cases_visible_to(user).filter(child=child).values("pk")
+    return (
+        ChronologyEvent.objects.filter(case_id__in=visible)
+        .select_related("by", "case")
+        .order_by("at", "id")
+    )
+
+
+def home_visits_for_case(case: Case) -> QuerySet[HomeVisit]:
+    """The visits of a case the caller has already scoped."""
+    return case.home_visits.select_related("recorded_by").order_by("visited_on", "id")

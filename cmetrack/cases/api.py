@@ -1,0 +1,460 @@
+"""Cases over HTTP: read cases and their chronology in the caller's scope, perform
+transitions, list work queues. The same selectors, forms and services as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from cmetrack.accounts.models import User
+from cmetrack.audit.models import AuditAction
+from cmetrack.audit.services import Actor, audit_record
+
+from .actions import ACTIONS, actions_for, perform
+from .lifecycle import PreconditionFailed, TransitionNotAllowed
+from .models import Case, ChronologyEvent
+from .permissions import CaseActionForbidden
+from .selectors import (
+    PAGE_SIZE,
+    QUEUES,
+    QueueFilters,
+    cases_visible_to,
+    chronology_for_case,
+    queue_page,
+)
+from .services import CaseVersionConflict
+
+router = Router(tags=["Cases"])
+
+
+class ErrorItem(Schema):
+    field: str = Field(description="The field the message is about; empty for the whole request.")
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error from the cases endpoints has this shape."""
+
+    detail: str = Field(description="What went wrong, in words to show a person.")
+    code: str = Field(
+        description="not_found, forbidden, version_required, version_conflict, "
+        "transition_not_allowed, precondition_failed or invalid."
+    )
+    errors: list[ErrorItem] = Field(default_factory=list)
+    current_version: int | None = Field(
+        default=None, description="On a version conflict: the case's version now."
+    )
+
+
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    403: {
+        "detail": "You can read this case but not change it: only CME officers and managers, "
+        "and the School Liaison Officer for the school or the case, can.",
+        "code": "forbidden",
+        "errors": [],
+        "current_version": None,
+    },
+    404: {"detail": "No such case.", "code": "not_found", "errors": [], "current_version": None},
+    409: {
+        "detail": "This case was changed by Priya Shah at 14:05 on 25 November 2026 while you "
+        "were working on it. Nothing you entered has been lost: check the case and try again.",
+        "code": "version_conflict",
+        "errors": [],
+        "current_version": 4,
+    },
+    422: {
+        "detail": "A case can only go dormant with a risk assessment authorised by a manager: "
+        "record and authorise a risk assessment first.",
+        "code": "precondition_failed",
+        "errors": [],
+        "current_version": 3,
+    },
+    428: {
+        "detail": "Send the version of the case you are acting on, as expected_version in the "
+        "body or an If-Match header.",
+        "code": "version_required",
+        "errors": [],
+        "current_version": None,
+    },
+}
+
+
+def _error_responses(*codes: int) -> dict[int | str, Any]:
+    return dict.fromkeys(codes, ErrorOut)
+
+
+def _openapi_errors(*codes: int) -> dict[str, Any]:
+    """OpenAPI examples for each error status."""
+    return {
+        "responses": {
+            str(code): {
+                "description": ErrorOut.__doc__ or "",
+                "content": {"application/json": {"example": ERROR_EXAMPLES[code]}},
+            }
+            for code in codes
+        }
+    }
+
+
+class CaseSummaryOut(Schema):
+    id: int
+    reference: str
+    state: str
+    route: str
+    child_id: int
+    child_name: str
+    upn: str | None
+    assigned_officer_id: int | None
+    assigned_officer_name: str | None
+    date_referred: dt.date
+    version: int
+
+    @staticmethod
+    def resolve_child_name(obj: Case) -> str:
+        return obj.child.full_name
+
+    @staticmethod
+    def resolve_upn(obj: Case) -> str | None:
+        return obj.child.upn
+
+    @staticmethod
+    def resolve_assigned_officer_name(obj: Case) -> str | None:
+        return obj.assigned_officer.get_full_name() if obj.assigned_officer else None
+
+
+class CaseOut(CaseSummaryOut):
+    date_of_assessment: dt.date | None
+    date_provision_determined: dt.date | None
+    date_moved_into_provision: dt.date | None
+    provision_recommended: str
+    provision_accessed: str
+    provider_id: int | None
+    last_education_place: str
+    last_education_school_id: int | None
+    last_education_date: dt.date | None
+    advised_off_roll_date: dt.date | None
+    located_on: dt.date | None
+    located_where: str
+    located_route: str
+    destination_school_id: int | None
+    destination_la_code: str | None
+    la_acknowledged_by: str
+    la_acknowledged_on: dt.date | None
+    left_country_source: str
+    left_country_confirmed_on: dt.date | None
+    outcome: str
+    outcome_reason: str
+    closure_evidence: str
+    closed_on: dt.date | None
+    previous_case_id: int | None
+    actions: list[str] = Field(description="What the caller may do now (transition actions).")
+
+    @staticmethod
+    def resolve_destination_la_code(obj: Case) -> str | None:
+        return obj.destination_la.code if obj.destination_la else None
+
+
+class CasePageOut(Schema):
+    items: list[CaseSummaryOut]
+    count: int = Field(description="How many cases match the filters.")
+    next_cursor: str = Field(description="Pass as `after` for the next page; empty at the end.")
+
+
+class ChronologyOut(Schema):
+    at: dt.datetime
+    kind: str
+    summary: str
+    by: str | None
+
+    @staticmethod
+    def resolve_by(obj: ChronologyEvent) -> str | None:
+        return obj.by.get_full_name() if obj.by else None
+
+
+class TransitionIn(Schema):
+    """An action name, its fields (as on the form; dates as YYYY-MM-DD, organisations and
+    officers by id, local authorities by id) and the version of the case you saw."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str = Field(description="One of: " + ", ".join(ACTIONS))
+    expected_version: int | None = Field(
+        default=None, description="The case's version you acted on (or send If-Match)."
+    )
+
+
+TRANSITION_EXAMPLES = {
+    "locate": {
+        "summary": "Located, living here and not in education",
+        "value": {
+            "action": "locate",
+            "expected_version": 3,
+            "where": "14 Mill Lane, Exampleton (staying with an aunt)",
+            "route": "living_here",
+            "located_on": "2026-11-20",
+        },
+    },
+    "close_moved_la": {
+        "summary": "Close: moved to another authority, acknowledged",
+        "value": {
+            "action": "close",
+            "expected_version": 4,
+            "outcome": "moved_la",
+            "reason": "Family moved; the other authority has the case.",
+            "local_authority": 12,
+            "acknowledged_by": "J. Smith, CME officer",
+            "acknowledged_on": "2026-11-24",
+        },
+    },
+    "move_into_provision": {
+        "summary": "Moved into provision",
+        "value": {
+            "action": "move_into_provision",
+            "expected_version": 6,
+            "provider": 31,
+            "date_moved_into_provision": "2026-11-23",
+            "provision_accessed": "mainstream",
+        },
+    },
+}
+
+
+class CaseFilters(Schema):
+    state: str = ""
+    route: str = ""
+    officer: str = Field(default="", description="An officer's id, or `none` for unassigned.")
+    q: str = Field(default="", description="Child's name, UPN or case reference (CME-000123).")
+    after: str = Field(default="", description="The `next_cursor` of the previous page.")
+    limit: int = Field(default=PAGE_SIZE, ge=1, le=200)
+
+
+class _ApiError(Exception):
+    """An error answer in the ErrorOut shape; :func:`_answers_errors` turns it into one."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body["detail"])
+        self.status = status
+        self.body = body
+
+
+def _fail(status: int, detail: str, code: str, **extra: Any) -> NoReturn:
+    raise _ApiError(status, {"detail": detail, "code": code, "errors": [], **extra})
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _answers_errors(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except _ApiError as error:
+            return error.status, error.body
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+def _get_case(request: HttpRequest, case_id: int) -> Case:
+    try:
+        return cases_visible_to(_user(request)).select_related("destination_la").get(pk=case_id)
+    except Case.DoesNotExist:
+        _fail(404, "No such case.", "not_found")
+
+
+def _page(request: HttpRequest, name: str, filters: CaseFilters) -> dict[str, Any]:
+    page = queue_page(
+        _user(request),
+        name,
+        QueueFilters(
+            state=filters.state, route=filters.route, officer=filters.officer, q=filters.q
+        ),
+        after=filters.after,
+        page_size=filters.limit,
+    )
+    return {"items": page.cases, "count": page.total, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/cases",
+    response={200: CasePageOut},
+    summary="List cases",
+    operation_id="case_list",
+    description="Cases the caller may see, oldest referral first, a page at a time "
+    "(keyset pagination: pass `next_cursor` back as `after`).",
+)
+def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    return _page(request, "all", filters)
+
+
+@router.get(
+    "/queues/{name}",
+    response={200: CasePageOut, 404: ErrorOut},
+    summary="A work queue",
+    operation_id="queue_get",
+    description="Queues: " + ", ".join(f"`{k}` ({v.lower()})" for k, v in QUEUES.items()) + ".",
+    openapi_extra=_openapi_errors(404),
+)
+@_answers_errors
+def queue_get(request: HttpRequest, name: str, filters: Query[CaseFilters]) -> Any:
+    if name not in QUEUES:
+        _fail(404, f"No queue called {name!r}; the queues are: {', '.join(QUEUES)}.", "not_found")
+    return _page(request, name, filters)
+
+
+def _case_out(request: HttpRequest, case: Case, response: HttpResponse | None = None) -> Case:
+    case.actions = [a.name for a in actions_for(_user(request), case)]  # type: ignore[attr-defined]
+    if response is not None:
+        response["ETag"] = f'"{case.version}"'
+    return case
+
+
+@router.get(
+    "/cases/{case_id}",
+    response={200: CaseOut, 404: ErrorOut},
+    summary="Read a case",
+    operation_id="case_get",
+    description="The case with its statutory dates and the actions the caller may take. "
+    "The `ETag` header is the case's version (send it back as `If-Match`). Reading a case "
+    "is recorded in the audit trail as a view of the child's record.",
+    openapi_extra=_openapi_errors(404),
+)
+@_answers_errors
+def case_get(request: HttpRequest, response: HttpResponse, case_id: int) -> Any:
+    case = _get_case(request, case_id)
+    audit_record(
+        actor=Actor.from_request(request),
+        action=AuditAction.VIEW,
+        obj=case.child,
+        child_id=case.child_id,
+        summary=f"Viewed {case.reference} through the API",
+    )
+    return _case_out(request, case, response)
+
+
+@router.get(
+    "/cases/{case_id}/chronology",
+    response={200: list[ChronologyOut], 404: ErrorOut},
+    summary="A case's chronology",
+    operation_id="case_chronology",
+    description="Everything on the case, oldest first.",
+    openapi_extra=_openapi_errors(404),
+)
+@_answers_errors
+def case_chronology(request: HttpRequest, case_id: int) -> Any:
+    case = _get_case(request, case_id)
+    audit_record(
+        actor=Actor.from_request(request),
+        action=AuditAction.VIEW,
+        obj=case.child,
+        child_id=case.child_id,
+        summary=f"Viewed the chronology of {case.reference} through the API",
+    )
+    return list(chronology_for_case(_user(request), case.pk))
+
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+@router.post(
+    "/cases/{case_id}/transitions",
+    response={
+        200: CaseOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        428: ErrorOut,
+    },
+    summary="Act on a case",
+    operation_id="case_transition",
+    description="Perform one action (a transition, an assignment, a home visit, an "
+    "off-roll date, a correction) with its fields. 409 when the case changed since "
+    "`expected_version`; 422 when the lifecycle or the action's rule refuses it (the "
+    "message names the rule), or a field is invalid (`errors`). `reopen` returns the new "
+    "case.",
+    openapi_extra={
+        **_openapi_errors(403, 404, 409, 422, 428),
+        "requestBody": {
+            "content": {"application/json": {"examples": TRANSITION_EXAMPLES}},
+        },
+    },
+)
+@_answers_errors
+def case_transition(
+    request: HttpRequest, response: HttpResponse, case_id: int, body: TransitionIn
+) -> Any:
+    case = _get_case(request, case_id)
+    user = _user(request)
+    spec = ACTIONS.get(body.action)
+    if spec is None:
+        _fail(
+            422,
+            f"No action called {body.action!r}; the actions are: {', '.join(ACTIONS)}.",
+            "invalid",
+        )
+    assert spec is not None
+    if not spec.allowed_for(user, case):
+        _fail(403, str(ERROR_EXAMPLES[403]["detail"]), "forbidden")
+    version = body.expected_version
+    if version is None:
+        match = _IF_MATCH.match(request.headers.get("If-Match", ""))
+        version = int(match.group(1)) if match else None
+    if version is None:
+        _fail(428, str(ERROR_EXAMPLES[428]["detail"]), "version_required")
+    data = {**(body.model_extra or {}), "expected_version": version}
+    form = spec.form_class(data, case=case, actor_user=user)
+    if not form.is_valid():
+        errors = [
+            {"field": name if name != "__all__" else "", "message": str(m)}
+            for name, messages in form.errors.items()
+            for m in messages
+        ]
+        raise _ApiError(
+            422,
+            {
+                "detail": "Some fields are missing or invalid.",
+                "code": "invalid",
+                "errors": errors,
+                "current_version": case.version,
+            },
+        )
+    try:
+        result = perform(actor=Actor.from_request(request), case=case, action=spec, form=form)
+    except CaseVersionConflict as conflict:
+        _fail(409, conflict.message, "version_conflict", current_version=conflict.current_version)
+    except CaseActionForbidden as denied:
+        _fail(403, str(denied), "forbidden")
+    except TransitionNotAllowed as refusal:
+        code = (
+            "precondition_failed"
+            if isinstance(refusal, PreconditionFailed)
+            else "transition_not_allowed"
+        )
+        raise _ApiError(
+            422,
+            {
+                "detail": refusal.message,
+                "code": code,
+                "errors": [{"field": refusal.field, "message": refusal.message}]
+                if refusal.field
+                else [],
+                "current_version": Case.objects.get(pk=case.pk).version,
+            },
+        ) from refusal
+    target = result if isinstance(result, Case) else case
+    fresh = cases_visible_to(user).select_related("destination_la").get(pk=target.pk)
+    return _case_out(request, fresh, response)

@@ -1,0 +1,140 @@
+"""Thin views: the work queues, the case page, its chronology and one page per action."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from cmetrack.accounts.models import User
+from cmetrack.audit.models import AuditAction
+from cmetrack.audit.services import Actor, audit_record
+
+from .actions import ACTIONS, perform
+from .forms import QueueFilterForm
+from .lifecycle import TransitionNotAllowed
+from .models import Case
+from .presenters import ActionPresenter, CasePresenter, QueuePresenter, chronology_rows
+from .selectors import (
+    QUEUES,
+    QueueFilters,
+    UnknownQueue,
+    cases_visible_to,
+    chronology_for_case,
+    home_visits_for_case,
+    queue_page,
+)
+from .services import CaseVersionConflict
+
+#: How many chronology entries the case page shows (the chronology page shows them all).
+RECENT_CHRONOLOGY = 10
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _case_for(request: HttpRequest, case_id: int) -> Case:
+    """The case, if the user may see it; 404 otherwise (out of scope looks like missing)."""
+    try:
+        return cases_visible_to(_user(request)).get(pk=case_id)
+    except Case.DoesNotExist as exc:
+        raise Http404("No such case") from exc
+
+
+def _audit_view(request: HttpRequest, case: Case, what: str) -> None:
+    """A page showing the child's data: a ``view`` row, as for the child's record."""
+    audit_record(
+        actor=Actor.from_request(request),
+        action=AuditAction.VIEW,
+        obj=case.child,
+        child_id=case.child_id,
+        summary=f"Viewed {what} of {case.reference}",
+    )
+
+
+@login_required
+def case_queue(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = QueueFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    name = request.GET.get("queue") or ("mine" if not user.has_role("cme_manager") else "open")
+    if name not in QUEUES:
+        name = "open"
+    filters = QueueFilters(
+        state=data.get("state", ""),
+        route=data.get("route", ""),
+        officer=data.get("officer", ""),
+        q=data.get("q", ""),
+    )
+    try:
+        page = queue_page(user, name, filters, after=data.get("after", ""))
+    except UnknownQueue as exc:
+        raise Http404("No such queue") from exc
+    presenter = QueuePresenter(name=name, page=page, filters=filters)
+    return render(request, "cases/queue.jinja", {"presenter": presenter, "form": form})
+
+
+@login_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    _audit_view(request, case, "the case")
+    events = list(chronology_for_case(_user(request), case.pk).reverse()[:RECENT_CHRONOLOGY])
+    presenter = CasePresenter(
+        case=case,
+        viewer=_user(request),
+        chronology=events,
+        home_visits=list(home_visits_for_case(case)),
+    )
+    return render(
+        request,
+        "cases/case_detail.jinja",
+        {"presenter": presenter, "messages": messages.get_messages(request)},
+    )
+
+
+@login_required
+def case_chronology(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    _audit_view(request, case, "the chronology")
+    rows = chronology_rows(chronology_for_case(_user(request), case.pk))
+    return render(request, "cases/chronology.jinja", {"case": case, "rows": rows})
+
+
+@login_required
+def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    case = _case_for(request, case_id)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action")
+    user = _user(request)
+    if not spec.allowed_for(user, case):
+        raise PermissionDenied("You cannot do this to this case.")
+    form = spec.form_class(request.POST or None, case=case, actor_user=user)
+    conflicted = False
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.from_request(request)
+        try:
+            result = perform(actor=actor, case=case, action=spec, form=form)
+        except CaseVersionConflict as conflict:
+            conflicted = True
+            form.add_error(None, conflict.message)
+            # Keep what they typed; let them resubmit against the case as it is now.
+            data = request.POST.copy()
+            data["expected_version"] = str(conflict.current_version)
+            form.data = data
+        except TransitionNotAllowed as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            target = result if isinstance(result, Case) else case
+            messages.success(request, f"{spec.title}: done.")
+            return redirect("cases:case-detail", case_id=target.pk)
+    else:
+        _audit_view(request, case, f"the form “{spec.title}”")
+    presenter = ActionPresenter(case=case, action=spec, form=form)
+    status = 409 if conflicted else 200
+    return render(request, "cases/action.jinja", {"presenter": presenter}, status=status)
