@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from cmetrack.accounts.api import ApiTokenAuth, SessionAuth
 from cmetrack.accounts.api import router as accounts_router
+from cmetrack.casework.api import router as casework_router
 from cmetrack.organisations.api import router as organisations_router
 
 api = NinjaAPI(
@@ -16,3 +17,4 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", organisations_router)
+api.add_router("/", casework_router)

@@ -15,6 +15,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.selectors import open_cases_for, work_queue
+from cmetrack.casework.selectors import CASEWORK_ROLES, overdue_tasks_for
 from cmetrack.core.jinja import govuk_date
 from cmetrack.referrals.selectors import referrals_visible_to
 
@@ -40,6 +41,8 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
     if not user.is_authenticated:
         return []
     items = [("Home", reverse("home"))]
+    if user.has_role(*CASEWORK_ROLES):
+        items.append(("Tasks", reverse("casework:my-tasks")))
     if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
         items.append(("Administration", reverse("admin:index")))
     items.append(("API", reverse("api:openapi-view")))
@@ -103,6 +106,30 @@ class HomePresenter:
                     open_cases_for(user).filter(assigned_officer=user),
                 )
             )
+        if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
+            # Shown only when there is something overdue (casework/selectors.py).
+            overdue = overdue_tasks_for(user)
+            if (overdue_total := overdue.count()) > 0:
+                sections.append(
+                    QueueSection(
+                        title="Your overdue tasks",
+                        empty_text="You have no overdue tasks.",
+                        headers=("Task", "Case", "Child", "Due"),
+                        rows=[
+                            QueueRow(
+                                cells=(
+                                    t.title,
+                                    t.case.reference,
+                                    t.case.child.full_name,
+                                    govuk_date(t.due),
+                                ),
+                                href=reverse("casework:case-tracking", args=[t.case_id]),
+                            )
+                            for t in overdue[:QUEUE_LIMIT]
+                        ],
+                        total=overdue_total,
+                    )
+                )
         if user.has_role(Role.SLO):
             sections.append(
                 _cases_section(

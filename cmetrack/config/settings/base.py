@@ -52,6 +52,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CMETRACK_LA_NAME = os.environ.get("CMETRACK_LA_NAME", "Exampleshire County Council")
 CMETRACK_LA_CODE = os.environ.get("CMETRACK_LA_CODE", "999")
 CMETRACK_SERVICE_NAME = "Children missing education"
+# Follow-up prompts: an open case with no contact attempt for this many days (casework).
+CMETRACK_NO_CONTACT_DAYS = int(os.environ.get("CMETRACK_NO_CONTACT_DAYS", "30"))
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -87,6 +89,7 @@ INSTALLED_APPS = [
     "cmetrack.registers",
     "cmetrack.referrals",
     "cmetrack.cases",
+    "cmetrack.casework",
     "cmetrack.demo",
     "cmetrack.dataprotection",
 ]

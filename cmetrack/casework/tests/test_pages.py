@@ -1,0 +1,255 @@
+"""The tracking pages through Django's test client: forms, their GOV.UK error messages,
+nothing saved on error, the queues, navigation and the home page section."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditEvent
+from cmetrack.casework.forms import ContactForm, GovukDateField, NoteForm, TaskForm
+from cmetrack.casework.models import (
+    AddressSearchCheck,
+    AddressSearchSource,
+    CaseNote,
+    ContactAttempt,
+    Task,
+)
+from cmetrack.casework.presenters import error_list
+from cmetrack.core.presenters import HomePresenter, navigation_for
+
+from .factories import open_case
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def parts(prefix: str, d: dt.date | None = None, **override: str) -> dict[str, str]:
+    d = d or TODAY
+    values = {"day": str(d.day), "month": str(d.month), "year": str(d.year), **override}
+    return {f"{prefix}-{k}": v for k, v in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "message"),
+    [
+        ("", "", "", "Enter the date of the attempt"),
+        ("3", "", "", "The date of the attempt must include a month and year"),
+        ("", "4", "2026", "The date of the attempt must include a day"),
+        ("31", "2", "2026", "The date of the attempt must be a real date"),
+        ("1", "13", "2026", "The date of the attempt must be a real date"),
+        ("x", "1", "2026", "The date of the attempt must be a real date"),
+        ("1", "1", "26", "The date of the attempt must be a real date"),
+        ("1", "1", str(TODAY.year + 1), "The date of the attempt must be today or in the past"),
+        (str(TODAY.day), str(TODAY.month), str(TODAY.year), None),
+    ],
+)
+def test_date_field_messages(day, month, year, message):
+    field = GovukDateField(what="the date of the attempt", when="past")
+    if message is None:
+        assert field.clean([day, month, year]) == TODAY
+    else:
+        with pytest.raises(ValidationError) as exc:
+            field.clean([day, month, year])
+        assert exc.value.messages == [message]
+
+
+def test_due_date_must_not_be_past():
+    field = GovukDateField(what="the due date", when="future")
+    yesterday = TODAY - dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match="The due date must be today or in the future"):
+        field.clean([str(yesterday.day), str(yesterday.month), str(yesterday.year)])
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        (
+            {},
+            {
+                "method": "Select how you tried to make contact",
+                "date": "Enter the date of the attempt",
+                "with_whom": "Enter who you tried to contact",
+                "outcome": "Select the outcome of the attempt",
+            },
+        ),
+        (
+            {"contact-method": "pigeon", "contact-time": "25:00", "contact-with_whom": "x" * 201},
+            {
+                "method": "Select how you tried to make contact",
+                "time": "Enter the time in 24-hour format, like 14:30",
+                "with_whom": "Who you contacted must be 200 characters or fewer",
+            },
+        ),
+    ],
+)
+def test_contact_form_messages(data, errors):
+    form = ContactForm(data)
+    assert not form.is_valid()
+    for name, message in errors.items():
+        assert form.errors[name] == [message]
+
+
+def test_contact_form_time_formats():
+    base = {
+        "contact-method": "phone",
+        **parts("contact-date"),
+        "contact-with_whom": "Mum",
+        "contact-outcome": "successful",
+    }
+    for raw, expected in (("9:05", dt.time(9, 5)), ("14.30", dt.time(14, 30)), ("", None)):
+        form = ContactForm({**base, "contact-time": raw})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["time"] == expected
+
+
+def test_note_and_task_forms():
+    assert NoteForm({"note-text": " "}).errors["text"] == ["Enter the note"]
+    form = TaskForm({"task-owner": "999"}, owners=[])
+    assert form.errors["owner"] == ["Select someone who works on this case"]
+    assert form.errors["title"] == ["Enter what needs to be done"]
+    assert form.errors["due"] == ["Enter the due date"]
+    # The error summary lists the fields in page order, linking to the first box of a date.
+    assert [e["href"] for e in error_list(form)] == [
+        "#id_task-title",
+        "#id_task-owner",
+        "#id_task-due-day",
+    ]
+
+
+@pytest.fixture
+def officer(make_user):
+    return make_user(Role.CME_OFFICER, full_name="Olive Officer")
+
+
+@pytest.fixture
+def signed_in(client, officer):
+    client.force_login(officer)
+    return client
+
+
+def test_tracking_page_shows_the_checklist_and_forms(signed_in, officer):
+    case = open_case(officer=officer)
+    response = signed_in.get(reverse("casework:case-tracking", args=[case.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Tracking work: " in html
+    assert "0 of 10 sources recorded." in html
+    for source in AddressSearchSource.objects.all():
+        assert f"Record {source.name}" in html
+        assert f'name="check-{source.pk}-date-day"' in html
+    assert html.count("There is a problem") == 0
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        AddressSearchCheck.objects.count(),
+        ContactAttempt.objects.count(),
+        CaseNote.objects.count(),
+        Task.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "data", "messages"),
+    [
+        ("contact-record", {"contact-method": "phone"}, ["Enter the date of the attempt"]),
+        ("note-add", {"note-text": ""}, ["Enter the note"]),
+        ("task-add", {"task-title": "x"}, ["Select who will do the task", "Enter the due date"]),
+        (
+            "check",
+            {"status": "checked", "result": "found"},
+            ["Enter the date you checked this source", "Enter what you found"],
+        ),
+    ],
+)
+def test_form_errors_show_a_summary_and_save_nothing(signed_in, officer, form, data, messages):
+    case = open_case(officer=officer)
+    if form == "check":
+        source = AddressSearchSource.objects.get(name="Health")
+        url = reverse("casework:check-record", args=[case.pk, source.pk])
+        data = {f"check-{source.pk}-{k}": v for k, v in data.items()}
+    else:
+        url = reverse(f"casework:{form}", args=[case.pk])
+    before = _counts()
+    response = signed_in.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r"<title>Error: Tracking work", html)
+    assert "There is a problem" in html
+    summary = html[
+        html.index("govuk-error-summary") : html.index("</ul>", html.index("govuk-error-summary"))
+    ]
+    for message in messages:
+        assert message in summary
+        assert html.count(message) == 2, message  # the summary and the field
+    assert _counts() == before
+
+
+def test_successful_posts_redirect_with_a_banner(signed_in, officer):
+    case = open_case(officer=officer)
+    url = reverse("casework:note-add", args=[case.pk])
+    response = signed_in.post(url, {"note-text": "Spoke to the school office."}, follow=True)
+    assert response.redirect_chain == [
+        (reverse("casework:case-tracking", args=[case.pk]) + "#notes", 302)
+    ]
+    html = response.content.decode()
+    assert "Note added" in html
+    assert "Spoke to the school office." in html
+
+
+def test_task_complete_twice_says_it_is_done(signed_in, officer):
+    case = open_case(officer=officer)
+    task = Task.objects.create(case=case, title="Ring GP", owner=officer, due=TODAY)
+    url = reverse("casework:task-complete", args=[case.pk, task.pk])
+    assert "Task marked as done: Ring GP" in signed_in.post(url, follow=True).content.decode()
+    assert "This task is already done." in signed_in.post(url, follow=True).content.decode()
+
+
+def test_my_tasks_and_no_contact_queues(signed_in, officer, django_assert_max_num_queries):
+    cases = [open_case(officer=officer, referred_days_ago=40 + i) for i in range(3)]
+    for i, case in enumerate(cases):
+        Task.objects.create(
+            case=case, title=f"Task {i}", owner=officer, due=TODAY - dt.timedelta(days=i)
+        )
+    with django_assert_max_num_queries(12):
+        html = signed_in.get(reverse("casework:my-tasks")).content.decode()
+    assert html.index("Task 2") < html.index("Task 1") < html.index("Task 0")
+    assert "2 tasks are overdue." in html
+    with django_assert_max_num_queries(12):
+        html = signed_in.get(reverse("casework:no-recent-contact")).content.decode()
+    assert "3 cases." in html
+    assert html.index(cases[2].reference) < html.index(cases[0].reference)
+    assert "None since referral on" in html
+
+
+def test_navigation_has_tasks_for_case_workers(make_user):
+    cases = [
+        (Role.CME_OFFICER, True),
+        (Role.SLO, True),
+        (Role.AUDITOR, False),
+        (Role.SCHOOL_USER, False),
+        (Role.SAFEGUARDING_ADVISER, False),
+    ]
+    for role, expected in cases:
+        texts = [i["text"] for i in navigation_for(make_user(role), "/")]
+        assert ("Tasks" in texts) is expected, role
+
+
+def test_home_shows_overdue_tasks_only_when_there_are_some(officer):
+    case = open_case(officer=officer)
+    titles = lambda: [s.title for s in HomePresenter(officer).sections]  # noqa: E731
+    assert "Your overdue tasks" not in titles()
+    Task.objects.create(case=case, title="Late", owner=officer, due=TODAY - dt.timedelta(days=1))
+    section = next(s for s in HomePresenter(officer).sections if s.title == "Your overdue tasks")
+    assert section.total == 1
+    assert section.rows[0].cells[0] == "Late"
+    assert section.rows[0].href == reverse("casework:case-tracking", args=[case.pk])
