@@ -14,7 +14,7 @@ from cmetrack.organisations.models import Organisation
 from .roles import Role
 
 #: The apps whose models administrators manage in the admin site.
-ADMIN_MANAGED_APPS = frozenset({"accounts", "organisations", "casework"})
+ADMIN_MANAGED_APPS = frozenset({"accounts", "organisations", "casework", "schoolcalendar"})
 
 
 class UserManager(BaseUserManager["User"]):

@@ -28,6 +28,11 @@ class RollSnapshot(models.Model):
     taken_on = models.DateField(help_text="The date the roll was true on.")
     source = models.CharField(max_length=100, blank=True)
     imported_at = models.DateTimeField(default=timezone.now)
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the snapshot's entries as imported: a repeat import is a no-op.",
+    )
 
     class Meta:
         ordering = ["school", "-taken_on"]

@@ -21,3 +21,28 @@ def roll_for_school(school: Organisation) -> QuerySet[RollEntry]:
     if snapshot is None:
         return RollEntry.objects.none()
     return snapshot.entries.order_by("legal_family_name", "legal_given_name")
+
+
+def previous_snapshot(snapshot: RollSnapshot) -> RollSnapshot | None:
+    """The school's snapshot just before ``snapshot``, if any."""
+    return (
+        RollSnapshot.objects.filter(school_id=snapshot.school_id, taken_on__lt=snapshot.taken_on)
+        .order_by("-taken_on")
+        .first()
+    )
+
+
+def joiners_and_leavers(
+    earlier: RollSnapshot, later: RollSnapshot
+) -> tuple[QuerySet[RollEntry], QuerySet[RollEntry]]:
+    """Joiners (in ``later`` only) and leavers (in ``earlier`` only), matched by UPN.
+
+    Both snapshots must be of the same school. Two set-based queries, each an anti-join.
+    """
+    if earlier.school_id != later.school_id:
+        raise ValueError("Joiners and leavers compare two snapshots of the same school.")
+    earlier_upns = RollEntry.objects.filter(snapshot=earlier).values("upn")
+    later_upns = RollEntry.objects.filter(snapshot=later).values("upn")
+    joiners = later.entries.exclude(upn__in=earlier_upns).order_by("legal_family_name", "upn")
+    leavers = earlier.entries.exclude(upn__in=later_upns).order_by("legal_family_name", "upn")
+    return joiners, leavers

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "cmetrack.accounts",
     "cmetrack.people",
     "cmetrack.registers",
+    "cmetrack.schoolcalendar",
+    "cmetrack.detection",
     "cmetrack.referrals",
     "cmetrack.cases",
     "cmetrack.casework",

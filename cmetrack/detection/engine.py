@@ -1,0 +1,375 @@
+"""The detection engine: set-based SQL on DuckDB over attendance marks and the calendar.
+
+No Django here: the engine takes plain rows (terms, closures, rolls, returns) and file
+locations, so the same queries run in the benchmark, the ``cmetrack detect`` command and
+the tests. :mod:`cmetrack.detection.spark` runs the run-detection query on Spark.
+
+Tables the engine works on (all in one DuckDB connection):
+
+* ``marks(laestab, upn, d, session, code)``: a view over Parquet and/or CSV files;
+* ``terms(term_start, term_end)`` and ``closures(laestab, d)`` (``laestab = ''`` is LA-wide);
+* ``school_days(laestab, d, day_no)``: every school day of every school in ``marks``, and of
+  ``''`` (the LA-wide calendar), numbered from 1 in date order;
+* ``school_sessions(laestab, d, session, seq)``: two sessions a school day, ``seq`` =
+  ``2 * day_no + (0 for AM, 1 for PM)``, so consecutive school sessions differ by 1.
+
+Runs of unexplained absence (rules.md section 4), for one pupil at one school:
+
+* the pupil's *grid* is every school session of the school from the pupil's first G/N/O
+  session to the school's last session with any mark on or before the as-of date (the end
+  of the data); non-school days are not in it, so they neither break nor extend a run;
+* a session is G/N/O (extends), ``#``/Z/X (neutral), no mark (a data gap: neutral but
+  counted) or anything else (breaks);
+* a running count of breaks numbers the segments between breaks; in each segment the run
+  is its G/N/O sessions, and its data gaps are the gaps after the first of them;
+* the run is open when no break follows it.
+
+This agrees with :func:`cmetrack.rules.unexplained_absence_runs` (property-tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cmetrack.rules.attendance import (
+    ATTENDANCE_CODES,
+    NEUTRAL_FOR_RUNS_CODES,
+    SESSIONS_PER_SCHOOL_DAY,
+    UNEXPLAINED_ABSENCE_CODES,
+    AttendanceCategory,
+)
+
+_ABSENT = ", ".join(f"'{c}'" for c in sorted(UNEXPLAINED_ABSENCE_CODES))
+_NEUTRAL = ", ".join(f"'{c}'" for c in sorted(NEUTRAL_FOR_RUNS_CODES))
+_ATTENDED = ", ".join(
+    f"'{c.code}'"
+    for c in ATTENDANCE_CODES.values()
+    if c.category in {AttendanceCategory.PRESENT, AttendanceCategory.APPROVED_ACTIVITY}
+)
+#: Codes not counted in possible sessions (D, Z, #) and X (not of compulsory school age).
+_NOT_POSSIBLE = ", ".join(
+    f"'{c.code}'"
+    for c in ATTENDANCE_CODES.values()
+    if c.category == AttendanceCategory.NOT_COUNTED or c.code == "X"
+)
+
+MARKS_COLUMNS = ("laestab", "upn", "date", "session", "code")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run of unexplained absence, as the engine reports it."""
+
+    laestab: str
+    upn: str
+    first_date: date
+    first_session: str
+    last_date: date
+    last_session: str
+    sessions: int
+    data_gaps: int
+    open: bool
+    first_seq: int
+    last_seq: int
+
+    @property
+    def school_days(self) -> float:
+        return self.sessions / SESSIONS_PER_SCHOOL_DAY
+
+    @property
+    def span_sessions(self) -> int:
+        """School sessions from the first to the last G/N/O, neutral and gaps included."""
+        return self.last_seq - self.first_seq + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["first_date"] = self.first_date.isoformat()
+        data["last_date"] = self.last_date.isoformat()
+        data["school_days"] = self.school_days
+        data["span_sessions"] = self.span_sessions
+        return data
+
+
+def connect(*, threads: int | None = None, memory_limit: str | None = None) -> Any:
+    """A fresh in-memory DuckDB connection."""
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    return con
+
+
+def load_calendar(
+    con: Any, terms: Iterable[tuple[date, date]], closures: Iterable[tuple[str, date]]
+) -> None:
+    """Create ``terms`` and ``closures`` (``laestab`` '' for LA-wide closures)."""
+    con.execute("CREATE OR REPLACE TABLE terms (term_start DATE, term_end DATE)")
+    con.execute("CREATE OR REPLACE TABLE closures (laestab VARCHAR, d DATE)")
+    term_rows = list(terms)
+    closure_rows = [(laestab or "", day) for laestab, day in closures]
+    if term_rows:
+        con.executemany("INSERT INTO terms VALUES (?, ?)", term_rows)
+    if closure_rows:
+        con.executemany("INSERT INTO closures VALUES (?, ?)", closure_rows)
+
+
+def calendar_from_csv(con: Any, terms_csv: Path, closures_csv: Path | None) -> None:
+    """Load the calendar from the import formats (``term_start,term_end``;
+    ``laestab,date,reason``), for ``cmetrack detect --data`` and the benchmark."""
+    con.execute(
+        "CREATE OR REPLACE TABLE terms AS SELECT CAST(term_start AS DATE) AS term_start, "
+        "CAST(term_end AS DATE) AS term_end FROM read_csv(?, header = true, all_varchar = true)",
+        [str(terms_csv)],
+    )
+    if closures_csv is not None and closures_csv.exists():
+        con.execute(
+            "CREATE OR REPLACE TABLE closures AS SELECT coalesce(trim(laestab), '') AS laestab, "
+            "CAST(date AS DATE) AS d FROM read_csv(?, header = true, all_varchar = true)",
+            [str(closures_csv)],
+        )
+    else:
+        con.execute("CREATE OR REPLACE TABLE closures (laestab VARCHAR, d DATE)")
+
+
+def marks_sources(data_dir: Path) -> tuple[list[str], list[str]]:
+    """Parquet and CSV files of marks under ``data_dir`` (calendar CSVs left out)."""
+    parquet = sorted(str(p) for p in data_dir.rglob("*.parquet"))
+    csv = sorted(
+        str(p)
+        for p in data_dir.rglob("*.csv")
+        if p.name not in {"terms.csv", "closures.csv"} and _is_marks_csv(p)
+    )
+    return parquet, csv
+
+
+def _is_marks_csv(path: Path) -> bool:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline().strip().lower().replace(" ", "")
+    return header.split(",")[:5] == list(MARKS_COLUMNS)
+
+
+def create_marks_view(con: Any, parquet: Sequence[str] = (), csv: Sequence[str] = ()) -> None:
+    """The ``marks`` view over the given files. Codes and sessions are normalised."""
+    parts = []
+    if parquet:
+        parts.append(
+            "SELECT CAST(laestab AS VARCHAR) AS laestab, CAST(upn AS VARCHAR) AS upn, "  # noqa: S608 - paths escaped
+            "CAST(date AS DATE) AS d, CAST(session AS VARCHAR) AS session, "
+            "CAST(code AS VARCHAR) AS code "
+            f"FROM read_parquet({_list_sql(parquet)}, union_by_name = true)"
+        )
+    if csv:
+        parts.append(
+            "SELECT trim(laestab) AS laestab, upper(replace(upn, ' ', '')) AS upn, "  # noqa: S608 - paths escaped
+            "CAST(date AS DATE) AS d, upper(trim(session)) AS session, "
+            "upper(trim(code)) AS code "
+            f"FROM read_csv({_list_sql(csv)}, header = true, all_varchar = true)"
+        )
+    if not parts:
+        parts.append(
+            "SELECT NULL::VARCHAR AS laestab, NULL::VARCHAR AS upn, NULL::DATE AS d, "
+            "NULL::VARCHAR AS session, NULL::VARCHAR AS code WHERE false"
+        )
+    con.execute("CREATE OR REPLACE VIEW marks AS " + " UNION ALL ".join(parts))
+
+
+def _list_sql(paths: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def build_school_days(
+    con: Any,
+    as_of: date,
+    laestabs: Iterable[str] | None = None,
+    extra_laestabs: Iterable[str] = (),
+) -> None:
+    """``school_days`` and ``school_sessions`` up to ``as_of`` for every school in the marks
+    (or in ``laestabs``) and in ``extra_laestabs``, plus the LA-wide calendar under ``''``."""
+    con.execute("CREATE OR REPLACE TABLE calendar_schools (laestab VARCHAR)")
+    wanted = {"", *extra_laestabs, *(laestabs or ())}
+    con.executemany("INSERT INTO calendar_schools VALUES (?)", [(x,) for x in sorted(wanted)])
+    if laestabs is None:
+        con.execute(
+            "INSERT INTO calendar_schools SELECT DISTINCT laestab FROM marks "
+            "WHERE laestab NOT IN (SELECT laestab FROM calendar_schools)"
+        )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE school_days AS
+        WITH weekdays AS (
+            SELECT DISTINCT CAST(unnest(generate_series(
+                CAST(term_start AS TIMESTAMP), CAST(term_end AS TIMESTAMP), INTERVAL 1 DAY
+            )) AS DATE) AS d
+            FROM terms
+        ),
+        open_days AS (
+            SELECT s.laestab, w.d
+            FROM calendar_schools s CROSS JOIN weekdays w
+            WHERE isodow(w.d) <= 5 AND w.d <= $as_of
+              AND NOT EXISTS (
+                SELECT 1 FROM closures c
+                WHERE c.d = w.d AND (c.laestab = '' OR c.laestab = s.laestab)
+              )
+        )
+        SELECT laestab, d, row_number() OVER (PARTITION BY laestab ORDER BY d) AS day_no
+        FROM open_days
+        """,
+        {"as_of": as_of},
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE school_sessions AS
+        SELECT sd.laestab, sd.d, h.session, sd.day_no, sd.day_no * 2 + h.half AS seq
+        FROM school_days sd CROSS JOIN (VALUES ('AM', 0), ('PM', 1)) AS h(session, half)
+        """
+    )
+
+
+RUNS_SQL = f"""
+WITH ms AS (
+    SELECT m.laestab, m.upn, s.seq, m.code
+    FROM marks m
+    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+    WHERE m.d <= $as_of
+),
+school_end AS (SELECT laestab, max(seq) AS end_seq FROM ms GROUP BY laestab),
+starts AS (
+    SELECT laestab, upn, min(seq) AS start_seq FROM ms
+    WHERE code IN ({_ABSENT}) GROUP BY laestab, upn
+),
+pupil_marks AS (
+    SELECT ms.laestab, ms.upn, ms.seq, ms.code
+    FROM ms JOIN starts st ON st.laestab = ms.laestab AND st.upn = ms.upn
+    WHERE ms.seq >= st.start_seq
+),
+grid AS (
+    SELECT st.laestab, st.upn, s.seq,
+        CASE
+            WHEN pm.code IS NULL THEN 0
+            WHEN pm.code IN ({_ABSENT}) THEN 1
+            WHEN pm.code IN ({_NEUTRAL}) THEN 2
+            ELSE 3
+        END AS k
+    FROM starts st
+    JOIN school_end e ON e.laestab = st.laestab
+    JOIN school_sessions s
+        ON s.laestab = st.laestab AND s.seq BETWEEN st.start_seq AND e.end_seq
+    LEFT JOIN pupil_marks pm
+        ON pm.laestab = st.laestab AND pm.upn = st.upn AND pm.seq = s.seq
+),
+seg AS (
+    SELECT laestab, upn, seq, k,
+        sum(CASE WHEN k = 3 THEN 1 ELSE 0 END) OVER w AS grp,
+        row_number() OVER w AS rn
+    FROM grid WHERE k <> 2
+    WINDOW w AS (PARTITION BY laestab, upn ORDER BY seq ROWS UNBOUNDED PRECEDING)
+),
+groups AS (
+    SELECT laestab, upn, grp,
+        min(seq) FILTER (WHERE k = 1) AS first_seq,
+        max(seq) FILTER (WHERE k = 1) AS last_seq,
+        count(*) FILTER (WHERE k = 1) AS sessions,
+        max(rn) - min(rn) FILTER (WHERE k = 1) + 1 - count(*) FILTER (WHERE k = 1) AS data_gaps,
+        max(grp) OVER (PARTITION BY laestab, upn) AS last_grp
+    FROM seg GROUP BY laestab, upn, grp
+)
+SELECT g.laestab, g.upn, f.d AS first_date, f.session AS first_session,
+    l.d AS last_date, l.session AS last_session, g.sessions, g.data_gaps,
+    g.grp = g.last_grp AS open, g.first_seq, g.last_seq
+FROM groups g
+JOIN school_sessions f ON f.laestab = g.laestab AND f.seq = g.first_seq
+JOIN school_sessions l ON l.laestab = g.laestab AND l.seq = g.last_seq
+WHERE g.sessions >= $min_sessions
+ORDER BY g.laestab, g.upn, g.first_seq
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
+def absence_runs(con: Any, as_of: date, min_sessions: int = 1) -> list[RunRow]:
+    """Every run of unexplained absence up to ``as_of`` at least ``min_sessions`` long."""
+    rows = con.execute(RUNS_SQL, {"as_of": as_of, "min_sessions": min_sessions}).fetchall()
+    return [RunRow(*row) for row in rows]
+
+
+ATTENDANCE_SQL = f"""
+SELECT m.upn,
+    count(*) FILTER (WHERE m.code IN ({_ATTENDED})) AS attended,
+    count(*) FILTER (WHERE m.code NOT IN ({_NOT_POSSIBLE})) AS possible,
+    count(*) FILTER (WHERE m.code = 'I') AS illness,
+    min(m.d) AS first_date, max(m.d) AS last_date, any_value(m.laestab) AS laestab
+FROM marks m
+JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+WHERE m.d BETWEEN $start AND $as_of
+GROUP BY m.upn
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    upn: str
+    attended: int
+    possible: int
+    illness: int
+    first_date: date
+    last_date: date
+    laestab: str
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.attended / self.possible if self.possible else 100.0
+
+
+def attendance_summary(
+    con: Any, start: date, as_of: date, upns: Iterable[str] | None = None
+) -> list[AttendanceRow]:
+    """Attendance per pupil from ``start`` to ``as_of`` (school sessions only).
+
+    Attended: present and approved educational activity. Possible: every mark but D, Z, #
+    and X. ``illness``: sessions coded I.
+    """
+    sql = ATTENDANCE_SQL
+    params: dict[str, Any] = {"start": start, "as_of": as_of}
+    if upns is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE wanted_upns (upn VARCHAR)")
+        wanted = [(u,) for u in upns]
+        if wanted:
+            con.executemany("INSERT INTO wanted_upns VALUES (?)", wanted)
+        sql = sql.replace("WHERE m.d", "WHERE m.upn IN (SELECT upn FROM wanted_upns) AND m.d")
+    return [AttendanceRow(*row) for row in con.execute(sql, params).fetchall()]
+
+
+ILLNESS_SQL = """
+SELECT m.upn, any_value(m.laestab) AS laestab, count(*) AS sessions, min(m.d) AS first_date
+FROM marks m
+JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+WHERE m.d BETWEEN $start AND $as_of AND m.code = 'I'
+GROUP BY m.upn
+HAVING count(*) >= $min_sessions
+"""
+
+
+def illness_pupils(
+    con: Any, start: date, as_of: date, min_sessions: int
+) -> list[tuple[str, str, int, date]]:
+    """Pupils with at least ``min_sessions`` illness (I) sessions from ``start`` to ``as_of``."""
+    return [
+        tuple(row)
+        for row in con.execute(
+            ILLNESS_SQL, {"start": start, "as_of": as_of, "min_sessions": min_sessions}
+        ).fetchall()
+    ]
+
+
+def nth_school_day_after(con: Any, laestab: str, after: date, n: int) -> date | None:
+    """The ``n``-th school day of ``laestab`` ('' for LA-wide) strictly after ``after``."""
+    row = con.execute(
+        "SELECT d FROM school_days WHERE laestab = ? AND d > ? ORDER BY d LIMIT 1 OFFSET ?",
+        [laestab, after, n - 1],
+    ).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,736 @@
+"""The importers: calendar, rolls, attendance, deletion and addition returns, allocations.
+
+Each public ``<noun>_import(*, actor, path, file_name, ...)`` is a service: it runs one
+handler through :func:`cmetrack.detection.imports.run_import` (all or nothing, logged) and
+returns the :class:`ImportRun`. The CSV columns are documented on each handler and in the
+README ("Data feeds").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from cmetrack.audit.services import Actor
+from cmetrack.organisations.models import Organisation
+from cmetrack.people.choices import Sex
+from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
+from cmetrack.rules.attendance import AttendanceCodeError, attendance_code
+from cmetrack.rules.upn import InvalidUPN, validate_upn
+from cmetrack.schoolcalendar.models import ClosureDay, Term
+from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
+
+from . import engine
+from .imports import (
+    ImportContext,
+    csv_rows,
+    parse_date,
+    parse_required,
+    parse_upn,
+    run_import,
+)
+from .models import (
+    AdditionReturn,
+    AdmissionAllocation,
+    AttendancePartition,
+    DeletionGround,
+    DeletionReturn,
+    ImportKind,
+    ImportRun,
+)
+
+# --- School calendar -----------------------------------------------------------------------
+
+TERM_COLUMNS = ("term_start", "term_end")
+CLOSURE_COLUMNS = ("laestab", "date", "reason")
+
+
+def terms_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Term dates, ``term_start,term_end`` (and an optional ``name``), LA-wide."""
+    return run_import(
+        actor=actor, kind=ImportKind.TERMS, path=path, file_name=file_name, handler=_terms
+    )
+
+
+def _terms(path: Path, context: ImportContext) -> None:
+    if context.allowed_school_ids is not None:
+        context.error(0, "", "only the local authority can change term dates")
+        return
+    parsed: list[tuple[int, date, date, str]] = []
+    for line, row in csv_rows(path, context, TERM_COLUMNS, ("name",)):
+        start = parse_date(context, line, "term_start", row["term_start"])
+        end = parse_date(context, line, "term_end", row["term_end"])
+        if start and end:
+            if end < start:
+                context.error(line, "term_end", "the last day of term is before the first day")
+            else:
+                parsed.append((line, start, end, row.get("name", "")))
+    ordered = sorted(parsed, key=lambda p: p[1])
+    for (_, _, prev_end, _), (line, start, _, _) in itertools.pairwise(ordered):
+        if start <= prev_end:
+            context.error(line, "term_start", "this term overlaps the term before it")
+    context.check()
+    for line, start, end, name in parsed:
+        term = Term.objects.filter(term_start=start).first()
+        clash = Term.objects.filter(term_start__lte=end, term_end__gte=start).exclude(
+            term_start=start
+        )
+        if clash.exists():
+            context.error(line, "term_start", f"this term overlaps {clash.first()}")
+            continue
+        if term is None:
+            Term.objects.create(term_start=start, term_end=end, name=name)
+            context.changed()
+        elif (term.term_end, term.name) != (end, name or term.name):
+            term.term_end, term.name = end, name or term.name
+            term.save(update_fields=["term_end", "name"])
+            context.changed()
+
+
+def closures_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Closure days, ``laestab,date,reason``; an empty LAESTAB closes every school."""
+    return run_import(
+        actor=actor, kind=ImportKind.CLOSURES, path=path, file_name=file_name, handler=_closures
+    )
+
+
+def _closures(path: Path, context: ImportContext) -> None:
+    parsed: dict[tuple[int | None, date], tuple[Organisation | None, str]] = {}
+    for line, row in csv_rows(path, context, CLOSURE_COLUMNS):
+        school = None
+        if row["laestab"]:
+            school = context.school(line, "laestab", row["laestab"])
+            if school is None:
+                continue
+        elif context.allowed_school_ids is not None:
+            context.error(line, "laestab", "only the local authority can close every school")
+            continue
+        day = parse_date(context, line, "date", row["date"])
+        reason = parse_required(context, line, "reason", row["reason"])
+        if day is None or not reason:
+            continue
+        key = (school.pk if school else None, day)
+        if key in parsed and parsed[key][1] != reason:
+            context.error(line, "date", "this closure day appears twice with different reasons")
+        parsed[key] = (school, reason)
+    context.check()
+    for (school_id, day), (school, reason) in parsed.items():
+        closure = ClosureDay.objects.filter(school_id=school_id, date=day).first()
+        if closure is None:
+            ClosureDay.objects.create(school=school, date=day, reason=reason[:200])
+            context.changed()
+        elif closure.reason != reason[:200]:
+            closure.reason = reason[:200]
+            closure.save(update_fields=["reason"])
+            context.changed()
+
+
+# --- Roll snapshots ------------------------------------------------------------------------
+
+ROLL_COLUMNS = (
+    "laestab",
+    "upn",
+    "former_upn",
+    "legal_given_name",
+    "legal_family_name",
+    "preferred_given_name",
+    "preferred_family_name",
+    "dob",
+    "sex",
+    "address",
+    "postcode",
+    "nc_year",
+    "entry_date",
+    "enrolment_status",
+)
+_NC_YEAR_WORDS = {"N1": -2, "N2": -1, "R": 0}
+
+
+def roll_import(*, actor: Actor, path: Path, file_name: str, taken_on: date) -> ImportRun:
+    """Roll snapshots taken on ``taken_on``: one per school in the file.
+
+    A school's snapshot for a date is replaced only if its entries differ, so the same
+    file twice changes nothing. Importing never creates children (ADR 0008).
+    """
+
+    def handler(path: Path, context: ImportContext) -> None:
+        _roll(path, context, taken_on)
+
+    return run_import(
+        actor=actor, kind=ImportKind.ROLL, path=path, file_name=file_name, handler=handler
+    )
+
+
+def _roll(path: Path, context: ImportContext, taken_on: date) -> None:
+    by_school: dict[int, tuple[Organisation, list[RollEntry]]] = {}
+    seen: dict[tuple[int, str], int] = {}
+    for line, row in csv_rows(path, context, ROLL_COLUMNS):
+        school = context.school(line, "laestab", row["laestab"])
+        upn = parse_upn(context, line, "upn", row["upn"])
+        former = row["former_upn"].replace(" ", "").upper()
+        if former:
+            try:
+                validate_upn(former)
+            except InvalidUPN as exc:
+                context.error(line, "former_upn", f"{former} is not a valid UPN: {exc}")
+        given = parse_required(context, line, "legal_given_name", row["legal_given_name"])
+        family = parse_required(context, line, "legal_family_name", row["legal_family_name"])
+        dob = parse_date(context, line, "dob", row["dob"])
+        if dob and dob >= taken_on:
+            context.error(line, "dob", "the date of birth is on or after the roll date")
+        sex = row["sex"].upper()[:1]
+        if sex not in Sex.values:
+            context.error(line, "sex", f"{row['sex']!r} is not a sex code: use F, M or U")
+        nc_year = _nc_year(context, line, row["nc_year"])
+        entry = parse_date(context, line, "entry_date", row["entry_date"], required=False)
+        status = row["enrolment_status"].upper() or EnrolmentStatus.CURRENT
+        if status not in EnrolmentStatus.values:
+            context.error(
+                line, "enrolment_status", f"{status!r} is not an enrolment status: use C, M, S or G"
+            )
+        if school is None or upn is None or dob is None:
+            continue
+        if (school.pk, upn) in seen:
+            context.error(
+                line, "upn", f"{upn} is already on line {seen[(school.pk, upn)]} for this school"
+            )
+            continue
+        seen[(school.pk, upn)] = line
+        entries = by_school.setdefault(school.pk, (school, []))[1]
+        entries.append(
+            RollEntry(
+                upn=upn,
+                former_upn=former,
+                legal_given_name=given[:100],
+                legal_family_name=family[:100],
+                preferred_given_name=row["preferred_given_name"][:100],
+                preferred_family_name=row["preferred_family_name"][:100],
+                dob=dob,
+                sex=sex,
+                address=row["address"][:300],
+                postcode=row["postcode"].upper()[:10],
+                nc_year=nc_year,
+                entry_date=entry,
+                enrolment_status=status,
+            )
+        )
+    context.check()
+    for school, entries in by_school.values():
+        digest = _entries_hash(entries)
+        snapshot = RollSnapshot.objects.filter(school=school, taken_on=taken_on).first()
+        if snapshot is not None and snapshot.content_hash == digest:
+            continue
+        if snapshot is None:
+            snapshot = RollSnapshot.objects.create(
+                school=school, taken_on=taken_on, source=context.run.file_name[:100]
+            )
+        else:
+            snapshot.entries.all().delete()
+        snapshot.content_hash = digest
+        snapshot.source = context.run.file_name[:100]
+        snapshot.imported_at = timezone.now()
+        snapshot.save(update_fields=["content_hash", "source", "imported_at"])
+        for roll_entry in entries:
+            roll_entry.snapshot = snapshot
+        RollEntry.objects.bulk_create(entries, batch_size=2000)
+        context.changed(len(entries))
+
+
+def _nc_year(context: ImportContext, line: int, value: str) -> int | None:
+    value = value.strip().upper()
+    if not value:
+        return None
+    if value in _NC_YEAR_WORDS:
+        return _NC_YEAR_WORDS[value]
+    try:
+        year = int(value)
+    except ValueError:
+        year = 99
+    if not -2 <= year <= 14:
+        context.error(line, "nc_year", f"{value!r} is not a national curriculum year (R, 1 to 14)")
+        return None
+    return year
+
+
+def _entries_hash(entries: list[RollEntry]) -> str:
+    digest = hashlib.sha256()
+    fields = [
+        f.attname for f in RollEntry._meta.concrete_fields if f.name not in {"id", "snapshot"}
+    ]
+    for entry in sorted(entries, key=lambda e: e.upn):
+        digest.update(repr([getattr(entry, f) for f in fields]).encode())
+    return digest.hexdigest()
+
+
+# --- Deletion and addition returns, allocations ------------------------------------------
+
+DELETION_COLUMNS = (
+    "laestab",
+    "upn",
+    "legal_given_name",
+    "legal_family_name",
+    "dob",
+    "ground",
+    "deleted_on",
+)
+DELETION_OPTIONAL = (
+    "destination_laestab",
+    "destination_name",
+    "destination_start",
+    "future_address",
+    "future_postcode",
+    "parent_name",
+    "parent_phone",
+)
+ADDITION_COLUMNS = ("laestab", "upn", "legal_given_name", "legal_family_name", "dob", "joined_on")
+ALLOCATION_COLUMNS = (
+    "laestab",
+    "upn",
+    "legal_given_name",
+    "legal_family_name",
+    "dob",
+    "expected_start",
+)
+
+
+def _identity(context: ImportContext, line: int, row: dict[str, str]) -> dict[str, Any] | None:
+    upn = parse_upn(context, line, "upn", row["upn"])
+    given = parse_required(context, line, "legal_given_name", row["legal_given_name"])
+    family = parse_required(context, line, "legal_family_name", row["legal_family_name"])
+    dob = parse_date(context, line, "dob", row["dob"])
+    if upn is None or dob is None or not given or not family:
+        return None
+    return {
+        "upn": upn,
+        "legal_given_name": given[:100],
+        "legal_family_name": family[:100],
+        "dob": dob,
+    }
+
+
+def _upsert(
+    context: ImportContext, model: Any, keys: dict[str, Any], values: dict[str, Any]
+) -> None:
+    existing = model.objects.filter(**keys).first()
+    if existing is None:
+        model.objects.create(**keys, **values, import_run=context.run)
+        context.changed()
+        return
+    changed = [name for name, value in values.items() if getattr(existing, name) != value]
+    if changed:
+        for name in changed:
+            setattr(existing, name, values[name])
+        existing.import_run = context.run
+        existing.save(update_fields=[*changed, "import_run"])
+        context.changed()
+
+
+def deletions_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Deletion returns: the columns in :data:`DELETION_COLUMNS` (+ optional ones)."""
+    return run_import(
+        actor=actor, kind=ImportKind.DELETIONS, path=path, file_name=file_name, handler=_deletions
+    )
+
+
+def _deletions(path: Path, context: ImportContext) -> None:
+    good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for line, row in csv_rows(path, context, DELETION_COLUMNS, DELETION_OPTIONAL):
+        school = context.school(line, "laestab", row["laestab"])
+        identity = _identity(context, line, row)
+        ground = row["ground"].strip().lower().strip("()")
+        if ground not in DeletionGround.values:
+            context.error(line, "ground", f"{row['ground']!r} is not a deletion ground: use a to o")
+        deleted_on = parse_date(context, line, "deleted_on", row["deleted_on"])
+        destination: Organisation | None = None
+        if row.get("destination_laestab"):
+            destination = context.schools.get(row["destination_laestab"].strip())
+            if destination is None:
+                context.error(
+                    line,
+                    "destination_laestab",
+                    f"{row['destination_laestab']} is not the LAESTAB of a school we know; "
+                    "leave it empty and give destination_name instead",
+                )
+        start = parse_date(
+            context, line, "destination_start", row.get("destination_start", ""), required=False
+        )
+        if school is None or identity is None or deleted_on is None:
+            continue
+        good.append(
+            (
+                {"school": school, "upn": identity["upn"], "deleted_on": deleted_on},
+                {
+                    "legal_given_name": identity["legal_given_name"],
+                    "legal_family_name": identity["legal_family_name"],
+                    "dob": identity["dob"],
+                    "ground": ground,
+                    "destination_school": destination,
+                    "destination_name": row.get("destination_name", "")[:200],
+                    "destination_start": start,
+                    "future_address": row.get("future_address", "")[:300],
+                    "future_postcode": row.get("future_postcode", "").upper()[:10],
+                    "parent_name": row.get("parent_name", "")[:150],
+                    "parent_phone": row.get("parent_phone", "")[:40],
+                },
+            )
+        )
+    context.check()
+    for keys, values in good:
+        _upsert(context, DeletionReturn, keys, values)
+
+
+def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any) -> DeletionReturn:
+    """A school's deletion return from the form: the same checks as a one-row CSV."""
+    import csv
+    import tempfile
+
+    columns = [*DELETION_COLUMNS, *DELETION_OPTIONAL]
+    row = {c: fields.get(c, "") for c in columns}
+    row["laestab"] = school.laestab
+    for key, value in list(row.items()):
+        if isinstance(value, date):
+            row[key] = value.isoformat()
+        elif isinstance(value, Organisation):
+            row[key] = value.laestab
+        elif value is None:
+            row[key] = ""
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerow(row)
+    try:
+        run = deletions_import(actor=actor, path=Path(handle.name), file_name="deletion form")
+    finally:
+        os.unlink(handle.name)
+    if run.errors:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({e["column"] or "__all__": e["message"] for e in run.errors})
+    return DeletionReturn.objects.get(
+        school=school, upn=row["upn"].replace(" ", "").upper(), deleted_on=row["deleted_on"]
+    )
+
+
+def additions_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Addition returns: ``laestab,upn,legal_given_name,legal_family_name,dob,joined_on``
+    and an optional ``previous_school``."""
+    return run_import(
+        actor=actor, kind=ImportKind.ADDITIONS, path=path, file_name=file_name, handler=_additions
+    )
+
+
+def _additions(path: Path, context: ImportContext) -> None:
+    good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for line, row in csv_rows(path, context, ADDITION_COLUMNS, ("previous_school",)):
+        school = context.school(line, "laestab", row["laestab"])
+        identity = _identity(context, line, row)
+        joined = parse_date(context, line, "joined_on", row["joined_on"])
+        if school is None or identity is None or joined is None:
+            continue
+        upn = identity.pop("upn")
+        identity["previous_school"] = row.get("previous_school", "")[:200]
+        good.append(({"school": school, "upn": upn, "joined_on": joined}, identity))
+    context.check()
+    for keys, values in good:
+        _upsert(context, AdditionReturn, keys, values)
+
+
+def allocations_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Admissions allocations: ``laestab`` (the allocated school), the pupil's UPN, names
+    and date of birth, and ``expected_start``."""
+    return run_import(
+        actor=actor,
+        kind=ImportKind.ALLOCATIONS,
+        path=path,
+        file_name=file_name,
+        handler=_allocations,
+    )
+
+
+def _allocations(path: Path, context: ImportContext) -> None:
+    good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for line, row in csv_rows(path, context, ALLOCATION_COLUMNS):
+        school = context.school(line, "laestab", row["laestab"])
+        identity = _identity(context, line, row)
+        start = parse_date(context, line, "expected_start", row["expected_start"])
+        if school is None or identity is None or start is None:
+            continue
+        upn = identity.pop("upn")
+        good.append(({"school": school, "upn": upn, "expected_start": start}, identity))
+    context.check()
+    for keys, values in good:
+        _upsert(context, AdmissionAllocation, keys, values)
+
+
+# --- Attendance marks ---------------------------------------------------------------------
+
+ATTENDANCE_COLUMNS = engine.MARKS_COLUMNS
+
+
+def attendance_dir() -> Path:
+    """Where the Parquet files of marks live (``ATTENDANCE_DIR``, else under VAR_DIR)."""
+    configured = getattr(settings, "ATTENDANCE_DIR", None)
+    return Path(configured) if configured else Path(settings.VAR_DIR) / "attendance"
+
+
+def attendance_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+    """Attendance marks in long form, ``laestab,upn,date,session,code``, from CSV or Parquet.
+
+    Validated set-based in DuckDB. Each bad row is an error; a mark on a day that is not a
+    school day for its school is a warning and is left out. Good marks are merged into the
+    school's Parquet file for the academic year: a repeated mark replaces the old one.
+    """
+    return run_import(
+        actor=actor,
+        kind=ImportKind.ATTENDANCE,
+        path=path,
+        file_name=file_name,
+        handler=_attendance,
+    )
+
+
+_RAW_SQL = """
+CREATE TABLE raw AS
+SELECT line, trim(CAST(laestab AS VARCHAR)) AS laestab_raw,
+    upper(replace(CAST(upn AS VARCHAR), ' ', '')) AS upn,
+    CAST(date AS VARCHAR) AS date_raw,
+    coalesce(
+        TRY_CAST(CAST(date AS VARCHAR) AS DATE),
+        TRY_CAST(try_strptime(CAST(date AS VARCHAR), '%d/%m/%Y') AS DATE)
+    ) AS d,
+    upper(trim(CAST(session AS VARCHAR))) AS session,
+    upper(trim(CAST(code AS VARCHAR))) AS code
+FROM (SELECT row_number() OVER () + {offset} AS line, * FROM {source})
+"""
+
+
+def _attendance(path: Path, context: ImportContext) -> None:
+    con = engine.connect()
+    is_parquet = path.read_bytes()[:4] == b"PAR1"
+    source = "read_parquet(?)" if is_parquet else "read_csv(?, header = true, all_varchar = true)"
+    try:
+        columns = [
+            str(row[0]).lower()
+            for row in con.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()  # noqa: S608 - bound values
+        ]
+    except Exception as exc:
+        context.error(
+            1, "", f"the file could not be read as {'Parquet' if is_parquet else 'CSV'}: {exc}"
+        )
+        return
+    missing = [c for c in ATTENDANCE_COLUMNS if c not in columns]
+    if missing:
+        context.error(
+            1,
+            ", ".join(missing),
+            f"the header is missing {', '.join(missing)} "
+            f"(expected: {','.join(ATTENDANCE_COLUMNS)})",
+        )
+        return
+    # Line numbers: CSV line 2 is the first row; in Parquet, "line" is the row number.
+    con.execute(_RAW_SQL.format(offset=0 if is_parquet else 1, source=source), [str(path)])
+    context.rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+
+    # Schools: known, and allowed for this importer.
+    schools = context.schools
+    for (laestab_raw,) in con.execute("SELECT DISTINCT laestab_raw FROM raw").fetchall():
+        school = schools.get(laestab_raw or "")
+        message = None
+        if school is None:
+            message = (
+                "enter the school's 7-digit LAESTAB"
+                if not laestab_raw
+                else f"{laestab_raw} is not the LAESTAB of a school we know"
+            )
+        elif context.allowed_school_ids is not None and school.pk not in context.allowed_school_ids:
+            message = f"you can only send data for your own school, not {school.name}"
+        if message:
+            _row_errors(
+                con,
+                context,
+                "laestab_raw IS NOT DISTINCT FROM ?",
+                [laestab_raw],
+                "laestab",
+                message,
+            )
+
+    # UPNs: validated once per distinct value.
+    for (upn,) in con.execute("SELECT DISTINCT upn FROM raw").fetchall():
+        try:
+            validate_upn(upn or "")
+        except InvalidUPN as exc:
+            text = f"{upn} is not a valid UPN: {exc}" if upn else "enter the pupil's UPN"
+            _row_errors(con, context, "upn IS NOT DISTINCT FROM ?", [upn], "upn", text)
+
+    _row_errors(
+        con,
+        context,
+        "d IS NULL",
+        [],
+        "date",
+        None,
+        lambda r: f"{r!r} is not a real date: use 2025-09-03 or 03/09/2025",
+        "date_raw",
+    )
+    _row_errors(
+        con,
+        context,
+        "session IS NULL OR session NOT IN ('AM', 'PM')",
+        [],
+        "session",
+        None,
+        lambda r: f"{r!r} is not a session: use AM or PM",
+        "session",
+    )
+    for (code,) in con.execute("SELECT DISTINCT code FROM raw").fetchall():
+        try:
+            attendance_code(code or "")
+        except AttendanceCodeError as exc:
+            _row_errors(con, context, "code IS NOT DISTINCT FROM ?", [code], "code", str(exc))
+    for line, first in con.execute(
+        "SELECT line, first_line FROM (SELECT line, min(line) OVER "
+        "(PARTITION BY laestab_raw, upn, d, session) AS first_line FROM raw "
+        "WHERE d IS NOT NULL) WHERE line > first_line ORDER BY line LIMIT ?",
+        [500],
+    ).fetchall():
+        context.error(line, "session", f"this pupil's session is already on line {first}")
+    if context.error_count:
+        return
+
+    # Non-school days: a warning each, and the mark is left out.
+    laestabs = [x for (x,) in con.execute("SELECT DISTINCT laestab_raw FROM raw").fetchall()]
+    engine.load_calendar(con, term_rows(), closure_rows())
+    (last_day,) = con.execute("SELECT max(d) FROM raw").fetchone()
+    engine.build_school_days(con, last_day, laestabs)
+    for line, d, laestab in con.execute(
+        "SELECT line, d, laestab_raw FROM raw r WHERE NOT EXISTS (SELECT 1 FROM school_days s "
+        "WHERE s.laestab = r.laestab_raw AND s.d = r.d) ORDER BY line"
+    ).fetchall():
+        context.warning(
+            line, "date", f"{d:%A %-d %B %Y} is not a school day at {laestab}: mark ignored"
+        )
+    con.execute(
+        "CREATE TABLE good AS SELECT laestab_raw AS laestab, upn, d AS date, session, code, "
+        "CASE WHEN month(d) >= 9 THEN year(d) ELSE year(d) - 1 END AS academic_year "
+        "FROM raw r WHERE EXISTS (SELECT 1 FROM school_days s "
+        "WHERE s.laestab = r.laestab_raw AND s.d = r.d)"
+    )
+    _write_partitions(con, context)
+
+
+def _row_errors(
+    con: Any,
+    context: ImportContext,
+    where: str,
+    params: list[Any],
+    column: str,
+    message: str | None,
+    describe: Any = None,
+    value_column: str = "",
+) -> None:
+    select = f"SELECT line{', ' + value_column if value_column else ''} FROM raw WHERE {where} "  # noqa: S608 - bound values
+    for row in con.execute(select + "ORDER BY line LIMIT 500", params).fetchall():
+        context.error(row[0], column, message if message is not None else describe(row[1]))
+    (total,) = con.execute(f"SELECT count(*) FROM raw WHERE {where}", params).fetchone()  # noqa: S608 - bound values
+    if total > 500:
+        context.error_count += total - 500
+
+
+def _write_partitions(con: Any, context: ImportContext) -> None:
+    root = attendance_dir()
+    schools = context.schools
+    parts = con.execute(
+        "SELECT laestab, academic_year, count(*) FROM good GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    moves: list[tuple[Path, Path]] = []
+    metadata: list[tuple[Organisation, int, Path, int, date, date]] = []
+    try:
+        for laestab, year, _count in parts:
+            final = root / f"school={laestab}" / f"year={year}" / "marks.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            temp = final.with_name(f".marks-{context.run.pk}.parquet.tmp")
+            new = (
+                "(SELECT laestab, upn, date, session, code FROM good "
+                "WHERE laestab = ? AND academic_year = ?)"
+            )
+            params: list[Any] = [laestab, year]
+            if final.exists():
+                old = "read_parquet(?)"
+                (changes,) = con.execute(
+                    f"SELECT count(*) FROM {new} n LEFT JOIN {old} o "  # noqa: S608 - bound values
+                    "ON o.upn = n.upn AND o.date = n.date AND o.session = n.session "
+                    "WHERE o.code IS DISTINCT FROM n.code",
+                    [*params, str(final)],
+                ).fetchone()
+                merged = (
+                    "SELECT laestab, upn, date, session, code FROM "  # noqa: S608 - bound values
+                    f"(SELECT *, 1 AS pri FROM {new} "
+                    f"UNION ALL SELECT laestab, upn, date, session, code, 0 FROM {old}) "
+                    "QUALIFY row_number() OVER "
+                    "(PARTITION BY upn, date, session ORDER BY pri DESC) = 1"
+                )
+                merge_params = [*params, str(final)]
+            else:
+                changes = _count
+                merged = f"SELECT * FROM {new}"  # noqa: S608 - bound values
+                merge_params = params
+            if not changes:
+                continue
+            context.changed(int(changes))
+            con.execute(
+                f"COPY ({merged} ORDER BY upn, date, session) TO '{_sql_path(temp)}' "
+                "(FORMAT parquet, COMPRESSION zstd)",
+                merge_params,
+            )
+            moves.append((temp, final))
+            (n, first, last) = con.execute(
+                "SELECT count(*), min(date), max(date) FROM read_parquet(?)", [str(temp)]
+            ).fetchone()
+            metadata.append((schools[laestab], int(year), final, int(n), first, last))
+        for school, year, final, n, first, last in metadata:
+            AttendancePartition.objects.update_or_create(
+                school=school,
+                academic_year=year,
+                defaults={
+                    "path": str(final),
+                    "marks": n,
+                    "first_date": first,
+                    "last_date": last,
+                    "updated_at": timezone.now(),
+                    "last_import": context.run,
+                },
+            )
+    except Exception:
+        for temp, _ in moves:
+            temp.unlink(missing_ok=True)
+        raise
+
+    def finish() -> None:
+        for temp, final in moves:
+            os.replace(temp, final)
+
+    def cleanup() -> None:
+        for temp, _ in moves:
+            temp.unlink(missing_ok=True)
+
+    context.on_success(finish, cleanup)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def attendance_partitions_by_school() -> dict[str, list[str]]:
+    """The Parquet files of marks, by LAESTAB (for the detection engine)."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for partition in AttendancePartition.objects.select_related("school__local_authority"):
+        files[partition.school.laestab].append(partition.path)
+    return dict(files)

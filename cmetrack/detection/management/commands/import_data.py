@@ -1,0 +1,66 @@
+"""``cmetrack import_data KIND FILE``: import a file as the system (for long imports).
+
+KIND is one of terms, closures, roll (with ``--taken-on``), attendance (CSV or Parquet),
+deletions, additions, allocations. Prints the rows, the changes and every problem with
+its line and column; exits non-zero if the file was refused (nothing is written then).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cmetrack.audit.services import Actor
+from cmetrack.detection import importers
+from cmetrack.detection.models import ImportStatus
+
+
+class Command(BaseCommand):
+    help = "Import a calendar, roll, attendance, returns or allocations file."
+
+    KINDS = ("terms", "closures", "roll", "attendance", "deletions", "additions", "allocations")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=self.KINDS)
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--taken-on", help="The date a roll snapshot was taken (YYYY-MM-DD).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file")
+        kind = options["kind"]
+        actor = Actor.system("cmetrack import_data")
+        started = time.perf_counter()
+        self.stdout.write(f"Importing {kind} from {path.name}...")
+        if kind == "roll":
+            if not options["taken_on"]:
+                raise CommandError("a roll needs --taken-on YYYY-MM-DD")
+            run = importers.roll_import(
+                actor=actor,
+                path=path,
+                file_name=path.name,
+                taken_on=date.fromisoformat(options["taken_on"]),
+            )
+        else:
+            service = getattr(importers, f"{kind}_import")
+            run = service(actor=actor, path=path, file_name=path.name)
+        for problem in run.errors:
+            self.stderr.write(
+                f"error: line {problem['line']}, {problem['column']}: {problem['message']}"
+            )
+        for problem in run.warnings:
+            self.stdout.write(
+                f"warning: line {problem['line']}, {problem['column']}: {problem['message']}"
+            )
+        self.stdout.write(
+            f"{run.get_status_display()}: {run.rows} rows, {run.created} changed, "
+            f"{len(run.warnings)} warnings, {len(run.errors)} errors "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
+        if run.status == ImportStatus.FAILED:
+            raise CommandError("nothing was imported: correct the errors and try again")

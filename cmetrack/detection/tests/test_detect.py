@@ -1,0 +1,260 @@
+"""Detection end to end: every rule on a small authority, ``cmetrack detect``, alert writes."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditEvent
+from cmetrack.audit.services import Actor
+from cmetrack.cases.models import ReferralRoute
+from cmetrack.cases.tests.factories import CaseFactory
+from cmetrack.detection.models import (
+    AdmissionAllocation,
+    Alert,
+    AlertRule,
+    AlertState,
+    DeletionReturn,
+)
+from cmetrack.detection.services import (
+    DetectionConfig,
+    alert_acknowledge,
+    alert_attach_case,
+    alert_dismiss,
+    alert_refer,
+    detection_run,
+)
+from cmetrack.people.tests.factories import ChildFactory
+from cmetrack.referrals.models import Referral
+from cmetrack.registers.models import RollEntry, RollSnapshot
+from cmetrack.schoolcalendar.calendar import school_days_between
+
+from .factories import AlertFactory, ClosureDayFactory, TermFactory, make_upn, school, write_csv
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("test")
+A, B = "9992001", "9992002"
+AS_OF = date(2025, 12, 1)
+TERM = (date(2025, 9, 3), date(2025, 12, 19))
+INSET = date(2025, 10, 24)
+U = {n: make_upn(n) for n in range(1, 14)}
+
+
+def sessions(start: date, count: int) -> list[tuple[date, str]]:
+    days = school_days_between([TERM], [INSET], start, TERM[1])
+    return [(d, h) for d in days for h in ("AM", "PM")][:count]
+
+
+def roll(laestab: str, taken_on: date, upns: list[int], nc_year: int = 8) -> None:
+    snapshot = RollSnapshot.objects.create(
+        school=SCHOOLS[laestab], taken_on=taken_on, content_hash=f"{laestab}{taken_on}"
+    )
+    for n in upns:
+        RollEntry.objects.create(
+            snapshot=snapshot,
+            upn=U[n],
+            legal_given_name=f"Pupil{n}",
+            legal_family_name="Example",
+            dob=date(2013, 1, n),
+            sex="F",
+            nc_year=nc_year,
+        )
+
+
+SCHOOLS: dict[str, Any] = {}
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Path:
+    SCHOOLS[A], SCHOOLS[B] = school(estab="2001"), school(estab="2002")
+    TermFactory.create(term_start=TERM[0], term_end=TERM[1])
+    ClosureDayFactory.create(school=None, date=INSET, reason="INSET day")
+    marks: list[list[Any]] = []
+
+    def add(laestab: str, n: int, start: date, codes: list[str]) -> None:
+        for (d, h), code in zip(sessions(start, len(codes)), codes, strict=True):
+            marks.append([laestab, U[n], d.isoformat(), h, code])
+
+    add(A, 1, date(2025, 11, 3), ["/"] * 2 + ["N"] * 22)  # absence_20, open at the end
+    add(A, 2, date(2025, 10, 13), ["O"] * 42 + ["/"] * 6)  # absence_20 and absence_40, closed
+    add(A, 3, date(2025, 9, 3), ["/"] * 124)  # present every day to 28 November
+    add(A, 12, date(2025, 11, 24), ["/", "/", "/", "O"])  # in care, 75 %
+    add(B, 13, date(2025, 10, 1), ["I"] * 30)  # 15 days of illness
+    data = tmp_path / "data"
+    data.mkdir()
+    write_csv(data / "marks.csv", ["laestab", "upn", "date", "session", "code"], marks)
+
+    roll(A, date(2025, 7, 1), [10], nc_year=6)  # Year 6 in summer, on no autumn roll
+    roll(A, date(2025, 10, 1), [1, 2, 3, 4, 5])
+    roll(A, date(2025, 11, 3), [1, 2, 3])  # 4 and 5 left
+    roll(B, date(2025, 11, 10), [5, 9, 11])  # 5 found at B; 9 took up the place; 11 located
+    common = {"legal_given_name": "Kim", "legal_family_name": "Example", "dob": date(2013, 2, 2)}
+    DeletionReturn.objects.create(
+        school=SCHOOLS[A], upn=U[6], ground="i", deleted_on=date(2025, 10, 6), **common
+    )
+    DeletionReturn.objects.create(
+        school=SCHOOLS[A], upn=U[7], ground="f", deleted_on=date(2025, 10, 6), **common
+    )
+    for n in (8, 9):
+        AdmissionAllocation.objects.create(
+            school=SCHOOLS[B], upn=U[n], expected_start=date(2025, 11, 3), **common
+        )
+    CaseFactory.create(child=ChildFactory.create(upn=U[11]), date_referred=date(2025, 9, 15))
+    ChildFactory.create(upn=U[12], in_care=True)
+    return data
+
+
+def detect(data: Path, *extra: str) -> dict[str, Any]:
+    out = io.StringIO()
+    call_command("detect", "--data", str(data), "--as-of", AS_OF.isoformat(), "--json", *extra,
+                 stdout=out)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def test_every_rule_finds_its_children_and_no_one_else(authority: Path) -> None:
+    result = detect(authority)
+    found = sorted((a["rule"], a["upn"]) for a in result["alerts"])
+    assert found == sorted(
+        [
+            ("absence_20", U[1]),
+            ("absence_20", U[2]),
+            ("absence_40", U[2]),
+            ("leaver_no_destination", U[4]),
+            ("leaver_no_destination", U[6]),
+            ("allocation_not_taken", U[8]),
+            ("y6_y7_transfer", U[10]),
+            ("suggest_located", U[11]),
+            ("in_care_attendance", U[12]),
+            ("illness_15", U[13]),
+        ]
+    )
+    assert Alert.objects.count() == 10
+
+
+def test_json_reports_each_run_with_its_sessions_days_gaps_and_state(authority: Path) -> None:
+    runs = {r["upn"]: r for r in detect(authority)["runs"]}
+    assert runs[U[1]] == {
+        "upn": U[1],
+        "school": A,
+        "rule": "absence_20",
+        "start": {"date": "2025-11-04", "session": "AM"},
+        "end": {"date": "2025-11-18", "session": "PM"},
+        "sessions": 22,
+        "school_days": 11.0,
+        "data_gaps": 16,  # 19 to 28 November (the school's last marks): no marks for them
+        "open": True,
+    }
+    assert (runs[U[2]]["sessions"], runs[U[2]]["open"], runs[U[2]]["rule"]) == (
+        42,
+        False,
+        "absence_40",
+    )
+
+
+def test_absence_alert_carries_the_marks_and_the_pupil_from_the_roll(authority: Path) -> None:
+    detect(authority)
+    alert = Alert.objects.get(rule=AlertRule.ABSENCE_20, upn=U[1])
+    assert (alert.given_name, alert.school, alert.episode_start) == (
+        "Pupil1",
+        SCHOOLS[A],
+        "2025-11-04 AM",
+    )
+    assert alert.evidence["marks"][:2] == [["2025-11-04", "AM", "N"], ["2025-11-04", "PM", "N"]]
+    assert len(alert.evidence["marks"]) == 22
+
+
+def test_running_again_never_duplicates_an_alert(authority: Path) -> None:
+    detect(authority)
+    again = detect(authority)
+    assert (again["created"], again["updated"]) == (0, 0)
+    assert Alert.objects.count() == 10
+
+
+def test_a_run_that_grows_updates_its_alert(authority: Path) -> None:
+    config = DetectionConfig(as_of=date(2025, 11, 21), data_dir=authority)
+    detection_run(actor=SYSTEM, config=config)
+    alert = Alert.objects.get(rule=AlertRule.ABSENCE_20, upn=U[1])
+    assert alert.evidence["sessions"] == 22
+    report = detection_run(actor=SYSTEM, config=DetectionConfig(as_of=AS_OF, data_dir=authority))
+    alert.refresh_from_db()
+    assert report.updated >= 1
+    assert alert.evidence["data_gaps"] == 16
+    assert AuditEvent.objects.filter(object_type="detection.alert").count() == 2
+
+
+def test_the_leaver_alert_waits_for_the_configured_school_days(authority: Path) -> None:
+    result = detect(authority, "--leaver-school-days", "40", "--dry-run")
+    assert "leaver_no_destination" not in result["summary"]
+    assert not Alert.objects.exists()
+
+
+def test_calendar_files_in_the_data_folder_replace_the_database_calendar(
+    authority: Path,
+) -> None:
+    # Without the INSET day, Friday 24 October is a school day: inside the second pupil's
+    # run it is two sessions with no mark, so two data gaps.
+    write_csv(authority / "terms.csv", ["term_start", "term_end"], [[TERM[0], TERM[1]]])
+    write_csv(authority / "closures.csv", ["laestab", "date", "reason"], [])
+    runs = {r["upn"]: r for r in detect(authority, "--dry-run")["runs"]}
+    assert runs[U[2]]["data_gaps"] == 2
+
+
+def test_summary_output(authority: Path) -> None:
+    out = io.StringIO()
+    call_command("detect", "--data", str(authority), "--as-of", "2025-12-01", stdout=out)
+    text = out.getvalue()
+    assert "Detection as of 01 December 2025" in text
+    assert "absence_20: 2" in text
+    assert "10 new alerts, 0 updated" in text
+
+
+# --- What an officer does with an alert -----------------------------------------------
+
+
+def test_refer_creates_a_detection_referral(make_user: Any) -> None:
+    officer = make_user(Role.CME_OFFICER)
+    alert = AlertFactory.create()
+    alert_refer(actor=Actor(user=officer), alert=alert)
+    alert.refresh_from_db()
+    referral = Referral.objects.get()
+    assert alert.state == AlertState.REFERRED
+    assert alert.referral == referral
+    assert referral.route == ReferralRoute.DETECTION
+    assert "20 sessions (10.0 school days) of unexplained absence" in referral.reason
+    with pytest.raises(ValidationError):
+        alert_refer(actor=Actor(user=officer), alert=alert)
+
+
+def test_dismiss_needs_a_reason_and_acknowledge_only_a_new_alert(make_user: Any) -> None:
+    actor = Actor(user=make_user(Role.CME_OFFICER))
+    alert = AlertFactory.create()
+    with pytest.raises(ValidationError):
+        alert_dismiss(actor=actor, alert=alert, reason="  ")
+    alert_acknowledge(actor=actor, alert=alert)
+    with pytest.raises(ValidationError):
+        alert_acknowledge(actor=actor, alert=alert)
+    alert_dismiss(actor=actor, alert=alert, reason="Family moved to Wales; CME contact told")
+    alert.refresh_from_db()
+    assert (alert.state, alert.dismissed_reason) == (
+        AlertState.DISMISSED,
+        "Family moved to Wales; CME contact told",
+    )
+    assert AuditEvent.objects.filter(object_type="detection.alert", object_id=alert.pk).count() == 2
+
+
+def test_attach_to_an_open_case(make_user: Any) -> None:
+    actor = Actor(user=make_user(Role.CME_OFFICER))
+    case = CaseFactory.create()
+    alert = AlertFactory.create()
+    alert_attach_case(actor=actor, alert=alert, case=case)
+    alert.refresh_from_db()
+    assert (alert.case, alert.child, alert.state) == (case, case.child, AlertState.REFERRED)
