@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from cmetrack.audit.admin_mixins import AuditedAdminMixin
@@ -10,6 +11,7 @@ from cmetrack.audit.services import Actor, audit_record
 
 from .models import ApiToken, User, UserRole
 from .roles import Role
+from .services import two_factor_reset, user_deactivate
 
 
 class UserRoleInline(admin.TabularInline[UserRole, User]):
@@ -42,6 +44,31 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):  # type: ignore[type-arg]  # 
             },
         ),
     )
+
+    actions = ["deactivate_users", "reset_two_factor"]
+
+    # Users are never deleted: the audit trail names them. Deactivate instead.
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Deactivate selected users (keeps their history)")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = Actor.from_request(request)
+        for user in queryset:
+            user_deactivate(actor=actor, user=user)
+        self.message_user(request, f"Deactivated {queryset.count()} users.")
+
+    @admin.action(description="Reset two-factor authentication (lost phone)")
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = Actor.from_request(request)
+        for user in queryset:
+            two_factor_reset(actor=actor, user=user)
+        self.message_user(request, "They will set up an authenticator app at next sign-in.")
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Save the roles, keep is_staff in step with the administrator role, audit both."""

@@ -10,6 +10,7 @@ from ninja.utils import check_csrf
 
 from .models import User
 from .services import api_token_authenticate
+from .two_factor import two_factor_pending
 
 
 class ApiTokenAuth(HttpBearer):
@@ -41,7 +42,8 @@ class SessionAuth(APIKeyHeader):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
-        if user.is_authenticated and user.is_active:
+        # A session still waiting for its two-factor code is not signed in for the API.
+        if user.is_authenticated and user.is_active and not two_factor_pending(request):
             return user
         return None
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from cmetrack.accounts.roles import Role
 from cmetrack.core.exports import csv_response
@@ -38,6 +39,7 @@ def auditor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
 
 
 @auditor_required
+@require_GET
 def search(request: HttpRequest) -> HttpResponse:
     form = AuditSearchForm(request.GET or None)
     searched = bool(request.GET)
@@ -65,6 +67,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @auditor_required
+@require_GET
 def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = AuditSearchForm(request.GET)
     if not form.is_valid():
