@@ -1,0 +1,213 @@
+"""Fellegi-Sunter scoring of a query against candidate records, with explanations.
+
+A pair's match weight is the sum over comparisons of log2(m/u) of the level it falls in
+(term-frequency adjusted for exact given and family names: log2(m/tf), so a rare surname
+counts for more than a common one), plus two corrections for dependence between fields
+that the independence assumption of Fellegi-Sunter misses:
+
+- the household fields (surname, postcode, address, parents) together count for at most
+  :data:`compare.HOUSEHOLD_CAP` bits, because a sibling agrees on all of them;
+- when date of birth and surname agree but the given names plainly differ, the pair looks
+  like twins, and the given-name disagreement counts at least
+  :data:`compare.TWIN_GIVEN_WEIGHT` against.
+
+The probability is the weight turned into odds with a prior (for a search, one in the
+number of records searched).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compare import (
+    COMPARISONS,
+    HOUSEHOLD,
+    HOUSEHOLD_CAP,
+    SWAP_PENALTY,
+    TWIN_FAMILY_LEVELS,
+    TWIN_GIVEN_WEIGHT,
+    Comparison,
+    is_twin_pattern,
+)
+from .features import Features
+from .model import MIN_PROBABILITY, MatchModel
+
+PARTIAL_DOB_LEVELS = frozenset({"year_month", "year"})
+_ATTRS = {
+    "given_name": "given",
+    "family_name": "family",
+    "dob": "dob",
+    "sex": "sex",
+    "postcode": "postcode",
+    "address": "address",
+    "upn": "upns",
+    "parents": "parents",
+}
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    comparison: str
+    label: str
+    level: str
+    explanation: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Score:
+    weight: float
+    fields: tuple[FieldResult, ...]
+    swapped: bool = False
+    name_source: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def probability(self, prior: float) -> float:
+        return probability(self.weight, prior)
+
+    @property
+    def explanation(self) -> str:
+        parts = list(self.notes) + [f.explanation for f in self.fields if f.explanation]
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] if text else "Nothing to compare"
+
+
+def probability(weight: float, prior: float) -> float:
+    """Posterior probability from a match weight (bits) and the prior probability."""
+    prior = min(max(prior, 1e-12), 1 - 1e-12)
+    log_odds = weight + math.log2(prior / (1 - prior))
+    if log_odds > 60:
+        return 1.0
+    if log_odds < -60:
+        return 0.0
+    odds: float = 2.0**log_odds
+    return odds / (1 + odds)
+
+
+class Scorer:
+    """Scores pairs with one model and the term frequencies of one register.
+
+    :meth:`weight` is the fast path used on every candidate; :meth:`explain` builds the
+    per-field explanation for the few results shown. Both give the same weight."""
+
+    def __init__(
+        self,
+        model: MatchModel,
+        given_tf: dict[str, float] | None = None,
+        family_tf: dict[str, float] | None = None,
+    ) -> None:
+        self.model = model
+        self.given_tf = given_tf or {}
+        self.family_tf = family_tf or {}
+        self._weights = {
+            c.name: [
+                0.0 if level.is_null else model.weight(c.name, level.key) for level in c.levels
+            ]
+            for c in COMPARISONS
+        }
+        self._m_exact = {
+            "given_name": model.level("given_name", "exact").m,
+            "family_name": model.level("family_name", "exact").m,
+        }
+        self._m_dob_exact = model.level("dob", "exact").m
+        self._plan = [
+            (i, c, _ATTRS[c.name], self._weights[c.name], c.name in HOUSEHOLD)
+            for i, c in enumerate(COMPARISONS)
+        ]
+
+    def _tf_weight(self, comparison: str, value: str, base: float) -> float:
+        table = self.given_tf if comparison == "given_name" else self.family_tf
+        tf = table.get(value)
+        if tf is None:
+            return base
+        return math.log2(max(self._m_exact[comparison], MIN_PROBABILITY) / max(tf, 1e-9))
+
+    def _field(
+        self, i: int, comparison: Comparison, query: Features, record: Features
+    ) -> tuple[int, float]:
+        index = comparison.level_of(query, record)
+        level = comparison.levels[index]
+        weight = self._weights[comparison.name][index]
+        if comparison.name == "dob" and level.key in PARTIAL_DOB_LEVELS:
+            _y, m, d = query.dob
+            if not d and (level.key == "year_month" or not m):
+                # The query's date is partial and agrees with all it gives: as strong as
+                # an exact match among what could agree (m of "exact" over u of the level).
+                weight = math.log2(
+                    self._m_dob_exact / max(self.model.level("dob", level.key).u, MIN_PROBABILITY)
+                )
+        if level.tf_column == "given" and record.given is not None:
+            weight = self._tf_weight(comparison.name, record.given.first, weight)
+        elif level.tf_column == "family" and record.family is not None:
+            weight = self._tf_weight(comparison.name, record.family.full, weight)
+        return index, weight
+
+    def weight(self, query: Features, record: Features, cache: list[dict[int, Any]]) -> float:
+        """The match weight of (query, record). ``cache`` (one dict per comparison, fresh
+        for each query) remembers results by record field, which records share a lot."""
+        total = household = 0.0
+        given_else = dob_exact = family_agrees = False
+        for i, comparison, attr, _weights, is_household in self._plan:
+            value = getattr(record, attr)
+            found = cache[i].get(id(value))
+            if found is None:
+                found = self._field(i, comparison, query, record)
+                cache[i][id(value)] = found
+            index, weight = found
+            if i == 0:
+                given_else = comparison.levels[index].key == "else"
+            elif i == 1:
+                family_agrees = comparison.levels[index].key in TWIN_FAMILY_LEVELS
+            elif i == 2:
+                dob_exact = comparison.levels[index].key == "exact"
+            if is_household:
+                household += weight
+            else:
+                total += weight
+        if given_else and dob_exact and family_agrees:
+            total += min(0.0, TWIN_GIVEN_WEIGHT - self._given_else_weight(query, record, cache))
+        total += min(household, HOUSEHOLD_CAP)
+        if query.swapped:
+            total -= SWAP_PENALTY
+        return total
+
+    def _given_else_weight(
+        self, query: Features, record: Features, cache: list[dict[int, Any]]
+    ) -> float:
+        return float(cache[0][id(record.given)][1])
+
+    def explain(self, query: Features, record: Features) -> Score:
+        """The weight with what each field contributed, in words."""
+        fields: list[FieldResult] = []
+        keys: dict[str, str] = {}
+        results = []
+        for i, comparison, _attr, _weights, _h in self._plan:
+            index, weight = self._field(i, comparison, query, record)
+            keys[comparison.name] = comparison.levels[index].key
+            results.append((comparison, index, weight))
+        twin = is_twin_pattern(keys)
+        household = total = 0.0
+        notes: list[str] = []
+        for comparison, index, weight in results:
+            level = comparison.levels[index]
+            if level.is_null:
+                continue
+            if comparison.name == "given_name" and twin:
+                weight = min(weight, TWIN_GIVEN_WEIGHT)
+                notes.append("same date of birth and surname but a different given name")
+            fields.append(
+                FieldResult(comparison.name, comparison.label, level.key, level.explanation, weight)
+            )
+            if comparison.name in HOUSEHOLD:
+                household += weight
+            else:
+                total += weight
+        total += min(household, HOUSEHOLD_CAP)
+        if query.swapped:
+            total -= SWAP_PENALTY
+            notes.append("given and family names are the other way round")
+        if record.name_source:
+            notes.append(f"matched on a recorded {record.name_source}")
+        return Score(total, tuple(fields), query.swapped, record.name_source, tuple(notes))
