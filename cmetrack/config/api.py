@@ -6,6 +6,7 @@ from cmetrack.accounts.api import ApiTokenAuth, SessionAuth
 from cmetrack.accounts.api import router as accounts_router
 from cmetrack.casework.api import router as casework_router
 from cmetrack.organisations.api import router as organisations_router
+from cmetrack.referrals.api import router as referrals_router
 
 api = NinjaAPI(
     title="Children missing education API",
@@ -17,4 +18,5 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", organisations_router)
+api.add_router("/", referrals_router)
 api.add_router("/", casework_router)

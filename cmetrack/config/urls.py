@@ -19,6 +19,7 @@ urlpatterns = [
     path("accessibility/", core_views.accessibility, name="accessibility"),
     path("privacy/", core_views.privacy, name="privacy"),
     path("children/", include("cmetrack.people.urls")),
+    path("", include("cmetrack.referrals.urls")),  # /referrals/..., /report-a-child/
     # Tracking work: /cases/<id>/tracking/…, /cases/no-recent-contact/ and /tasks/.
     path("", include("cmetrack.casework.urls")),
     path("admin/", admin.site.urls),

@@ -43,6 +43,10 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
     items = [("Home", reverse("home"))]
     if user.has_role(*CASEWORK_ROLES):
         items.append(("Tasks", reverse("casework:my-tasks")))
+    if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
+        items.append(("Referrals", reverse("referrals:list")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO):
+        items.append(("Triage", reverse("referrals:triage-queue")))
     if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
         items.append(("Administration", reverse("admin:index")))
     items.append(("API", reverse("api:openapi-view")))
@@ -160,7 +164,8 @@ class HomePresenter:
                                 f"{r.given_names} {r.family_name}",
                                 govuk_date(r.received_at),
                                 r.get_status_display(),
-                            )
+                            ),
+                            href=reverse("referrals:detail", args=[r.reference]),
                         )
                         for r in referrals[:QUEUE_LIMIT]
                     ],

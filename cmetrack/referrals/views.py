@@ -1,0 +1,421 @@
+"""Thin views for the front door and triage: check the role, call a selector or a
+service, build a presenter, render."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.audit.services import Actor, client_ip
+from cmetrack.cases.models import Case, ReferralRoute
+from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.people.selectors import children_visible_to
+
+from . import public
+from .duplicates import possible_duplicates
+from .forms import (
+    NEW_CHILD,
+    AgencyReferralForm,
+    PublicReportForm,
+    SchoolReferralForm,
+    TriageForm,
+    add_service_errors,
+    check_forms,
+    error_summary,
+)
+from .models import CheckKind, Referral, ReferralStatus
+from .presenters import ReferralListPresenter, ReferralPresenter, TriagePresenter
+from .selectors import (
+    TRIAGE_ROLES,
+    may_triage,
+    own_latest_roll,
+    own_latest_snapshot,
+    referral_get,
+    referrals_visible_to,
+    roll_search,
+    triage_queue,
+)
+from .services import (
+    UNDER_THRESHOLD_RULE,
+    CheckInput,
+    TriageNotAllowed,
+    referral_agency_create,
+    referral_public_create,
+    referral_school_create,
+    referral_triage,
+)
+
+PER_PAGE = 25
+REFERRER_ROLES = (Role.SCHOOL_USER, Role.AGENCY_USER)
+View = Callable[..., HttpResponse]
+
+
+def role_required(*roles: str) -> Callable[[View], View]:
+    """Signed in (else sign in), and holding one of ``roles`` (else 403)."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_role(*roles):  # type: ignore[union-attr]
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+# --- what a referrer sees -------------------------------------------------------------
+
+
+@role_required(*REFERRER_ROLES, *TRIAGE_ROLES)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    route = request.GET.get("route", "")
+    qs = referrals_visible_to(user).order_by("-received_at", "-id")
+    if route in ReferralRoute.values:
+        qs = qs.filter(route=route)
+    else:
+        route = ""
+    page = Paginator(qs, PER_PAGE).get_page(_page_number(request))
+    presenter = ReferralListPresenter(
+        page=page,
+        show_off_roll=user.has_role(Role.SCHOOL_USER),
+        route=route,
+        base=reverse("referrals:list"),
+    )
+    return render(
+        request,
+        "referrals/list.jinja",
+        {
+            "presenter": presenter,
+            "can_refer_school": user.has_role(Role.SCHOOL_USER),
+            "can_refer_agency": user.has_role(Role.AGENCY_USER),
+        },
+    )
+
+
+@login_required
+def referral_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        referral = referral_get(_user(request), reference)
+    except Referral.DoesNotExist as exc:
+        raise Http404("No such referral") from exc
+    presenter = ReferralPresenter(referral=referral, viewer=_user(request))
+    return render(request, "referrals/detail.jinja", {"presenter": presenter})
+
+
+@login_required
+def referral_submitted(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        referral = referral_get(_user(request), reference)
+    except Referral.DoesNotExist as exc:
+        raise Http404("No such referral") from exc
+    return render(request, "referrals/submitted.jinja", {"referral": referral})
+
+
+# --- school referral --------------------------------------------------------------------
+
+
+@role_required(Role.SCHOOL_USER)
+def school_pick_pupil(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    query = request.GET.get("q", "").strip()[:100]
+    snapshot = own_latest_snapshot(user)
+    page = None
+    if query:
+        page = Paginator(roll_search(user, query), PER_PAGE).get_page(_page_number(request))
+    return render(
+        request,
+        "referrals/school_pick.jinja",
+        {"query": query, "page": page, "snapshot": snapshot},
+    )
+
+
+def _check_inputs(forms_: list[Any]) -> list[CheckInput]:
+    out = []
+    for f in forms_:
+        d = f.cleaned_data
+        out.append(
+            CheckInput(
+                kind=f.kind.value,
+                status=d.get("status", ""),
+                done_on=d.get("done_on"),
+                result=d.get("result", ""),
+                reason=d.get("reason", ""),
+            )
+        )
+    return out
+
+
+@role_required(Role.SCHOOL_USER)
+@require_http_methods(["GET", "POST"])
+def school_referral_new(request: HttpRequest, entry_id: int) -> HttpResponse:
+    user = _user(request)
+    entry = own_latest_roll(user).filter(pk=entry_id).first()
+    if entry is None:
+        raise Http404("No such pupil on your roll")
+    if request.method == "POST":
+        form = SchoolReferralForm(request.POST)
+        checks = check_forms(request.POST)
+        valid = form.is_valid()
+        for check in checks:
+            valid = check.is_valid() and valid
+        if valid:
+            try:
+                referral = referral_school_create(
+                    actor=Actor.from_request(request),
+                    roll_entry=entry,
+                    checks=_check_inputs(checks),
+                    all_checks_complete=form.cleaned_data["all_checks_complete"],
+                    **form.service_fields(),
+                )
+            except ValidationError as exc:
+                add_service_errors(exc, form, checks)
+            else:
+                return redirect("referrals:submitted", reference=referral.reference)
+    else:
+        preferred = " ".join(
+            p for p in (entry.preferred_given_name, entry.preferred_family_name) if p
+        )
+        form = SchoolReferralForm(
+            initial={
+                "given_names": entry.legal_given_name,
+                "family_name": entry.legal_family_name,
+                "aliases": preferred,
+                "dob": entry.dob,
+                "sex": entry.sex,
+                "upn": entry.upn,
+                "address": entry.address,
+                "postcode": entry.postcode,
+            }
+        )
+        checks = check_forms()
+    return render(
+        request,
+        "referrals/school_form.jinja",
+        {
+            "form": form,
+            "checks": checks,
+            "entry": entry,
+            "errors": error_summary(form, *checks),
+            "rule": UNDER_THRESHOLD_RULE,
+            "check_kinds": list(CheckKind),
+        },
+    )
+
+
+# --- agency referral ----------------------------------------------------------------------
+
+
+@role_required(Role.AGENCY_USER)
+@require_http_methods(["GET", "POST"])
+def agency_referral_new(request: HttpRequest) -> HttpResponse:
+    form = AgencyReferralForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = referral_agency_create(
+                actor=Actor.from_request(request), **form.service_fields()
+            )
+        except ValidationError as exc:
+            add_service_errors(exc, form)
+        else:
+            return redirect("referrals:submitted", reference=referral.reference)
+    return render(
+        request, "referrals/agency_form.jinja", {"form": form, "errors": error_summary(form)}
+    )
+
+
+# --- public report ----------------------------------------------------------------------
+
+PUBLIC_SESSION_KEY = "referrals_public_reference"
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "referrals/public_too_many.jinja", status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def public_report(request: HttpRequest) -> HttpResponse:
+    client = client_ip(request)
+    if request.method == "POST":
+        if public.over_limit(client):
+            return _too_many(request)
+        form = PublicReportForm(request.POST)
+        if form.is_valid():
+            problem = public.token_problem(form.cleaned_data.get("form_token", ""))
+            if form.cleaned_data.get("website") or problem in (
+                public.TokenProblem.MISSING,
+                public.TokenProblem.TAMPERED,
+            ):
+                # A bot: answer as if it worked, and keep nothing.
+                public.count_report(client)
+                fake = "R-" + "".join(
+                    secrets.choice("ABCDEFGHJKLMNPQRTUVWXY3456789") for _ in range(8)
+                )
+                request.session[PUBLIC_SESSION_KEY] = fake
+                return redirect("referrals:public-sent")
+            if problem == public.TokenProblem.TOO_FAST:
+                form.add_error(None, "Check your answers and send the form again")
+            elif problem == public.TokenProblem.EXPIRED:
+                form.add_error(
+                    None,
+                    "This page was open for more than 2 hours. Check your answers and "
+                    "send the form again",
+                )
+            else:
+                try:
+                    referral = referral_public_create(
+                        actor=Actor(user=None, ip_address=client), **form.service_fields()
+                    )
+                except ValidationError as exc:
+                    add_service_errors(exc, form)
+                else:
+                    public.count_report(client)
+                    request.session[PUBLIC_SESSION_KEY] = referral.reference
+                    return redirect("referrals:public-sent")
+    else:
+        form = PublicReportForm()
+    # A fresh token each time the form is shown, so a second try is timed from now.
+    return render(
+        request,
+        "referrals/public_form.jinja",
+        {"form": form, "errors": error_summary(form), "form_token": public.issue_token()},
+    )
+
+
+def public_report_sent(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(PUBLIC_SESSION_KEY)
+    if not reference:
+        return redirect("referrals:public-report")
+    return render(request, "referrals/public_sent.jinja", {"reference": reference})
+
+
+# --- triage -----------------------------------------------------------------------------
+
+
+@role_required(*TRIAGE_ROLES)
+def triage_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    route = request.GET.get("route", "")
+    if route not in ReferralRoute.values:
+        route = ""
+    page = Paginator(triage_queue(user, route=route), PER_PAGE).get_page(_page_number(request))
+    presenter = ReferralListPresenter(
+        page=page, show_off_roll=False, route=route, base=reverse("referrals:triage-queue")
+    )
+    routes = ReferralRoute.choices if user.has_role(*ALL_CASES_ROLES) else []
+    return render(
+        request,
+        "referrals/triage_queue.jinja",
+        {"presenter": presenter, "routes": routes, "route": route},
+    )
+
+
+def _assignees(user: User) -> list[tuple[str, str]]:
+    if not user.has_role(*ALL_CASES_ROLES):
+        return [(str(user.pk), user.get_full_name())]
+    people = (
+        User.objects.filter(
+            is_active=True, roles__role__in=[Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO]
+        )
+        .distinct()
+        .order_by("full_name", "pk")
+    )
+    return [(str(u.pk), u.get_full_name()) for u in people]
+
+
+@role_required(*TRIAGE_ROLES)
+@require_http_methods(["GET", "POST"])
+def triage(request: HttpRequest, reference: str) -> HttpResponse:
+    user = _user(request)
+    try:
+        referral = referral_get(user, reference)
+    except Referral.DoesNotExist as exc:
+        raise Http404("No such referral") from exc
+    if not may_triage(user, referral):
+        raise PermissionDenied
+    if referral.status != ReferralStatus.RECEIVED:
+        return redirect("referrals:detail", reference=referral.reference)
+    found = possible_duplicates(
+        given_names=referral.given_names,
+        family_name=referral.family_name,
+        dob=referral.dob,
+        upn=referral.upn,
+        postcode=referral.postcode,
+    )
+    visible = set(
+        children_visible_to(user)
+        .filter(pk__in=[d.child.pk for d in found])
+        .values_list("pk", flat=True)
+    )
+    shown = [d for d in found if d.child.pk in visible]
+    presenter = TriagePresenter.build(
+        referral=referral, viewer=user, duplicates=shown, hidden=len(shown) < len(found)
+    )
+    assignees = _assignees(user)
+    form = TriageForm(
+        request.POST if request.method == "POST" else None,
+        decisions=presenter.decisions,
+        children=presenter.child_choices,
+        open_cases=presenter.open_case_choices,
+        assignees=assignees,
+        initial={"child": NEW_CHILD if not shown else None, "family_name": referral.family_name},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        child = None
+        if d.get("child") and d["child"] != NEW_CHILD:
+            child = children_visible_to(user).filter(pk=int(d["child"])).first()
+        duplicate_of: Case | None = None
+        if d.get("duplicate_of"):
+            duplicate_of = cases_visible_to(user).filter(pk=int(d["duplicate_of"])).first()
+        assign_to = (
+            User.objects.filter(pk=int(d["assign_to"])).first() if d.get("assign_to") else None
+        )
+        try:
+            referral_triage(
+                actor=Actor.from_request(request),
+                referral=referral,
+                decision=d["decision"],
+                child=child,
+                duplicate_of=duplicate_of,
+                reason=d.get("reason", ""),
+                assign_to=assign_to,
+                family_name=d.get("family_name", ""),
+            )
+        except ValidationError as exc:
+            add_service_errors(exc, form)
+        except TriageNotAllowed as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("referrals:detail", reference=referral.reference)
+    return render(
+        request,
+        "referrals/triage.jinja",
+        {"presenter": presenter, "form": form, "errors": error_summary(form)},
+    )
