@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from cmetrack.accounts.models import User
@@ -257,7 +258,7 @@ def _answers_errors(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except _ApiError as error:
-            return error.status, error.body
+            return Status(error.status, error.body)
 
     return wrapper  # type: ignore[return-value]
 
@@ -415,7 +416,10 @@ def case_transition(
         version = int(match.group(1)) if match else None
     if version is None:
         _fail(428, str(ERROR_EXAMPLES[428]["detail"]), "version_required")
-    data = {**(body.model_extra or {}), "expected_version": version}
+    # The action's own fields are not declared on TransitionIn: read them from the body.
+    raw = json.loads(request.body or b"{}")
+    fields = {k: v for k, v in raw.items() if k not in ("action", "expected_version")}
+    data = {**fields, "expected_version": version}
     form = spec.form_class(data, case=case, actor_user=user)
     if not form.is_valid():
         errors = [

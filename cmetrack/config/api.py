@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from cmetrack.accounts.api import ApiTokenAuth, SessionAuth
 from cmetrack.accounts.api import router as accounts_router
+from cmetrack.cases.api import router as cases_router
 from cmetrack.casework.api import router as casework_router
 from cmetrack.organisations.api import router as organisations_router
 from cmetrack.referrals.api import router as referrals_router
@@ -19,4 +20,5 @@ api = NinjaAPI(
 api.add_router("/", accounts_router)
 api.add_router("/", organisations_router)
 api.add_router("/", referrals_router)
+api.add_router("/", cases_router)
 api.add_router("/", casework_router)

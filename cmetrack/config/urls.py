@@ -20,6 +20,7 @@ urlpatterns = [
     path("privacy/", core_views.privacy, name="privacy"),
     path("children/", include("cmetrack.people.urls")),
     path("", include("cmetrack.referrals.urls")),  # /referrals/..., /report-a-child/
+    path("cases/", include("cmetrack.cases.urls")),
     # Tracking work: /cases/<id>/tracking/…, /cases/no-recent-contact/ and /tasks/.
     path("", include("cmetrack.casework.urls")),
     path("admin/", admin.site.urls),

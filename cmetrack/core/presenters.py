@@ -41,6 +41,10 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
     if not user.is_authenticated:
         return []
     items = [("Home", reverse("home"))]
+    if user.has_role(
+        Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO, Role.VIRTUAL_SCHOOL, Role.SAFEGUARDING_ADVISER
+    ):
+        items.append(("Cases", reverse("cases:queue")))
     if user.has_role(*CASEWORK_ROLES):
         items.append(("Tasks", reverse("casework:my-tasks")))
     if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
