@@ -5,6 +5,9 @@
 #   cmetrack/core/static/cmetrack/application.css        compiled Sass (Arial, no font files)
 #   cmetrack/core/static/cmetrack/govuk-frontend.min.js  GOV.UK Frontend ES module
 #   cmetrack/core/static/cmetrack/init.js                tiny module that calls initAll()
+#   cmetrack/core/static/cmetrack/chart.umd.min.js       Chart.js, for the report charts
+#   cmetrack/core/static/cmetrack/reports-charts.js      draws report charts from their JSON
+#   cmetrack/core/static/cmetrack/reports.css            report page and print styles
 #   cmetrack/core/static/cmetrack/assets/                favicons, manifest icons, manifest.json
 #
 # The icons in src/assets/ are cmetrack's own (a council service must not use
@@ -21,7 +24,7 @@ govuk="$here/node_modules/govuk-frontend/dist/govuk"
 
 cd "$here"
 
-if [ ! -d node_modules/govuk-frontend ] || [ ! -d node_modules/sass ]; then
+if [ ! -d node_modules/govuk-frontend ] || [ ! -d node_modules/sass ] || [ ! -d node_modules/chart.js ]; then
   npm ci --no-audit --no-fund
 fi
 
@@ -46,6 +49,13 @@ cat > "$out/init.js" <<'EOF'
 import { initAll } from './govuk-frontend.min.js'
 initAll()
 EOF
+
+# 2b. Report charts: Chart.js (UMD build, pinned in package.json) and cmetrack's module that
+#     draws each chart from the JSON beside its data table, plus the report styles.
+cp "$here/node_modules/chart.js/dist/chart.umd.min.js" "$out/chart.umd.min.js"
+sed -i -e 's|//# sourceMappingURL=[^ ]*$||' "$out/chart.umd.min.js"
+cp "$here/src/reports/reports-charts.js" "$out/reports-charts.js"
+cp "$here/src/reports/reports.css" "$out/reports.css"
 
 # 3. Images and web app manifest (our own, council-neutral icons).
 cp "$here"/src/assets/images/* "$out/assets/images/"

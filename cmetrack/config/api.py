@@ -8,6 +8,7 @@ from cmetrack.cases.api import router as cases_router
 from cmetrack.casework.api import router as casework_router
 from cmetrack.organisations.api import router as organisations_router
 from cmetrack.referrals.api import router as referrals_router
+from cmetrack.reports.api import router as reports_router
 
 api = NinjaAPI(
     title="Children missing education API",
@@ -22,3 +23,4 @@ api.add_router("/", organisations_router)
 api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
 api.add_router("/", casework_router)
+api.add_router("/", reports_router)

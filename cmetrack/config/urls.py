@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/", include("cmetrack.cases.urls")),
     # Tracking work: /cases/<id>/tracking/…, /cases/no-recent-contact/ and /tasks/.
     path("", include("cmetrack.casework.urls")),
+    path("reports/", include("cmetrack.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -51,6 +51,8 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO):
         items.append(("Triage", reverse("referrals:triage-queue")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR):
+        items.append(("Reports", reverse("reports:dashboard")))
     if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
         items.append(("Administration", reverse("admin:index")))
     items.append(("API", reverse("api:openapi-view")))

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "cmetrack.casework",
     "cmetrack.demo",
     "cmetrack.dataprotection",
+    "cmetrack.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,890 @@
+"""Aggregate reads behind every figure: grouped counts in the database, never a loop over
+cases in Python.
+
+Who may see what is decided here too: an auditor (or senior manager) sees counts only;
+CME officers and managers see the counts and, on opening a figure, the cases behind it
+through :func:`cmetrack.cases.selectors.cases_visible_to`; nobody else sees reports.
+
+"As at a date" is reconstructed from the append-only state history
+(:class:`cmetrack.cases.models.CaseStateChange`): the state of a case at the end of day D
+is the ``to_state`` of its latest change at or before the end of D (ties broken by id). One
+correlated subquery per query, answered from the index on the change's case. For the
+current day the case's own ``state`` column is the same thing, and is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Case as When_
+from django.db.models.functions import (
+    Coalesce,
+    Greatest,
+    Length,
+    StrIndex,
+    Substr,
+    Trim,
+    TruncDate,
+    Upper,
+)
+from django.utils import timezone
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
+from cmetrack.cases.lifecycle import OPEN_STATES, CaseState, LocatedRoute, Outcome
+from cmetrack.cases.models import Case, CaseStateChange, ReferralRoute
+from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.people.choices import Ethnicity, SenProvision, Sex, VulnerableGroup
+from cmetrack.people.models import Address
+from cmetrack.rules import academic_year_start_for, national_curriculum_year
+from cmetrack.rules.reviews import next_dormant_review
+
+from .periods import Period
+
+# --- who may see reports -----------------------------------------------------------------
+
+#: Roles that see the figures (counts).
+REPORT_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR})
+#: Roles that may open a figure to the cases behind it (through their case scope).
+CASE_LIST_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
+#: Roles that issue termly reports and rate the self-evaluation checklist.
+MANAGE_ROLES = frozenset({Role.CME_MANAGER, Role.AUDITOR})
+
+
+def may_see_reports(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_role(*REPORT_ROLES))
+
+
+def may_see_cases(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_role(*CASE_LIST_ROLES))
+
+
+def may_manage_reports(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_role(*MANAGE_ROLES))
+
+
+# --- the populations -------------------------------------------------------------------
+
+#: "Missing education": an open case not yet in provision (in provision = the child has
+#: started somewhere and attendance is being monitored).
+CME_STATES = frozenset(OPEN_STATES - {CaseState.IN_PROVISION})
+#: Living in the area and not in education: located here, being assessed, awaiting a place.
+NOT_IN_EDUCATION_STATES = frozenset({CaseState.NEEDS_ASSESSMENT, CaseState.AWAITING_PROVISION})
+#: Whereabouts still unknown.
+NOT_FOUND_STATES = frozenset(
+    {CaseState.RECEIVED, CaseState.SLO_INVESTIGATION, CaseState.TRACKING, CaseState.DORMANT}
+)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after ``day`` in the service's time zone (exclusive bound)."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min)
+    return timezone.make_aware(midnight)
+
+
+def state_at(as_at: dt.date) -> Subquery:
+    """The state of ``OuterRef('pk')`` at the end of ``as_at``, from its state history."""
+    latest = (
+        CaseStateChange.objects.filter(case_id=OuterRef("pk"), at__lt=end_of_day(as_at))
+        .order_by("-at", "-id")
+        .values("to_state")[:1]
+    )
+    return Subquery(latest)
+
+
+def cases_as_at(as_at: dt.date, *, today: dt.date | None = None) -> QuerySet[Case]:
+    """Every case referred by ``as_at``, annotated ``state_then`` (its state at the end of
+    that day). Unscoped: callers count it, or intersect it with the viewer's scope."""
+    today = today or timezone.localdate()
+    qs = Case.objects.all()
+    if as_at >= today:
+        return qs.annotate(state_then=F("state"))
+    return qs.filter(date_referred__lte=as_at).annotate(state_then=state_at(as_at))
+
+
+# --- figures ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Params:
+    as_at: dt.date
+    period: Period
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    #: How the figure is computed, in words for the page.
+    how: str
+    #: "as_at" (a count on a date) or "period" (events in a period).
+    kind: str
+    #: "children" (distinct children) or "cases" (episodes).
+    unit: str
+    dimensions: tuple[str, ...]
+    build: Callable[[Params], QuerySet[Case]]
+    #: What the system cannot yet count for this figure, said on the page.
+    caveat: str = ""
+
+
+def _in_states(states: Iterable[str]) -> Callable[[Params], QuerySet[Case]]:
+    def build(p: Params) -> QuerySet[Case]:
+        return cases_as_at(p.as_at, today=p.today).filter(**{"state_then__in": list(states)})
+
+    return build
+
+
+def _not_in_education(p: Params) -> QuerySet[Case]:
+    qs = cases_as_at(p.as_at, today=p.today)
+    return qs.filter(
+        Q(state_then__in=list(NOT_IN_EDUCATION_STATES))
+        | Q(state_then=CaseState.LOCATED, located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION)
+    )
+
+
+def _opened(p: Params) -> QuerySet[Case]:
+    return Case.objects.filter(date_referred__range=(p.period.start, p.period.end)).annotate(
+        state_then=F("state")
+    )
+
+
+def _located(p: Params) -> QuerySet[Case]:
+    return Case.objects.filter(located_on__range=(p.period.start, p.period.end)).annotate(
+        state_then=F("state")
+    )
+
+
+def _closed(p: Params) -> QuerySet[Case]:
+    return Case.objects.filter(closed_on__range=(p.period.start, p.period.end)).annotate(
+        state_then=F("state")
+    )
+
+
+def _reopened(p: Params) -> QuerySet[Case]:
+    return _opened(p).filter(previous_case__isnull=False)
+
+
+def _no_contact(p: Params) -> QuerySet[Case]:
+    from cmetrack.casework.selectors import without_contact
+
+    return without_contact(Case.objects.all(), today=p.today).annotate(state_then=F("state"))
+
+
+CHILD_DIMENSIONS = (
+    "age",
+    "year_group",
+    "sex",
+    "ethnicity",
+    "area",
+    "vulnerable",
+    "in_care",
+    "sen",
+)
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure(
+            key="cme",
+            title="Children missing education",
+            how=(
+                "Children with a case open at the end of the day, not yet in provision: "
+                "received, SLO investigation, tracking, located, needs assessment, awaiting "
+                "provision or dormant. The state on a past date is the state after the "
+                "case's last recorded state change on or before that day. A child counts "
+                "once even with two open cases."
+            ),
+            kind="as_at",
+            unit="children",
+            dimensions=("state", "route", "located_route", *CHILD_DIMENSIONS),
+            build=_in_states(CME_STATES),
+        ),
+        Figure(
+            key="not_found",
+            title="Whereabouts not yet known",
+            how=(
+                "Children whose case was received, in SLO investigation, tracking or "
+                "dormant at the end of the day: the child has not been located."
+            ),
+            kind="as_at",
+            unit="children",
+            dimensions=("state", "route", *CHILD_DIMENSIONS),
+            build=_in_states(NOT_FOUND_STATES),
+        ),
+        Figure(
+            key="not_in_education",
+            title="Living in the area, not in education",
+            how=(
+                "Children located and living in the area but not in education: located "
+                "with the route “living in the area and not in education”, in needs "
+                "assessment or awaiting provision at the end of the day."
+            ),
+            kind="as_at",
+            unit="children",
+            dimensions=("state", "route", *CHILD_DIMENSIONS),
+            build=_not_in_education,
+        ),
+        Figure(
+            key="in_provision",
+            title="In provision, attendance monitored",
+            how="Children whose case was in provision at the end of the day.",
+            kind="as_at",
+            unit="children",
+            dimensions=("route", *CHILD_DIMENSIONS),
+            build=_in_states({CaseState.IN_PROVISION}),
+        ),
+        Figure(
+            key="dormant",
+            title="Dormant cases",
+            how=(
+                "Cases dormant at the end of the day. A dormant case is reviewed monthly: "
+                "the next review is due one calendar month after the last (rules.md §6); "
+                "it is overdue from the day after; due means due within the next 7 days. "
+                "The last review is the latest dormant review recorded in the case's "
+                "current dormant period, or the day it went dormant if none."
+            ),
+            kind="as_at",
+            unit="cases",
+            dimensions=("review", "route", *CHILD_DIMENSIONS),
+            build=_in_states({CaseState.DORMANT}),
+        ),
+        Figure(
+            key="no_contact",
+            title="Cases without contact for over a month",
+            how=(
+                "Open cases whose last contact attempt (or, with none, the referral) was "
+                "the configured number of days ago or more (CMETRACK_NO_CONTACT_DAYS, "
+                "default 30). Counted as at today: contact history is not reconstructed "
+                "for past dates."
+            ),
+            kind="today",
+            unit="cases",
+            dimensions=("state", "route", *CHILD_DIMENSIONS),
+            build=_no_contact,
+        ),
+        Figure(
+            key="opened",
+            title="New cases (date referred in the period)",
+            how=(
+                "Cases whose date referred in falls in the period, both days included. A "
+                "case reopened as a new episode counts again, on its new date referred."
+            ),
+            kind="period",
+            unit="cases",
+            dimensions=("route", "state", *CHILD_DIMENSIONS),
+            build=_opened,
+        ),
+        Figure(
+            key="reopened",
+            title="Cases reopened as a new episode",
+            how="New cases in the period that follow an earlier, closed episode of the child.",
+            kind="period",
+            unit="cases",
+            dimensions=("route", "state"),
+            build=_reopened,
+        ),
+        Figure(
+            key="located",
+            title="Children located",
+            how="Cases whose date located falls in the period.",
+            kind="period",
+            unit="cases",
+            dimensions=("located_route", "route", *CHILD_DIMENSIONS),
+            build=_located,
+        ),
+        Figure(
+            key="closed",
+            title="Cases closed, by outcome",
+            how="Cases whose closing date falls in the period, by the outcome recorded.",
+            kind="period",
+            unit="cases",
+            dimensions=("outcome", "route", *CHILD_DIMENSIONS),
+            build=_closed,
+        ),
+    )
+}
+
+NOT_YET_RECORDED = (
+    "Category and reason for missing education: referrals record the reason as free text, "
+    "not as a code, so there is no breakdown by reason yet.",
+    "New to the area and new to the country: not yet recorded on the child or the case.",
+    "Places available by school, alternative provision and year group: not yet recorded.",
+    "The elective home education list and the children-not-in-school register: not yet "
+    "kept in this system.",
+)
+
+
+# --- dimensions ------------------------------------------------------------------------
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    label: str
+    count: int
+
+
+def _labels(choices: Any) -> dict[str, str]:
+    return {str(v): str(label) for v, label in choices.choices}
+
+
+def _postcode_district() -> Any:
+    """The outward code (postcode district) of the child's current address; "restricted"
+    when that address is restricted; "unknown" when there is none."""
+    current = Address.objects.filter(child_id=OuterRef("child_id"), date_to__isnull=True).order_by(
+        "-date_from", "-id"
+    )
+    return {
+        "addr_pc": Upper(Trim(Subquery(current.values("postcode")[:1]))),
+        "addr_restricted": Subquery(
+            current.values("is_restricted")[:1], output_field=BooleanField()
+        ),
+    }
+
+
+def _with_area(qs: QuerySet[Case]) -> QuerySet[Case]:
+    qs = qs.annotate(**_postcode_district())
+    space = StrIndex(F("addr_pc"), Value(" "))
+    return qs.annotate(
+        area=When_(
+            When(addr_restricted=True, then=Value("restricted")),
+            When(Q(addr_pc__isnull=True) | Q(addr_pc=""), then=Value(UNKNOWN)),
+            When(Q(addr_pc__contains=" "), then=Substr(F("addr_pc"), 1, space - 1)),
+            When(Q(addr_pc__regex=r"^.{5,}$"), then=Substr(F("addr_pc"), 1, Length("addr_pc") - 3)),
+            default=F("addr_pc"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    title: str
+    #: The field grouped on (after ``prepare``).
+    field: str
+    labels: Callable[[], dict[str, str]] = dict
+    prepare: Callable[[QuerySet[Case]], QuerySet[Case]] = lambda qs: qs
+    note: str = ""
+    #: Keep the order of ``labels`` (else largest first).
+    ordered: bool = True
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    d.key: d
+    for d in (
+        Dimension("state", "State", "state_then", lambda: _labels(CaseState)),
+        Dimension("route", "Route of referral", "route", lambda: _labels(ReferralRoute)),
+        Dimension(
+            "located_route",
+            "Where located children went (located route)",
+            "located_route",
+            lambda: {"": "Not located", **_labels(LocatedRoute)},
+        ),
+        Dimension("outcome", "Outcome", "outcome", lambda: {"": "No outcome", **_labels(Outcome)}),
+        Dimension("sex", "Sex", "child__sex", lambda: _labels(Sex)),
+        Dimension(
+            "ethnicity",
+            "Ethnicity",
+            "child__ethnicity",
+            lambda: {"": "Not recorded", **_labels(Ethnicity)},
+            ordered=False,
+        ),
+        Dimension("sen", "SEN provision", "child__sen_provision", lambda: _labels(SenProvision)),
+        Dimension(
+            "in_care",
+            "Child in care",
+            "child__in_care",
+            lambda: {"True": "In care (looked after)", "False": "Not in care"},
+        ),
+        Dimension(
+            "vulnerable",
+            "Vulnerable group",
+            "child__vulnerabilities__group",
+            lambda: {"": "No group recorded", **_labels(VulnerableGroup)},
+            note=(
+                "A child in several groups counts in each, so the groups add up to more than "
+                "the total. Children in care are counted under “Child in care”."
+            ),
+            ordered=False,
+        ),
+        Dimension(
+            "area",
+            "Area (postcode district of the current address)",
+            "area",
+            lambda: {"restricted": "Restricted address (not shown)", UNKNOWN: "No address"},
+            prepare=_with_area,
+            note=(
+                "The outward part of the postcode of the child's current address. A "
+                "restricted address is never used: those children count under “Restricted "
+                "address”."
+            ),
+            ordered=False,
+        ),
+        Dimension(
+            "age",
+            "Age at the date",
+            "child__dob",
+            note="Age in whole years on the date (as at date, or the period's last day).",
+        ),
+        Dimension(
+            "year_group",
+            "National curriculum year group",
+            "child__dob",
+            note=(
+                "The chronological year group in the academic year containing the date "
+                "(rules: national_curriculum_year). Below Reception shows as “Below "
+                "Reception”; above Year 11 as “Year 12 or above”."
+            ),
+        ),
+        Dimension("review", "Dormant review", "review"),
+    )
+}
+
+
+def _count_expr(unit: str) -> Count:
+    return Count("child_id", distinct=True) if unit == "children" else Count("pk", distinct=True)
+
+
+def figure_date(figure: Figure, p: Params) -> dt.date:
+    """The day ages and year groups are worked out on."""
+    if figure.kind == "period":
+        return p.period.end
+    if figure.kind == "today":
+        return p.today
+    return p.as_at
+
+
+def figure_total(figure: Figure, p: Params) -> int:
+    return int(figure.build(p).aggregate(n=_count_expr(figure.unit))["n"] or 0)
+
+
+def _age_on(dob: dt.date, on: dt.date) -> int:
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def _year_label(nc: int) -> str:
+    if nc < 0:
+        return "Below Reception"
+    if nc == 0:
+        return "Reception"
+    if nc > 11:
+        return "Year 12 or above"
+    return f"Year {nc}"
+
+
+def _year_key(nc: int) -> str:
+    return str(max(-1, min(nc, 12)))
+
+
+def _dob_buckets(
+    rows: Iterable[tuple[dt.date | None, int]], kind: str, on: dt.date
+) -> list[Bucket]:
+    """Fold a (date of birth → count) distribution into ages or year groups (pure rules)."""
+    counts: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    year = academic_year_start_for(on)
+    for dob, n in rows:
+        if dob is None:
+            key, label = UNKNOWN, "Date of birth not known"
+        elif kind == "age":
+            age = _age_on(dob, on)
+            key, label = str(age), f"{age}"
+        else:
+            nc = national_curriculum_year(dob, year)
+            key, label = _year_key(nc), _year_label(nc)
+        counts[key] = counts.get(key, 0) + n
+        labels[key] = label
+    order = sorted(counts, key=lambda k: (k == UNKNOWN, int(k) if k != UNKNOWN else 0))
+    return [Bucket(k, labels[k], counts[k]) for k in order]
+
+
+def _dob_range(kind: str, key: str, on: dt.date) -> Q:
+    """The dates of birth in bucket ``key`` of ``kind`` (the inverse of _dob_buckets)."""
+    if key == UNKNOWN:
+        return Q(child__dob__isnull=True)
+    n = int(key)
+    if kind == "age":
+        # age n on `on`: born after on - (n+1) years, on or before on - n years.
+        latest = _years_before(on, n)
+        earliest = _years_before(on, n + 1) + dt.timedelta(days=1)
+        return Q(child__dob__range=(earliest, latest))
+    birth_year = academic_year_start_for(on) - n - 5  # the birth academic year's start
+    if n <= -1:
+        return Q(child__dob__gte=dt.date(birth_year, 9, 1))
+    if n >= 12:
+        return Q(child__dob__lte=dt.date(birth_year + 1, 8, 31))
+    return Q(child__dob__range=(dt.date(birth_year, 9, 1), dt.date(birth_year + 1, 8, 31)))
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+REVIEW_LABELS = {
+    "overdue": "Review overdue",
+    "due": "Review due within 7 days",
+    "later": "Review due later",
+}
+
+
+def _review_bounds(on: dt.date) -> tuple[dt.date, dt.date]:
+    """(L0, L7): a last review before L0 is overdue on ``on``; from L0 to the day before L7
+    the next review is due within 7 days; from L7 it is due later. next_dormant_review
+    grows with its argument, so each status is one range of last-review dates."""
+
+    def first_with_next_at_least(target: dt.date) -> dt.date:
+        day = on - dt.timedelta(days=40)
+        while next_dormant_review(day) < target:
+            day += dt.timedelta(days=1)
+        return day
+
+    return first_with_next_at_least(on), first_with_next_at_least(on + dt.timedelta(days=8))
+
+
+def _review_q(key: str, on: dt.date) -> Q:
+    l0, l7 = _review_bounds(on)
+    if key == "overdue":
+        return Q(last_review__lt=l0) | Q(last_review__isnull=True)
+    if key == "due":
+        return Q(last_review__gte=l0, last_review__lt=l7)
+    return Q(last_review__gte=l7)
+
+
+def _with_last_review(qs: QuerySet[Case], on: dt.date) -> QuerySet[Case]:
+    """Annotate ``last_review``: the latest dormant review recorded on or before ``on`` in
+    the case's current dormant period (safeguarding's DormantReview, when that app is
+    installed), or else the day the case last went dormant."""
+    went_dormant = (
+        CaseStateChange.objects.filter(
+            case_id=OuterRef("pk"), to_state=CaseState.DORMANT, at__lt=end_of_day(on)
+        )
+        .order_by("-at", "-id")
+        .annotate(day=TruncDate("at"))
+        .values("day")[:1]
+    )
+    qs = qs.annotate(dormant_on=Subquery(went_dormant, output_field=DateField()))
+    try:
+        review_model = apps.get_model("safeguarding", "DormantReview")
+    except LookupError:
+        return qs.annotate(last_review=F("dormant_on"))
+    reviewed = (
+        review_model.objects.filter(case_id=OuterRef("pk"), reviewed_on__lte=on)
+        .order_by("-reviewed_on", "-id")
+        .values("reviewed_on")[:1]
+    )
+    return qs.annotate(
+        reviewed_on=Subquery(reviewed, output_field=DateField()),
+        last_review=Greatest(
+            F("dormant_on"), Coalesce(F("reviewed_on"), F("dormant_on")), output_field=DateField()
+        ),
+    )
+
+
+def _review_buckets(qs: QuerySet[Case], on: dt.date) -> list[Bucket]:
+    qs = _with_last_review(qs, on)
+    row = qs.aggregate(
+        **{k: Count("pk", distinct=True, filter=_review_q(k, on)) for k in REVIEW_LABELS}
+    )
+    return [Bucket(k, label, int(row[k] or 0)) for k, label in REVIEW_LABELS.items()]
+
+
+def breakdown(figure: Figure, dimension_key: str, p: Params) -> list[Bucket]:
+    """The figure's count by one dimension: one grouped query."""
+    dim = DIMENSIONS[dimension_key]
+    qs = dim.prepare(figure.build(p))
+    on = figure_date(figure, p)
+    if dimension_key == "review":
+        return _review_buckets(qs, on)
+    rows = qs.values_list(dim.field).annotate(n=_count_expr(figure.unit)).order_by()
+    if dimension_key in ("age", "year_group"):
+        return _dob_buckets(rows, dimension_key, on)
+    labels = dim.labels()
+    counts: dict[str, int] = {}
+    for value, n in rows:
+        key = "" if value is None else str(value)
+        counts[key] = counts.get(key, 0) + n
+    buckets = [Bucket(k, labels.get(k, k or "Not recorded"), n) for k, n in counts.items()]
+    if dim.ordered and labels:
+        order = {k: i for i, k in enumerate(labels)}
+        buckets.sort(key=lambda b: (order.get(b.key, len(order)), b.key))
+    else:
+        buckets.sort(key=lambda b: (-b.count, b.label))
+    return buckets
+
+
+def figure_cases(
+    figure: Figure, p: Params, *, dimension: str = "", value: str | None = None
+) -> QuerySet[Case]:
+    """The cases behind a figure (or one bucket of a breakdown), unscoped."""
+    qs = figure.build(p)
+    if not dimension:
+        return qs
+    dim = DIMENSIONS[dimension]
+    qs = dim.prepare(qs)
+    key = value or ""
+    if dimension in ("age", "year_group"):
+        return qs.filter(_dob_range(dimension, key, figure_date(figure, p)))
+    if dimension == "review":
+        on = figure_date(figure, p)
+        return _with_last_review(qs, on).filter(_review_q(key, on))
+    if dimension == "in_care":
+        return qs.filter(child__in_care=(key == "True"))
+    if dimension == "vulnerable" and key == "":
+        return qs.filter(child__vulnerabilities__isnull=True)
+    if key == "" and dimension in ("located_route", "outcome", "ethnicity"):
+        return qs.filter(**{dim.field: ""})
+    return qs.filter(**{dim.field: key}).distinct()
+
+
+def scoped_cases(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
+    """``qs`` narrowed to the cases ``user`` may see; none for a counts-only role."""
+    if not may_see_cases(user):
+        return Case.objects.none()
+    return cases_visible_to(user).filter(pk__in=qs.values("pk"))
+
+
+# --- trends ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    period: Period
+    #: Children missing education at the end of the period (or on the as-at date).
+    cme: int
+    by_state: dict[str, int] = field(default_factory=dict)
+    opened: int = 0
+    located: int = 0
+    closed: int = 0
+
+
+def trend(periods: list[Period], *, as_at: dt.date) -> list[TrendRow]:
+    """Children missing education at the end of each period, by state, plus the cases
+    opened, located and closed in each: three queries whatever the number of periods.
+
+    The count at a period's end comes from the state history: each state change opens a
+    span that lasts until the case's next change (a window function), and a case counts at
+    a cut-off when the span covering it is a missing-education state. The last period ends
+    on ``as_at`` if that is earlier than its last day."""
+    ends = [min(p.end, as_at) for p in periods]
+    by_state: list[dict[str, int]] = [{} for _ in periods]
+    for row in _span_counts(ends, by_state=True):
+        for i in range(len(periods)):
+            if row[i + 1]:
+                by_state[i][row[0]] = int(row[i + 1])
+    # The total counts each child once across states: the same pass without the grouping.
+    totals = [int(v or 0) for v in _span_counts(ends, by_state=False)[0]]
+    events = _trend_events(periods, as_at)
+    return [
+        TrendRow(period=p, cme=totals[i], by_state=by_state[i], **events[i])
+        for i, p in enumerate(periods)
+    ]
+
+
+def _span_counts(ends: list[dt.date], *, by_state: bool) -> list[tuple[Any, ...]]:
+    """One row (or one per state) of distinct children in a missing-education state at the
+    end of each day in ``ends``. Only table names and placeholders are put into the SQL."""
+    ops = connection.ops
+    states = sorted(CME_STATES)
+    cols, params = [], []
+    for i, end in enumerate(ends):
+        cols.append(
+            "COUNT(DISTINCT CASE WHEN s.start_at < %s AND (s.end_at IS NULL OR s.end_at >= %s) "
+            f"AND c.date_referred <= %s THEN c.child_id END) AS p{i}"
+        )
+        cut = ops.adapt_datetimefield_value(end_of_day(end))
+        params += [cut, cut, ops.adapt_datefield_value(end)]
+    placeholders = ", ".join(["%s"] * len(states))
+    head = "s.to_state, " if by_state else ""
+    tail = " GROUP BY s.to_state" if by_state else ""
+    # Only table names and placeholders are interpolated.
+    sql = (
+        "WITH s AS (SELECT case_id, to_state, at AS start_at, "  # noqa: S608
+        "LEAD(at) OVER (PARTITION BY case_id ORDER BY at, id) AS end_at "
+        f"FROM {CaseStateChange._meta.db_table}) "
+        f"SELECT {head}{', '.join(cols)} FROM s "
+        f"JOIN {Case._meta.db_table} c ON c.id = s.case_id "
+        f"WHERE s.to_state IN ({placeholders}) AND s.start_at < %s{tail}"
+    )
+    last_cut = ops.adapt_datetimefield_value(end_of_day(max(ends)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *states, last_cut])
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def _trend_events(periods: list[Period], as_at: dt.date) -> list[dict[str, int]]:
+    aggregates: dict[str, Any] = {}
+    for i, p in enumerate(periods):
+        rng = (p.start, min(p.end, as_at))
+        aggregates[f"o{i}"] = Count("pk", filter=Q(date_referred__range=rng))
+        aggregates[f"l{i}"] = Count("pk", filter=Q(located_on__range=rng))
+        aggregates[f"c{i}"] = Count("pk", filter=Q(closed_on__range=rng))
+    lo = periods[0].start
+    row = Case.objects.filter(
+        Q(date_referred__gte=lo) | Q(located_on__gte=lo) | Q(closed_on__gte=lo)
+    ).aggregate(**aggregates)
+    return [
+        {"opened": row[f"o{i}"], "located": row[f"l{i}"], "closed": row[f"c{i}"]}
+        for i in range(len(periods))
+    ]
+
+
+# --- pace into provision ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaceMeasure:
+    key: str
+    title: str
+    start: str
+    end: str
+    how: str
+
+
+PACE_MEASURES: dict[str, PaceMeasure] = {
+    m.key: m
+    for m in (
+        PaceMeasure(
+            "referral_to_determined",
+            "Referral to form of provision determined",
+            "date_referred",
+            "date_provision_determined",
+            "Days from the date referred in to the date the form of provision was "
+            "determined, for cases whose provision was determined in the period.",
+        ),
+        PaceMeasure(
+            "referral_to_provision",
+            "Referral to moved into provision",
+            "date_referred",
+            "date_moved_into_provision",
+            "Days from the date referred in to the date the child moved into provision, "
+            "for cases that moved into provision in the period.",
+        ),
+        PaceMeasure(
+            "determined_to_provision",
+            "Form of provision determined to moved into provision",
+            "date_provision_determined",
+            "date_moved_into_provision",
+            "Days from the date the form of provision was determined to the date the "
+            "child moved into provision, for cases that moved into provision in the period.",
+        ),
+    )
+}
+
+
+def pace_cases(measure: PaceMeasure, period: Period) -> QuerySet[Case]:
+    """Cases of ``measure`` in ``period`` with both dates, annotated ``days`` (a duration)."""
+    return (
+        Case.objects.filter(
+            **{
+                f"{measure.end}__range": (period.start, period.end),
+                f"{measure.start}__isnull": False,
+            }
+        )
+        .annotate(
+            days=ExpressionWrapper(F(measure.end) - F(measure.start), output_field=DurationField())
+        )
+        .annotate(state_then=F("state"))
+    )
+
+
+def pace_histogram(measure: PaceMeasure, period: Period) -> tuple[dict[int, int], int]:
+    """(days → cases) for the cases with dates in order, and how many had the end date
+    before the start date (left out, listed in the validation report)."""
+    rows = pace_cases(measure, period).values_list(*["days"]).annotate(n=Count("pk")).order_by()
+    histogram: dict[int, int] = {}
+    out_of_order = 0
+    for days, n in rows:
+        d = days.days if isinstance(days, dt.timedelta) else int(days)
+        if d < 0:
+            out_of_order += n
+        else:
+            histogram[d] = histogram.get(d, 0) + n
+    return histogram, out_of_order
+
+
+def pace_over(measure: PaceMeasure, period: Period, threshold: int) -> QuerySet[Case]:
+    return pace_cases(measure, period).filter(**{"days__gt": dt.timedelta(days=threshold)})
+
+
+# --- referrals and leavers (counts only) -------------------------------------------------
+
+
+def referrals_by_route(period: Period) -> list[Bucket]:
+    from cmetrack.referrals.models import Referral
+
+    lo, hi = end_of_day(period.start - dt.timedelta(days=1)), end_of_day(period.end)
+    rows = (
+        Referral.objects.filter(received_at__gte=lo, received_at__lt=hi)
+        .values_list("route")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    labels = _labels(ReferralRoute)
+    counts = dict(rows)
+    return [Bucket(k, v, int(counts.get(k, 0))) for k, v in labels.items()]
+
+
+def leavers_without_destination(as_at: dt.date) -> dict[str, int]:
+    """Children who left a roll with no known destination (detection alerts) found by
+    ``as_at``, and how many are still not found (no case yet, or the case's child not yet
+    located). Empty counts when detection has not run."""
+    from cmetrack.detection.models import Alert, AlertRule, AlertState
+
+    qs = Alert.objects.filter(rule=AlertRule.LEAVER_NO_DESTINATION, detected_on__lte=as_at)
+    not_found = Q(case__isnull=True) | Q(case__state__in=list(NOT_FOUND_STATES))
+    row = qs.exclude(state=AlertState.DISMISSED).aggregate(
+        total=Count("pk"), not_found=Count("pk", filter=not_found)
+    )
+    return {"total": int(row["total"] or 0), "not_found": int(row["not_found"] or 0)}
+
+
+# --- helpers used by tests and the benchmark ------------------------------------------
+
+
+def count_cases(qs: QuerySet[Case]) -> int:
+    return int(qs.aggregate(n=Count("pk"))["n"] or 0)
+
+
+__all__ = [
+    "CME_STATES",
+    "DIMENSIONS",
+    "FIGURES",
+    "PACE_MEASURES",
+    "Bucket",
+    "Figure",
+    "Params",
+    "breakdown",
+    "cases_as_at",
+    "figure_cases",
+    "figure_total",
+    "may_see_cases",
+    "may_see_reports",
+    "pace_histogram",
+    "pace_over",
+    "trend",
+]
