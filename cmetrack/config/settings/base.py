@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "cmetrack.referrals",
     "cmetrack.cases",
     "cmetrack.casework",
+    "cmetrack.matching",
     "cmetrack.demo",
     "cmetrack.dataprotection",
     "cmetrack.reports",

@@ -10,7 +10,7 @@ import pytest
 
 from cmetrack.matching import synthetic
 from cmetrack.matching.compare import COMPARISONS
-from cmetrack.matching.features import features_of
+from cmetrack.matching.features import Features, features_of
 from cmetrack.matching.model import (
     FORMAT,
     MatchModel,
@@ -23,7 +23,7 @@ from cmetrack.matching.training import TrainingError, data_hash, features_table,
 
 
 @functools.cache
-def register_rows(size: int = 1000):
+def register_rows(size: int = 1000) -> tuple[tuple[str, Features], ...]:
     first = synthetic.population(size, seed=5)
     second = synthetic.next_snapshot(first, seed=6, upn_rate=0.5)
     return tuple((p.id, features_of(synthetic.as_record(p))[0]) for p in first + second)

@@ -1,0 +1,270 @@
+"""One adapter per register the search looks in.
+
+An adapter says how to read its register as :class:`PersonRecord` rows (for the index),
+how cheaply to tell that the register has changed (``signature``), which of a handful of
+candidate rows a user may see (``permitted``, one query, before anything is scored) and
+how to show a result. Later registers (the home-education list, lost-pupil transfer
+files) add an adapter to :data:`ADAPTERS`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.db.models import Count, Max, Prefetch
+from django.urls import reverse
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.core.jinja import govuk_date
+from cmetrack.people.models import Address, Child, ChildAlias, FormerUpn, ParentCarer
+from cmetrack.registers.models import RollEntry, RollSnapshot
+from cmetrack.registers.selectors import latest_snapshots
+
+from .features import PersonRecord
+
+
+@dataclass(frozen=True)
+class RegisterRef:
+    """A row of a register: which register, its primary key and, for rolls, the school
+    (used to scope the search without a query)."""
+
+    register: str
+    pk: int
+    school_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ResultDetails:
+    """What a results page shows about one row (nothing the user may not see)."""
+
+    name: str
+    dob: str
+    where: str  # school, or "Child with a case"
+    postcode: str
+    upn: str
+    href: str = ""
+
+
+class RegisterAdapter(Protocol):
+    name: str
+    label: str
+
+    def signature(self) -> tuple[object, ...]: ...
+
+    def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]: ...
+
+    def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]: ...
+
+    def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]: ...
+
+
+def _split_names(value: str) -> tuple[str, ...]:
+    return (value,) if value else ()
+
+
+class RollAdapter:
+    """The latest roll snapshot of every school (dual registrations appear once per
+    school). CME officers and managers search every roll, an SLO the rolls of their linked
+    schools, a school user their own school's roll; other roles none."""
+
+    name = "roll"
+    label = "School roll"
+
+    def signature(self) -> tuple[object, ...]:
+        agg = RollSnapshot.objects.aggregate(n=Count("pk"), top=Max("pk"))
+        return (agg["n"], agg["top"])
+
+    def records(
+        self, snapshot_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        snapshots = latest_snapshots() if snapshot_ids is None else snapshot_ids
+        rows = (
+            RollEntry.objects.filter(snapshot__in=snapshots)
+            .values_list(
+                "pk",
+                "snapshot__school_id",
+                "upn",
+                "former_upn",
+                "legal_given_name",
+                "legal_family_name",
+                "preferred_given_name",
+                "preferred_family_name",
+                "dob",
+                "sex",
+                "address",
+                "postcode",
+            )
+            .order_by()
+            .iterator(chunk_size=5000)
+        )
+        for pk, school, upn, former, given, family, p_given, p_family, dob, sex, addr, pc in rows:
+            aliases = ((p_given, p_family),) if (p_given or p_family) else ()
+            yield (
+                RegisterRef(self.name, pk, school),
+                PersonRecord(
+                    given_names=given,
+                    family_name=family,
+                    aliases=aliases,
+                    dob=dob,
+                    sex=sex,
+                    postcode=pc,
+                    address=addr,
+                    upns=tuple(u for u in (upn, former) if u),
+                ),
+            )
+
+    @staticmethod
+    def schools_for(user: User) -> set[int] | None:
+        """None: every school; otherwise the schools whose rolls ``user`` may search."""
+        if not user.is_authenticated or not user.is_active:
+            return set()
+        if user.has_role(*ALL_CASES_ROLES):
+            return None
+        schools: set[int] = set()
+        if user.has_role(Role.SLO):
+            schools |= set(user.linked_schools.values_list("pk", flat=True))
+        if user.has_role(Role.SCHOOL_USER) and user.organisation_id:
+            schools.add(user.organisation_id)
+        return schools
+
+    def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
+        schools = self.schools_for(user)
+        if schools is None:
+            return set(refs)
+        return {r for r in refs if r.school_id in schools}
+
+    def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]:
+        entries = RollEntry.objects.filter(pk__in=[r.pk for r in refs]).select_related(
+            "snapshot__school"
+        )
+        by_pk = {e.pk: e for e in entries}
+        out = {}
+        for ref in refs:
+            e = by_pk.get(ref.pk)
+            if e is None:
+                continue
+            out[ref] = ResultDetails(
+                name=f"{e.legal_given_name} {e.legal_family_name}",
+                dob=govuk_date(e.dob),
+                where=f"{e.snapshot.school.name} (roll of {govuk_date(e.snapshot.taken_on)})",
+                postcode=e.postcode,
+                upn=e.upn,
+            )
+        return out
+
+
+class ChildAdapter:
+    """Children the authority works with (each has at least one case), with their aliases,
+    former UPNs, parents and carers, and current unrestricted address. Restricted
+    addresses are never indexed, so a search by postcode cannot reveal where a child in
+    hiding lives. Scoped by :func:`people.selectors.children_visible_to`."""
+
+    name = "children"
+    label = "Child with a case"
+
+    def signature(self) -> tuple[object, ...]:
+        child = Child.objects.aggregate(n=Count("pk"), top=Max("pk"), changed=Max("updated_at"))
+        parts: list[object] = [child["n"], child["top"], child["changed"]]
+        for model in (ChildAlias, FormerUpn, Address, ParentCarer):
+            agg = model.objects.aggregate(n=Count("pk"), top=Max("pk"))
+            parts += [agg["n"], agg["top"]]
+        return tuple(parts)
+
+    def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        children = (
+            Child.objects.order_by("pk")
+            .only(
+                "pk",
+                "legal_given_names",
+                "legal_middle_names",
+                "legal_family_name",
+                "dob",
+                "sex",
+                "upn",
+            )
+            .prefetch_related(
+                "aliases",
+                "former_upns",
+                "parents_carers",
+                Prefetch(
+                    "addresses",
+                    queryset=Address.objects.filter(is_restricted=False),
+                    to_attr="open_addresses",
+                ),
+            )
+        )
+        for child in children.iterator(chunk_size=2000):
+            addresses: list[Address] = getattr(child, "open_addresses", [])
+            current = addresses[0] if addresses else None
+            yield (
+                RegisterRef(self.name, child.pk),
+                PersonRecord(
+                    given_names=child.legal_given_names,
+                    middle_names=child.legal_middle_names,
+                    family_name=child.legal_family_name,
+                    aliases=tuple((a.given_names, a.family_name) for a in child.aliases.all()),
+                    dob=child.dob,
+                    sex=child.sex,
+                    postcode=current.postcode if current else "",
+                    address=" ".join(filter(None, (current.line1, current.line2, current.town)))
+                    if current
+                    else "",
+                    parent_names=tuple(
+                        f"{p.given_names} {p.family_name}" for p in child.parents_carers.all()
+                    ),
+                    upns=tuple(
+                        u for u in (child.upn, *(f.upn for f in child.former_upns.all())) if u
+                    ),
+                ),
+            )
+
+    def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
+        from cmetrack.people.selectors import children_visible_to
+
+        if not refs:
+            return set()
+        visible = set(
+            children_visible_to(user)
+            .filter(pk__in=[r.pk for r in refs])
+            .values_list("pk", flat=True)
+        )
+        return {r for r in refs if r.pk in visible}
+
+    def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]:
+        children = Child.objects.filter(pk__in=[r.pk for r in refs]).prefetch_related(
+            Prefetch(
+                "addresses",
+                queryset=Address.objects.filter(is_restricted=False),
+                to_attr="open_addresses",
+            )
+        )
+        by_pk = {c.pk: c for c in children}
+        out = {}
+        for ref in refs:
+            c = by_pk.get(ref.pk)
+            if c is None:
+                continue
+            addresses: list[Address] = getattr(c, "open_addresses", [])
+            out[ref] = ResultDetails(
+                name=c.full_name,
+                dob=govuk_date(c.dob) if c.dob else "Not known",
+                where=self.label,
+                postcode=addresses[0].postcode if addresses else "",
+                upn=c.upn or "",
+                href=reverse("people:child-detail", args=[c.pk]),
+            )
+        return out
+
+
+#: Every register the search looks in. Later issues append their adapters here.
+ADAPTERS: list[RegisterAdapter] = [RollAdapter(), ChildAdapter()]
+
+
+def adapter_for(name: str) -> RegisterAdapter:
+    for adapter in ADAPTERS:
+        if adapter.name == name:
+            return adapter
+    raise KeyError(name)

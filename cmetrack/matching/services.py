@@ -1,0 +1,371 @@
+"""Finding a child: one search over every register, scoped to the user and audited.
+
+:func:`search_children` is what the find-a-child page and the API call;
+:func:`find_possible_duplicates` is what referral triage calls (through
+``cmetrack.referrals.duplicates``). Each register has a :class:`CandidateIndex` kept in
+memory and rebuilt when the register's signature changes (a new roll snapshot, a changed
+child); the model is the authority's trained one or the shipped default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditAction
+from cmetrack.audit.services import Actor, audit_record
+from cmetrack.people.models import Child
+
+from .adapters import ADAPTERS, RegisterAdapter, RegisterRef, ResultDetails, adapter_for
+from .features import Features, PersonRecord, features_of, parse_aliases
+from .index import Candidate, CandidateIndex
+from .model import MatchModel, current_model
+from .scorer import FieldResult
+
+#: Results returned by default.
+DEFAULT_LIMIT = 10
+#: Roles that may search. What each finds is decided by the registers' scopes
+#: (adapters.py): a school user only its own roll, an SLO its schools' rolls and its cases.
+SEARCH_ROLES = (
+    Role.CME_OFFICER,
+    Role.CME_MANAGER,
+    Role.SLO,
+    Role.VIRTUAL_SCHOOL,
+    Role.SAFEGUARDING_ADVISER,
+    Role.SCHOOL_USER,
+)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What an officer knows about the child. Any mix of fields; blanks are ignored.
+
+    The date of birth may be complete (``dob``) or partial (``dob_year`` with or without
+    ``dob_month``); ``dob_approximate`` means only the year is trusted."""
+
+    given_names: str = ""
+    middle_names: str = ""
+    family_name: str = ""
+    aliases: tuple[str, ...] = ()
+    dob: dt.date | None = None
+    dob_year: int | None = None
+    dob_month: int | None = None
+    dob_approximate: bool = False
+    sex: str = ""
+    postcode: str = ""
+    address: str = ""
+    parent_names: tuple[str, ...] = ()
+    upn: str = ""
+
+    def fields_used(self) -> list[str]:
+        """Names (not values) of the fields given, for the audit trail."""
+        return [
+            name
+            for name in (
+                "given_names",
+                "middle_names",
+                "family_name",
+                "aliases",
+                "dob",
+                "dob_year",
+                "dob_month",
+                "sex",
+                "postcode",
+                "address",
+                "parent_names",
+                "upn",
+            )
+            if getattr(self, name)
+        ]
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.given_names,
+                self.family_name,
+                self.aliases,
+                self.dob,
+                self.dob_year,
+                self.postcode,
+                self.upn,
+                self.parent_names,
+            )
+        )
+
+    def as_record(self) -> PersonRecord:
+        dob: dt.date | str | None = None
+        if self.dob and not self.dob_approximate:
+            dob = self.dob
+        elif self.dob:
+            dob = f"{self.dob.year:04d}"
+        elif self.dob_year and self.dob_month and not self.dob_approximate:
+            dob = f"{self.dob_month:02d}/{self.dob_year:04d}"
+        elif self.dob_year:
+            dob = f"{self.dob_year:04d}"
+        return PersonRecord(
+            given_names=self.given_names,
+            middle_names=self.middle_names,
+            family_name=self.family_name,
+            aliases=parse_aliases(tuple(self.aliases)),
+            dob=dob,
+            sex=self.sex,
+            postcode=self.postcode,
+            address=self.address,
+            parent_names=tuple(self.parent_names),
+            upns=(self.upn,) if self.upn else (),
+        )
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    register: str
+    register_label: str
+    ref: RegisterRef
+    probability: float
+    weight: float
+    explanation: str
+    fields: tuple[FieldResult, ...]
+    details: ResultDetails
+
+    @property
+    def percent(self) -> str:
+        value = self.probability * 100
+        if value >= 99.5:
+            return "over 99%" if self.probability < 1 else "100%"
+        if value < 1:
+            return "under 1%"
+        return f"{value:.0f}%"
+
+
+@dataclass
+class _Cached:
+    signature: tuple[object, ...]
+    model_version: str
+    index: CandidateIndex[RegisterRef]
+
+
+_indexes: dict[str, _Cached] = {}
+_lock = threading.Lock()
+
+
+def register_index(adapter: RegisterAdapter, model: MatchModel) -> CandidateIndex[RegisterRef]:
+    """The register's index, rebuilt only when its signature or the model changed."""
+    signature = adapter.signature()
+    with _lock:
+        cached = _indexes.get(adapter.name)
+        if (
+            cached is not None
+            and cached.signature == signature
+            and cached.model_version == model.version
+        ):
+            return cached.index
+        index = CandidateIndex(adapter.records(), model)
+        _indexes[adapter.name] = _Cached(signature, model.version, index)
+        return index
+
+
+def clear_indexes() -> None:
+    """Forget every cached index (tests; after a bulk import in the same process)."""
+    with _lock:
+        _indexes.clear()
+
+
+def _search(
+    *,
+    query: PersonRecord,
+    adapters: Sequence[RegisterAdapter],
+    user: User | None,
+    limit: int,
+) -> list[tuple[RegisterAdapter, Candidate[RegisterRef]]]:
+    model = current_model()
+    indexes = [(a, register_index(a, model)) for a in adapters]
+    total = sum(len(i) for _a, i in indexes)
+    prior = 1.0 / max(total, 1)
+    found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]] = []
+    for adapter, index in indexes:
+        permit = None
+        if user is not None:
+
+            def permit(
+                refs: list[RegisterRef], adapter: RegisterAdapter = adapter
+            ) -> set[RegisterRef]:
+                return adapter.permitted(user, refs)
+
+        found += [
+            (adapter, c) for c in index.search(query, limit=limit, permit=permit, prior=prior)
+        ]
+    found.sort(key=lambda ac: -ac[1].score.weight)
+    return found[:limit]
+
+
+def _results(found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]]) -> list[MatchResult]:
+    details: dict[RegisterRef, ResultDetails] = {}
+    for adapter in {a.name: a for a, _c in found}.values():
+        details |= adapter.details([c.item for a, c in found if a.name == adapter.name])
+    return [
+        MatchResult(
+            register=adapter.name,
+            register_label=adapter.label,
+            ref=c.item,
+            probability=c.probability,
+            weight=c.score.weight,
+            explanation=c.score.explanation,
+            fields=c.score.fields,
+            details=details[c.item],
+        )
+        for adapter, c in found
+        if c.item in details
+    ]
+
+
+def search_children(
+    *,
+    user: User,
+    query: SearchQuery,
+    actor: Actor | None = None,
+    limit: int = DEFAULT_LIMIT,
+    registers: Sequence[str] | None = None,
+) -> list[MatchResult]:
+    """Children who may be the one described, most likely first, from every register the
+    user may search. Rows the user may not see are removed before scoring, so they never
+    show in results, ranks or counts. Writes one audit row: who searched, which fields
+    were used (not their values) and which records were shown."""
+    actor = actor or Actor(user=user)
+    adapters = [adapter_for(r) for r in registers] if registers else list(ADAPTERS)
+    results: list[MatchResult] = []
+    if not query.is_empty() and user.is_active and user.has_role(*SEARCH_ROLES):
+        found = _search(query=query.as_record(), adapters=adapters, user=user, limit=limit)
+        results = _results(found)
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="matching.search",
+        summary=f"Searched for a child ({len(results)} possible matches shown)",
+        changes={
+            "fields": query.fields_used(),
+            "registers": [a.name for a in adapters],
+            "shown": [f"{r.register}:{r.ref.pk}" for r in results],
+        },
+    )
+    return results
+
+
+@dataclass(frozen=True)
+class ChildMatch:
+    """A child with a case who may be the one described (for the duplicate warning)."""
+
+    child: Child
+    probability: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def find_possible_duplicates(
+    given_names: str,
+    family_name: str,
+    dob: dt.date | None,
+    upn: str | None,
+    postcode: str | None,
+    *,
+    middle_names: str = "",
+    aliases: Sequence[str] = (),
+    sex: str = "",
+    parent_names: Sequence[str] = (),
+    limit: int = DEFAULT_LIMIT,
+    min_probability: float = 0.05,
+) -> list[ChildMatch]:
+    """Children with a case who may be the child a referral describes, most likely first.
+
+    For triage by CME staff: not scoped by user and not audited here (the caller records
+    the triage). Each reason is one field's explanation, e.g. "date of birth matches with
+    day and month swapped"."""
+    query = SearchQuery(
+        given_names=given_names,
+        middle_names=middle_names,
+        family_name=family_name,
+        aliases=tuple(aliases),
+        dob=dob,
+        sex=sex,
+        postcode=postcode or "",
+        parent_names=tuple(parent_names),
+        upn=upn or "",
+    )
+    if query.is_empty():
+        return []
+    found = _search(
+        query=query.as_record(), adapters=[adapter_for("children")], user=None, limit=limit
+    )
+    children = Child.objects.in_bulk([c.item.pk for _a, c in found])
+    out = []
+    for _adapter, c in found:
+        child = children.get(c.item.pk)
+        if child is None or c.probability < min_probability:
+            continue
+        reasons = list(c.score.notes) + [f.explanation for f in c.score.fields if f.explanation]
+        out.append(ChildMatch(child=child, probability=c.probability, reasons=reasons))
+    return out
+
+
+# --- training ---------------------------------------------------------------------------
+
+#: Snapshots per school used for training: the same pupils on two dated rolls are the
+#: matching pairs EM learns from.
+TRAINING_SNAPSHOTS_PER_SCHOOL = 2
+
+
+def _training_rows() -> list[tuple[str, Features]]:
+    from cmetrack.registers.models import RollSnapshot
+
+    from .adapters import ChildAdapter, RollAdapter
+
+    kept: dict[int, list[int]] = {}
+    for pk, school in RollSnapshot.objects.order_by("school_id", "-taken_on").values_list(
+        "pk", "school_id"
+    ):
+        if len(kept.setdefault(school, [])) < TRAINING_SNAPSHOTS_PER_SCHOOL:
+            kept[school].append(pk)
+    snapshot_ids = [pk for pks in kept.values() for pk in pks]
+    rows: list[tuple[str, Features]] = []
+    for ref, record in RollAdapter().records(snapshot_ids=snapshot_ids):
+        rows.append((f"roll:{ref.pk}", features_of(record)[0]))
+    for ref, record in ChildAdapter().records():
+        rows.append((f"children:{ref.pk}", features_of(record)[0]))
+    return rows
+
+
+def matcher_train(*, actor: Actor | None = None, seed: int = 1) -> tuple[MatchModel, Path]:
+    """Train on the authority's registers, save the model as a new version and make it
+    current. Raises ``ValueError`` (:class:`TrainingError`) when there is too little data."""
+    from .model import default_model, save_model
+    from .training import train
+
+    actor = actor or Actor.system("train_matcher")
+    rows = _training_rows()
+    model = train(rows, fallback=default_model(), seed=seed, source="registers")
+    path = save_model(model)
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="matching.model",
+        object_id=model.version,
+        summary=f"Trained the matching model on {model.records} register records",
+        changes={"version": model.version, "training_data_hash": model.training_data_hash},
+    )
+    return model, path
+
+
+def matcher_train_synthetic(size: int, *, seed: int = 1) -> MatchModel:
+    """A model trained by Splink on a synthetic population and a later snapshot of it
+    with errors (how ``data/default_model.json`` is made: ``cmetrack train_matcher
+    --synthetic 20000 --out cmetrack/matching/data/default_model.json``)."""
+    from . import synthetic
+    from .training import train
+
+    first = synthetic.population(size, seed=seed)
+    second = synthetic.next_snapshot(first, seed=seed + 1, upn_rate=0.5)
+    rows = [(p.id, features_of(synthetic.as_record(p))[0]) for p in first + second]
+    return train(rows, fallback=None, seed=seed, source=f"synthetic population of {size}")
