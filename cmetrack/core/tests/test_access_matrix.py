@@ -1,0 +1,483 @@
+"""Negative tests for every role against every page and API endpoint (issue 5).
+
+``REGISTRY`` lists every named URL the project serves (the admin site is tested
+separately). ``test_every_url_is_in_the_registry`` enumerates the URL resolver, so a new
+page or endpoint that is not added here makes the suite fail: add it, with the roles that
+may use it, and the matrix below tries it for every role.
+
+For every role and every entry the matrix:
+
+- opens it with the ids of records that role must not see (a child, case and referral of
+  another school) and with guessed ids: the answer must be 403 or 404 (401/422 for the API),
+  and a write must not write anything about the child;
+- opens list, search, count and export pages plain and with "attack" query parameters
+  (another school's id, the other child's name and id) and checks the answer;
+- checks that no response contains the other child's or referral's distinctive names,
+  and that a restricted address never appears anywhere (except in a CME manager's subject
+  access export, where it is marked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cmetrack.accounts.roles import Role
+from cmetrack.accounts.tests.factories import AgencyFactory, SchoolFactory
+from cmetrack.audit.models import AuditEvent
+from cmetrack.audit.services import Actor
+from cmetrack.cases.models import ReferralRoute
+from cmetrack.cases.tests.factories import CaseFactory
+from cmetrack.people.services import child_add_address
+from cmetrack.people.tests.factories import ChildFactory
+from cmetrack.referrals.services import referral_record
+
+pytestmark = pytest.mark.django_db
+
+ALL = frozenset(Role)
+CASE_ROLES = frozenset(
+    {Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO, Role.VIRTUAL_SCHOOL, Role.SAFEGUARDING_ADVISER}
+)
+REPORT_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR})
+#: Roles that see every child, case and referral of the authority.
+SEE_ALL = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One URL: the methods tried and who may use it.
+
+    ``roles``: the roles the page serves; everyone else gets 403 or 404. ``None`` means
+    the page serves every signed-in role and narrows what it shows by scope.
+    ``public``: reachable without signing in. ``audit_trail``: shows audit rows, so an
+    auditor sees summaries naming children (the auditor's job). ``subject_access``: a CME
+    manager's export of everything held, restricted addresses included and marked."""
+
+    methods: tuple[str, ...] = ("GET",)
+    roles: frozenset[Role] | None = None
+    public: bool = False
+    audit_trail: bool = False
+    subject_access: bool = False
+    #: Values for path parameters that are not record ids (a figure's key, a file format).
+    fixed: tuple[tuple[str, str], ...] = ()
+
+
+GET, POST, GET_POST = ("GET",), ("POST",), ("GET", "POST")
+
+REGISTRY: dict[str, Entry] = {
+    # core and accounts
+    "home": Entry(),
+    "login": Entry(public=True),
+    "logout": Entry(methods=POST),
+    "accessibility": Entry(public=True),
+    "privacy": Entry(public=True),
+    "accounts:two-factor-set-up": Entry(),
+    "accounts:two-factor-verify": Entry(),
+    # audit and data protection
+    "audit:search": Entry(roles=frozenset({Role.AUDITOR}), audit_trail=True),
+    "audit:export": Entry(roles=frozenset({Role.AUDITOR}), audit_trail=True),
+    "dataprotection:subject-access": Entry(
+        roles=frozenset({Role.CME_MANAGER}), subject_access=True
+    ),
+    "dataprotection:subject-access-json": Entry(
+        roles=frozenset({Role.CME_MANAGER}), subject_access=True
+    ),
+    # a child's record
+    "people:child-detail": Entry(roles=CASE_ROLES),
+    "people:restricted-access": Entry(methods=GET_POST, roles=frozenset({Role.CME_MANAGER})),
+    "people:restricted-access-remove": Entry(methods=POST, roles=frozenset({Role.CME_MANAGER})),
+    # referrals (the front door)
+    "referrals:list": Entry(),
+    "referrals:school-pick": Entry(roles=frozenset({Role.SCHOOL_USER})),
+    "referrals:school-new": Entry(methods=GET_POST, roles=frozenset({Role.SCHOOL_USER})),
+    "referrals:agency-new": Entry(roles=frozenset({Role.AGENCY_USER})),
+    "referrals:triage-queue": Entry(),
+    "referrals:detail": Entry(),
+    "referrals:submitted": Entry(),
+    "referrals:triage": Entry(methods=GET_POST),
+    "referrals:public-report": Entry(public=True),
+    "referrals:public-sent": Entry(public=True),
+    # cases
+    "cases:queue": Entry(),
+    "cases:case-detail": Entry(roles=CASE_ROLES),
+    "cases:case-chronology": Entry(roles=CASE_ROLES),
+    "cases:case-action": Entry(methods=GET_POST, roles=CASE_ROLES),
+    # casework (tracking)
+    "casework:my-tasks": Entry(),
+    "casework:no-recent-contact": Entry(),
+    "casework:case-tracking": Entry(roles=CASE_ROLES),
+    "casework:check-record": Entry(methods=POST, roles=CASE_ROLES),
+    "casework:contact-record": Entry(methods=POST, roles=CASE_ROLES),
+    "casework:note-add": Entry(methods=POST, roles=CASE_ROLES),
+    "casework:task-add": Entry(methods=POST, roles=CASE_ROLES),
+    "casework:task-complete": Entry(methods=POST, roles=CASE_ROLES),
+    # reports and figures (issue 7): CME officers and managers, auditors (figures only)
+    "reports:dashboard": Entry(roles=REPORT_ROLES),
+    "reports:figure": Entry(roles=REPORT_ROLES, fixed=(("key", "cme"),)),
+    "reports:figure-cases": Entry(roles=REPORT_ROLES, fixed=(("key", "cme"),)),
+    "reports:trends": Entry(roles=REPORT_ROLES),
+    "reports:pace": Entry(roles=REPORT_ROLES),
+    "reports:pace-over": Entry(roles=REPORT_ROLES),
+    "reports:dfe-return": Entry(roles=REPORT_ROLES),
+    "reports:termly-history": Entry(methods=GET_POST, roles=REPORT_ROLES),
+    "reports:termly-detail": Entry(roles=REPORT_ROLES),
+    "reports:termly-pdf": Entry(roles=REPORT_ROLES),
+    "reports:checklist": Entry(methods=GET_POST, roles=REPORT_ROLES),
+    "reports:checklist-point": Entry(roles=REPORT_ROLES),
+    "reports:export": Entry(roles=REPORT_ROLES, fixed=(("name", "cases"), ("fmt", "csv"))),
+    # detection alerts (issue 6)
+    "detection:alert-list": Entry(),
+    "detection:alert-detail": Entry(),
+    "detection:alert-refer": Entry(methods=GET_POST),
+    "detection:alert-acknowledge": Entry(methods=POST),
+    "detection:alert-dismiss": Entry(methods=GET_POST),
+    "detection:alert-attach": Entry(methods=GET_POST),
+    # matching: find a child across registers
+    "matching:find-a-child": Entry(methods=GET_POST),
+    # safeguarding (risk assessments, screening, dormant reviews)
+    "safeguarding:reviews": Entry(),
+    "safeguarding:case": Entry(roles=CASE_ROLES),
+    "safeguarding:screening": Entry(methods=GET_POST, roles=CASE_ROLES),
+    "safeguarding:risk-assessment-new": Entry(methods=GET_POST, roles=CASE_ROLES),
+    "safeguarding:risk-assessment": Entry(roles=CASE_ROLES),
+    "safeguarding:risk-assessment-authorise": Entry(methods=POST, roles=CASE_ROLES),
+    "safeguarding:risk-assessment-print": Entry(roles=CASE_ROLES),
+    "safeguarding:risk-assessment-pdf": Entry(roles=CASE_ROLES),
+    "safeguarding:make-dormant": Entry(methods=POST, roles=CASE_ROLES),
+    "safeguarding:review-new": Entry(methods=GET_POST, roles=CASE_ROLES),
+    "safeguarding:virtual-school-tell": Entry(methods=POST, roles=CASE_ROLES),
+    # the API
+    "api:api-root": Entry(),
+    "api:list_alerts": Entry(),
+    "api:get_alert": Entry(),
+    "api:children_search": Entry(methods=POST),
+    "api:screenings_list": Entry(),
+    "api:screenings_record": Entry(methods=POST),
+    "api:risk_assessments_list": Entry(),
+    "api:risk_assessments_record": Entry(methods=POST),
+    "api:risk_assessments_authorise": Entry(methods=POST),
+    "api:reviews_list": Entry(),
+    "api:reviews_record": Entry(methods=POST),
+    "api:review_queues": Entry(),
+    "api:figures": Entry(),
+    "api:figure": Entry(fixed=(("key", "cme"),)),
+    "api:pace": Entry(),
+    "api:dfe_return": Entry(),
+    "api:openapi-json": Entry(),
+    "api:openapi-view": Entry(),
+    "api:whoami": Entry(),
+    "api:organisations": Entry(),
+    "api:create_school_referral": Entry(methods=POST),
+    "api:create_agency_referral": Entry(methods=POST),
+    "api:list_referrals": Entry(),
+    "api:get_referral": Entry(),
+    "api:case_list": Entry(),
+    "api:queue_get": Entry(),
+    "api:case_get": Entry(),
+    "api:case_chronology": Entry(),
+    "api:case_transition": Entry(methods=POST),
+    "api:checks_list": Entry(),
+    "api:checks_record": Entry(methods=POST),
+    "api:contacts_list": Entry(),
+    "api:contacts_record": Entry(methods=POST),
+    "api:notes_list": Entry(),
+    "api:notes_add": Entry(methods=POST),
+    "api:case_tasks_list": Entry(),
+    "api:case_tasks_create": Entry(methods=POST),
+    "api:my_tasks": Entry(),
+    "api:task_complete": Entry(methods=POST),
+    "api:task_reassign": Entry(methods=POST),
+}
+
+#: URL names covered elsewhere: the admin site (administrators only, accounts/tests).
+EXEMPT_NAMESPACES = ("admin:",)
+
+#: What a URL parameter refers to. Unknown parameters get a guessed value.
+PARAM_KINDS = {"child_id": "child", "case_id": "case", "reference": "referral"}
+GUESSED = {"int": 987_654, "str": "R-ZZZZZZZZ", "slug": "close", "path": "x"}
+#: Path parameters with fixed meanings that are not record ids.
+FIXED_PARAMS = {"action": "close", "name": "open"}
+
+
+def guessed(conv: str, name: str) -> Any:
+    """A value nobody has: ids are numbers (ninja's <case_id> has no converter)."""
+    if name == "reference":
+        return GUESSED["str"]
+    if conv == "int" or name.endswith("_id"):
+        return GUESSED["int"]
+    return GUESSED.get(conv, GUESSED["str"])
+
+
+def _walk(patterns: list[Any], prefix: str = "", ns: str = "") -> list[tuple[str, str]]:
+    found = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            inner = f"{ns}{p.namespace}:" if p.namespace else ns
+            found += _walk(p.url_patterns, prefix + str(p.pattern), inner)
+        elif isinstance(p, URLPattern) and p.name:
+            found.append((f"{ns}{p.name}", prefix + str(p.pattern)))
+    return found
+
+
+def url_routes() -> dict[str, str]:
+    """Every named URL (except exempt namespaces) → its route."""
+    return {
+        name: route
+        for name, route in _walk(get_resolver().url_patterns)
+        if not name.startswith(EXEMPT_NAMESPACES)
+    }
+
+
+def route_params(route: str) -> list[tuple[str, str]]:
+    """(converter, name) of each parameter: Django's <int:x> and ninja's <x>."""
+    params = []
+    for raw in re.findall(r"<([^>]+)>", route):
+        conv, _, name = raw.rpartition(":")
+        params.append((conv or "str", name))
+    return params
+
+
+def test_every_url_is_in_the_registry():
+    routes = url_routes()
+    missing = sorted(set(routes) - set(REGISTRY))
+    stale = sorted(set(REGISTRY) - set(routes))
+    assert not missing, f"Add these URLs to REGISTRY in {__name__} (who may use them): {missing}"
+    assert not stale, f"These REGISTRY entries no longer exist; remove them: {stale}"
+
+
+# --- the world: another school's child, case and referral, and one user per role --------
+
+FOREIGN_CHILD = "Qzxforeignchild"
+FOREIGN_REFERRAL = "Qzxreferralb"
+RESTRICTED_LINE = "Qzx Hidden Mews"
+
+
+@dataclass
+class World:
+    users: dict[Role, Any]
+    child: Any
+    case: Any
+    referral: Any
+    school_b: Any
+
+    def value(self, kind: str) -> Any:
+        return {"child": self.child.pk, "case": self.case.pk,
+                "referral": self.referral.reference}[kind]  # fmt: skip
+
+
+@pytest.fixture
+def world(make_user: Any) -> World:
+    system = Actor.system("test")
+    school_a, school_b, agency = (
+        SchoolFactory.create(),
+        SchoolFactory.create(),
+        AgencyFactory.create(),
+    )
+    child = ChildFactory.create(legal_given_names="Ivo", legal_family_name=FOREIGN_CHILD)
+    child_add_address(actor=system, child=child, line1=RESTRICTED_LINE, postcode="QZ9 9QZ",
+                      is_restricted=True)  # fmt: skip
+    case = CaseFactory.create(child=child, state="tracking", last_education_school=school_b,
+                              date_referred=dt.date(2026, 10, 1))  # fmt: skip
+    referral = referral_record(actor=system, route=ReferralRoute.SCHOOL, given_names="Rory",
+                               family_name=FOREIGN_REFERRAL, reason="Stopped attending",
+                               referring_organisation=school_b, school=school_b)  # fmt: skip
+    slo = make_user(Role.SLO)
+    slo.linked_schools.set([school_a])
+    users = {
+        Role.SCHOOL_USER: make_user(Role.SCHOOL_USER, organisation=school_a),
+        Role.AGENCY_USER: make_user(Role.AGENCY_USER, organisation=agency),
+        Role.SLO: slo,
+        Role.ADMINISTRATOR: make_user(Role.ADMINISTRATOR, is_staff=True),
+    }
+    for role in Role:
+        users.setdefault(role, make_user(role))
+    return World(users=users, child=child, case=case, referral=referral, school_b=school_b)
+
+
+def forbidden_texts(role: Role, entry: Entry) -> list[str]:
+    texts = []
+    if not (entry.subject_access and role == Role.CME_MANAGER):
+        texts.append(RESTRICTED_LINE)
+    if role not in SEE_ALL and not (entry.audit_trail and role == Role.AUDITOR):
+        texts += [FOREIGN_CHILD, FOREIGN_REFERRAL]
+    return texts
+
+
+def attack_query(world: World) -> dict[str, Any]:
+    """Filters a curious user might add to a list, search or export. Searches use a prefix
+    of the names, so a page that echoes the search back does not count as a leak."""
+    b, child, case = world.school_b.pk, world.child.pk, world.case.pk
+    return {
+        "q": FOREIGN_CHILD[:-3],
+        "search": FOREIGN_REFERRAL[:-3],
+        **dict.fromkeys(("school", "organisation", "referring_organisation", "school_id"), b),
+        **dict.fromkeys(("child", "child_id"), child),
+        "case": case,
+        "reference": world.referral.reference,
+        "status": "received",
+        "queue": "all",
+        "page": 1,
+    }
+
+
+DENIED_PAGE = {403, 404}
+DENIED_API = {401, 403, 404}
+#: A write with a body the API refuses (422) or a form that re-displays is not a leak so
+#: long as nothing is written and nothing is shown; both are checked.
+DENIED_WRITE = DENIED_PAGE | {400, 405, 422}
+
+
+def request(client: Any, method: str, url: str, data: dict[str, Any] | None = None) -> Any:
+    if method == "GET":
+        return client.get(url, data or {})
+    if url.startswith("/api/"):
+        return client.post(url, data or {}, content_type="application/json")
+    return client.post(url, data or {})
+
+
+def body_of(response: Any) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return str(response.content.decode(errors="replace"))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request a role makes: ``target`` is "guessed", "foreign" or None (no record id)."""
+
+    method: str
+    url: str
+    target: str | None
+    query: dict[str, Any] | None = None
+
+    def expected(self) -> set[int]:
+        if self.method == "POST":
+            return DENIED_WRITE
+        return DENIED_API if self.url.startswith("/api/") else DENIED_PAGE
+
+
+def attempts(world: World, role: Role, name: str, entry: Entry, route: str) -> list[Attempt]:
+    """Every request ``role`` makes to this URL: each record id it must not see (another
+    school's, then a guessed one), or for lists the page plain and with attack filters."""
+    params = route_params(route)
+    has_records = any(p in PARAM_KINDS for _, p in params)
+    fixed = {**FIXED_PARAMS, **dict(entry.fixed)}
+    out: list[Attempt] = []
+    for method in entry.methods:
+        for target in ("guessed", "foreign") if has_records else (None,):
+            kwargs: dict[str, Any] = {}
+            out_of_scope = target == "guessed"
+            for conv, p in params:
+                if p in fixed:
+                    kwargs[p] = fixed[p]
+                elif p in PARAM_KINDS and target == "foreign":
+                    kwargs[p] = world.value(PARAM_KINDS[p])
+                    out_of_scope = out_of_scope or role not in SEE_ALL
+                else:
+                    kwargs[p] = guessed(conv, p)
+            if target == "foreign" and not out_of_scope:
+                continue  # this role may see the record: not a negative test
+            url = reverse(name, kwargs=kwargs or None)
+            out.append(Attempt(method, url, target))
+            if target is None and method == "GET":
+                out.append(Attempt(method, url, target, attack_query(world)))
+    return out
+
+
+def check(client: Any, role: Role, entry: Entry, attempt: Attempt) -> list[str]:
+    response = request(client, attempt.method, attempt.url, attempt.query)
+    status, body = response.status_code, body_of(response)
+    where = (
+        f"{role.value} {attempt.method} {attempt.url}{' + attack query' if attempt.query else ''}"
+    )
+    problems = [f"{where}: shows {t!r}" for t in forbidden_texts(role, entry) if t in body]
+    if status >= 500:
+        problems.append(f"{where}: server error {status}")
+    if attempt.target is not None and status not in attempt.expected():
+        problems.append(f"{where}: {status}, expected one of {sorted(attempt.expected())}")
+    refused = entry.roles is not None and role not in entry.roles and not entry.public
+    if attempt.target is None and refused and status not in DENIED_PAGE | {405}:
+        problems.append(f"{where}: {status}, but {role.value} may not use it")
+    return problems
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_role_cannot_reach_or_see_what_it_must_not(world, client, role):
+    client.force_login(world.users[role])
+    routes = url_routes()
+    about_child = AuditEvent.objects.filter(child_id=world.child.pk)
+    failures: list[str] = []
+    for name, entry in sorted(REGISTRY.items()):
+        if name == "logout" or name not in routes:
+            continue  # signing out ends the session the rest of the matrix uses
+        for attempt in attempts(world, role, name, entry, routes[name]):
+            before = about_child.count()
+            failures += check(client, role, entry, attempt)
+            if role not in SEE_ALL and about_child.count() != before:
+                failures.append(
+                    f"{role.value} {attempt.method} {attempt.url}: wrote about the child"
+                )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_anonymous_people_get_nothing(world, client, name):
+    entry = REGISTRY[name]
+    routes = url_routes()
+    if name not in routes or entry.public:
+        return
+    kwargs = {}
+    fixed = {**FIXED_PARAMS, **dict(entry.fixed)}
+    for conv, p in route_params(routes[name]):
+        kwargs[p] = fixed.get(p) or (
+            world.value(PARAM_KINDS[p]) if p in PARAM_KINDS else guessed(conv, p)
+        )
+    url = reverse(name, kwargs=kwargs or None)
+    for method in entry.methods:
+        response = request(client, method, url)
+        body = body_of(response)
+        assert FOREIGN_CHILD not in body, url
+        assert FOREIGN_REFERRAL not in body, url
+        assert RESTRICTED_LINE not in body, url
+        if name in {"api:openapi-json", "api:openapi-view", "api:api-root"}:
+            continue  # the API's description is public; its data is not
+        if url.startswith("/api/"):
+            assert response.status_code in {401, 403, 404, 405}, (method, url)
+        else:
+            assert response.status_code in {302, 403, 404, 405}, (method, url)
+            if response.status_code == 302:
+                assert response["Location"].startswith("/sign-in/"), (method, url)
+
+
+def test_admin_site_is_for_administrators_only(world, client):
+    for role in Role:
+        client.force_login(world.users[role])
+        response = client.get("/admin/")
+        if role == Role.ADMINISTRATOR:
+            assert response.status_code == 200
+            # Administrators manage users and reference data, never case content.
+            for path in ("/admin/people/child/", "/admin/cases/case/",
+                         "/admin/referrals/referral/", "/admin/audit/auditevent/"):  # fmt: skip
+                assert client.get(path).status_code in {403, 404}, path
+        else:
+            assert response.status_code == 302
+            assert response["Location"].startswith("/admin/login/")
+
+
+def test_school_user_cannot_find_another_schools_referral_through_api_filters(world, client):
+    client.force_login(world.users[Role.SCHOOL_USER])
+    for query in ({}, attack_query(world), {"reference": world.referral.reference}):
+        response = client.get("/api/v1/referrals", query)
+        assert response.status_code in {200, 403}
+        assert FOREIGN_REFERRAL not in response.content.decode()
+        if response.status_code == 200:
+            data = response.json()
+            items = data.get("items", data) if isinstance(data, dict) else data
+            assert all(world.referral.reference not in str(i) for i in items)
+    response = client.get(f"/api/v1/referrals/{world.referral.reference}")
+    assert response.status_code in {403, 404}
