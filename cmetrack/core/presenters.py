@@ -56,6 +56,8 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Find a child", reverse("matching:find-a-child")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR):
         items.append(("Reports", reverse("reports:dashboard")))
+    if user.has_role(Role.AUDITOR):
+        items.append(("Audit trail", reverse("audit:search")))
     if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
         items.append(("Administration", reverse("admin:index")))
     items.append(("API", reverse("api:openapi-view")))
