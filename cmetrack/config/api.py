@@ -10,6 +10,7 @@ from cmetrack.matching.api import router as matching_router
 from cmetrack.organisations.api import router as organisations_router
 from cmetrack.referrals.api import router as referrals_router
 from cmetrack.reports.api import router as reports_router
+from cmetrack.safeguarding.api import router as safeguarding_router
 
 api = NinjaAPI(
     title="Children missing education API",
@@ -25,4 +26,5 @@ api.add_router("/", matching_router)
 api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
 api.add_router("/", casework_router)
+api.add_router("/", safeguarding_router)
 api.add_router("/", reports_router)

@@ -24,6 +24,8 @@ urlpatterns = [
     path("cases/", include("cmetrack.cases.urls")),
     # Tracking work: /cases/<id>/tracking/…, /cases/no-recent-contact/ and /tasks/.
     path("", include("cmetrack.casework.urls")),
+    # Safeguarding: /cases/<id>/safeguarding/… and /dormant-reviews/.
+    path("", include("cmetrack.safeguarding.urls")),
     path("reports/", include("cmetrack.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -54,6 +54,10 @@ CMETRACK_LA_CODE = os.environ.get("CMETRACK_LA_CODE", "999")
 CMETRACK_SERVICE_NAME = "Children missing education"
 # Follow-up prompts: an open case with no contact attempt for this many days (casework).
 CMETRACK_NO_CONTACT_DAYS = int(os.environ.get("CMETRACK_NO_CONTACT_DAYS", "30"))
+# Immediate danger: the children's social care line shown beside 999 on safeguarding screens.
+CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE = os.environ.get(
+    "CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "the children's social care front door (set the number)"
+)
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -92,6 +96,7 @@ INSTALLED_APPS = [
     "cmetrack.referrals",
     "cmetrack.cases",
     "cmetrack.casework",
+    "cmetrack.safeguarding",
     "cmetrack.matching",
     "cmetrack.demo",
     "cmetrack.dataprotection",
