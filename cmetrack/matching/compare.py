@@ -431,22 +431,27 @@ COMPARISONS: tuple[Comparison, ...] = (GIVEN, FAMILY, DOB, SEX, POSTCODE, ADDRES
 #: agrees on all of them, so together they count for no more than HOUSEHOLD_CAP bits.
 HOUSEHOLD = ("family_name", "postcode", "address", "parents")
 HOUSEHOLD_CAP = 14.0
-#: When date of birth and surname agree but given names plainly differ, the pair looks
-#: like twins: the given-name disagreement then counts at least this strongly against.
+#: When the surname agrees but the given names plainly differ, the pair looks like two
+#: children of one family: the given-name disagreement then counts at least
+#: SIBLING_GIVEN_WEIGHT against, and at least TWIN_GIVEN_WEIGHT when the dates of birth
+#: are the same too (twins).
+SIBLING_GIVEN_WEIGHT = -12.0
 TWIN_GIVEN_WEIGHT = -24.0
 #: Reading a record with given and family names swapped costs this many bits.
 SWAP_PENALTY = 3.0
+TWIN_FAMILY_LEVELS = frozenset({"exact", "part", "phonetic", "typo"})
 
 
-TWIN_FAMILY_LEVELS = frozenset({"exact", "part", "phonetic"})
+def given_floor(levels: dict[str, str]) -> float | None:
+    """The most the given-name disagreement may count for, when the pair looks like two
+    children of one family (None otherwise)."""
+    if levels.get("given_name") != "else" or levels.get("family_name") not in TWIN_FAMILY_LEVELS:
+        return None
+    return TWIN_GIVEN_WEIGHT if levels.get("dob") == "exact" else SIBLING_GIVEN_WEIGHT
 
 
 def is_twin_pattern(levels: dict[str, str]) -> bool:
-    return (
-        levels.get("given_name") == "else"
-        and levels.get("dob") == "exact"
-        and levels.get("family_name") in TWIN_FAMILY_LEVELS
-    )
+    return given_floor(levels) == TWIN_GIVEN_WEIGHT
 
 
 # --- the SQL table of features ----------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .compare import COMPARISONS, GIVEN
+from .compare import COMPARISONS, FAMILY, GIVEN
 from .features import Features, PersonRecord, features_of, swapped
 from .model import MatchModel
 from .normalise import dob_typing_variants, name_variants, phonetic_key, stable_hash
@@ -302,10 +302,13 @@ class CandidateIndex(Generic[T]):
 
 
 def _plausibly_swapped(query: Features, record: Features) -> bool:
-    """Only worth scoring a swapped reading when the swapped given name agrees at all."""
-    if query.given is None or record.given is None:
+    """A swapped reading is worth scoring only when both swapped names agree at all."""
+    if query.given is None or record.given is None or query.family is None or record.family is None:
         return False
-    return GIVEN.level_of(query, record) < len(GIVEN.levels) - 1
+    return (
+        GIVEN.level_of(query, record) < len(GIVEN.levels) - 1
+        and FAMILY.level_of(query, record) < len(FAMILY.levels) - 1
+    )
 
 
 def log2_prior(n: int) -> float:

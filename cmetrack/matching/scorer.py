@@ -7,9 +7,10 @@ that the independence assumption of Fellegi-Sunter misses:
 
 - the household fields (surname, postcode, address, parents) together count for at most
   :data:`compare.HOUSEHOLD_CAP` bits, because a sibling agrees on all of them;
-- when date of birth and surname agree but the given names plainly differ, the pair looks
-  like twins, and the given-name disagreement counts at least
-  :data:`compare.TWIN_GIVEN_WEIGHT` against.
+- when the surname agrees but the given names plainly differ, the pair looks like a
+  brother and sister, and the given-name disagreement counts at least
+  :data:`compare.SIBLING_GIVEN_WEIGHT` against; with the same date of birth too it looks
+  like twins, and counts at least :data:`compare.TWIN_GIVEN_WEIGHT` against.
 
 The probability is the weight turned into odds with a prior (for a search, one in the
 number of records searched).
@@ -25,11 +26,12 @@ from .compare import (
     COMPARISONS,
     HOUSEHOLD,
     HOUSEHOLD_CAP,
+    SIBLING_GIVEN_WEIGHT,
     SWAP_PENALTY,
     TWIN_FAMILY_LEVELS,
     TWIN_GIVEN_WEIGHT,
     Comparison,
-    is_twin_pattern,
+    given_floor,
 )
 from .features import Features
 from .model import MIN_PROBABILITY, MatchModel
@@ -149,6 +151,7 @@ class Scorer:
         for each query) remembers results by record field, which records share a lot."""
         total = household = 0.0
         given_else = dob_exact = family_agrees = False
+        given_weight = 0.0
         for i, comparison, attr, _weights, is_household in self._plan:
             value = getattr(record, attr)
             found = cache[i].get(id(value))
@@ -158,6 +161,7 @@ class Scorer:
             index, weight = found
             if i == 0:
                 given_else = comparison.levels[index].key == "else"
+                given_weight = weight
             elif i == 1:
                 family_agrees = comparison.levels[index].key in TWIN_FAMILY_LEVELS
             elif i == 2:
@@ -166,17 +170,13 @@ class Scorer:
                 household += weight
             else:
                 total += weight
-        if given_else and dob_exact and family_agrees:
-            total += min(0.0, TWIN_GIVEN_WEIGHT - self._given_else_weight(query, record, cache))
+        if given_else and family_agrees:
+            floor = TWIN_GIVEN_WEIGHT if dob_exact else SIBLING_GIVEN_WEIGHT
+            total += min(0.0, floor - given_weight)
         total += min(household, HOUSEHOLD_CAP)
         if query.swapped:
             total -= SWAP_PENALTY
         return total
-
-    def _given_else_weight(
-        self, query: Features, record: Features, cache: list[dict[int, Any]]
-    ) -> float:
-        return float(cache[0][id(record.given)][1])
 
     def explain(self, query: Features, record: Features) -> Score:
         """The weight with what each field contributed, in words."""
@@ -187,16 +187,20 @@ class Scorer:
             index, weight = self._field(i, comparison, query, record)
             keys[comparison.name] = comparison.levels[index].key
             results.append((comparison, index, weight))
-        twin = is_twin_pattern(keys)
+        floor = given_floor(keys)
         household = total = 0.0
         notes: list[str] = []
         for comparison, index, weight in results:
             level = comparison.levels[index]
             if level.is_null:
                 continue
-            if comparison.name == "given_name" and twin:
-                weight = min(weight, TWIN_GIVEN_WEIGHT)
-                notes.append("same date of birth and surname but a different given name")
+            if comparison.name == "given_name" and floor is not None:
+                weight = min(weight, floor)
+                notes.append(
+                    "same date of birth and surname but a different given name (a twin?)"
+                    if floor == TWIN_GIVEN_WEIGHT
+                    else "same surname but a different given name (a brother or sister?)"
+                )
             fields.append(
                 FieldResult(comparison.name, comparison.label, level.key, level.explanation, weight)
             )

@@ -387,6 +387,10 @@ def next_snapshot(
     return out
 
 
+def replace_id(p: Pupil, new_id: str) -> Pupil:
+    return replace(p, id=new_id)
+
+
 def as_record(p: Pupil, *, with_upn: bool = True) -> PersonRecord:
     """The pupil as the matcher reads a register row."""
     return PersonRecord(

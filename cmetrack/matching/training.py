@@ -27,7 +27,7 @@ EM_BLOCKS = ("l.dob_s = r.dob_s", "l.given = r.given AND l.family = r.family")
 DETERMINISTIC_RULES = ("l.given = r.given AND l.family = r.family AND l.dob_s = r.dob_s",)
 
 
-class TrainingError(RuntimeError):
+class TrainingError(ValueError):
     """The register is too small or too uniform to train on."""
 
 

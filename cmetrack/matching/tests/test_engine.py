@@ -51,6 +51,15 @@ CHILDREN = {
         address="5 Mill Lane, Exampleton",
         parent_names=("Claire Brown",),
     ),
+    "lily": PersonRecord(  # a cousin in the same house, born a day after the twins
+        given_names="Lily",
+        family_name="Brown",
+        dob="2016-07-22",
+        sex="F",
+        postcode="EX2 4CD",
+        address="5 Mill Lane, Exampleton",
+        parent_names=("Claire Brown",),
+    ),
     "mohammed": PersonRecord(
         given_names="Mohammed", family_name="Rahman", dob="2013-10-12", sex="M", postcode="EX4 1AA"
     ),
@@ -180,6 +189,15 @@ def test_siblings_are_not_each_other(index):
     assert index.search(query("grace"))[0].item == "grace"
     for brother in ("oliver", "harry"):
         assert brother not in results or results[brother].probability < 0.01
+
+
+def test_a_child_of_the_same_family_born_a_day_apart_is_not_a_match(index):
+    results = {r.item: r for r in index.search(query("lily"), limit=20)}
+    assert index.search(query("lily"))[0].item == "lily"
+    for other in ("oliver", "harry"):
+        assert other in results
+        assert results[other].probability < 0.01
+        assert "brother or sister" in results[other].score.explanation
 
 
 def test_a_rare_surname_counts_for_more_than_a_common_one(index):

@@ -1,0 +1,222 @@
+"""Bulk linkage and batch search over files, with the same index and scorer as search.
+
+Files are CSV or Parquet with the columns ``id, given_name, middle_names, family_name,
+aliases, dob, sex, postcode, address, parent_names, upn`` (any may be missing except
+``id``); ``aliases`` and ``parent_names`` hold several values separated by ``;``.
+
+Linking indexes the right file and looks every left record up in it; deduplicating
+indexes the one file and looks each record up in it, leaving itself out. Lookups run in
+``workers`` forked processes that share the index read-only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .features import PersonRecord, parse_aliases
+from .index import CandidateIndex
+from .model import MatchModel
+from .normalise import split_list
+
+COLUMNS = (
+    "id",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "aliases",
+    "dob",
+    "sex",
+    "postcode",
+    "address",
+    "parent_names",
+    "upn",
+)
+#: Candidates kept per record in linkage (pairs above the threshold beyond these are rare).
+LINK_TOP = 10
+
+
+class FileError(ValueError):
+    """A file that cannot be read as people: says which and why."""
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    return str(value).strip()
+
+
+def record_from_row(row: dict[str, Any]) -> PersonRecord:
+    upn = _text(row.get("upn"))
+    return PersonRecord(
+        given_names=_text(row.get("given_name")),
+        middle_names=_text(row.get("middle_names")),
+        family_name=_text(row.get("family_name")),
+        aliases=parse_aliases(_text(row.get("aliases"))),
+        dob=_text(row.get("dob")) or None,
+        sex=_text(row.get("sex")),
+        postcode=_text(row.get("postcode")),
+        address=_text(row.get("address")),
+        parent_names=split_list(_text(row.get("parent_names"))),
+        upns=tuple(split_list(upn)),
+    )
+
+
+def read_people(path: Path) -> list[tuple[str, PersonRecord]]:
+    """Every row of a CSV or Parquet file as (id, record)."""
+    if not path.exists():
+        raise FileError(f"{path}: no such file")
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        rows: Iterable[dict[str, Any]] = pq.read_table(path).to_pylist()
+        header: Sequence[str] = pq.read_schema(path).names
+    else:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    if "id" not in header:
+        raise FileError(f"{path}: there is no id column (columns: {', '.join(header)})")
+    out = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        ident = _text(row.get("id"))
+        if not ident:
+            raise FileError(f"{path}: line {line}: the id is blank")
+        if ident in seen:
+            raise FileError(f"{path}: line {line}: the id {ident} appears twice")
+        seen.add(ident)
+        out.append((ident, record_from_row(row)))
+    return out
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write CSV, or Parquet when the name ends in .parquet. Returns the number of rows."""
+    materialised = list(rows)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = {name: [r[i] for r in materialised] for i, name in enumerate(header)}
+        pq.write_table(pa.table(columns), path)
+    else:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(materialised)
+    return len(materialised)
+
+
+# --- running lookups in forked workers -------------------------------------------------
+
+_state: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class _Job:
+    limit: int
+    threshold: float
+    dedupe: bool
+    prior: float
+    timed: bool
+
+
+def _lookup(chunk: list[tuple[int, str, PersonRecord]]) -> list[tuple[Any, ...]]:
+    index: CandidateIndex[int] = _state["index"]
+    job: _Job = _state["job"]
+    ids: list[str] = _state["ids"]
+    out: list[tuple[Any, ...]] = []
+    for number, ident, record in chunk:
+        start = time.perf_counter()
+        found = index.search(
+            record,
+            limit=job.limit,
+            prior=job.prior,
+            exclude=number if job.dedupe else None,
+        )
+        elapsed = time.perf_counter() - start
+        if job.timed:
+            out.append((ident, [(ids[c.item], c.probability) for c in found], elapsed))
+            continue
+        for c in found:
+            if c.probability < job.threshold:
+                break
+            out.append((ident, ids[c.item], c.probability))
+    return out
+
+
+def _run(
+    index: CandidateIndex[int],
+    ids: list[str],
+    queries: list[tuple[int, str, PersonRecord]],
+    job: _Job,
+    workers: int,
+) -> Iterator[tuple[Any, ...]]:
+    _state.update(index=index, ids=ids, job=job)
+    size = max(1, min(2000, len(queries) // max(workers * 8, 1) + 1))
+    chunks = [queries[i : i + size] for i in range(0, len(queries), size)]
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield from _lookup(chunk)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        for part in pool.imap(_lookup, chunks):
+            yield from part
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def link(
+    left: list[tuple[str, PersonRecord]],
+    right: list[tuple[str, PersonRecord]] | None,
+    *,
+    model: MatchModel,
+    threshold: float,
+    workers: int = 1,
+) -> list[tuple[str, str, float]]:
+    """Pairs (left id, right id, probability) at or above ``threshold``; with no
+    ``right``, the duplicate pairs within ``left`` (each pair once, lower id first)."""
+    dedupe = right is None
+    target = left if right is None else right
+    ids = [ident for ident, _r in target]
+    index = CandidateIndex(((n, r) for n, (_i, r) in enumerate(target)), model)
+    job = _Job(LINK_TOP, threshold, dedupe, 1.0 / max(len(target), 1), timed=False)
+    queries = [(n, ident, r) for n, (ident, r) in enumerate(left)]
+    pairs: dict[tuple[str, str], float] = {}
+    for a, b, p in _run(index, ids, queries, job, workers):
+        key = (a, b) if not dedupe or a < b else (b, a)
+        if p > pairs.get(key, -1.0):
+            pairs[key] = p
+    return sorted(((a, b, p) for (a, b), p in pairs.items()), key=lambda t: (-t[2], t[0], t[1]))
+
+
+def search_batch(
+    register: list[tuple[str, PersonRecord]],
+    queries: list[tuple[str, PersonRecord]],
+    *,
+    model: MatchModel,
+    top: int,
+    workers: int = 1,
+) -> tuple[list[tuple[str, list[tuple[str, float]], float]], float]:
+    """For each query its ``top`` candidates with probabilities and the seconds the
+    lookup took; and the seconds the index took to build."""
+    start = time.perf_counter()
+    ids = [ident for ident, _r in register]
+    index = CandidateIndex(((n, r) for n, (_i, r) in enumerate(register)), model)
+    built = time.perf_counter() - start
+    job = _Job(top, 0.0, False, 1.0 / max(len(register), 1), timed=True)
+    rows = list(_run(index, ids, [(-1, i, r) for i, r in queries], job, workers))
+    return [(q, cands, t) for q, cands, t in rows], built
