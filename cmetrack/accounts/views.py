@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_otp
 from django.conf import settings
@@ -51,6 +52,12 @@ def _next_url(request: HttpRequest) -> str:
 def two_factor_set_up(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: scan the QR code, then type a code to confirm it."""
     user: User = request.user  # type: ignore[assignment]
+    if has_device(user) and not user.is_verified():  # type: ignore[attr-defined]
+        # Replacing an app needs the old one first: a password alone must never be enough
+        # to enrol a new device and so get round two-factor.
+        return HttpResponseRedirect(
+            f"{reverse('accounts:two-factor-verify')}?{urlencode({'next': request.path})}"
+        )
     device = two_factor_device_start(user=user)
     form = SecurityCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

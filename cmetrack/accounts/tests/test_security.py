@@ -137,6 +137,20 @@ def test_next_sign_in_asks_for_a_code_and_records_a_wrong_one(client, make_user)
 
 
 @pytest.mark.usefixtures("two_factor_on")
+def test_a_password_alone_cannot_enrol_a_new_device(client, make_user):
+    user = make_user(Role.CME_OFFICER)
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    sign_in(client, user)
+    response = client.get(SET_UP)
+    assert response.status_code == 302
+    assert response["Location"].startswith(VERIFY)
+    response = client.post(SET_UP, {"code": "123456"})
+    assert response["Location"].startswith(VERIFY)
+    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert client.get("/")["Location"].startswith(VERIFY)
+
+
+@pytest.mark.usefixtures("two_factor_on")
 def test_school_user_without_a_device_is_not_asked(client, make_user):
     user = user_for(Role.SCHOOL_USER, make_user)
     sign_in(client, user)
