@@ -8,7 +8,8 @@ on :class:`PossibleDuplicate`, never on how candidates are found. For now it fin
   and month swapped (a common typing error).
 
 Candidates come only from indexed lookups (UPN, former UPN, date of birth, a range on the
-family name's first letters), never from a scan of every child.
+family name's first letters), never from a scan of every child. At most
+``CANDIDATE_LIMIT`` are scored.
 """
 
 from __future__ import annotations
@@ -137,7 +138,11 @@ def possible_duplicates(
     if dobs:
         lookup |= Q(dob__in=dobs)
     if family_name:
-        lookup |= _prefix_ranges(family_name)
+        # A similar name counts only with the same (or swapped) date of birth, found above,
+        # or when a date of birth is missing on one side: so with a date of birth, look by
+        # name only among children whose date of birth is not known.
+        by_name = _prefix_ranges(family_name)
+        lookup |= by_name & Q(dob__isnull=True) if dobs else by_name
     candidates = (
         Child.objects.filter(lookup)
         .prefetch_related(

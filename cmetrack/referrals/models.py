@@ -190,9 +190,16 @@ class Referral(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # The queues read newest first: the triage queue (status), by route, and an
+        # organisation's own referrals.
         indexes = [
-            models.Index(fields=["status", "route", "-received_at"], name="referral_triage_queue"),
-            models.Index(fields=["referring_organisation", "-received_at"], name="referral_by_org"),
+            models.Index(fields=["status", "-received_at", "-id"], name="referral_queue"),
+            models.Index(
+                fields=["status", "route", "-received_at", "-id"], name="referral_route_queue"
+            ),
+            models.Index(
+                fields=["referring_organisation", "-received_at", "-id"], name="referral_org_queue"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES
@@ -223,6 +223,15 @@ class ReferralPresenter:
     @property
     def case_reference(self) -> str:
         return self.referral.case.reference if self.is_team and self.referral.case else ""
+
+    @property
+    def case_href(self) -> str:
+        if not self.case_reference or self.referral.case is None:
+            return ""
+        try:
+            return reverse("cases:case-detail", args=[self.referral.case.pk])
+        except NoReverseMatch:  # the case pages are not installed
+            return ""
 
     @property
     def triage_href(self) -> str:

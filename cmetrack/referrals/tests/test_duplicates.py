@@ -165,3 +165,13 @@ def test_candidates_come_from_indexed_lookups_not_a_scan() -> None:
     assert '"legal_family_name" >=' in first
     assert '"upn" =' in first
     assert len(ctx.captured_queries) <= 5  # candidates + prefetches, whatever their number
+
+
+def test_a_record_without_a_dob_is_found_by_name() -> None:
+    child = ChildFactory.create(legal_given_names="Ola", legal_family_name="Kowalska", dob=None)
+    ChildFactory.create(
+        legal_given_names="Ola", legal_family_name="Kowalska", dob=dt.date(2011, 1, 1)
+    )
+    (match,) = find(given_names="Ola", family_name="kowalska", dob=DOB)
+    assert match.child == child
+    assert "Date of birth not known for one of them" in match.reasons

@@ -404,3 +404,56 @@ def test_triage_out_of_scope_is_404_and_wrong_role_403(client: Client, make_user
     client.force_login(make_user(Role.SCHOOL_USER, organisation=school))
     assert client.get(f"/referrals/{referral.reference}/triage/").status_code == 403
     assert re.search(r"R-[A-Z0-9]{8}", referral.reference)
+
+
+# --- list pages do not query per row ------------------------------------------------------
+
+
+def _referrals(n: int, school: Any, officer: Any) -> None:
+    for i in range(n):
+        r = referral_record(
+            actor=Actor.system("t"),
+            route=ReferralRoute.SCHOOL,
+            given_names=f"Child{i}",
+            family_name="Reed",
+            reason="r",
+            school=school,
+            referring_organisation=school,
+        )
+        if i % 2:
+            referral_triage(actor=Actor(user=officer), referral=r)
+
+
+@pytest.mark.parametrize("path", ["/referrals/", "/referrals/triage/"])
+def test_list_pages_make_the_same_queries_for_4_or_34_rows(
+    client: Client, make_user: Any, path: str
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    school = SchoolFactory.create()
+    officer = make_user(Role.CME_OFFICER)
+    viewer = make_user(Role.SCHOOL_USER, organisation=school) if path == "/referrals/" else officer
+    client.force_login(viewer)
+    _referrals(4, school, officer)
+    client.get(path)  # a first request also loads the session's bookkeeping
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(path).status_code == 200
+    _referrals(30, school, officer)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(path).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_the_team_sees_a_link_to_the_case(client: Client, make_user: Any) -> None:
+    referral = referral_record(
+        actor=Actor.system("t"), route=ReferralRoute.AGENCY, given_names="Ola",
+        family_name="Kowalska", reason="r",
+    )  # fmt: skip
+    officer = make_user(Role.CME_OFFICER)
+    referral_triage(actor=Actor(user=officer), referral=referral)
+    referral.refresh_from_db()
+    client.force_login(officer)
+    page = text(client.get(f"/referrals/{referral.reference}/"))
+    assert referral.case is not None
+    assert f'href="/cases/{referral.case.pk}/">{referral.case.reference}</a>' in page
