@@ -146,3 +146,15 @@ def test_audit_rows_cannot_be_changed_through_the_pages(auditor, client):
     assert client.post(SEARCH, {"summary": "changed"}).status_code == 405
     row.refresh_from_db()
     assert row.summary == "kept"
+
+
+def test_auditor_reads_the_trail_but_not_a_childs_record(auditor, client):
+    from cmetrack.people.tests.factories import ChildFactory
+
+    child = ChildFactory.create(legal_family_name="Quillfeather")
+    audit_record(actor=Actor.system("t"), action="view", child_id=child.pk, summary="Viewed")
+    client.force_login(auditor)
+    assert client.get(SEARCH, {"child": child.pk}).status_code == 200
+    page = client.get(f"/children/{child.pk}/")
+    assert page.status_code == 404
+    assert "Quillfeather" not in page.content.decode()
