@@ -19,6 +19,7 @@ urlpatterns = [
     path("accessibility/", core_views.accessibility, name="accessibility"),
     path("privacy/", core_views.privacy, name="privacy"),
     path("children/", include("cmetrack.people.urls")),
+    path("alerts/", include("cmetrack.detection.urls")),
     path("find-a-child/", include("cmetrack.matching.urls")),
     path("", include("cmetrack.referrals.urls")),  # /referrals/..., /report-a-child/
     path("cases/", include("cmetrack.cases.urls")),

@@ -233,13 +233,31 @@ def build_school_days(
 
 
 RUNS_SQL = f"""
-WITH ms AS (
+WITH first_pass AS (
+    -- One scan: each pupil's count of G/N/O marks, and each school's marked sessions.
+    SELECT laestab, upn, d, session, grouping(upn) AS by_session,
+        count(*) FILTER (WHERE code IN ({_ABSENT})) AS absent
+    FROM marks WHERE d <= $as_of
+    GROUP BY GROUPING SETS ((laestab, upn), (laestab, d, session))
+),
+candidates AS (
+    -- A run of n sessions needs n G/N/O marks: only those pupils get a grid.
+    SELECT laestab, upn FROM first_pass WHERE by_session = 0 AND absent >= $min_sessions
+),
+school_end AS (
+    SELECT x.laestab, max(s.seq) AS end_seq
+    FROM first_pass x
+    JOIN school_sessions s ON s.laestab = x.laestab AND s.d = x.d AND s.session = x.session
+    WHERE x.by_session = 1
+    GROUP BY x.laestab
+),
+ms AS (
     SELECT m.laestab, m.upn, s.seq, m.code
     FROM marks m
+    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
     WHERE m.d <= $as_of
 ),
-school_end AS (SELECT laestab, max(seq) AS end_seq FROM ms GROUP BY laestab),
 starts AS (
     SELECT laestab, upn, min(seq) AS start_seq FROM ms
     WHERE code IN ({_ABSENT}) GROUP BY laestab, upn
@@ -373,3 +391,133 @@ def nth_school_day_after(con: Any, laestab: str, after: date, n: int) -> date | 
         [laestab, after, n - 1],
     ).fetchone()
     return row[0] if row else None
+
+
+# --- One-day increments -------------------------------------------------------------------
+#
+# After a full run, ``save_run_state`` keeps every open run (any length) and each school's
+# last marked session. ``incremental_runs`` then reads only the new marks (a view
+# ``new_marks`` with the columns of ``marks``): each open run is carried in as one
+# synthetic G/N/O row holding its sessions and gaps so far, followed by the new sessions,
+# and the same segment-and-aggregate step gives the runs as a full recompute would.
+
+STATE_SQL = """
+CREATE OR REPLACE TABLE school_state AS
+SELECT m.laestab, max(s.seq) AS end_seq
+FROM marks m
+JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+WHERE m.d <= $as_of
+GROUP BY m.laestab
+"""
+
+
+def save_run_state(con: Any, as_of: date) -> None:
+    """Keep the open runs and each school's end of data, for :func:`incremental_runs`."""
+    con.execute(STATE_SQL, {"as_of": as_of})
+    con.execute(
+        "CREATE OR REPLACE TABLE run_state AS "  # noqa: S608 - constant SQL
+        "SELECT laestab, upn, first_seq, last_seq, sessions, data_gaps FROM ("
+        + RUNS_SQL.replace("ORDER BY g.laestab, g.upn, g.first_seq", "")
+        + ") WHERE open",
+        {"as_of": as_of, "min_sessions": 1},
+    )
+
+
+INCREMENT_SQL = f"""
+WITH nm AS (
+    SELECT m.laestab, m.upn, s.seq, m.code
+    FROM new_marks m
+    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+    WHERE m.d <= $as_of
+),
+ends AS (
+    SELECT coalesce(n.laestab, o.laestab) AS laestab,
+        greatest(coalesce(n.end_seq, 0), coalesce(o.end_seq, 0)) AS end_seq,
+        coalesce(o.end_seq, 0) AS old_end
+    FROM (SELECT laestab, max(seq) AS end_seq FROM nm GROUP BY laestab) n
+    FULL JOIN school_state o ON o.laestab = n.laestab
+),
+fresh AS (
+    SELECT laestab, upn, min(seq) AS start_seq FROM nm
+    WHERE code IN ({_ABSENT}) GROUP BY laestab, upn
+),
+pupils AS (
+    SELECT coalesce(r.laestab, f.laestab) AS laestab, coalesce(r.upn, f.upn) AS upn,
+        CASE WHEN r.upn IS NOT NULL THEN e.old_end + 1 ELSE f.start_seq END AS grid_start,
+        r.first_seq AS carry_first, r.last_seq AS carry_last,
+        r.sessions AS carry_sessions, r.data_gaps AS carry_gaps
+    FROM run_state r
+    FULL JOIN fresh f ON f.laestab = r.laestab AND f.upn = r.upn
+    JOIN ends e ON e.laestab = coalesce(r.laestab, f.laestab)
+),
+grid AS (
+    SELECT p.laestab, p.upn, s.seq,
+        CASE
+            WHEN nm.code IS NULL THEN 0
+            WHEN nm.code IN ({_ABSENT}) THEN 1
+            WHEN nm.code IN ({_NEUTRAL}) THEN 2
+            ELSE 3
+        END AS k,
+        1 AS w_sessions, 0 AS w_gaps, s.seq AS real_last
+    FROM pupils p
+    JOIN ends e ON e.laestab = p.laestab
+    JOIN school_sessions s
+        ON s.laestab = p.laestab AND s.seq BETWEEN p.grid_start AND e.end_seq
+    LEFT JOIN nm ON nm.laestab = p.laestab AND nm.upn = p.upn AND nm.seq = s.seq
+    UNION ALL
+    SELECT laestab, upn, carry_first, 1, carry_sessions, carry_gaps, carry_last
+    FROM pupils WHERE carry_first IS NOT NULL
+),
+seg AS (
+    SELECT *,
+        sum(CASE WHEN k = 3 THEN 1 ELSE 0 END) OVER w AS grp,
+        row_number() OVER w AS rn
+    FROM grid WHERE k <> 2
+    WINDOW w AS (PARTITION BY laestab, upn ORDER BY seq ROWS UNBOUNDED PRECEDING)
+),
+groups AS (
+    SELECT laestab, upn, grp,
+        min(seq) FILTER (WHERE k = 1) AS first_seq,
+        max(real_last) FILTER (WHERE k = 1) AS last_seq,
+        sum(w_sessions) FILTER (WHERE k = 1) AS sessions,
+        max(rn) - min(rn) FILTER (WHERE k = 1) + 1 - count(*) FILTER (WHERE k = 1)
+            + sum(w_gaps) FILTER (WHERE k = 1) AS data_gaps,
+        max(grp) OVER (PARTITION BY laestab, upn) AS last_grp
+    FROM seg GROUP BY laestab, upn, grp
+)
+SELECT g.laestab, g.upn, f.d AS first_date, f.session AS first_session,
+    l.d AS last_date, l.session AS last_session, CAST(g.sessions AS BIGINT), g.data_gaps,
+    g.grp = g.last_grp AS open, g.first_seq, g.last_seq
+FROM groups g
+JOIN school_sessions f ON f.laestab = g.laestab AND f.seq = g.first_seq
+JOIN school_sessions l ON l.laestab = g.laestab AND l.seq = g.last_seq
+WHERE g.sessions >= 1
+ORDER BY g.laestab, g.upn, g.first_seq
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
+def incremental_runs(con: Any, as_of: date, *, keep_state: bool = True) -> list[RunRow]:
+    """Runs touched by the marks in ``new_marks`` (open runs carried in from the state).
+
+    Returns every run that the new marks extended, closed or started (runs already closed
+    before are not repeated). With ``keep_state`` the state moves on to ``as_of``.
+    """
+    rows = [RunRow(*row) for row in con.execute(INCREMENT_SQL, {"as_of": as_of}).fetchall()]
+    if keep_state:
+        con.execute(
+            "CREATE OR REPLACE TABLE school_state AS "
+            "SELECT laestab, max(end_seq) AS end_seq FROM (SELECT * FROM school_state "
+            "UNION ALL SELECT m.laestab, max(s.seq) FROM new_marks m JOIN school_sessions s "
+            "ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session "
+            "WHERE m.d <= $as_of GROUP BY m.laestab) GROUP BY laestab",
+            {"as_of": as_of},
+        )
+        con.execute("CREATE OR REPLACE TABLE run_state AS SELECT * FROM run_state WHERE false")
+        open_rows = [
+            (r.laestab, r.upn, r.first_seq, r.last_seq, r.sessions, r.data_gaps)
+            for r in rows
+            if r.open
+        ]
+        if open_rows:
+            con.executemany("INSERT INTO run_state VALUES (?, ?, ?, ?, ?, ?)", open_rows)
+    return rows

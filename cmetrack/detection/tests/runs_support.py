@@ -30,7 +30,12 @@ def duckdb_runs(
 
 
 def register_marks(con: Any, marks: Sequence[Mark]) -> None:
-    table = pa.table(
+    con.register("marks_arrow", register_table(marks))
+    con.execute("CREATE OR REPLACE VIEW marks AS SELECT * FROM marks_arrow")
+
+
+def register_table(marks: Sequence[Mark]) -> Any:
+    return pa.table(
         {
             "laestab": pa.array([m[0] for m in marks], pa.string()),
             "upn": pa.array([m[1] for m in marks], pa.string()),
@@ -39,8 +44,6 @@ def register_marks(con: Any, marks: Sequence[Mark]) -> None:
             "code": pa.array([m[4] for m in marks], pa.string()),
         }
     )
-    con.register("marks_arrow", table)
-    con.execute("CREATE OR REPLACE VIEW marks AS SELECT * FROM marks_arrow")
 
 
 def reference_runs(

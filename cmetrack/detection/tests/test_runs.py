@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cmetrack.detection import engine
 from cmetrack.schoolcalendar.calendar import school_days_between
 
 from .runs_support import (
@@ -17,6 +18,8 @@ from .runs_support import (
     duckdb_runs,
     reference_comparable,
     reference_runs,
+    register_marks,
+    register_table,
 )
 
 SCHOOL = "9992001"
@@ -168,7 +171,7 @@ def calendars_and_marks(draw: st.DrawFn) -> tuple[list[tuple[date, date]], list[
     return terms, closures, marks, as_of
 
 
-@settings(max_examples=150, deadline=None, database=None,
+@settings(max_examples=100, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(calendars_and_marks())
 def test_duckdb_runs_agree_with_the_pure_function(
@@ -178,3 +181,33 @@ def test_duckdb_runs_agree_with_the_pure_function(
     marks_to_date = [m for m in marks if m[2] <= as_of]
     expected = reference_comparable(reference_runs(marks_to_date, terms, closures, as_of))
     assert as_comparable(duckdb_runs(marks, terms, closures, as_of)) == expected
+
+
+# --- One-day increments agree with a full recompute ----------------------------------
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(calendars_and_marks(), st.integers(1, 6))
+def test_an_increment_agrees_with_a_full_recompute(
+    case: tuple[list[tuple[date, date]], list[tuple[str, date]], list[Mark], date],
+    days_back: int,
+) -> None:
+    terms, closures, marks, as_of = case
+    cut = as_of - timedelta(days=days_back)
+    full = set(duckdb_runs(marks, terms, closures, as_of))
+
+    con = engine.connect(threads=1)
+    engine.load_calendar(con, terms, closures)
+    register_marks(con, [m for m in marks if m[2] <= cut])
+    engine.build_school_days(con, as_of, laestabs={m[0] for m in marks})
+    engine.save_run_state(con, cut)
+    ends = dict(con.execute("SELECT laestab, end_seq FROM school_state").fetchall())
+    later = [m for m in marks if cut < m[2] <= as_of]
+    con.register("later_marks", register_table(later))
+    con.execute("CREATE OR REPLACE VIEW new_marks AS SELECT * FROM later_marks")
+    increment = set(engine.incremental_runs(con, as_of))
+
+    assert increment <= full
+    assert {r for r in full if r.open} <= increment
+    assert {r for r in full if r.last_seq > ends.get(r.laestab, 0)} <= increment

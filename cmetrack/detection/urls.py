@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "detection"
+urlpatterns = [
+    path("", views.alert_list, name="alert-list"),
+    path("<int:alert_id>/", views.alert_detail, name="alert-detail"),
+    path("<int:alert_id>/refer/", views.alert_refer_view, name="alert-refer"),
+    path("<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
+    path("<int:alert_id>/dismiss/", views.alert_dismiss_view, name="alert-dismiss"),
+    path("<int:alert_id>/attach/", views.alert_attach_view, name="alert-attach"),
+]

@@ -1,0 +1,157 @@
+"""Thin views: the alerts queue, an alert's evidence, and what can be done with it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cmetrack.accounts.models import User
+from cmetrack.audit.services import Actor
+from cmetrack.cases.selectors import open_cases_for
+
+from .forms import AlertFilterForm, AttachForm, DismissForm
+from .models import Alert
+from .presenters import AlertPresenter, QueuePresenter
+from .selectors import (
+    AlertFilters,
+    alert_get_for_view,
+    alert_queue,
+    alerts_visible_to,
+    may_see_alerts,
+    may_work_alerts,
+)
+from .services import alert_acknowledge, alert_attach_case, alert_dismiss, alert_refer
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _alert(request: HttpRequest, alert_id: int) -> Alert:
+    try:
+        return alerts_visible_to(_user(request)).get(pk=alert_id)
+    except Alert.DoesNotExist as exc:
+        raise Http404("No such alert") from exc
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not may_see_alerts(user):
+        raise PermissionDenied
+    form = AlertFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = AlertFilters(
+        rule=data.get("rule", ""),
+        school=data.get("school"),
+        age=data.get("age", ""),
+        group=data.get("group", ""),
+        state=data.get("state", ""),
+    )
+    rows, total, next_after = alert_queue(user, filters, after=data.get("after"))
+    presenter = QueuePresenter.build(
+        rows, total, next_after, filters, is_school=not may_work_alerts(user)
+    )
+    return render(request, "detection/alert_list.jinja", {"presenter": presenter, "form": form})
+
+
+def _detail(
+    request: HttpRequest,
+    alert: Alert,
+    dismiss: DismissForm | None = None,
+    attach: AttachForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    presenter = AlertPresenter(alert=alert, can_work=may_work_alerts(_user(request)))
+    return render(
+        request,
+        "detection/alert_detail.jinja",
+        {
+            "presenter": presenter,
+            "dismiss_form": dismiss or DismissForm(),
+            "attach_form": attach or AttachForm(),
+            "has_errors": bool((dismiss and dismiss.errors) or (attach and attach.errors)),
+            "messages": messages.get_messages(request),
+        },
+        status=status,
+    )
+
+
+@login_required
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    try:
+        alert = alert_get_for_view(actor=Actor.from_request(request), alert_id=alert_id)
+    except Alert.DoesNotExist as exc:
+        raise Http404("No such alert") from exc
+    return _detail(request, alert)
+
+
+@login_required
+@require_POST
+def alert_refer_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = _alert(request, alert_id)
+    try:
+        alert = alert_refer(actor=Actor.from_request(request), alert=alert)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        assert alert.referral is not None
+        messages.success(request, f"Referral {alert.referral.reference} made to the CME team")
+    return redirect("detection:alert-detail", alert_id=alert.pk)
+
+
+@login_required
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    if not may_work_alerts(_user(request)):
+        raise PermissionDenied
+    alert = _alert(request, alert_id)
+    try:
+        alert_acknowledge(actor=Actor.from_request(request), alert=alert)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("detection:alert-detail", alert_id=alert.pk)
+
+
+@login_required
+@require_POST
+def alert_dismiss_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    if not may_work_alerts(_user(request)):
+        raise PermissionDenied
+    alert = _alert(request, alert_id)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, alert, dismiss=form, status=400)
+    try:
+        alert_dismiss(
+            actor=Actor.from_request(request), alert=alert, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("detection:alert-detail", alert_id=alert.pk)
+
+
+@login_required
+@require_POST
+def alert_attach_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    user = _user(request)
+    if not may_work_alerts(user):
+        raise PermissionDenied
+    alert = _alert(request, alert_id)
+    form = AttachForm(request.POST)
+    if form.is_valid():
+        case = open_cases_for(user).filter(pk=form.cleaned_data["case_reference"]).first()
+        if case is None:
+            form.add_error("case_reference", "There is no open case with that reference")
+    if not form.is_valid():
+        return _detail(request, alert, attach=form, status=400)
+    assert case is not None
+    alert_attach_case(actor=Actor.from_request(request), alert=alert, case=case)
+    messages.success(request, f"Alert added to {case.reference}")
+    return redirect("detection:alert-detail", alert_id=alert.pk)
