@@ -139,8 +139,7 @@ class Case(models.Model):
             models.Index(fields=["date_referred", "id"], name="case_queue_order"),
             models.Index(fields=["state", "date_referred", "id"], name="case_queue_state"),
             models.Index(
-                fields=["assigned_officer", "state", "date_referred", "id"],
-                name="case_queue_officer",
+                fields=["assigned_officer", "date_referred", "id"], name="case_queue_officer_order"
             ),
             models.Index(fields=["route", "date_referred", "id"], name="case_queue_route"),
         ]

@@ -14,7 +14,7 @@ from cmetrack.people.models import Child, ChildAlias, FormerUpn
 from cmetrack.rules import normalise_upn
 
 from .lifecycle import OPEN_STATES, CaseState
-from .models import Case, ChronologyEvent, HomeVisit
+from .models import Case, CaseStateChange, ChronologyEvent, HomeVisit
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
@@ -29,12 +29,13 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
         scope |= Q(
             state=CaseState.SLO_INVESTIGATION, last_education_school__in=user.linked_schools.all()
         )
-        scope |= Q(assigned_officer=user) | Q(state_changes__by=user)
+        moved = CaseStateChange.objects.filter(case_id=OuterRef("pk"), by=user)
+        scope |= Q(assigned_officer=user) | Q(Exists(moved))
     if user.has_role(Role.VIRTUAL_SCHOOL):
         scope |= Q(child__in_care=True)
     if user.has_role(Role.SAFEGUARDING_ADVISER):
         scope |= Q(assigned_officer=user)
-    return qs.filter(scope).distinct()
+    return qs.filter(scope)
 
 
 def open_cases_for(user: User) -> QuerySet[Case]:
@@ -119,18 +120,22 @@ def search_cases(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
         return qs.filter(pk=int(ref.group(1)))
     if _UPN.match(q.replace(" ", "")):
         upn = normalise_upn(q)
-        former = FormerUpn.objects.filter(child_id=OuterRef("child_id"), upn=upn)
-        return qs.filter(Q(child__upn=upn) | Exists(former))
+        # Two indexed lookups, then the cases of those children.
+        ids = set(Child.objects.filter(upn=upn).values_list("pk", flat=True))
+        ids |= set(FormerUpn.objects.filter(upn=upn).values_list("child_id", flat=True))
+        return qs.filter(child_id__in=ids)
+    # Every word starts one of the child's names (legal or alias): one pass over children.
+    children = Child.objects.all()
     for word in q.split()[:5]:
-        alias = ChildAlias.objects.filter(child_id=OuterRef("child_id")).filter(
+        aliases = ChildAlias.objects.filter(
             Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
+        ).values("child_id")
+        children = children.filter(
+            Q(legal_family_name__istartswith=word)
+            | Q(legal_given_names__istartswith=word)
+            | Q(pk__in=aliases)
         )
-        qs = qs.filter(
-            Q(child__legal_family_name__istartswith=word)
-            | Q(child__legal_given_names__istartswith=word)
-            | Exists(alias)
-        )
-    return qs
+    return qs.filter(child_id__in=children.values("pk"))
 
 
 def filter_cases(qs: QuerySet[Case], filters: QueueFilters) -> QuerySet[Case]:
@@ -174,12 +179,13 @@ def queue_page(
     position = _decode_cursor(after) if after else None
     if position is not None:
         day, pk = position
-        qs = qs.filter(Q(date_referred__gt=day) | Q(date_referred=day, pk__gt=pk))
-    rows = list(
-        qs.select_related("child", "assigned_officer").order_by("date_referred", "pk")[
-            : page_size + 1
-        ]
-    )
+        # A range the (date_referred, id) index can seek to, minus the rows already shown.
+        qs = qs.filter(date_referred__gte=day).exclude(date_referred=day, pk__lte=pk)
+    # Keys first (an index walk on the case table alone), then the rows with their joins:
+    # the database never joins or sorts more than one page of rows.
+    keys = list(qs.order_by("date_referred", "pk").values_list("pk", flat=True)[: page_size + 1])
+    by_pk = Case.objects.select_related("child", "assigned_officer").in_bulk(keys)
+    rows = [by_pk[pk] for pk in keys]
     next_cursor = encode_cursor(rows[page_size - 1]) if len(rows) > page_size else ""
     return QueuePage(cases=rows[:page_size], next_cursor=next_cursor, total=total)
 
