@@ -17,6 +17,7 @@ from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.selectors import open_cases_for, work_queue
 from cmetrack.casework.selectors import CASEWORK_ROLES, overdue_tasks_for
 from cmetrack.core.jinja import govuk_date
+from cmetrack.matching.services import SEARCH_ROLES
 from cmetrack.referrals.selectors import referrals_visible_to
 
 QUEUE_LIMIT = 50
@@ -51,6 +52,14 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO):
         items.append(("Triage", reverse("referrals:triage-queue")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SCHOOL_USER):
+        items.append(("Alerts", reverse("detection:alert-list")))
+    if user.has_role(*SEARCH_ROLES):
+        items.append(("Find a child", reverse("matching:find-a-child")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR):
+        items.append(("Reports", reverse("reports:dashboard")))
+    if user.has_role(Role.AUDITOR):
+        items.append(("Audit trail", reverse("audit:search")))
     if user.has_role(Role.ADMINISTRATOR) and user.is_staff:
         items.append(("Administration", reverse("admin:index")))
     items.append(("API", reverse("api:openapi-view")))
