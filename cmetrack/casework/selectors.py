@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import DateField, F, Max, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -142,6 +143,18 @@ def overdue_tasks_for(user: User, *, today: dt.date | None = None) -> QuerySet[T
     return tasks_for(user).filter(due__lt=today or timezone.localdate())
 
 
+#: The cases app's work queue of open cases with an overdue task: (name, label).
+OVERDUE_TASKS_QUEUE = ("overdue_tasks", "Open cases with overdue tasks")
+
+
+def with_overdue_tasks(user: User, cases: QuerySet[Case]) -> QuerySet[Case]:
+    """``cases`` (already scoped to ``user``) that have an open task due before today."""
+    overdue = Task.objects.filter(
+        case=OuterRef("pk"), status=TaskStatus.OPEN, due__lt=timezone.localdate()
+    )
+    return cases.filter(Exists(overdue))
+
+
 # --- follow-up prompts ---------------------------------------------------------------------
 
 
@@ -151,9 +164,11 @@ def no_contact_days() -> int:
 
 def with_last_contact(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate ``last_attempt`` (the date of the latest contact attempt, or None) and
-    ``last_contact`` (that, or the date the case was referred). One grouped query."""
+    ``last_contact`` (that, or the date the case was referred). A correlated subquery
+    per case, answered from the index on contact attempt (case, date)."""
+    latest = ContactAttempt.objects.filter(case=OuterRef("pk")).order_by("-date").values("date")[:1]
     return cases.annotate(
-        last_attempt=Max("contact_attempts__date"),
+        last_attempt=Subquery(latest, output_field=DateField()),
         last_contact=Coalesce(F("last_attempt"), F("date_referred"), output_field=DateField()),
     )
 
@@ -163,14 +178,18 @@ def without_contact(
 ) -> QuerySet[Case]:
     """Open ``cases`` with no contact attempt for ``days`` days or more (default
     ``CMETRACK_NO_CONTACT_DAYS``): the last contact, or the referral if there was none, was
-    on or before ``today - days``. Oldest gap first."""
+    on or before ``today - days``. Oldest gap first.
+
+    Set-based: no attempt after the cutoff (an anti-join), and either some attempt (all
+    before the cutoff) or a referral on or before it."""
     days = no_contact_days() if days is None else days
     cutoff = (today or timezone.localdate()) - dt.timedelta(days=days)
-    return (
-        with_last_contact(cases.filter(state__in=OPEN_STATES))
-        .filter(last_contact__lte=cutoff)  # type: ignore[misc]  # an annotation
-        .order_by("last_contact", "pk")
+    attempts = ContactAttempt.objects.filter(case=OuterRef("pk"))
+    due = cases.filter(state__in=OPEN_STATES).filter(
+        ~Exists(attempts.filter(date__gt=cutoff)),
+        Exists(attempts) | Q(date_referred__lte=cutoff),
     )
+    return with_last_contact(due).order_by("last_contact", "pk")
 
 
 def cases_without_contact_since(
@@ -178,3 +197,19 @@ def cases_without_contact_since(
 ) -> QuerySet[Case]:
     """The follow-up queue: the open cases ``user`` can see that have had no contact."""
     return without_contact(cases_visible_to(user), days=days, today=today)
+
+
+def no_contact_page(
+    user: User, number: str | int | None, *, per_page: int = 50, today: dt.date | None = None
+) -> Page[Case]:
+    """One page of the follow-up queue. The page's ids come from a narrow query (id and
+    gap only); the cases, with child and officer, are then read for those ids alone."""
+    ids = cases_without_contact_since(user, today=today).values_list("pk", flat=True)
+    page = Paginator(ids, per_page).get_page(number)
+    wanted = list(page.object_list)
+    found = with_last_contact(Case.objects.filter(pk__in=wanted)).select_related(
+        "child", "assigned_officer"
+    )
+    by_id = {c.pk: c for c in found}
+    cases = [by_id[pk] for pk in wanted if pk in by_id]
+    return Page(cases, page.number, page.paginator)  # type: ignore[arg-type]

@@ -228,10 +228,7 @@ def no_recent_contact(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require_casework_role(user)
     today = timezone.localdate()
-    cases = selectors.cases_without_contact_since(user, today=today).select_related(
-        "child", "assigned_officer"
-    )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.no_contact_page(user, request.GET.get("page"), per_page=PAGE_SIZE, today=today)
     return render(
         request,
         "casework/no_recent_contact.jinja",
