@@ -122,6 +122,10 @@ def dormant_precondition(case: Case) -> str | None:
     When they do, this becomes one line such as
     ``return None if risk_assessment_authorised_for(case) else DORMANT_NEEDS_RISK_ASSESSMENT``.
     """
+    from cmetrack.safeguarding.selectors import authorised_risk_assessment_for
+
+    if authorised_risk_assessment_for(case) is not None:
+        return None
     return DORMANT_NEEDS_RISK_ASSESSMENT
 
 

@@ -6,8 +6,12 @@ from cmetrack.accounts.api import ApiTokenAuth, SessionAuth
 from cmetrack.accounts.api import router as accounts_router
 from cmetrack.cases.api import router as cases_router
 from cmetrack.casework.api import router as casework_router
+from cmetrack.detection.api import router as detection_router
+from cmetrack.matching.api import router as matching_router
 from cmetrack.organisations.api import router as organisations_router
 from cmetrack.referrals.api import router as referrals_router
+from cmetrack.reports.api import router as reports_router
+from cmetrack.safeguarding.api import router as safeguarding_router
 
 api = NinjaAPI(
     title="Children missing education API",
@@ -19,6 +23,10 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", organisations_router)
+api.add_router("/", detection_router)
+api.add_router("/", matching_router)
 api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
 api.add_router("/", casework_router)
+api.add_router("/", safeguarding_router)
+api.add_router("/", reports_router)

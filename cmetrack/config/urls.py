@@ -19,10 +19,15 @@ urlpatterns = [
     path("accessibility/", core_views.accessibility, name="accessibility"),
     path("privacy/", core_views.privacy, name="privacy"),
     path("children/", include("cmetrack.people.urls")),
+    path("alerts/", include("cmetrack.detection.urls")),
+    path("find-a-child/", include("cmetrack.matching.urls")),
     path("", include("cmetrack.referrals.urls")),  # /referrals/..., /report-a-child/
     path("cases/", include("cmetrack.cases.urls")),
     # Tracking work: /cases/<id>/tracking/…, /cases/no-recent-contact/ and /tasks/.
     path("", include("cmetrack.casework.urls")),
+    # Safeguarding: /cases/<id>/safeguarding/… and /dormant-reviews/.
+    path("", include("cmetrack.safeguarding.urls")),
+    path("reports/", include("cmetrack.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
