@@ -48,6 +48,8 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Cases", reverse("cases:queue")))
     if user.has_role(*CASEWORK_ROLES):
         items.append(("Tasks", reverse("casework:my-tasks")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
+        items.append(("Dormant reviews", reverse("safeguarding:reviews")))
     if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
         items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO):
