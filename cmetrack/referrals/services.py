@@ -579,43 +579,44 @@ def referral_triage(
         kind=ChronologyKind.REFERRAL,
         summary=f"Referral {referral.reference} from {_referrer_text(referral)}: {referral.reason}",
     )
+    # The school a referral names is the child's last known education; it is written with
+    # the first move, through the case engine (one version, one audit row).
+    last_education: dict[str, Any] = {}
+    if referral.school is not None:
+        last_education = {
+            "last_education_school": referral.school,
+            "last_education_place": referral.school.name[:200],
+            "last_education_date": referral.date_last_attendance,
+        }
     if decision == TriageDecision.NOT_SCHOOL_AGE:
-        case = case_transition(
-            actor=actor,
-            case=case,
-            to_state=CaseState.CLOSED,
-            outcome=Outcome.NOT_CME,
-            reason=f"Not of compulsory school age: {reason.strip()}",
+        to_state, outcome, status = (
+            CaseState.CLOSED,
+            TriageOutcome.NOT_SCHOOL_AGE,
+            ReferralStatus.NOT_CME,
         )
-        outcome, status = TriageOutcome.NOT_SCHOOL_AGE, ReferralStatus.NOT_CME
+        why = f"Not of compulsory school age: {reason.strip()}"
     elif referral.route == ReferralRoute.SCHOOL:
-        if referral.school is not None:
-            audited_update(
-                actor=actor,
-                instance=case,
-                child_id=child.pk,
-                changes={
-                    "last_education_school": referral.school,
-                    "last_education_place": referral.school.name[:200],
-                    "last_education_date": referral.date_last_attendance,
-                },
-                summary="Last known education from the school referral",
-            )
-        case = case_transition(
-            actor=actor,
-            case=case,
-            to_state=CaseState.SLO_INVESTIGATION,
-            reason="School referral: the School Liaison Officer investigates.",
+        to_state, outcome, status = (
+            CaseState.SLO_INVESTIGATION,
+            TriageOutcome.SLO_INVESTIGATION,
+            ReferralStatus.LINKED,
         )
-        outcome, status = TriageOutcome.SLO_INVESTIGATION, ReferralStatus.LINKED
+        why = "School referral: the School Liaison Officer investigates."
     else:
-        case = case_transition(
-            actor=actor,
-            case=case,
-            to_state=CaseState.TRACKING,
-            reason=f"{referral.get_route_display()} referral: the CME team tracks the child.",
+        to_state, outcome, status = (
+            CaseState.TRACKING,
+            TriageOutcome.TRACKING,
+            ReferralStatus.LINKED,
         )
-        outcome, status = TriageOutcome.TRACKING, ReferralStatus.LINKED
+        why = f"{referral.get_route_display()} referral: the CME team tracks the child."
+    case = case_transition(
+        actor=actor,
+        case=case,
+        to_state=to_state,
+        outcome=Outcome.NOT_CME if to_state == CaseState.CLOSED else None,
+        reason=why,
+        changes=last_education,
+    )
     if assign_to is not None:
         case = case_assign(actor=actor, case=case, officer=assign_to)
     audited_update(

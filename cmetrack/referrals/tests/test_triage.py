@@ -62,10 +62,12 @@ def triage(user: Any, referral: Referral, **kw: Any) -> Referral:
         (ReferralRoute.AGENCY, CaseState.TRACKING, TriageOutcome.TRACKING),
         (ReferralRoute.PUBLIC, CaseState.TRACKING, TriageOutcome.TRACKING),
         (ReferralRoute.OTHER_LA, CaseState.TRACKING, TriageOutcome.TRACKING),
+        (ReferralRoute.DETECTION, CaseState.TRACKING, TriageOutcome.TRACKING),
     ],
 )
 def test_triage_routes_each_route(officer: Any, route: str, state: str, outcome: str) -> None:
-    school = SchoolFactory.create() if route == ReferralRoute.SCHOOL else None
+    names_school = route in (ReferralRoute.SCHOOL, ReferralRoute.DETECTION)
+    school = SchoolFactory.create() if names_school else None
     referral = make_referral(route, school=school, referring_organisation=school)
     referral.parents_carers = [
         {"name": "Maria Kowalska", "relationship": "mother", "phone": "07700 900123", "email": ""}
