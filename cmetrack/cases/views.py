@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 
@@ -62,7 +63,9 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = QueueFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    name = request.GET.get("queue") or ("mine" if not user.has_role("cme_manager") else "open")
+    # An officer starts at their own cases; a manager, an SLO or others at all they may see.
+    own_desk = user.has_role(Role.CME_OFFICER) and not user.has_role(Role.CME_MANAGER)
+    name = request.GET.get("queue") or ("mine" if own_desk else "open")
     if name not in QUEUES:
         name = "open"
     filters = QueueFilters(

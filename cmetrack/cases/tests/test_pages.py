@@ -262,3 +262,26 @@ def test_queue_shows_nothing_outside_scope(make_user, school):
     html = signed_in(make_user(Role.SCHOOL_USER)).get(reverse("cases:queue")).content.decode()
     assert _refs(html) == set()
     assert "0 cases" in html
+
+
+@pytest.mark.django_db
+def test_an_slo_starts_at_the_investigations_of_their_schools(make_user, school):
+    slo = make_user(Role.SLO)
+    slo.linked_schools.add(school)
+    case = case_in_state(S.SLO_INVESTIGATION, school=school)
+    html = signed_in(slo).get(reverse("cases:queue")).content.decode()
+    assert _refs(html) == {case.reference}
+
+
+@pytest.mark.django_db
+def test_a_queue_from_another_app_is_served_through_the_hook(officer, school, monkeypatch):
+    from cmetrack.cases import selectors
+
+    flagged = case_in_state(S.TRACKING, school=school)
+    case_in_state(S.TRACKING, school=school)
+    monkeypatch.setitem(
+        selectors.QUEUE_HOOKS, "flagged", ("Flagged", lambda user, qs: qs.filter(pk=flagged.pk))
+    )
+    monkeypatch.setitem(selectors.QUEUES, "flagged", "Flagged")
+    html = signed_in(officer).get(reverse("cases:queue") + "?queue=flagged").content.decode()
+    assert _refs(html) == {flagged.reference}
