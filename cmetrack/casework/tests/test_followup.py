@@ -220,3 +220,34 @@ def test_tasks_for_hides_tasks_on_cases_no_longer_visible(make_user):
     Task.objects.create(case=visible, title="v", owner=slo, due=timezone.localdate())
     Task.objects.create(case=hidden, title="h", owner=slo, due=timezone.localdate())
     assert [t.title for t in tasks_for(slo)] == ["v"]
+
+
+def test_overdue_tasks_is_a_work_queue_of_the_cases_app(officer, make_user):
+    from cmetrack.cases.selectors import QUEUES, queue_cases
+
+    assert QUEUES["overdue_tasks"] == "Open cases with overdue tasks"
+    late, on_time, done = open_case(), open_case(), open_case()
+    today = timezone.localdate()
+    Task.objects.create(case=late, title="a", owner=officer, due=today - dt.timedelta(days=1))
+    Task.objects.create(case=on_time, title="b", owner=officer, due=today)
+    Task.objects.create(
+        case=done, title="c", owner=officer, due=today - dt.timedelta(days=5),
+        status=TaskStatus.DONE,
+    )  # fmt: skip
+    assert list(queue_cases(officer, "overdue_tasks")) == [late]
+    assert not queue_cases(make_user(Role.SLO), "overdue_tasks").exists()
+
+
+def test_no_contact_page_reads_ids_then_one_page_of_cases(officer, django_assert_num_queries):
+    from cmetrack.casework.selectors import no_contact_page
+
+    cases = [open_case(referred_days_ago=100 - i, officer=officer) for i in range(5)]
+    contact(cases[0], days_ago(40))
+    assert officer.role_set
+    with django_assert_num_queries(3):  # count, ids, rows
+        page = no_contact_page(officer, 1, per_page=2)
+    assert [c.pk for c in page.object_list] == [cases[1].pk, cases[2].pk]
+    assert page.paginator.count == 5
+    last = no_contact_page(officer, 3, per_page=2)
+    assert [c.pk for c in last.object_list] == [cases[0].pk]
+    assert getattr(last.object_list[0], "last_attempt", None) == days_ago(40)
