@@ -78,7 +78,8 @@ class GovukDateField(forms.Field):
 
 
 def _req(message: str) -> dict[str, str]:
-    return {"required": message}
+    """The message for a missing answer, also used for an answer that is not an option."""
+    return {"required": message, "invalid_choice": message}
 
 
 def _text(label: str, *, required: str = "", max_length: int = 100, **kw: Any) -> forms.CharField:
@@ -128,7 +129,10 @@ class ParentsMixin:
         for n in range(1, cls.PARENT_ROWS + 1):
             fields[f"parent{n}_name"] = _text("Full name", max_length=200)
             fields[f"parent{n}_relationship"] = forms.ChoiceField(
-                label="Relationship to the child", choices=RELATIONSHIP_CHOICES, required=False
+                label="Relationship to the child",
+                choices=RELATIONSHIP_CHOICES,
+                required=False,
+                error_messages=_req(f"Select the relationship of parent or carer {n} to the child"),
             )
             fields[f"parent{n}_phone"] = _text("Phone number", max_length=40)
             fields[f"parent{n}_email"] = forms.EmailField(
@@ -250,9 +254,8 @@ class CheckForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.fields["status"].label = kind.label
-        self.fields["status"].error_messages["required"] = (
-            f"Select whether “{kind.label.lower()}” was done, not possible or not applicable"
-        )
+        message = f"Select whether “{kind.label.lower()}” was done, not possible or not applicable"
+        self.fields["status"].error_messages.update(required=message, invalid_choice=message)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -395,13 +398,22 @@ class TriageForm(forms.Form):
         label="Which child is this?",
         choices=[],
         required=False,
+        error_messages=_req("Select the child's record, or create a new one"),
     )
     family_name = _text("Child's last name for the new record", max_length=100)
     duplicate_of = forms.ChoiceField(
-        label="Which open case does it repeat?", choices=[], required=False
+        label="Which open case does it repeat?",
+        choices=[],
+        required=False,
+        error_messages=_req("Select the open case this referral repeats"),
     )
     reason = _area("Reason", max_length=300)
-    assign_to = forms.ChoiceField(label="Assign the case to (optional)", choices=[], required=False)
+    assign_to = forms.ChoiceField(
+        label="Assign the case to (optional)",
+        choices=[],
+        required=False,
+        error_messages=_req("Select someone from the list, or do not assign now"),
+    )
 
     def __init__(
         self,
@@ -422,9 +434,17 @@ class TriageForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         decision = data.get("decision")
-        if decision in ("open", "not_school_age") and not data.get("child"):
+        if (
+            decision in ("open", "not_school_age")
+            and not data.get("child")
+            and "child" not in self.errors
+        ):
             self.add_error("child", "Select the child's record, or create a new one")
-        if decision == "duplicate" and not data.get("duplicate_of"):
+        if (
+            decision == "duplicate"
+            and not data.get("duplicate_of")
+            and "duplicate_of" not in self.errors
+        ):
             self.add_error("duplicate_of", "Select the open case this referral repeats")
         if decision == "not_school_age" and not data.get("reason"):
             self.add_error("reason", "Say why the child is not children missing education")
