@@ -21,7 +21,7 @@ from cmetrack.cases.models import Case
 from cmetrack.rules import is_of_compulsory_school_age, national_curriculum_year
 
 from .periods import Season, census_day, months_back
-from .selectors import CME_STATES, cases_as_at
+from .selectors import CME_STATES, cases_in_states_at
 
 SEASON_LABEL = {
     Season.AUTUMN: "Autumn term",
@@ -160,23 +160,18 @@ def _tables(
     return tables, not_csa
 
 
-def ehe_population(census: dt.date, *, today: dt.date) -> QuerySet[Case]:
+def ehe_population(census: dt.date) -> QuerySet[Case]:
     """Children whose latest case by the census day closed as home educated by then (the
-    home-education list itself is not kept in this system)."""
+    home-education list itself is not kept in this system). Closed is final, so a case
+    closed on or before the census day was closed on it."""
     later = Case.objects.filter(
         child_id=OuterRef("child_id"),
         date_referred__gt=OuterRef("date_referred"),
         date_referred__lte=census,
     )
-    return (
-        cases_as_at(census, today=today)
-        .filter(
-            **{"state_then": CaseState.CLOSED},
-            outcome=Outcome.HOME_EDUCATED,
-            closed_on__lte=census,
-        )
-        .filter(~Exists(later))
-    )
+    return Case.objects.filter(
+        state=CaseState.CLOSED, outcome=Outcome.HOME_EDUCATED, closed_on__lte=census
+    ).filter(~Exists(later))
 
 
 def dfe_return(
@@ -186,11 +181,11 @@ def dfe_return(
     today = today or timezone.localdate()
     census = census_day(s, year)
     result = DfeReturn(season=s, year=year, census=census)
-    cme_qs = cases_as_at(census, today=today).filter(**{"state_then__in": list(CME_STATES)})
+    cme_qs = cases_in_states_at(census, CME_STATES, today=today)
     result.cme, result.not_school_age = _tables(cme_qs, census, with_length=True)
     result.reason_not_recorded = result.cme["Total"]["Total"]
     result.cme["Primary reason for CME"] = {"Not known": result.reason_not_recorded}
-    result.ehe, _ = _tables(ehe_population(census, today=today), census, with_length=False)
+    result.ehe, _ = _tables(ehe_population(census), census, with_length=False)
     result.ehe["Primary reason for EHE"] = {"Not known": result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:
         result.cme_full_year = _cme_full_year(year - 1, today=today)
@@ -218,7 +213,7 @@ def _cme_full_year(start_year: int, *, today: dt.date) -> int:
     from .selectors import end_of_day
 
     start, end = dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31)
-    at_start = cases_as_at(start, today=today).filter(**{"state_then__in": list(CME_STATES)})
+    at_start = cases_in_states_at(start, CME_STATES, today=today)
     during = CaseStateChange.objects.filter(
         to_state__in=list(CME_STATES),
         at__gte=end_of_day(start),

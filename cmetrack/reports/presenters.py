@@ -116,10 +116,11 @@ def headlines(
     filters: Filters, kinds: tuple[str, ...] = ("as_at", "today", "period")
 ) -> list[Headline]:
     p = filters.params
+    on_date = sel.as_at_totals(p) if "as_at" in kinds else {}
     return [
         Headline(
             figure=f,
-            total=sel.figure_total(f, p),
+            total=on_date[f.key] if f.key in on_date else sel.figure_total(f, p),
             href=figure_url(f.key, filters),
             when=filters.describe(f),
         )
@@ -301,9 +302,9 @@ def termly_figures(
 ) -> dict[str, Any]:
     """Everything the termly report shows, as JSON kept with the issued report."""
     filters = Filters(as_at=as_at, period=period, today=today)
-    p = filters.params
     cme = sel.FIGURES["cme"]
     results = pace_results(filters, default_threshold())
+    totals = {h.figure.key: h.total for h in headlines(filters)}
     return {
         "season": season.value,
         "year": year,
@@ -316,7 +317,7 @@ def termly_figures(
         "headlines": [
             {
                 "title": f.title,
-                "total": sel.figure_total(f, p),
+                "total": totals[f.key],
                 "when": filters.describe(f),
                 "how": f.how,
             }

@@ -21,11 +21,12 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection
+from django.db.models import Case as When_
 from django.db.models import (
-    BooleanField,
     Count,
     DateField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -35,7 +36,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import Case as When_
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     Greatest,
@@ -101,24 +102,71 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(midnight)
 
 
-def state_at(as_at: dt.date) -> Subquery:
-    """The state of ``OuterRef('pk')`` at the end of ``as_at``, from its state history."""
-    latest = (
-        CaseStateChange.objects.filter(case_id=OuterRef("pk"), at__lt=end_of_day(as_at))
-        .order_by("-at", "-id")
-        .values("to_state")[:1]
+def _latest_state_sql(
+    as_at: dt.date, states: Iterable[str], *, among: tuple[str, list[Any]] | None = None
+) -> tuple[str, list[Any]]:
+    """SQL for the latest state change of each case by the end of ``as_at`` (a window
+    function over the history, one pass), as rows (case_id, to_state, rn); rn = 1 is the
+    latest. Cases closed by then are left out when ``states`` has no "closed": closed is
+    final, and ``closed_on`` is the day the closing change was made. ``among`` narrows to
+    the case ids of a subquery. Only table names and placeholders are put into the SQL."""
+    ops = connection.ops
+    params: list[Any] = [ops.adapt_datetimefield_value(end_of_day(as_at))]
+    where = ""
+    if CaseState.CLOSED not in set(states):
+        where += (
+            f" AND case_id IN (SELECT id FROM {Case._meta.db_table} "  # noqa: S608
+            "WHERE closed_on IS NULL OR closed_on > %s)"
+        )
+        params.append(ops.adapt_datefield_value(as_at))
+    if among is not None:
+        where += f" AND case_id IN ({among[0]})"
+        params += among[1]
+    sql = (
+        "SELECT case_id, to_state, ROW_NUMBER() OVER "  # noqa: S608
+        "(PARTITION BY case_id ORDER BY at DESC, id DESC) AS rn "
+        f"FROM {CaseStateChange._meta.db_table} WHERE at < %s{where}"
     )
-    return Subquery(latest)
+    return sql, params
 
 
-def cases_as_at(as_at: dt.date, *, today: dt.date | None = None) -> QuerySet[Case]:
-    """Every case referred by ``as_at``, annotated ``state_then`` (its state at the end of
-    that day). Unscoped: callers count it, or intersect it with the viewer's scope."""
+def _case_ids_in_states_at(as_at: dt.date, states: Iterable[str]) -> RawSQL:
+    states = sorted(states)
+    inner, params = _latest_state_sql(as_at, states)
+    placeholders = ", ".join(["%s"] * len(states))
+    sql = f"SELECT case_id FROM ({inner}) latest WHERE rn = 1 AND to_state IN ({placeholders})"  # noqa: S608
+    return RawSQL(sql, [*params, *states])  # noqa: S611 (placeholders only)
+
+
+def cases_in_states_at(
+    as_at: dt.date, states: Iterable[str], *, today: dt.date | None = None
+) -> QuerySet[Case]:
+    """Cases referred by ``as_at`` whose state at the end of that day was one of
+    ``states``: the state column for today, else the state history (set-based: the latest
+    change per case by then, one window-function pass). Unscoped: callers count it, or
+    intersect it with the viewer's scope."""
     today = today or timezone.localdate()
-    qs = Case.objects.all()
+    states = list(states)
     if as_at >= today:
-        return qs.annotate(state_then=F("state"))
-    return qs.filter(date_referred__lte=as_at).annotate(state_then=state_at(as_at))
+        return Case.objects.filter(state__in=states)
+    return Case.objects.filter(
+        date_referred__lte=as_at, pk__in=_case_ids_in_states_at(as_at, states)
+    )
+
+
+def states_at_counts(qs: QuerySet[Case], as_at: dt.date, *, unit: str) -> dict[str, int]:
+    """How many of ``qs`` (children or cases) were in each state at the end of ``as_at``."""
+    inner, inner_params = qs.values("pk").query.sql_with_params()
+    latest, params = _latest_state_sql(as_at, [CaseState.CLOSED], among=(inner, list(inner_params)))
+    count = "COUNT(DISTINCT c.child_id)" if unit == "children" else "COUNT(*)"
+    sql = (
+        f"SELECT latest.to_state, {count} FROM ({latest}) latest "  # noqa: S608
+        f"JOIN {Case._meta.db_table} c ON c.id = latest.case_id "
+        "WHERE latest.rn = 1 GROUP BY latest.to_state"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {state: int(n) for state, n in cursor.fetchall()}
 
 
 # --- figures ---------------------------------------------------------------------------
@@ -145,39 +193,38 @@ class Figure:
     build: Callable[[Params], QuerySet[Case]]
     #: What the system cannot yet count for this figure, said on the page.
     caveat: str = ""
+    #: For a figure on a date: the states it counts, and whether only children located
+    #: as living in the area count.
+    states: frozenset[str] = frozenset()
+    living_here_only: bool = False
 
 
 def _in_states(states: Iterable[str]) -> Callable[[Params], QuerySet[Case]]:
     def build(p: Params) -> QuerySet[Case]:
-        return cases_as_at(p.as_at, today=p.today).filter(**{"state_then__in": list(states)})
+        return cases_in_states_at(p.as_at, states, today=p.today)
 
     return build
 
 
 def _not_in_education(p: Params) -> QuerySet[Case]:
-    qs = cases_as_at(p.as_at, today=p.today)
-    return qs.filter(
-        Q(state_then__in=list(NOT_IN_EDUCATION_STATES))
-        | Q(state_then=CaseState.LOCATED, located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION)
+    """Located as living in the area (the route recorded when located), and at the date
+    still located, in needs assessment or awaiting provision."""
+    states = {*NOT_IN_EDUCATION_STATES, CaseState.LOCATED}
+    return cases_in_states_at(p.as_at, states, today=p.today).filter(
+        located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION
     )
 
 
 def _opened(p: Params) -> QuerySet[Case]:
-    return Case.objects.filter(date_referred__range=(p.period.start, p.period.end)).annotate(
-        state_then=F("state")
-    )
+    return Case.objects.filter(date_referred__range=(p.period.start, p.period.end))
 
 
 def _located(p: Params) -> QuerySet[Case]:
-    return Case.objects.filter(located_on__range=(p.period.start, p.period.end)).annotate(
-        state_then=F("state")
-    )
+    return Case.objects.filter(located_on__range=(p.period.start, p.period.end))
 
 
 def _closed(p: Params) -> QuerySet[Case]:
-    return Case.objects.filter(closed_on__range=(p.period.start, p.period.end)).annotate(
-        state_then=F("state")
-    )
+    return Case.objects.filter(closed_on__range=(p.period.start, p.period.end))
 
 
 def _reopened(p: Params) -> QuerySet[Case]:
@@ -185,9 +232,18 @@ def _reopened(p: Params) -> QuerySet[Case]:
 
 
 def _no_contact(p: Params) -> QuerySet[Case]:
-    from cmetrack.casework.selectors import without_contact
+    """casework's rule (``without_contact``: the last contact attempt, or the referral when
+    there is none, ``CMETRACK_NO_CONTACT_DAYS`` or more days ago), written with EXISTS on
+    the (case, date) index instead of a grouped MAX so that breakdowns stay one pass."""
+    from cmetrack.casework.models import ContactAttempt
+    from cmetrack.casework.selectors import no_contact_days
 
-    return without_contact(Case.objects.all(), today=p.today).annotate(state_then=F("state"))
+    cutoff = p.today - dt.timedelta(days=no_contact_days())
+    attempts = ContactAttempt.objects.filter(case_id=OuterRef("pk"))
+    return Case.objects.filter(state__in=list(OPEN_STATES)).filter(
+        ~Exists(attempts.filter(date__gt=cutoff)),
+        Exists(attempts) | Q(date_referred__lte=cutoff),
+    )
 
 
 CHILD_DIMENSIONS = (
@@ -218,6 +274,7 @@ FIGURES: dict[str, Figure] = {
             unit="children",
             dimensions=("state", "route", "located_route", *CHILD_DIMENSIONS),
             build=_in_states(CME_STATES),
+            states=frozenset(CME_STATES),
         ),
         Figure(
             key="not_found",
@@ -230,19 +287,22 @@ FIGURES: dict[str, Figure] = {
             unit="children",
             dimensions=("state", "route", *CHILD_DIMENSIONS),
             build=_in_states(NOT_FOUND_STATES),
+            states=frozenset(NOT_FOUND_STATES),
         ),
         Figure(
             key="not_in_education",
             title="Living in the area, not in education",
             how=(
-                "Children located and living in the area but not in education: located "
-                "with the route “living in the area and not in education”, in needs "
-                "assessment or awaiting provision at the end of the day."
+                "Children located as living in the area and not in education (the route "
+                "recorded when located) whose case was located, in needs assessment or "
+                "awaiting provision at the end of the day."
             ),
             kind="as_at",
             unit="children",
             dimensions=("state", "route", *CHILD_DIMENSIONS),
             build=_not_in_education,
+            states=frozenset({*NOT_IN_EDUCATION_STATES, CaseState.LOCATED}),
+            living_here_only=True,
         ),
         Figure(
             key="in_provision",
@@ -252,6 +312,7 @@ FIGURES: dict[str, Figure] = {
             unit="children",
             dimensions=("route", *CHILD_DIMENSIONS),
             build=_in_states({CaseState.IN_PROVISION}),
+            states=frozenset({CaseState.IN_PROVISION}),
         ),
         Figure(
             key="dormant",
@@ -267,6 +328,7 @@ FIGURES: dict[str, Figure] = {
             unit="cases",
             dimensions=("review", "route", *CHILD_DIMENSIONS),
             build=_in_states({CaseState.DORMANT}),
+            states=frozenset({CaseState.DORMANT}),
         ),
         Figure(
             key="no_contact",
@@ -350,32 +412,27 @@ def _labels(choices: Any) -> dict[str, str]:
     return {str(v): str(label) for v, label in choices.choices}
 
 
-def _postcode_district() -> Any:
-    """The outward code (postcode district) of the child's current address; "restricted"
-    when that address is restricted; "unknown" when there is none."""
-    current = Address.objects.filter(child_id=OuterRef("child_id"), date_to__isnull=True).order_by(
-        "-date_from", "-id"
-    )
-    return {
-        "addr_pc": Upper(Trim(Subquery(current.values("postcode")[:1]))),
-        "addr_restricted": Subquery(
-            current.values("is_restricted")[:1], output_field=BooleanField()
-        ),
-    }
-
-
 def _with_area(qs: QuerySet[Case]) -> QuerySet[Case]:
-    qs = qs.annotate(**_postcode_district())
-    space = StrIndex(F("addr_pc"), Value(" "))
-    return qs.annotate(
-        area=When_(
-            When(addr_restricted=True, then=Value("restricted")),
-            When(Q(addr_pc__isnull=True) | Q(addr_pc=""), then=Value(UNKNOWN)),
-            When(Q(addr_pc__contains=" "), then=Substr(F("addr_pc"), 1, space - 1)),
-            When(Q(addr_pc__regex=r"^.{5,}$"), then=Substr(F("addr_pc"), 1, Length("addr_pc") - 3)),
-            default=F("addr_pc"),
+    """Annotate ``area``: the outward code (postcode district) of the child's current
+    address, worked out inside one correlated subquery on the address; "restricted" when
+    that address is restricted (never shown); "unknown" when there is none."""
+    pc = Upper(Trim(F("postcode")))
+    district = (
+        Address.objects.filter(child_id=OuterRef("child_id"), date_to__isnull=True)
+        .order_by("-date_from", "-id")
+        .annotate(pc=pc)
+        .annotate(
+            district=When_(
+                When(is_restricted=True, then=Value("restricted")),
+                When(pc="", then=Value(UNKNOWN)),
+                When(pc__contains=" ", then=Substr(F("pc"), 1, StrIndex(F("pc"), Value(" ")) - 1)),
+                When(pc__regex=r"^.{5,}$", then=Substr(F("pc"), 1, Length("pc") - 3)),
+                default=F("pc"),
+            )
         )
+        .values("district")[:1]
     )
+    return qs.annotate(area=Coalesce(Subquery(district), Value(UNKNOWN)))
 
 
 @dataclass(frozen=True)
@@ -394,7 +451,7 @@ class Dimension:
 DIMENSIONS: dict[str, Dimension] = {
     d.key: d
     for d in (
-        Dimension("state", "State", "state_then", lambda: _labels(CaseState)),
+        Dimension("state", "State", "state", lambda: _labels(CaseState)),
         Dimension("route", "Route of referral", "route", lambda: _labels(ReferralRoute)),
         Dimension(
             "located_route",
@@ -474,6 +531,49 @@ def figure_date(figure: Figure, p: Params) -> dt.date:
     if figure.kind == "today":
         return p.today
     return p.as_at
+
+
+def as_at_totals(p: Params) -> dict[str, int]:
+    """Every figure on a date at once: one pass over the state history (or, for today, one
+    pass over the cases) with a filtered distinct count per figure."""
+    figures = [f for f in FIGURES.values() if f.kind == "as_at"]
+    if p.as_at >= p.today:
+        aggregates = {
+            f.key: Count(
+                "child_id" if f.unit == "children" else "pk",
+                distinct=True,
+                filter=Q(state__in=sorted(f.states))
+                & (
+                    Q(located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION)
+                    if f.living_here_only
+                    else Q()
+                ),
+            )
+            for f in figures
+        }
+        return {k: int(v or 0) for k, v in Case.objects.aggregate(**aggregates).items()}
+    states = sorted(set().union(*(f.states for f in figures)))
+    latest, params = _latest_state_sql(p.as_at, states)
+    cols: list[str] = []
+    col_params: list[Any] = []
+    for f in figures:
+        placeholders = ", ".join(["%s"] * len(f.states))
+        cond = f"l.to_state IN ({placeholders})"
+        col_params += sorted(f.states)
+        if f.living_here_only:
+            cond += " AND c.located_route = %s"
+            col_params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
+        what = "c.child_id" if f.unit == "children" else "c.id"
+        cols.append(f"COUNT(DISTINCT CASE WHEN {cond} THEN {what} END)")
+    sql = (
+        f"SELECT {', '.join(cols)} FROM ({latest}) l "  # noqa: S608
+        f"JOIN {Case._meta.db_table} c ON c.id = l.case_id "
+        "WHERE l.rn = 1 AND c.date_referred <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*col_params, *params, connection.ops.adapt_datefield_value(p.as_at)])
+        row = cursor.fetchone()
+    return {f.key: int(v or 0) for f, v in zip(figures, row, strict=True)}
 
 
 def figure_total(figure: Figure, p: Params) -> int:
@@ -606,11 +706,24 @@ def _with_last_review(qs: QuerySet[Case], on: dt.date) -> QuerySet[Case]:
 
 
 def _review_buckets(qs: QuerySet[Case], on: dt.date) -> list[Bucket]:
-    qs = _with_last_review(qs, on)
-    row = qs.aggregate(
-        **{k: Count("pk", distinct=True, filter=_review_q(k, on)) for k in REVIEW_LABELS}
+    """Dormant cases by review status: one query grouped by the last-review date, each
+    date then placed by the rule (a handful of dates, never the cases)."""
+    l0, l7 = _review_bounds(on)
+    counts = dict.fromkeys(REVIEW_LABELS, 0)
+    rows = (
+        _with_last_review(qs, on)
+        .values_list(*["last_review"])
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
     )
-    return [Bucket(k, label, int(row[k] or 0)) for k, label in REVIEW_LABELS.items()]
+    for last, n in rows:
+        key = "overdue" if last is None or last < l0 else "due" if last < l7 else "later"
+        counts[key] += n
+    return [Bucket(k, label, counts[k]) for k, label in REVIEW_LABELS.items()]
+
+
+def _past_as_at(figure: Figure, p: Params) -> bool:
+    return figure.kind == "as_at" and p.as_at < p.today
 
 
 def breakdown(figure: Figure, dimension_key: str, p: Params) -> list[Bucket]:
@@ -620,7 +733,10 @@ def breakdown(figure: Figure, dimension_key: str, p: Params) -> list[Bucket]:
     on = figure_date(figure, p)
     if dimension_key == "review":
         return _review_buckets(qs, on)
-    rows = qs.values_list(dim.field).annotate(n=_count_expr(figure.unit)).order_by()
+    if dimension_key == "state" and _past_as_at(figure, p):
+        rows: Iterable[tuple[Any, int]] = states_at_counts(qs, p.as_at, unit=figure.unit).items()
+    else:
+        rows = qs.values_list(dim.field).annotate(n=_count_expr(figure.unit)).order_by()
     if dimension_key in ("age", "year_group"):
         return _dob_buckets(rows, dimension_key, on)
     labels = dim.labels()
@@ -654,6 +770,8 @@ def figure_cases(
         return _with_last_review(qs, on).filter(_review_q(key, on))
     if dimension == "in_care":
         return qs.filter(child__in_care=(key == "True"))
+    if dimension == "state" and _past_as_at(figure, p):
+        return qs.filter(pk__in=_case_ids_in_states_at(p.as_at, [key]))
     if dimension == "vulnerable" and key == "":
         return qs.filter(child__vulnerabilities__isnull=True)
     if key == "" and dimension in ("located_route", "outcome", "ethnicity"):
@@ -798,17 +916,13 @@ PACE_MEASURES: dict[str, PaceMeasure] = {
 
 def pace_cases(measure: PaceMeasure, period: Period) -> QuerySet[Case]:
     """Cases of ``measure`` in ``period`` with both dates, annotated ``days`` (a duration)."""
-    return (
-        Case.objects.filter(
-            **{
-                f"{measure.end}__range": (period.start, period.end),
-                f"{measure.start}__isnull": False,
-            }
-        )
-        .annotate(
-            days=ExpressionWrapper(F(measure.end) - F(measure.start), output_field=DurationField())
-        )
-        .annotate(state_then=F("state"))
+    return Case.objects.filter(
+        **{
+            f"{measure.end}__range": (period.start, period.end),
+            f"{measure.start}__isnull": False,
+        }
+    ).annotate(
+        days=ExpressionWrapper(F(measure.end) - F(measure.start), output_field=DurationField())
     )
 
 
@@ -879,7 +993,7 @@ __all__ = [
     "Figure",
     "Params",
     "breakdown",
-    "cases_as_at",
+    "cases_in_states_at",
     "figure_cases",
     "figure_total",
     "may_see_cases",

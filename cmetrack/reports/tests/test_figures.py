@@ -217,3 +217,30 @@ def test_no_contact_counts_open_cases_without_contact(world: World) -> None:
     assert world.cases[4].pk not in ids
     assert world.cases[7].pk not in ids
     assert {world.cases[1].pk, world.cases[2].pk, world.cases[3].pk} <= ids
+
+
+@pytest.mark.parametrize(
+    "as_at", [TODAY, D(2026, 10, 31), D(2026, 10, 12), D(2026, 9, 5), D(2026, 7, 28)]
+)
+def test_all_totals_at_once_match_each_figure(world: World, as_at: dt.date) -> None:
+    """The dashboard's single pass gives the same totals as each figure on its own."""
+    p = params(as_at)
+    each = {k: total(k, p) for k, f in sel.FIGURES.items() if f.kind == "as_at"}
+    assert sel.as_at_totals(p) == each
+
+
+def test_not_in_education_counts_children_located_here(world: World) -> None:
+    # C was located living here on 10 Oct, assessed 15 Oct, awaiting 20 Oct, in provision 10 Nov.
+    assert case_ids("not_in_education", params(D(2026, 10, 12))) == {world.cases[3].pk}
+    assert case_ids("not_in_education", params(D(2026, 10, 9))) == set()
+    assert case_ids("not_in_education", params()) == set()
+
+
+def test_no_contact_agrees_with_casework(world: World) -> None:
+    from cmetrack.cases.models import Case
+    from cmetrack.casework.selectors import without_contact
+
+    p = params()
+    mine = case_ids("no_contact", p)
+    theirs = set(without_contact(Case.objects.all(), today=TODAY).values_list("pk", flat=True))
+    assert mine == theirs
