@@ -122,7 +122,7 @@ def notes_for(case: Case) -> QuerySet[CaseNote]:
 
 
 def tasks_for_case(case: Case) -> QuerySet[Task]:
-    return Task.objects.filter(case=case).select_related("owner", "created_by")
+    return Task.objects.filter(case=case).select_related("case__child", "owner", "created_by")
 
 
 # --- tasks ----------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def tasks_for(user: User, *, today: dt.date | None = None) -> QuerySet[Task]:
     qs = Task.objects.filter(owner=user, status=TaskStatus.OPEN)
     if not user.has_role(*ALL_CASES_ROLES):
         qs = qs.filter(case__in=cases_visible_to(user).values("pk"))
-    return qs.select_related("case", "case__child").order_by("due", "id")
+    return qs.select_related("case__child", "owner").order_by("due", "id")
 
 
 def overdue_tasks_for(user: User, *, today: dt.date | None = None) -> QuerySet[Task]:

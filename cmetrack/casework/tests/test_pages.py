@@ -253,3 +253,44 @@ def test_home_shows_overdue_tasks_only_when_there_are_some(officer):
     assert section.total == 1
     assert section.rows[0].cells[0] == "Late"
     assert section.rows[0].href == reverse("casework:case-tracking", args=[case.pk])
+
+
+def _fill(case, officer, n: int) -> None:
+    from cmetrack.audit.services import Actor
+    from cmetrack.casework import services
+
+    actor = Actor(user=officer)
+    sources = list(AddressSearchSource.objects.all()[:n])
+    for i in range(n):
+        services.address_check_record(
+            actor=actor, case=case, source=sources[i % len(sources)], status="not_available"
+        )
+        services.contact_attempt_record(
+            actor=actor, case=case, method="phone", date=TODAY, with_whom=f"P{i}",
+            outcome="no_answer",
+        )  # fmt: skip
+        services.case_note_add(actor=actor, case=case, text=f"Note {i}")
+        services.task_create(actor=actor, case=case, title=f"T{i}", owner=officer, due=TODAY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["casework:case-tracking", "casework:my-tasks", "casework:no-recent-contact"],
+)
+def test_pages_make_the_same_number_of_queries_however_many_rows(client, officer, url):
+    """No query per row: 2 and 6 of everything cost the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(officer)
+    counts = []
+    for n in (2, 6):
+        case = open_case(officer=officer, referred_days_ago=60)
+        _fill(case, officer, n)
+        open_case(officer=officer, referred_days_ago=60)  # one more row in the queue
+        path = reverse(url, args=[case.pk]) if url.endswith("tracking") else reverse(url)
+        client.get(path)  # caches and session writes of a first request are not rows
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
