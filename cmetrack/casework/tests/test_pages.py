@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -255,7 +256,7 @@ def test_home_shows_overdue_tasks_only_when_there_are_some(officer):
     assert section.rows[0].href == reverse("casework:case-tracking", args=[case.pk])
 
 
-def _fill(case, officer, n: int) -> None:
+def _fill(case: Any, officer: Any, n: int) -> None:
     from cmetrack.audit.services import Actor
     from cmetrack.casework import services
 
