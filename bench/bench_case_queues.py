@@ -211,8 +211,9 @@ def main() -> None:
         "Notes: the machine was shared with other test runs, so single figures vary by a "
         "few tens of milliseconds between runs. Keyset pages cost the same at any depth; "
         "OFFSET grows with it. Name search scans the children once (a case-insensitive "
-        "prefix match cannot use an index on SQLite), and an SLO's scope is an OR of three "
-        "conditions that SQLite evaluates by scanning the cases.",
+        "prefix match needs an expression index on the names, which the people app does not "
+        "have yet), and an SLO's scope is an OR of three conditions that the database "
+        "evaluates by scanning the cases.",
         "",
         "Run: `.venv/bin/python bench/bench_case_queues.py` (builds the data once into the "
         "SQLite file, then reuses it).",

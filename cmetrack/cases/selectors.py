@@ -68,6 +68,8 @@ QUEUE_HOOKS: dict[str, tuple[str, object]] = {}
 
 PAGE_SIZE = 50
 _REFERENCE = re.compile(r"^\s*(?:CME-?)?0*(\d{1,9})\s*$", re.IGNORECASE)
+#: Up to this many children matching a name search are looked up first, by id.
+_NAME_MATCH_LIMIT = 2000
 _UPN = re.compile(r"^[A-Za-z]\d{11}[A-Za-z0-9]$")
 
 
@@ -127,14 +129,21 @@ def search_cases(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
     # Every word starts one of the child's names (legal or alias): one pass over children.
     children = Child.objects.all()
     for word in q.split()[:5]:
-        aliases = ChildAlias.objects.filter(
-            Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
-        ).values("child_id")
+        # Aliases are few: their children's ids as a list keeps the scan of children simple.
+        aliases = list(
+            ChildAlias.objects.filter(
+                Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
+            ).values_list("child_id", flat=True)
+        )
         children = children.filter(
             Q(legal_family_name__istartswith=word)
             | Q(legal_given_names__istartswith=word)
             | Q(pk__in=aliases)
         )
+    # Usually a handful of children: look them up once, then their cases by the index.
+    matches = list(children.values_list("pk", flat=True)[: _NAME_MATCH_LIMIT + 1])
+    if len(matches) <= _NAME_MATCH_LIMIT:
+        return qs.filter(child_id__in=matches)
     return qs.filter(child_id__in=children.values("pk"))
 
 

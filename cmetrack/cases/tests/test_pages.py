@@ -17,6 +17,7 @@ from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case
 from cmetrack.cases.tests.factories import case_in_state
+from cmetrack.people.models import ChildAlias
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.rules import upn_check_letter
 
@@ -208,6 +209,9 @@ def queue_cases(school, make_user):
         upn=upn_check_letter("801200001001") + "801200001001",
     )
     bo = ChildFactory.create(legal_given_names="Bo", legal_family_name="Yates", upn=None)
+    ChildAlias.objects.create(
+        child=bo, alias_type="known_as", given_names="Bobby", family_name="Quill"
+    )
     mine = case_in_state(S.TRACKING, school=school, child=amy, assigned_officer=officer)
     unassigned = case_in_state(S.RECEIVED, school=school, child=bo)
     return officer, mine, unassigned
@@ -229,6 +233,8 @@ def _refs(html: str) -> set[str]:
         ("queue=all&officer=none", {"unassigned"}),
         ("queue=all&q=zeb", {"mine"}),
         ("queue=all&q=bo+yat", {"unassigned"}),
+        ("queue=all&q=quill", {"unassigned"}),
+        ("queue=all&q=amy+quill", set()),
         ("queue=all&q=REF", {"unassigned"}),
         ("queue=all&q=UPN", {"mine"}),
     ],
