@@ -5,6 +5,8 @@ from . import views
 app_name = "detection"
 urlpatterns = [
     path("", views.alert_list, name="alert-list"),
+    path("upload/", views.upload, name="upload"),
+    path("deletion-return/", views.deletion_return, name="deletion-return"),
     path("<int:alert_id>/", views.alert_detail, name="alert-detail"),
     path("<int:alert_id>/refer/", views.alert_refer_view, name="alert-refer"),
     path("<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),

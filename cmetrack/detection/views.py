@@ -13,7 +13,8 @@ from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.selectors import open_cases_for
 
-from .forms import AlertFilterForm, AttachForm, DismissForm
+from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
+from .imports import allowed_school_ids, may_import
 from .models import Alert
 from .presenters import AlertPresenter, QueuePresenter
 from .selectors import (
@@ -155,3 +156,81 @@ def alert_attach_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert_attach_case(actor=Actor.from_request(request), alert=alert, case=case)
     messages.success(request, f"Alert added to {case.reference}")
     return redirect("detection:alert-detail", alert_id=alert.pk)
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """Upload a data file: a school its own data, the local authority any school's."""
+    import tempfile
+    from pathlib import Path
+
+    from . import importers
+
+    actor = Actor.from_request(request)
+    if not may_import(actor):
+        raise PermissionDenied
+    la = allowed_school_ids(actor) is None
+    form = UploadForm(request.POST or None, request.FILES or None, la=la)
+    run = None
+    if request.method == "POST" and form.is_valid():
+        upload_file = form.cleaned_data["file"]
+        suffix = Path(upload_file.name or "upload.csv").suffix.lower()
+        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
+            for chunk in upload_file.chunks():
+                handle.write(chunk)
+        path = Path(handle.name)
+        try:
+            kind = form.cleaned_data["kind"]
+            name = (upload_file.name or "upload")[:255]
+            if kind == "roll":
+                run = importers.roll_import(
+                    actor=actor, path=path, file_name=name, taken_on=form.cleaned_data["taken_on"]
+                )
+            else:
+                service = getattr(importers, f"{kind}_import")
+                run = service(actor=actor, path=path, file_name=name)
+        finally:
+            path.unlink(missing_ok=True)
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    return render(
+        request,
+        "detection/upload.jinja",
+        {"form": form, "run": run, "has_errors": bool(form.errors)},
+        status=status,
+    )
+
+
+@login_required
+def deletion_return(request: HttpRequest) -> HttpResponse:
+    """A school tells the authority it deleted a pupil from its roll."""
+    from cmetrack.organisations.models import OrganisationKind
+
+    from .importers import deletion_return_submit
+
+    user = _user(request)
+    school = user.organisation
+    if not (
+        user.has_role("school_user")
+        and school is not None
+        and school.kind == OrganisationKind.SCHOOL
+    ):
+        raise PermissionDenied
+    form = DeletionReturnForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = deletion_return_submit(
+                actor=Actor.from_request(request), school=school, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, f"Deletion return sent for {record.full_name} ({record.upn})")
+            return redirect("detection:deletion-return")
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "detection/deletion_return.jinja",
+        {"form": form, "messages": messages.get_messages(request)},
+        status=status,
+    )

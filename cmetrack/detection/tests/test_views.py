@@ -201,3 +201,109 @@ def test_api_is_scoped_and_audits_a_read(setting: dict[str, Any], make_user: Any
     assert detail["evidence"]["sessions"] == 20
     assert AuditEvent.objects.filter(actor=user, action="view").count() == 1
     assert client_for(make_user(Role.AGENCY_USER)).get("/api/v1/alerts").status_code == 403
+
+
+# --- Uploading a data file ------------------------------------------------------------
+
+
+def _roll_csv(laestab: str) -> bytes:
+    from cmetrack.detection.importers import ROLL_COLUMNS
+
+    from .factories import make_upn
+
+    row = [laestab, make_upn(1), "", "Amira", "Khan", "", "", "2014-05-01", "F", "", "", "6",
+           "", "C"]  # fmt: skip
+    return (",".join(ROLL_COLUMNS) + "\n" + ",".join(row) + "\n").encode()
+
+
+def test_a_school_uploads_its_own_roll(setting: dict[str, Any], make_user: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cmetrack.registers.models import RollEntry
+
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=setting["ours"]))
+    page = client.get(reverse("detection:upload")).content.decode()
+    assert "Term dates" not in page  # only the local authority sends the calendar
+    response = client.post(
+        reverse("detection:upload"),
+        {
+            "kind": "roll",
+            "taken_on": "02/10/2025",
+            "file": SimpleUploadedFile("roll.csv", _roll_csv("9992001"), "text/csv"),
+        },
+    )
+    assert "File imported" in response.content.decode()
+    assert RollEntry.objects.get().snapshot.school == setting["ours"]
+    refused = client.post(
+        reverse("detection:upload"),
+        {
+            "kind": "roll",
+            "taken_on": "02/10/2025",
+            "file": SimpleUploadedFile("other.csv", _roll_csv("9992002"), "text/csv"),
+        },
+    ).content.decode()
+    assert "Your file was not imported" in refused
+    assert "you can only send data for your own school" in refused
+    assert RollEntry.objects.count() == 1
+
+
+def test_upload_form_errors(setting: dict[str, Any], make_user: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(make_user(Role.CME_OFFICER))
+    assert "Term dates" in client.get(reverse("detection:upload")).content.decode()
+    response = client.post(
+        reverse("detection:upload"),
+        {"kind": "roll", "file": SimpleUploadedFile("roll.pdf", b"%PDF-1.4", "application/pdf")},
+    )
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert "<title>Error:" in text
+    assert "The selected file must be a CSV" in text
+    assert "Enter the date the roll was taken" in text
+
+
+def test_roles_without_data_feeds_cannot_upload(setting: dict[str, Any], make_user: Any) -> None:
+    assert (
+        client_for(make_user(Role.AGENCY_USER)).get(reverse("detection:upload")).status_code == 403
+    )
+
+
+def test_a_school_sends_a_deletion_return_from_the_form(
+    setting: dict[str, Any], make_user: Any
+) -> None:
+    from cmetrack.detection.models import DeletionReturn
+
+    from .factories import make_upn
+
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=setting["ours"]))
+    url = reverse("detection:deletion-return")
+    fields = {
+        "upn": make_upn(7),
+        "legal_given_name": "Amira",
+        "legal_family_name": "Khan",
+        "dob": "01/05/2014",
+        "ground": "i",
+        "deleted_on": "03/11/2025",
+    }
+    bad = client.post(url, {**fields, "upn": "A999200025007", "dob": "31/02/2014"})
+    text = bad.content.decode()
+    assert bad.status_code == 400
+    assert "Date of birth must be a real date" in text
+    assert not DeletionReturn.objects.exists()
+    wrong_upn = client.post(url, {**fields, "upn": "A999200025007"}).content.decode()
+    assert "is not a valid UPN: the check letter should be" in wrong_upn
+    response = client.post(url, fields, follow=True)
+    assert "Deletion return sent for Amira Khan" in response.content.decode()
+    record = DeletionReturn.objects.get()
+    assert (record.school, record.ground, record.deleted_on) == (
+        setting["ours"],
+        "i",
+        date(2025, 11, 3),
+    )
+
+
+def test_only_schools_use_the_deletion_form(setting: dict[str, Any], make_user: Any) -> None:
+    for role in (Role.CME_OFFICER, Role.AGENCY_USER):
+        client = client_for(make_user(role))
+        assert client.get(reverse("detection:deletion-return")).status_code == 403
