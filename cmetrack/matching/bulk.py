@@ -186,13 +186,16 @@ def link(
     model: MatchModel,
     threshold: float,
     workers: int = 1,
+    family_rules: bool = True,
 ) -> list[tuple[str, str, float]]:
     """Pairs (left id, right id, probability) at or above ``threshold``; with no
     ``right``, the duplicate pairs within ``left`` (each pair once, lower id first)."""
     dedupe = right is None
     target = left if right is None else right
     ids = [ident for ident, _r in target]
-    index = CandidateIndex(((n, r) for n, (_i, r) in enumerate(target)), model)
+    index = CandidateIndex(
+        ((n, r) for n, (_i, r) in enumerate(target)), model, family_rules=family_rules
+    )
     job = _Job(LINK_TOP, threshold, dedupe, 1.0 / max(len(target), 1), timed=False)
     queries = [(n, ident, r) for n, (ident, r) in enumerate(left)]
     pairs: dict[tuple[str, str], float] = {}

@@ -431,10 +431,10 @@ COMPARISONS: tuple[Comparison, ...] = (GIVEN, FAMILY, DOB, SEX, POSTCODE, ADDRES
 #: agrees on all of them, so together they count for no more than HOUSEHOLD_CAP bits.
 HOUSEHOLD = ("family_name", "postcode", "address", "parents")
 HOUSEHOLD_CAP = 14.0
-#: When the surname agrees but the given names plainly differ, the pair looks like two
-#: children of one family: the given-name disagreement then counts at least
-#: SIBLING_GIVEN_WEIGHT against, and at least TWIN_GIVEN_WEIGHT when the dates of birth
-#: are the same too (twins).
+#: When the surname agrees, the given names plainly differ and the dates of birth are
+#: close, the pair looks like two children of one family: the given-name disagreement then
+#: counts at least SIBLING_GIVEN_WEIGHT against, and at least TWIN_GIVEN_WEIGHT when the
+#: dates of birth are the same (twins).
 SIBLING_GIVEN_WEIGHT = -12.0
 TWIN_GIVEN_WEIGHT = -24.0
 #: Reading a record with given and family names swapped costs this many bits.
@@ -444,10 +444,15 @@ TWIN_FAMILY_LEVELS = frozenset({"exact", "part", "phonetic", "typo"})
 
 def given_floor(levels: dict[str, str]) -> float | None:
     """The most the given-name disagreement may count for, when the pair looks like two
-    children of one family (None otherwise)."""
+    children of one family: same surname, plainly different given names and dates of
+    birth the same (twins) or close (None otherwise; dates far apart already count
+    against)."""
     if levels.get("given_name") != "else" or levels.get("family_name") not in TWIN_FAMILY_LEVELS:
         return None
-    return TWIN_GIVEN_WEIGHT if levels.get("dob") == "exact" else SIBLING_GIVEN_WEIGHT
+    dob = levels.get("dob")
+    if dob == "exact":
+        return TWIN_GIVEN_WEIGHT
+    return None if dob in ("else", "null", None) else SIBLING_GIVEN_WEIGHT
 
 
 def is_twin_pattern(levels: dict[str, str]) -> bool:

@@ -152,9 +152,15 @@ def normalise_upn(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+@lru_cache(maxsize=100_000)
+def _dob(value: dt.date | str) -> DobParts:
+    """Shared tuples, so the scorer's per-query cache (by object) works for dates too."""
+    return dob_parts(value)
+
+
 def features_of(record: PersonRecord) -> list[Features]:
     """The record's legal name first, then one entry per alias (other fields shared)."""
-    dob = dob_parts(record.dob) if record.dob else NO_DOB
+    dob = _dob(record.dob) if record.dob else NO_DOB
     shared = {
         "dob": dob,
         "sex": normalise_sex(record.sex),

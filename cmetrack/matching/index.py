@@ -36,6 +36,8 @@ KEY_POSTCODE_GIVEN = 5
 KEY_POSTCODE_DOB = 6
 KEY_FAMILY_YEAR = 7
 KEY_GIVEN_YEAR = 8
+KEY_POSTCODE_FAMILY = 9
+KEY_POSTCODE_INITIALS = 10
 
 #: Largest block taken from each kind of key: a key shared by more records than this says
 #: too little to be worth scoring (the other keys still find the child).
@@ -43,11 +45,13 @@ BLOCK_CAPS = {
     KEY_UPN: 50,
     KEY_FAMILY_DOB: 2000,
     KEY_GIVEN_DOB: 2000,
-    KEY_FAMILY_GIVEN: 1000,
+    KEY_FAMILY_GIVEN: 500,
     KEY_POSTCODE_GIVEN: 500,
     KEY_POSTCODE_DOB: 500,
-    KEY_FAMILY_YEAR: 300,
-    KEY_GIVEN_YEAR: 300,
+    KEY_FAMILY_YEAR: 150,
+    KEY_GIVEN_YEAR: 150,
+    KEY_POSTCODE_FAMILY: 300,
+    KEY_POSTCODE_INITIALS: 300,
 }
 TIGHT_KEYS = (
     KEY_UPN,
@@ -56,8 +60,9 @@ TIGHT_KEYS = (
     KEY_FAMILY_GIVEN,
     KEY_POSTCODE_GIVEN,
     KEY_POSTCODE_DOB,
+    KEY_POSTCODE_FAMILY,
 )
-BROAD_KEYS = (KEY_FAMILY_YEAR, KEY_GIVEN_YEAR)
+BROAD_KEYS = (KEY_FAMILY_YEAR, KEY_GIVEN_YEAR, KEY_POSTCODE_INITIALS)
 #: A best match at least this probable after the tight keys ends the search there.
 CONFIDENT = 0.99
 COMPARISON_COUNT = len(COMPARISONS)
@@ -84,6 +89,13 @@ def _family_keys(f: Features) -> set[int]:
     return {stable_hash(f.family.phonetic)} | {stable_hash(p) for p in f.family.part_phonetics}
 
 
+def _initials(f: Features) -> int:
+    """First letters of the given and family names (typing errors rarely hit them)."""
+    if f.given is None or f.family is None:
+        return 0
+    return stable_hash(f.given.first[:1] + f.family.full[:1])
+
+
 def record_keys(f: Features) -> set[int]:
     """The keys one name of a record is filed under."""
     keys: set[int] = {pack(KEY_UPN, stable_hash(u), 0) for u in f.upns}
@@ -107,6 +119,10 @@ def record_keys(f: Features) -> set[int]:
             keys.add(pack(KEY_POSTCODE_GIVEN, pc, gk))
     if pc and dob:
         keys.add(pack(KEY_POSTCODE_DOB, pc, dob))
+    if pc:
+        keys |= {pack(KEY_POSTCODE_FAMILY, pc, fk) for fk in family}
+        if _initials(f):
+            keys.add(pack(KEY_POSTCODE_INITIALS, pc, _initials(f)))
     return keys
 
 
@@ -114,6 +130,7 @@ def query_keys(orientations: Sequence[Features]) -> dict[int, list[int]]:
     """The keys a query looks itself up under, by kind."""
     out: dict[int, set[int]] = {kind: set() for kind in BLOCK_CAPS}
     for f in orientations:
+        # A swapped reading with a mistyped date as well is two errors: exact dates only.
         out[KEY_UPN] |= {pack(KEY_UPN, stable_hash(u), 0) for u in f.upns}
         own_given = _given_keys(f)
         all_given = set(own_given)
@@ -122,7 +139,7 @@ def query_keys(orientations: Sequence[Features]) -> dict[int, list[int]]:
         family = _family_keys(f)
         y, m, d = f.dob
         exact = [_dob_int(y, m, d)] if (y and m and d) else []
-        typed = [_dob_int(*v) for v in dob_typing_variants(f.dob)]
+        typed = [] if f.swapped else [_dob_int(*v) for v in dob_typing_variants(f.dob)]
         years = [y - 1, y, y + 1] if y else []
         pc = stable_hash(f.postcode.full) if f.postcode else 0
         for fk in family:
@@ -138,6 +155,9 @@ def query_keys(orientations: Sequence[Features]) -> dict[int, list[int]]:
             out[KEY_GIVEN_DOB] |= {pack(KEY_GIVEN_DOB, gk, v) for v in typed}
         if pc:
             out[KEY_POSTCODE_DOB] |= {pack(KEY_POSTCODE_DOB, pc, v) for v in exact + typed}
+            out[KEY_POSTCODE_FAMILY] |= {pack(KEY_POSTCODE_FAMILY, pc, fk) for fk in family}
+            if _initials(f):
+                out[KEY_POSTCODE_INITIALS].add(pack(KEY_POSTCODE_INITIALS, pc, _initials(f)))
     return {kind: sorted(keys) for kind, keys in out.items()}
 
 
@@ -163,7 +183,13 @@ class CandidateIndex(Generic[T]):
     """The records of one or more registers, filed for search. ``items[i]`` is whatever
     the caller wants back for record ``i`` (a register row reference)."""
 
-    def __init__(self, records: Iterable[tuple[T, PersonRecord]], model: MatchModel) -> None:
+    def __init__(
+        self,
+        records: Iterable[tuple[T, PersonRecord]],
+        model: MatchModel,
+        *,
+        family_rules: bool = True,
+    ) -> None:
         import pyarrow as pa  # type: ignore[import-untyped]
         import pyarrow.compute as pc  # type: ignore[import-untyped]
 
@@ -205,6 +231,7 @@ class CandidateIndex(Generic[T]):
             model,
             {k: v / n_given for k, v in given_count.items()},
             {k: v / n_family for k, v in family_count.items()},
+            family_rules=family_rules,
         )
 
     def __len__(self) -> int:
@@ -215,9 +242,11 @@ class CandidateIndex(Generic[T]):
         return len(self._keys)
 
     def _block(self, key: int) -> tuple[int, int]:
-        lo = bisect.bisect_left(self._keys, key)
-        hi = bisect.bisect_right(self._keys, key, lo)
-        return lo, hi
+        keys = self._keys
+        lo = bisect.bisect_left(keys, key)
+        if lo == len(keys) or keys[lo] != key:
+            return lo, lo
+        return lo, bisect.bisect_right(keys, key, lo)
 
     def candidate_rows(
         self, orientations: Sequence[Features], kinds: Iterable[int] = TIGHT_KEYS

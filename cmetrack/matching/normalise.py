@@ -276,29 +276,36 @@ def dob_one_digit_apart(a: DobParts, b: DobParts) -> bool:
     return diff < 10 and x // (power * 10) == y // (power * 10)
 
 
-def dob_typing_variants(parts: DobParts) -> list[DobParts]:
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_date(y: int, m: int, d: int) -> bool:
+    if not (1 <= m <= 12 and 1 <= d <= _DAYS_IN_MONTH[m] and y >= 1):
+        return False
+    return not (m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)))
+
+
+@lru_cache(maxsize=20_000)
+def dob_typing_variants(parts: DobParts) -> tuple[DobParts, ...]:
     """Dates a mistyped complete date of birth may really be: day and month swapped, year
     one out, or any one digit different (only real calendar dates). Used by the candidate
     index to look a query up under the dates it may have been typed from."""
     year, month, day = parts
     if not (year and month and day):
-        return []
-    found: set[DobParts] = set()
-    candidates = [(year, day, month), (year - 1, month, day), (year + 1, month, day)]
-    digits = dob_digits(parts)
-    for position in range(8):
-        for replacement in "0123456789":
-            if replacement != digits[position]:
-                changed = digits[:position] + replacement + digits[position + 1 :]
-                candidates.append((int(changed[:4]), int(changed[4:6]), int(changed[6:])))
-    for y, m, d in candidates:
-        try:
-            dt.date(y, m, d)
-        except ValueError:
-            continue
-        if (y, m, d) != parts:
-            found.add((y, m, d))
-    return sorted(found)
+        return ()
+    found: set[DobParts] = {(year, day, month), (year - 1, month, day), (year + 1, month, day)}
+    value = year * 10000 + month * 100 + day
+    power = 1
+    for _position in range(8):
+        digit = (value // power) % 10
+        base = value - digit * power
+        for replacement in range(10):
+            if replacement != digit:
+                v = base + replacement * power
+                found.add((v // 10000, (v // 100) % 100, v % 100))
+        power *= 10
+    found.discard(parts)
+    return tuple(sorted(p for p in found if _is_date(*p)))
 
 
 # --- postcodes and addresses ------------------------------------------------------------

@@ -7,10 +7,10 @@ that the independence assumption of Fellegi-Sunter misses:
 
 - the household fields (surname, postcode, address, parents) together count for at most
   :data:`compare.HOUSEHOLD_CAP` bits, because a sibling agrees on all of them;
-- when the surname agrees but the given names plainly differ, the pair looks like a
-  brother and sister, and the given-name disagreement counts at least
-  :data:`compare.SIBLING_GIVEN_WEIGHT` against; with the same date of birth too it looks
-  like twins, and counts at least :data:`compare.TWIN_GIVEN_WEIGHT` against.
+- when the surname agrees, the given names plainly differ and the dates of birth are
+  close, the pair looks like a brother and sister, and the given-name disagreement counts
+  at least :data:`compare.SIBLING_GIVEN_WEIGHT` against; with the same date of birth it
+  looks like twins, and counts at least :data:`compare.TWIN_GIVEN_WEIGHT` against.
 
 The probability is the weight turned into odds with a prior (for a search, one in the
 number of records searched).
@@ -92,15 +92,19 @@ class Scorer:
     """Scores pairs with one model and the term frequencies of one register.
 
     :meth:`weight` is the fast path used on every candidate; :meth:`explain` builds the
-    per-field explanation for the few results shown. Both give the same weight."""
+    per-field explanation for the few results shown. Both give the same weight.
+    ``family_rules=False`` turns off the household cap and the sibling and twin rules, for
+    data about adults where a shared surname and address say nothing of siblings."""
 
     def __init__(
         self,
         model: MatchModel,
         given_tf: dict[str, float] | None = None,
         family_tf: dict[str, float] | None = None,
+        family_rules: bool = True,
     ) -> None:
         self.model = model
+        self.family_rules = family_rules
         self.given_tf = given_tf or {}
         self.family_tf = family_tf or {}
         self._weights = {
@@ -150,7 +154,8 @@ class Scorer:
         """The match weight of (query, record). ``cache`` (one dict per comparison, fresh
         for each query) remembers results by record field, which records share a lot."""
         total = household = 0.0
-        given_else = dob_exact = family_agrees = False
+        given_else = family_agrees = False
+        dob_key = "null"
         given_weight = 0.0
         for i, comparison, attr, _weights, is_household in self._plan:
             value = getattr(record, attr)
@@ -165,15 +170,15 @@ class Scorer:
             elif i == 1:
                 family_agrees = comparison.levels[index].key in TWIN_FAMILY_LEVELS
             elif i == 2:
-                dob_exact = comparison.levels[index].key == "exact"
+                dob_key = comparison.levels[index].key
             if is_household:
                 household += weight
             else:
                 total += weight
-        if given_else and family_agrees:
-            floor = TWIN_GIVEN_WEIGHT if dob_exact else SIBLING_GIVEN_WEIGHT
+        if self.family_rules and given_else and family_agrees and dob_key not in ("else", "null"):
+            floor = TWIN_GIVEN_WEIGHT if dob_key == "exact" else SIBLING_GIVEN_WEIGHT
             total += min(0.0, floor - given_weight)
-        total += min(household, HOUSEHOLD_CAP)
+        total += min(household, HOUSEHOLD_CAP) if self.family_rules else household
         if query.swapped:
             total -= SWAP_PENALTY
         return total
@@ -187,7 +192,7 @@ class Scorer:
             index, weight = self._field(i, comparison, query, record)
             keys[comparison.name] = comparison.levels[index].key
             results.append((comparison, index, weight))
-        floor = given_floor(keys)
+        floor = given_floor(keys) if self.family_rules else None
         household = total = 0.0
         notes: list[str] = []
         for comparison, index, weight in results:
@@ -208,7 +213,7 @@ class Scorer:
                 household += weight
             else:
                 total += weight
-        total += min(household, HOUSEHOLD_CAP)
+        total += min(household, HOUSEHOLD_CAP) if self.family_rules else household
         if query.swapped:
             total -= SWAP_PENALTY
             notes.append("given and family names are the other way round")

@@ -225,3 +225,12 @@ def test_permit_removes_records_before_scoring(index):
         query("robert"), permit=lambda items: {i for i in items if i != "robert"}
     )
     assert "robert" not in [r.item for r in results]
+
+
+def test_family_rules_off_is_for_data_about_adults(index):
+    """Without the sibling and twin rules, a twin with the same household looks like the
+    same person: the rules, not luck, keep them apart."""
+    plain = CandidateIndex(list(CHILDREN.items()), default_model(), family_rules=False)
+    results = {r.item: r for r in plain.search(query("oliver"), limit=20)}
+    assert results["oliver"].probability > results["harry"].probability
+    assert results["harry"].probability > 0.5

@@ -182,7 +182,7 @@ def test_dob_typing_variants_cover_swap_year_and_one_digit():
     assert (2015, 3, 15) in variants
     assert (2015, 3, 14) not in variants
     assert (2015, 4, 3) in set(dob_typing_variants((2015, 3, 4)))
-    assert dob_typing_variants((2015, 3, 0)) == []
+    assert dob_typing_variants((2015, 3, 0)) == ()
 
 
 @pytest.mark.parametrize(

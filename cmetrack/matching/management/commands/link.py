@@ -26,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--threshold", type=float, default=0.5)
         parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument(
+            "--no-family-rules",
+            action="store_true",
+            help="For data about adults: no household cap, no sibling or twin rule.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["threshold"] <= 1:
@@ -42,6 +47,7 @@ class Command(BaseCommand):
             model=current_model(),
             threshold=options["threshold"],
             workers=options["workers"],
+            family_rules=not options["no_family_rules"],
         )
         count = write_rows(options["out"], ("left_id", "right_id", "match_probability"), pairs)
         what = "duplicate pairs" if right is None else "linked pairs"
