@@ -8,7 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -166,6 +166,8 @@ def test_command_days_option(officer):
     open_case(referred_days_ago=8, officer=officer)
     assert "created 0" in run()
     assert "No contact for 7 days or more: created 1" in run("--days", "7")
+    with pytest.raises(CommandError, match="--days must be 1 or more"):
+        run("--days", "0")
 
 
 def test_database_refuses_a_second_follow_up_for_one_gap(officer):

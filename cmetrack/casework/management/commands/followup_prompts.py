@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
 from cmetrack.casework.selectors import no_contact_days
@@ -27,8 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, days: int | None = None, **options: Any) -> None:
         days = no_contact_days() if days is None else days
         if days < 1:
-            self.stderr.write("--days must be 1 or more.")
-            raise SystemExit(2)
+            raise CommandError("--days must be 1 or more.")
         run = follow_up_prompts_create(actor=Actor.system("followup_prompts"), days=days)
         self.stdout.write(
             f"No contact for {days} days or more: created {len(run.created)} follow-up "
