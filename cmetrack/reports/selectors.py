@@ -29,6 +29,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -55,7 +56,6 @@ from cmetrack.cases.lifecycle import OPEN_STATES, CaseState, LocatedRoute, Outco
 from cmetrack.cases.models import Case, CaseStateChange, ReferralRoute
 from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.people.choices import Ethnicity, SenProvision, Sex, VulnerableGroup
-from cmetrack.people.models import Address
 from cmetrack.rules import academic_year_start_for, national_curriculum_year
 from cmetrack.rules.reviews import next_dormant_review
 
@@ -154,21 +154,6 @@ def cases_in_states_at(
     )
 
 
-def states_at_counts(qs: QuerySet[Case], as_at: dt.date, *, unit: str) -> dict[str, int]:
-    """How many of ``qs`` (children or cases) were in each state at the end of ``as_at``."""
-    inner, inner_params = qs.values("pk").query.sql_with_params()
-    latest, params = _latest_state_sql(as_at, [CaseState.CLOSED], among=(inner, list(inner_params)))
-    count = "COUNT(DISTINCT c.child_id)" if unit == "children" else "COUNT(*)"
-    sql = (
-        f"SELECT latest.to_state, {count} FROM ({latest}) latest "  # noqa: S608
-        f"JOIN {Case._meta.db_table} c ON c.id = latest.case_id "
-        "WHERE latest.rn = 1 GROUP BY latest.to_state"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {state: int(n) for state, n in cursor.fetchall()}
-
-
 # --- figures ---------------------------------------------------------------------------
 
 
@@ -233,16 +218,17 @@ def _reopened(p: Params) -> QuerySet[Case]:
 
 def _no_contact(p: Params) -> QuerySet[Case]:
     """casework's rule (``without_contact``: the last contact attempt, or the referral when
-    there is none, ``CMETRACK_NO_CONTACT_DAYS`` or more days ago), written with EXISTS on
-    the (case, date) index instead of a grouped MAX so that breakdowns stay one pass."""
+    there is none, ``CMETRACK_NO_CONTACT_DAYS`` or more days ago), written as an anti-join
+    on the (case, date) index instead of a grouped MAX so that breakdowns stay one pass:
+    referred by the cut-off, and no attempt after it."""
     from cmetrack.casework.models import ContactAttempt
     from cmetrack.casework.selectors import no_contact_days
 
     cutoff = p.today - dt.timedelta(days=no_contact_days())
     attempts = ContactAttempt.objects.filter(case_id=OuterRef("pk"))
-    return Case.objects.filter(state__in=list(OPEN_STATES)).filter(
-        ~Exists(attempts.filter(date__gt=cutoff)),
-        Exists(attempts) | Q(date_referred__lte=cutoff),
+    # Equal to casework's rule whenever no contact attempt is dated before the referral.
+    return Case.objects.filter(state__in=list(OPEN_STATES), date_referred__lte=cutoff).filter(
+        ~Exists(attempts.filter(date__gt=cutoff))
     )
 
 
@@ -399,6 +385,8 @@ NOT_YET_RECORDED = (
 # --- dimensions ------------------------------------------------------------------------
 
 UNKNOWN = "unknown"
+#: Dimensions that are attributes of the child, so each child is in exactly one bucket.
+PARTITIONING_DIMENSIONS = frozenset({"sex", "ethnicity", "sen", "in_care", "age", "year_group"})
 
 
 @dataclass(frozen=True)
@@ -414,25 +402,23 @@ def _labels(choices: Any) -> dict[str, str]:
 
 def _with_area(qs: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate ``area``: the outward code (postcode district) of the child's current
-    address, worked out inside one correlated subquery on the address; "restricted" when
-    that address is restricted (never shown); "unknown" when there is none."""
-    pc = Upper(Trim(F("postcode")))
-    district = (
-        Address.objects.filter(child_id=OuterRef("child_id"), date_to__isnull=True)
-        .order_by("-date_from", "-id")
-        .annotate(pc=pc)
-        .annotate(
-            district=When_(
-                When(is_restricted=True, then=Value("restricted")),
-                When(pc="", then=Value(UNKNOWN)),
-                When(pc__contains=" ", then=Substr(F("pc"), 1, StrIndex(F("pc"), Value(" ")) - 1)),
-                When(pc__regex=r"^.{5,}$", then=Substr(F("pc"), 1, Length("pc") - 3)),
-                default=F("pc"),
-            )
+    address (one without an end date), through a LEFT JOIN on the current addresses (a
+    child with two current addresses counts in both districts); "restricted" when that
+    address is restricted (never shown); "unknown" when there is none."""
+    qs = qs.annotate(
+        current=FilteredRelation(
+            "child__addresses", condition=Q(child__addresses__date_to__isnull=True)
         )
-        .values("district")[:1]
+    ).annotate(pc=Upper(Trim(F("current__postcode"))))
+    return qs.annotate(
+        area=When_(
+            When(current__is_restricted=True, then=Value("restricted")),
+            When(Q(pc__isnull=True) | Q(pc=""), then=Value(UNKNOWN)),
+            When(pc__contains=" ", then=Substr(F("pc"), 1, StrIndex(F("pc"), Value(" ")) - 1)),
+            When(pc__regex=r"^.{5,}$", then=Substr(F("pc"), 1, Length("pc") - 3)),
+            default=F("pc"),
+        )
     )
-    return qs.annotate(area=Coalesce(Subquery(district), Value(UNKNOWN)))
 
 
 @dataclass(frozen=True)
@@ -531,6 +517,26 @@ def figure_date(figure: Figure, p: Params) -> dt.date:
     if figure.kind == "today":
         return p.today
     return p.as_at
+
+
+def _figure_states_at(figure: Figure, as_at: dt.date) -> dict[str, int]:
+    """A figure on a past date by state, in the same single pass as its total."""
+    states = sorted(figure.states)
+    latest, params = _latest_state_sql(as_at, states)
+    placeholders = ", ".join(["%s"] * len(states))
+    where = f"l.rn = 1 AND l.to_state IN ({placeholders}) AND c.date_referred <= %s"
+    where_params: list[Any] = [*states, connection.ops.adapt_datefield_value(as_at)]
+    if figure.living_here_only:
+        where += " AND c.located_route = %s"
+        where_params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
+    count = "COUNT(DISTINCT c.child_id)" if figure.unit == "children" else "COUNT(*)"
+    sql = (
+        f"SELECT l.to_state, {count} FROM ({latest}) l "  # noqa: S608
+        f"JOIN {Case._meta.db_table} c ON c.id = l.case_id WHERE {where} GROUP BY l.to_state"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *where_params])
+        return {state: int(n) for state, n in cursor.fetchall()}
 
 
 def as_at_totals(p: Params) -> dict[str, int]:
@@ -734,7 +740,7 @@ def breakdown(figure: Figure, dimension_key: str, p: Params) -> list[Bucket]:
     if dimension_key == "review":
         return _review_buckets(qs, on)
     if dimension_key == "state" and _past_as_at(figure, p):
-        rows: Iterable[tuple[Any, int]] = states_at_counts(qs, p.as_at, unit=figure.unit).items()
+        rows: Iterable[tuple[Any, int]] = _figure_states_at(figure, p.as_at).items()
     else:
         rows = qs.values_list(dim.field).annotate(n=_count_expr(figure.unit)).order_by()
     if dimension_key in ("age", "year_group"):

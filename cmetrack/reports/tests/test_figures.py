@@ -238,9 +238,17 @@ def test_not_in_education_counts_children_located_here(world: World) -> None:
 
 def test_no_contact_agrees_with_casework(world: World) -> None:
     from cmetrack.cases.models import Case
+    from cmetrack.casework.models import ContactAttempt
     from cmetrack.casework.selectors import without_contact
 
+    # A recent attempt takes case 1 off the list; an old one leaves case 2 on it.
+    for n, day in ((1, D(2026, 11, 10)), (2, D(2026, 10, 1))):
+        ContactAttempt.objects.create(
+            case=world.cases[n], method="phone", date=day, with_whom="Parent", outcome="no_answer"
+        )
     p = params()
     mine = case_ids("no_contact", p)
+    assert world.cases[1].pk not in mine
+    assert world.cases[2].pk in mine
     theirs = set(without_contact(Case.objects.all(), today=TODAY).values_list("pk", flat=True))
     assert mine == theirs
