@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import DateField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
@@ -202,21 +202,48 @@ def _review_scope(user: User) -> QuerySet[Case]:
     return Case.objects.none()
 
 
+def _start_of(day: dt.date) -> dt.datetime:
+    """The first moment of ``day`` in the service's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _dormant_changes() -> QuerySet[CaseStateChange]:
+    return CaseStateChange.objects.filter(case_id=OuterRef("pk"), to_state=CaseState.DORMANT)
+
+
+def base_on_or_before(cases: QuerySet[Case], day: dt.date) -> QuerySet[Case]:
+    """Dormant cases whose review base (the later of the dormant date and the last review)
+    is on or before ``day``: no dormant change and no review after it. Anti-joins on
+    indexed columns, so the database never works out the base of every case."""
+    after = _start_of(day + dt.timedelta(days=1))
+    return cases.filter(
+        Q(state=CaseState.DORMANT)
+        & Exists(_dormant_changes())
+        & ~Exists(_dormant_changes().filter(at__gte=after))
+        & ~Exists(DormantReview.objects.filter(case_id=OuterRef("pk"), reviewed_on__gt=day))
+    )
+
+
+def base_on_or_after(cases: QuerySet[Case], day: dt.date) -> QuerySet[Case]:
+    """Cases whose review base is on or after ``day`` (a dormant change or a review then
+    or later; reviews of an earlier dormant period are all before its dormant date)."""
+    return cases.filter(
+        Exists(_dormant_changes().filter(at__gte=_start_of(day)))
+        | Exists(DormantReview.objects.filter(case_id=OuterRef("pk"), reviewed_on__gte=day))
+    )
+
+
 def overdue_reviews(user: User, *, today: dt.date) -> QuerySet[Case]:
-    """Dormant cases whose review is overdue on ``today`` (due before it), oldest first."""
+    """Dormant cases whose review is overdue on ``today`` (due before it), oldest referral
+    first, each with ``review_base`` (worked out only for the rows fetched)."""
     cutoff = latest_base_due_by(today - dt.timedelta(days=1))
-    return (
-        with_review_base(_review_scope(user))
-        .filter(Q(review_base__lte=cutoff))
-        .order_by("review_base", "pk")
+    return with_review_base(base_on_or_before(_review_scope(user), cutoff)).order_by(
+        "date_referred", "pk"
     )
 
 
 def reviews_due_this_week(user: User, *, today: dt.date) -> QuerySet[Case]:
     """Dormant cases whose review is due from ``today`` to the end of this week (Sunday)."""
     lo, hi = earliest_base_due_from(today), latest_base_due_by(week_end(today))
-    return (
-        with_review_base(_review_scope(user))
-        .filter(Q(review_base__gte=lo) & Q(review_base__lte=hi))
-        .order_by("review_base", "pk")
-    )
+    scoped = base_on_or_after(base_on_or_before(_review_scope(user), hi), lo)
+    return with_review_base(scoped).order_by("date_referred", "pk")
