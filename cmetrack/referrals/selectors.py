@@ -6,9 +6,12 @@ from django.db.models import Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.audit.models import AuditAction
+from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.models import ReferralRoute
 from cmetrack.registers.models import RollEntry, RollSnapshot
 
+from .duplicates import PossibleDuplicate, possible_duplicates
 from .models import Referral, ReferralStatus
 
 #: Roles that may triage referrals (an SLO only school referrals from linked schools).
@@ -102,3 +105,34 @@ def roll_search(user: User, query: str) -> QuerySet[RollEntry]:
             | Q(preferred_family_name__icontains=word)
         )
     return roll.order_by("legal_family_name", "legal_given_name", "pk")
+
+
+def triage_duplicates(*, actor: Actor, referral: Referral) -> tuple[list[PossibleDuplicate], bool]:
+    """The possible duplicates of ``referral`` that the actor may see, and whether there
+    were others outside their scope. Showing a child as a possible match is a read of that
+    child's record: each one shown is audited."""
+    from cmetrack.people.selectors import children_visible_to
+
+    assert actor.user is not None, "a person triages"
+    found = possible_duplicates(
+        given_names=referral.given_names,
+        family_name=referral.family_name,
+        dob=referral.dob,
+        upn=referral.upn,
+        postcode=referral.postcode,
+    )
+    visible = set(
+        children_visible_to(actor.user)
+        .filter(pk__in=[d.child.pk for d in found])
+        .values_list("pk", flat=True)
+    )
+    shown = [d for d in found if d.child.pk in visible]
+    for d in shown:
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW,
+            obj=d.child,
+            child_id=d.child.pk,
+            summary=f"Shown as a possible duplicate at triage of {referral.reference}",
+        )
+    return shown, len(shown) < len(found)

@@ -24,7 +24,6 @@ from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.people.selectors import children_visible_to
 
 from . import public
-from .duplicates import possible_duplicates
 from .forms import (
     NEW_CHILD,
     AgencyReferralForm,
@@ -45,6 +44,7 @@ from .selectors import (
     referral_get,
     referrals_visible_to,
     roll_search,
+    triage_duplicates,
     triage_queue,
 )
 from .services import (
@@ -361,21 +361,9 @@ def triage(request: HttpRequest, reference: str) -> HttpResponse:
         raise PermissionDenied
     if referral.status != ReferralStatus.RECEIVED:
         return redirect("referrals:detail", reference=referral.reference)
-    found = possible_duplicates(
-        given_names=referral.given_names,
-        family_name=referral.family_name,
-        dob=referral.dob,
-        upn=referral.upn,
-        postcode=referral.postcode,
-    )
-    visible = set(
-        children_visible_to(user)
-        .filter(pk__in=[d.child.pk for d in found])
-        .values_list("pk", flat=True)
-    )
-    shown = [d for d in found if d.child.pk in visible]
+    shown, hidden = triage_duplicates(actor=Actor.from_request(request), referral=referral)
     presenter = TriagePresenter.build(
-        referral=referral, viewer=user, duplicates=shown, hidden=len(shown) < len(found)
+        referral=referral, viewer=user, duplicates=shown, hidden=hidden
     )
     assignees = _assignees(user)
     form = TriageForm(

@@ -457,3 +457,33 @@ def test_the_team_sees_a_link_to_the_case(client: Client, make_user: Any) -> Non
     page = text(client.get(f"/referrals/{referral.reference}/"))
     assert referral.case is not None
     assert f'href="/cases/{referral.case.pk}/">{referral.case.reference}</a>' in page
+
+
+def test_duplicates_shown_at_triage_are_audited_and_scoped(client: Client, make_user: Any) -> None:
+    from cmetrack.audit.models import AuditEvent
+
+    school = SchoolFactory.create()
+    known = ChildFactory.create(
+        legal_given_names="Ola", legal_family_name="Kowalska", dob=dt.date(2015, 3, 14)
+    )
+    referral = referral_record(
+        actor=Actor.system("t"), route=ReferralRoute.SCHOOL, given_names="Ola",
+        family_name="Kowalska", reason="r", dob=dt.date(2015, 3, 14), school=school,
+    )  # fmt: skip
+    url = f"/referrals/{referral.reference}/triage/"
+    slo = make_user(Role.SLO)
+    slo.linked_schools.set([school])
+    client.force_login(slo)
+    page = text(client.get(url))
+    assert "may also match a child record you cannot see" in page
+    assert (
+        known.legal_family_name not in page.split("Possible duplicates")[1].split("The referral")[0]
+    )
+    assert not AuditEvent.objects.filter(child_id=known.pk, action="view").exists()
+    officer = make_user(Role.CME_OFFICER)
+    client.force_login(officer)
+    page = text(client.get(url))
+    assert "Same name" in page
+    event = AuditEvent.objects.get(child_id=known.pk, action="view")
+    assert event.actor == officer
+    assert referral.reference in event.summary
