@@ -102,39 +102,43 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(midnight)
 
 
-def _latest_state_sql(
-    as_at: dt.date, states: Iterable[str], *, among: tuple[str, list[Any]] | None = None
-) -> tuple[str, list[Any]]:
-    """SQL for the latest state change of each case by the end of ``as_at`` (a window
-    function over the history, one pass), as rows (case_id, to_state, rn); rn = 1 is the
-    latest. Cases closed by then are left out when ``states`` has no "closed": closed is
-    final, and ``closed_on`` is the day the closing change was made. ``among`` narrows to
-    the case ids of a subquery. Only table names and placeholders are put into the SQL."""
+#: The state of case ``c`` at the end of the day, in the SQL of :func:`_cases_then_sql`.
+STATE_THEN = "COALESCE(n.from_state, c.state)"
+
+
+def _cases_then_sql(as_at: dt.date, states: Iterable[str]) -> tuple[str, list[Any]]:
+    """A FROM clause (cases ``c``) for the cases referred by ``as_at``, where
+    :data:`STATE_THEN` is each case's state at the end of that day.
+
+    The history is read backwards from now: a case's state at the end of D is the
+    ``from_state`` of its first change after D, or, with no change since, its current
+    state. Only the changes after D are read (one filtered pass over the history and a
+    window over those rows), so the cost falls the nearer D is to today. A case opened
+    after D has "" there and counts in no state. Cases closed by D are left out when
+    ``states`` has no "closed": closed is final, and ``closed_on`` is the day the closing
+    change was made. Only table names and placeholders are put into the SQL."""
     ops = connection.ops
-    params: list[Any] = [ops.adapt_datetimefield_value(end_of_day(as_at))]
-    where = ""
+    day = ops.adapt_datefield_value(as_at)
+    params: list[Any] = [ops.adapt_datetimefield_value(end_of_day(as_at)), day]
+    where = "c.date_referred <= %s"
     if CaseState.CLOSED not in set(states):
-        where += (
-            f" AND case_id IN (SELECT id FROM {Case._meta.db_table} "  # noqa: S608
-            "WHERE closed_on IS NULL OR closed_on > %s)"
-        )
-        params.append(ops.adapt_datefield_value(as_at))
-    if among is not None:
-        where += f" AND case_id IN ({among[0]})"
-        params += among[1]
+        where += " AND (c.closed_on IS NULL OR c.closed_on > %s)"
+        params.append(day)
     sql = (
-        "SELECT case_id, to_state, ROW_NUMBER() OVER "  # noqa: S608
-        "(PARTITION BY case_id ORDER BY at DESC, id DESC) AS rn "
-        f"FROM {CaseStateChange._meta.db_table} WHERE at < %s{where}"
+        f"{Case._meta.db_table} c LEFT JOIN ("  # noqa: S608
+        "SELECT case_id, from_state, ROW_NUMBER() OVER "
+        "(PARTITION BY case_id ORDER BY at, id) AS rn "
+        f"FROM {CaseStateChange._meta.db_table} WHERE at >= %s"
+        f") n ON n.case_id = c.id AND n.rn = 1 WHERE {where}"
     )
     return sql, params
 
 
 def _case_ids_in_states_at(as_at: dt.date, states: Iterable[str]) -> RawSQL:
     states = sorted(states)
-    inner, params = _latest_state_sql(as_at, states)
+    cases, params = _cases_then_sql(as_at, states)
     placeholders = ", ".join(["%s"] * len(states))
-    sql = f"SELECT case_id FROM ({inner}) latest WHERE rn = 1 AND to_state IN ({placeholders})"  # noqa: S608
+    sql = f"SELECT c.id FROM {cases} AND {STATE_THEN} IN ({placeholders})"  # noqa: S608
     return RawSQL(sql, [*params, *states])  # noqa: S611 (placeholders only)
 
 
@@ -522,20 +526,17 @@ def figure_date(figure: Figure, p: Params) -> dt.date:
 def _figure_states_at(figure: Figure, as_at: dt.date) -> dict[str, int]:
     """A figure on a past date by state, in the same single pass as its total."""
     states = sorted(figure.states)
-    latest, params = _latest_state_sql(as_at, states)
+    cases, params = _cases_then_sql(as_at, states)
     placeholders = ", ".join(["%s"] * len(states))
-    where = f"l.rn = 1 AND l.to_state IN ({placeholders}) AND c.date_referred <= %s"
-    where_params: list[Any] = [*states, connection.ops.adapt_datefield_value(as_at)]
+    where = f" AND {STATE_THEN} IN ({placeholders})"
+    params += states
     if figure.living_here_only:
         where += " AND c.located_route = %s"
-        where_params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
+        params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
     count = "COUNT(DISTINCT c.child_id)" if figure.unit == "children" else "COUNT(*)"
-    sql = (
-        f"SELECT l.to_state, {count} FROM ({latest}) l "  # noqa: S608
-        f"JOIN {Case._meta.db_table} c ON c.id = l.case_id WHERE {where} GROUP BY l.to_state"
-    )
+    sql = f"SELECT {STATE_THEN}, {count} FROM {cases}{where} GROUP BY {STATE_THEN}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
+        cursor.execute(sql, params)
         return {state: int(n) for state, n in cursor.fetchall()}
 
 
@@ -559,25 +560,21 @@ def as_at_totals(p: Params) -> dict[str, int]:
         }
         return {k: int(v or 0) for k, v in Case.objects.aggregate(**aggregates).items()}
     states = sorted(set().union(*(f.states for f in figures)))
-    latest, params = _latest_state_sql(p.as_at, states)
+    cases, params = _cases_then_sql(p.as_at, states)
     cols: list[str] = []
     col_params: list[Any] = []
     for f in figures:
         placeholders = ", ".join(["%s"] * len(f.states))
-        cond = f"l.to_state IN ({placeholders})"
+        cond = f"{STATE_THEN} IN ({placeholders})"
         col_params += sorted(f.states)
         if f.living_here_only:
             cond += " AND c.located_route = %s"
             col_params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
         what = "c.child_id" if f.unit == "children" else "c.id"
         cols.append(f"COUNT(DISTINCT CASE WHEN {cond} THEN {what} END)")
-    sql = (
-        f"SELECT {', '.join(cols)} FROM ({latest}) l "  # noqa: S608
-        f"JOIN {Case._meta.db_table} c ON c.id = l.case_id "
-        "WHERE l.rn = 1 AND c.date_referred <= %s"
-    )
+    sql = f"SELECT {', '.join(cols)} FROM {cases}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*col_params, *params, connection.ops.adapt_datefield_value(p.as_at)])
+        cursor.execute(sql, [*col_params, *params])
         row = cursor.fetchone()
     return {f.key: int(v or 0) for f, v in zip(figures, row, strict=True)}
 

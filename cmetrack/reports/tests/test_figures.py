@@ -252,3 +252,45 @@ def test_no_contact_agrees_with_casework(world: World) -> None:
     assert world.cases[2].pk in mine
     theirs = set(without_contact(Case.objects.all(), today=TODAY).values_list("pk", flat=True))
     assert mine == theirs
+
+
+def test_state_on_a_date_matches_a_forward_replay_of_the_history(db: None) -> None:
+    """Random lifecycles: the set-based state on each date equals replaying each case's
+    history forward in Python (the latest change by the end of the day)."""
+    import random
+
+    from cmetrack.cases.lifecycle import TRANSITIONS, CaseState
+    from cmetrack.people.tests.factories import ChildFactory
+
+    from .factories import case_with_history
+
+    rng = random.Random(8)
+    start = D(2026, 1, 1)
+    histories = {}
+    for _ in range(40):
+        referred = start + dt.timedelta(days=rng.randint(0, 200))
+        day, state = referred, CaseState.RECEIVED
+        history = [(state.value, day)]
+        for _ in range(rng.randint(0, 5)):
+            choices = sorted(TRANSITIONS[state])
+            if not choices:
+                break
+            state = rng.choice(choices)
+            day += dt.timedelta(days=rng.randint(0, 20))
+            history.append((state.value, day))
+        closed = {"closed_on": history[-1][1], "outcome": "not_cme"} if state == "closed" else {}
+        case = case_with_history(
+            child=ChildFactory.create(), referred=referred, history=history, **closed
+        )
+        histories[case.pk] = history
+    for offset in range(0, 260, 13):
+        on = start + dt.timedelta(days=offset)
+        expected = {}
+        for pk, history in histories.items():
+            then = [s for s, d in history if d <= on]
+            if then:
+                expected[pk] = then[-1]
+        for state in CaseState:
+            got = set(sel.cases_in_states_at(on, [state], today=TODAY).values_list("pk", flat=True))
+            want = {pk for pk, s in expected.items() if s == state}
+            assert got == want, (on, state)
