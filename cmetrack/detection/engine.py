@@ -241,30 +241,34 @@ def build_school_days(
 
 
 RUNS_SQL = f"""
-WITH first_pass AS (
-    -- One scan: each pupil's count of G/N/O marks, and each school's marked sessions.
-    SELECT laestab, upn, d, session, grouping(upn) AS by_session,
-        count(*) FILTER (WHERE code IN ({_ABSENT})) AS absent
-    FROM marks WHERE d <= $as_of
-    GROUP BY GROUPING SETS ((laestab, upn), (laestab, d, session))
-),
-candidates AS (
+WITH candidates AS MATERIALIZED (
     -- A run of n sessions needs n G/N/O marks: only those pupils get a grid.
-    SELECT laestab, upn FROM first_pass WHERE by_session = 0 AND absent >= $min_sessions
+    SELECT laestab, upn FROM marks
+    WHERE d <= $as_of AND code IN ({_ABSENT})
+    GROUP BY laestab, upn HAVING count(*) >= $min_sessions
 ),
-school_end AS (
+marked_days AS MATERIALIZED (
+    -- The last marked session of each day ('PM' > 'AM'): fewer keys than every session.
+    SELECT laestab, d, max(session) AS session FROM marks WHERE d <= $as_of
+    GROUP BY laestab, d
+),
+school_end AS MATERIALIZED (
     SELECT x.laestab, max(s.seq) AS end_seq
-    FROM first_pass x
+    FROM marked_days x
     JOIN school_sessions s ON s.laestab = x.laestab AND s.d = x.d AND s.session = x.session
-    WHERE x.by_session = 1
     GROUP BY x.laestab
+),
+candidate_marks AS MATERIALIZED (
+    -- Narrow the marks to the candidates first, then find their sessions.
+    SELECT m.laestab, m.upn, m.d, m.session, m.code
+    FROM marks m
+    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
+    WHERE m.d <= $as_of
 ),
 ms AS (
     SELECT m.laestab, m.upn, s.seq, m.code
-    FROM marks m
-    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
+    FROM candidate_marks m
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
-    WHERE m.d <= $as_of
 ),
 starts AS (
     SELECT laestab, upn, min(seq) AS start_seq FROM ms
