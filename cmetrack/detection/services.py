@@ -63,6 +63,8 @@ class DetectionConfig:
     data_dir: Path | None = None
     leaver_school_days: int = DEFAULT_LEAVER_SCHOOL_DAYS
     threads: int | None = None
+    #: Runs at least this long are reported (alerts are still only for 20 and 40).
+    min_run_sessions: int = CME_REFERRAL_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
 
 
 @dataclass
@@ -365,8 +367,12 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
     }
 
     threshold = CME_REFERRAL_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
-    report.runs = engine.absence_runs(con, config.as_of, min_sessions=threshold)
+    report.runs = engine.absence_runs(
+        con, config.as_of, min_sessions=max(1, min(config.min_run_sessions, threshold))
+    )
     for run in report.runs:
+        if run.sessions < threshold:
+            continue
         rules = [AlertRule.ABSENCE_20]
         if run.sessions >= DELETION_GROUND_I_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY:
             rules.append(AlertRule.ABSENCE_40)

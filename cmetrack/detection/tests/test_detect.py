@@ -148,6 +148,10 @@ def test_json_reports_each_run_with_its_sessions_days_gaps_and_state(authority: 
         "rule": "absence_20",
         "start": {"date": "2025-11-04", "session": "AM"},
         "end": {"date": "2025-11-18", "session": "PM"},
+        "first_date": "2025-11-04",
+        "first_session": "AM",
+        "last_date": "2025-11-18",
+        "last_session": "PM",
         "sessions": 22,
         "school_days": 11.0,
         "data_gaps": 16,  # 19 to 28 November (the school's last marks): no marks for them
@@ -170,6 +174,14 @@ def test_absence_alert_carries_the_marks_and_the_pupil_from_the_roll(authority: 
     )
     assert alert.evidence["marks"][:2] == [["2025-11-04", "AM", "N"], ["2025-11-04", "PM", "N"]]
     assert len(alert.evidence["marks"]) == 22
+
+
+def test_min_sessions_lists_shorter_runs_without_alerting_on_them(authority: Path) -> None:
+    result = detect(authority, "--min-sessions", "1", "--dry-run")
+    short = [r for r in result["runs"] if r["upn"] == U[12]]
+    assert [(r["sessions"], r["open"], r["rule"]) for r in short] == [(1, True, "below_threshold")]
+    assert not [a for a in result["alerts"] if a["upn"] == U[12] and "absence" in a["rule"]]
+    assert result["summary"]["absence_20"] == 2
 
 
 def test_running_again_never_duplicates_an_alert(authority: Path) -> None:

@@ -5,6 +5,10 @@ Marks come from the Parquet and CSV files under ``--data`` (long form
 given. The calendar comes from ``DIR/terms.csv`` and ``DIR/closures.csv`` when present
 (the import formats), else from the school calendar in the database. Alerts are written
 (never duplicated); ``--dry-run`` only reports.
+
+``--json`` prints ``runs`` (each run of unexplained absence at least ``--min-sessions``
+long, default 20: UPN, school, rule, first and last session, sessions, school days, data
+gaps, open) and ``alerts`` (every finding of every rule, with its evidence).
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ class Command(BaseCommand):
             help="School days before a leaver with no destination is an alert.",
         )
         parser.add_argument("--threads", type=int, default=None)
+        parser.add_argument(
+            "--min-sessions",
+            type=int,
+            default=20,
+            help="List runs of unexplained absence at least this long in --json "
+            "(default 20; alerts are raised at 20 and 40 sessions whatever this is).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -55,6 +66,7 @@ class Command(BaseCommand):
             data_dir=data,
             leaver_school_days=options["leaver_school_days"] or leaver_school_days_setting(),
             threads=options["threads"],
+            min_run_sessions=options["min_sessions"],
         )
         started = time.perf_counter()
         if options["dry_run"]:
@@ -74,14 +86,24 @@ class Command(BaseCommand):
         )
 
 
+def _run_rule(sessions: int) -> str:
+    if sessions >= 40:
+        return "absence_40"
+    return "absence_20" if sessions >= 20 else "below_threshold"
+
+
 def _as_json(report: Any) -> dict[str, Any]:
     runs = [
         {
             "upn": run.upn,
             "school": run.laestab,
-            "rule": "absence_40" if run.sessions >= 40 else "absence_20",
+            "rule": _run_rule(run.sessions),
             "start": {"date": run.first_date.isoformat(), "session": run.first_session},
             "end": {"date": run.last_date.isoformat(), "session": run.last_session},
+            "first_date": run.first_date.isoformat(),
+            "first_session": run.first_session,
+            "last_date": run.last_date.isoformat(),
+            "last_session": run.last_session,
             "sessions": run.sessions,
             "school_days": run.school_days,
             "data_gaps": run.data_gaps,
