@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
-from cmetrack.audit.selectors import AuditFilters, Cursor, audit_page, audit_search
+from cmetrack.audit.selectors import (
+    AuditFilters,
+    Cursor,
+    audit_batches,
+    audit_page,
+    audit_search,
+)
 from cmetrack.audit.services import Actor, audit_record
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +105,14 @@ def test_keyset_pages_cover_every_row_once():
             break
     assert len(seen) == 23 == len(set(seen))
     assert seen == sorted(seen, reverse=True)
+
+
+def test_batches_read_every_row_once_in_order():
+    for i in range(11):
+        audit_record(actor=Actor.system("t"), action="view", summary=f"row {i}")
+    audit_record(actor=Actor.system("t"), action="export", summary="other")
+    rows = list(audit_batches(audit_search(AuditFilters(action="view")), size=4))
+    assert [r.summary for r in rows] == [f"row {i}" for i in range(10, -1, -1)]
 
 
 def test_cursor_round_trip_and_garbage():

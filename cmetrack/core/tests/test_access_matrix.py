@@ -137,6 +137,8 @@ REGISTRY: dict[str, Entry] = {
     "detection:alert-acknowledge": Entry(methods=POST),
     "detection:alert-dismiss": Entry(methods=GET_POST),
     "detection:alert-attach": Entry(methods=GET_POST),
+    "detection:upload": Entry(methods=GET_POST),
+    "detection:deletion-return": Entry(methods=GET_POST),
     # matching: find a child across registers
     "matching:find-a-child": Entry(methods=GET_POST),
     # safeguarding (risk assessments, screening, dormant reviews)
