@@ -173,6 +173,29 @@ def test_staff_set_up_two_factor_at_first_sign_in(page: Any, make_user: Any, set
     expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
     assert_accessible(page)
 
+    # Next time: the password, then a code from the app.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, officer)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your security code")
+    assert_accessible(page)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # the same 30 s window again
+    page.get_by_label("Security code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
+
+
+def test_lockout_page(page: Any, make_user: Any, settings: Any) -> None:
+    settings.AXES_ENABLED = True
+    officer = make_user(Role.CME_OFFICER)
+    page.goto("/sign-in/")
+    for _ in range(5):
+        page.get_by_label("Email address").fill(officer.email)
+        page.get_by_label("Password", exact=True).fill("not-the-password")
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in locked")
+    expect(page.locator("main")).to_contain_text("try again in 30 minutes")
+    assert_accessible(page)
+
 
 def test_api_docs_render_under_the_csp(page: Any, make_user: Any) -> None:
     sign_in(page, make_user(Role.CME_OFFICER))
