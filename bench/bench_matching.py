@@ -503,7 +503,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-febrl", action="store_true")
+    parser.add_argument("--skip-link", action="store_true")
     parser.add_argument("--skip-link-splink", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     load = os.getloadavg()
@@ -517,8 +519,10 @@ def main() -> None:
     ]
     if not args.skip_febrl:
         lines += febrl_section(args.workers)
-    lines += link_section(args.link_size, args.workers, not args.skip_link_splink)
-    lines += search_section(args.search_sizes, args.queries)
+    if not args.skip_link:
+        lines += link_section(args.link_size, args.workers, not args.skip_link_splink)
+    if not args.skip_search:
+        lines += search_section(args.search_sizes, args.queries)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -53,17 +53,7 @@ BLOCK_CAPS = {
     KEY_POSTCODE_FAMILY: 300,
     KEY_POSTCODE_INITIALS: 300,
 }
-TIGHT_KEYS = (
-    KEY_UPN,
-    KEY_FAMILY_DOB,
-    KEY_GIVEN_DOB,
-    KEY_FAMILY_GIVEN,
-    KEY_POSTCODE_GIVEN,
-    KEY_POSTCODE_DOB,
-    KEY_POSTCODE_FAMILY,
-)
-BROAD_KEYS = (KEY_FAMILY_YEAR, KEY_GIVEN_YEAR, KEY_POSTCODE_INITIALS)
-#: A best match at least this probable after the tight keys ends the search there.
+#: A best match at least this probable ends the search after the stage that found it.
 CONFIDENT = 0.99
 COMPARISON_COUNT = len(COMPARISONS)
 _B_MASK = (1 << 27) - 1
@@ -126,12 +116,15 @@ def record_keys(f: Features) -> set[int]:
     return keys
 
 
-def query_keys(orientations: Sequence[Features]) -> dict[int, list[int]]:
-    """The keys a query looks itself up under, by kind."""
-    out: dict[int, set[int]] = {kind: set() for kind in BLOCK_CAPS}
+def query_keys(orientations: Sequence[Features]) -> list[list[tuple[int, int]]]:
+    """The (kind, key) pairs a query looks itself up under, in three stages: exact date of
+    birth or UPN; then mistyped dates, names without the date and postcodes; then the
+    broad birth-year keys. A stage runs only when the ones before found no confident
+    match, so an ordinary query reads a handful of entries."""
+    stages: list[set[tuple[int, int]]] = [set(), set(), set()]
+    first, second, third = stages
     for f in orientations:
-        # A swapped reading with a mistyped date as well is two errors: exact dates only.
-        out[KEY_UPN] |= {pack(KEY_UPN, stable_hash(u), 0) for u in f.upns}
+        first.update((KEY_UPN, pack(KEY_UPN, stable_hash(u), 0)) for u in f.upns)
         own_given = _given_keys(f)
         all_given = set(own_given)
         if f.given is not None:
@@ -139,26 +132,29 @@ def query_keys(orientations: Sequence[Features]) -> dict[int, list[int]]:
         family = _family_keys(f)
         y, m, d = f.dob
         exact = [_dob_int(y, m, d)] if (y and m and d) else []
+        # A swapped reading with a mistyped date as well is two errors: exact dates only.
         typed = [] if f.swapped else [_dob_int(*v) for v in dob_typing_variants(f.dob)]
         years = [y - 1, y, y + 1] if y else []
         pc = stable_hash(f.postcode.full) if f.postcode else 0
         for fk in family:
-            out[KEY_FAMILY_DOB] |= {pack(KEY_FAMILY_DOB, fk, v) for v in exact + typed}
-            out[KEY_FAMILY_YEAR] |= {pack(KEY_FAMILY_YEAR, fk, v) for v in years}
-            out[KEY_FAMILY_GIVEN] |= {pack(KEY_FAMILY_GIVEN, fk, gk) for gk in all_given}
+            first.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in exact)
+            second.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in typed)
+            second.update((KEY_FAMILY_GIVEN, pack(KEY_FAMILY_GIVEN, fk, gk)) for gk in all_given)
+            third.update((KEY_FAMILY_YEAR, pack(KEY_FAMILY_YEAR, fk, v)) for v in years)
         for gk in all_given:
-            out[KEY_GIVEN_DOB] |= {pack(KEY_GIVEN_DOB, gk, v) for v in exact}
-            out[KEY_GIVEN_YEAR] |= {pack(KEY_GIVEN_YEAR, gk, v) for v in years}
+            first.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in exact)
+            third.update((KEY_GIVEN_YEAR, pack(KEY_GIVEN_YEAR, gk, v)) for v in years)
             if pc:
-                out[KEY_POSTCODE_GIVEN].add(pack(KEY_POSTCODE_GIVEN, pc, gk))
+                second.add((KEY_POSTCODE_GIVEN, pack(KEY_POSTCODE_GIVEN, pc, gk)))
         for gk in own_given:
-            out[KEY_GIVEN_DOB] |= {pack(KEY_GIVEN_DOB, gk, v) for v in typed}
+            second.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in typed)
         if pc:
-            out[KEY_POSTCODE_DOB] |= {pack(KEY_POSTCODE_DOB, pc, v) for v in exact + typed}
-            out[KEY_POSTCODE_FAMILY] |= {pack(KEY_POSTCODE_FAMILY, pc, fk) for fk in family}
+            first.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pc, v)) for v in exact)
+            second.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pc, v)) for v in typed)
+            second.update((KEY_POSTCODE_FAMILY, pack(KEY_POSTCODE_FAMILY, pc, fk)) for fk in family)
             if _initials(f):
-                out[KEY_POSTCODE_INITIALS].add(pack(KEY_POSTCODE_INITIALS, pc, _initials(f)))
-    return {kind: sorted(keys) for kind, keys in out.items()}
+                third.add((KEY_POSTCODE_INITIALS, pack(KEY_POSTCODE_INITIALS, pc, _initials(f))))
+    return [sorted(stage) for stage in stages]
 
 
 def query_orientations(query: PersonRecord) -> list[Features]:
@@ -248,20 +244,14 @@ class CandidateIndex(Generic[T]):
             return lo, lo
         return lo, bisect.bisect_right(keys, key, lo)
 
-    def candidate_rows(
-        self, orientations: Sequence[Features], kinds: Iterable[int] = TIGHT_KEYS
-    ) -> set[int]:
+    def candidate_rows(self, keys: Iterable[tuple[int, int]]) -> set[int]:
+        """Rows filed under any of ``keys`` (kind, key), skipping blocks over their cap."""
         rows: set[int] = set()
         key_rows = self._key_rows
-        wanted = set(kinds)
-        for kind, keys in query_keys(orientations).items():
-            if kind not in wanted:
-                continue
-            cap = BLOCK_CAPS[kind]
-            for key in keys:
-                lo, hi = self._block(key)
-                if hi - lo <= cap:
-                    rows.update(key_rows[lo:hi])
+        for kind, key in keys:
+            lo, hi = self._block(key)
+            if hi - lo <= BLOCK_CAPS[kind]:
+                rows.update(key_rows[lo:hi])
         return rows
 
     def _best(
@@ -301,9 +291,8 @@ class CandidateIndex(Generic[T]):
         """The best ``limit`` records for ``query``, best first. ``permit`` is given the
         candidates' items and returns those the caller may see; it runs before anything is
         scored, so what is out of scope never affects the results. ``exclude`` is a record
-        number left out (the record itself, when deduplicating). The tight keys are tried
-        first; the broad ones (surname or given name with birth year) only when they found
-        no confident match."""
+        number left out (the record itself, when deduplicating). Keys are tried in stages
+        (see :func:`query_keys`)."""
         orientations = query_orientations(query)
         if not orientations:
             return []
@@ -312,16 +301,16 @@ class CandidateIndex(Generic[T]):
         ]
         prior = prior if prior is not None else 1.0 / max(len(self.items), 1)
         best: dict[int, tuple[float, int, int]] = {}
-        tight = self.candidate_rows(orientations, TIGHT_KEYS)
-        self._best(tight, orientations, caches, permit, best)
-        if exclude is not None:
-            best.pop(exclude, None)
-        top = max((w for w, _r, _o in best.values()), default=-math.inf)
-        if probability(top, prior) < CONFIDENT:
-            broad = self.candidate_rows(orientations, BROAD_KEYS) - tight
-            self._best(broad, orientations, caches, permit, best)
+        seen: set[int] = set()
+        for stage in query_keys(orientations):
+            rows = self.candidate_rows(stage) - seen
+            seen |= rows
+            self._best(rows, orientations, caches, permit, best)
             if exclude is not None:
                 best.pop(exclude, None)
+            top = max((w for w, _r, _o in best.values()), default=-math.inf)
+            if probability(top, prior) >= CONFIDENT:
+                break
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
         out = []
         for record_no, (_w, row, o) in ranked:
