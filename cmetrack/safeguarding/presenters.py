@@ -18,7 +18,7 @@ from cmetrack.casework.presenters import case_page_url, error_list
 from cmetrack.casework.selectors import checklist_for
 from cmetrack.core.jinja import govuk_date
 from cmetrack.people.selectors import addresses_for_display
-from cmetrack.rules import next_dormant_review
+from cmetrack.rules import is_review_overdue, next_dormant_review
 
 from . import selectors
 from .forms import ReviewForm, RiskAssessmentForm, ScreeningForm
@@ -229,14 +229,13 @@ class SafeguardingPresenter:
         due = self.next_review_due
         if due is None:
             return ""
-        if self.today > due:
+        if self.review_overdue:
             return f"Overdue: the review was due on {govuk_date(due)}"
         return f"Next review due on {govuk_date(due)}"
 
     @property
     def review_overdue(self) -> bool:
-        due = self.next_review_due
-        return due is not None and self.today > due
+        return self.review_base is not None and is_review_overdue(self.review_base, self.today)
 
     @property
     def review_rows(self) -> list[ReviewRow]:

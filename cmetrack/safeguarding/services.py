@@ -138,6 +138,8 @@ def screening_record(
     errors = _answers_errors(
         answers, {k: q.text for k, q in QUESTIONS_BY_KEY.items()}, why="details"
     )
+    if unknown := sorted(set(answers) - set(QUESTIONS_BY_KEY)):
+        errors["__all__"] = f"These are not questions of the screening: {', '.join(unknown)}"
     if errors:
         raise ValidationError(errors)
     stage = (

@@ -104,6 +104,15 @@ def test_screening_refusals(answers: dict[str, tuple[str, str]], field: str, mes
     assert not VulnerabilityScreening.objects.exists()
 
 
+def test_a_screening_with_an_unknown_question_is_refused() -> None:
+    answers = {**screening_answers(), "favourite_colour": ("yes", "Blue")}
+    with pytest.raises(ValidationError) as exc:
+        services.screening_record(actor=SYSTEM, case=open_case(), answers=answers)
+    assert exc.value.message_dict["__all__"] == [
+        "These are not questions of the screening: favourite_colour"
+    ]
+
+
 def test_screening_is_refused_on_a_closed_case_and_for_a_school() -> None:
     closed = open_case(state=CaseState.CLOSED)
     with pytest.raises(ValidationError, match="closed"):
