@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case as When_
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from cmetrack.cases.lifecycle import CaseState, Outcome
@@ -21,7 +23,7 @@ from cmetrack.cases.models import Case
 from cmetrack.rules import is_of_compulsory_school_age, national_curriculum_year
 
 from .periods import Season, census_day, months_back
-from .selectors import CME_STATES, cases_in_states_at
+from .selectors import CME_STATES, cases_in_states_at, grouped_in_states_at
 
 SEASON_LABEL = {
     Season.AUTUMN: "Autumn term",
@@ -118,23 +120,52 @@ def _length_band(census: dt.date) -> When_:
     )
 
 
+def _band_sql(census: dt.date) -> tuple[str, list[Any]]:
+    ops = connection.ops
+    bounds = [ops.adapt_datefield_value(months_back(census, m)) for m in (1, 3, 6, 12)]
+    sql = (
+        "CASE WHEN c.date_referred > %s THEN 'lt1m' WHEN c.date_referred > %s THEN '1to3m' "
+        "WHEN c.date_referred > %s THEN '3to6m' WHEN c.date_referred > %s THEN '6to12m' "
+        "ELSE '12mplus' END"
+    )
+    return sql, bounds
+
+
+def _grouped(
+    qs: QuerySet[Case] | None, census: dt.date, second: str
+) -> list[tuple[dt.date | None, str, int]]:
+    """(date of birth, sex or length band, children): from ``qs`` through the ORM, or
+    (``qs`` None) from the cases missing education on ``census`` in one SQL pass."""
+    if qs is None:
+        params: list[Any] = []
+        if second == "sex":
+            column = "ch.sex"
+        else:
+            column, params = _band_sql(census)
+        rows = grouped_in_states_at(census, CME_STATES, ["ch.dob", column], column_params=params)
+        return [(dob, str(v), int(n)) for dob, v, n in rows]
+    field = "child__sex" if second == "sex" else "band"
+    if second != "sex":
+        qs = qs.annotate(band=_length_band(census))
+    return list(
+        qs.values_list("child__dob", field).annotate(n=Count("child_id", distinct=True)).order_by()
+    )
+
+
 def _tables(
-    qs: QuerySet[Case], census: dt.date, with_length: bool
+    qs: QuerySet[Case] | None, census: dt.date, with_length: bool
 ) -> tuple[dict[str, dict[str, int]], int]:
     """Total, sex, year group (and length of time) of the children of compulsory school
-    age in ``qs``; and how many children were left out as not of that age."""
+    age in ``qs`` (None: the children missing education on ``census``); and how many
+    children were left out as not of that age."""
     year = census.year if census.month >= 9 else census.year - 1
     total = 0
     not_csa = 0
     sex = dict.fromkeys(SEX_LABEL.values(), 0)
     years = dict.fromkeys(YEAR_GROUPS, 0)
-    rows = (
-        qs.filter(child__dob__isnull=False)
-        .values_list("child__dob", "child__sex")
-        .annotate(n=Count("child_id", distinct=True))
-        .order_by()
-    )
-    for dob, sx, n in rows:
+    for dob, sx, n in _grouped(qs, census, "sex"):
+        if dob is None:
+            continue
         if not is_of_compulsory_school_age(dob, census):
             not_csa += n
             continue
@@ -147,14 +178,8 @@ def _tables(
     if with_length:
         lengths = {label: 0 for _, label in LENGTH_BANDS}
         names = dict(LENGTH_BANDS)
-        for dob, band, n in (
-            qs.filter(child__dob__isnull=False)
-            .annotate(band=_length_band(census))
-            .values_list("child__dob", "band")
-            .annotate(n=Count("child_id", distinct=True))
-            .order_by()
-        ):
-            if is_of_compulsory_school_age(dob, census):
+        for dob, band, n in _grouped(qs, census, "band"):
+            if dob is not None and is_of_compulsory_school_age(dob, census):
                 lengths[names[band]] += n
         tables["Length of time missing education"] = lengths
     return tables, not_csa
@@ -182,7 +207,9 @@ def dfe_return(
     census = census_day(s, year)
     result = DfeReturn(season=s, year=year, census=census)
     cme_qs = cases_in_states_at(census, CME_STATES, today=today)
-    result.cme, result.not_school_age = _tables(cme_qs, census, with_length=True)
+    # A census day before today: one grouped pass over the cases as they were.
+    source = None if census < today else cme_qs
+    result.cme, result.not_school_age = _tables(source, census, with_length=True)
     result.reason_not_recorded = result.cme["Total"]["Total"]
     result.cme["Primary reason for CME"] = {"Not known": result.reason_not_recorded}
     result.ehe, _ = _tables(ehe_population(census), census, with_length=False)
@@ -205,28 +232,39 @@ def dfe_return(
 
 def _cme_full_year(start_year: int, *, today: dt.date) -> int:
     """Children missing education at any time in the academic year starting
-    ``start_year``: a missing-education state held on any day of the year (the state on
-    the first day, or any change into one during the year), and of compulsory school age
-    on some day of it (checked on its first and last days)."""
+    ``start_year``: a missing-education state held on the year's first day, or a change
+    into one during the year; and of compulsory school age on its first or last day. One
+    SQL pass grouped by date of birth."""
     from cmetrack.cases.models import CaseStateChange
+    from cmetrack.people.models import Child
 
-    from .selectors import end_of_day
+    from .selectors import STATE_THEN, _cases_then_sql, end_of_day
 
     start, end = dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31)
-    at_start = cases_in_states_at(start, CME_STATES, today=today)
-    during = CaseStateChange.objects.filter(
-        to_state__in=list(CME_STATES),
-        at__gte=end_of_day(start),
-        at__lt=end_of_day(end),
-    ).values("case_id")
-    qs = Case.objects.filter(Q(pk__in=at_start.values("pk")) | Q(pk__in=during))
+    ops = connection.ops
+    states = sorted(CME_STATES)
+    placeholders = ", ".join(["%s"] * len(states))
+    cases, cases_params = _cases_then_sql(start, states)
+    sql = (
+        f"SELECT ch.dob, COUNT(DISTINCT c.child_id) FROM {Case._meta.db_table} c "  # noqa: S608
+        f"JOIN {Child._meta.db_table} ch ON ch.id = c.child_id "
+        f"WHERE ch.dob IS NOT NULL AND (c.id IN (SELECT c.id FROM {cases} "
+        f"AND {STATE_THEN} IN ({placeholders})) OR c.id IN (SELECT case_id FROM "
+        f"{CaseStateChange._meta.db_table} WHERE to_state IN ({placeholders}) "
+        "AND at >= %s AND at < %s)) GROUP BY ch.dob"
+    )
+    params = [
+        *cases_params,
+        *states,
+        *states,
+        ops.adapt_datetimefield_value(end_of_day(start)),
+        ops.adapt_datetimefield_value(end_of_day(end)),
+    ]
     total = 0
-    for dob, n in (
-        qs.filter(child__dob__isnull=False)
-        .values_list("child__dob")
-        .annotate(n=Count("child_id", distinct=True))
-        .order_by()
-    ):
-        if is_of_compulsory_school_age(dob, start) or is_of_compulsory_school_age(dob, end):
-            total += n
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for dob, n in cursor.fetchall():
+            born = dt.date.fromisoformat(dob) if isinstance(dob, str) else dob
+            if is_of_compulsory_school_age(born, start) or is_of_compulsory_school_age(born, end):
+                total += int(n)
     return total

@@ -542,29 +542,59 @@ PAST_COLUMNS = {
 }
 
 
-def _figure_grouped_at(figure: Figure, as_at: dt.date, dimension: str) -> list[tuple[Any, int]]:
-    """A figure on a past date grouped by one column, in the same single pass as its total."""
-    states = sorted(figure.states)
-    column = PAST_COLUMNS[dimension] or STATE_THEN
-    join = ""
-    if column.startswith("ch."):
-        join = f" JOIN {Child._meta.db_table} ch ON ch.id = c.child_id"
+def grouped_in_states_at(
+    as_at: dt.date,
+    states: Iterable[str],
+    columns: list[str],
+    *,
+    column_params: list[Any] | None = None,
+    unit: str = "children",
+    living_here_only: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Cases (``c``, with the child as ``ch``) in ``states`` at the end of ``as_at``,
+    counted by ``columns``: one grouped SQL pass. Dates of birth come back as dates on
+    every database. Only table names, the callers' own column expressions and
+    placeholders are put into the SQL."""
+    states = sorted(states)
+    join = f" JOIN {Child._meta.db_table} ch ON ch.id = c.child_id"
     cases, params = _cases_then_sql(as_at, states, join=join)
     placeholders = ", ".join(["%s"] * len(states))
     where = f" AND {STATE_THEN} IN ({placeholders})"
     params += states
-    if figure.living_here_only:
+    if living_here_only:
         where += " AND c.located_route = %s"
         params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
-    count = "COUNT(DISTINCT c.child_id)" if figure.unit == "children" else "COUNT(*)"
-    sql = f"SELECT {column}, {count} FROM {cases}{where} GROUP BY {column}"  # noqa: S608
+    count = "COUNT(DISTINCT c.child_id)" if unit == "children" else "COUNT(*)"
+    positions = ", ".join(str(i + 1) for i in range(len(columns)))
+    sql = (
+        f"SELECT {', '.join(columns)}, {count} FROM {cases}{where} "  # noqa: S608
+        f"GROUP BY {positions}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*(column_params or []), *params])
         rows = cursor.fetchall()
+    dob_at = [i for i, col in enumerate(columns) if col == "ch.dob"]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in dob_at:
+            if isinstance(values[i], str):
+                values[i] = dt.date.fromisoformat(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _figure_grouped_at(figure: Figure, as_at: dt.date, dimension: str) -> list[tuple[Any, int]]:
+    """A figure on a past date grouped by one column, in the same single pass as its total."""
+    rows = grouped_in_states_at(
+        as_at,
+        figure.states,
+        [PAST_COLUMNS[dimension] or STATE_THEN],
+        unit=figure.unit,
+        living_here_only=figure.living_here_only,
+    )
     if dimension == "in_care":
         return [(bool(v), int(n)) for v, n in rows]
-    if dimension in ("age", "year_group"):
-        return [(dt.date.fromisoformat(v) if isinstance(v, str) else v, int(n)) for v, n in rows]
     return [(v, int(n)) for v, n in rows]
 
 
@@ -855,15 +885,17 @@ def trend(periods: list[Period], *, as_at: dt.date) -> list[TrendRow]:
 
 
 def _span_counts(ends: list[dt.date], *, by_state: bool) -> list[tuple[Any, ...]]:
-    """One row (or one per state) of distinct children in a missing-education state at the
-    end of each day in ``ends``. Only table names and placeholders are put into the SQL."""
+    """One row (or one per state) of the cases in a missing-education state at the end of
+    each day in ``ends`` (one span per case covers any instant, so a sum counts cases; a
+    child has one open case at a time, as reopening refuses a second). Only table names
+    and placeholders are put into the SQL."""
     ops = connection.ops
     states = sorted(CME_STATES)
     cols, params = [], []
     for i, end in enumerate(ends):
         cols.append(
-            "COUNT(DISTINCT CASE WHEN s.start_at < %s AND (s.end_at IS NULL OR s.end_at >= %s) "
-            f"AND c.date_referred <= %s THEN c.child_id END) AS p{i}"
+            "SUM(CASE WHEN s.start_at < %s AND (s.end_at IS NULL OR s.end_at >= %s) "
+            f"AND c.date_referred <= %s THEN 1 ELSE 0 END) AS p{i}"
         )
         cut = ops.adapt_datetimefield_value(end_of_day(end))
         params += [cut, cut, ops.adapt_datefield_value(end)]

@@ -126,7 +126,6 @@ def figure_cases(request: HttpRequest, key: str) -> HttpResponse:
         value=value,
         label=label,
         when=filters.describe(fig),
-        count=sel.count_cases(base.order_by()),
         back=pr.figure_url(fig.key, filters, dimension),
     )
     user = _user(request)
@@ -135,6 +134,10 @@ def figure_cases(request: HttpRequest, key: str) -> HttpResponse:
         page = Paginator(visible, PAGE_SIZE).get_page(request.GET.get("page"))
         ctx["page"] = page
         ctx["page_base"] = request.path + "?" + _without_page(request)
+        # Officers and managers see every case, so the list's count is the figure's.
+        ctx["count"] = page.paginator.count
+    else:
+        ctx["count"] = sel.count_cases(base.order_by())
     return render(request, "reports/figure_cases.jinja", ctx)
 
 
