@@ -63,10 +63,10 @@ CLOSING_OUTCOMES: dict[CaseState, frozenset[Outcome]] = {
         {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
     ),
     CaseState.IN_PROVISION: frozenset({Outcome.ATTENDING_PROVISION}),
-    # A dormant case closes only once the whereabouts are confirmed.
-    CaseState.DORMANT: frozenset(
-        {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
-    ),
+    # A dormant case closes only once the whereabouts are confirmed by evidence (the school,
+    # the other authority's acknowledgement, the departure confirmation). A child found to be
+    # home educated goes dormant → located first, so where they are is recorded.
+    CaseState.DORMANT: frozenset({Outcome.ON_ROLL, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}),
 }
 
 OPEN_STATES = frozenset(set(CaseState) - {CaseState.CLOSED})

@@ -238,6 +238,12 @@ def case_transition(
             f"this case is {current.label.lower()}."
         )
     check_transition(current, to_state, outcome)
+    if to_state == S.DORMANT:
+        # The engine itself holds this rule, whoever calls it: never dormant without an
+        # authorised risk assessment.
+        refusal = dormant_precondition(case)
+        if refusal is not None:
+            raise PreconditionFailed(refusal)
     if precondition is not None:
         precondition(case)
     all_changes: dict[str, Any] = {"state": to_state, **(changes or {})}
@@ -513,18 +519,12 @@ def case_make_dormant(
 ) -> Case:
     """Tracking → dormant: not found after every avenue, risk-assessed, reviewed monthly."""
 
-    def precondition(locked: Case) -> None:
-        refusal = dormant_precondition(locked)
-        if refusal is not None:
-            raise PreconditionFailed(refusal)
-
-    return case_transition(
+    return case_transition(  # the engine checks the authorised risk assessment
         actor=actor,
         case=case,
         to_state=S.DORMANT,
         reason=reason,
         expected_version=expected_version,
-        precondition=precondition,
         action="Make the case dormant",
         check_actor=True,
     )

@@ -515,6 +515,8 @@ class _Builder:
                 audited_update(
                     actor=self.actor, instance=case, changes=extra, child_id=case.child_id
                 )
+            if step == CaseState.DORMANT:
+                self.authorised_risk_assessment(case, officers[0], users["manager"], day)
             outcome = (
                 rng.choice([Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA])
                 if step == CaseState.CLOSED
@@ -523,6 +525,28 @@ class _Builder:
             case = case_transition(
                 actor=self.actor, case=case, to_state=step, outcome=outcome, reason="Demo history."
             )
+
+    def authorised_risk_assessment(
+        self, case: Case, officer: User, manager: User, day: dt.date
+    ) -> None:
+        """A dormant case needs a risk assessment an officer recorded and a manager signed."""
+        from cmetrack.safeguarding.rules import Answer, RiskFactor, RiskLevel
+        from cmetrack.safeguarding.services import (
+            risk_assessment_authorise,
+            risk_assessment_record,
+        )
+
+        factors = {f.value: (Answer.NO.value, "") for f in RiskFactor}
+        factors[RiskFactor.values[-1]] = (Answer.UNKNOWN.value, "")
+        assessment = risk_assessment_record(
+            actor=Actor(user=officer),
+            case=case,
+            date_of_assessment=day,
+            factors=factors,
+            summary="Not found after every check; no safeguarding concerns known.",
+            risk_level=self.rng.choice([RiskLevel.LOW, RiskLevel.MEDIUM]),
+        )
+        risk_assessment_authorise(actor=Actor(user=manager), assessment=assessment)
 
     def build(self, n_schools: int, n_pupils: int, n_cases: int) -> DemoSummary:
         local_authorities_sync()

@@ -65,7 +65,11 @@ def case_in_state(
     if state == S.TRACKING:
         return case
     if state == S.DORMANT:
-        # The engine, as the safeguarding work will once a risk assessment is authorised.
+        # Dormant only with a risk assessment an officer recorded and a manager authorised.
+        from cmetrack.accounts.roles import Role
+        from cmetrack.safeguarding.tests.factories import authorised_assessment, user
+
+        authorised_assessment(case, officer=user(Role.CME_OFFICER), manager=user(Role.CME_MANAGER))
         return services.case_transition(
             actor=actor, case=case, to_state=S.DORMANT, reason="Risk assessed (test)."
         )

@@ -59,7 +59,13 @@ def test_closing_needs_an_outcome(current):
 
 def test_a_dormant_case_never_closes_as_not_found_or_not_cme():
     """Dormant closes only when whereabouts are confirmed."""
-    for outcome in (Outcome.NOT_CME, Outcome.ATTENDANCE_MATTER, Outcome.ATTENDING_PROVISION):
+    unconfirmed = (
+        Outcome.NOT_CME,
+        Outcome.ATTENDANCE_MATTER,
+        Outcome.ATTENDING_PROVISION,
+        Outcome.HOME_EDUCATED,  # located first, so where the child is gets recorded
+    )
+    for outcome in unconfirmed:
         with pytest.raises(TransitionNotAllowed, match="cannot close"):
             check_transition(S.DORMANT, S.CLOSED, outcome)
     check_transition(S.DORMANT, S.CLOSED, Outcome.MOVED_LA)
@@ -153,3 +159,13 @@ def test_assign_is_audited_and_on_the_chronology(case, actor, make_user):
         action=AuditAction.UPDATE,
         changes__after__assigned_officer=other.pk,
     ).exists()
+
+
+@pytest.mark.django_db
+def test_the_engine_refuses_dormant_without_an_authorised_risk_assessment(case, actor):
+    """Whoever calls the generic engine, dormant needs the authorised assessment."""
+    case = case_transition(actor=actor, case=case, to_state=S.TRACKING, reason="Not on a roll")
+    with pytest.raises(TransitionNotAllowed, match="risk assessment authorised by a manager"):
+        case_transition(actor=actor, case=case, to_state=S.DORMANT, reason="Not found")
+    case.refresh_from_db()
+    assert case.state == S.TRACKING

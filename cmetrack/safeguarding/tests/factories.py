@@ -68,10 +68,13 @@ def authorised_assessment(
 
 
 def dormant_case(officer: User | None = None, *, in_care: bool = False) -> Case:
-    """A tracking case walked to dormant through the engine (as the cases factory does)."""
+    """A tracking case made dormant through an authorised risk assessment."""
     from cmetrack.cases.services import case_transition
 
     case = open_case(officer=officer, in_care=in_care)
+    authorised_assessment(
+        case, officer=officer or user(Role.CME_OFFICER), manager=user(Role.CME_MANAGER)
+    )
     return case_transition(actor=SYSTEM, case=case, to_state=CaseState.DORMANT, reason="Test")
 
 
