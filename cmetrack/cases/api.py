@@ -92,10 +92,10 @@ def _error_responses(*codes: int) -> dict[int | str, Any]:
 
 
 def _openapi_errors(*codes: int) -> dict[str, Any]:
-    """OpenAPI examples for each error status."""
+    """OpenAPI examples for each error status (int keys, so they merge with ninja's own)."""
     return {
         "responses": {
-            str(code): {
+            code: {
                 "description": ErrorOut.__doc__ or "",
                 "content": {"application/json": {"example": ERROR_EXAMPLES[code]}},
             }

@@ -11,19 +11,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
-from ninja.responses import Status
 from pydantic import ConfigDict
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.core.api_support import Error, ValidationErrorOut
+from cmetrack.core.api_support import api_user as _user
+from cmetrack.core.api_support import invalid as _invalid
+from cmetrack.core.api_support import person_name as _person
+from cmetrack.core.api_support import run_write as _write
 
 from . import selectors, services
 from .models import (
@@ -42,23 +46,6 @@ router = Router(tags=["Tracking work"])
 
 
 # --- schemas -------------------------------------------------------------------------------
-
-
-class Error(Schema):
-    detail: str = Field(examples=["Not found"])
-
-
-class ValidationErrorOut(Schema):
-    """What to fix: ``errors`` maps each field to its messages ("__all__" for the whole)."""
-
-    detail: str = Field(examples=["There is a problem"])
-    errors: dict[str, list[str]] = Field(
-        examples=[{"date": ["Enter the date you checked this source"]}]
-    )
-
-
-def _person(user: User | None) -> str | None:
-    return user.get_full_name() if user is not None else None
 
 
 class SourceOut(Schema):
@@ -234,10 +221,6 @@ class ReassignIn(Schema):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
 def _case(request: HttpRequest, case_id: int) -> Case:
     try:
         return selectors.case_for_tracking(user=_user(request), case_id=case_id)
@@ -250,21 +233,6 @@ def _writable_case(request: HttpRequest, case_id: int) -> Case:
     if not selectors.may_record_tracking(_user(request), case):
         raise HttpError(403, "You cannot record tracking work on this case.")
     return case
-
-
-def _invalid(exc: ValidationError) -> Status[dict[str, Any]]:
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return Status(400, {"detail": "There is a problem", "errors": errors})
-
-
-def _write(call: Any, success: int = 201) -> Status[Any]:
-    """Run a service call; its ValidationError becomes 400 with what to fix."""
-    try:
-        return Status(success, call())
-    except ValidationError as exc:
-        return _invalid(exc)
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
 
 
 def _owner(owner_id: int) -> User:

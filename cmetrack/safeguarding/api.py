@@ -13,17 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
-from ninja.responses import Status
 from pydantic import ConfigDict
 
-from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
+from cmetrack.core.api_support import Error, ValidationErrorOut
+from cmetrack.core.api_support import api_user as _user
+from cmetrack.core.api_support import person_name as _person
+from cmetrack.core.api_support import run_write as _write
 from cmetrack.rules import next_dormant_review
 
 from . import selectors, services
@@ -33,23 +34,6 @@ from .rules import Answer, RiskLevel, SentTo, screening_recommendations
 
 router = Router(tags=["Safeguarding"])
 QUEUE_LIMIT = 200
-
-
-class Error(Schema):
-    detail: str = Field(examples=["Not found"])
-
-
-class ValidationErrorOut(Schema):
-    """What to fix: ``errors`` maps each field to its messages ("__all__" for the whole)."""
-
-    detail: str = Field(examples=["There is a problem"])
-    errors: dict[str, list[str]] = Field(
-        examples=[{"factor_3_details": ["Enter the supporting information for “…”"]}]
-    )
-
-
-def _person(user: User | None) -> str | None:
-    return user.get_full_name() if user is not None else None
 
 
 class AnswerIn(Schema):
@@ -228,25 +212,11 @@ class ReviewQueuesOut(Schema):
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
 def _case(request: HttpRequest, case_id: int) -> Case:
     try:
         return selectors.case_for_safeguarding(user=_user(request), case_id=case_id)
     except Case.DoesNotExist as exc:
         raise HttpError(404, "Not found") from exc
-
-
-def _write(call: Any, success: int = 201) -> Status[Any]:
-    try:
-        return Status(success, call())
-    except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return Status(400, {"detail": "There is a problem", "errors": errors})
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
 
 
 # --- screenings --------------------------------------------------------------------------
