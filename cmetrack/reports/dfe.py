@@ -132,39 +132,39 @@ def _band_sql(census: dt.date) -> tuple[str, list[Any]]:
 
 
 def _grouped(
-    qs: QuerySet[Case] | None, census: dt.date, second: str
-) -> list[tuple[dt.date | None, str, int]]:
-    """(date of birth, sex or length band, children): from ``qs`` through the ORM, or
+    qs: QuerySet[Case] | None, census: dt.date
+) -> list[tuple[dt.date | None, str, str, int]]:
+    """(date of birth, sex, length band, children): from ``qs`` through the ORM, or
     (``qs`` None) from the cases missing education on ``census`` in one SQL pass."""
     if qs is None:
-        params: list[Any] = []
-        if second == "sex":
-            column = "ch.sex"
-        else:
-            column, params = _band_sql(census)
-        rows = grouped_in_states_at(census, CME_STATES, ["ch.dob", column], column_params=params)
-        return [(dob, str(v), int(n)) for dob, v, n in rows]
-    field = "child__sex" if second == "sex" else "band"
-    if second != "sex":
-        qs = qs.annotate(band=_length_band(census))
+        band, params = _band_sql(census)
+        rows = grouped_in_states_at(
+            census, CME_STATES, ["ch.dob", "ch.sex", band], column_params=params
+        )
+        return [(dob, str(sx), str(b), int(n)) for dob, sx, b, n in rows]
     return list(
-        qs.values_list("child__dob", field).annotate(n=Count("child_id", distinct=True)).order_by()
+        qs.annotate(band=_length_band(census))
+        .values_list("child__dob", "child__sex", "band")
+        .annotate(n=Count("child_id", distinct=True))
+        .order_by()
     )
 
 
 def _tables(
     qs: QuerySet[Case] | None, census: dt.date, with_length: bool
-) -> tuple[dict[str, dict[str, int]], int]:
+) -> tuple[dict[str, dict[str, int]], int, int]:
     """Total, sex, year group (and length of time) of the children of compulsory school
-    age in ``qs`` (None: the children missing education on ``census``); and how many
-    children were left out as not of that age."""
+    age in ``qs`` (None: the children missing education on ``census``); how many were
+    left out as not of that age; and how many have no date of birth."""
     year = census.year if census.month >= 9 else census.year - 1
-    total = 0
-    not_csa = 0
+    total = not_csa = no_dob = 0
     sex = dict.fromkeys(SEX_LABEL.values(), 0)
     years = dict.fromkeys(YEAR_GROUPS, 0)
-    for dob, sx, n in _grouped(qs, census, "sex"):
+    lengths = {label: 0 for _, label in LENGTH_BANDS}
+    names = dict(LENGTH_BANDS)
+    for dob, sx, band, n in _grouped(qs, census):
         if dob is None:
+            no_dob += n
             continue
         if not is_of_compulsory_school_age(dob, census):
             not_csa += n
@@ -174,15 +174,11 @@ def _tables(
         nc = national_curriculum_year(dob, year)
         label = "Reception" if nc <= 0 else f"Year {min(nc, 11)}"
         years[label] += n
+        lengths[names[band]] += n
     tables: dict[str, dict[str, int]] = {"Total": {"Total": total}, "Sex": sex, "Year group": years}
     if with_length:
-        lengths = {label: 0 for _, label in LENGTH_BANDS}
-        names = dict(LENGTH_BANDS)
-        for dob, band, n in _grouped(qs, census, "band"):
-            if dob is not None and is_of_compulsory_school_age(dob, census):
-                lengths[names[band]] += n
         tables["Length of time missing education"] = lengths
-    return tables, not_csa
+    return tables, not_csa, no_dob
 
 
 def ehe_population(census: dt.date) -> QuerySet[Case]:
@@ -209,15 +205,15 @@ def dfe_return(
     cme_qs = cases_in_states_at(census, CME_STATES, today=today)
     # A census day before today: one grouped pass over the cases as they were.
     source = None if census < today else cme_qs
-    result.cme, result.not_school_age = _tables(source, census, with_length=True)
+    result.cme, result.not_school_age, no_dob = _tables(source, census, with_length=True)
     result.reason_not_recorded = result.cme["Total"]["Total"]
     result.cme["Primary reason for CME"] = {"Not known": result.reason_not_recorded}
-    result.ehe, _ = _tables(ehe_population(census), census, with_length=False)
+    result.ehe, _, _ = _tables(ehe_population(census), census, with_length=False)
     result.ehe["Primary reason for EHE"] = {"Not known": result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:
         result.cme_full_year = _cme_full_year(year - 1, today=today)
     missing_dob = cme_qs.filter(child__dob__isnull=True).order_by("pk")
-    result.problem_total = missing_dob.count()
+    result.problem_total = no_dob
     result.problems = [
         Problem(
             case_id=c.pk,
@@ -225,7 +221,7 @@ def dfe_return(
             problem="Date of birth not recorded",
             effect="Not counted: compulsory school age and year group cannot be worked out.",
         )
-        for c in missing_dob.only("pk")[:problem_limit]
+        for c in (missing_dob.only("pk")[:problem_limit] if no_dob else [])
     ]
     return result
 

@@ -875,8 +875,8 @@ def trend(periods: list[Period], *, as_at: dt.date) -> list[TrendRow]:
         for i in range(len(periods)):
             if row[i + 1]:
                 by_state[i][row[0]] = int(row[i + 1])
-    # The total counts each child once across states: the same pass without the grouping.
-    totals = [int(v or 0) for v in _span_counts(ends, by_state=False)[0]]
+    # A case is in one state at any instant, so the total is the sum over states.
+    totals = [sum(states.values()) for states in by_state]
     events = _trend_events(periods, as_at)
     return [
         TrendRow(period=p, cme=totals[i], by_state=by_state[i], **events[i])
