@@ -33,7 +33,10 @@ def school_status(case: Case) -> tuple[str, str]:
         status = "Closed"
     else:
         status = "Children missing education: the CME team is tracking the child"
-    if case.advised_off_roll_date:
+    if case.child.in_care and case.state != CaseState.CLOSED:
+        # A child in care stays on roll until a new school has admitted them.
+        advice = "Do not remove this child from roll until a new school has admitted them"
+    elif case.advised_off_roll_date:
         advice = f"You may remove the child from roll from {govuk_date(case.advised_off_roll_date)}"
     elif case.outcome == Outcome.ATTENDANCE_MATTER:
         advice = "Keep the child on roll"
@@ -188,6 +191,15 @@ class CasePresenter:
     @property
     def tracking_url(self) -> str:
         return tracking_work_url(self.case)
+
+    @property
+    def safeguarding_url(self) -> str:
+        """Screening, risk assessments and dormant reviews, for those who may see them."""
+        from cmetrack.safeguarding.selectors import may_view_safeguarding
+
+        if not may_view_safeguarding(self.viewer):
+            return ""
+        return reverse("safeguarding:case", args=[self.case.pk])
 
     @property
     def chronology_rows(self) -> list[ChronologyRow]:

@@ -158,7 +158,7 @@ class ReferralOut(Schema):
                     "received_at": "2026-11-05T10:12:00Z",
                     "child_name": "Ola Kowalska",
                     "progress": "School Liaison Officer investigating",
-                    "off_roll_advice": "Do not remove this pupil from roll",
+                    "off_roll_advice": "Do not remove the child from roll",
                     "case_reference": None,
                 }
             ]

@@ -13,13 +13,12 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case, ReferralRoute
+from cmetrack.cases.presenters import DO_NOT_REMOVE, school_status
 from cmetrack.core.jinja import govuk_date
 
 from .duplicates import PossibleDuplicate
 from .models import CheckStatus, Concern, Referral, ReferralStatus
 from .services import school_age_statement
-
-DO_NOT_REMOVE = "Do not remove this pupil from roll"
 
 #: What a referrer is told about the case its referral became (never its notes).
 _STATE_FOR_REFERRER = {
@@ -47,13 +46,14 @@ def referrer_status(referral: Referral) -> str:
 
 
 def off_roll_advice(referral: Referral) -> str:
-    """For a school referral: the SLO's advised off-roll date, or not to remove the pupil."""
+    """For a school referral: what the school may do about its roll. One rule for every
+    screen: :func:`cmetrack.cases.presenters.school_status` (SLO advice, attendance matter,
+    a child in care stays on roll until admitted elsewhere)."""
     if referral.route != ReferralRoute.SCHOOL:
         return ""
-    advised = getattr(referral.case, "advised_off_roll_date", None) if referral.case else None
-    if advised:
-        return f"Off-roll date advised: {govuk_date(advised)}"
-    return DO_NOT_REMOVE
+    if referral.case is None:
+        return DO_NOT_REMOVE
+    return school_status(referral.case)[1]
 
 
 @dataclass(frozen=True)

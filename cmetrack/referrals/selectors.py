@@ -21,7 +21,7 @@ TRIAGE_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO})
 def referrals_visible_to(user: User) -> QuerySet[Referral]:
     """CME officers and managers see all; an SLO sees school referrals from their linked
     schools; a school or agency sees only what it referred."""
-    qs = Referral.objects.select_related("referring_organisation", "case")
+    qs = Referral.objects.select_related("referring_organisation", "case", "case__child")
     if not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.has_role(*ALL_CASES_ROLES):

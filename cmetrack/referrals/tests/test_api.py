@@ -45,7 +45,7 @@ def test_a_school_refers_with_the_documented_example(client: Client, school_user
     body = response.json()
     referral = Referral.objects.get()
     assert body["reference"] == referral.reference
-    assert body["off_roll_advice"] == "Do not remove this pupil from roll"
+    assert body["off_roll_advice"] == "Do not remove the child from roll"
     assert body["case_reference"] is None
     assert referral.given_names == "Ola"  # from the roll
     assert referral.checks.count() == 6

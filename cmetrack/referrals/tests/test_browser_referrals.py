@@ -122,7 +122,7 @@ def test_a_school_refers_a_pupil_from_its_roll(page: Any, make_user: Any) -> Non
     assert_accessible(page)
     page.get_by_role("link", name="see all your referrals").click()
     expect(page.get_by_role("table")).to_contain_text(referral.reference)
-    expect(page.get_by_role("table")).to_contain_text("Do not remove this pupil from roll")
+    expect(page.get_by_role("table")).to_contain_text("Do not remove the child from roll")
     assert_accessible(page)
     assert referral.checks.count() == 6
     assert referral.all_checks_complete
