@@ -244,10 +244,10 @@ def _cme_full_year(start_year: int, *, today: dt.date) -> int:
     sql = (
         f"SELECT ch.dob, COUNT(DISTINCT c.child_id) FROM {Case._meta.db_table} c "  # noqa: S608
         f"JOIN {Child._meta.db_table} ch ON ch.id = c.child_id "
-        f"WHERE ch.dob IS NOT NULL AND (c.id IN (SELECT c.id FROM {cases} "
-        f"AND {STATE_THEN} IN ({placeholders})) OR c.id IN (SELECT case_id FROM "
+        f"WHERE ch.dob IS NOT NULL AND c.id IN (SELECT c.id FROM {cases} "
+        f"AND {STATE_THEN} IN ({placeholders}) UNION SELECT case_id FROM "
         f"{CaseStateChange._meta.db_table} WHERE to_state IN ({placeholders}) "
-        "AND at >= %s AND at < %s)) GROUP BY ch.dob"
+        "AND at >= %s AND at < %s) GROUP BY ch.dob"
     )
     params = [
         *cases_params,
