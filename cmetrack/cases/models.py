@@ -170,6 +170,8 @@ class CaseStateChange(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # Reports rebuild any case's state on a past date from its changes after that date.
+        indexes = [models.Index(fields=["case", "at", "id"], name="cases_statechange_case_at")]
 
     def __str__(self) -> str:
         return f"{self.from_state or 'new'} → {self.to_state}"
