@@ -21,19 +21,38 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+def weasyprint_loads() -> bool:
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+#: Tests that need something beyond Python: marker → (is it here?, what to install).
+SYSTEM_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
+    "browser": (lambda: chromium_path() is not None, "Debian's chromium"),
+    "pdf": (weasyprint_loads, "Pango, for WeasyPrint (libpango-1.0-0)"),
+    "spark": (lambda: shutil.which("java") is not None, "Java 17, for Spark"),
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests need Debian's chromium. In CI a missing browser is a failure."""
-    if chromium_path() is not None:
-        return
-    if os.environ.get("CI"):
-        raise pytest.UsageError(
-            "Browser tests must run in CI but no chromium was found "
-            f"(looked for {', '.join(CHROMIUM_CANDIDATES)}). .ci/run installs it."
-        )
-    skip = pytest.mark.skip(reason="chromium is not installed (apt-get install chromium)")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+    """Browser, PDF and Spark tests need system packages. On a machine with only Python
+    they are skipped with the reason; in CI (where .ci/run installs them) a missing one
+    is a failure, never a silent skip."""
+    for marker, (available, what) in SYSTEM_NEEDS.items():
+        if not any(marker in item.keywords for item in items) or available():
+            continue
+        if os.environ.get("CI"):
+            raise pytest.UsageError(
+                f"Tests marked {marker!r} must run in CI but {what} is missing (.ci/run "
+                "installs it)."
+            )
+        skip = pytest.mark.skip(reason=f"needs {what}, which is not installed here")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,8 @@ from cmetrack.detection.spark import (
 from .runs_support import Mark, duckdb_runs
 from .test_runs import AS_OF, CLOSURES, SCHOOL, TERMS, pupil
 
+pytestmark = pytest.mark.spark
+
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:

@@ -172,6 +172,7 @@ def test_dfe_csv_download(client: Client, make_user: Any, world: World) -> None:
 # --- termly reports ----------------------------------------------------------------------
 
 
+@pytest.mark.pdf
 def test_termly_report_is_issued_and_kept(world: World, make_user: Any) -> None:
     manager = make_user(Role.CME_MANAGER)
     report = termly_report_issue(
@@ -200,6 +201,7 @@ def test_termly_report_refuses_a_future_term(db: None) -> None:
     assert TermlyReport.objects.count() == 0
 
 
+@pytest.mark.pdf
 def test_termly_report_command(world: World) -> None:
     out = StringIO()
     call_command("termly_report", "--term", "autumn", "--year", "2026", stdout=out)
@@ -210,6 +212,7 @@ def test_termly_report_command(world: World) -> None:
         call_command("termly_report", "--term", "autumn", "--year", "2099")
 
 
+@pytest.mark.pdf
 def test_termly_pages(client: Client, make_user: Any, world: World) -> None:
     client.force_login(make_user(Role.CME_OFFICER))
     # Officers read the history but do not issue.
@@ -250,6 +253,7 @@ def test_checklist_ratings_keep_history(make_user: Any, world: World) -> None:
     assert AuditEvent.objects.filter(object_type="reports.checklistrating").count() == 2
 
 
+@pytest.mark.pdf
 def test_checklist_evidence_from_the_records(world: World) -> None:
     termly_report_issue(actor=Actor.system("test"), season="autumn", year=2026)
     [evidence] = evidence_for(3)
