@@ -15,14 +15,13 @@ family name's first letters), never from a scan of every child. At most
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
 
 from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case
+from cmetrack.matching.normalise import jaro_winkler, normalise_name
 from cmetrack.people.models import Child, FormerUpn
 from cmetrack.rules import normalise_upn
 
@@ -40,42 +39,6 @@ class PossibleDuplicate:
     score: float
     reasons: list[str]
     open_cases: list[Case] = field(default_factory=list)
-
-
-def normalise_name(name: str) -> str:
-    """Lower case, accents removed, anything but letters and spaces dropped."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z ]+", " ", letters.replace("'", "")).split())
-
-
-def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
-    """Jaro-Winkler similarity of two strings, 0 (nothing alike) to 1 (equal)."""
-    if a == b:
-        return 1.0
-    if not a or not b:
-        return 0.0
-    window = max(max(len(a), len(b)) // 2 - 1, 0)
-    a_flags, b_flags = [False] * len(a), [False] * len(b)
-    matches = 0
-    for i, ch in enumerate(a):
-        for j in range(max(0, i - window), min(i + window + 1, len(b))):
-            if not b_flags[j] and b[j] == ch:
-                a_flags[i] = b_flags[j] = True
-                matches += 1
-                break
-    if not matches:
-        return 0.0
-    a_matched = [ch for ch, f in zip(a, a_flags, strict=True) if f]
-    b_matched = [ch for ch, f in zip(b, b_flags, strict=True) if f]
-    transpositions = sum(x != y for x, y in zip(a_matched, b_matched, strict=True)) / 2
-    jaro = (matches / len(a) + matches / len(b) + (matches - transpositions) / matches) / 3
-    prefix = 0
-    for x, y in zip(a[:4], b[:4], strict=False):
-        if x != y:
-            break
-        prefix += 1
-    return jaro + prefix * prefix_scale * (1 - jaro)
 
 
 def name_similarity(a: str, b: str) -> float:

@@ -13,14 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import ReferralRoute
 from cmetrack.cases.services import case_open
+from cmetrack.matching.normalise import jaro_winkler, normalise_name
 from cmetrack.people.models import FormerUpn
 from cmetrack.people.tests.factories import AddressFactory, ChildFactory
-from cmetrack.referrals.duplicates import (
-    jaro_winkler,
-    normalise_name,
-    possible_duplicates,
-    swapped_dob,
-)
+from cmetrack.referrals.duplicates import possible_duplicates, swapped_dob
 
 pytestmark = pytest.mark.django_db
 DOB = dt.date(2015, 3, 14)
