@@ -17,6 +17,7 @@ from django.utils import timezone
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.core.exports import csv_response, csv_safe
+from cmetrack.core.pdf import render_pdf
 
 from .checklist import POINT_NUMBERS
 from .models import ChecklistRating, Rating, TermlyReport
@@ -87,13 +88,6 @@ def table_export(
 # --- termly reports --------------------------------------------------------------------
 
 
-def _render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # type: ignore[import-untyped]
-
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
-
-
 @transaction.atomic
 def termly_report_issue(
     *,
@@ -140,7 +134,7 @@ def termly_report_issue(
         notes=notes.strip(),
         figures=figures,
         html=html,
-        pdf=_render_pdf(html),
+        pdf=render_pdf(html),
         issued_at=now,
         issued_by=actor.user,
         issued_by_label=_label(actor),
