@@ -8,7 +8,8 @@ from functools import cached_property
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.presenters import when
-from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.cases.presenters import ChronologyRow, chronology_rows
+from cmetrack.cases.selectors import cases_visible_to, chronology_for_child
 from cmetrack.core.jinja import govuk_date
 
 from .models import Child
@@ -72,6 +73,11 @@ class ChildPresenter:
             (case.reference, case.get_state_display(), govuk_date(case.date_referred))
             for case in cases_visible_to(self.viewer).filter(child=self.child)
         ]
+
+    @property
+    def chronology(self) -> list[ChronologyRow]:
+        """Everything on the chronologies of this child's cases the viewer may see."""
+        return chronology_rows(chronology_for_child(self.viewer, self.child))
 
     @property
     def has_restricted_address(self) -> bool:

@@ -171,3 +171,13 @@ def test_restricted_address_is_shown_only_to_people_a_manager_named(world, clien
     assert "1 Safe Street" in client.get(url).content.decode()
     client.force_login(manager)
     assert "1 Safe Street" not in client.get(url).content.decode()
+
+
+def test_child_page_shows_the_chronology_of_the_cases_the_viewer_may_see(world, client):
+    case = world["cases"]["tracking"]
+    url = reverse("people:child-detail", args=[case.child_id])
+    client.force_login(world["users"][Role.CME_OFFICER])
+    page = client.get(url).content.decode()
+    assert '<h2 class="govuk-heading-m">Chronology</h2>' in page
+    assert case.reference in page
+    assert "Received → Tracking" in page
