@@ -240,37 +240,10 @@ def build_school_days(
     )
 
 
-RUNS_SQL = f"""
-WITH candidates AS MATERIALIZED (
-    -- A run of n sessions needs n G/N/O marks: only those pupils get a grid.
-    SELECT laestab, upn FROM marks
-    WHERE d <= $as_of AND code IN ({_ABSENT})
-    GROUP BY laestab, upn HAVING count(*) >= $min_sessions
-),
-marked_days AS MATERIALIZED (
-    -- The last marked session of each day ('PM' > 'AM'): fewer keys than every session.
-    SELECT laestab, d, max(session) AS session FROM marks WHERE d <= $as_of
-    GROUP BY laestab, d
-),
-school_end AS MATERIALIZED (
-    SELECT x.laestab, max(s.seq) AS end_seq
-    FROM marked_days x
-    JOIN school_sessions s ON s.laestab = x.laestab AND s.d = x.d AND s.session = x.session
-    GROUP BY x.laestab
-),
-candidate_marks AS MATERIALIZED (
-    -- Narrow the marks to the candidates first, then find their sessions.
-    SELECT m.laestab, m.upn, m.d, m.session, m.code
-    FROM marks m
-    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
-    WHERE m.d <= $as_of
-),
-ms AS (
-    SELECT m.laestab, m.upn, s.seq, m.code
-    FROM candidate_marks m
-    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
-),
-starts AS (
+#: The heart of the run rule (rules.md §4), word for word the same on DuckDB and Spark:
+#: from each pupil's first G/N/O session, every school session up to the school's last
+#: marked one is classed (0 gap, 1 absent, 2 neutral, 3 breaks) and segmented by breaks.
+RUN_SEGMENT_CTES = f"""starts AS (
     SELECT laestab, upn, min(seq) AS start_seq FROM ms
     WHERE code IN ({_ABSENT}) GROUP BY laestab, upn
 ),
@@ -301,7 +274,39 @@ seg AS (
     FROM grid WHERE k <> 2
     WINDOW w AS (PARTITION BY laestab, upn ORDER BY seq ROWS UNBOUNDED PRECEDING)
 ),
-groups AS (
+"""  # noqa: S608 - constant SQL built from the code tables
+
+RUNS_SQL = f"""
+WITH candidates AS MATERIALIZED (
+    -- A run of n sessions needs n G/N/O marks: only those pupils get a grid.
+    SELECT laestab, upn FROM marks
+    WHERE d <= $as_of AND code IN ({_ABSENT})
+    GROUP BY laestab, upn HAVING count(*) >= $min_sessions
+),
+marked_days AS MATERIALIZED (
+    -- The last marked session of each day ('PM' > 'AM'): fewer keys than every session.
+    SELECT laestab, d, max(session) AS session FROM marks WHERE d <= $as_of
+    GROUP BY laestab, d
+),
+school_end AS MATERIALIZED (
+    SELECT x.laestab, max(s.seq) AS end_seq
+    FROM marked_days x
+    JOIN school_sessions s ON s.laestab = x.laestab AND s.d = x.d AND s.session = x.session
+    GROUP BY x.laestab
+),
+candidate_marks AS MATERIALIZED (
+    -- Narrow the marks to the candidates first, then find their sessions.
+    SELECT m.laestab, m.upn, m.d, m.session, m.code
+    FROM marks m
+    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
+    WHERE m.d <= $as_of
+),
+ms AS (
+    SELECT m.laestab, m.upn, s.seq, m.code
+    FROM candidate_marks m
+    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+),
+{RUN_SEGMENT_CTES}groups AS (
     SELECT laestab, upn, grp,
         min(seq) FILTER (WHERE k = 1) AS first_seq,
         max(seq) FILTER (WHERE k = 1) AS last_seq,

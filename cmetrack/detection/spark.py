@@ -16,12 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from cmetrack.rules.attendance import NEUTRAL_FOR_RUNS_CODES, UNEXPLAINED_ABSENCE_CODES
-
-from .engine import RunRow
-
-_ABSENT = ", ".join(f"'{c}'" for c in sorted(UNEXPLAINED_ABSENCE_CODES))
-_NEUTRAL = ", ".join(f"'{c}'" for c in sorted(NEUTRAL_FOR_RUNS_CODES))
+from .engine import RUN_SEGMENT_CTES, RunRow
 
 
 def local_session(cores: int = 2) -> Any:
@@ -64,38 +59,7 @@ WITH ms AS (
     WHERE m.d <= DATE '{{as_of}}'
 ),
 school_end AS (SELECT laestab, max(seq) AS end_seq FROM ms GROUP BY laestab),
-starts AS (
-    SELECT laestab, upn, min(seq) AS start_seq FROM ms
-    WHERE code IN ({_ABSENT}) GROUP BY laestab, upn
-),
-pupil_marks AS (
-    SELECT ms.laestab, ms.upn, ms.seq, ms.code
-    FROM ms JOIN starts st ON st.laestab = ms.laestab AND st.upn = ms.upn
-    WHERE ms.seq >= st.start_seq
-),
-grid AS (
-    SELECT st.laestab, st.upn, s.seq,
-        CASE
-            WHEN pm.code IS NULL THEN 0
-            WHEN pm.code IN ({_ABSENT}) THEN 1
-            WHEN pm.code IN ({_NEUTRAL}) THEN 2
-            ELSE 3
-        END AS k
-    FROM starts st
-    JOIN school_end e ON e.laestab = st.laestab
-    JOIN school_sessions s
-        ON s.laestab = st.laestab AND s.seq BETWEEN st.start_seq AND e.end_seq
-    LEFT JOIN pupil_marks pm
-        ON pm.laestab = st.laestab AND pm.upn = st.upn AND pm.seq = s.seq
-),
-seg AS (
-    SELECT laestab, upn, seq, k,
-        sum(CASE WHEN k = 3 THEN 1 ELSE 0 END) OVER w AS grp,
-        row_number() OVER w AS rn
-    FROM grid WHERE k <> 2
-    WINDOW w AS (PARTITION BY laestab, upn ORDER BY seq ROWS UNBOUNDED PRECEDING)
-),
-groups AS (
+{RUN_SEGMENT_CTES}groups AS (
     SELECT laestab, upn, grp,
         min(CASE WHEN k = 1 THEN seq END) AS first_seq,
         max(CASE WHEN k = 1 THEN seq END) AS last_seq,
