@@ -137,6 +137,7 @@ def test_a_referral_from_the_school_to_a_closed_case(browser_page: Any, make_use
     save("Close the case")
     stored = Case.objects.get(pk=case.pk)
     assert (stored.state, stored.outcome) == (CaseState.CLOSED, Outcome.ATTENDING_PROVISION)
+    assert stored.date_of_assessment is not None
     assert stored.date_referred <= stored.date_of_assessment <= today
     assert stored.date_moved_into_provision == today
     page.get_by_role("link", name="See the whole chronology").click()
