@@ -735,7 +735,8 @@ def case_close(
     - on a roll: the school;
     - moved to another authority: the authority, and its acknowledgement (who, when);
     - left the country: the confirmation (who confirmed, when);
-    - home educated: recorded on the home-education list;
+    - home educated: the officer is prompted to add the child to the home-education list
+      (that register arrives with issue 10; until then it is kept outside cmetrack);
     - attending provision: only from in provision, with the provider;
     - attendance matter: the school is told the child stays on roll.
     """
@@ -801,7 +802,8 @@ def case_close(
             )
         elif code == Outcome.HOME_EDUCATED:
             notes.append(
-                "Recorded on the home-education list; no further action unless there is a concern."
+                "Home educated (elective home education): add the child to the home-education "
+                "list; no further action unless there is a concern."
             )
         elif code == Outcome.ATTENDING_PROVISION:
             if locked.provider_id is None:
