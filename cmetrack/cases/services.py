@@ -715,6 +715,7 @@ def case_placement_failed(
 # --- Closing and reopening --------------------------------------------------------------
 
 
+@transaction.atomic
 def case_close(
     *,
     actor: Actor,
@@ -735,8 +736,7 @@ def case_close(
     - on a roll: the school;
     - moved to another authority: the authority, and its acknowledgement (who, when);
     - left the country: the confirmation (who confirmed, when);
-    - home educated: the officer is prompted to add the child to the home-education list
-      (that register arrives with issue 10; until then it is kept outside cmetrack);
+    - home educated: the child goes on the home-education list (same transaction);
     - attending provision: only from in provision, with the provider;
     - attendance matter: the school is told the child stays on roll.
     """
@@ -802,8 +802,7 @@ def case_close(
             )
         elif code == Outcome.HOME_EDUCATED:
             notes.append(
-                "Home educated (elective home education): add the child to the home-education "
-                "list; no further action unless there is a concern."
+                "Added to the home-education list; no further action unless there is a concern."
             )
         elif code == Outcome.ATTENDING_PROVISION:
             if locked.provider_id is None:
@@ -835,6 +834,16 @@ def case_close(
             case=locked,
             kind=ChronologyKind.ADVICE,
             summary=ATTENDANCE_MATTER_SCHOOL_TOLD,
+        )
+    elif code == Outcome.HOME_EDUCATED:
+        from cmetrack.registers.services import home_education_record_add
+
+        home_education_record_add(
+            actor=actor,
+            child=locked.child,
+            started_on=locked.closed_on or timezone.localdate(),
+            source=f"CME case {locked.reference} closed as home educated",
+            case=locked,
         )
     return locked
 

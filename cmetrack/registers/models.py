@@ -71,3 +71,36 @@ class RollEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.legal_given_name} {self.legal_family_name} ({self.upn})"
+
+
+class HomeEducationRecord(models.Model):
+    """A child on the authority's home-education list (elective home education).
+
+    Written by :func:`cmetrack.registers.services.home_education_record_add`, for example when
+    a CME case closes because the child is home educated. The Virtual School, reports and the
+    children-not-in-school register (issue 10) build on it.
+    """
+
+    child = models.ForeignKey(
+        "people.Child", on_delete=models.PROTECT, related_name="home_education_records"
+    )
+    started_on = models.DateField("home education known from")
+    ended_on = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=200, help_text="How the authority learned of it.")
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=models.Q(ended_on__isnull=True),
+                name="one_open_home_education_record_per_child",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Home educated from {self.started_on:%d %b %Y}"
