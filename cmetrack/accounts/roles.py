@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     SAFEGUARDING_ADVISER = "safeguarding_adviser", "Education safeguarding adviser"
     ADMINISTRATOR = "administrator", "Administrator"
     AUDITOR = "auditor", "Auditor or senior manager"
+    ADMISSIONS = "admissions", "Admissions officer"
 
 
 #: Roles that see every case of the authority.

@@ -28,6 +28,11 @@ urlpatterns = [
     # Safeguarding: /cases/<id>/safeguarding/… and /dormant-reviews/.
     path("", include("cmetrack.safeguarding.urls")),
     path("reports/", include("cmetrack.reports.urls")),
+    path("enquiries/", include("cmetrack.enquiries.urls")),
+    path("transfers/", include("cmetrack.transfers.urls")),
+    path("provision/", include("cmetrack.provision.urls")),
+    path("virtual-school/", include("cmetrack.virtualschool.urls")),
+    path("children-not-in-school/", include("cmetrack.cnis.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

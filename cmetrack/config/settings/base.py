@@ -101,6 +101,11 @@ INSTALLED_APPS = [
     "cmetrack.demo",
     "cmetrack.dataprotection",
     "cmetrack.reports",
+    "cmetrack.enquiries",
+    "cmetrack.transfers",
+    "cmetrack.provision",
+    "cmetrack.virtualschool",
+    "cmetrack.cnis",
 ]
 
 MIDDLEWARE = [

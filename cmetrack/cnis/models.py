@@ -1,0 +1,5 @@
+"""Children not in school register."""
+
+from __future__ import annotations
+
+from django.db import models  # noqa: F401

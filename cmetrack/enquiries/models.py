@@ -1,0 +1,5 @@
+"""Inter-authority enquiries."""
+
+from __future__ import annotations
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,5 @@
+"""Providers, places and securing provision."""
+
+from __future__ import annotations
+
+from django.db import models  # noqa: F401

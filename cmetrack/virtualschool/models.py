@@ -1,0 +1,5 @@
+"""Virtual School: children in care."""
+
+from __future__ import annotations
+
+from django.db import models  # noqa: F401
