@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401
+from django.urls import URLPattern, path  # noqa: F401
 
 app_name = "provision"
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = []
