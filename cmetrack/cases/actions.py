@@ -164,6 +164,14 @@ ACTIONS: dict[str, CaseAction] = {
             is_transition=False,
         ),
         CaseAction(
+            "record_circumstances",
+            "Record the reason and circumstances",
+            forms.CircumstancesForm,
+            services.case_record_circumstances,
+            frozenset(OPEN_STATES),
+            is_transition=False,
+        ),
+        CaseAction(
             "correct_statutory_date",
             "Correct a statutory date",
             forms.CorrectDateForm,

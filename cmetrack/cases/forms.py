@@ -17,7 +17,7 @@ from cmetrack.accounts.models import User
 from cmetrack.organisations.models import LocalAuthority, Organisation, OrganisationKind
 
 from .lifecycle import CLOSING_OUTCOMES, CaseState, LocatedRoute, Outcome
-from .models import Case, FormOfProvision, HomeVisitOutcome, ReferralRoute
+from .models import Case, CmeReason, FormOfProvision, HomeVisitOutcome, ReferralRoute, YesNoUnknown
 from .permissions import ASSIGNABLE_ROLES
 from .services import STATUTORY_DATE_FIELDS, SloOutcome
 
@@ -363,6 +363,31 @@ class CorrectDateForm(CaseActionForm):
     reason = _reason(
         "Reason for the correction", required=True, message="Give the reason for the correction"
     )
+
+
+class CircumstancesForm(CaseActionForm):
+    cme_reason = _choice(
+        "Primary reason the child is missing education",
+        CmeReason.choices,
+        "Choose the primary reason the child is missing education",
+    )
+    new_to_area = _choice(
+        "Is the child new to the area?",
+        YesNoUnknown.choices,
+        "Say whether the child is new to the area: yes, no or not known",
+    )
+    new_to_country = _choice(
+        "Is the child new to the country?",
+        YesNoUnknown.choices,
+        "Say whether the child is new to the country: yes, no or not known",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for name in ("cme_reason", "new_to_area", "new_to_country"):
+            current = getattr(self.case, name)
+            if current:
+                self.initial.setdefault(name, current)
 
 
 class QueueFilterForm(forms.Form):

@@ -28,6 +28,59 @@ class FormOfProvision(models.TextChoices):
     EOTAS = "eotas", "Education otherwise than at school"
 
 
+class CmeCategory(models.TextChoices):
+    """The broad group a case's reason falls in (reporting.md: figures by category)."""
+
+    AWAITING_PLACE = "awaiting_place", "Not on a roll: needs or awaits a school place"
+    WHEREABOUTS_UNKNOWN = "whereabouts_unknown", "Whereabouts not known"
+    UNSUITABLE_EDUCATION = "unsuitable_education", "Receiving unsuitable education"
+    OTHER = "other", "Other"
+
+
+class CmeReason(models.TextChoices):
+    """The primary reason the child is missing education (one per case).
+
+    Mapped to the DfE return's "primary reason for CME" in ``reports.dfe`` and grouped into
+    :class:`CmeCategory` by :data:`CME_REASON_CATEGORY` (docs/dfe-return.md)."""
+
+    APPLIED_AWAITING_PLACE = "applied_awaiting_place", "Applied for a school place, not yet offered"
+    NOT_APPLIED = "not_applied", "No application for a school place made"
+    OFFERED_NOT_STARTED = "offered_not_started", "Offered a school place, not yet started"
+    MOVED_INTO_AREA = "moved_into_area", "Moved into the area from elsewhere in the UK"
+    ARRIVED_FROM_ABROAD = "arrived_from_abroad", "Arrived from outside the UK"
+    NEVER_ON_ROLL = "never_on_roll", "Never registered at a school"
+    LEFT_NO_DESTINATION = "left_no_destination", "Left a school with no known destination"
+    WHEREABOUTS_UNKNOWN = "whereabouts_unknown", "Whereabouts not known"
+    UNSUITABLE_EHE = "unsuitable_ehe", "Elective home education judged unsuitable"
+    UNSUITABLE_OTHER = (
+        "unsuitable_other",
+        "Attending an unsuitable setting (for example unregistered)",
+    )
+    OTHER = "other", "Other reason"
+
+
+#: The category of each reason (figures by category).
+CME_REASON_CATEGORY: dict[str, str] = {
+    CmeReason.APPLIED_AWAITING_PLACE: CmeCategory.AWAITING_PLACE,
+    CmeReason.NOT_APPLIED: CmeCategory.AWAITING_PLACE,
+    CmeReason.OFFERED_NOT_STARTED: CmeCategory.AWAITING_PLACE,
+    CmeReason.MOVED_INTO_AREA: CmeCategory.AWAITING_PLACE,
+    CmeReason.ARRIVED_FROM_ABROAD: CmeCategory.AWAITING_PLACE,
+    CmeReason.NEVER_ON_ROLL: CmeCategory.AWAITING_PLACE,
+    CmeReason.LEFT_NO_DESTINATION: CmeCategory.WHEREABOUTS_UNKNOWN,
+    CmeReason.WHEREABOUTS_UNKNOWN: CmeCategory.WHEREABOUTS_UNKNOWN,
+    CmeReason.UNSUITABLE_EHE: CmeCategory.UNSUITABLE_EDUCATION,
+    CmeReason.UNSUITABLE_OTHER: CmeCategory.UNSUITABLE_EDUCATION,
+    CmeReason.OTHER: CmeCategory.OTHER,
+}
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Not known"
+
+
 class Case(models.Model):
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="cases")
     state = models.CharField(
@@ -46,6 +99,23 @@ class Case(models.Model):
     )
     provision_accessed = models.CharField(
         "form of provision accessed", max_length=12, choices=FormOfProvision.choices, blank=True
+    )
+    # Why the child is missing education, and whether new to the area or the country
+    # (reporting.md: figures by category, reason, new to the area, new to the country).
+    cme_reason = models.CharField(
+        "primary reason for missing education", max_length=30, choices=CmeReason.choices, blank=True
+    )
+    cme_category = models.CharField(
+        "category", max_length=30, choices=CmeCategory.choices, blank=True, editable=False
+    )
+    new_to_area = models.CharField(
+        "new to the area", max_length=7, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    new_to_country = models.CharField(
+        "new to the country",
+        max_length=7,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
     )
     # Last known education.
     last_education_place = models.CharField(max_length=200, blank=True)

@@ -106,6 +106,14 @@ class CasePresenter:
             ("State", c.get_state_display()),
             ("Referred by", c.get_route_display()),
             ("Assigned officer", officer),
+            (
+                "Reason for missing education",
+                f"{c.get_cme_reason_display()} ({c.get_cme_category_display()})"
+                if c.cme_reason
+                else "Not recorded",
+            ),
+            ("New to the area", c.get_new_to_area_display()),
+            ("New to the country", c.get_new_to_country_display()),
         ]
         if c.previous_case_id:
             rows.append(("Previous episode", f"CME-{c.previous_case_id:06d}"))

@@ -39,14 +39,17 @@ from .lifecycle import (
     dormant_precondition,
 )
 from .models import (
+    CME_REASON_CATEGORY,
     Case,
     CaseStateChange,
     ChronologyEvent,
     ChronologyKind,
+    CmeReason,
     FormOfProvision,
     HomeVisit,
     HomeVisitOutcome,
     ReferralRoute,
+    YesNoUnknown,
 )
 from .permissions import ASSIGNABLE_ROLES, require_may_act, require_may_manage
 
@@ -1012,4 +1015,55 @@ def case_correct_statutory_date(
         summary=f"Corrected the {label} from {govuk_date(before, 'not set')} to "
         f"{govuk_date(value)}. Reason: {reason.strip()}",
     )
+    return case
+
+
+@transaction.atomic
+def case_record_circumstances(
+    *,
+    actor: Actor,
+    case: Case,
+    cme_reason: str,
+    new_to_area: str = YesNoUnknown.UNKNOWN,
+    new_to_country: str = YesNoUnknown.UNKNOWN,
+    expected_version: int | None = None,
+) -> Case:
+    """Record why the child is missing education (its category follows from the reason)
+    and whether the child is new to the area or the country: what the figures and the DfE
+    return break down by. Officers, SLOs and the other case workers who may act record it."""
+    case = _lock(case, expected_version)
+    require_may_act(actor.user, case)
+    if cme_reason not in CmeReason.values:
+        raise PreconditionFailed(
+            "Choose the primary reason the child is missing education.", field="cme_reason"
+        )
+    for value, field, label in (
+        (new_to_area, "new_to_area", "new to the area"),
+        (new_to_country, "new_to_country", "new to the country"),
+    ):
+        if value not in YesNoUnknown.values:
+            raise PreconditionFailed(
+                f"Say whether the child is {label}: yes, no or not known.", field=field
+            )
+    if new_to_country == YesNoUnknown.YES and new_to_area == YesNoUnknown.NO:
+        raise PreconditionFailed(
+            "A child new to the country is also new to the area: answer yes to new to the area.",
+            field="new_to_area",
+        )
+    changes = {
+        "cme_reason": cme_reason,
+        "cme_category": CME_REASON_CATEGORY[cme_reason],
+        "new_to_area": new_to_area,
+        "new_to_country": new_to_country,
+    }
+    if all(getattr(case, k) == v for k, v in changes.items()):
+        return case
+    reason_label = CmeReason(cme_reason).label
+    summary = (
+        f"Reason for missing education: {reason_label}. New to the area: "
+        f"{YesNoUnknown(new_to_area).label.lower()}; new to the country: "
+        f"{YesNoUnknown(new_to_country).label.lower()}."
+    )
+    case = _save(actor=actor, case=case, changes=changes, summary="Recorded the circumstances")
+    chronology_add(actor=actor, case=case, kind=ChronologyKind.NOTE, summary=summary)
     return case

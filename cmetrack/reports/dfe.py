@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from cmetrack.cases.lifecycle import CaseState, Outcome
-from cmetrack.cases.models import Case
+from cmetrack.cases.models import Case, CmeReason
 from cmetrack.rules import is_of_compulsory_school_age, national_curriculum_year
 
 from .periods import Season, census_day, months_back
@@ -38,6 +38,13 @@ LENGTH_BANDS = (
     ("6to12m", "6 months to less than 12 months"),
     ("12mplus", "12 months or more"),
 )
+NOT_KNOWN = "Not known"
+#: The breakdown label of each recorded reason (docs/dfe-return.md: assumed wording until
+#: checked against the DfE guide); a case without a reason counts as "Not known".
+CME_REASON_LABELS: dict[str, str] = {
+    **{str(value): str(label) for value, label in CmeReason.choices},
+    "": NOT_KNOWN,
+}
 YEAR_GROUPS = ("Reception", *(f"Year {n}" for n in range(1, 12)))
 
 CSV_HEADER = (
@@ -133,21 +140,22 @@ def _band_sql(census: dt.date) -> tuple[str, list[Any]]:
 
 def _grouped(
     qs: QuerySet[Case] | None, census: dt.date
-) -> list[tuple[dt.date | None, str, str, int]]:
-    """(date of birth, sex, length band, children): from ``qs`` through the ORM, or
-    (``qs`` None) from the cases missing education on ``census`` in one SQL pass."""
+) -> list[tuple[dt.date | None, str, str, str, int]]:
+    """(date of birth, sex, length band, reason, children): from ``qs`` through the ORM,
+    or (``qs`` None) from the cases missing education on ``census`` in one SQL pass."""
     if qs is None:
         band, params = _band_sql(census)
         rows = grouped_in_states_at(
-            census, CME_STATES, ["ch.dob", "ch.sex", band], column_params=params
+            census, CME_STATES, ["ch.dob", "ch.sex", band, "c.cme_reason"], column_params=params
         )
-        return [(dob, str(sx), str(b), int(n)) for dob, sx, b, n in rows]
-    return list(
-        qs.annotate(band=_length_band(census))
-        .values_list("child__dob", "child__sex", "band")
+        return [(dob, str(sx), str(b), str(r or ""), int(n)) for dob, sx, b, r, n in rows]
+    return [
+        (dob, sx, band, reason or "", n)
+        for dob, sx, band, reason, n in qs.annotate(band=_length_band(census))
+        .values_list("child__dob", "child__sex", "band", "cme_reason")
         .annotate(n=Count("child_id", distinct=True))
         .order_by()
-    )
+    ]
 
 
 def _tables(
@@ -161,8 +169,9 @@ def _tables(
     sex = dict.fromkeys(SEX_LABEL.values(), 0)
     years = dict.fromkeys(YEAR_GROUPS, 0)
     lengths = {label: 0 for _, label in LENGTH_BANDS}
+    reasons = dict.fromkeys(CME_REASON_LABELS.values(), 0)
     names = dict(LENGTH_BANDS)
-    for dob, sx, band, n in _grouped(qs, census):
+    for dob, sx, band, reason, n in _grouped(qs, census):
         if dob is None:
             no_dob += n
             continue
@@ -175,9 +184,11 @@ def _tables(
         label = "Reception" if nc <= 0 else f"Year {min(nc, 11)}"
         years[label] += n
         lengths[names[band]] += n
+        reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += n
     tables: dict[str, dict[str, int]] = {"Total": {"Total": total}, "Sex": sex, "Year group": years}
     if with_length:
         tables["Length of time missing education"] = lengths
+        tables["Primary reason for CME"] = reasons
     return tables, not_csa, no_dob
 
 
@@ -206,8 +217,7 @@ def dfe_return(
     # A census day before today: one grouped pass over the cases as they were.
     source = None if census < today else cme_qs
     result.cme, result.not_school_age, no_dob = _tables(source, census, with_length=True)
-    result.reason_not_recorded = result.cme["Total"]["Total"]
-    result.cme["Primary reason for CME"] = {"Not known": result.reason_not_recorded}
+    result.reason_not_recorded = result.cme["Primary reason for CME"][NOT_KNOWN]
     result.ehe, _, _ = _tables(ehe_population(census), census, with_length=False)
     result.ehe["Primary reason for EHE"] = {"Not known": result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:
@@ -223,6 +233,17 @@ def dfe_return(
         )
         for c in (missing_dob.only("pk")[:problem_limit] if no_dob else [])
     ]
+    if result.reason_not_recorded and len(result.problems) < problem_limit:
+        no_reason = cme_qs.filter(cme_reason="", child__dob__isnull=False).order_by("pk")
+        result.problems += [
+            Problem(
+                case_id=c.pk,
+                reference=c.reference,
+                problem="Primary reason for missing education not recorded",
+                effect="Counted under “Not known” (if of compulsory school age on census day).",
+            )
+            for c in no_reason.only("pk")[: problem_limit - len(result.problems)]
+        ]
     return result
 
 

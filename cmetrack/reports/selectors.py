@@ -53,7 +53,14 @@ from django.utils import timezone
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.cases.lifecycle import OPEN_STATES, CaseState, LocatedRoute, Outcome
-from cmetrack.cases.models import Case, CaseStateChange, ReferralRoute
+from cmetrack.cases.models import (
+    Case,
+    CaseStateChange,
+    CmeCategory,
+    CmeReason,
+    ReferralRoute,
+    YesNoUnknown,
+)
 from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.people.choices import Ethnicity, SenProvision, Sex, VulnerableGroup
 from cmetrack.people.models import Child
@@ -240,6 +247,10 @@ def _no_contact(p: Params) -> QuerySet[Case]:
 
 
 CHILD_DIMENSIONS = (
+    "category",
+    "reason",
+    "new_to_area",
+    "new_to_country",
     "age",
     "year_group",
     "sex",
@@ -379,14 +390,7 @@ FIGURES: dict[str, Figure] = {
     )
 }
 
-NOT_YET_RECORDED = (
-    "Category and reason for missing education: referrals record the reason as free text, "
-    "not as a code, so there is no breakdown by reason yet.",
-    "New to the area and new to the country: not yet recorded on the child or the case.",
-    "Places available by school, alternative provision and year group: not yet recorded.",
-    "The elective home education list and the children-not-in-school register: not yet "
-    "kept in this system.",
-)
+NOT_YET_RECORDED: tuple[str, ...] = ()
 
 
 # --- dimensions ------------------------------------------------------------------------
@@ -453,6 +457,32 @@ DIMENSIONS: dict[str, Dimension] = {
             lambda: {"": "Not located", **_labels(LocatedRoute)},
         ),
         Dimension("outcome", "Outcome", "outcome", lambda: {"": "No outcome", **_labels(Outcome)}),
+        Dimension(
+            "category",
+            "Category",
+            "cme_category",
+            lambda: {**_labels(CmeCategory), "": "Reason not recorded"},
+            note="The category follows from the primary reason recorded on the case.",
+        ),
+        Dimension(
+            "reason",
+            "Primary reason for missing education",
+            "cme_reason",
+            lambda: {**_labels(CmeReason), "": "Not recorded"},
+            ordered=False,
+        ),
+        Dimension(
+            "new_to_area",
+            "New to the area",
+            "new_to_area",
+            lambda: _labels(YesNoUnknown),
+        ),
+        Dimension(
+            "new_to_country",
+            "New to the country",
+            "new_to_country",
+            lambda: _labels(YesNoUnknown),
+        ),
         Dimension("sex", "Sex", "child__sex", lambda: _labels(Sex)),
         Dimension(
             "ethnicity",
@@ -533,6 +563,10 @@ PAST_COLUMNS = {
     "route": "c.route",
     "located_route": "c.located_route",
     "outcome": "c.outcome",
+    "category": "c.cme_category",
+    "reason": "c.cme_reason",
+    "new_to_area": "c.new_to_area",
+    "new_to_country": "c.new_to_country",
     "sex": "ch.sex",
     "ethnicity": "ch.ethnicity",
     "sen": "ch.sen_provision",

@@ -85,6 +85,41 @@ def test_breakdowns_today(world: World) -> None:
     assert counts("cme", "ethnicity", p) == {"WBRI": 1, "": 2}
 
 
+def test_breakdowns_by_reason_category_and_new_to_the_area(world: World) -> None:
+    """The reason, its category and new to the area or country come from the case."""
+    from cmetrack.cases.models import Case
+
+    Case.objects.filter(child=world.a).update(
+        cme_reason="arrived_from_abroad",
+        cme_category="awaiting_place",
+        new_to_area="yes",
+        new_to_country="yes",
+    )
+    Case.objects.filter(child=world.b).update(
+        cme_reason="left_no_destination", cme_category="whereabouts_unknown", new_to_area="no"
+    )
+    p = params()
+    assert counts("cme", "category", p) == {
+        "awaiting_place": 1,
+        "whereabouts_unknown": 1,
+        "": 1,
+    }
+    assert counts("cme", "reason", p) == {
+        "arrived_from_abroad": 1,
+        "left_no_destination": 1,
+        "": 1,
+    }
+    assert counts("cme", "new_to_area", p) == {"yes": 1, "no": 1, "unknown": 1}
+    assert counts("cme", "new_to_country", p) == {"yes": 1, "unknown": 2}
+    assert {
+        c.child_id
+        for c in sel.figure_cases(sel.FIGURES["cme"], p, dimension="new_to_country", value="yes")
+    } == {world.a.pk}
+    # On a past date (one grouped SQL pass) the same columns are read.
+    past = params(D(2026, 10, 31))
+    assert counts("cme", "new_to_area", past)["yes"] == 1
+
+
 def test_breakdown_as_at_past_date_uses_state_then(world: World) -> None:
     p = params(D(2026, 10, 31))
     assert counts("cme", "state", p) == {"tracking": 1, "dormant": 1, "awaiting_provision": 1}

@@ -122,7 +122,9 @@ def test_dfe_return_autumn(world: World) -> None:
         "1 month to less than 3 months": 1,  # A, referred 1 Sep: exactly one month
         "3 months to less than 6 months": 1,  # B, referred 15 Jun
     }
-    assert ret.cme["Primary reason for CME"] == {"Not known": 3}
+    reasons = {k: v for k, v in ret.cme["Primary reason for CME"].items() if v}
+    assert reasons == {"Not known": 3}
+    assert ret.reason_not_recorded == 3
     # F's case closed as home educated on 20 Sep.
     assert ret.ehe["Total"] == {"Total": 1}
     assert ret.ehe["Sex"]["Female"] == 1
@@ -155,8 +157,37 @@ def test_dfe_validation_report_lists_records_that_cannot_be_counted(world: World
     ret = dfe.dfe_return("autumn", 2026, today=D(2026, 11, 20))
     assert ret.cme["Total"] == {"Total": 3}  # neither is counted
     assert ret.problem_total == 1
-    assert [p.case_id for p in ret.problems] == [case.pk]
+    assert ret.problems[0].case_id == case.pk
+    assert ret.problems[0].problem == "Date of birth not recorded"
+    # The rest: counted cases (and the toddler's) whose reason is not recorded.
+    assert {p.problem for p in ret.problems[1:]} == {
+        "Primary reason for missing education not recorded"
+    }
+    assert case.pk not in {p.case_id for p in ret.problems[1:]}
     assert ret.not_school_age == 1
+
+
+def test_dfe_reason_comes_from_the_case(world: World) -> None:
+    """Each counted child falls under the reason recorded on the case missing education on
+    census day; the rest under "Not known"."""
+    from cmetrack.cases.models import Case
+
+    on_census = dfe.cases_in_states_at(D(2026, 10, 1), dfe.CME_STATES, today=D(2026, 11, 20))
+    first, second = list(on_census.order_by("pk"))[:2]
+    Case.objects.filter(pk=first.pk).update(cme_reason="arrived_from_abroad")
+    Case.objects.filter(pk=second.pk).update(cme_reason="left_no_destination")
+    ret = dfe.dfe_return("autumn", 2026, today=D(2026, 11, 20))
+    reasons = {k: v for k, v in ret.cme["Primary reason for CME"].items() if v}
+    assert reasons == {
+        "Arrived from outside the UK": 1,
+        "Left a school with no known destination": 1,
+        "Not known": 1,
+    }
+    assert ret.reason_not_recorded == 1
+    # Census day today: the cases' current states, through the ORM; same reason labels.
+    now = dfe.dfe_return("autumn", 2026, today=D(2026, 10, 1))
+    assert sum(now.cme["Primary reason for CME"].values()) == now.cme["Total"]["Total"]
+    assert set(now.cme["Primary reason for CME"]) == set(ret.cme["Primary reason for CME"])
 
 
 def test_dfe_csv_download(client: Client, make_user: Any, world: World) -> None:
