@@ -164,6 +164,7 @@ class TaskKind(models.TextChoices):
     FREE = "free", "Task"
     FOLLOW_UP = "follow_up", "Follow-up: no recent contact"
     RISK_ASSESSMENT = "risk_assessment", "Risk assessment action"
+    CONSULTATION = "consultation", "Consultation outcome"
 
 
 class Task(models.Model):
@@ -187,6 +188,10 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    #: For a consultation outcome: the consultation it came from.
+    consultation = models.ForeignKey(
+        "Consultation", null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
 
     class Meta:
         ordering = ["due", "id"]
@@ -206,3 +211,54 @@ class Task(models.Model):
     def is_overdue(self, today: object = None) -> bool:
         today = today or timezone.localdate()
         return self.status == TaskStatus.OPEN and self.due < today  # type: ignore[operator]
+
+
+class ConsultedWith(models.TextChoices):
+    CENTRAL_REFERRAL_UNIT = "cru", "Central referral unit"
+    EDUCATION_SAFEGUARDING = "esa", "Education safeguarding team"
+    SOCIAL_CARE = "social_care", "Children's social care"
+    POLICE = "police", "Police"
+    OTHER = "other", "Other professional"
+
+
+class Consultation(models.Model):
+    """A professional consultation about a case (the county's central-referral-unit
+    consultation, forms.md §3): named or anonymous, whether the family was told and, if
+    not, why. Its outcomes become tasks on the case. Append-only."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="consultations")
+    consulted_on = models.DateField("date of the consultation")
+    consulted_with = models.CharField(max_length=12, choices=ConsultedWith.choices)
+    consultee = models.CharField("who was consulted", max_length=200, blank=True)
+    named = models.BooleanField(
+        help_text="True if the child and family were named; False for an anonymous consultation."
+    )
+    family_told = models.BooleanField("the family was told about the consultation")
+    not_told_reason = models.TextField("why the family was not told", blank=True, max_length=2000)
+    advice = models.TextField("advice given", max_length=4000)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-consulted_on", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"Consultation with {self.get_consulted_with_display()} on {self.consulted_on:%d %b %Y}"
+        )
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        _not_in_future(errors, "consulted_on", self.consulted_on, "The date of the consultation")
+        if not self.family_told and not self.not_told_reason.strip():
+            errors["not_told_reason"] = "Enter why the family was not told"
+        if self.family_told and self.not_told_reason.strip():
+            errors["not_told_reason"] = "Only give a reason if the family was not told"
+        if self.consulted_with == ConsultedWith.OTHER and not self.consultee.strip():
+            errors["consultee"] = "Enter who you consulted"
+        if not self.advice.strip():
+            errors["advice"] = "Enter the advice given"
+        if errors:
+            raise ValidationError(errors)

@@ -25,6 +25,7 @@ from .models import (
     AddressSearchCheck,
     AddressSearchSource,
     CaseNote,
+    Consultation,
     ContactAttempt,
     Task,
     TaskStatus,
@@ -209,3 +210,13 @@ def no_contact_page(
     by_id = {c.pk: c for c in found}
     cases = [by_id[pk] for pk in wanted if pk in by_id]
     return Page(cases, page.number, page.paginator)  # type: ignore[arg-type]
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+
+def consultations_for(case: Case) -> QuerySet[Consultation]:
+    """The case's consultations, newest first, with the tasks they became."""
+    return (
+        Consultation.objects.filter(case=case).select_related("by").prefetch_related("tasks__owner")
+    )

@@ -9,6 +9,7 @@ system job (``actor.user`` is None) may.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +29,8 @@ from .models import (
     CaseNote,
     CheckResult,
     CheckStatus,
+    Consultation,
+    ConsultedWith,
     ContactAttempt,
     ContactMethod,
     ContactOutcome,
@@ -164,6 +167,7 @@ def task_create(
     details: str = "",
     kind: TaskKind = TaskKind.FREE,
     gap_since: dt.date | None = None,
+    consultation: Consultation | None = None,
 ) -> Task:
     """Give ``owner`` a task on ``case``, due on ``due`` (today or later)."""
     _require_writer(actor, case)
@@ -185,6 +189,7 @@ def task_create(
             due=due,
             kind=kind,
             gap_since=gap_since,
+            consultation=consultation,
             created_by=actor.user,
         ),
         child_id=case.child_id,
@@ -339,3 +344,87 @@ def follow_up_prompts_create(
             except IntegrityError:  # another run made it a moment ago
                 run.already_prompted += 1
     return run
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsultationOutcome:
+    """One thing to do after a consultation: it becomes a task on the case."""
+
+    title: str
+    owner: User
+    due: dt.date
+    details: str = ""
+
+
+@transaction.atomic
+def consultation_record(
+    *,
+    actor: Actor,
+    case: Case,
+    consulted_on: dt.date,
+    consulted_with: ConsultedWith | str,
+    named: bool,
+    family_told: bool,
+    advice: str,
+    consultee: str = "",
+    not_told_reason: str = "",
+    outcomes: Sequence[ConsultationOutcome] = (),
+) -> Consultation:
+    """Record a professional consultation about ``case`` (for example with the central
+    referral unit), named or anonymous, and whether the family was told (if not, why).
+    Each outcome becomes a task on the case for its owner; all or nothing."""
+    _require_writer(actor, case)
+    _require_open(case)
+    consultation = audited_create(
+        actor=actor,
+        instance=Consultation(
+            case=case,
+            consulted_on=consulted_on,
+            consulted_with=consulted_with,
+            consultee=consultee.strip(),
+            named=named,
+            family_told=family_told,
+            not_told_reason=not_told_reason.strip(),
+            advice=advice.strip(),
+            by=actor.user,
+        ),
+        child_id=case.child_id,
+        summary=f"Recorded a consultation on {case.reference}",
+    )
+    who = consultation.get_consulted_with_display()
+    if consultation.consultee:
+        who += f" ({consultation.consultee})"
+    told = (
+        "The family was told."
+        if family_told
+        else f"The family was not told: {consultation.not_told_reason}"
+    )
+    chronology_add(
+        actor=actor,
+        case=case,
+        kind=ChronologyKind.NOTE,
+        summary=f"{'Named' if named else 'Anonymous'} consultation with {who} on "
+        f"{govuk_date(consulted_on)}. Advice: {consultation.advice} {told}",
+    )
+    errors: dict[str, list[str]] = {}
+    for i, outcome in enumerate(outcomes):
+        try:
+            task_create(
+                actor=actor,
+                case=case,
+                title=outcome.title,
+                owner=outcome.owner,
+                due=outcome.due,
+                details=outcome.details,
+                kind=TaskKind.CONSULTATION,
+                consultation=consultation,
+            )
+        except ValidationError as exc:
+            for field_name, messages in exc.message_dict.items():
+                errors.setdefault(f"outcome_{i}_{field_name}", []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return consultation

@@ -7,6 +7,8 @@ set-based; the indexes serve those reads.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -73,12 +75,31 @@ class RollEntry(models.Model):
         return f"{self.legal_given_name} {self.legal_family_name} ({self.upn})"
 
 
+class LearntFrom(models.TextChoices):
+    """How the authority learnt that a child is electively home educated."""
+
+    DELETION_RETURN = "deletion_return", "School's deletion return, ground (f)"
+    PARENT = "parent", "The parent told the authority"
+    CASE = "case", "Found during a CME case"
+    OTHER_LA = "other_la", "Another local authority"
+    OTHER = "other", "Other"
+
+
+class SenStatus(models.TextChoices):
+    EHC_PLAN = "ehc_plan", "Education, health and care plan"
+    SEN_SUPPORT = "sen_support", "SEN support"
+    NONE = "none", "No special educational needs"
+    UNKNOWN = "unknown", "Not known"
+
+
 class HomeEducationRecord(models.Model):
     """A child on the authority's home-education list (elective home education).
 
-    Written by :func:`cmetrack.registers.services.home_education_record_add`, for example when
-    a CME case closes because the child is home educated. The Virtual School, reports and the
-    children-not-in-school register (issue 10) build on it.
+    Written only by :mod:`cmetrack.registers.services`: when a parent tells the
+    authority, when a school's deletion return gives ground (f), or when a CME case closes
+    because the child is home educated. No further action is the default; a welfare
+    concern (:class:`HomeEducationConcern`) opens a case. The children-not-in-school
+    register (``cmetrack.cnis``), the matching engine and the figures read it.
     """
 
     child = models.ForeignKey(
@@ -86,9 +107,31 @@ class HomeEducationRecord(models.Model):
     )
     started_on = models.DateField("home education known from")
     ended_on = models.DateField(null=True, blank=True)
-    source = models.CharField(max_length=200, help_text="How the authority learned of it.")
+    end_reason = models.CharField(max_length=300, blank=True)
+    learnt_from = models.CharField(
+        "how the authority learnt of it",
+        max_length=20,
+        choices=LearntFrom.choices,
+        default=LearntFrom.OTHER,
+    )
+    learnt_on = models.DateField("date the authority learnt of it", null=True, blank=True)
+    source = models.CharField(
+        max_length=200, blank=True, help_text="How the authority learned of it, in detail."
+    )
+    previous_school = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    previous_school_name = models.CharField(
+        "previous school (if not one of ours)", max_length=200, blank=True
+    )
+    sen_status = models.CharField(
+        "SEN or EHC plan", max_length=12, choices=SenStatus.choices, default=SenStatus.UNKNOWN
+    )
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -101,6 +144,126 @@ class HomeEducationRecord(models.Model):
                 name="one_open_home_education_record_per_child",
             )
         ]
+        indexes = [models.Index(fields=["started_on", "ended_on"])]
 
     def __str__(self) -> str:
         return f"Home educated from {self.started_on:%d %b %Y}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_on is None
+
+    @property
+    def previous_school_text(self) -> str:
+        if self.previous_school_id is not None:
+            return str(self.previous_school)
+        return self.previous_school_name or "Not known"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        today = timezone.localdate()
+        if self.learnt_on and self.learnt_on > today:
+            errors["learnt_on"] = "The date the authority learnt of it must be today or in the past"
+        if self.ended_on and self.ended_on < self.started_on:
+            errors["ended_on"] = "The end date must be on or after the start of home education"
+        if self.ended_on and not self.end_reason.strip():
+            errors["end_reason"] = "Enter why the child is no longer home educated"
+        if errors:
+            raise ValidationError(errors)
+
+
+class HomeEducationConcern(models.Model):
+    """A welfare concern about a home-educated child. Recording one opens a CME case
+    (through the referrals and cases services) or, if the child already has an open case,
+    is added to that case. Append-only."""
+
+    record = models.ForeignKey(
+        HomeEducationRecord, on_delete=models.PROTECT, related_name="concerns"
+    )
+    raised_on = models.DateField("date the concern was raised")
+    raised_by_whom = models.CharField("who raised it", max_length=200)
+    details = models.TextField(max_length=4000)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case_opened = models.BooleanField(
+        default=False, help_text="False when the concern went to a case that was already open."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-raised_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Concern raised {self.raised_on:%d %b %Y}"
+
+    def clean(self) -> None:
+        if self.raised_on and self.raised_on > timezone.localdate():
+            raise ValidationError(
+                {"raised_on": "The date the concern was raised must be today or in the past"}
+            )
+
+
+class ConsentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a decision"
+    GRANTED = "granted", "Consent given"
+    REFUSED = "refused", "Consent refused"
+
+
+class HomeEducationConsentRequest(models.Model):
+    """A request for the authority's consent to withdraw a child from a school to be
+    home educated (Children's Wellbeing and Schools Act 2026), and the decision.
+
+    The grounds are recorded as known when the request is made (``registers.consent``);
+    the school may not delete the child on ground (f) until consent is given.
+    """
+
+    child = models.ForeignKey(
+        "people.Child", on_delete=models.PROTECT, related_name="home_education_consents"
+    )
+    school = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    requested_on = models.DateField("date of the request")
+    requested_by = models.CharField("who asked", max_length=200)
+    child_protection_enquiries = models.BooleanField(default=False)
+    child_protection_plan = models.BooleanField(default=False)
+    special_school = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=8, choices=ConsentStatus.choices, default=ConsentStatus.PENDING, db_index=True
+    )
+    decided_on = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, max_length=4000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-requested_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "school"],
+                condition=models.Q(status="pending"),
+                name="one_pending_consent_request_per_child_and_school",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent request of {self.requested_on:%d %b %Y}: {self.get_status_display()}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        today = timezone.localdate()
+        if self.requested_on and self.requested_on > today:
+            errors["requested_on"] = "The date of the request must be today or in the past"
+        if self.decided_on and self.decided_on > today:
+            errors["decided_on"] = "The date of the decision must be today or in the past"
+        if self.decided_on and self.requested_on and self.decided_on < self.requested_on:
+            errors["decided_on"] = "The decision cannot be before the request"
+        if errors:
+            raise ValidationError(errors)

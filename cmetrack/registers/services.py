@@ -1,26 +1,76 @@
-"""Writes of the registers the authority keeps about children (audited)."""
+"""Writes of the registers the authority keeps about children (audited).
+
+The home-education list: a child is added when a parent tells the authority, when a
+school's deletion return gives ground (f), or when a CME case closes as home educated.
+No further action is the default. A welfare concern opens a case through the referrals
+and cases services (:func:`home_education_concern_record`). Withdrawing a child who needs
+the authority's consent (``registers.consent``) is refused until consent is given.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from cmetrack.audit.services import Actor, audited_create
-from cmetrack.people.models import Child
+from cmetrack.audit.services import Actor, audited_create, audited_update
+from cmetrack.organisations.models import Organisation, SchoolType
+from cmetrack.people.choices import Relationship, SenProvision
+from cmetrack.people.models import Child, FormerUpn
+from cmetrack.rules import is_valid_upn
 
-from .models import HomeEducationRecord
+from .models import (
+    ConsentStatus,
+    HomeEducationConcern,
+    HomeEducationConsentRequest,
+    HomeEducationRecord,
+    LearntFrom,
+    SenStatus,
+)
+from .selectors import consent_answer, may_decide_consent, may_keep_home_education_list
 
 if TYPE_CHECKING:
     from cmetrack.cases.models import Case
+    from cmetrack.detection.models import DeletionReturn
+
+SEN_FROM_CHILD = {
+    SenProvision.EHC_PLAN: SenStatus.EHC_PLAN,
+    SenProvision.SEN_SUPPORT: SenStatus.SEN_SUPPORT,
+    SenProvision.NONE: SenStatus.NONE,
+}
+
+
+def _require_keeper(actor: Actor) -> None:
+    """People must keep the list (CME officers and managers); system jobs may write."""
+    if actor.user is not None and not may_keep_home_education_list(actor.user):
+        raise PermissionDenied("Only the CME team keeps the home-education list.")
 
 
 @transaction.atomic
 def home_education_record_add(
-    *, actor: Actor, child: Child, started_on: dt.date, source: str, case: Case | None = None
+    *,
+    actor: Actor,
+    child: Child,
+    started_on: dt.date,
+    source: str = "",
+    case: Case | None = None,
+    learnt_from: LearntFrom | str | None = None,
+    learnt_on: dt.date | None = None,
+    previous_school: Organisation | None = None,
+    previous_school_name: str = "",
+    sen_status: SenStatus | str | None = None,
 ) -> HomeEducationRecord:
-    """Put ``child`` on the home-education list; a child already on it stays as they are."""
+    """Put ``child`` on the home-education list; a child already on it stays as they are.
+
+    ``learnt_from`` defaults to "found during a CME case" when ``case`` is given.
+    A child withdrawn from ``previous_school`` who needs the authority's consent
+    (child protection, special school) is refused until consent has been given: a
+    ``ValidationError`` naming the reason. A child found during a CME case is already off
+    roll, so no withdrawal (and no consent) is involved."""
+    _require_keeper(actor)
     current = (
         HomeEducationRecord.objects.select_for_update()
         .filter(child=child, ended_on__isnull=True)
@@ -28,7 +78,279 @@ def home_education_record_add(
     )
     if current is not None:
         return current
-    record = HomeEducationRecord(child=child, started_on=started_on, source=source, case=case)
+    route = learnt_from or (LearntFrom.CASE if case is not None else LearntFrom.OTHER)
+    if previous_school is not None and route != LearntFrom.CASE:
+        answer = consent_answer(child=child, school=previous_school)
+        if not answer.allowed:
+            raise ValidationError({"previous_school": answer.reason})
+    record = HomeEducationRecord(
+        child=child,
+        started_on=started_on,
+        source=source.strip(),
+        case=case,
+        learnt_from=route,
+        learnt_on=learnt_on or timezone.localdate(),
+        previous_school=previous_school,
+        previous_school_name=previous_school_name.strip(),
+        sen_status=sen_status or SEN_FROM_CHILD.get(child.sen_provision, SenStatus.UNKNOWN),  # type: ignore[call-overload]
+        recorded_by=actor.user,
+    )
     return audited_create(
         actor=actor, instance=record, child_id=child.pk, summary="Added to the home-education list"
+    )
+
+
+@transaction.atomic
+def home_education_record_end(
+    *, actor: Actor, record: HomeEducationRecord, ended_on: dt.date, reason: str
+) -> HomeEducationRecord:
+    """Take the child off the list (back at school, moved away, past school age)."""
+    _require_keeper(actor)
+    locked = HomeEducationRecord.objects.select_for_update().get(pk=record.pk)
+    if locked.ended_on is not None:
+        raise ValidationError("This child is already off the home-education list.")
+    if ended_on > timezone.localdate():
+        raise ValidationError({"ended_on": "The end date must be today or in the past"})
+    return audited_update(
+        actor=actor,
+        instance=locked,
+        changes={"ended_on": ended_on, "end_reason": reason.strip()},
+        child_id=locked.child_id,
+        summary="Taken off the home-education list",
+    )
+
+
+# --- from a school's deletion return -------------------------------------------------------
+
+
+def _child_for_deletion(actor: Actor, deletion: DeletionReturn) -> Child:
+    """The child the return describes: by UPN (current or former), else by exact name and
+    date of birth, else a new child record. A child on the home-education list is a child
+    the authority works with (it must keep them on its register), so the record is made
+    (docs/adr/0008: registers are not children until the authority works with them)."""
+    from cmetrack.people.services import child_add_address, child_add_parent_carer, child_create
+
+    child = Child.objects.filter(upn=deletion.upn).first()
+    if child is None:
+        former = FormerUpn.objects.filter(upn=deletion.upn).select_related("child").first()
+        child = former.child if former else None
+    if child is None:
+        child = Child.objects.filter(
+            legal_given_names__iexact=deletion.legal_given_name,
+            legal_family_name__iexact=deletion.legal_family_name,
+            dob=deletion.dob,
+        ).first()
+    if child is not None:
+        return child
+    child = child_create(
+        actor=actor,
+        legal_given_names=deletion.legal_given_name,
+        legal_family_name=deletion.legal_family_name,
+        dob=deletion.dob,
+        upn=deletion.upn if is_valid_upn(deletion.upn) else None,
+    )
+    if deletion.future_address.strip():
+        child_add_address(
+            actor=actor,
+            child=child,
+            line1=deletion.future_address.strip()[:150],
+            postcode=deletion.future_postcode,
+            date_from=deletion.deleted_on,
+        )
+    if deletion.parent_name.strip():
+        given, _, family = deletion.parent_name.strip().rpartition(" ")
+        child_add_parent_carer(
+            actor=actor,
+            child=child,
+            given_names=given or family,
+            family_name=family if given else "",
+            relationship=Relationship.OTHER,
+            phone=deletion.parent_phone,
+            address=deletion.future_address.strip()[:300],
+        )
+    return child
+
+
+@transaction.atomic
+def home_education_from_deletion_return(
+    *, actor: Actor, deletion: DeletionReturn
+) -> HomeEducationRecord | None:
+    """A school deleted a pupil on ground (f): put the child on the home-education list,
+    from the deletion date, learnt from the return on the day it was submitted.
+    Returns None for any other ground. Idempotent: a child already on the list stays."""
+    if deletion.ground != "f":
+        return None
+    child = _child_for_deletion(actor, deletion)
+    return home_education_record_add(
+        actor=actor,
+        child=child,
+        started_on=deletion.deleted_on,
+        source=f"Deletion return from {deletion.school}, ground (f), deleted "
+        f"{deletion.deleted_on:%d %b %Y}",
+        learnt_from=LearntFrom.DELETION_RETURN,
+        learnt_on=timezone.localtime(deletion.submitted_at).date(),
+        previous_school=deletion.school,
+    )
+
+
+# --- welfare concerns ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def home_education_concern_record(
+    *,
+    actor: Actor,
+    record: HomeEducationRecord,
+    raised_on: dt.date,
+    raised_by_whom: str,
+    details: str,
+) -> HomeEducationConcern:
+    """Record a welfare concern about a home-educated child. It opens a CME case: a
+    referral from the local authority team, triaged straight into a case (the referrals
+    and cases services, audited) and assigned to the person recording it; or, if the child
+    already has an open case, the referral is added to that case as a repeat."""
+    from cmetrack.cases.lifecycle import OPEN_STATES
+    from cmetrack.cases.models import Case, ReferralRoute
+    from cmetrack.referrals.services import TriageDecision, referral_record, referral_triage
+
+    _require_keeper(actor)
+    if actor.user is None:
+        raise PermissionDenied("A person records a welfare concern.")
+    if not details.strip():
+        raise ValidationError({"details": "Enter the concern"})
+    if not raised_by_whom.strip():
+        raise ValidationError({"raised_by_whom": "Enter who raised the concern"})
+    child = record.child
+    referral = referral_record(
+        actor=actor,
+        route=ReferralRoute.LA_TEAM,
+        given_names=child.legal_given_names,
+        family_name=child.legal_family_name,
+        dob=child.dob,
+        sex=child.sex,
+        reason=f"Welfare concern about a home-educated child, raised by "
+        f"{raised_by_whom.strip()}: {details.strip()}"[:2000],
+    )
+    open_case = Case.objects.filter(child=child, state__in=OPEN_STATES).order_by("-pk").first()
+    if open_case is not None:
+        referral = referral_triage(
+            actor=actor,
+            referral=referral,
+            decision=TriageDecision.DUPLICATE,
+            duplicate_of=open_case,
+            reason="Welfare concern about a home-educated child",
+        )
+        case: Case | None = open_case
+        opened = False
+    else:
+        referral = referral_triage(
+            actor=actor,
+            referral=referral,
+            decision=TriageDecision.OPEN,
+            child=child,
+            reason="Welfare concern about a home-educated child",
+            assign_to=actor.user,
+        )
+        case, opened = referral.case, True
+    concern = HomeEducationConcern(
+        record=record,
+        raised_on=raised_on,
+        raised_by_whom=raised_by_whom.strip(),
+        details=details.strip(),
+        case=case,
+        case_opened=opened,
+        recorded_by=actor.user,
+    )
+    return audited_create(
+        actor=actor,
+        instance=concern,
+        child_id=child.pk,
+        summary=f"Welfare concern about a home-educated child: "
+        f"{'opened' if opened else 'added to'} case {case.reference if case else ''}",
+    )
+
+
+# --- consent to withdraw for home education ---------------------------------------------
+
+
+@transaction.atomic
+def consent_request_record(
+    *,
+    actor: Actor,
+    child: Child,
+    school: Organisation,
+    requested_on: dt.date,
+    requested_by: str,
+    child_protection_enquiries: bool = False,
+) -> HomeEducationConsentRequest:
+    """Record a request for the authority's consent to withdraw ``child`` from ``school``
+    for home education. The child protection plan comes from the child's record and the
+    special school from the school's type; enquiries are what the officer knows."""
+    _require_keeper(actor)
+    if not requested_by.strip():
+        raise ValidationError({"requested_by": "Enter who asked for consent"})
+    if HomeEducationConsentRequest.objects.filter(
+        child=child, school=school, status=ConsentStatus.PENDING
+    ).exists():
+        raise ValidationError(
+            "A request for this child at this school is already waiting for a decision."
+        )
+    request = HomeEducationConsentRequest(
+        child=child,
+        school=school,
+        requested_on=requested_on,
+        requested_by=requested_by.strip(),
+        child_protection_enquiries=child_protection_enquiries,
+        child_protection_plan=child.child_protection_plan,
+        special_school=school.school_type == SchoolType.SPECIAL,
+        recorded_by=actor.user,
+    )
+    return audited_create(
+        actor=actor,
+        instance=request,
+        child_id=child.pk,
+        summary=f"Recorded a request for consent to home educate (withdrawal from {school})",
+    )
+
+
+@transaction.atomic
+def consent_decide(
+    *,
+    actor: Actor,
+    request: HomeEducationConsentRequest,
+    decision: ConsentStatus | str,
+    decided_on: dt.date,
+    reason: str,
+) -> HomeEducationConsentRequest:
+    """A CME manager gives or refuses consent. A decision is final: a new request is
+    recorded for a later change of mind."""
+    if actor.user is None or not may_decide_consent(actor.user):
+        raise PermissionDenied("Only a CME manager decides on consent to home educate.")
+    locked = HomeEducationConsentRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != ConsentStatus.PENDING:
+        raise ValidationError(
+            f"This request has already been decided ({locked.get_status_display().lower()})."
+        )
+    if decision not in (ConsentStatus.GRANTED, ConsentStatus.REFUSED):
+        raise ValidationError({"decision": "Select whether the authority consents"})
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter the reasons for the decision"})
+    if decided_on > timezone.localdate():
+        raise ValidationError(
+            {"decided_on": "The date of the decision must be today or in the past"}
+        )
+    if decided_on < locked.requested_on:
+        raise ValidationError({"decided_on": "The decision cannot be before the request"})
+    return audited_update(
+        actor=actor,
+        instance=locked,
+        changes={
+            "status": decision,
+            "decided_on": decided_on,
+            "decided_by": actor.user,
+            "decision_reason": reason.strip(),
+        },
+        child_id=locked.child_id,
+        summary="Consent to home educate "
+        + ("given" if decision == ConsentStatus.GRANTED else "refused"),
     )

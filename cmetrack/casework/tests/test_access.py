@@ -39,6 +39,7 @@ ACCESS: dict[Role, tuple[Any, Any, Any, Any]] = {
     Role.AGENCY_USER: (NOT_FOUND,) * 4,
     Role.AUDITOR: (NOT_FOUND,) * 4,
     Role.ADMINISTRATOR: (NOT_FOUND,) * 4,
+    Role.ADMISSIONS: (NOT_FOUND,) * 4,
 }
 
 #: Roles that have the queues ("Your tasks", "Cases with no recent contact").
