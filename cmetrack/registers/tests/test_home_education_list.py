@@ -118,7 +118,8 @@ def test_deletion_return_finds_the_existing_child_by_upn():
     record = services.home_education_from_deletion_return(
         actor=Actor.system("d"), deletion=deletion
     )
-    assert record is not None and record.child == child
+    assert record is not None
+    assert record.child == child
 
 
 # --- consent (2026 Act) --------------------------------------------------------------------
@@ -147,7 +148,8 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
         requested_on=TODAY - 2 * DAY,
         requested_by="Father, by letter",
     )
-    assert request.special_school and request.status == ConsentStatus.PENDING
+    assert request.special_school
+    assert request.status == ConsentStatus.PENDING
     assert "waiting for a decision" in (
         selectors.ground_f_deletion_problem(upn=child.upn, school=special) or ""
     )
@@ -198,7 +200,8 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
         reason="Section 47 enquiries under way",
     )
     problem = selectors.ground_f_deletion_problem(upn=child.upn, school=school)
-    assert problem and "refused" in problem
+    assert problem
+    assert "refused" in problem
     with pytest.raises(ValidationError):
         services.consent_decide(
             actor=Actor(user=manager),
@@ -213,7 +216,8 @@ def test_child_protection_plan_needs_consent(officer):
     school = SchoolFactory()
     child = ChildFactory(upn="H801200001001", child_protection_plan=True)
     problem = selectors.ground_f_deletion_problem(upn=child.upn, school=school)
-    assert problem and "child protection plan" in problem
+    assert problem
+    assert "child protection plan" in problem
     assert "nobody has asked" in problem
 
 
@@ -240,7 +244,9 @@ def test_welfare_concern_opens_a_case(officer):
     )
     assert concern.case_opened
     case = concern.case
-    assert case is not None and case.child == child and case.is_open
+    assert case is not None
+    assert case.child == child
+    assert case.is_open
     assert case.assigned_officer == officer
     referral = Referral.objects.get(case=case)
     assert "home-educated" in referral.reason
@@ -260,7 +266,8 @@ def test_concern_goes_to_the_open_case_if_there_is_one(officer):
         raised_by_whom="GP",
         details="Worry",
     )
-    assert concern.case == case and not concern.case_opened
+    assert concern.case == case
+    assert not concern.case_opened
     assert Case.objects.filter(child=case.child).count() == 1
 
 
@@ -352,9 +359,11 @@ def test_counts_by_date_and_route(officer):
     )
     counts = selectors.home_education_counts(start + 30 * DAY, (start, start + 100 * DAY))
     assert counts.on_list == 3
-    assert counts.on_list_with_ehc_plan == 1 and counts.on_list_with_sen_support == 1
+    assert counts.on_list_with_ehc_plan == 1
+    assert counts.on_list_with_sen_support == 1
     assert counts.added_in_period == 2
-    assert counts.added_by_route["deletion_return"] == 1 and counts.added_by_route["parent"] == 1
+    assert counts.added_by_route["deletion_return"] == 1
+    assert counts.added_by_route["parent"] == 1
     assert counts.ended_in_period == 1
     later = selectors.home_education_counts(start + 50 * DAY, (start, start + 100 * DAY))
     assert later.on_list == 2
