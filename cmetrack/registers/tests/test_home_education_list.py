@@ -60,8 +60,8 @@ def _deletion(school, child=None, **kw):
 
 
 def test_parent_route_records_every_item(officer):
-    school = SchoolFactory()
-    child = ChildFactory(sen_provision="E")
+    school = SchoolFactory.create()
+    child = ChildFactory.create(sen_provision="E")
     record = services.home_education_record_add(
         actor=Actor(user=officer),
         child=child,
@@ -83,7 +83,7 @@ def test_parent_route_records_every_item(officer):
 
 
 def test_ground_f_deletion_return_puts_a_new_child_on_the_list():
-    school = SchoolFactory()
+    school = SchoolFactory.create()
     deletion = _deletion(school)
     record = services.home_education_from_deletion_return(
         actor=Actor.system("deletions"), deletion=deletion
@@ -104,7 +104,7 @@ def test_ground_f_deletion_return_puts_a_new_child_on_the_list():
 
 
 def test_other_grounds_are_not_home_education():
-    deletion = _deletion(SchoolFactory(), ground="a")
+    deletion = _deletion(SchoolFactory.create(), ground="a")
     assert (
         services.home_education_from_deletion_return(actor=Actor.system("d"), deletion=deletion)
         is None
@@ -113,8 +113,8 @@ def test_other_grounds_are_not_home_education():
 
 
 def test_deletion_return_finds_the_existing_child_by_upn():
-    child = ChildFactory(upn="B801200005001")
-    deletion = _deletion(SchoolFactory(), child=child)
+    child = ChildFactory.create(upn="B801200005001")
+    deletion = _deletion(SchoolFactory.create(), child=child)
     record = services.home_education_from_deletion_return(
         actor=Actor.system("d"), deletion=deletion
     )
@@ -126,10 +126,10 @@ def test_deletion_return_finds_the_existing_child_by_upn():
 
 
 def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
-    special = SchoolFactory(school_type="special")
-    child = ChildFactory(upn="B801200005001")
+    special = SchoolFactory.create(school_type="special")
+    child = ChildFactory.create(upn="B801200005001")
     assert "special school" in (
-        selectors.ground_f_deletion_problem(upn=child.upn, school=special) or ""
+        selectors.ground_f_deletion_problem(upn=child.upn or "", school=special) or ""
     )
     # The record path refuses too.
     with pytest.raises(ValidationError) as err:
@@ -151,7 +151,7 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
     assert request.special_school
     assert request.status == ConsentStatus.PENDING
     assert "waiting for a decision" in (
-        selectors.ground_f_deletion_problem(upn=child.upn, school=special) or ""
+        selectors.ground_f_deletion_problem(upn=child.upn or "", school=special) or ""
     )
     # An officer cannot decide; a manager can.
     with pytest.raises(PermissionDenied):
@@ -169,7 +169,7 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
         decided_on=TODAY,
         reason="Suitable plan; SEN needs met at home",
     )
-    assert selectors.ground_f_deletion_problem(upn=child.upn, school=special) is None
+    assert selectors.ground_f_deletion_problem(upn=child.upn or "", school=special) is None
     record = services.home_education_record_add(
         actor=Actor(user=officer),
         child=child,
@@ -181,9 +181,9 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
 
 
 def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
-    school = SchoolFactory()
-    child = ChildFactory(upn="A950000178301")
-    assert selectors.ground_f_deletion_problem(upn=child.upn, school=school) is None
+    school = SchoolFactory.create()
+    child = ChildFactory.create(upn="A950000178301")
+    assert selectors.ground_f_deletion_problem(upn=child.upn or "", school=school) is None
     request = services.consent_request_record(
         actor=Actor(user=officer),
         child=child,
@@ -199,7 +199,7 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
         decided_on=TODAY,
         reason="Section 47 enquiries under way",
     )
-    problem = selectors.ground_f_deletion_problem(upn=child.upn, school=school)
+    problem = selectors.ground_f_deletion_problem(upn=child.upn or "", school=school)
     assert problem
     assert "refused" in problem
     with pytest.raises(ValidationError):
@@ -213,9 +213,9 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
 
 
 def test_child_protection_plan_needs_consent(officer):
-    school = SchoolFactory()
-    child = ChildFactory(upn="H801200001001", child_protection_plan=True)
-    problem = selectors.ground_f_deletion_problem(upn=child.upn, school=school)
+    school = SchoolFactory.create()
+    child = ChildFactory.create(upn="H801200001001", child_protection_plan=True)
+    problem = selectors.ground_f_deletion_problem(upn=child.upn or "", school=school)
     assert problem
     assert "child protection plan" in problem
     assert "nobody has asked" in problem
@@ -223,7 +223,7 @@ def test_child_protection_plan_needs_consent(officer):
 
 def test_case_route_needs_no_consent():
     """A child found home educated during a CME case is already off roll."""
-    case = case_in_state(CaseState.CLOSED, child=ChildFactory(child_protection_plan=True))
+    case = case_in_state(CaseState.CLOSED, child=ChildFactory.create(child_protection_plan=True))
     assert HomeEducationRecord.objects.get(child=case.child).learnt_from == LearntFrom.CASE
 
 
@@ -231,7 +231,7 @@ def test_case_route_needs_no_consent():
 
 
 def test_welfare_concern_opens_a_case(officer):
-    child = ChildFactory(dob=dt.date(2014, 1, 10))
+    child = ChildFactory.create(dob=dt.date(2014, 1, 10))
     record = services.home_education_record_add(
         actor=Actor(user=officer), child=child, started_on=TODAY - 30 * DAY, learnt_from="parent"
     )
@@ -273,7 +273,7 @@ def test_concern_goes_to_the_open_case_if_there_is_one(officer):
 
 def test_concern_needs_details(officer):
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
     )
     with pytest.raises(ValidationError):
         services.home_education_concern_record(
@@ -301,29 +301,31 @@ def test_concern_needs_details(officer):
 )
 def test_other_roles_see_no_names_and_cannot_write(make_user, officer, role):
     services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
     )
     user = make_user(role)
     assert not selectors.home_education_visible_to(user).exists()
     with pytest.raises(PermissionDenied):
         services.home_education_record_add(
-            actor=Actor(user=user), child=ChildFactory(), started_on=TODAY
+            actor=Actor(user=user), child=ChildFactory.create(), started_on=TODAY
         )
 
 
 def test_virtual_school_sees_children_in_care_only(make_user, officer):
-    in_care = ChildFactory(in_care=True)
+    in_care = ChildFactory.create(in_care=True)
     services.home_education_record_add(actor=Actor(user=officer), child=in_care, started_on=TODAY)
     services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
     )
     visible = selectors.home_education_visible_to(make_user(Role.VIRTUAL_SCHOOL))
     assert [r.child for r in visible] == [in_care]
 
 
 def test_search_by_name_and_upn(officer):
-    a = ChildFactory(legal_given_names="Zainab", legal_family_name="Oduya", upn="H801200001001")
-    b = ChildFactory(legal_given_names="Tom", legal_family_name="Smith")
+    a = ChildFactory.create(
+        legal_given_names="Zainab", legal_family_name="Oduya", upn="H801200001001"
+    )
+    b = ChildFactory.create(legal_given_names="Tom", legal_family_name="Smith")
     for child in (a, b):
         services.home_education_record_add(actor=Actor(user=officer), child=child, started_on=TODAY)
     assert [r.child for r in selectors.home_education_search(officer, q="oduya")] == [a]
@@ -335,7 +337,7 @@ def test_search_by_name_and_upn(officer):
 
 def test_counts_by_date_and_route(officer):
     start = dt.date(TODAY.year - 1, 9, 1)
-    children = [ChildFactory(sen_provision=s) for s in ("E", "K", "N")]
+    children = [ChildFactory.create(sen_provision=s) for s in ("E", "K", "N")]
     services.home_education_record_add(
         actor=Actor(user=officer),
         child=children[0],
