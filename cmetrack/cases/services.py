@@ -737,8 +737,10 @@ def case_close(
     """Close the case with an outcome; each outcome has what it needs recorded first.
 
     - on a roll: the school;
-    - moved to another authority: the authority, and its acknowledgement (who, when);
-    - left the country: the confirmation (who confirmed, when);
+    - moved to another authority: the authority, the notice to its named CME contact and
+      that notice's acknowledgement (enquiries.MoveNotification; who and when default to it);
+    - left the country: the Home Office check with its answer (enquiries.HomeOfficeCheck)
+      and the confirmation (who confirmed, when);
     - home educated: the child goes on the home-education list (same transaction);
     - attending provision: only from in provision, with the provider;
     - attendance matter: the school is told the child stays on roll.
@@ -748,6 +750,7 @@ def case_close(
     notes: list[str] = []
 
     def precondition(locked: Case) -> None:
+        nonlocal acknowledged_by, acknowledged_on
         _required(reason, "Give the reason for closing the case.", "reason")
         if code == Outcome.ON_ROLL:
             found_at = school or locked.destination_school
@@ -765,6 +768,16 @@ def case_close(
                     "and its acknowledgement.",
                     "local_authority",
                 )
+            # The notice to the authority's named contact, acknowledged (enquiries app):
+            # who acknowledged it and when default to the notice's.
+            from cmetrack.enquiries.selectors import (
+                acknowledged_move_notification,
+                close_evidence_problem,
+            )
+
+            notice = acknowledged_move_notification(locked, la)
+            if notice is not None and not acknowledged_by.strip() and acknowledged_on is None:
+                acknowledged_by, acknowledged_on = notice.acknowledged_by, notice.acknowledged_on
             if not acknowledged_by.strip() or acknowledged_on is None:
                 raise PreconditionFailed(
                     f"To close a case as moved to another authority, record {la.name}'s "
@@ -775,6 +788,8 @@ def case_close(
                 raise PreconditionFailed(
                     "The date of the acknowledgement cannot be in the future.", "acknowledged_on"
                 )
+            if (problem := close_evidence_problem(locked, code, la)) is not None:
+                raise PreconditionFailed(*problem)
             changes.update(
                 destination_la=la,
                 la_acknowledged_by=acknowledged_by.strip(),
@@ -795,6 +810,11 @@ def case_close(
                 raise PreconditionFailed(
                     "The date of the confirmation cannot be in the future.", "confirmed_on"
                 )
+            # The Home Office check, with its answer, comes first (enquiries app).
+            from cmetrack.enquiries.selectors import close_evidence_problem
+
+            if (problem := close_evidence_problem(locked, code, None)) is not None:
+                raise PreconditionFailed(*problem)
             changes.update(
                 left_country_source=confirmation_source.strip(),
                 left_country_confirmed_on=confirmed_on,

@@ -371,6 +371,7 @@ def test_located_outcomes_close_with_their_record(
             k: v for k, v in kwargs.items() if k in ("school", "local_authority")
         }
     )  # fmt: skip
+    _record_departure_evidence(case, outcome, other_la, actor)
     case = services.case_close(
         actor=actor, case=case, outcome=outcome, reason="Confirmed", evidence="Letter", **kwargs
     )
@@ -380,6 +381,28 @@ def test_located_outcomes_close_with_their_record(
     last = case.chronology.last()
     assert last is not None
     assert last.summary.startswith(f"Closed: {Outcome(outcome).label}.")
+
+
+def _record_departure_evidence(case: Any, outcome: str, la: Any, actor: Actor) -> None:
+    """What the enquiries app requires first: the acknowledged notice to the other
+    authority's named contact, or the answered Home Office check."""
+    from cmetrack.enquiries import services as enquiries
+
+    if outcome == "moved_la":
+        la.cme_contact_name, la.cme_contact_email = "J Smith", "cme@other.gov.uk"
+        la.save()
+        notice = enquiries.move_notification_send(actor=actor, case=case, local_authority=la)
+        enquiries.move_notification_acknowledge(
+            actor=actor, notification=notice, acknowledged_by="J Smith", acknowledged_on=TODAY
+        )
+    elif outcome == "left_country":
+        enquiries.home_office_check_record(
+            actor=actor,
+            case=case,
+            requested_on=TODAY,
+            result="departure_confirmed",
+            result_on=TODAY,
+        )
 
 
 @pytest.mark.django_db
