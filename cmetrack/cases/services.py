@@ -832,6 +832,12 @@ def case_close(
                 raise PreconditionFailed(
                     "To close a case as attending provision, record the move into provision first."
                 )
+            # Attendance monitored in the new provision for the configured period first.
+            from cmetrack.provision.monitoring import attending_close_refusal
+
+            refusal = attending_close_refusal(locked)
+            if refusal is not None:
+                raise PreconditionFailed(refusal, "outcome")
             notes.append(f"Attending {locked.provider}.")
         elif code == Outcome.ATTENDANCE_MATTER:
             notes.append(ATTENDANCE_MATTER_SCHOOL_TOLD)
