@@ -1,12 +1,14 @@
 """Tracking pages. Mounted at the site root (config/urls.py) because "Your tasks" lives at
 /tasks/; every other page is under /cases/, beside the cases app's own pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "casework"
 urlpatterns = [
+    # The home-education list (registers app): casework:registers:<name>.
+    path("home-education/", include("cmetrack.registers.urls")),
     path("tasks/", views.my_tasks, name="my-tasks"),
     path("cases/no-recent-contact/", views.no_recent_contact, name="no-recent-contact"),
     path("cases/<int:case_id>/tracking/", views.case_tracking, name="case-tracking"),

@@ -95,6 +95,15 @@ def may_keep_home_education_list(user: User) -> bool:
     return user.is_authenticated and user.is_active and user.has_role(*HOME_EDUCATION_ROLES)
 
 
+def may_read_home_education_list(user: User) -> bool:
+    """CME officers and managers, and Virtual School officers (children in care only)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.has_role(*HOME_EDUCATION_ROLES, Role.VIRTUAL_SCHOOL)
+    )
+
+
 def may_decide_consent(user: User) -> bool:
     return user.is_authenticated and user.is_active and user.has_role(*CONSENT_DECIDERS)
 

@@ -123,50 +123,65 @@ def home_education_record_end(
 # --- from a school's deletion return -------------------------------------------------------
 
 
-def _child_for_deletion(actor: Actor, deletion: DeletionReturn) -> Child:
-    """The child the return describes: by UPN (current or former), else by exact name and
-    date of birth, else a new child record. A child on the home-education list is a child
-    the authority works with (it must keep them on its register), so the record is made
-    (docs/adr/0008: registers are not children until the authority works with them)."""
+def child_find_or_create(
+    *,
+    actor: Actor,
+    given_names: str,
+    family_name: str,
+    dob: dt.date | None,
+    upn: str = "",
+    address: str = "",
+    postcode: str = "",
+    parent_name: str = "",
+    parent_phone: str = "",
+    since: dt.date | None = None,
+) -> Child:
+    """The child described: by UPN (current or former), else by exact name and date of
+    birth, else a new child record with the address and parent given. A child on the
+    home-education list is a child the authority works with (it must keep them on its
+    register), so the record is made (docs/adr/0008: registers are not children until the
+    authority works with them)."""
     from cmetrack.people.services import child_add_address, child_add_parent_carer, child_create
 
-    child = Child.objects.filter(upn=deletion.upn).first()
-    if child is None:
-        former = FormerUpn.objects.filter(upn=deletion.upn).select_related("child").first()
+    _require_keeper(actor)
+    upn = upn.strip().upper()
+    child = Child.objects.filter(upn=upn).first() if upn else None
+    if child is None and upn:
+        former = FormerUpn.objects.filter(upn=upn).select_related("child").first()
         child = former.child if former else None
-    if child is None:
+    if child is None and dob is not None:
         child = Child.objects.filter(
-            legal_given_names__iexact=deletion.legal_given_name,
-            legal_family_name__iexact=deletion.legal_family_name,
-            dob=deletion.dob,
+            legal_given_names__iexact=given_names.strip(),
+            legal_family_name__iexact=family_name.strip(),
+            dob=dob,
         ).first()
     if child is not None:
         return child
     child = child_create(
         actor=actor,
-        legal_given_names=deletion.legal_given_name,
-        legal_family_name=deletion.legal_family_name,
-        dob=deletion.dob,
-        upn=deletion.upn if is_valid_upn(deletion.upn) else None,
+        legal_given_names=given_names.strip(),
+        legal_family_name=family_name.strip(),
+        dob=dob,
+        upn=upn if upn and is_valid_upn(upn) else None,
     )
-    if deletion.future_address.strip():
+    if address.strip():
         child_add_address(
             actor=actor,
             child=child,
-            line1=deletion.future_address.strip()[:150],
-            postcode=deletion.future_postcode,
-            date_from=deletion.deleted_on,
+            line1=address.strip()[:150],
+            postcode=postcode.strip().upper()[:10],
+            date_from=since,
         )
-    if deletion.parent_name.strip():
-        given, _, family = deletion.parent_name.strip().rpartition(" ")
+    if parent_name.strip():
+        given, _, family = parent_name.strip().rpartition(" ")
         child_add_parent_carer(
             actor=actor,
             child=child,
             given_names=given or family,
             family_name=family if given else "",
             relationship=Relationship.OTHER,
-            phone=deletion.parent_phone,
-            address=deletion.future_address.strip()[:300],
+            phone=parent_phone.strip()[:40],
+            address=address.strip()[:300],
         )
     return child
 
@@ -180,7 +195,18 @@ def home_education_from_deletion_return(
     Returns None for any other ground. Idempotent: a child already on the list stays."""
     if deletion.ground != "f":
         return None
-    child = _child_for_deletion(actor, deletion)
+    child = child_find_or_create(
+        actor=actor,
+        given_names=deletion.legal_given_name,
+        family_name=deletion.legal_family_name,
+        dob=deletion.dob,
+        upn=deletion.upn,
+        address=deletion.future_address,
+        postcode=deletion.future_postcode,
+        parent_name=deletion.parent_name,
+        parent_phone=deletion.parent_phone,
+        since=deletion.deleted_on,
+    )
     return home_education_record_add(
         actor=actor,
         child=child,
@@ -354,3 +380,25 @@ def consent_decide(
         summary="Consent to home educate "
         + ("given" if decision == ConsentStatus.GRANTED else "refused"),
     )
+
+
+@transaction.atomic
+def home_education_child_add(
+    *, actor: Actor, identity: dict[str, object], **record: object
+) -> tuple[HomeEducationRecord, bool]:
+    """The add-a-child form: find or record the child, then put them on the list, all or
+    nothing (a refusal for want of consent records nothing). Returns the record and
+    whether it is new (False: the child was already on the list)."""
+    child = child_find_or_create(actor=actor, since=record.get("started_on"), **identity)  # type: ignore[arg-type]
+    already = HomeEducationRecord.objects.filter(child=child, ended_on__isnull=True).exists()
+    result = home_education_record_add(actor=actor, child=child, **record)  # type: ignore[arg-type]
+    return result, not already
+
+
+@transaction.atomic
+def consent_request_for_identity(
+    *, actor: Actor, identity: dict[str, object], **request: object
+) -> HomeEducationConsentRequest:
+    """The consent-request form: find or record the child, then record the request."""
+    child = child_find_or_create(actor=actor, **identity)  # type: ignore[arg-type]
+    return consent_request_record(actor=actor, child=child, **request)  # type: ignore[arg-type]
