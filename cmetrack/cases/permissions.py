@@ -3,6 +3,8 @@
 - CME officers and managers act on every case.
 - A School Liaison Officer acts on SLO investigations of the schools linked to them, and on
   cases assigned to them.
+- A Virtual School officer acts on the cases of children in care: the Virtual School leads
+  for a child in care who is missing education (the CME team is kept informed).
 - Everyone else reads what their scope shows them and acts on nothing.
 - Assigning, correcting statutory dates and reopening closed cases: officers and managers.
 
@@ -42,6 +44,8 @@ def may_act(user: User | None, case: Case) -> bool:
         return False
     if user.has_role(*ALL_CASES_ROLES):
         return True
+    if user.has_role(Role.VIRTUAL_SCHOOL) and case.child.in_care:
+        return True
     if user.has_role(Role.SLO):
         if case.assigned_officer_id == user.pk:
             return True
@@ -59,7 +63,8 @@ def require_may_act(user: User | None, case: Case) -> None:
     if not may_act(user, case):
         raise CaseActionForbidden(
             "You can read this case but not change it: only CME officers and managers, "
-            "and the School Liaison Officer for the school or the case, can."
+            "the School Liaison Officer for the school or the case, and the Virtual School "
+            "for a child in care, can."
         )
 
 

@@ -38,8 +38,11 @@ def expected_status(role: Role, action: str, state: CaseState) -> int:
         if state != S.SLO_INVESTIGATION:
             return 404
         return 200 if ACTIONS[action].permission == "act" else 403
-    if role in (Role.VIRTUAL_SCHOOL, Role.SAFEGUARDING_ADVISER):
-        return 403  # they see the case (child in care / assigned to them) but do not act
+    if role == Role.VIRTUAL_SCHOOL:
+        # The Virtual School leads for a child in care: it acts, but does not manage.
+        return 200 if ACTIONS[action].permission == "act" else 403
+    if role == Role.SAFEGUARDING_ADVISER:
+        return 403  # they see the case (assigned to them) but do not act
     return 404
 
 
