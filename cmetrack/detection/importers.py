@@ -341,7 +341,10 @@ def deletions_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
 
 
 def _deletions(path: Path, context: ImportContext) -> None:
+    from cmetrack.virtualschool.services import DeletionToCheck, deletion_return_refusals
+
     good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    in_care_checks: list[DeletionToCheck] = []
     for line, row in csv_rows(path, context, DELETION_COLUMNS, DELETION_OPTIONAL):
         school = context.school(line, "laestab", row["laestab"])
         identity = _identity(context, line, row)
@@ -364,6 +367,10 @@ def _deletions(path: Path, context: ImportContext) -> None:
         )
         if school is None or identity is None or deleted_on is None:
             continue
+        named = bool(destination or row.get("destination_name", "").strip())
+        in_care_checks.append(
+            DeletionToCheck(line, identity["upn"], ground, deleted_on, named, start)
+        )
         good.append(
             (
                 {"school": school, "upn": identity["upn"], "deleted_on": deleted_on},
@@ -382,6 +389,9 @@ def _deletions(path: Path, context: ImportContext) -> None:
                 },
             )
         )
+    # Virtual School rule: a child in care stays on roll until a new school admits them.
+    for line, message in deletion_return_refusals(in_care_checks):
+        context.error(line, "", message)
     context.check()
     for keys, values in good:
         _upsert(context, DeletionReturn, keys, values)
