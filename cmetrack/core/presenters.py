@@ -38,6 +38,12 @@ class QueueSection:
     total: int = 0
 
 
+def _cnis_enabled() -> bool:
+    from cmetrack.cnis.selectors import cnis_enabled
+
+    return cnis_enabled()
+
+
 def navigation_for(user: User, path: str) -> list[dict[str, object]]:
     if not user.is_authenticated:
         return []
@@ -60,6 +66,10 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Virtual School", reverse("virtualschool:dashboard")))
     if user.has_role(*SEARCH_ROLES):
         items.append(("Find a child", reverse("matching:find-a-child")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.VIRTUAL_SCHOOL):
+        items.append(("Home education", reverse("casework:registers:list")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER) and _cnis_enabled():
+        items.append(("Children not in school", reverse("cnis:register")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR):
         items.append(("Reports", reverse("reports:dashboard")))
     if user.has_role(Role.AUDITOR):
