@@ -262,6 +262,10 @@ class ChildAdapter:
 #: Every register the search looks in. Later issues append their adapters here.
 ADAPTERS: list[RegisterAdapter] = [RollAdapter(), ChildAdapter()]
 
+from cmetrack.transfers.adapters import LostPupilAdapter  # noqa: E402 - the lost-pupil area
+
+ADAPTERS.append(LostPupilAdapter())
+
 
 def adapter_for(name: str) -> RegisterAdapter:
     for adapter in ADAPTERS:

@@ -1,0 +1,134 @@
+"""Scoped reads of transfer files, the lost-pupil area and search requests.
+
+CME officers and managers see everything here. A school sees the files it uploaded,
+the files sent to it, and its own search requests; nothing else (no other school's
+files, nothing in the lost-pupil area). Other roles see nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
+
+from .models import (
+    CtfFile,
+    Direction,
+    EventKind,
+    LostPupil,
+    LostPupilStatus,
+    SearchRequest,
+    TransferEvent,
+)
+from .services import OFFICER_ROLES, _school_of
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def files_visible_to(user: User) -> QuerySet[CtfFile]:
+    if not _active(user):
+        return CtfFile.objects.none()
+    if user.has_role(*OFFICER_ROLES):
+        return CtfFile.objects.all()
+    school = _school_of(user)
+    if school is None:
+        return CtfFile.objects.none()
+    return CtfFile.objects.filter(
+        Q(direction=Direction.SENT, dest_school=school)
+        | Q(direction=Direction.RECEIVED, created_by_organisation=school)
+    )
+
+
+def lost_pupils_visible_to(user: User, *, include_closed: bool = False) -> QuerySet[LostPupil]:
+    if not _active(user) or not user.has_role(*OFFICER_ROLES):
+        return LostPupil.objects.none()
+    qs = LostPupil.objects.select_related("pupil__file__source_school")
+    if not include_closed:
+        qs = qs.exclude(status=LostPupilStatus.CLOSED)
+    return qs
+
+
+def requests_visible_to(user: User) -> QuerySet[SearchRequest]:
+    if not _active(user):
+        return SearchRequest.objects.none()
+    qs = SearchRequest.objects.select_related("school", "requested_by")
+    if user.has_role(*OFFICER_ROLES):
+        return qs
+    school = _school_of(user)
+    if school is None:
+        return SearchRequest.objects.none()
+    return qs.filter(school=school)
+
+
+def may_use_lost_pupil_area(user: User) -> bool:
+    return _active(user) and user.has_role(*OFFICER_ROLES)
+
+
+def may_ask_for_search(user: User) -> bool:
+    return _active(user) and _school_of(user) is not None
+
+
+def may_upload_page(user: User) -> bool:
+    return _active(user) and (
+        user.has_role(*OFFICER_ROLES, Role.ADMINISTRATOR) or _school_of(user) is not None
+    )
+
+
+@dataclass(frozen=True)
+class MonthActivity:
+    """One month of transfer-file activity (self-evaluation checklist evidence)."""
+
+    month: date
+    uploads: int = 0
+    downloads: int = 0
+    searches: int = 0
+    forwards: int = 0
+    exports: int = 0
+    requests: int = 0
+    matches: int = 0
+
+
+_FIELDS = {
+    EventKind.UPLOAD: "uploads",
+    EventKind.DOWNLOAD: "downloads",
+    EventKind.SEARCH: "searches",
+    EventKind.FORWARD: "forwards",
+    EventKind.EXPORT: "exports",
+    EventKind.REQUEST: "requests",
+    EventKind.MATCH: "matches",
+}
+
+
+def activity_by_month(start: date | None = None, end: date | None = None) -> list[MonthActivity]:
+    """Counts of uploads, downloads, searches, forwards (and exports, requests, automatic
+    matches) per calendar month, oldest first, from ``start`` to ``end`` inclusive (dates
+    of events). Months with nothing are listed as zero between the first and last month.
+    One grouped query; reports link to this as the monthly upload/download evidence."""
+    qs = TransferEvent.objects.all()
+    if start is not None:
+        qs = qs.filter(at__date__gte=start)
+    if end is not None:
+        qs = qs.filter(at__date__lte=end)
+    rows = qs.annotate(month=TruncMonth("at")).values("month", "kind").annotate(n=Count("pk"))
+    counts: dict[date, dict[str, int]] = {}
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        counts.setdefault(month, {})[_FIELDS[EventKind(row["kind"])]] = row["n"]
+    first = start.replace(day=1) if start else min(counts, default=None)
+    last = end.replace(day=1) if end else max(counts, default=None)
+    if first is None or last is None:
+        return []
+    out = []
+    month = first
+    while month <= last:
+        out.append(MonthActivity(month=month, **counts.get(month, {})))
+        month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return out
