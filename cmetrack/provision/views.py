@@ -60,6 +60,11 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def date_initial(day: Any) -> list[str]:
+    """A date as the three boxes of the GOV.UK date input show it."""
+    return [str(day.day), str(day.month), str(day.year)]
+
+
 def _require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied("You cannot use this page.")
@@ -119,7 +124,7 @@ def provider_detail(request: HttpRequest, provider_id: int) -> HttpResponse:
     _require(selectors.may_see_places(user))
     provider = _provider(provider_id)
     today = timezone.localdate()
-    form = PlaceFigureForm(request.POST or None, initial={"as_of": today})
+    form = PlaceFigureForm(request.POST or None, initial={"as_of": date_initial(today)})
     if request.method == "POST":
         _require(selectors.may_update_places(user))
         if form.is_valid():
