@@ -62,6 +62,8 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Triage", reverse("referrals:triage-queue")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SCHOOL_USER):
         items.append(("Alerts", reverse("detection:alert-list")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.ADMISSIONS):
+        items.append(("Places", reverse("provision:places")))
     if user.has_role(Role.VIRTUAL_SCHOOL):
         items.append(("Virtual School", reverse("virtualschool:dashboard")))
     if user.has_role(*SEARCH_ROLES):
