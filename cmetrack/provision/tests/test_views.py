@@ -333,3 +333,23 @@ def test_api_refuses_other_roles(client, make_user, school):
     assert client.get("/api/v1/places").status_code == 403
     case = awaiting_provision()
     assert client.get(f"/api/v1/cases/{case.pk}/shortlist").status_code == 404
+
+
+def test_the_case_page_links_to_provision_for_cme_staff(client, make_user, school):
+    signed_in(client, make_user, Role.CME_OFFICER)
+    case = awaiting_provision()
+    page = client.get(reverse("cases:case-detail", args=[case.pk])).content.decode()
+    assert reverse("provision:case", args=[case.pk]) in page
+    tracking = case_in_state(CaseState.TRACKING)
+    page = client.get(reverse("cases:case-detail", args=[tracking.pk])).content.decode()
+    assert reverse("provision:case", args=[tracking.pk]) not in page
+
+
+def test_places_in_the_menu(client, make_user):
+    from cmetrack.core.presenters import navigation_for
+
+    for role, shown in [(Role.ADMISSIONS, True), (Role.CME_OFFICER, True), (Role.SLO, False)]:
+        items = navigation_for(make_user(role), "/")
+        assert (
+            {"text": "Places", "href": reverse("provision:places"), "current": False} in items
+        ) is shown
