@@ -56,6 +56,7 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Tasks", reverse("casework:my-tasks")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
         items.append(("Dormant reviews", reverse("safeguarding:reviews")))
+        items.append(("Enquiries", reverse("enquiries:index")))
     if user.has_role(Role.SCHOOL_USER, Role.AGENCY_USER):
         items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO):
@@ -68,6 +69,10 @@ def navigation_for(user: User, path: str) -> list[dict[str, object]]:
         items.append(("Virtual School", reverse("virtualschool:dashboard")))
     if user.has_role(*SEARCH_ROLES):
         items.append(("Find a child", reverse("matching:find-a-child")))
+    if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
+        items.append(("Lost pupils", reverse("transfers:lost-pupils")))
+    elif user.has_role(Role.SCHOOL_USER):
+        items.append(("Transfer files", reverse("transfers:requests")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.VIRTUAL_SCHOOL):
         items.append(("Home education", reverse("casework:registers:list")))
     if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER) and _cnis_enabled():
@@ -163,6 +168,11 @@ class HomePresenter:
                         total=overdue_total,
                     )
                 )
+        if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
+            from cmetrack.enquiries.presenters import home_section
+
+            if (enquiries := home_section(user)) is not None:
+                sections.append(enquiries)
         if user.has_role(Role.SLO):
             sections.append(
                 _cases_section(

@@ -552,9 +552,15 @@ class _Builder:
         local_authorities_sync()
         self.home_la = self.home_authority()
         orgs = self.organisations(self.home_la, n_schools)
+        from cmetrack.provision.demo import demo_places
+
+        demo_places(schools=self.schools, today=self.today)
         self.rolls(n_pupils)
         users = self.users(orgs)
         self.cases(n_cases, users, orgs)
+        from cmetrack.enquiries.demo import demo_enquiries
+
+        demo_enquiries(officer=users["officer"], today=self.today)
         return self.summary
 
 

@@ -167,6 +167,12 @@ class CtfPupil:
     #: Unknown elements: (the known element they followed or "", the XML fragment).
     unknown: tuple[tuple[str, str], ...] = ()
     line: int = field(default=0, compare=False)
+    #: The line each identity field was read from (for error messages).
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def line_of(self, name: str) -> int:
+        """The line of ``name`` (an identity element) or else of the ``<Pupil>``."""
+        return self.lines.get(name, self.line)
 
     @property
     def full_name(self) -> str:
@@ -385,6 +391,7 @@ def _pupil(node: Node) -> CtfPupil:
         sections=tuple(sections),
         unknown=tuple(unknown),
         line=node.line,
+        lines=value_lines,
     )
 
 

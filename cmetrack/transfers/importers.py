@@ -65,28 +65,28 @@ def _ctf_roll(path: Path, context: ImportContext, taken_on: date | None) -> list
         line = p.line
         upn = p.upn
         if not upn:
-            context.error(line, "UPN", "enter the pupil's UPN")
+            context.error(p.line_of("UPN"), "UPN", "enter the pupil's UPN")
         else:
             try:
                 validate_upn(upn)
             except InvalidUPN as exc:
-                context.error(line, "UPN", f"{upn} is not a valid UPN: {exc}")
+                context.error(p.line_of("UPN"), "UPN", f"{upn} is not a valid UPN: {exc}")
                 upn = ""
         if p.former_upn:
             try:
                 validate_upn(p.former_upn)
             except InvalidUPN as exc:
-                context.error(line, "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
+                context.error(p.line_of("FormerUPN"), "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
         if not p.forename:
-            context.error(line, "Forename", "enter the pupil's forename")
+            context.error(p.line_of("Forename"), "Forename", "enter the pupil's forename")
         if not p.surname:
-            context.error(line, "Surname", "enter the pupil's surname")
+            context.error(p.line_of("Surname"), "Surname", "enter the pupil's surname")
         if p.dob is None:
-            context.error(line, "DOB", "enter the pupil's date of birth")
+            context.error(p.line_of("DOB"), "DOB", "enter the pupil's date of birth")
         elif day is not None and p.dob >= day:
-            context.error(line, "DOB", "the date of birth is on or after the roll date")
+            context.error(p.line_of("DOB"), "DOB", "the date of birth is on or after the roll date")
         sex = p.sex or Sex.UNKNOWN
-        nc_year = _nc_year(context, line, p.nc_year)
+        nc_year = _nc_year(context, p.line_of("NCyearActual"), p.nc_year)
         status = (p.enrol_status or EnrolmentStatus.CURRENT).upper()[:1]
         if status not in EnrolmentStatus.values:
             context.error(
@@ -97,7 +97,7 @@ def _ctf_roll(path: Path, context: ImportContext, taken_on: date | None) -> list
         if not upn or p.dob is None:
             continue
         if upn in seen:
-            context.error(line, "UPN", f"{upn} is already on line {seen[upn]}")
+            context.error(p.line_of("UPN"), "UPN", f"{upn} is already on line {seen[upn]}")
             continue
         seen[upn] = line
         entries.append(

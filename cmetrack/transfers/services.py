@@ -87,6 +87,7 @@ class UploadResult:
 def pupil_to_json(pupil: ctf.CtfPupil) -> dict[str, Any]:
     data = asdict(pupil)
     data.pop("line", None)
+    data.pop("lines", None)
     data["dob"] = pupil.dob.isoformat() if pupil.dob else None
     data["sections"] = [[k, t] for k, t in pupil.sections]
     data["unknown"] = [[a, x] for a, x in pupil.unknown]
@@ -211,27 +212,27 @@ def check_ctf(data: bytes) -> tuple[ctf.CtfDocument, list[Problem], list[str]]:
     for index, p in enumerate(document.pupils, start=1):
         where = f"pupil {index}"
         if not p.upn:
-            problems.append(Problem(p.line, "UPN", f"{where} has no UPN"))
+            problems.append(Problem(p.line_of("UPN"), "UPN", f"{where} has no UPN"))
         else:
             try:
                 validate_upn(p.upn)
             except InvalidUPN as exc:
-                problems.append(Problem(p.line, "UPN", f"{p.upn} is not a valid UPN: {exc}"))
+                problems.append(Problem(p.line_of("UPN"), "UPN", f"{p.upn} is not a valid UPN: {exc}"))
         if p.former_upn:
             try:
                 validate_upn(p.former_upn)
             except InvalidUPN as exc:
                 problems.append(
-                    Problem(p.line, "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
+                    Problem(p.line_of("FormerUPN"), "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
                 )
         if not p.surname:
-            problems.append(Problem(p.line, "Surname", f"{where} has no surname"))
+            problems.append(Problem(p.line_of("Surname"), "Surname", f"{where} has no surname"))
         if not p.forename:
-            problems.append(Problem(p.line, "Forename", f"{where} has no forename"))
+            problems.append(Problem(p.line_of("Forename"), "Forename", f"{where} has no forename"))
         if p.dob is None:
-            problems.append(Problem(p.line, "DOB", f"{where} has no date of birth"))
+            problems.append(Problem(p.line_of("DOB"), "DOB", f"{where} has no date of birth"))
         elif p.dob > timezone.localdate():
-            problems.append(Problem(p.line, "DOB", f"{where}'s date of birth is in the future"))
+            problems.append(Problem(p.line_of("DOB"), "DOB", f"{where}'s date of birth is in the future"))
     upns = [p.upn for p in document.pupils if p.upn]
     if len(upns) != len(set(upns)):
         problems.append(Problem(0, "UPN", "the same UPN appears for two pupils"))

@@ -121,7 +121,7 @@ def test_a_bad_pupil_rejects_the_whole_file(schools: dict[str, Any]) -> None:
     (problem,) = caught.value.problems
     assert problem.element == "UPN"
     assert "A123456789001 is not a valid UPN" in problem.message
-    assert problem.line == 22
+    assert problem.line == 23
     assert CtfFile.objects.count() == 0
     assert CtfPupil.objects.count() == 0
 
