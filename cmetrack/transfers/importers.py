@@ -76,7 +76,9 @@ def _ctf_roll(path: Path, context: ImportContext, taken_on: date | None) -> list
             try:
                 validate_upn(p.former_upn)
             except InvalidUPN as exc:
-                context.error(p.line_of("FormerUPN"), "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
+                context.error(
+                    p.line_of("FormerUPN"), "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}"
+                )
         if not p.forename:
             context.error(p.line_of("Forename"), "Forename", "enter the pupil's forename")
         if not p.surname:

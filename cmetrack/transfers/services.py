@@ -217,13 +217,19 @@ def check_ctf(data: bytes) -> tuple[ctf.CtfDocument, list[Problem], list[str]]:
             try:
                 validate_upn(p.upn)
             except InvalidUPN as exc:
-                problems.append(Problem(p.line_of("UPN"), "UPN", f"{p.upn} is not a valid UPN: {exc}"))
+                problems.append(
+                    Problem(p.line_of("UPN"), "UPN", f"{p.upn} is not a valid UPN: {exc}")
+                )
         if p.former_upn:
             try:
                 validate_upn(p.former_upn)
             except InvalidUPN as exc:
                 problems.append(
-                    Problem(p.line_of("FormerUPN"), "FormerUPN", f"{p.former_upn} is not a valid UPN: {exc}")
+                    Problem(
+                        p.line_of("FormerUPN"),
+                        "FormerUPN",
+                        f"{p.former_upn} is not a valid UPN: {exc}",
+                    )
                 )
         if not p.surname:
             problems.append(Problem(p.line_of("Surname"), "Surname", f"{where} has no surname"))
@@ -232,7 +238,9 @@ def check_ctf(data: bytes) -> tuple[ctf.CtfDocument, list[Problem], list[str]]:
         if p.dob is None:
             problems.append(Problem(p.line_of("DOB"), "DOB", f"{where} has no date of birth"))
         elif p.dob > timezone.localdate():
-            problems.append(Problem(p.line_of("DOB"), "DOB", f"{where}'s date of birth is in the future"))
+            problems.append(
+                Problem(p.line_of("DOB"), "DOB", f"{where}'s date of birth is in the future")
+            )
     upns = [p.upn for p in document.pupils if p.upn]
     if len(upns) != len(set(upns)):
         problems.append(Problem(0, "UPN", "the same UPN appears for two pupils"))

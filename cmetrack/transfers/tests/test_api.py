@@ -18,7 +18,7 @@ from .conftest import XXX_FILE, sample
 pytestmark = pytest.mark.django_db
 
 
-def token_client(user: Any) -> tuple[Client, dict[str, str]]:
+def token_client(user: Any) -> tuple[Client, dict[str, Any]]:
     raw = api_token_create(actor=Actor.system("test"), user=user, name="test")
     token = raw[1] if isinstance(raw, tuple) else raw
     return Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
@@ -54,7 +54,9 @@ def test_upload_then_search(schools: dict[str, Any], officer: Any) -> None:
 
 
 def test_hostile_upload_is_400_with_problems(schools: dict[str, Any], officer: Any) -> None:
-    data = b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x>&e;</x>'
+    data = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x>&e;</x>'
+    )
     response = _post_file(officer, data, "evil.xml")
     assert response.status_code == 400
     (problem,) = response.json()["problems"]

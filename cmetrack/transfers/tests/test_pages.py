@@ -63,9 +63,7 @@ def test_school_uploads_its_leaver_and_the_officer_finds_it(
     assert TransferEvent.objects.filter(kind=EventKind.SEARCH).count() == 1
 
 
-def test_malformed_upload_shows_line_and_element(
-    schools: dict[str, Any], officer: Any
-) -> None:
+def test_malformed_upload_shows_line_and_element(schools: dict[str, Any], officer: Any) -> None:
     page = _upload(client_for(officer), XXX_FILE, data=b"<CTfile>\n<Header>\n</CTfile>")
     assert page.status_code == 400
     text = page.content.decode()
@@ -171,4 +169,5 @@ def test_activity_page(schools: dict[str, Any], officer: Any, make_user: Any) ->
     page = client_for(make_user(Role.AUDITOR)).get(reverse("transfers:activity"))
     assert page.status_code == 200
     assert "Uploads" in page.content.decode()
-    assert client_for(make_user(Role.SCHOOL_USER)).get(reverse("transfers:activity")).status_code == 403
+    school = client_for(make_user(Role.SCHOOL_USER))
+    assert school.get(reverse("transfers:activity")).status_code == 403
