@@ -19,6 +19,7 @@ from .models import (
     AddressSearchSource,
     CheckResult,
     CheckStatus,
+    ConsultedWith,
     ContactMethod,
     ContactOutcome,
 )
@@ -197,3 +198,95 @@ class TaskForm(TrackingForm):
 
     def clean_owner(self) -> User:
         return self.owners[self.cleaned_data["owner"]]
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+#: How many outcome rows the consultation form offers (each optional).
+CONSULTATION_OUTCOME_ROWS = 3
+
+
+class ConsultationForm(TrackingForm):
+    """A professional consultation, with up to three outcomes that become tasks."""
+
+    prefix = "consultation"
+    consulted_on = GovukDateField(what="the date of the consultation", when="past")
+    consulted_with = _radio(ConsultedWith.choices, "Select who you consulted")
+    consultee = _text(None, 200, "Who you consulted must be 200 characters or fewer")
+    named = _radio(YES_NO, "Select whether the child and family were named")
+    family_told = _radio(YES_NO, "Select whether the family was told about the consultation")
+    not_told_reason = _text(
+        None, 2000, "The reason must be 2000 characters or fewer", widget=forms.Textarea
+    )
+    advice = _text(
+        "Enter the advice given",
+        4000,
+        "Advice must be 4000 characters or fewer",
+        widget=forms.Textarea,
+    )
+
+    def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = {str(u.pk): u for u in owners}
+        owner_choices = [
+            ("", "Choose a person"),
+            *((k, u.get_full_name()) for k, u in self.owners.items()),
+        ]
+        for i in range(CONSULTATION_OUTCOME_ROWS):
+            self.fields[f"outcome_{i}_title"] = _text(
+                None, 200, "The action must be 200 characters or fewer"
+            )
+            self.fields[f"outcome_{i}_owner"] = forms.ChoiceField(
+                choices=owner_choices,
+                required=False,
+                error_messages={"invalid_choice": "Select someone who works on this case"},
+            )
+            self.fields[f"outcome_{i}_due"] = GovukDateField(
+                what="the due date of the action", when="future", required=False
+            )
+
+    @property
+    def outcome_rows(self) -> list[tuple[str, str, str]]:
+        return [
+            (f"outcome_{i}_title", f"outcome_{i}_owner", f"outcome_{i}_due")
+            for i in range(CONSULTATION_OUTCOME_ROWS)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["named"] = data.get("named") == "yes"
+        if "family_told" in data:
+            data["family_told"] = data["family_told"] == "yes"
+            if not data["family_told"] and not (data.get("not_told_reason") or "").strip():
+                self.add_error("not_told_reason", "Enter why the family was not told")
+        if data.get("consulted_with") == ConsultedWith.OTHER and not data.get("consultee"):
+            self.add_error("consultee", "Enter who you consulted")
+        for title, owner, due in self.outcome_rows:
+            given = [data.get(title), data.get(owner), data.get(due)]
+            if any(given) and not all(given):
+                if not data.get(title):
+                    self.add_error(title, "Enter the action")
+                if not data.get(owner):
+                    self.add_error(owner, "Select who will do the action")
+                if not data.get(due) and due not in self.errors:
+                    self.add_error(due, "Enter the due date of the action")
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        from .services import ConsultationOutcome
+
+        d = self.cleaned_data
+        outcomes = [
+            ConsultationOutcome(title=d[t], owner=self.owners[d[o]], due=d[u])
+            for t, o, u in self.outcome_rows
+            if d.get(t) and d.get(o) and d.get(u)
+        ]
+        return {
+            "consulted_on": d["consulted_on"],
+            "consulted_with": d["consulted_with"],
+            "consultee": d.get("consultee", ""),
+            "named": d["named"],
+            "family_told": d["family_told"],
+            "not_told_reason": d.get("not_told_reason", "") if not d["family_told"] else "",
+            "advice": d["advice"],
+            "outcomes": outcomes,
+        }

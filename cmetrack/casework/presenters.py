@@ -14,7 +14,15 @@ from cmetrack.cases.models import Case
 from cmetrack.core.jinja import govuk_date
 
 from .forms import CheckForm, ContactForm, GovukDateField, NoteForm, TaskForm
-from .models import AddressSearchCheck, CaseNote, CheckStatus, ContactAttempt, Task, TaskStatus
+from .models import (
+    AddressSearchCheck,
+    CaseNote,
+    CheckStatus,
+    Consultation,
+    ContactAttempt,
+    Task,
+    TaskStatus,
+)
 from .selectors import ChecklistItem
 
 
@@ -241,3 +249,30 @@ def no_contact_rows(cases: list[Case], today: dt.date) -> list[NoContactRow]:
         )
         for c in cases
     ]
+
+
+def consultation_rows(consultations: list[Consultation]) -> list[dict[str, object]]:
+    """Each consultation as the case's consultations page shows it, with its tasks."""
+    out: list[dict[str, object]] = []
+    for c in consultations:
+        who = c.get_consulted_with_display() + (f" ({c.consultee})" if c.consultee else "")
+        out.append(
+            {
+                "title": f"{govuk_date(c.consulted_on)}: {who}",
+                "rows": [
+                    ("Named or anonymous", "Named" if c.named else "Anonymous"),
+                    (
+                        "Family told",
+                        "Yes" if c.family_told else f"No. Why: {c.not_told_reason}",
+                    ),
+                    ("Advice", c.advice),
+                    ("Recorded by", c.by.get_full_name() if c.by else "The system"),
+                ],
+                "tasks": [
+                    f"{t.title}: {t.owner.get_full_name()}, due {govuk_date(t.due)} "
+                    f"({t.get_status_display().lower()})"
+                    for t in c.tasks.all()
+                ],
+            }
+        )
+    return out

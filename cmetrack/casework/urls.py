@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("cases/<int:case_id>/tracking/contacts/", views.contact_record, name="contact-record"),
     path("cases/<int:case_id>/tracking/notes/", views.note_add, name="note-add"),
+    path("cases/<int:case_id>/consultations/", views.consultations, name="consultations"),
     path("cases/<int:case_id>/tracking/tasks/", views.task_add, name="task-add"),
     path(
         "cases/<int:case_id>/tracking/tasks/<int:task_id>/done/",

@@ -18,16 +18,23 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 
 from . import selectors, services
-from .forms import CheckForm, ContactForm, NoteForm, TaskForm, TrackingForm
+from .forms import CheckForm, ConsultationForm, ContactForm, NoteForm, TaskForm, TrackingForm
 from .models import AddressSearchSource, Task
-from .presenters import TaskRow, TrackingPresenter, no_contact_rows
+from .presenters import (
+    TaskRow,
+    TrackingPresenter,
+    case_page_url,
+    consultation_rows,
+    error_list,
+    no_contact_rows,
+)
 
 PAGE_SIZE = 50
 
@@ -238,3 +245,48 @@ def no_recent_contact(request: HttpRequest) -> HttpResponse:
             "days": selectors.no_contact_days(),
         },
     )
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+
+def _render_consultations(
+    request: HttpRequest, case: Case, form: ConsultationForm | None = None
+) -> HttpResponse:
+    user = _user(request)
+    can_record = selectors.may_record_tracking(user, case) and case.is_open
+    if form is None and can_record:
+        form = ConsultationForm(owners=selectors.task_owner_choices(case))
+    return render(
+        request,
+        "casework/consultations.jinja",
+        {
+            "case": case,
+            "case_url": case_page_url(case),
+            "rows": consultation_rows(list(selectors.consultations_for(case))),
+            "form": form,
+            "can_record": can_record,
+            "errors": error_list(form),
+            "success": [str(m) for m in messages.get_messages(request)],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consultations(request: HttpRequest, case_id: int) -> HttpResponse:
+    if request.method == "GET":
+        return _render_consultations(request, _case(request, case_id))
+    case = _writable_case(request, case_id)
+    form = ConsultationForm(request.POST, owners=selectors.task_owner_choices(case))
+    if form.is_valid():
+        try:
+            services.consultation_record(
+                actor=Actor.from_request(request), case=case, **form.service_kwargs()
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, "Consultation recorded")
+            return HttpResponseRedirect(reverse("casework:consultations", args=[case.pk]))
+    return _render_consultations(request, case, form)
