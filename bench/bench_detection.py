@@ -210,10 +210,10 @@ def engine_csv_calendar(con: Any, folder: Path) -> None:
 # --- Phases (each in its own process) ------------------------------------------------------
 
 
-def phase(name: str, data: Path, threads: int) -> dict[str, Any]:
+def phase(name: str, data: Path, threads: int, memory_limit: str | None) -> dict[str, Any]:
     meta = json.loads((data / "meta.json").read_text())
     load = os.getloadavg()[0]
-    con = engine.connect(threads=threads)
+    con = engine.connect(threads=threads, memory_limit=memory_limit)
     started = time.perf_counter()
     if name in ("parquet", "csv"):
         folder = data / name
@@ -288,11 +288,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "detection.md")
     parser.add_argument("--phases", default="parquet,csv,increment")
+    parser.add_argument(
+        "--memory-limit", default="8GB", help="DuckDB's memory limit (it spills beyond it)."
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.data / f"detection-{args.pupils}-{args.seed}"
     if args.phase:
-        print(json.dumps(phase(args.phase, data, args.threads)))
+        print(json.dumps(phase(args.phase, data, args.threads, args.memory_limit)))
         return
     generated_in = None
     if not (data / "meta.json").exists():
@@ -306,7 +309,8 @@ def main() -> None:
     for name in args.phases.split(","):
         out = subprocess.run(  # noqa: S603 - bench SQL on our own files
             [sys.executable, __file__, "--phase", name, "--pupils", str(args.pupils),
-             "--seed", str(args.seed), "--threads", str(args.threads), "--data", str(args.data)],
+             "--seed", str(args.seed), "--threads", str(args.threads), "--data", str(args.data),
+             "--memory-limit", args.memory_limit],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -326,7 +330,8 @@ def write_results(
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, DuckDB {duckdb.__version__}, threads {args.threads}",
+        f"{platform.python_version()}, DuckDB {duckdb.__version__}, threads {args.threads}, "
+        f"DuckDB memory limit {args.memory_limit}",
         f"- Data: {meta['schools']} schools, {meta['marks']:,} marks, "
         f"{meta['sessions_per_school']} school sessions in the year, "
         f"{sum(1 for p in meta['plants'] if p[3] >= THRESHOLD)} planted runs of 20+ sessions "

@@ -4,6 +4,7 @@ and the set-based SQL against the pure function on generated calendars and marks
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -211,3 +212,39 @@ def test_an_increment_agrees_with_a_full_recompute(
     assert increment <= full
     assert {r for r in full if r.open} <= increment
     assert {r for r in full if r.last_seq > ends.get(r.laestab, 0)} <= increment
+
+
+# --- Reading marks from CSV -------------------------------------------------------------
+
+
+def test_csv_marks_are_normalised_and_give_the_same_runs(tmp_path: Path) -> None:
+    """Spreadsheet-style CSV (padded LAESTAB, lower-case codes and sessions) reads the same
+    as clean marks; only the values that need it are changed."""
+    marks = pupil("A123456789012", date(2025, 1, 6), " ".join(["/", "\\"] + ["N"] * 22 + ["/"]))
+    clean = duckdb_runs(marks, TERMS, CLOSURES, AS_OF)
+    lines = ["laestab,upn,date,session,code"]
+    for n, (la, upn, d, session, code) in enumerate(marks):
+        if n % 2:
+            la, session, code = f" {la} ", session.lower(), code.lower()
+        lines.append(f"{la},{upn},{d.isoformat()},{session},{code}")
+    path = tmp_path / "marks.csv"
+    path.write_text("\n".join(lines) + "\n")
+    con = engine.connect(threads=1)
+    engine.load_calendar(con, TERMS, CLOSURES)
+    engine.create_marks_view(con, csv=[str(path)])
+    engine.build_school_days(con, AS_OF)
+    assert engine.absence_runs(con, AS_OF) == clean
+    assert con.execute("SELECT DISTINCT laestab FROM marks").fetchall() == [(SCHOOL,)]
+
+
+def test_a_stray_mark_on_a_closed_day_does_not_move_the_end_of_the_data() -> None:
+    """The school's last marked session ignores a mark on a day it was closed, so a run
+    before it is still open (the mark itself is ignored too)."""
+    codes = " ".join(["/"] * 4 + ["N"] * 20)
+    marks = pupil("A123456789012", date(2025, 3, 19), codes)
+    last_day = marks[-1][2]
+    saturday = last_day + timedelta(days=(5 - last_day.weekday()) % 7 or 7)
+    stray = [(SCHOOL, "B123456789012", saturday, "AM", "/")]
+    (run,) = duckdb_runs(marks + stray, TERMS, CLOSURES, AS_OF, min_sessions=20)
+    assert run.open
+    assert (run.sessions, run.last_date) == (20, last_day)
