@@ -353,3 +353,21 @@ def test_places_in_the_menu(client, make_user):
         assert (
             {"text": "Places", "href": reverse("provision:places"), "current": False} in items
         ) is shown
+
+
+def test_demo_places(make_user):
+    from cmetrack.provision.demo import demo_places
+
+    schools = [
+        provider("Demo Primary", estab="2001", phase="primary", form=None, postcode="AB1 2CD"),
+        provider(
+            "Demo Special", estab="7001", phase="all_through", school_type="special", form=None
+        ),
+    ]
+    written = demo_places(schools=schools, today=today())
+    assert written == 7 + 14
+    assert schools[1].provider_profile.provision_form == "special"
+    officer = make_user(Role.CME_OFFICER)
+    from cmetrack.provision.selectors import may_see_places
+
+    assert may_see_places(officer)
