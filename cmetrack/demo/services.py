@@ -558,6 +558,9 @@ class _Builder:
         self.rolls(n_pupils)
         users = self.users(orgs)
         self.cases(n_cases, users, orgs)
+        from cmetrack.enquiries.demo import demo_enquiries
+
+        demo_enquiries(officer=users["officer"], today=self.today)
         return self.summary
 
 
