@@ -28,6 +28,7 @@ from cmetrack.core.api_support import api_user as _user
 from cmetrack.core.api_support import invalid as _invalid
 from cmetrack.core.api_support import person_name as _person
 from cmetrack.core.api_support import run_write as _write
+from cmetrack.registers.api import router as home_education_router
 
 from . import selectors, services
 from .models import (
@@ -36,6 +37,8 @@ from .models import (
     CaseNote,
     CheckResult,
     CheckStatus,
+    Consultation,
+    ConsultedWith,
     ContactAttempt,
     ContactMethod,
     ContactOutcome,
@@ -417,3 +420,80 @@ def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn) -> An
         ),
         200,
     )
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+
+class ConsultationOutcomeIn(Schema):
+    title: str
+    owner_id: int
+    due: dt.date
+
+
+class ConsultationIn(Schema):
+    consulted_on: dt.date
+    consulted_with: ConsultedWith
+    consultee: str = ""
+    named: bool
+    family_told: bool
+    not_told_reason: str = ""
+    advice: str
+    outcomes: list[ConsultationOutcomeIn] = []
+
+
+class ConsultationOut(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    consulted_on: dt.date
+    consulted_with: ConsultedWith
+    consultee: str
+    named: bool
+    family_told: bool
+    not_told_reason: str
+    advice: str
+    task_ids: list[int]
+
+    @staticmethod
+    def resolve_task_ids(obj: Consultation) -> list[int]:
+        return [t.pk for t in obj.tasks.all()]
+
+
+@router.get(
+    "/cases/{case_id}/consultations",
+    response={200: list[ConsultationOut], 403: Error, 404: Error},
+    summary="A case's consultations, newest first, with the tasks they became",
+    operation_id="case_consultations_list",
+)
+def consultations_list(request: HttpRequest, case_id: int) -> QuerySet[Consultation]:
+    return selectors.consultations_for(_case(request, case_id))
+
+
+@router.post(
+    "/cases/{case_id}/consultations",
+    response={201: ConsultationOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Record a consultation; each outcome becomes a task on the case",
+    operation_id="case_consultations_record",
+)
+def consultations_record(request: HttpRequest, case_id: int, payload: ConsultationIn) -> Any:
+    case = _writable_case(request, case_id)
+    outcomes = []
+    for i, o in enumerate(payload.outcomes):
+        owner = User.objects.filter(pk=o.owner_id, is_active=True).first()
+        if owner is None:
+            return _invalid(
+                ValidationError({f"outcome_{i}_owner": "Choose someone who works on this case"})
+            )
+        outcomes.append(services.ConsultationOutcome(title=o.title, owner=owner, due=o.due))
+    fields = payload.dict(exclude={"outcomes"})
+    return _write(
+        lambda: services.consultation_record(
+            actor=Actor.from_request(request), case=case, outcomes=outcomes, **fields
+        )
+    )
+
+
+# The home-education list's endpoints (registers app) are served through this router.
+router.add_router("", home_education_router)

@@ -156,3 +156,26 @@ def test_out_of_scope_is_404(make_user):
     case = case_in_state(CaseState.TRACKING)
     school = make_user(Role.SCHOOL_USER)
     assert _client(school).get(reverse("casework:consultations", args=[case.pk])).status_code == 404
+
+
+def test_consultation_api(make_user):
+    officer = make_user(Role.CME_OFFICER)
+    case = case_in_state(CaseState.TRACKING)
+    client = _client(officer)
+    url = f"/api/v1/cases/{case.pk}/consultations"
+    body = {
+        "consulted_on": TODAY.isoformat(),
+        "consulted_with": "cru",
+        "named": False,
+        "family_told": False,
+        "not_told_reason": "Risk to the child",
+        "advice": "Strategy discussion",
+        "outcomes": [{"title": "Ask police", "owner_id": officer.pk, "due": TODAY.isoformat()}],
+    }
+    created = client.post(url, body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert len(created.json()["task_ids"]) == 1
+    assert client.get(url).json()[0]["named"] is False
+    missing = client.post(url, {**body, "not_told_reason": ""}, content_type="application/json")
+    assert missing.status_code == 400
+    assert _client(make_user(Role.SCHOOL_USER)).get(url).status_code == 404
