@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
-from cmetrack.detection.importers import _entries_hash, _nc_year
 from cmetrack.detection.imports import ImportContext, run_import
 from cmetrack.detection.models import ImportKind, ImportRun, ImportStatus
 from cmetrack.people.choices import Sex
@@ -28,17 +28,32 @@ from .xmlsafe import XmlRejected
 
 
 def ctf_roll_import(
-    *, actor: Actor, path: Path, file_name: str, taken_on: date | None = None
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    taken_on: date | str | None = None,
+    **framework: Any,
 ) -> ImportRun:
     """Import the pupils of a CTF as the source school's roll on ``taken_on`` (default:
-    the header's date). Then checks the snapshot's joiners against the lost-pupil area."""
+    the header's date). Then checks the snapshot's joiners against the lost-pupil area.
+
+    ``framework`` is passed on to ``run_import`` (a queued run and its progress listener
+    when the import runs in the background)."""
+    day = date.fromisoformat(taken_on) if isinstance(taken_on, str) else taken_on
     snapshots: list[RollSnapshot] = []
 
     def handler(path: Path, context: ImportContext) -> None:
-        snapshots.extend(_ctf_roll(path, context, taken_on))
+        snapshots.extend(_ctf_roll(path, context, day))
 
+    extra = {k: v for k, v in framework.items() if v is not None}
     run = run_import(
-        actor=actor, kind=ImportKind.ROLL, path=path, file_name=file_name, handler=handler
+        actor=actor,
+        kind=ImportKind.ROLL,
+        path=path,
+        file_name=file_name,
+        handler=handler,
+        **extra,
     )
     if snapshots and run.status != ImportStatus.FAILED:
         from .services import lost_pupils_check_rolls
@@ -48,6 +63,8 @@ def ctf_roll_import(
 
 
 def _ctf_roll(path: Path, context: ImportContext, taken_on: date | None) -> list[RollSnapshot]:
+    from cmetrack.detection.importers import _entries_hash, _nc_year
+
     try:
         document = ctf.read_ctf(path.read_bytes())
     except (XmlRejected, ctf.CtfError) as exc:

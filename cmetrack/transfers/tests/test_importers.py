@@ -124,3 +124,9 @@ def test_command_checks_csv_rolls_once(schools: dict[str, Any]) -> None:
     out = StringIO()
     call_command("lost_pupils_match", stdout=out)
     assert out.getvalue().strip() == "0 new possible matches found"
+
+
+def test_registered_with_the_background_queue() -> None:
+    jobs = pytest.importorskip("cmetrack.detection.jobs")
+    assert jobs.importer_for("ctf_roll") is ctf_roll_import
+    assert jobs.importer_for("roll").__name__ == "roll_import"

@@ -171,3 +171,13 @@ def test_activity_page(schools: dict[str, Any], officer: Any, make_user: Any) ->
     assert "Uploads" in page.content.decode()
     school = client_for(make_user(Role.SCHOOL_USER))
     assert school.get(reverse("transfers:activity")).status_code == 403
+
+
+def test_child_page_links_officers_to_the_export(officer: Any, make_user: Any) -> None:
+    from cmetrack.cases.lifecycle import CaseState
+    from cmetrack.cases.tests.factories import case_in_state
+
+    case = case_in_state(CaseState.TRACKING)
+    url = reverse("people:child-detail", args=[case.child_id])
+    export = reverse("transfers:child-export", args=[case.child_id])
+    assert export in client_for(officer).get(url).content.decode()
