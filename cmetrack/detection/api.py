@@ -15,6 +15,7 @@ from ninja.errors import HttpError
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
+from cmetrack.core.api_support import Error, ValidationErrorOut, run_write
 
 from .models import Alert
 from .selectors import AlertFilters, alert_get_for_view, alert_queue, may_see_alerts
@@ -110,3 +111,65 @@ def get_alert(request: HttpRequest, alert_id: int) -> Any:
     except Alert.DoesNotExist as exc:
         raise HttpError(404, "Not found") from exc
     return _out(alert)
+
+
+# --- Deletion returns (rules.md §5): a school tells the authority it deleted a pupil ---------
+
+
+class DeletionReturnIn(Schema):
+    upn: str
+    legal_given_name: str
+    legal_family_name: str
+    dob: dt.date
+    ground: str = Field(description="The ground for deletion, a to o (2024 regulations, reg 9)")
+    deleted_on: dt.date
+    destination_laestab: str = Field(default="", description="The new school, if we know it")
+    destination_name: str = Field(default="", description="Or the new school's name")
+    destination_start: dt.date | None = None
+    future_address: str = ""
+    future_postcode: str = ""
+    parent_name: str = ""
+    parent_phone: str = ""
+
+
+class DeletionReturnOut(Schema):
+    id: int
+    upn: str
+    ground: str
+    deleted_on: dt.date
+    destination_known: bool
+
+
+@router.post(
+    "/deletion-returns",
+    response={201: DeletionReturnOut, 400: ValidationErrorOut, 403: Error},
+    summary="A school's deletion return for its own roll (checked as the form and CSV are)",
+)
+def deletion_return_create(request: HttpRequest, body: DeletionReturnIn) -> Any:
+    from cmetrack.accounts.roles import Role
+    from cmetrack.organisations.models import OrganisationKind
+
+    from .importers import deletion_return_submit
+
+    user = _user(request)
+    school = user.organisation
+    if not (
+        user.has_role(Role.SCHOOL_USER)
+        and school is not None
+        and school.kind == OrganisationKind.SCHOOL
+    ):
+        raise HttpError(403, "Only a school sends a deletion return, for its own roll")
+
+    def call() -> dict[str, Any]:
+        record = deletion_return_submit(
+            actor=Actor.from_request(request), school=school, **body.dict()
+        )
+        return {
+            "id": record.pk,
+            "upn": record.upn,
+            "ground": record.ground,
+            "deleted_on": record.deleted_on,
+            "destination_known": record.destination_known,
+        }
+
+    return run_write(call)

@@ -362,7 +362,7 @@ def _targets(body: dict[str, TargetIn]) -> dict[str, dict[str, Any]]:
     response={200: list[RecordOut], 404: Error},
     summary="Children in care on record (current records)",
 )
-def records_list(request: HttpRequest) -> Any:
+def cic_records_list(request: HttpRequest) -> Any:
     user = _user(request)
     if not selectors.may_read_cic(user):
         raise HttpError(404, "Not found")
@@ -374,7 +374,7 @@ def records_list(request: HttpRequest) -> Any:
     response={201: RecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Record that a child is in care (with their current placement)",
 )
-def record_create(request: HttpRequest, body: RecordIn) -> Any:
+def cic_record_create(request: HttpRequest, body: RecordIn) -> Any:
     user = _user(request)
     if not selectors.may_read_cic(user):
         raise HttpError(404, "Not found")
@@ -407,7 +407,7 @@ def record_create(request: HttpRequest, body: RecordIn) -> Any:
     response={200: RecordDetailOut, 404: Error},
     summary="One in-care record with its placement history (the read is audited)",
 )
-def record_get(request: HttpRequest, record_id: int) -> Any:
+def cic_record_get(request: HttpRequest, record_id: int) -> Any:
     try:
         record = selectors.cic_record_get_for_view(
             actor=Actor.from_request(request), record_id=record_id
@@ -422,7 +422,7 @@ def record_get(request: HttpRequest, record_id: int) -> Any:
     response={200: RecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Change an in-care record (ceased_on ends the child's time in care)",
 )
-def record_patch(request: HttpRequest, record_id: int, body: RecordPatch) -> Any:
+def cic_record_patch(request: HttpRequest, record_id: int, body: RecordPatch) -> Any:
     record = _writable_record(request, record_id)
     sent = body.dict(exclude_unset=True)
 
@@ -449,7 +449,7 @@ def record_patch(request: HttpRequest, record_id: int, body: RecordPatch) -> Any
     response={201: MoveOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="The child moves placement (a move without a school place raises an alert)",
 )
-def placement_create(request: HttpRequest, record_id: int, body: PlacementIn) -> Any:
+def cic_placement_create(request: HttpRequest, record_id: int, body: PlacementIn) -> Any:
     record = _writable_record(request, record_id)
 
     def call() -> Any:
@@ -472,7 +472,7 @@ def placement_create(request: HttpRequest, record_id: int, body: PlacementIn) ->
     response={200: list[PepOut], 404: Error},
     summary="The personal education plans of a child in care",
 )
-def peps_list(request: HttpRequest, record_id: int) -> Any:
+def cic_peps_list(request: HttpRequest, record_id: int) -> Any:
     record = _readable_record(request, record_id)
     return [_pep_out(p) for p in selectors.peps_for_record(record)]
 
@@ -482,7 +482,7 @@ def peps_list(request: HttpRequest, record_id: int) -> Any:
     response={201: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Write the personal education plan of a child in care on a CME case",
 )
-def pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
+def cic_pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
     record = _readable_record(request, record_id)
     user = _user(request)
     if not selectors.may_work_vs(user):
@@ -513,7 +513,7 @@ def pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
     response={200: PepOut, 404: Error},
     summary="One personal education plan (the read is audited)",
 )
-def pep_get(request: HttpRequest, pep_id: int) -> Any:
+def cic_pep_get(request: HttpRequest, pep_id: int) -> Any:
     try:
         pep = selectors.pep_get_for_view(actor=Actor.from_request(request), pep_id=pep_id)
     except PersonalEducationPlan.DoesNotExist as exc:
@@ -526,7 +526,7 @@ def pep_get(request: HttpRequest, pep_id: int) -> Any:
     response={200: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Change a plan and its targets",
 )
-def pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
+def cic_pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
     pep = _readable_pep(request, pep_id)
     user = _user(request)
     if not selectors.may_work_vs(user):
@@ -547,7 +547,7 @@ def pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
     response={201: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Record a review meeting of a plan (moves its next review date on)",
 )
-def pep_review(request: HttpRequest, pep_id: int, body: ReviewIn) -> Status[Any] | Any:
+def cic_pep_review(request: HttpRequest, pep_id: int, body: ReviewIn) -> Status[Any] | Any:
     pep = _readable_pep(request, pep_id)
     user = _user(request)
     if not selectors.may_work_vs(user):

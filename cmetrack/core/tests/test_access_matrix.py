@@ -44,6 +44,9 @@ CASE_ROLES = frozenset(
     {Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO, Role.VIRTUAL_SCHOOL, Role.SAFEGUARDING_ADVISER}
 )
 REPORT_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR})
+#: Roles that read children-in-care records; the Virtual School alone writes plans.
+CIC_ROLES = frozenset({Role.VIRTUAL_SCHOOL, Role.CME_OFFICER, Role.CME_MANAGER})
+VS_ONLY = frozenset({Role.VIRTUAL_SCHOOL})
 #: Roles that see every child, case and referral of the authority.
 SEE_ALL = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
 
@@ -153,6 +156,35 @@ REGISTRY: dict[str, Entry] = {
     "safeguarding:make-dormant": Entry(methods=POST, roles=CASE_ROLES),
     "safeguarding:review-new": Entry(methods=GET_POST, roles=CASE_ROLES),
     "safeguarding:virtual-school-tell": Entry(methods=POST, roles=CASE_ROLES),
+    # Virtual School: children in care (issue 10); CME officers and managers read too.
+    # (API writes validate the body before the role is checked: virtualschool/tests.)
+    "virtualschool:dashboard": Entry(roles=CIC_ROLES),
+    "virtualschool:records": Entry(roles=CIC_ROLES),
+    "virtualschool:record-new": Entry(methods=GET_POST, roles=CIC_ROLES),
+    "virtualschool:record": Entry(roles=CIC_ROLES),
+    "virtualschool:record-edit": Entry(methods=GET_POST, roles=CIC_ROLES),
+    "virtualschool:placement-new": Entry(methods=GET_POST, roles=CIC_ROLES),
+    "virtualschool:placement-school": Entry(methods=GET_POST, roles=CIC_ROLES),
+    "virtualschool:placement-alert-resolve": Entry(methods=POST, roles=VS_ONLY),
+    "virtualschool:attendance-alert-acknowledge": Entry(methods=POST, roles=VS_ONLY),
+    "virtualschool:attendance-alert-dismiss": Entry(methods=POST, roles=VS_ONLY),
+    "virtualschool:pep-new": Entry(methods=GET_POST, roles=VS_ONLY),
+    "virtualschool:pep": Entry(roles=CIC_ROLES),
+    "virtualschool:pep-edit": Entry(methods=GET_POST, roles=VS_ONLY),
+    "virtualschool:pep-review": Entry(methods=GET_POST, roles=VS_ONLY),
+    "virtualschool:pep-print": Entry(roles=CIC_ROLES),
+    "virtualschool:pep-pdf": Entry(roles=CIC_ROLES),
+    "api:cic_records_list": Entry(roles=CIC_ROLES),
+    "api:cic_record_create": Entry(methods=POST),
+    "api:cic_record_get": Entry(roles=CIC_ROLES),
+    "api:cic_record_patch": Entry(methods=("PATCH",)),
+    "api:cic_placement_create": Entry(methods=POST),
+    "api:cic_peps_list": Entry(roles=CIC_ROLES),
+    "api:cic_pep_create": Entry(methods=POST),
+    "api:cic_pep_get": Entry(roles=CIC_ROLES),
+    "api:cic_pep_patch": Entry(methods=("PATCH",)),
+    "api:cic_pep_review": Entry(methods=POST),
+    "api:deletion_return_create": Entry(methods=POST),
     # the API
     "api:api-root": Entry(),
     "api:list_alerts": Entry(),
@@ -337,6 +369,8 @@ DENIED_WRITE = DENIED_PAGE | {400, 405, 422}
 def request(client: Any, method: str, url: str, data: dict[str, Any] | None = None) -> Any:
     if method == "GET":
         return client.get(url, data or {})
+    if method == "PATCH":
+        return client.patch(url, data or {}, content_type="application/json")
     if url.startswith("/api/"):
         return client.post(url, data or {}, content_type="application/json")
     return client.post(url, data or {})
@@ -358,7 +392,7 @@ class Attempt:
     query: dict[str, Any] | None = None
 
     def expected(self) -> set[int]:
-        if self.method == "POST":
+        if self.method in {"POST", "PATCH"}:
             return DENIED_WRITE
         return DENIED_API if self.url.startswith("/api/") else DENIED_PAGE
 
