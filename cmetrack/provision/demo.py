@@ -38,6 +38,7 @@ def demo_places(*, schools: Sequence[Organisation], today: dt.date, seed: int = 
     rng = random.Random(seed)
     figures: list[PlaceFigure] = []
     for school in schools:
+        sen: str
         if school.school_type == SchoolType.SPECIAL:
             form, sen = FormOfProvision.SPECIAL, SenSuitability.SPECIALIST
         elif school.school_type in (SchoolType.PRU, SchoolType.ALTERNATIVE_PROVISION):
