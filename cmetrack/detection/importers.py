@@ -392,9 +392,24 @@ def _deletions(path: Path, context: ImportContext) -> None:
     # Virtual School rule: a child in care stays on roll until a new school admits them.
     for line, message in deletion_return_refusals(in_care_checks):
         context.error(line, "", message)
+    # Home education (2026 Act): no ground (f) deletion without the authority's consent
+    # where it is needed; every ground (f) return puts the child on the home-education list.
+    from cmetrack.registers.services import (
+        home_education_deletion_refusals,
+        home_education_from_deletions,
+    )
+
+    for line, message in home_education_deletion_refusals(
+        (c.line, c.upn, c.ground, keys["school"])
+        for c, (keys, _) in zip(in_care_checks, good, strict=True)
+    ):
+        context.error(line, "ground", message)
     context.check()
     for keys, values in good:
         _upsert(context, DeletionReturn, keys, values)
+    home_education_from_deletions(
+        actor=context.actor, keys=[k for k, v in good if v["ground"] == DeletionGround.F]
+    )
 
 
 def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any) -> DeletionReturn:

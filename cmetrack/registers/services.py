@@ -10,7 +10,8 @@ the authority's consent (``registers.consent``) is refused until consent is give
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -70,7 +71,35 @@ def home_education_record_add(
     (child protection, special school) is refused until consent has been given: a
     ``ValidationError`` naming the reason. A child found during a CME case is already off
     roll, so no withdrawal (and no consent) is involved."""
-    _require_keeper(actor)
+    if case is None:  # a case's own services already checked who may close it
+        _require_keeper(actor)
+    return _record_add(
+        actor=actor,
+        child=child,
+        started_on=started_on,
+        source=source,
+        case=case,
+        learnt_from=learnt_from,
+        learnt_on=learnt_on,
+        previous_school=previous_school,
+        previous_school_name=previous_school_name,
+        sen_status=sen_status,
+    )
+
+
+def _record_add(
+    *,
+    actor: Actor,
+    child: Child,
+    started_on: dt.date,
+    source: str = "",
+    case: Case | None = None,
+    learnt_from: LearntFrom | str | None = None,
+    learnt_on: dt.date | None = None,
+    previous_school: Organisation | None = None,
+    previous_school_name: str = "",
+    sen_status: SenStatus | str | None = None,
+) -> HomeEducationRecord:
     current = (
         HomeEducationRecord.objects.select_for_update()
         .filter(child=child, ended_on__isnull=True)
@@ -123,7 +152,13 @@ def home_education_record_end(
 # --- from a school's deletion return -------------------------------------------------------
 
 
-def child_find_or_create(
+def child_find_or_create(*, actor: Actor, **identity: Any) -> Child:
+    """The child described (see :func:`_find_or_create`), for the CME team."""
+    _require_keeper(actor)
+    return _find_or_create(actor=actor, **identity)
+
+
+def _find_or_create(
     *,
     actor: Actor,
     given_names: str,
@@ -143,7 +178,6 @@ def child_find_or_create(
     authority works with them)."""
     from cmetrack.people.services import child_add_address, child_add_parent_carer, child_create
 
-    _require_keeper(actor)
     upn = upn.strip().upper()
     child = Child.objects.filter(upn=upn).first() if upn else None
     if child is None and upn:
@@ -186,6 +220,35 @@ def child_find_or_create(
     return child
 
 
+def home_education_deletion_refusals(
+    rows: Iterable[tuple[int, str, str, Organisation]],
+) -> list[tuple[int, str]]:
+    """For the deletion-return import (every path: form, CSV, API): the (line, message)
+    of each ground (f) deletion the school may not make yet, because the child needs the
+    authority's consent to be home educated and it has not been given. ``rows`` are
+    (line, UPN, ground, school)."""
+    from .selectors import ground_f_deletion_problem
+
+    out = []
+    for line, upn, ground, school in rows:
+        if ground != "f":
+            continue
+        problem = ground_f_deletion_problem(upn=upn, school=school)
+        if problem:
+            out.append((line, problem))
+    return out
+
+
+def home_education_from_deletions(*, actor: Actor, keys: Iterable[dict[str, Any]]) -> None:
+    """After the import saved its deletion returns: every ground (f) return puts its child
+    on the home-education list (``keys`` are the returns' natural keys)."""
+    from cmetrack.detection.models import DeletionReturn
+
+    for key in keys:
+        deletion = DeletionReturn.objects.select_related("school").get(**key)
+        home_education_from_deletion_return(actor=actor, deletion=deletion)
+
+
 @transaction.atomic
 def home_education_from_deletion_return(
     *, actor: Actor, deletion: DeletionReturn
@@ -195,7 +258,7 @@ def home_education_from_deletion_return(
     Returns None for any other ground. Idempotent: a child already on the list stays."""
     if deletion.ground != "f":
         return None
-    child = child_find_or_create(
+    child = _find_or_create(
         actor=actor,
         given_names=deletion.legal_given_name,
         family_name=deletion.legal_family_name,
@@ -207,7 +270,7 @@ def home_education_from_deletion_return(
         parent_phone=deletion.parent_phone,
         since=deletion.deleted_on,
     )
-    return home_education_record_add(
+    return _record_add(
         actor=actor,
         child=child,
         started_on=deletion.deleted_on,
@@ -389,7 +452,7 @@ def home_education_child_add(
     """The add-a-child form: find or record the child, then put them on the list, all or
     nothing (a refusal for want of consent records nothing). Returns the record and
     whether it is new (False: the child was already on the list)."""
-    child = child_find_or_create(actor=actor, since=record.get("started_on"), **identity)  # type: ignore[arg-type]
+    child = child_find_or_create(actor=actor, since=record.get("started_on"), **identity)
     already = HomeEducationRecord.objects.filter(child=child, ended_on__isnull=True).exists()
     result = home_education_record_add(actor=actor, child=child, **record)  # type: ignore[arg-type]
     return result, not already
@@ -400,5 +463,5 @@ def consent_request_for_identity(
     *, actor: Actor, identity: dict[str, object], **request: object
 ) -> HomeEducationConsentRequest:
     """The consent-request form: find or record the child, then record the request."""
-    child = child_find_or_create(actor=actor, **identity)  # type: ignore[arg-type]
+    child = child_find_or_create(actor=actor, **identity)
     return consent_request_record(actor=actor, child=child, **request)  # type: ignore[arg-type]
