@@ -30,10 +30,10 @@ class LostPupilAdapter:
 
     def signature(self) -> tuple[object, ...]:
         agg = LostPupil.objects.filter(status__in=_SEARCHABLE).aggregate(
-            n=Count("pk"), top=Max("pk")
+            n=Count("pk"), top=Max("pk"), newest=Max("added_at")
         )
         closed = LostPupil.objects.aggregate(changed=Max("closed_at"))
-        return (agg["n"], agg["top"], closed["changed"])
+        return (agg["n"], agg["top"], agg["newest"], closed["changed"])
 
     def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
         from cmetrack.matching.adapters import RegisterRef

@@ -15,6 +15,8 @@ from django.db.models.functions import TruncMonth
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditAction
+from cmetrack.audit.services import Actor, audit_record
 
 from .models import (
     CtfFile,
@@ -132,3 +134,17 @@ def activity_by_month(start: date | None = None, end: date | None = None) -> lis
         out.append(MonthActivity(month=month, **counts.get(month, {})))
         month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     return out
+
+
+def lost_pupil_get_for_view(*, actor: Actor, lost_id: int) -> LostPupil:
+    """One lost pupil for display, audited as a read of personal data; raises
+    ``LostPupil.DoesNotExist`` when out of scope (the page shows 404)."""
+    assert actor.user is not None, "a person reads a lost pupil's record"
+    lost = lost_pupils_visible_to(actor.user, include_closed=True).get(pk=lost_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        obj=lost,
+        summary=f"Viewed lost pupil {lost.pupil.upn}",
+    )
+    return lost

@@ -140,8 +140,11 @@ def _lost(user: User, lost_id: int) -> LostPupil:
 
 @login_required
 def lost_pupil(request: HttpRequest, lost_id: int) -> HttpResponse:
-    user = _officer(request)
-    lost = _lost(user, lost_id)
+    _officer(request)
+    try:
+        lost = selectors.lost_pupil_get_for_view(actor=Actor.from_request(request), lost_id=lost_id)
+    except LostPupil.DoesNotExist:
+        raise Http404 from None
     return _lost_page(request, lost, SchoolChoiceForm(), ReasonForm())
 
 

@@ -21,6 +21,16 @@ def sample(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_search_indexes() -> Any:
+    """The matching engine keeps indexes in memory; each test starts without them."""
+    from cmetrack.matching.services import clear_indexes
+
+    clear_indexes()
+    yield
+    clear_indexes()
+
+
 @pytest.fixture
 def schools(db: None) -> dict[str, Any]:
     from cmetrack.detection.tests.factories import school

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cmetrack.accounts.roles import Role
+from cmetrack.audit.models import AuditEvent
 from cmetrack.people.models import Address
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.registers.models import RollSnapshot
@@ -58,6 +59,9 @@ def test_school_uploads_its_leaver_and_the_officer_finds_it(
     assert found.status_code == 200
     assert "1 possible match" in found.content.decode()
     detail = cme.get(reverse("transfers:lost-pupil", args=[lost.pk])).content.decode()
+    assert AuditEvent.objects.filter(
+        object_type="transfers.lostpupil", action="view", actor=officer
+    ).exists()
     assert "K999200124001" in detail
     assert "Ms Ngozi Okonkwo" in detail
     assert TransferEvent.objects.filter(kind=EventKind.SEARCH).count() == 1
