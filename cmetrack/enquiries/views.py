@@ -7,6 +7,7 @@ is shown again with the form's errors, or redirects with a success banner.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +106,11 @@ def _incoming(request: HttpRequest, pk: int) -> IncomingEnquiry:
         )
     except IncomingEnquiry.DoesNotExist as exc:
         raise Http404("No such enquiry") from exc
+
+
+def _date_initial(day: dt.date | None) -> list[str] | None:
+    """A date as the three boxes of the GOV.UK date input show it."""
+    return [str(day.day), str(day.month), str(day.year)] if day else None
 
 
 def _success(request: HttpRequest) -> list[str]:
@@ -389,7 +395,9 @@ def schema(request: HttpRequest) -> HttpResponse:
 def incoming_new(request: HttpRequest) -> HttpResponse:
     _require_act(request)
     authorities = selectors.authorities_to_ask()
-    form = IncomingForm(authorities=authorities, initial={"received_on": timezone.localdate()})
+    form = IncomingForm(
+        authorities=authorities, initial={"received_on": _date_initial(timezone.localdate())}
+    )
     import_form = IncomingImportForm(prefix="import")
     if request.method == "POST":
         actor = Actor.from_request(request)
@@ -747,7 +755,7 @@ def authority_edit(request: HttpRequest, code: str) -> HttpResponse:
                 "cme_contact_role": la.cme_contact_role,
                 "cme_contact_email": la.cme_contact_email,
                 "cme_contact_phone": la.cme_contact_phone,
-                "contact_confirmed_on": la.contact_confirmed_on,
+                "contact_confirmed_on": _date_initial(la.contact_confirmed_on),
             }
         )
     errors = error_list(form)

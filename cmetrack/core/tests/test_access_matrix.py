@@ -49,6 +49,11 @@ CIC_ROLES = frozenset({Role.VIRTUAL_SCHOOL, Role.CME_OFFICER, Role.CME_MANAGER})
 VS_ONLY = frozenset({Role.VIRTUAL_SCHOOL})
 #: Roles that see every child, case and referral of the authority.
 SEE_ALL = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
+#: Inter-authority enquiries: read by the CME team and auditors; the directory of
+#: authorities by every local-authority role (not schools or agencies).
+ENQ_SEE = SEE_ALL | {Role.AUDITOR}
+DIRECTORY = ALL - {Role.SCHOOL_USER, Role.AGENCY_USER}
+ADMIN_ONLY = frozenset({Role.ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,45 @@ REGISTRY: dict[str, Entry] = {
     "api:cic_pep_patch": Entry(methods=("PATCH",)),
     "api:cic_pep_review": Entry(methods=POST),
     "api:deletion_return_create": Entry(methods=POST),
+    # inter-authority enquiries (issue 9): the CME team works them, auditors read them;
+    # the directory of authorities for every LA role, changed by administrators only.
+    "enquiries:index": Entry(roles=ENQ_SEE),
+    "enquiries:schema": Entry(public=True),
+    "enquiries:directory": Entry(roles=DIRECTORY),
+    "enquiries:authority-edit": Entry(methods=GET_POST, roles=ADMIN_ONLY),
+    "enquiries:authority-confirm": Entry(methods=POST, roles=ADMIN_ONLY),
+    "enquiries:case": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-new": Entry(methods=GET_POST, roles=SEE_ALL),
+    "enquiries:move-notice": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:move-notice-acknowledge": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:home-office": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:outgoing-detail": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-letter": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-letter-pdf": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-json": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-acknowledge": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:outgoing-chase": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:outgoing-reply": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:outgoing-reply-import": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:outgoing-close": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-new": Entry(methods=GET_POST, roles=SEE_ALL),
+    "enquiries:incoming-detail": Entry(roles=ENQ_SEE),
+    "enquiries:incoming-search": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-assess": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-visit": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-reply": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-reply-json": Entry(roles=ENQ_SEE),
+    "api:enquiry_list": Entry(roles=ENQ_SEE),
+    "api:enquiry_create": Entry(methods=POST),
+    "api:enquiry_batch": Entry(methods=POST),
+    "api:enquiry_get": Entry(roles=ENQ_SEE),
+    "api:enquiry_document": Entry(roles=ENQ_SEE),
+    "api:enquiry_reply": Entry(methods=POST),
+    "api:enquiry_reply_import": Entry(methods=POST),
+    "api:enquiry_acknowledge": Entry(methods=POST),
+    "api:enquiry_chase": Entry(methods=POST),
+    "api:enquiry_close": Entry(methods=POST),
+    "api:local_authorities": Entry(roles=DIRECTORY),
     # the API
     "api:api-root": Entry(),
     "api:list_alerts": Entry(),

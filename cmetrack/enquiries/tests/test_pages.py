@@ -279,3 +279,36 @@ def test_case_page_lists_enquiries_and_records_departure(client, officer, case, 
     )
     assert r.status_code == 302
     assert case.home_office_checks.count() == 1
+
+
+@pytest.mark.django_db
+def test_forms_with_a_date_already_filled_in_render(client, officer, make_user, other_la):
+    login(client, officer)
+    page = client.get(reverse("enquiries:incoming-new"))
+    assert page.status_code == 200
+    assert f'value="{TODAY.year}"' in page.content.decode()
+    login(client, make_user(Role.ADMINISTRATOR))
+    page = client.get(reverse("enquiries:authority-edit", args=["202"]))
+    assert page.status_code == 200
+    assert "Contact at Camden" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_logging_an_incoming_enquiry_through_the_page(client, officer, other_la):
+    login(client, officer)
+    r = client.post(
+        reverse("enquiries:incoming-new"),
+        {
+            "from_la": str(other_la.pk),
+            **date_fields("received_on", TODAY),
+            "given_names": "Jayden",
+            "family_name": "Example",
+            "sex": "M",
+            "reason_linked": "Told a health visitor they were moving here.",
+            "address_given": "12 Example Row",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    detail = client.get(r["Location"]).content.decode()
+    assert "Search every register" in detail
+    assert "Record the vulnerability assessment first" in detail
