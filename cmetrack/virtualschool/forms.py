@@ -5,6 +5,7 @@ education", who may act) are in :mod:`.rules` and :mod:`.services`, whose errors
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -67,6 +68,16 @@ def virtual_school_officers() -> QuerySet[User]:
     )
 
 
+def dates_as_boxes(form: forms.Form) -> None:
+    """An unbound form shows a date's initial value in the three GOV.UK date boxes."""
+    if form.is_bound:
+        return
+    for name, field in form.fields.items():
+        value = form.initial.get(name)
+        if isinstance(field, GovukDateField) and isinstance(value, dt.date):
+            form.initial[name] = [str(value.day), str(value.month), str(value.year)]
+
+
 class _UserChoice(_ModelChoice):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.get_full_name())
@@ -107,6 +118,7 @@ class CicRecordForm(TrackingForm):
             f["ceased_on"] = GovukDateField(
                 what="the date the child ceased to be looked after", when="past", required=False
             )
+        dates_as_boxes(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -148,6 +160,9 @@ class PlacementForm(TrackingForm):
             what="the date the school admitted the child", when="past", required=False
         )
         f["reason"] = _text("The reason for the move", 300)
+        if not self.is_bound:
+            self.initial.setdefault("is_restricted", "no")
+        dates_as_boxes(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -163,6 +178,7 @@ class PlacementSchoolForm(TrackingForm):
         self.fields["school_admitted_on"] = GovukDateField(
             what="the date the school admitted the child", when="past", required=False
         )
+        dates_as_boxes(self)
 
 
 class ResolveForm(TrackingForm):
@@ -246,6 +262,7 @@ class PepForm(TrackingForm):
             if not self.is_bound and not self.initial.get(f"{t.area}_actions"):
                 self.initial[f"{t.area}_actions"] = t.actions
             self.initial.setdefault(f"{t.area}_status", TargetStatus.NOT_STARTED)
+        dates_as_boxes(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -275,6 +292,7 @@ class PepReviewForm(TrackingForm):
             required=False, widget=forms.Textarea, max_length=4000
         )
         f["next_review_on"] = GovukDateField(what="the next review date", required=False)
+        dates_as_boxes(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         return dict(self.cleaned_data)

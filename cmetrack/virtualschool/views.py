@@ -246,7 +246,11 @@ def record_edit(request: HttpRequest, record_id: int) -> HttpResponse:
     if not selectors.may_write_cic(_user(request)):
         raise PermissionDenied(services.NOT_ALLOWED_CIC)
     initial = {name: getattr(record, name) for name in services.RECORD_FIELDS}
-    initial["upn"] = record.child.upn or ""
+    initial |= {
+        "responsible_authority": record.responsible_authority_id,
+        "lead_officer": record.lead_officer_id,
+        "upn": record.child.upn or "",
+    }
     form = CicRecordForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
