@@ -224,6 +224,43 @@ def phase(name: str, data: Path, threads: int, memory_limit: str | None) -> dict
         runs = engine.absence_runs(con, AS_OF, min_sessions=THRESHOLD)
         wall = time.perf_counter() - started
         marks = meta["marks"]
+    elif name == "plain":
+        # A plain DuckDB gaps-and-islands query over every mark, for comparison: what one
+        # would write by hand (no calendar: every generated mark is on a school day, and an
+        # unmarked session is skipped, so it neither breaks nor extends a run).
+        files = engine._list_sql(engine.marks_sources(data / "parquet")[0])
+        rows = con.execute(
+            f"""
+            WITH m AS (
+                SELECT laestab, upn, date, session, code IN ('G', 'N', 'O') AS absent,
+                    row_number() OVER (PARTITION BY laestab, upn ORDER BY date, session) AS rn,
+                    count(*) OVER (PARTITION BY laestab, upn) AS last_rn
+                FROM read_parquet({files}) WHERE code NOT IN ('#', 'Z', 'X')
+            ),
+            a AS (
+                SELECT *, rn - row_number() OVER (
+                    PARTITION BY laestab, upn ORDER BY date, session) AS island
+                FROM m WHERE absent
+            )
+            SELECT laestab, upn, min(date), arg_min(session, rn), count(*) AS sessions,
+                max(rn) = any_value(last_rn) AS open
+            FROM a GROUP BY laestab, upn, island HAVING count(*) >= {THRESHOLD}
+            """  # noqa: S608 - bench SQL on our own files
+        ).fetchall()
+        wall = time.perf_counter() - started
+        marks = meta["marks"]
+        engine.calendar_from_csv(con, data / "terms.csv", data / "closures.csv")
+        engine.build_school_days(con, AS_OF, laestabs={r[0] for r in rows})
+        seqs = {
+            (la, d, h): seq
+            for la, d, h, seq in con.execute(
+                "SELECT laestab, d, session, seq FROM school_sessions"
+            ).fetchall()
+        }
+        runs = [
+            engine.RunRow(la, upn, d, h, d, h, n, 0, is_open, seqs[(la, d, h)], 0)
+            for la, upn, d, h, n, is_open in rows
+        ]
     else:  # increment: state as of the day before is prepared first, not timed
         inc = data / "increment"
         engine.calendar_from_csv(con, data / "terms.csv", data / "closures.csv")
@@ -287,7 +324,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "detection.md")
-    parser.add_argument("--phases", default="parquet,csv,increment")
+    parser.add_argument(
+        "--phases",
+        default="parquet,csv,increment,plain",
+        help="parquet, csv, increment, and plain (a hand-written DuckDB query, to compare)",
+    )
     parser.add_argument(
         "--memory-limit", default="8GB", help="DuckDB's memory limit (it spills beyond it)."
     )

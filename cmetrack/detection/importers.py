@@ -31,6 +31,7 @@ from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
 from . import engine
 from .imports import (
     ImportContext,
+    ProgressListener,
     csv_rows,
     parse_date,
     parse_required,
@@ -53,10 +54,23 @@ TERM_COLUMNS = ("term_start", "term_end")
 CLOSURE_COLUMNS = ("laestab", "date", "reason")
 
 
-def terms_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def terms_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Term dates, ``term_start,term_end`` (and an optional ``name``), LA-wide."""
     return run_import(
-        actor=actor, kind=ImportKind.TERMS, path=path, file_name=file_name, handler=_terms
+        run=run,
+        listener=listener,
+        actor=actor,
+        kind=ImportKind.TERMS,
+        path=path,
+        file_name=file_name,
+        handler=_terms,
     )
 
 
@@ -95,10 +109,23 @@ def _terms(path: Path, context: ImportContext) -> None:
             context.changed()
 
 
-def closures_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def closures_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Closure days, ``laestab,date,reason``; an empty LAESTAB closes every school."""
     return run_import(
-        actor=actor, kind=ImportKind.CLOSURES, path=path, file_name=file_name, handler=_closures
+        run=run,
+        listener=listener,
+        actor=actor,
+        kind=ImportKind.CLOSURES,
+        path=path,
+        file_name=file_name,
+        handler=_closures,
     )
 
 
@@ -154,18 +181,34 @@ ROLL_COLUMNS = (
 _NC_YEAR_WORDS = {"N1": -2, "N2": -1, "R": 0}
 
 
-def roll_import(*, actor: Actor, path: Path, file_name: str, taken_on: date) -> ImportRun:
+def roll_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    taken_on: date | str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Roll snapshots taken on ``taken_on``: one per school in the file.
 
     A school's snapshot for a date is replaced only if its entries differ, so the same
     file twice changes nothing. Importing never creates children (ADR 0008).
     """
 
+    day = date.fromisoformat(taken_on) if isinstance(taken_on, str) else taken_on
+
     def handler(path: Path, context: ImportContext) -> None:
-        _roll(path, context, taken_on)
+        _roll(path, context, day)
 
     return run_import(
-        actor=actor, kind=ImportKind.ROLL, path=path, file_name=file_name, handler=handler
+        run=run,
+        listener=listener,
+        actor=actor,
+        kind=ImportKind.ROLL,
+        path=path,
+        file_name=file_name,
+        handler=handler,
     )
 
 
@@ -223,7 +266,11 @@ def _roll(path: Path, context: ImportContext, taken_on: date) -> None:
             )
         )
     context.check()
+    saved = 0
+    context.progress(0, sum(len(e) for _, e in by_school.values()), "Saving")
     for school, entries in by_school.values():
+        context.progress(saved)
+        saved += len(entries)
         digest = _entries_hash(entries)
         snapshot = RollSnapshot.objects.filter(school=school, taken_on=taken_on).first()
         if snapshot is not None and snapshot.content_hash == digest:
@@ -333,10 +380,23 @@ def _upsert(
         context.changed()
 
 
-def deletions_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def deletions_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Deletion returns: the columns in :data:`DELETION_COLUMNS` (+ optional ones)."""
     return run_import(
-        actor=actor, kind=ImportKind.DELETIONS, path=path, file_name=file_name, handler=_deletions
+        run=run,
+        listener=listener,
+        actor=actor,
+        kind=ImportKind.DELETIONS,
+        path=path,
+        file_name=file_name,
+        handler=_deletions,
     )
 
 
@@ -405,7 +465,8 @@ def _deletions(path: Path, context: ImportContext) -> None:
     ):
         context.error(line, "ground", message)
     context.check()
-    for keys, values in good:
+    for done, (keys, values) in enumerate(good):
+        context.progress(done, len(good), "Saving")
         _upsert(context, DeletionReturn, keys, values)
     home_education_from_deletions(
         actor=context.actor, keys=[k for k, v in good if v["ground"] == DeletionGround.F]
@@ -444,11 +505,24 @@ def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any)
     )
 
 
-def additions_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def additions_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Addition returns: ``laestab,upn,legal_given_name,legal_family_name,dob,joined_on``
     and an optional ``previous_school``."""
     return run_import(
-        actor=actor, kind=ImportKind.ADDITIONS, path=path, file_name=file_name, handler=_additions
+        run=run,
+        listener=listener,
+        actor=actor,
+        kind=ImportKind.ADDITIONS,
+        path=path,
+        file_name=file_name,
+        handler=_additions,
     )
 
 
@@ -464,14 +538,24 @@ def _additions(path: Path, context: ImportContext) -> None:
         identity["previous_school"] = row.get("previous_school", "")[:200]
         good.append(({"school": school, "upn": upn, "joined_on": joined}, identity))
     context.check()
-    for keys, values in good:
+    for done, (keys, values) in enumerate(good):
+        context.progress(done, len(good), "Saving")
         _upsert(context, AdditionReturn, keys, values)
 
 
-def allocations_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def allocations_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Admissions allocations: ``laestab`` (the allocated school), the pupil's UPN, names
     and date of birth, and ``expected_start``."""
     return run_import(
+        run=run,
+        listener=listener,
         actor=actor,
         kind=ImportKind.ALLOCATIONS,
         path=path,
@@ -491,7 +575,8 @@ def _allocations(path: Path, context: ImportContext) -> None:
         upn = identity.pop("upn")
         good.append(({"school": school, "upn": upn, "expected_start": start}, identity))
     context.check()
-    for keys, values in good:
+    for done, (keys, values) in enumerate(good):
+        context.progress(done, len(good), "Saving")
         _upsert(context, AdmissionAllocation, keys, values)
 
 
@@ -506,7 +591,14 @@ def attendance_dir() -> Path:
     return Path(configured) if configured else Path(settings.VAR_DIR) / "attendance"
 
 
-def attendance_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
+def attendance_import(
+    *,
+    actor: Actor,
+    path: Path,
+    file_name: str,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
+) -> ImportRun:
     """Attendance marks in long form, ``laestab,upn,date,session,code``, from CSV or Parquet.
 
     Validated set-based in DuckDB. Each bad row is an error; a mark on a day that is not a
@@ -514,6 +606,8 @@ def attendance_import(*, actor: Actor, path: Path, file_name: str) -> ImportRun:
     school's Parquet file for the academic year: a repeated mark replaces the old one.
     """
     return run_import(
+        run=run,
+        listener=listener,
         actor=actor,
         kind=ImportKind.ATTENDANCE,
         path=path,
@@ -561,8 +655,10 @@ def _attendance(path: Path, context: ImportContext) -> None:
         )
         return
     # Line numbers: CSV line 2 is the first row; in Parquet, "line" is the row number.
+    context.progress(0, None, "Reading the marks")
     con.execute(_RAW_SQL.format(offset=0 if is_parquet else 1, source=source), [str(path)])
     context.rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+    context.progress(0, context.rows, "Checking marks")
 
     # Schools: known, and allowed for this importer.
     schools = context.schools
@@ -629,6 +725,7 @@ def _attendance(path: Path, context: ImportContext) -> None:
         context.error(line, "session", f"this pupil's session is already on line {first}")
     if context.error_count:
         return
+    context.progress(context.rows // 2, context.rows, "Checking school days")
 
     # Non-school days: a warning each, and the mark is left out.
     laestabs = [x for (x,) in con.execute("SELECT DISTINCT laestab_raw FROM raw").fetchall()]
@@ -648,6 +745,7 @@ def _attendance(path: Path, context: ImportContext) -> None:
         "FROM raw r WHERE EXISTS (SELECT 1 FROM school_days s "
         "WHERE s.laestab = r.laestab_raw AND s.d = r.d)"
     )
+    context.check()
     _write_partitions(con, context)
 
 
@@ -677,8 +775,12 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
     ).fetchall()
     moves: list[tuple[Path, Path]] = []
     metadata: list[tuple[Organisation, int, Path, int, date, date]] = []
+    saved = 0
+    context.progress(0, sum(int(p[2]) for p in parts), "Saving marks")
     try:
         for laestab, year, _count in parts:
+            context.progress(saved)
+            saved += int(_count)
             final = root / f"school={laestab}" / f"year={year}" / "marks.parquet"
             final.parent.mkdir(parents=True, exist_ok=True)
             temp = final.with_name(f".marks-{context.run.pk}.parquet.tmp")

@@ -6,9 +6,15 @@ file, reporting each problem with :meth:`ImportContext.error` or
 was no error, it writes, counting the rows that changed data with
 :meth:`ImportContext.changed`. :func:`run_import` wraps it:
 
-* the handler runs inside one transaction; any error, or any exception half-way, rolls
-  everything back, and the failed attempt is then logged (an :class:`ImportRun` with the
-  errors) in a transaction of its own;
+* the handler validates first, outside any transaction, then calls
+  :meth:`ImportContext.check` before its first write: that is where the transaction
+  opens (so a long validation does not hold the database's write lock and the progress
+  of the run stays visible). Any error, or any exception half-way, rolls every write
+  back, and the run is then recorded as failed with its errors;
+* progress (rows done of rows total, and the stage) is reported with
+  :meth:`ImportContext.progress`; a run at top level (a worker, the command line) writes
+  it at most every :data:`PROGRESS_EVERY` rows to its :class:`ImportRun` through a
+  connection of its own, so other sessions see it while the import's transaction is open;
 * files outside the database (attendance Parquet) are written to temporary names and
   moved into place only as the last step (:meth:`ImportContext.on_success`), so a
   failure leaves them as they were;
@@ -22,13 +28,15 @@ import csv
 import hashlib
 import io
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
@@ -43,6 +51,15 @@ logger = logging.getLogger(__name__)
 
 #: At most this many problems are kept per import (the count is always exact).
 MAX_REPORTED_PROBLEMS = 500
+
+#: Progress is published at most every this many rows (and on each new stage).
+PROGRESS_EVERY = 5000
+
+#: A running import rewrites its progress at least this often (seconds): its heartbeat.
+HEARTBEAT_SECONDS = 10.0
+
+#: ``listener(rows_done, rows_total, stage)``: the command line's progress bar.
+ProgressListener = Callable[[int, int | None, str], None]
 
 #: Roles that may import any school's data. Schools import only their own.
 ANY_SCHOOL_IMPORT_ROLES = frozenset({Role.ADMINISTRATOR, Role.CME_OFFICER, Role.CME_MANAGER})
@@ -86,6 +103,8 @@ class ImportContext:
     _finishers: list[Callable[[], None]] = field(default_factory=list)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
     _schools: dict[str, Organisation] | None = None
+    reporter: ProgressReporter | None = None
+    _begin_writes: Callable[[], None] | None = None
 
     def error(self, line: int, column: str, message: str) -> None:
         self.error_count += 1
@@ -101,9 +120,20 @@ class ImportContext:
         self.changes += count
 
     def check(self) -> None:
-        """Stop here (nothing written) if any error was found."""
+        """Stop here (nothing written) if any error was found; else open the transaction.
+
+        Every handler calls this after validating and before its first write.
+        """
         if self.error_count:
             raise ImportRejected
+        if self._begin_writes is not None:
+            begin, self._begin_writes = self._begin_writes, None
+            begin()
+
+    def progress(self, done: int, total: int | None = None, stage: str | None = None) -> None:
+        """``done`` of ``total`` rows in ``stage`` (cheap: published every N rows)."""
+        if self.reporter is not None:
+            self.reporter.report(done, total, stage)
 
     def on_success(self, finish: Callable[[], None], cleanup: Callable[[], None]) -> None:
         """``finish`` runs as the last step of a good import; ``cleanup`` runs on failure."""
@@ -143,6 +173,98 @@ class ImportContext:
         return school
 
 
+class ProgressReporter:
+    """Publishes a run's progress: to a listener, and to its :class:`ImportRun` row.
+
+    The import's own connection cannot do it (its transaction is open and would hide the
+    numbers until the end), so a small thread with its own database connection writes the
+    latest numbers: when they change and at least every :data:`HEARTBEAT_SECONDS` (the
+    worker's heartbeat), and only while the run is ``running``. Progress is best effort:
+    a failed write is logged and the import goes on.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        *,
+        to_database: bool,
+        listener: ProgressListener | None = None,
+        every: int | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.listener = listener
+        self.every = max(1, every or PROGRESS_EVERY)
+        self.done = 0
+        self.total: int | None = None
+        self.stage = ""
+        self._published = -1
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if to_database:
+            self._thread = threading.Thread(
+                target=self._write_loop, name=f"import-progress-{run_id}", daemon=True
+            )
+            self._thread.start()
+
+    def report(self, done: int, total: int | None = None, stage: str | None = None) -> None:
+        new_stage = stage is not None and stage != self.stage
+        new_total = total is not None and total != self.total
+        at_end = bool(self.total) and done >= (self.total or 0) and done != self._published
+        if not (new_stage or new_total or at_end or done - self._published >= self.every):
+            return
+        with self._lock:
+            self.done = done
+            if total is not None:
+                self.total = total
+            if stage is not None:
+                self.stage = stage
+        self._published = done
+        self._wake.set()
+        if self.listener is not None:
+            self.listener(self.done, self.total, self.stage)
+
+    def close(self) -> None:
+        """Stop the writer (after the import's transaction has ended)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _write_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(HEARTBEAT_SECONDS)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                with self._lock:
+                    done, total, stage = self.done, self.total, self.stage[:60]
+                self._write(done, total, stage)
+        finally:
+            connection.close()
+
+    def _write(self, done: int, total: int | None, stage: str) -> None:
+        table = connection.ops.quote_name(ImportRun._meta.db_table)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET rows_done = %s, rows_total = %s, stage = %s, "  # noqa: S608 - our table
+                    "progress_at = %s WHERE id = %s AND status = %s",
+                    [
+                        done,
+                        total,
+                        stage,
+                        connection.ops.adapt_datetimefield_value(timezone.now()),
+                        self.run_id,
+                        ImportStatus.RUNNING.value,
+                    ],
+                )
+        except DatabaseError:
+            logger.warning("could not record the progress of import %s", self.run_id)
+
+
 def allowed_school_ids(actor: Actor) -> frozenset[int] | None:
     """Schools the actor may import for: ``None`` means any (LA roles and system jobs)."""
     user = actor.user
@@ -174,27 +296,53 @@ def file_hash(path: Path) -> str:
 
 
 def run_import(
-    *, actor: Actor, kind: ImportKind, path: Path, file_name: str, handler: Handler
+    *,
+    actor: Actor,
+    kind: ImportKind,
+    path: Path,
+    file_name: str,
+    handler: Handler,
+    run: ImportRun | None = None,
+    listener: ProgressListener | None = None,
 ) -> ImportRun:
-    """Run ``handler`` on the file at ``path`` as one all-or-nothing, logged import."""
+    """Run ``handler`` on the file at ``path`` as one all-or-nothing, logged import.
+
+    ``run`` is the queued job when a worker runs it (:mod:`cmetrack.detection.jobs`);
+    without it a run is recorded here. ``listener`` sees the progress (the command line).
+    """
     user = actor.user
-    started = timezone.now()
-    base = {
+    now = timezone.now()
+    values = {
         "kind": kind,
         "file_name": file_name[:255],
         "content_hash": file_hash(path),
-        "started_at": started,
-        "by": user,
-        "by_label": actor.display[:254],
-        "organisation": getattr(user, "organisation", None),
+        "status": ImportStatus.RUNNING,
+        "rows_done": 0,
+        "progress_at": now,
     }
-    context: ImportContext | None = None
+    if run is None:
+        run = ImportRun.objects.create(
+            started_at=now,
+            by=user,
+            by_label=actor.display[:254],
+            organisation=getattr(user, "organisation", None),
+            **values,
+        )
+    else:
+        for name, value in values.items():
+            setattr(run, name, value)
+        run.save(update_fields=list(values))
+    # At top level the progress goes to the database as the import runs; inside a caller's
+    # transaction nobody else could see it, so only the listener gets it.
+    reporter = ProgressReporter(
+        run.pk, to_database=not connection.in_atomic_block, listener=listener
+    )
+    context = ImportContext(
+        actor=actor, run=run, allowed_school_ids=allowed_school_ids(actor), reporter=reporter
+    )
     try:
-        with transaction.atomic():
-            run = ImportRun.objects.create(status=ImportStatus.SUCCEEDED, **base)
-            context = ImportContext(
-                actor=actor, run=run, allowed_school_ids=allowed_school_ids(actor)
-            )
+        with ExitStack() as stack:
+            context._begin_writes = lambda: stack.enter_context(transaction.atomic())
             if context.allowed_school_ids is not None and not context.allowed_school_ids:
                 context.error(0, "", "you do not have permission to import data")
             else:
@@ -202,9 +350,12 @@ def run_import(
             context.check()
             run.status = ImportStatus.SUCCEEDED if context.changes else ImportStatus.UNCHANGED
             run.rows = context.rows
+            run.rows_done = run.rows_total = context.rows
+            run.stage = ""
             run.created = context.changes
             run.warnings = [w.as_dict() for w in context.warnings]
             run.finished_at = timezone.now()
+            run.upload_path = ""
             run.save()
             audit_record(
                 actor=actor,
@@ -215,15 +366,22 @@ def run_import(
             )
             for finish in context._finishers:
                 finish()
-            return run
+        return run
     except ImportRejected:
-        assert context is not None
         _cleanup(context)
-        return _log_failure(actor, base, context.rows, context.errors, context.warnings)
+        return _log_failure(actor, run, context.rows, context.errors, context.warnings)
     except Exception:
-        if context is not None:
-            _cleanup(context)
+        _cleanup(context)
+        _log_failure(
+            actor,
+            run,
+            context.rows,
+            [RowProblem(0, "", "the import stopped because of an unexpected problem")],
+            context.warnings,
+        )
         raise
+    finally:
+        reporter.close()
 
 
 def _cleanup(context: ImportContext) -> None:
@@ -236,20 +394,21 @@ def _cleanup(context: ImportContext) -> None:
 
 def _log_failure(
     actor: Actor,
-    base: dict[str, Any],
+    run: ImportRun,
     rows: int,
     errors: list[RowProblem],
     warnings: list[RowProblem],
 ) -> ImportRun:
+    """Record the refused (or broken) run: its problems, and that nothing was imported."""
     with transaction.atomic():
-        run = ImportRun.objects.create(
-            status=ImportStatus.FAILED,
-            rows=rows,
-            errors=[e.as_dict() for e in errors],
-            warnings=[w.as_dict() for w in warnings],
-            finished_at=timezone.now(),
-            **base,
-        )
+        run.status = ImportStatus.FAILED
+        run.rows = rows
+        run.errors = [e.as_dict() for e in errors]
+        run.warnings = [w.as_dict() for w in warnings]
+        run.finished_at = timezone.now()
+        run.upload_path = ""
+        run.stage = ""
+        run.save()
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
@@ -279,6 +438,9 @@ def csv_rows(
     A missing required column is an error on line 1 and no rows are returned.
     """
     text = decode(path.read_bytes())
+    # The rows to check, for the progress bar (a quoted value could span lines: an estimate).
+    total = max(0, text.count("\n") - 1 + (0 if text.endswith("\n") else 1))
+    context.progress(0, total, "Checking rows")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
@@ -298,6 +460,7 @@ def csv_rows(
         return
     for values in reader:
         line = reader.line_num
+        context.progress(line - 1)
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):

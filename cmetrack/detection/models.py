@@ -30,18 +30,30 @@ class ImportKind(models.TextChoices):
     DELETIONS = "deletions", "Deletion returns"
     ADDITIONS = "additions", "Addition returns"
     ALLOCATIONS = "allocations", "Admissions allocations"
+    CTF = "ctf", "Roll from a common transfer file (CTF XML)"
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Importing"
     SUCCEEDED = "succeeded", "Imported"
     UNCHANGED = "unchanged", "Already imported: nothing changed"
     FAILED = "failed", "Not imported: the file has errors"
 
 
-class ImportRun(models.Model):
-    """One attempt to import one file. A failed import is logged; its data is not kept."""
+#: The states of a finished run ("done" is succeeded or unchanged).
+FINISHED_STATUSES = frozenset({ImportStatus.SUCCEEDED, ImportStatus.UNCHANGED, ImportStatus.FAILED})
 
-    kind = models.CharField(max_length=12, choices=ImportKind.choices, db_index=True)
+
+class ImportRun(models.Model):
+    """One attempt to import one file. A failed import is logged; its data is not kept.
+
+    Also the background job: an upload is stored and queued, a worker claims it (running),
+    reports ``rows_done`` of ``rows_total`` at most every few thousand rows, and finishes it
+    (succeeded, unchanged or failed). See :mod:`cmetrack.detection.jobs`.
+    """
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices, db_index=True)
     status = models.CharField(max_length=10, choices=ImportStatus.choices)
     file_name = models.CharField(max_length=255)
     content_hash = models.CharField(max_length=64, db_index=True)
@@ -67,12 +79,50 @@ class ImportRun(models.Model):
     created = models.PositiveIntegerField(default=0, help_text="Rows that changed data.")
     warnings = models.JSONField(default=list, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    # The background job.
+    params = models.JSONField(
+        default=dict, blank=True, help_text="The importer's options, e.g. a roll's date."
+    )
+    upload_path = models.CharField(
+        max_length=500, blank=True, help_text="The stored upload while the run waits or runs."
+    )
+    stage = models.CharField(max_length=60, blank=True, help_text="What the import is doing now.")
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last progress report: a heartbeat of the worker."
+    )
+    worker = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "started_at"], name="importrun_queue")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def percent(self) -> int | None:
+        """Whole per cent done, when the total is known."""
+        if self.finished:
+            return 100
+        if not self.rows_total:
+            return None
+        return min(100, int(100 * self.rows_done / self.rows_total))
+
+
+class ImportWorkerBeat(models.Model):
+    """A running ``cmetrack import_worker`` says it is alive (so uploads only queue)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%H:%M:%S}"
 
 
 class AttendancePartition(models.Model):

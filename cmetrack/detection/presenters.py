@@ -7,10 +7,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
 from cmetrack.core.jinja import govuk_date
 
-from .models import Alert, AlertState
+from .models import Alert, AlertState, ImportRun, ImportStatus
 from .selectors import AlertFilters
 
 
@@ -177,3 +179,91 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return str(value)
+
+
+# --- Imports -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRunPresenter:
+    """A run's progress and outcome, for its page and its JSON progress endpoint."""
+
+    run: ImportRun
+
+    @property
+    def percent(self) -> int | None:
+        return self.run.percent
+
+    @property
+    def status_text(self) -> str:
+        run = self.run
+        if run.status == ImportStatus.RUNNING and run.stage:
+            return f"{run.get_status_display()}: {run.stage}"
+        return str(run.get_status_display())
+
+    @property
+    def detail(self) -> str:
+        run = self.run
+        if run.status == ImportStatus.QUEUED:
+            return "Waiting for the import to start."
+        if run.finished:
+            return f"{run.rows:,} rows, {run.created:,} changed."
+        if run.rows_total:
+            return (
+                f"{run.rows_done:,} of {run.rows_total:,} rows ({self.percent}%)"
+                + (f", last update {run.progress_at:%H:%M:%S}" if run.progress_at else "")
+                + "."
+            )
+        return "Reading the file."
+
+    @property
+    def summary_rows(self) -> list[dict[str, Any]]:
+        run = self.run
+        rows = [
+            ("Data", run.get_kind_display()),
+            ("File", run.file_name),
+            ("Sent by", run.by_label or "system"),
+            ("Started", f"{timezone.localtime(run.started_at):%d %B %Y %H:%M}"),
+            ("Status", run.get_status_display()),
+        ]
+        if run.finished_at:
+            rows.append(("Finished", f"{timezone.localtime(run.finished_at):%d %B %Y %H:%M}"))
+        if run.finished:
+            rows.append(("Errors, warnings", f"{len(run.errors)}, {len(run.warnings)}"))
+        return [{"key": {"text": key}, "value": {"text": value}} for key, value in rows]
+
+    def as_json(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "id": run.pk,
+            "status": run.status,
+            "status_text": self.status_text,
+            "stage": run.stage,
+            "rows_done": run.rows_done,
+            "rows_total": run.rows_total,
+            "percent": self.percent,
+            "finished": run.finished,
+            "detail": self.detail,
+            "url": reverse("detection:import-run", kwargs={"run_id": run.pk}),
+        }
+
+
+def import_list_rows(runs: list[ImportRun]) -> list[list[dict[str, Any]]]:
+    """Rows of the imports table: newest first, each linking to its page."""
+    rows = []
+    for run in runs:
+        href = reverse("detection:import-run", kwargs={"run_id": run.pk})
+        rows.append(
+            [
+                {"text": f"{timezone.localtime(run.started_at):%d %b %Y %H:%M}"},
+                {"html": f'<a class="govuk-link" href="{href}">{escape(run.file_name)}</a>'},
+                {"text": run.get_kind_display()},
+                {"text": run.by_label or "system"},
+                {"text": ImportRunPresenter(run).status_text},
+                {
+                    "text": f"{run.rows:,}" if run.finished else f"{run.rows_done:,}",
+                    "format": "numeric",
+                },
+            ]
+        )
+    return rows

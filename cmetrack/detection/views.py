@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,10 +16,11 @@ from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.selectors import open_cases_for
 
+from . import jobs
 from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
 from .imports import allowed_school_ids, may_import
-from .models import Alert
-from .presenters import AlertPresenter, QueuePresenter
+from .models import Alert, ImportRun
+from .presenters import AlertPresenter, ImportRunPresenter, QueuePresenter, import_list_rows
 from .selectors import (
     AlertFilters,
     alert_get_for_view,
@@ -158,9 +162,22 @@ def alert_attach_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     return redirect("detection:alert-detail", alert_id=alert.pk)
 
 
+#: Uploads larger than this (bytes) are imported in the background with a progress bar;
+#: smaller ones at once, in the request. Setting ``CMETRACK_IMPORT_BACKGROUND_BYTES``.
+IMPORT_BACKGROUND_BYTES = 1_000_000
+
+
+def _background_threshold() -> int:
+    return int(getattr(settings, "CMETRACK_IMPORT_BACKGROUND_BYTES", IMPORT_BACKGROUND_BYTES))
+
+
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    """Upload a data file: a school its own data, the local authority any school's."""
+    """Upload a data file: a school its own data, the local authority any school's.
+
+    A small file is imported at once and the outcome shown; a large one is queued, run in
+    the background (:mod:`cmetrack.detection.jobs`) and followed on its progress page.
+    """
     import tempfile
     from pathlib import Path
 
@@ -174,21 +191,26 @@ def upload(request: HttpRequest) -> HttpResponse:
     run = None
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
-        suffix = Path(upload_file.name or "upload.csv").suffix.lower()
+        kind = form.cleaned_data["kind"]
+        name = (upload_file.name or "upload")[:255]
+        params: dict[str, Any] = {}
+        if kind == "roll":
+            params["taken_on"] = form.cleaned_data["taken_on"].isoformat()
+        if upload_file.size is not None and upload_file.size > _background_threshold():
+            upload_file.seek(0)
+            queued = jobs.import_enqueue(
+                actor=actor, kind=kind, file_name=name, content=upload_file, params=params
+            )
+            jobs.import_start(queued)
+            return redirect("detection:import-run", run_id=queued.pk)
+        suffix = Path(name).suffix.lower()
         with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
             for chunk in upload_file.chunks():
                 handle.write(chunk)
         path = Path(handle.name)
         try:
-            kind = form.cleaned_data["kind"]
-            name = (upload_file.name or "upload")[:255]
-            if kind == "roll":
-                run = importers.roll_import(
-                    actor=actor, path=path, file_name=name, taken_on=form.cleaned_data["taken_on"]
-                )
-            else:
-                service = getattr(importers, f"{kind}_import")
-                run = service(actor=actor, path=path, file_name=name)
+            service = getattr(importers, f"{kind}_import")
+            run = service(actor=actor, path=path, file_name=name, **params)
         finally:
             path.unlink(missing_ok=True)
     status = 400 if request.method == "POST" and not form.is_valid() else 200
@@ -197,6 +219,49 @@ def upload(request: HttpRequest) -> HttpResponse:
         "detection/upload.jinja",
         {"form": form, "run": run, "has_errors": bool(form.errors)},
         status=status,
+    )
+
+
+def _import_run(request: HttpRequest, run_id: int) -> ImportRun:
+    """A run the user may see (a school only its own imports), else 404."""
+    try:
+        return jobs.import_runs_visible_to(_user(request)).get(pk=run_id)
+    except ImportRun.DoesNotExist as exc:
+        raise Http404("No such import") from exc
+
+
+@login_required
+def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One import: its progress while it runs (the bar), its outcome when done."""
+    run = _import_run(request, run_id)
+    return render(
+        request,
+        "detection/import_run.jinja",
+        {"run": run, "presenter": ImportRunPresenter(run)},
+    )
+
+
+@login_required
+def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    """The progress of one import as JSON, polled by the progress bar."""
+    run = _import_run(request, run_id)
+    response = JsonResponse(ImportRunPresenter(run).as_json())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    """The latest imports the user may see: every school's for the LA, else their own."""
+    user = _user(request)
+    actor = Actor.from_request(request)
+    if not may_import(actor):
+        raise PermissionDenied
+    runs = list(jobs.import_runs_visible_to(user)[:50])
+    return render(
+        request,
+        "detection/import_list.jinja",
+        {"rows": import_list_rows(runs), "every_school": allowed_school_ids(actor) is None},
     )
 
 

@@ -3,6 +3,8 @@
 KIND is one of terms, closures, roll (with ``--taken-on``), attendance (CSV or Parquet),
 deletions, additions, allocations. Prints the rows, the changes and every problem with
 its line and column; exits non-zero if the file was refused (nothing is written then).
+Shows the progress as it goes: a bar on a terminal, plain lines otherwise.
+``--background`` queues the file for ``cmetrack import_worker`` instead and exits.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
-from cmetrack.detection import importers
+from cmetrack.detection import importers, jobs
 from cmetrack.detection.models import ImportStatus
+from cmetrack.detection.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -28,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("kind", choices=self.KINDS)
         parser.add_argument("file", type=Path)
         parser.add_argument("--taken-on", help="The date a roll snapshot was taken (YYYY-MM-DD).")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the import for cmetrack import_worker and return at once.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -36,19 +44,27 @@ class Command(BaseCommand):
         kind = options["kind"]
         actor = Actor.system("cmetrack import_data")
         started = time.perf_counter()
-        self.stdout.write(f"Importing {kind} from {path.name}...")
+        params: dict[str, Any] = {}
         if kind == "roll":
             if not options["taken_on"]:
                 raise CommandError("a roll needs --taken-on YYYY-MM-DD")
-            run = importers.roll_import(
-                actor=actor,
-                path=path,
-                file_name=path.name,
-                taken_on=date.fromisoformat(options["taken_on"]),
+            try:
+                params["taken_on"] = date.fromisoformat(options["taken_on"]).isoformat()
+            except ValueError as exc:
+                raise CommandError(f"--taken-on must be a date like 2025-10-02: {exc}") from exc
+        if options["background"]:
+            queued = jobs.import_enqueue(
+                actor=actor, kind=kind, file_name=path.name, content=path, params=params
             )
-        else:
-            service = getattr(importers, f"{kind}_import")
-            run = service(actor=actor, path=path, file_name=path.name)
+            self.stdout.write(
+                f"Queued as import {queued.pk}: run `cmetrack import_worker` to import it."
+            )
+            return
+        self.stdout.write(f"Importing {kind} from {path.name}...")
+        bar = ProgressBar(self.stdout._out)
+        service = getattr(importers, f"{kind}_import")
+        run = service(actor=actor, path=path, file_name=path.name, listener=bar, **params)
+        bar.finish()
         for problem in run.errors:
             self.stderr.write(
                 f"error: line {problem['line']}, {problem['column']}: {problem['message']}"
