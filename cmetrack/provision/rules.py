@@ -158,6 +158,9 @@ class MonitoringResult:
 
     @property
     def may_close(self) -> bool:
+        """A period of 0 school days means the authority monitors nothing before closing."""
+        if self.required_days <= 0:
+            return True
         return self.period_complete and self.attendance_good
 
 

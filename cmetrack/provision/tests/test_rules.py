@@ -188,3 +188,7 @@ def test_school_days_after_counts_strictly_after_the_start_up_to_today():
     assert school_days_after(DAYS, START, WEEK1[-1]) == 4
     assert school_days_after(DAYS, START, START) == 0
     assert school_days_after(DAYS, START - dt.timedelta(days=1), WEEK2[-1]) == 10
+
+
+def test_a_period_of_zero_days_monitors_nothing():
+    assert result([], required=0).may_close
