@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case as When_
-from django.db.models import Count, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from cmetrack.cases.lifecycle import CaseState, Outcome
@@ -138,58 +138,84 @@ def _band_sql(census: dt.date) -> tuple[str, list[Any]]:
     return sql, bounds
 
 
-def _grouped(
-    qs: QuerySet[Case] | None, census: dt.date
-) -> list[tuple[dt.date | None, str, str, str, int]]:
-    """(date of birth, sex, length band, reason, children): from ``qs`` through the ORM,
-    or (``qs`` None) from the cases missing education on ``census`` in one SQL pass."""
+#: One case as the return sees it: (case id, child id, date of birth, sex, length band,
+#: primary reason).
+CaseRow = tuple[int, int, dt.date | None, str, str, str]
+
+
+def _case_rows(qs: QuerySet[Case] | None, census: dt.date) -> list[CaseRow]:
+    """The cases of ``qs`` through the ORM, or (``qs`` None) the cases missing education
+    on ``census`` in one SQL pass over the state history; one narrow row each. The
+    tables, the child counts and the validation report are all folded from these rows,
+    so the history is read once."""
     if qs is None:
         band, params = _band_sql(census)
-        rows = grouped_in_states_at(
-            census, CME_STATES, ["ch.dob", "ch.sex", band, "c.cme_reason"], column_params=params
+        rows: Any = grouped_in_states_at(
+            census,
+            CME_STATES,
+            ["c.id", "c.child_id", "ch.dob", "ch.sex", band, "c.cme_reason"],
+            column_params=params,
+            unit="cases",
         )
-        return [(dob, str(sx), str(b), str(r or ""), int(n)) for dob, sx, b, r, n in rows]
+    else:
+        rows = (
+            qs.annotate(band=_length_band(census))
+            .values_list("pk", "child_id", "child__dob", "child__sex", "band", "cme_reason")
+            .order_by()
+        )
     return [
-        (dob, sx, band, reason or "", n)
-        for dob, sx, band, reason, n in qs.annotate(band=_length_band(census))
-        .values_list("child__dob", "child__sex", "band", "cme_reason")
-        .annotate(n=Count("child_id", distinct=True))
-        .order_by()
+        (int(pk), int(child), dob, str(sx), str(b), str(r or ""))
+        for pk, child, dob, sx, b, r, *_ in rows
     ]
 
 
-def _tables(
-    qs: QuerySet[Case] | None, census: dt.date, with_length: bool
-) -> tuple[dict[str, dict[str, int]], int, int]:
-    """Total, sex, year group (and length of time) of the children of compulsory school
-    age in ``qs`` (None: the children missing education on ``census``); how many were
-    left out as not of that age; and how many have no date of birth."""
+@dataclass
+class _Folded:
+    tables: dict[str, dict[str, int]]
+    not_school_age: int
+    #: Cases (ids, in order) not counted for want of a date of birth; and counted cases
+    #: without a primary reason.
+    no_dob: list[int]
+    no_reason: list[int]
+
+
+def _tables(rows: list[CaseRow], census: dt.date, with_length: bool) -> _Folded:
+    """Total, sex, year group (and length of time and reason) of the children of
+    compulsory school age in ``rows``, each child once (by their latest case)."""
     year = census.year if census.month >= 9 else census.year - 1
-    total = not_csa = no_dob = 0
+    total = not_csa = 0
     sex = dict.fromkeys(SEX_LABEL.values(), 0)
     years = dict.fromkeys(YEAR_GROUPS, 0)
     lengths = {label: 0 for _, label in LENGTH_BANDS}
     reasons = dict.fromkeys(CME_REASON_LABELS.values(), 0)
     names = dict(LENGTH_BANDS)
-    for dob, sx, band, reason, n in _grouped(qs, census):
+    latest: dict[int, CaseRow] = {}
+    for row in rows:
+        if row[1] not in latest or row[0] > latest[row[1]][0]:
+            latest[row[1]] = row
+    no_dob: list[int] = []
+    no_reason: list[int] = []
+    for pk, _child, dob, sx, band, reason in sorted(latest.values()):
         if dob is None:
-            no_dob += n
+            no_dob.append(pk)
             continue
         if not is_of_compulsory_school_age(dob, census):
-            not_csa += n
+            not_csa += 1
             continue
-        total += n
-        sex[SEX_LABEL.get(sx, "Unknown")] += n
+        total += 1
+        sex[SEX_LABEL.get(sx, "Unknown")] += 1
         nc = national_curriculum_year(dob, year)
         label = "Reception" if nc <= 0 else f"Year {min(nc, 11)}"
-        years[label] += n
-        lengths[names[band]] += n
-        reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += n
+        years[label] += 1
+        lengths[names[band]] += 1
+        reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += 1
+        if not reason:
+            no_reason.append(pk)
     tables: dict[str, dict[str, int]] = {"Total": {"Total": total}, "Sex": sex, "Year group": years}
     if with_length:
         tables["Length of time missing education"] = lengths
         tables["Primary reason for CME"] = reasons
-    return tables, not_csa, no_dob
+    return _Folded(tables, not_csa, no_dob, no_reason)
 
 
 def ehe_population(census: dt.date) -> QuerySet[Case]:
@@ -213,37 +239,32 @@ def dfe_return(
     today = today or timezone.localdate()
     census = census_day(s, year)
     result = DfeReturn(season=s, year=year, census=census)
-    cme_qs = cases_in_states_at(census, CME_STATES, today=today)
-    # A census day before today: one grouped pass over the cases as they were.
-    source = None if census < today else cme_qs
-    result.cme, result.not_school_age, no_dob = _tables(source, census, with_length=True)
-    result.reason_not_recorded = result.cme["Primary reason for CME"][NOT_KNOWN]
-    result.ehe, _, _ = _tables(ehe_population(census), census, with_length=False)
-    result.ehe["Primary reason for EHE"] = {"Not known": result.ehe["Total"]["Total"]}
+    # A census day before today: one pass over the cases as they were.
+    source = None if census < today else cases_in_states_at(census, CME_STATES, today=today)
+    cme = _tables(_case_rows(source, census), census, with_length=True)
+    result.cme, result.not_school_age = cme.tables, cme.not_school_age
+    result.reason_not_recorded = len(cme.no_reason)
+    ehe = _tables(_case_rows(ehe_population(census), census), census, with_length=False)
+    result.ehe = ehe.tables
+    result.ehe["Primary reason for EHE"] = {NOT_KNOWN: result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:
         result.cme_full_year = _cme_full_year(year - 1, today=today)
-    missing_dob = cme_qs.filter(child__dob__isnull=True).order_by("pk")
-    result.problem_total = no_dob
-    result.problems = [
-        Problem(
-            case_id=c.pk,
-            reference=c.reference,
-            problem="Date of birth not recorded",
-            effect="Not counted: compulsory school age and year group cannot be worked out.",
+    result.problem_total = len(cme.no_dob)
+    references = [
+        (
+            pk,
+            "Date of birth not recorded",
+            "Not counted: compulsory school age and year group cannot be worked out.",
         )
-        for c in (missing_dob.only("pk")[:problem_limit] if no_dob else [])
+        for pk in cme.no_dob
+    ] + [
+        (pk, "Primary reason for missing education not recorded", "Counted under “Not known”.")
+        for pk in cme.no_reason
     ]
-    if result.reason_not_recorded and len(result.problems) < problem_limit:
-        no_reason = cme_qs.filter(cme_reason="", child__dob__isnull=False).order_by("pk")
-        result.problems += [
-            Problem(
-                case_id=c.pk,
-                reference=c.reference,
-                problem="Primary reason for missing education not recorded",
-                effect="Counted under “Not known” (if of compulsory school age on census day).",
-            )
-            for c in no_reason.only("pk")[: problem_limit - len(result.problems)]
-        ]
+    result.problems = [
+        Problem(case_id=pk, reference=f"CME-{pk:06d}", problem=problem, effect=effect)
+        for pk, problem, effect in references[:problem_limit]
+    ]
     return result
 
 

@@ -170,9 +170,8 @@ def test_dfe_validation_report_lists_records_that_cannot_be_counted(world: World
 def test_dfe_reason_comes_from_the_case(world: World) -> None:
     """Each counted child falls under the reason recorded on the case missing education on
     census day; the rest under "Not known"."""
-    from cmetrack.cases.models import Case
 
-    on_census = dfe.cases_in_states_at(D(2026, 10, 1), dfe.CME_STATES, today=D(2026, 11, 20))
+    on_census = sel.cases_in_states_at(D(2026, 10, 1), sel.CME_STATES, today=D(2026, 11, 20))
     first, second = list(on_census.order_by("pk"))[:2]
     Case.objects.filter(pk=first.pk).update(cme_reason="arrived_from_abroad")
     Case.objects.filter(pk=second.pk).update(cme_reason="left_no_destination")
