@@ -44,7 +44,7 @@ CHILD_ITEMS: dict[str, str] = {
     "upn": "UPN and former UPNs",
     "parents": "Parents' and carers' names, and who has parental responsibility",
     "siblings": "Siblings' names",
-    "previous_addresses": "Previous addresses (a restricted address is never included)",
+    "previous_addresses": "Last known and previous addresses (never a restricted address)",
     "previous_school": "Previous school and date of last attendance",
     "date_left_area": "Date the child left the area",
     "possible_new_address": "Possible new address",
@@ -154,11 +154,10 @@ def _siblings(child: Child) -> list[str]:
 
 
 def _previous_addresses(child: Child, markers: RestrictedMarkers) -> list[str]:
-    return [
-        str(a)
-        for a in addresses_for_sharing(child)
-        if not a.is_current and markers.address_is_clear(a)
-    ]
+    """The addresses the child is known at here, the last known first (the current one
+    on our record is the "previous address" for the other authority): never a restricted
+    one, nor one sharing a line or postcode with a restricted one."""
+    return [str(a) for a in addresses_for_sharing(child) if markers.address_is_clear(a)]
 
 
 def _previous_school(case: Case) -> str:
@@ -195,8 +194,14 @@ def build_document(
     groups = {v.group for v in child.vulnerabilities.all()}
 
     def pick(key: str, value: Any) -> Any:
+        """The value if its item was chosen; text from the record that holds a restricted
+        address (a free-text field can) is left out rather than shared."""
         if key not in chosen:
             return None
+        if isinstance(value, str) and markers.found_in(value):
+            return None
+        if isinstance(value, list):
+            value = [v for v in value if not (isinstance(v, str) and markers.found_in(v))]
         if isinstance(value, str | list) and not value:
             return None
         return value

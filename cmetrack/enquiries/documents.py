@@ -78,7 +78,8 @@ class Family(_Strict):
 
 class History(_Strict):
     previous_addresses: list[Short] | None = Field(
-        default=None, description="Never a restricted address."
+        default=None,
+        description="Last known address first, then earlier ones. Never a restricted address.",
     )
     previous_school: Short | None = None
     date_of_last_attendance: dt.date | None = None

@@ -60,7 +60,7 @@ def letter_sections(doc: EnquiryDocument) -> list[tuple[str, list[LetterRow]]]:
             ),
         ),
         ("Siblings", ", ".join(f.siblings or [])),
-        ("Previous addresses", "; ".join(h.previous_addresses or [])),
+        ("Last known and previous addresses", "; ".join(h.previous_addresses or [])),
         ("Previous school", h.previous_school or ""),
         ("Date of last attendance", _date(h.date_of_last_attendance)),
         ("Date the child left our area", _date(h.date_left_area)),

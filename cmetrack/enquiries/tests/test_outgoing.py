@@ -396,3 +396,34 @@ def test_the_pdf_letter_holds_the_enquiry_but_not_the_restricted_address(case, o
         assert squash(expected) in squash(text), expected
     assert_no_restricted(text)
     assert squash(RESTRICTED_LINE).encode() not in pdf.lower()
+
+
+@pytest.mark.django_db
+def test_the_last_known_address_is_shared_when_it_is_not_restricted(case, other_la, actor):
+    from cmetrack.people.models import Address
+
+    Address.objects.filter(child=case.child, is_restricted=True).update(is_restricted=False)
+    enquiry = services.enquiry_send(
+        actor=actor, case=case, local_authority=other_la, reason_linked="Family moved"
+    )
+    assert enquiry.shared["history"]["previous_addresses"] == [
+        f"{RESTRICTED_LINE}, Safeton, {RESTRICTED_POSTCODE}",  # no longer restricted
+        f"{PREVIOUS_LINE}, Exampleton, EX1 2AB",
+    ]
+
+
+@pytest.mark.django_db
+def test_record_text_holding_the_restricted_address_is_left_out(case, other_la, actor):
+    from cmetrack.audit.services import audited_update
+
+    audited_update(
+        actor=actor,
+        instance=case,
+        changes={"last_education_place": f"Refuge school near {RESTRICTED_POSTCODE}"},
+        child_id=case.child_id,
+    )
+    enquiry = services.enquiry_send(
+        actor=actor, case=case, local_authority=other_la, reason_linked="Family moved"
+    )
+    assert "previous_school" not in enquiry.shared["history"]
+    assert_no_restricted(services.enquiry_export(actor=actor, enquiry=enquiry, kind="JSON"))
