@@ -8,6 +8,7 @@ app_name = "provision"
 urlpatterns: list[URLPattern] = [
     path("places/", views.places_list, name="places"),
     path("places/import/", views.places_import, name="import"),
+    path("places/export/", views.places_export, name="export"),
     path("places/<int:provider_id>/", views.provider_detail, name="provider"),
     path("places/<int:provider_id>/details/", views.provider_profile, name="provider-profile"),
     path("delays/", views.delays, name="delays"),

@@ -110,6 +110,36 @@ def places_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_GET
+def places_export(request: HttpRequest) -> HttpResponse:
+    """Every current figure as CSV; the columns are the places import's, so the file can be
+    edited and imported back."""
+    from cmetrack.core.exports import csv_response
+
+    from .rules import is_stale
+
+    _require(selectors.may_see_places(_user(request)))
+    today = timezone.localdate()
+    figures = selectors.current_figures().select_related("provider__local_authority")
+    return csv_response(
+        f"places-{today.isoformat()}.csv",
+        ("laestab", "urn", "provider", "year_group", "places", "as_of", "stale"),
+        (
+            (
+                f.provider.laestab,
+                f.provider.urn or "",
+                f.provider.name,
+                "R" if f.year_group == 0 else f.year_group,
+                f.places,
+                f.as_of.isoformat(),
+                "yes" if is_stale(f.as_of, today) else "no",
+            )
+            for f in figures
+        ),
+    )
+
+
 def _provider(provider_id: int) -> Organisation:
     try:
         return selectors.providers().get(pk=provider_id)

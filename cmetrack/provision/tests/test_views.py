@@ -371,3 +371,20 @@ def test_demo_places(make_user):
     from cmetrack.provision.selectors import may_see_places
 
     assert may_see_places(officer)
+
+
+def test_places_export_round_trips_through_the_import(client, make_user, school, tmp_path):
+    from cmetrack.provision.imports import places_import
+
+    from .factories import SYSTEM
+
+    signed_in(client, make_user, Role.AUDITOR)
+    response = client.get(reverse("provision:export"))
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[1].startswith("9994001,")
+    path = tmp_path / "back.csv"
+    path.write_text(text)
+    assert places_import(actor=SYSTEM, path=path, file_name="back.csv").status == "unchanged"
+    signed_in(client, make_user, Role.SCHOOL_USER)
+    assert client.get(reverse("provision:export")).status_code == 403
