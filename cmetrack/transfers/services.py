@@ -446,15 +446,15 @@ def _match(
     actor: Actor,
     lost_pupils: Sequence[LostPupil],
     entries: Sequence[tuple[RollEntry, Organisation, date]],
-) -> int:
+) -> list[int]:
     """Record each lost pupil's likely matches among ``entries`` (never at the school the
-    pupil left). Same UPN or former UPN is certain; otherwise the matching engine."""
+    pupil left). Same UPN or former UPN is certain; otherwise the matching engine over
+    one index of ``entries``. Returns the positions of the entries newly matched."""
     from cmetrack.matching.index import CandidateIndex
     from cmetrack.matching.model import current_model
 
     if not lost_pupils or not entries:
-        return 0
-    found = 0
+        return []
     by_upn: dict[str, list[int]] = {}
     for i, (entry, _s, _d) in enumerate(entries):
         for u in (entry.upn, entry.former_upn):
@@ -462,25 +462,25 @@ def _match(
                 by_upn.setdefault(u, []).append(i)
     records = ((i, _roll_record(entry)) for i, (entry, _school, _taken) in enumerate(entries))
     index = CandidateIndex(records, current_model())
+    found: list[int] = []
     for lost in lost_pupils:
-        pupil = lost.pupil
-        left = pupil.file.source_school_id
         hits: dict[int, tuple[float, MatchHow, str]] = {}
-        for u in (pupil.upn, pupil.former_upn):
+        for u in (lost.pupil.upn, lost.pupil.former_upn):
             for i in by_upn.get(u, []) if u else []:
                 hits[i] = (1.0, MatchHow.UPN, "Same UPN")
-        for candidate in index.search(lost_pupil_record(pupil), limit=5):
+        for candidate in index.search(lost_pupil_record(lost.pupil), limit=5):
             if candidate.probability >= MATCH_THRESHOLD and candidate.item not in hits:
                 hits[candidate.item] = (
                     candidate.probability,
                     MatchHow.MATCHING,
                     candidate.score.explanation,
                 )
-        for i, (probability, how, why) in hits.items():
+        for i, hit in hits.items():
             entry, school, taken_on = entries[i]
-            if school.pk == left:
-                continue
-            found += _record_match(actor, lost, entry, school, taken_on, probability, how, why)
+            if school.pk != lost.pupil.file.source_school_id and _record_match(
+                actor, lost, entry, school, taken_on, *hit
+            ):
+                found.append(i)
     return found
 
 
@@ -501,19 +501,52 @@ def _roll_record(entry: RollEntry) -> Any:
 
 
 def _match_against_latest_rolls(actor: Actor, lost: Sequence[LostPupil]) -> int:
-    """New lost pupils against every school's latest roll (they may have joined already)."""
+    """New lost pupils against every school's latest roll (they may have joined already).
+
+    Uses the matching engine's cached index of the latest rolls (the find-a-child one),
+    so a new file costs a few searches, not a rebuild; same UPN is looked up directly."""
+    from cmetrack.matching.adapters import adapter_for
+    from cmetrack.matching.model import current_model
+    from cmetrack.matching.services import register_index
     from cmetrack.registers.selectors import latest_snapshots
 
     pupils = list(
         LostPupil.objects.filter(pk__in=[x.pk for x in lost]).select_related("pupil__file")
     )
-    entries = [
-        (e, e.snapshot.school, e.snapshot.taken_on)
-        for e in RollEntry.objects.filter(snapshot__in=latest_snapshots()).select_related(
-            "snapshot__school"
+    latest = RollEntry.objects.filter(snapshot__in=latest_snapshots())
+    if not pupils or not latest.exists():
+        return 0
+    index = register_index(adapter_for("roll"), current_model())
+    hits: list[tuple[LostPupil, int, float, MatchHow, str]] = []
+    for row in pupils:
+        upns = [u for u in (row.pupil.upn, row.pupil.former_upn) if u]
+        same = set(
+            latest.filter(Q(upn__in=upns) | Q(former_upn__in=upns)).values_list("pk", flat=True)
         )
-    ]
-    return _match(actor, pupils, entries)
+        hits += [(row, pk, 1.0, MatchHow.UPN, "Same UPN") for pk in same]
+        for candidate in index.search(lost_pupil_record(row.pupil), limit=5):
+            if candidate.probability >= MATCH_THRESHOLD and candidate.item.pk not in same:
+                hits.append(
+                    (
+                        row,
+                        candidate.item.pk,
+                        candidate.probability,
+                        MatchHow.MATCHING,
+                        candidate.score.explanation,
+                    )
+                )
+    entries = RollEntry.objects.select_related("snapshot__school").in_bulk(
+        [pk for _r, pk, *_ in hits]
+    )
+    found = 0
+    for row, pk, probability, how, why in hits:
+        entry = entries.get(pk)
+        if entry is None or entry.snapshot.school_id == row.pupil.file.source_school_id:
+            continue
+        found += _record_match(
+            actor, row, entry, entry.snapshot.school, entry.snapshot.taken_on, probability, how, why
+        )
+    return found
 
 
 def lost_pupils_check_rolls(
@@ -522,8 +555,9 @@ def lost_pupils_check_rolls(
     """Check the joiners of every roll snapshot not yet checked (or changed since) against
     the lost-pupil area; returns the number of new possible matches. Joiners are the pupils
     on a snapshot who were not on the school's snapshot before it (all of them for a
-    school's first snapshot). Run after every roll import (``cmetrack lost_pupils_match``,
-    and by the CTF roll importer); checking twice finds nothing new."""
+    school's first snapshot). The joiners of every snapshot checked go into one index, so
+    a term's rolls cost one pass. Run after every roll import (``cmetrack
+    lost_pupils_match``, and by the CTF roll importer); checking twice finds nothing new."""
     from cmetrack.registers.selectors import joiners_and_leavers, previous_snapshot
 
     checked = dict(RollCheck.objects.values_list("snapshot_id", "content_hash"))
@@ -532,31 +566,39 @@ def lost_pupils_check_rolls(
         if snapshots is not None
         else list(RollSnapshot.objects.select_related("school").order_by("taken_on", "pk"))
     )
-    todo = [s for s in todo if checked.get(s.pk) != s.content_hash or s.pk not in checked]
+    todo = [s for s in todo if s.pk not in checked or checked[s.pk] != s.content_hash]
     if not todo:
         return 0
     lost = _open_lost()
-    total = 0
     with transaction.atomic():
-        for snapshot in todo:
+        entries: list[tuple[RollEntry, Organisation, date]] = []
+        owner: list[int] = []  # the position in ``todo`` of each entry's snapshot
+        joiners: list[int] = []
+        for n, snapshot in enumerate(todo):
             earlier = previous_snapshot(snapshot)
-            joiners = (
+            new = (
                 list(joiners_and_leavers(earlier, snapshot)[0])
                 if earlier is not None
                 else list(snapshot.entries.all())
             )
-            found = _match(actor, lost, [(e, snapshot.school, snapshot.taken_on) for e in joiners])
-            total += found
+            joiners.append(len(new))
+            entries += [(e, snapshot.school, snapshot.taken_on) for e in new]
+            owner += [n] * len(new)
+        found = _match(actor, lost, entries) if lost else []
+        per_snapshot = [0] * len(todo)
+        for i in found:
+            per_snapshot[owner[i]] += 1
+        for n, snapshot in enumerate(todo):
             RollCheck.objects.update_or_create(
                 snapshot=snapshot,
                 defaults={
                     "content_hash": snapshot.content_hash,
                     "checked_at": timezone.now(),
-                    "joiners": len(joiners),
-                    "matches": found,
+                    "joiners": joiners[n],
+                    "matches": per_snapshot[n],
                 },
             )
-    return total
+    return len(found)
 
 
 # --- search, forward, export, download ---------------------------------------------------

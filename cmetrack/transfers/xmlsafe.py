@@ -51,7 +51,7 @@ class XmlRejected(Exception):
         return f"{where}: {self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One element: local name, attributes, stripped text, children, line it starts on."""
 
@@ -125,7 +125,7 @@ def escape_attr(value: str) -> str:
 
 
 def _local(name: str) -> str:
-    return name.rsplit(":", 1)[-1]
+    return name.rpartition(":")[2] if ":" in name else name
 
 
 class _Refused(Exception):
@@ -187,11 +187,15 @@ class _Builder:
             )
         if len(attributes) > self.limits.max_attributes:
             self.refuse(f"the element has more than {self.limits.max_attributes} attributes")
-        attrs = {
-            _local(k): v
-            for k, v in attributes.items()
-            if k != "xmlns" and not k.startswith("xmlns:") and not k.startswith("xsi:")
-        }
+        attrs = (
+            {
+                _local(k): v
+                for k, v in attributes.items()
+                if k != "xmlns" and not k.startswith(("xmlns:", "xsi:"))
+            }
+            if attributes
+            else {}
+        )
         node = Node(name=local, attrs=attrs, line=self.parser.CurrentLineNumber)
         if self.stack:
             self.stack[-1][0].children.append(node)
