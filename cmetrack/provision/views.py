@@ -12,7 +12,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -112,7 +118,7 @@ def places_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def places_export(request: HttpRequest) -> HttpResponse:
+def places_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every current figure as CSV; the columns are the places import's, so the file can be
     edited and imported back."""
     from cmetrack.core.exports import csv_response
