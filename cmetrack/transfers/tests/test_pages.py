@@ -185,3 +185,25 @@ def test_child_page_links_officers_to_the_export(officer: Any, make_user: Any) -
     url = reverse("people:child-detail", args=[case.child_id])
     export = reverse("transfers:child-export", args=[case.child_id])
     assert export in client_for(officer).get(url).content.decode()
+
+
+def test_officer_forwards_to_the_school_where_the_pupil_turned_up(
+    schools: dict[str, Any], officer: Any
+) -> None:
+    snapshot = RollSnapshot.objects.create(
+        school=schools["riverside"], taken_on=date(2026, 9, 10), content_hash="x"
+    )
+    snapshot.entries.create(
+        upn="K999200124001", legal_given_name="Amara", legal_family_name="Hart",
+        dob=date(2016, 3, 27), sex="F",
+    )  # fmt: skip
+    cme = client_for(officer)
+    _upload(cme, XXX_FILE)
+    lost = LostPupil.objects.get()
+    page = cme.get(reverse("transfers:lost-pupil", args=[lost.pk])).content.decode()
+    assert "Forward to Riverside Academy" in page
+    cme.post(
+        reverse("transfers:lost-pupil-forward", args=[lost.pk]),
+        {"school": schools["riverside"].pk},
+    )
+    assert CtfFile.objects.get(direction="sent").dest_school == schools["riverside"]
