@@ -173,6 +173,11 @@ class HomePresenter:
 
             if (enquiries := home_section(user)) is not None:
                 sections.append(enquiries)
+        if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.ADMISSIONS):
+            from cmetrack.provision.presenters import home_section as places_section
+
+            if (places := places_section(user)) is not None:
+                sections.append(places)
         if user.has_role(Role.SLO):
             sections.append(
                 _cases_section(

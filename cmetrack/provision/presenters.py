@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.urls import reverse
 
+from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
 from cmetrack.cases.models import Case
 from cmetrack.casework.forms import GovukDateField
 from cmetrack.casework.presenters import error_list
@@ -20,6 +23,9 @@ from .monitoring import Monitoring
 from .rules import is_stale, phases_for, year_group_label
 from .selectors import Offer
 from .shortlist import Shortlist, provision_form_of
+
+if TYPE_CHECKING:
+    from cmetrack.core.presenters import QueueSection
 
 
 def figure_text(figure: PlaceFigure, today: dt.date) -> str:
@@ -269,3 +275,30 @@ class DelayRow:
 
 def delay_rows(delays: list[Delay]) -> list[DelayRow]:
     return [DelayRow(d, reverse("provision:case", args=[d.case.pk])) for d in delays]
+
+
+def home_section(user: User, today: dt.date | None = None) -> QueueSection | None:
+    """The home page's section of children waiting too long for a place: always for
+    admissions officers, for CME staff only when there is a delay."""
+    from django.utils import timezone
+
+    from cmetrack.core.presenters import QUEUE_LIMIT, QueueRow, QueueSection
+
+    from .delays import delay_queue
+
+    delays = delay_queue(user, today or timezone.localdate())
+    if not delays and not user.has_role(Role.ADMISSIONS):
+        return None
+    return QueueSection(
+        title="Children waiting too long for a place",
+        empty_text="No child is waiting past an alert.",
+        headers=("Case", "Child", "Delay", "School days"),
+        rows=[
+            QueueRow(
+                cells=(d.case.reference, d.case.child.full_name, d.rule, str(d.school_days)),
+                href=reverse("provision:case", args=[d.case.pk]),
+            )
+            for d in delays[:QUEUE_LIMIT]
+        ],
+        total=len(delays),
+    )

@@ -388,3 +388,18 @@ def test_places_export_round_trips_through_the_import(client, make_user, school,
     assert places_import(actor=SYSTEM, path=path, file_name="back.csv").status == "unchanged"
     signed_in(client, make_user, Role.SCHOOL_USER)
     assert client.get(reverse("provision:export")).status_code == 403
+
+
+def test_home_shows_children_waiting_too_long(client, make_user, school):
+    from .factories import term_around
+
+    term_around(today())
+    case = awaiting_provision(determined_days_ago=35)
+    signed_in(client, make_user, Role.ADMISSIONS)
+    body = client.get("/").content.decode()
+    assert "Children waiting too long for a place" in body
+    assert case.reference in body
+    signed_in(client, make_user, Role.CME_OFFICER)
+    assert case.reference in client.get("/").content.decode()
+    signed_in(client, make_user, Role.SLO)
+    assert "Children waiting too long" not in client.get("/").content.decode()
