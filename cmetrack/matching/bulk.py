@@ -16,35 +16,24 @@ import datetime as dt
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bulk_sql import COLUMNS as COLUMNS
+from .bulk_sql import FileError as FileError
 from .features import PersonRecord, parse_aliases
 from .index import CandidateIndex
 from .model import MatchModel
 from .normalise import split_list
 
-COLUMNS = (
-    "id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "aliases",
-    "dob",
-    "sex",
-    "postcode",
-    "address",
-    "parent_names",
-    "upn",
-)
 #: Candidates kept per record in linkage (pairs above the threshold beyond these are rare).
 LINK_TOP = 10
-
-
-class FileError(ValueError):
-    """A file that cannot be read as people: says which and why."""
+#: Where a bulk run is executed: DuckDB on this machine (the default), Spark (local here,
+#: a cluster at national scale) or the interactive index record by record in Python (the
+#: reference the SQL paths are tested against).
+ENGINES = ("duckdb", "spark", "python")
 
 
 def _text(value: Any) -> str:
@@ -189,7 +178,8 @@ def link(
     family_rules: bool = True,
 ) -> list[tuple[str, str, float]]:
     """Pairs (left id, right id, probability) at or above ``threshold``; with no
-    ``right``, the duplicate pairs within ``left`` (each pair once, lower id first)."""
+    ``right``, the duplicate pairs within ``left`` (each pair once, lower id first).
+    The reference path: the interactive index and scorer, record by record."""
     dedupe = right is None
     target = left if right is None else right
     ids = [ident for ident, _r in target]
@@ -204,6 +194,73 @@ def link(
         if p > pairs.get(key, -1.0):
             pairs[key] = p
     return sorted(((a, b, p) for (a, b), p in pairs.items()), key=lambda t: (-t[2], t[0], t[1]))
+
+
+def one_to_one(pairs: Sequence[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """Each left and each right record in at most one pair: the most probable pairs first
+    (ties by id), a pair dropped when either side is already taken.
+
+    When two files each list a child once (two snapshots of a roll, two registers without
+    duplicates), a record has at most one true partner; a second candidate above the
+    threshold is then a brother or sister, or a look-alike, and dropping it costs no true
+    link. That is how linkage of two files is run by default (``cmetrack link``;
+    ``--many-to-many`` keeps every pair, for files that hold duplicates themselves)."""
+    taken_left: set[str] = set()
+    taken_right: set[str] = set()
+    out = []
+    for a, b, p in sorted(pairs, key=lambda t: (-t[2], t[0], t[1])):
+        if a in taken_left or b in taken_right:
+            continue
+        taken_left.add(a)
+        taken_right.add(b)
+        out.append((a, b, p))
+    return out
+
+
+def link_files(
+    left: Path,
+    right: Path | None,
+    *,
+    model: MatchModel,
+    threshold: float,
+    engine: str = "duckdb",
+    family_rules: bool | None = None,
+    one_to_one_links: bool = True,
+    workers: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[str, str, float]]:
+    """Pairs (left id, right id, probability) at or above ``threshold`` between two files,
+    or the duplicate pairs within ``left`` (each once, lower id first). ``family_rules``
+    defaults to the model's profile; linking two files keeps pairs one to one unless
+    ``one_to_one_links`` is false (see :func:`one_to_one`)."""
+    from . import bulk_sql
+
+    rules = model.family_rules if family_rules is None else family_rules
+    if engine == "python":
+        pairs = link(
+            read_people(left),
+            read_people(right) if right is not None else None,
+            model=model,
+            threshold=threshold,
+            workers=workers,
+            family_rules=rules,
+        )
+    elif engine in ("duckdb", "spark"):
+        run = bulk_sql.link_duckdb if engine == "duckdb" else bulk_sql.link_spark
+        pairs = run(
+            left,
+            right,
+            model=model,
+            threshold=threshold,
+            family_rules=rules,
+            threads=max(1, workers),
+            progress=progress,
+        ).pairs
+    else:
+        raise ValueError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
+    if right is not None and one_to_one_links:
+        return one_to_one(pairs)
+    return pairs
 
 
 def search_batch(

@@ -73,10 +73,16 @@ def _given_null(a: Features, b: Features) -> bool:
     return a.given is None or b.given is None
 
 
+def _squashed(f: Features) -> str:
+    """All given names run together (the first name when a caller built the name without)."""
+    assert f.given is not None
+    return f.given.squashed or f.given.first
+
+
 def _given_exact(a: Features, b: Features) -> bool:
     assert a.given is not None
     assert b.given is not None
-    return a.given.first == b.given.first
+    return a.given.first == b.given.first or _squashed(a) == _squashed(b)
 
 
 def _given_variant(a: Features, b: Features) -> bool:
@@ -94,7 +100,10 @@ def _given_phonetic(a: Features, b: Features) -> bool:
 def _given_jw(a: Features, b: Features) -> bool:
     assert a.given is not None
     assert b.given is not None
-    return jaro_winkler(a.given.first, b.given.first) >= JW_THRESHOLD
+    return (
+        jaro_winkler(a.given.first, b.given.first) >= JW_THRESHOLD
+        or jaro_winkler(_squashed(a), _squashed(b)) >= JW_THRESHOLD
+    )
 
 
 def _given_other(a: Features, b: Features) -> bool:
@@ -108,7 +117,13 @@ GIVEN = Comparison(
     "given name",
     (
         Level("null", "given_l IS NULL OR given_r IS NULL", _given_null, "", is_null=True),
-        Level("exact", "given_l = given_r", _given_exact, "given name matches", tf_column="given"),
+        Level(
+            "exact",
+            "given_l = given_r OR given_sq_l = given_sq_r",
+            _given_exact,
+            "given name matches",
+            tf_column="given",
+        ),
         Level(
             "variant",
             "list_has_any(given_groups_l, given_groups_r)",
@@ -123,7 +138,8 @@ GIVEN = Comparison(
         ),
         Level(
             "typo",
-            f"jaro_winkler_similarity(given_l, given_r) >= {JW_THRESHOLD}",
+            f"jaro_winkler_similarity(given_l, given_r) >= {JW_THRESHOLD} OR "
+            f"jaro_winkler_similarity(given_sq_l, given_sq_r) >= {JW_THRESHOLD}",
             _given_jw,
             "given name differs by a typing error",
         ),
@@ -466,6 +482,7 @@ SQL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("given_ph", "VARCHAR"),
     ("given_groups", "INTEGER[]"),
     ("given_others", "VARCHAR[]"),
+    ("given_sq", "VARCHAR"),
     ("family", "VARCHAR"),
     ("family_parts", "VARCHAR[]"),
     ("family_ph", "VARCHAR"),
@@ -496,6 +513,7 @@ def sql_row(f: Features) -> dict[str, Any]:
         "given_ph": g.phonetic if g else None,
         "given_groups": sorted(g.groups) if g else None,
         "given_others": sorted(g.others) if g else None,
+        "given_sq": (g.squashed or g.first) if g else None,
         "family": fam.full if fam else None,
         "family_parts": sorted(fam.parts) if fam else None,
         "family_ph": fam.phonetic if fam else None,

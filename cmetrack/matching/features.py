@@ -53,6 +53,9 @@ class GivenName:
     phonetic: str
     groups: frozenset[int]  # nickname and transliteration groups of the first name
     others: frozenset[str]  # the other given and middle names
+    #: all given names run together ("har risn" → "harrisn"), so a space typed inside a
+    #: name does not hide it (compare.py's exact and typo levels read it as well)
+    squashed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,9 @@ def given_name(given: str, middle: str = "") -> GivenName | None:
         return None
     first = parts[0]
     others = frozenset(parts[1:]) | frozenset(name_parts(middle))
-    return GivenName(first, phonetic_key(first), name_groups(first), others - {first})
+    return GivenName(
+        first, phonetic_key(first), name_groups(first), others - {first}, "".join(parts)
+    )
 
 
 @lru_cache(maxsize=200_000)

@@ -27,6 +27,12 @@ MIN_PROBABILITY = 1e-6
 MIN_M = 0.002
 #: m and u for a level EM could not estimate when there is no fallback model.
 UNTRAINED = 0.01
+#: What the register describes. "children" (school rolls, cases): a shared surname, address
+#: and date of birth with a different given name is a twin or sibling, so the household
+#: cap and the twin and sibling rules apply. "generic" (registers of adults, or any data
+#: whose records are not children of households): those rules are off.
+PROFILES = ("children", "generic")
+DEFAULT_PROFILE = "children"
 
 
 class ModelError(ValueError):
@@ -53,7 +59,13 @@ class MatchModel:
     trained_at: str = ""
     records: int = 0
     source: str = ""
+    profile: str = DEFAULT_PROFILE
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family_rules(self) -> bool:
+        """Whether the household cap and the twin and sibling rules apply (see PROFILES)."""
+        return self.profile == "children"
 
     def level(self, comparison: str, level: str) -> LevelParameters:
         return self.parameters[comparison][level]
@@ -69,6 +81,7 @@ class MatchModel:
             "training_data_hash": self.training_data_hash,
             "records": self.records,
             "source": self.source,
+            "profile": self.profile,
             "probability_two_random_records_match": self.probability_two_random_records_match,
             "comparisons": {
                 name: {key: {"m": p.m, "u": p.u} for key, p in levels.items()}
@@ -82,6 +95,9 @@ class MatchModel:
         if data.get("format") != FORMAT:
             raise ModelError(f"not a {FORMAT} file")
         stored = data.get("comparisons", {})
+        profile = str(data.get("profile") or DEFAULT_PROFILE)
+        if profile not in PROFILES:
+            raise ModelError(f"unknown profile {profile!r} (one of {', '.join(PROFILES)})")
         parameters: dict[str, dict[str, LevelParameters]] = {}
         for comparison in COMPARISONS:
             parameters[comparison.name] = _levels_of(comparison, stored, fallback)
@@ -95,6 +111,7 @@ class MatchModel:
             trained_at=str(data.get("trained_at", "")),
             records=int(data.get("records") or 0),
             source=str(data.get("source", "")),
+            profile=profile,
         )
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .compare import COMPARISONS, SQL_COLUMNS, sql_row
 from .features import Features
-from .model import MatchModel, from_splink
+from .model import DEFAULT_PROFILE, MatchModel, from_splink
 
 #: Pairs each EM session and the u sampling may build; enough for a stable estimate on a
 #: register of any size, small enough to train in seconds to minutes on two cores.
@@ -87,9 +87,12 @@ def train(
     seed: int = 1,
     source: str = "",
     max_u_pairs: float = MAX_U_PAIRS,
+    profile: str = DEFAULT_PROFILE,
 ) -> MatchModel:
     """Train on the register ``rows`` (record id, features); levels EM could not estimate
-    keep the ``fallback`` model's values."""
+    keep the ``fallback`` model's values. ``profile`` says what the register describes
+    (``model.PROFILES``: children, whose twins and siblings the scorer guards against, or
+    generic records) and is stored with the model."""
     import duckdb
     from splink import DuckDBAPI, Linker
 
@@ -123,4 +126,5 @@ def train(
         training_data_hash=hashed,
         records=table.num_rows,
         source=source,
+        profile=profile,
     )

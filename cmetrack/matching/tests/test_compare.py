@@ -42,6 +42,8 @@ def changed(**kwargs):
         (changed(given_names="Robery"), "given_name", "typo"),
         (changed(given_names="James"), "given_name", "other_given"),
         (changed(given_names="William"), "given_name", "else"),
+        (changed(given_names="Rober T"), "given_name", "exact"),
+        (changed(given_names="Ro Bery"), "given_name", "typo"),
         (changed(given_names=""), "given_name", "null"),
         (changed(family_name="smith jones"), "family_name", "exact"),
         (changed(family_name="Jones"), "family_name", "part"),

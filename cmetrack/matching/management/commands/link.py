@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cmetrack.matching.bulk import FileError, default_workers, link, read_people, write_rows
-from cmetrack.matching.model import current_model
+from cmetrack.matching.bulk import ENGINES, FileError, default_workers, link_files, write_rows
+from cmetrack.matching.model import (
+    PROFILES,
+    MatchModel,
+    ModelError,
+    current_model,
+    default_model,
+)
 
 
 class Command(BaseCommand):
@@ -17,7 +24,9 @@ class Command(BaseCommand):
         "Link two files of people, or find the duplicates within one (CSV or Parquet; "
         "columns id, given_name, middle_names, family_name, aliases, dob, sex, postcode, "
         "address, parent_names, upn; aliases and parent names separated by ';'). Writes "
-        "left_id,right_id,match_probability for pairs at or above the threshold."
+        "left_id,right_id,match_probability for pairs at or above the threshold. Runs on "
+        "DuckDB by default; --engine spark runs the same SQL on Spark, --engine python the "
+        "interactive index record by record (the reference)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -25,32 +34,73 @@ class Command(BaseCommand):
         parser.add_argument("right", type=Path, nargs="?")
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--threshold", type=float, default=0.5)
-        parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument("--engine", choices=ENGINES, default="duckdb")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            help="Threads (DuckDB, Spark local) or processes (python).",
+        )
+        parser.add_argument(
+            "--model",
+            type=Path,
+            help="A model file (cmetrack train_matcher --out) instead of the current model.",
+        )
+        parser.add_argument(
+            "--profile",
+            choices=PROFILES,
+            help=(
+                "What the files describe: children (household cap, sibling and twin rules) "
+                "or generic records (none of them). Default: the model's profile."
+            ),
+        )
         parser.add_argument(
             "--no-family-rules",
             action="store_true",
-            help="For data about adults: no household cap, no sibling or twin rule.",
+            help="The same as --profile generic.",
+        )
+        parser.add_argument(
+            "--many-to-many",
+            action="store_true",
+            help=(
+                "Linking two files: keep every pair above the threshold (by default each "
+                "record is linked at most once, the most probable pair first)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["threshold"] <= 1:
             raise CommandError("--threshold is a probability between 0 and 1")
+        model = self._model(options["model"])
+        profile = "generic" if options["no_family_rules"] else options["profile"]
+        family_rules = None if profile is None else profile == "children"
         start = time.perf_counter()
         try:
-            left = read_people(options["left"])
-            right = read_people(options["right"]) if options["right"] else None
+            pairs = link_files(
+                options["left"],
+                options["right"],
+                model=model,
+                threshold=options["threshold"],
+                engine=options["engine"],
+                family_rules=family_rules,
+                one_to_one_links=not options["many_to_many"],
+                workers=options["workers"],
+                progress=lambda text: self.stdout.write(text) if options["verbosity"] > 1 else None,
+            )
         except FileError as exc:
             raise CommandError(str(exc)) from exc
-        pairs = link(
-            left,
-            right,
-            model=current_model(),
-            threshold=options["threshold"],
-            workers=options["workers"],
-            family_rules=not options["no_family_rules"],
-        )
         count = write_rows(options["out"], ("left_id", "right_id", "match_probability"), pairs)
-        what = "duplicate pairs" if right is None else "linked pairs"
+        what = "duplicate pairs" if options["right"] is None else "linked pairs"
         self.stdout.write(
             f"{count} {what} written to {options['out']} in {time.perf_counter() - start:.1f} s"
         )
+
+    @staticmethod
+    def _model(path: Path | None) -> MatchModel:
+        if path is None:
+            return current_model()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return MatchModel.from_json(data, fallback=default_model())
+        except (OSError, ValueError, ModelError) as exc:
+            raise CommandError(f"{path}: not a model file ({exc})") from exc
