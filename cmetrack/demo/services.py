@@ -561,6 +561,11 @@ class _Builder:
         from cmetrack.enquiries.demo import demo_enquiries
 
         demo_enquiries(officer=users["officer"], today=self.today)
+        from cmetrack.virtualschool.demo import demo_children_in_care
+
+        demo_children_in_care(vs_officer=users["virtual.school"], home_la=self.home_la,
+                              schools=self.schools, seed=self.rng.randint(0, 10**6),
+                              today=self.today)  # fmt: skip
         return self.summary
 
 
