@@ -28,7 +28,7 @@ from cmetrack.cases.models import Case, ReferralRoute
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.referrals.services import referral_record
-from cmetrack.registers.models import RollEntry
+from cmetrack.registers.models import HomeEducationRecord, RollEntry
 from cmetrack.rules.attendance import (
     CME_REFERRAL_SCHOOL_DAYS,
     DELETION_GROUND_I_SCHOOL_DAYS,
@@ -210,6 +210,15 @@ def _load_registers(con: Any) -> None:
     )
     _register(
         con,
+        "home_education",
+        ("upn", "started_on", "ended_on"),
+        HomeEducationRecord.objects.filter(child__upn__isnull=False).values_list(
+            "child__upn", "started_on", "ended_on"
+        ),
+        (s, d, d),
+    )
+    _register(
+        con,
         "in_care",
         ("upn",),
         Child.objects.filter(in_care=True, upn__isnull=False).values_list("upn"),
@@ -256,13 +265,18 @@ due AS (
 )
 SELECT laestab, upn, CAST(left_on AS VARCHAR) AS episode, given, family, dob,
     json_object('left_on', CAST(left_on AS VARCHAR), 'how', how,
-                'school_days_waited', $leaver_days, 'due_on', CAST(due_on AS VARCHAR)) AS evidence
+                'school_days_waited', $leaver_days, 'due_on', CAST(due_on AS VARCHAR),
+                'not_found_on', ['a later roll', 'an addition return',
+                                 'the home-education list', 'an open case']) AS evidence
 FROM due l
 WHERE due_on IS NOT NULL AND due_on <= $as_of
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = l.upn
                   AND (r.taken_on > l.left_on
                        OR (r.taken_on = l.left_on AND r.laestab <> l.laestab)))
   AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = l.upn AND a.joined_on >= l.left_on)
+  AND NOT EXISTS (SELECT 1 FROM home_education h WHERE h.upn = l.upn
+                  AND h.started_on <= $as_of
+                  AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = l.upn)
 """,
     AlertRule.ALLOCATION_NOT_TAKEN: """
@@ -306,6 +320,9 @@ WHERE first_autumn <= $as_of
                   AND r.taken_on >= make_date(summer_year, 9, 1))
   AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = y6.upn
                   AND a.joined_on >= make_date(summer_year, 7, 1))
+  AND NOT EXISTS (SELECT 1 FROM home_education h WHERE h.upn = y6.upn
+                  AND h.started_on <= $as_of
+                  AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = y6.upn)
 """,
     AlertRule.SUGGEST_LOCATED: """

@@ -34,7 +34,7 @@ from cmetrack.detection.services import (
 )
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.referrals.models import Referral
-from cmetrack.registers.models import RollEntry, RollSnapshot
+from cmetrack.registers.models import HomeEducationRecord, RollEntry, RollSnapshot
 from cmetrack.schoolcalendar.calendar import school_days_between
 
 from .factories import AlertFactory, ClosureDayFactory, TermFactory, make_upn, school, write_csv
@@ -45,7 +45,7 @@ A, B = "9992001", "9992002"
 AS_OF = date(2025, 12, 1)
 TERM = (date(2025, 9, 3), date(2025, 12, 19))
 INSET = date(2025, 10, 24)
-U = {n: make_upn(n) for n in range(1, 14)}
+U = {n: make_upn(n) for n in range(1, 16)}
 
 
 def sessions(start: date, count: int) -> list[tuple[date, str]]:
@@ -93,6 +93,7 @@ def authority(tmp_path: Path) -> Path:
     write_csv(data / "marks.csv", ["laestab", "upn", "date", "session", "code"], marks)
 
     roll(A, date(2025, 7, 1), [10], nc_year=6)  # Year 6 in summer, on no autumn roll
+    roll(A, date(2025, 7, 2), [15], nc_year=6)  # Year 6 in summer, then home educated
     roll(A, date(2025, 10, 1), [1, 2, 3, 4, 5])
     roll(A, date(2025, 11, 3), [1, 2, 3])  # 4 and 5 left
     roll(B, date(2025, 11, 10), [5, 9, 11])  # 5 found at B; 9 took up the place; 11 located
@@ -109,6 +110,12 @@ def authority(tmp_path: Path) -> Path:
         )
     CaseFactory.create(child=ChildFactory.create(upn=U[11]), date_referred=date(2025, 9, 15))
     ChildFactory.create(upn=U[12], in_care=True)
+    # Left with no destination, but on the home-education list: not missing.
+    DeletionReturn.objects.create(
+        school=SCHOOLS[A], upn=U[14], ground="g", deleted_on=date(2025, 10, 6), **common
+    )
+    for n, started in ((14, date(2025, 10, 8)), (15, date(2025, 9, 1))):
+        HomeEducationRecord.objects.create(child=ChildFactory.create(upn=U[n]), started_on=started)
     return data
 
 
@@ -201,6 +208,24 @@ def test_a_run_that_grows_updates_its_alert(authority: Path) -> None:
     assert report.updated >= 1
     assert alert.evidence["data_gaps"] == 16
     assert AuditEvent.objects.filter(object_type="detection.alert").count() == 2
+
+
+def test_a_leaver_on_the_home_education_list_is_not_missing(authority: Path) -> None:
+    """U14 left with no destination and U15 left Year 6 for no roll, but both are on the
+    home-education list; the evidence of a real leaver names every place looked at."""
+    alerts = detect(authority, "--dry-run")["alerts"]
+    assert not [a for a in alerts if a["upn"] in (U[14], U[15])]
+    leaver = next(a for a in alerts if a["upn"] == U[6])
+    assert leaver["not_found_on"] == [
+        "a later roll",
+        "an addition return",
+        "the home-education list",
+        "an open case",
+    ]
+    assert leaver["how"] == "deletion return, ground (i), no destination"
+    HomeEducationRecord.objects.filter(child__upn=U[14]).update(ended_on=date(2025, 10, 7))
+    alerts = detect(authority, "--dry-run")["alerts"]
+    assert [a["rule"] for a in alerts if a["upn"] == U[14]] == ["leaver_no_destination"]
 
 
 def test_the_leaver_alert_waits_for_the_configured_school_days(authority: Path) -> None:
