@@ -19,6 +19,7 @@ from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.enquiries import services
 from cmetrack.enquiries.documents import parse_reply
 from cmetrack.enquiries.models import HomeOfficeResult, ReplyOutcome
+from cmetrack.organisations.models import LocalAuthority
 from cmetrack.referrals.models import ReferralStatus
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
@@ -243,3 +244,18 @@ def test_the_move_notice_never_holds_the_restricted_address(actor, case, other_l
 def test_system_actor_may_log(other_la):
     enquiry = log(Actor.system("import"), other_la)
     assert enquiry.referral.referred_by is None
+
+
+@pytest.mark.django_db
+def test_demo_enquiries(officer, case):
+    from cmetrack.enquiries.demo import demo_enquiries
+    from cmetrack.enquiries.models import IncomingEnquiry, OutgoingEnquiry
+
+    assert demo_enquiries(officer=officer, today=TODAY) == 2
+    assert OutgoingEnquiry.objects.count() == 1
+    assert IncomingEnquiry.objects.count() == 1
+    assert (
+        LocalAuthority.objects.filter(contact_confirmed_on__isnull=True)
+        .exclude(cme_contact_name="")
+        .exists()
+    )  # one demo contact was never confirmed: flagged in the directory
