@@ -54,6 +54,8 @@ SEE_ALL = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
 ENQ_SEE = SEE_ALL | {Role.AUDITOR}
 DIRECTORY = ALL - {Role.SCHOOL_USER, Role.AGENCY_USER}
 ADMIN_ONLY = frozenset({Role.ADMINISTRATOR})
+#: Transfer files: schools upload their own, CME staff and administrators any.
+TRANSFER_UPLOAD = SEE_ALL | {Role.ADMINISTRATOR, Role.SCHOOL_USER}
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,22 @@ REGISTRY: dict[str, Entry] = {
     "api:enquiry_chase": Entry(methods=POST),
     "api:enquiry_close": Entry(methods=POST),
     "api:local_authorities": Entry(roles=DIRECTORY),
+    # transfer files and the lost-pupil area
+    "transfers:upload": Entry(methods=GET_POST, roles=TRANSFER_UPLOAD),
+    "transfers:lost-pupils": Entry(methods=GET_POST, roles=SEE_ALL),
+    "transfers:lost-pupil": Entry(roles=SEE_ALL),
+    "transfers:lost-pupil-forward": Entry(methods=POST, roles=SEE_ALL),
+    "transfers:lost-pupil-close": Entry(methods=POST, roles=SEE_ALL),
+    "transfers:requests": Entry(roles=SEE_ALL | {Role.SCHOOL_USER}),
+    "transfers:request-new": Entry(methods=GET_POST, roles=frozenset({Role.SCHOOL_USER})),
+    "transfers:request": Entry(roles=SEE_ALL | {Role.SCHOOL_USER}),
+    "transfers:request-forward": Entry(methods=POST, roles=SEE_ALL),
+    "transfers:request-not-found": Entry(methods=POST, roles=SEE_ALL),
+    "transfers:file-download": Entry(roles=SEE_ALL | {Role.SCHOOL_USER}),
+    "transfers:child-export": Entry(methods=GET_POST, roles=SEE_ALL),
+    "transfers:activity": Entry(roles=REPORT_ROLES),
+    "api:upload_ctf": Entry(methods=POST),
+    "api:search_lost_pupils": Entry(methods=POST, roles=SEE_ALL),
     # the API
     "api:api-root": Entry(),
     "api:list_alerts": Entry(),
