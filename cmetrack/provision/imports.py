@@ -36,7 +36,7 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.models import FormOfProvision
 from cmetrack.detection.imports import MAX_REPORTED_PROBLEMS, RowProblem, decode, file_hash
-from cmetrack.organisations.models import Organisation, OrganisationKind
+from cmetrack.organisations.models import Organisation
 
 from .models import (
     FigureSource,
@@ -130,9 +130,9 @@ class Context:
         """Schools and alternative providers by LAESTAB and by URN."""
         if self._providers is None:
             self._providers = {}
-            for org in Organisation.objects.filter(kind=OrganisationKind.SCHOOL).select_related(
-                "local_authority"
-            ):
+            from .selectors import providers
+
+            for org in providers(active_only=False):
                 if org.laestab:
                     self._providers[f"laestab:{org.laestab}"] = org
                 if org.urn:
@@ -144,12 +144,16 @@ class Context:
         if laestab:
             found = self.providers.get(f"laestab:{laestab}")
             if found is None:
-                self.error(line, "laestab", f"{laestab} is not the LAESTAB of a school we know")
+                self.error(
+                    line,
+                    "laestab",
+                    f"{laestab} is not the LAESTAB of a school or provider in the area",
+                )
             return found
         if urn:
             found = self.providers.get(f"urn:{urn}")
             if found is None:
-                self.error(line, "urn", f"{urn} is not the URN of a school we know")
+                self.error(line, "urn", f"{urn} is not the URN of a school or provider in the area")
             return found
         self.error(line, "laestab", "enter the provider's LAESTAB (or its URN)")
         return None

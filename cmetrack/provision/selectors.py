@@ -20,6 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from cmetrack.accounts.models import User
@@ -126,13 +127,15 @@ def may_change_case(user: User | None, case: Case) -> bool:
 # --- Providers and figures ------------------------------------------------------------------
 
 
-def providers() -> QuerySet[Organisation]:
-    """Every active school and alternative provider, with its profile where recorded."""
-    return (
-        Organisation.objects.filter(kind=OrganisationKind.SCHOOL, is_active=True)
-        .select_related("provider_profile", "local_authority")
-        .order_by("name", "pk")
+def providers(*, active_only: bool = True) -> QuerySet[Organisation]:
+    """Every school and alternative provider in the area (the authority running the service,
+    ``CMETRACK_LA_CODE``, or with no authority recorded), with its profile where recorded."""
+    qs = Organisation.objects.filter(kind=OrganisationKind.SCHOOL).filter(
+        Q(local_authority__isnull=True) | Q(local_authority__code=settings.CMETRACK_LA_CODE)
     )
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs.select_related("provider_profile", "local_authority").order_by("name", "pk")
 
 
 def current_figures(provider_ids: list[int] | None = None) -> QuerySet[PlaceFigure]:

@@ -71,6 +71,12 @@ def _require_provider(org: Organisation | None, field: str, what: str) -> Organi
     return org
 
 
+def _require_area_provider(org: Organisation) -> None:
+    """Places and profiles are kept for the providers in the area only."""
+    if not selectors.providers().filter(pk=org.pk).exists():
+        raise ValidationError({"provider": f"{org} is not a school or provider in the area."})
+
+
 def _not_future(value: dt.date | None, field: str, what: str, *, required: bool = True) -> None:
     if value is None:
         if required:
@@ -109,6 +115,7 @@ def provider_profile_save(
     """Record or change what the authority knows about a provider."""
     _require_places_editor(actor)
     _require_provider(provider, "provider", "provider")
+    _require_area_provider(provider)
     values = {
         "provision_form": provision_form,
         "youngest_year": youngest_year,
@@ -150,6 +157,7 @@ def place_figure_record(
     """
     _require_places_editor(actor)
     _require_provider(provider, "provider", "provider")
+    _require_area_provider(provider)
     _not_future(as_of, "as_of", "the date of the figure")
     if not 0 <= year_group <= 13:
         raise ValidationError({"year_group": "Choose a year group from Reception to Year 13."})

@@ -370,3 +370,15 @@ def test_marks_at_another_school_do_not_count(school, tmp_path):
     import_marks(tmp_path, other, make_upn(7), days[:20])
     with pytest.raises(PreconditionFailed):
         _close(case)
+
+
+def test_places_are_kept_only_for_providers_in_the_area():
+    from cmetrack.accounts.tests.factories import LocalAuthorityFactory, SchoolFactory
+
+    elsewhere = SchoolFactory.create(
+        local_authority=LocalAuthorityFactory.create(code="888", name="Otherland Council")
+    )
+    with pytest.raises(ValidationError, match="not a school or provider in the area"):
+        services.place_figure_record(
+            actor=SYSTEM, provider=elsewhere, year_group=7, places=1, as_of=today()
+        )
