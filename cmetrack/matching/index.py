@@ -1,29 +1,92 @@
 """The candidate index: a search gathers candidates through blocking keys and scores only
 those, so one query never reads the whole register.
 
-Every name of every record is filed under a few packed 64-bit keys (type, a 32-bit hash,
-a 27-bit value), held in one sorted array; a lookup is two binary searches. The keys
-(``KEY_*``) pair a phonetic surname or given-name key, a postcode or a UPN with a date of
-birth, a birth year or the other name. The query side, not the index, does the expanding:
-it looks itself up under every date its date of birth may have been mistyped from, every
-nickname and other spelling of its given name, and with given and family names swapped.
-That keeps the index small (about eight keys a record) and a lookup a few hundred binary
-searches.
+**Columns, not objects.** A register is held as columns of small integers, one row per
+name a record is known by (the legal name, then each alias): the record it belongs to and,
+for each field, an id into a vocabulary of the field's distinct values. Names and dates
+of birth keep their :mod:`features` objects in the vocabulary (a register has a few
+thousand distinct names); postcodes, addresses, parents and UPNs, which are distinct per
+household or per child, keep only 32-bit hashes of their normalised parts (their levels
+only ever ask "equal?" or "shared?", which hashes answer the same). Ten million pupils
+cost about 45 bytes a row plus about 130 bytes of keys.
+
+**Keys.** Every row is filed under a few packed 64-bit keys (type, a 32-bit hash, a
+27-bit value; ``KEY_*``), held in one sorted array; a lookup is two binary searches. The
+keys pair a phonetic surname or given-name key, a postcode or a UPN with a date of birth,
+a birth year or the other name. The query side does the expanding: it looks itself up
+under every date its date of birth may have been mistyped from, every nickname and other
+spelling of its given name, and with given and family names swapped.
+
+**Building** reads each distinct value once in Python and does the per-row work in
+Arrow and DuckDB: dictionary-encoding the columns, joining the rows to their names' keys
+and sorting the keys (:meth:`CandidateIndex.from_table`; the ``PersonRecord`` iterator
+is turned into such a table in batches). **Saving** writes the columns and keys as Arrow
+IPC files that :meth:`CandidateIndex.load` memory-maps: a web process opens a built index
+in well under a second and processes share its pages.
+
+**Searching** scores candidates against the columns with one cache per comparison keyed
+by vocabulary id, so a candidate costs a few dictionary look-ups; blocks of a stage are
+read smallest first and a stage stops reading at :data:`STAGE_BUDGET` rows (a common
+name with thousands of postings says little the smaller blocks did not).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import json
 import math
+import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from .compare import COMPARISONS, FAMILY, GIVEN
-from .features import Features, PersonRecord, features_of, swapped
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+from .compare import (
+    ADDRESS,
+    COMPARISONS,
+    FAMILY,
+    GIVEN,
+    HOUSEHOLD_CAP,
+    PARENTS,
+    POSTCODE,
+    SEX,
+    SWAP_PENALTY,
+    UPN,
+)
+from .features import (
+    AddressText,
+    FamilyName,
+    Features,
+    GivenName,
+    ParentNames,
+    PersonRecord,
+    Postcode,
+    family_name,
+    features_of,
+    given_name,
+    normalise_upn,
+    swapped,
+)
 from .model import MatchModel
-from .normalise import dob_typing_variants, name_variants, phonetic_key, stable_hash
+from .normalise import (
+    NO_DOB,
+    DobParts,
+    address_parts,
+    dob_parts,
+    dob_typing_variants,
+    name_parts,
+    name_variants,
+    phonetic_key,
+    postcode_parts,
+    split_list,
+    stable_hash,
+)
 from .scorer import Score, Scorer, probability
 
 T = TypeVar("T")
@@ -53,10 +116,49 @@ BLOCK_CAPS = {
     KEY_POSTCODE_FAMILY: 300,
     KEY_POSTCODE_INITIALS: 300,
 }
+#: Rows scored in one stage at most (see :meth:`CandidateIndex.candidate_rows`): a query
+#: whose keys are all common is not allowed to score thousands of strangers.
+STAGE_BUDGET = 200
+#: Name and date comparisons remembered across searches (query value, vocabulary id):
+#: about 100 bytes each.
+PAIR_CACHE_SIZE = 1_000_000
 #: A best match at least this probable ends the search after the stage that found it.
 CONFIDENT = 0.99
 COMPARISON_COUNT = len(COMPARISONS)
+FORMAT_VERSION = 1
+#: DuckDB's memory while sorting the keys; beyond it the sort spills to a temporary file.
+DUCKDB_MEMORY = "2GB"
 _B_MASK = (1 << 27) - 1
+_SEP = "\x1f"
+_SEXES = ("", "F", "M")
+_SOURCES = ("", "alias")
+#: Columns of a register table (:meth:`CandidateIndex.from_table`); all strings except
+#: ``dob``, which may also be a date. ``aliases``, ``parent_names`` and ``upns`` hold
+#: several values separated by ";" (aliases as "Given Family" or a family name alone).
+TABLE_COLUMNS = (
+    "given_names",
+    "middle_names",
+    "family_name",
+    "aliases",
+    "dob",
+    "sex",
+    "postcode",
+    "address",
+    "parent_names",
+    "upns",
+)
+_ROW_COLUMNS = (
+    "record",
+    "source",
+    "given",
+    "family",
+    "dob",
+    "sex",
+    "postcode",
+    "address",
+    "upns",
+    "parents",
+)
 
 
 def pack(kind: int, a: int, b: int) -> int:
@@ -67,53 +169,37 @@ def _dob_int(y: int, m: int, d: int) -> int:
     return y * 10000 + m * 100 + d
 
 
-def _given_keys(f: Features) -> set[int]:
-    if f.given is None:
+def _given_keys(g: GivenName | None) -> set[int]:
+    if g is None:
         return set()
-    return {stable_hash(f.given.phonetic)} | {stable_hash(phonetic_key(o)) for o in f.given.others}
+    return {stable_hash(g.phonetic)} | {stable_hash(phonetic_key(o)) for o in g.others}
 
 
-def _family_keys(f: Features) -> set[int]:
-    if f.family is None:
+def _family_keys(f: FamilyName | None) -> set[int]:
+    if f is None:
         return set()
-    return {stable_hash(f.family.phonetic)} | {stable_hash(p) for p in f.family.part_phonetics}
+    return {stable_hash(f.phonetic)} | {stable_hash(p) for p in f.part_phonetics}
+
+
+def _without_others(g: GivenName) -> GivenName:
+    """The given name without its other given and middle names: every given-name level
+    but "other given name" reads only what is left."""
+    return dataclasses.replace(g, others=frozenset())
+
+
+def _initial(name: str) -> int:
+    return ord(name[0]) if name else 0
 
 
 def _initials(f: Features) -> int:
     """First letters of the given and family names (typing errors rarely hit them)."""
-    if f.given is None or f.family is None:
+    if f.given is None or f.family is None or not f.given.first or not f.family.full:
         return 0
-    return stable_hash(f.given.first[:1] + f.family.full[:1])
+    return _initial(f.given.first) * 256 + _initial(f.family.full)
 
 
-def record_keys(f: Features) -> set[int]:
-    """The keys one name of a record is filed under."""
-    keys: set[int] = {pack(KEY_UPN, stable_hash(u), 0) for u in f.upns}
-    given, family = _given_keys(f), _family_keys(f)
-    y, m, d = f.dob
-    dob = _dob_int(y, m, d) if (y and m and d) else 0
-    pc = stable_hash(f.postcode.full) if f.postcode else 0
-    for fk in family:
-        if dob:
-            keys.add(pack(KEY_FAMILY_DOB, fk, dob))
-        if y:
-            keys.add(pack(KEY_FAMILY_YEAR, fk, y))
-        for gk in given:
-            keys.add(pack(KEY_FAMILY_GIVEN, fk, gk))
-    for gk in given:
-        if dob:
-            keys.add(pack(KEY_GIVEN_DOB, gk, dob))
-        if y:
-            keys.add(pack(KEY_GIVEN_YEAR, gk, y))
-        if pc:
-            keys.add(pack(KEY_POSTCODE_GIVEN, pc, gk))
-    if pc and dob:
-        keys.add(pack(KEY_POSTCODE_DOB, pc, dob))
-    if pc:
-        keys |= {pack(KEY_POSTCODE_FAMILY, pc, fk) for fk in family}
-        if _initials(f):
-            keys.add(pack(KEY_POSTCODE_INITIALS, pc, _initials(f)))
-    return keys
+def _h(value: str) -> int:
+    return stable_hash(value) if value else 0
 
 
 def query_keys(orientations: Sequence[Features]) -> list[list[tuple[int, int]]]:
@@ -125,17 +211,17 @@ def query_keys(orientations: Sequence[Features]) -> list[list[tuple[int, int]]]:
     first, second, third = stages
     for f in orientations:
         first.update((KEY_UPN, pack(KEY_UPN, stable_hash(u), 0)) for u in f.upns)
-        own_given = _given_keys(f)
+        own_given = _given_keys(f.given)
         all_given = set(own_given)
         if f.given is not None:
             all_given |= {stable_hash(phonetic_key(v)) for v in name_variants(f.given.first)}
-        family = _family_keys(f)
+        family = _family_keys(f.family)
         y, m, d = f.dob
         exact = [_dob_int(y, m, d)] if (y and m and d) else []
         # A swapped reading with a mistyped date as well is two errors: exact dates only.
         typed = [] if f.swapped else [_dob_int(*v) for v in dob_typing_variants(f.dob)]
         years = [y - 1, y, y + 1] if y else []
-        pc = stable_hash(f.postcode.full) if f.postcode else 0
+        pcode = _h(f.postcode.full) if f.postcode else 0
         for fk in family:
             first.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in exact)
             second.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in typed)
@@ -144,16 +230,18 @@ def query_keys(orientations: Sequence[Features]) -> list[list[tuple[int, int]]]:
         for gk in all_given:
             first.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in exact)
             third.update((KEY_GIVEN_YEAR, pack(KEY_GIVEN_YEAR, gk, v)) for v in years)
-            if pc:
-                second.add((KEY_POSTCODE_GIVEN, pack(KEY_POSTCODE_GIVEN, pc, gk)))
+            if pcode:
+                second.add((KEY_POSTCODE_GIVEN, pack(KEY_POSTCODE_GIVEN, pcode, gk)))
         for gk in own_given:
             second.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in typed)
-        if pc:
-            first.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pc, v)) for v in exact)
-            second.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pc, v)) for v in typed)
-            second.update((KEY_POSTCODE_FAMILY, pack(KEY_POSTCODE_FAMILY, pc, fk)) for fk in family)
+        if pcode:
+            first.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pcode, v)) for v in exact)
+            second.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pcode, v)) for v in typed)
+            second.update(
+                (KEY_POSTCODE_FAMILY, pack(KEY_POSTCODE_FAMILY, pcode, fk)) for fk in family
+            )
             if _initials(f):
-                third.add((KEY_POSTCODE_INITIALS, pack(KEY_POSTCODE_INITIALS, pc, _initials(f))))
+                third.add((KEY_POSTCODE_INITIALS, pack(KEY_POSTCODE_INITIALS, pcode, _initials(f))))
     return [sorted(stage) for stage in stages]
 
 
@@ -175,63 +263,592 @@ class Candidate(Generic[T]):
     probability: float
 
 
+# --- hashed stand-ins -------------------------------------------------------------------
+# Postcodes, addresses, parents and UPNs are stored as hashes. The comparison levels of
+# compare.py run unchanged on stand-in objects whose strings are those hashes, for the
+# query and the row alike: "equal" and "shares a part" give the same answers.
+
+
+def _postcode_standin(full: int, sector: int, district: int) -> Postcode | None:
+    if not full:
+        return None
+    return Postcode(str(full), str(sector) if sector else "", str(district) if district else "")
+
+
+def _hashes(values: Iterable[int]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+def hashed_query(q: Features) -> Features:
+    """``q`` with its postcode, address, parents and UPNs as the index stores them."""
+    pcode = None
+    if q.postcode is not None:
+        pcode = _postcode_standin(
+            _h(q.postcode.full), _h(q.postcode.sector), _h(q.postcode.district)
+        )
+    addr = None
+    if q.address is not None:
+        addr = AddressText(str(_h(q.address.text)), _hashes(_h(p) for p in q.address.parts))
+    parents = None
+    if q.parents is not None:
+        parents = ParentNames(
+            _hashes(_h(n) for n in q.parents.full), _hashes(_h(p) for p in q.parents.parts)
+        )
+    return Features(
+        given=q.given,
+        family=q.family,
+        dob=q.dob,
+        sex=q.sex,
+        postcode=pcode,
+        address=addr,
+        upns=_hashes(stable_hash(u) for u in q.upns),
+        parents=parents,
+        name_source=q.name_source,
+        swapped=q.swapped,
+    )
+
+
+_EMPTY = Features(None, None, NO_DOB, "", None, None, frozenset(), None)
+
+
+# --- reading columns ----------------------------------------------------------------------
+
+
+def _view(arr: Any, fmt: str) -> memoryview:
+    """A zero-copy view of a primitive Arrow array (no nulls) as a memoryview."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    width = {"i": 4, "I": 4, "Q": 8, "q": 8}[fmt]
+    buf = arr.buffers()[1]
+    mv = memoryview(buf).cast("B")[arr.offset * width : (arr.offset + len(arr)) * width]
+    return mv.cast(fmt)  # type: ignore[call-overload,no-any-return]
+
+
+class _Lists:
+    """A list<uint32> Arrow array read as ``lists[i] -> tuple of ints``."""
+
+    def __init__(self, arr: Any) -> None:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        self.array = arr
+        self.offsets = _view(arr.offsets, "i")
+        self.values = _view(arr.values, "I") if len(arr.values) else memoryview(array("I"))
+
+    def __getitem__(self, i: int) -> tuple[int, ...]:
+        return tuple(self.values[self.offsets[i] : self.offsets[i + 1]])
+
+
+def _string_column(table: pa.Table, name: str) -> Any:
+    n = table.num_rows
+    if name not in table.column_names:
+        return pa.array([""] * n, pa.string())
+    col = table.column(name)
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
+        col = pc.strftime(col, format="%Y-%m-%d")
+    elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        col = pc.cast(col, pa.string())
+    return pc.fill_null(col, "")
+
+
+def _encode(col: Any) -> tuple[Any, list[str]]:
+    """Dictionary-encode a string column: (int32 indices, the distinct values)."""
+    encoded = pc.dictionary_encode(col)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return pc.cast(encoded.indices, pa.int32()), encoded.dictionary.to_pylist()
+
+
+# --- the vocabularies ---------------------------------------------------------------------
+
+
+@dataclass
+class _Vocab:
+    """Distinct values of each field, and what the rows point at."""
+
+    given_text: list[str]  # "given\x1fmiddle"
+    family_text: list[str]
+    dob_codes: list[int]  # y*10000 + m*100 + d, zeros for unknown parts
+    pc_full: Any  # uint32 arrays of hashes, one entry per distinct postcode
+    pc_sector: Any
+    pc_district: Any
+    addr_text: Any  # uint32
+    addr_parts: Any  # list<uint32>
+    upns: Any  # list<uint32>
+    parents_full: Any  # list<uint32>
+    parents_parts: Any  # list<uint32>
+
+    def table(self, name: str) -> pa.Table:
+        if name == "postcodes":
+            return pa.table(
+                {"full": self.pc_full, "sector": self.pc_sector, "district": self.pc_district}
+            )
+        if name == "addresses":
+            return pa.table({"text": self.addr_text, "parts": self.addr_parts})
+        if name == "upns":
+            return pa.table({"upns": self.upns})
+        return pa.table({"full": self.parents_full, "parts": self.parents_parts})
+
+
+def _uint32(values: list[int]) -> Any:
+    return pa.array(values, pa.uint32())
+
+
+def _lists(values: list[list[int]]) -> Any:
+    return pa.array(values, pa.list_(pa.uint32()))
+
+
+def _postcode_vocab(values: list[str]) -> tuple[Any, Any, Any]:
+    parts = [postcode_parts.__wrapped__(v) for v in values]  # distinct: skip the cache
+    return (
+        _uint32([_h(p[0]) for p in parts]),
+        _uint32([_h(p[1]) for p in parts]),
+        _uint32([_h(p[2]) for p in parts]),
+    )
+
+
+def _address_vocab(values: list[str]) -> tuple[Any, Any]:
+    texts, parts = [], []
+    for v in values:
+        words = address_parts.__wrapped__(v)
+        texts.append(_h(" ".join(words)) if words else 0)
+        parts.append(sorted({_h(w) for w in words}) if words else [])
+    return _uint32(texts), _lists(parts)
+
+
+def _parents_vocab(values: list[str]) -> tuple[Any, Any]:
+    fulls, parts = [], []
+    for v in values:
+        names = {" ".join(name_parts(n)) for n in split_list(v) if name_parts(n)}
+        fulls.append(sorted({_h(n) for n in names}))
+        parts.append(sorted({_h(p) for n in names for p in n.split()}))
+    return _lists(fulls), _lists(parts)
+
+
+def _upn_vocab(values: list[str]) -> Any:
+    return _lists(
+        [
+            sorted({stable_hash(normalise_upn(u)) for u in split_list(v) if u.strip()})
+            for v in values
+        ]
+    )
+
+
+def _dob_code(value: str) -> int:
+    y, m, d = dob_parts(value)
+    return _dob_int(y, m, d)
+
+
+def _dob_from_code(code: int) -> DobParts:
+    if not code:
+        return NO_DOB
+    return (code // 10000, (code // 100) % 100, code % 100)
+
+
+# --- the index ----------------------------------------------------------------------------
+
+
 class CandidateIndex(Generic[T]):
     """The records of one or more registers, filed for search. ``items[i]`` is whatever
-    the caller wants back for record ``i`` (a register row reference)."""
+    the caller wants back for record ``i`` (a register row reference).
+
+    Build it from ``(item, PersonRecord)`` pairs (``CandidateIndex(records, model)``), or
+    from an Arrow table of :data:`TABLE_COLUMNS` (:meth:`from_table`, the fast path for
+    millions of rows); :meth:`save` and :meth:`load` keep it on disk."""
+
+    items: Sequence[T]
+    record_count: int
 
     def __init__(
         self,
-        records: Iterable[tuple[T, PersonRecord]],
+        records: Iterable[tuple[T, PersonRecord]] | None,
         model: MatchModel,
         *,
         family_rules: bool = True,
+        batch_size: int = 200_000,
     ) -> None:
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-        self.items: list[T] = []
-        self.rows: list[Features] = []
-        row_record = array("i")
-        keys = array("Q")
-        key_rows = array("i")
-        given_count: dict[str, int] = {}
-        family_count: dict[str, int] = {}
+        self.model = model
+        self.family_rules = family_rules
+        if records is None:  # from_table / load fill it in
+            return
+        items: list[T] = []
+        batches = []
+        columns: dict[str, list[Any]] = {c: [] for c in TABLE_COLUMNS}
         for item, record in records:
-            record_no = len(self.items)
-            self.items.append(item)
-            for f in features_of(record):
-                row = len(self.rows)
-                self.rows.append(f)
-                row_record.append(record_no)
-                for key in record_keys(f):
-                    keys.append(key)
-                    key_rows.append(row)
-                if f.name_source:
-                    continue
-                if f.given is not None:
-                    given_count[f.given.first] = given_count.get(f.given.first, 0) + 1
-                if f.family is not None:
-                    family_count[f.family.full] = family_count.get(f.family.full, 0) + 1
-        self.row_record = row_record
-        n = len(keys)
-        key_array = pa.Array.from_buffers(pa.uint64(), n, [None, pa.py_buffer(keys)])
-        rows_array = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(key_rows)])
-        order = pc.sort_indices(key_array)
-        self._keys = array("Q")
-        self._keys.frombytes(memoryview(pc.take(key_array, order).buffers()[1])[: 8 * n])
-        self._key_rows = array("i")
-        self._key_rows.frombytes(memoryview(pc.take(rows_array, order).buffers()[1])[: 4 * n])
-        n_given = sum(given_count.values()) or 1
-        n_family = sum(family_count.values()) or 1
+            items.append(item)
+            columns["given_names"].append(record.given_names or "")
+            columns["middle_names"].append(record.middle_names or "")
+            columns["family_name"].append(record.family_name or "")
+            columns["aliases"].append(
+                ";".join(f"{g} {f}".strip() if g else (f or "") for g, f in record.aliases)
+                if record.aliases
+                else ""
+            )
+            dob = record.dob
+            columns["dob"].append(
+                dob if isinstance(dob, str) else (dob.isoformat() if dob is not None else "")
+            )
+            columns["sex"].append(record.sex or "")
+            columns["postcode"].append(record.postcode or "")
+            columns["address"].append(record.address or "")
+            columns["parent_names"].append(";".join(record.parent_names))
+            columns["upns"].append(";".join(u for u in record.upns if u))
+            if len(items) % batch_size == 0:
+                batches.append(pa.table(columns))
+                columns = {c: [] for c in TABLE_COLUMNS}
+        if columns["given_names"] or not batches:
+            batches.append(pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()}))
+        table = pa.concat_tables(batches)
+        self._build(table, aliases_parsed=False)
+        self.items = items
+
+    # --- building ---------------------------------------------------------------------
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pa.Table,
+        model: MatchModel,
+        *,
+        items: Sequence[T] | None = None,
+        family_rules: bool = True,
+    ) -> CandidateIndex[T]:
+        """Index an Arrow table with the :data:`TABLE_COLUMNS` (missing columns are blank).
+        ``items`` (default: the row numbers) is what a search returns for each row."""
+        index: CandidateIndex[T] = cls(None, model, family_rules=family_rules)
+        index._build(table, aliases_parsed=False)
+        index.items = items if items is not None else range(table.num_rows)  # type: ignore[assignment]
+        return index
+
+    def _build(self, table: pa.Table, *, aliases_parsed: bool) -> None:
+        n = table.num_rows
+        cols = {name: _string_column(table, name) for name in TABLE_COLUMNS}
+        record = pa.array(range(n), pa.int32())
+        source = pa.array([0] * n, pa.int32()) if n else pa.array([], pa.int32())
+        # Aliases become rows of their own (given falls back to the record's own).
+        with_alias = pc.indices_nonzero(pc.not_equal(cols["aliases"], "")).to_pylist()
+        if with_alias:
+            extra: dict[str, list[Any]] = {name: [] for name in TABLE_COLUMNS}
+            extra_record = []
+            given_col = cols["given_names"]
+            family_col = cols["family_name"]
+            from .features import parse_aliases
+
+            for i in with_alias:
+                own_given = given_col[i].as_py()
+                own_family = family_col[i].as_py()
+                for alias_given, alias_family in parse_aliases(cols["aliases"][i].as_py()):
+                    extra_record.append(i)
+                    for name in TABLE_COLUMNS:
+                        extra[name].append(cols[name][i].as_py())
+                    extra["given_names"][-1] = alias_given or own_given
+                    extra["family_name"][-1] = alias_family or own_family
+            for name in TABLE_COLUMNS:
+                cols[name] = pa.concat_arrays([cols[name], pa.array(extra[name], pa.string())])
+            record = pa.concat_arrays([record, pa.array(extra_record, pa.int32())])
+            source = pa.concat_arrays([source, pa.array([1] * len(extra_record), pa.int32())])
+        self.record_count = n
+        given_key = pc.binary_join_element_wise(cols["given_names"], cols["middle_names"], _SEP)
+        given_idx, given_text = _encode(given_key)
+        family_idx, family_text = _encode(cols["family_name"])
+        dob_idx, dob_text = _encode(cols["dob"])
+        dob_codes = [_dob_code(v) for v in dob_text]
+        sex_codes = pc.cast(
+            pc.fill_null(
+                pc.index_in(
+                    pc.utf8_upper(
+                        pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(cols["sex"]), 0, 1)
+                    ),
+                    value_set=pa.array(["F", "M"]),
+                ),
+                -1,
+            ),
+            pa.int32(),
+        )
+        sex_codes = pc.cast(pc.add(sex_codes, 1), pa.int32())  # 0 unknown, 1 F, 2 M
+        pc_idx, pc_text = _encode(cols["postcode"])
+        addr_idx, addr_text = _encode(cols["address"])
+        upn_idx, upn_text = _encode(cols["upns"])
+        par_idx, par_text = _encode(cols["parent_names"])
+        pc_full, pc_sector, pc_district = _postcode_vocab(pc_text)
+        addr_hash, addr_parts = _address_vocab(addr_text)
+        parents_full, parents_parts = _parents_vocab(par_text)
+        vocab = _Vocab(
+            given_text=given_text,
+            family_text=family_text,
+            dob_codes=dob_codes,
+            pc_full=pc_full,
+            pc_sector=pc_sector,
+            pc_district=pc_district,
+            addr_text=addr_hash,
+            addr_parts=addr_parts,
+            upns=_upn_vocab(upn_text),
+            parents_full=parents_full,
+            parents_parts=parents_parts,
+        )
+        rows = pa.table(
+            {
+                "record": record,
+                "source": source,
+                "given": given_idx,
+                "family": family_idx,
+                "dob": dob_idx,
+                "sex": sex_codes,
+                "postcode": pc_idx,
+                "address": addr_idx,
+                "upns": upn_idx,
+                "parents": par_idx,
+            }
+        )
+        del cols, given_key
+        self._set_vocab(vocab)
+        keys = self._sorted_keys(rows)
+        self._set_data(rows, keys, self._term_frequencies(rows))
+
+    def _set_vocab(self, vocab: _Vocab) -> None:
+        self.vocab = vocab
+        self.given_vocab: list[GivenName | None] = [
+            given_name(*t.split(_SEP, 1)) for t in vocab.given_text
+        ]
+        self.family_vocab: list[FamilyName | None] = [family_name(t) for t in vocab.family_text]
+        # Each given name's first name on its own (levels up to "typing error" look at
+        # the first names only, so they are worked out once per first name).
+        firsts: dict[GivenName, int] = {}
+        self.first_of: list[int] = []
+        self.first_vocab: list[GivenName | None] = []
+        for g in self.given_vocab:
+            if g is None:
+                self.first_of.append(-1)
+                continue
+            alone = _without_others(g)
+            if alone not in firsts:
+                firsts[alone] = len(self.first_vocab)
+                self.first_vocab.append(alone)
+            self.first_of.append(firsts[alone])
+        self.dob_vocab: list[DobParts] = [_dob_from_code(c) for c in vocab.dob_codes]
+        self._pc = (
+            _view(vocab.pc_full, "I"),
+            _view(vocab.pc_sector, "I"),
+            _view(vocab.pc_district, "I"),
+        )
+        self._addr_text = _view(vocab.addr_text, "I")
+        self._addr_parts = _Lists(vocab.addr_parts)
+        self._upns = _Lists(vocab.upns)
+        self._par_full = _Lists(vocab.parents_full)
+        self._par_parts = _Lists(vocab.parents_parts)
+
+    def _term_frequencies(self, rows: pa.Table) -> dict[str, dict[str, int]]:
+        legal = rows.filter(pc.equal(rows.column("source"), 0))
+        given: dict[str, int] = {}
+        family: dict[str, int] = {}
+        for table, vocab, out, attr in (
+            (legal.column("given"), self.given_vocab, given, "first"),
+            (legal.column("family"), self.family_vocab, family, "full"),
+        ):
+            counts = pc.value_counts(table)
+            for entry in counts.to_pylist():
+                value = vocab[entry["values"]]
+                if value is not None:
+                    key = getattr(value, attr)
+                    out[key] = out.get(key, 0) + entry["counts"]
+        return {"given": given, "family": family}
+
+    def _sorted_keys(self, rows: pa.Table) -> pa.Table:
+        """Every (key, row) of the register, sorted by key, built in DuckDB."""
+        import duckdb
+
+        fam_keys: list[tuple[int, int]] = [
+            (i, k) for i, f in enumerate(self.family_vocab) for k in _family_keys(f)
+        ]
+        giv_keys: list[tuple[int, int]] = [
+            (i, k) for i, g in enumerate(self.given_vocab) for k in _given_keys(g)
+        ]
+        upn_lists = self.vocab.upns
+        giv_initial = [_initial(g.first) if g is not None else 0 for g in self.given_vocab]
+        fam_initial = [_initial(f.full) if f is not None else 0 for f in self.family_vocab]
+
+        def pairs(values: list[tuple[int, int]], name: str) -> pa.Table:
+            return pa.table(
+                {
+                    "id": pa.array([v[0] for v in values], pa.int32()),
+                    name: pa.array([v[1] for v in values], pa.uint32()),
+                }
+            )
+
+        dob_code = pc.take(pa.array(self.vocab.dob_codes, pa.int32()), rows.column("dob"))
+        per_row = pa.table(
+            {
+                "row": pa.array(range(rows.num_rows), pa.int32()),
+                "giv": rows.column("given"),
+                "fam": rows.column("family"),
+                "upn": rows.column("upns"),
+                "dob": dob_code,
+                "pc": pc.take(self.vocab.pc_full, rows.column("postcode")),
+                "gi": pc.take(pa.array(giv_initial, pa.int32()), rows.column("given")),
+                "fi": pc.take(pa.array(fam_initial, pa.int32()), rows.column("family")),
+            }
+        )
+        con = duckdb.connect()
+        try:
+            con.execute("SET threads = 2")
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+            con.execute("SET preserve_insertion_order = false")
+            con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/cmetrack-duckdb'")
+            con.register("r", per_row)
+            con.register("fk", pairs(fam_keys, "k"))
+            con.register("gk", pairs(giv_keys, "k"))
+            con.register(
+                "uk",
+                pa.table(
+                    {
+                        "id": pc.cast(pc.list_parent_indices(upn_lists), pa.int32()),
+                        "k": pc.list_flatten(upn_lists),
+                    }
+                ),
+            )
+            # Only this module's constants are formatted into the SQL.
+            sql = f"""
+            CREATE MACRO pk(kind, a, b) AS
+                (kind::UBIGINT << 59) | ((a::UBIGINT & 4294967295) << 27)
+                | (b::UBIGINT & {_B_MASK});
+            WITH rr AS (
+                SELECT row, giv, fam, upn, pc, gi, fi,
+                    CASE WHEN dob % 100 > 0 AND (dob // 100) % 100 > 0 THEN dob ELSE 0 END AS dob,
+                    dob // 10000 AS y
+                FROM r
+            ),
+            f AS (SELECT rr.*, fk.k AS fk FROM rr JOIN fk ON fk.id = rr.fam),
+            g AS (SELECT rr.*, gk.k AS gk FROM rr JOIN gk ON gk.id = rr.giv)
+            SELECT key, row FROM (
+                SELECT pk({KEY_FAMILY_DOB}, fk, dob) AS key, row FROM f WHERE dob > 0
+                UNION ALL SELECT pk({KEY_FAMILY_YEAR}, fk, y), row FROM f WHERE y > 0
+                UNION ALL SELECT pk({KEY_FAMILY_GIVEN}, f.fk, gk.k), row
+                    FROM f JOIN gk ON gk.id = f.giv
+                UNION ALL SELECT pk({KEY_POSTCODE_FAMILY}, pc, fk), row FROM f WHERE pc > 0
+                UNION ALL SELECT pk({KEY_GIVEN_DOB}, gk, dob), row FROM g WHERE dob > 0
+                UNION ALL SELECT pk({KEY_GIVEN_YEAR}, gk, y), row FROM g WHERE y > 0
+                UNION ALL SELECT pk({KEY_POSTCODE_GIVEN}, pc, gk), row FROM g WHERE pc > 0
+                UNION ALL SELECT pk({KEY_POSTCODE_DOB}, pc, dob), row FROM rr
+                    WHERE pc > 0 AND dob > 0
+                UNION ALL SELECT pk({KEY_POSTCODE_INITIALS}, pc, gi * 256 + fi), row FROM rr
+                    WHERE pc > 0 AND gi > 0 AND fi > 0
+                UNION ALL SELECT pk({KEY_UPN}, uk.k, 0), row FROM rr JOIN uk ON uk.id = rr.upn
+            ) ORDER BY key, row
+            """  # noqa: S608
+            *setup, query = [s for s in sql.split(";") if s.strip()]
+            for statement in setup:
+                con.execute(statement)
+            result = con.sql(query).to_arrow_table()
+        finally:
+            con.close()
+        return result.combine_chunks()
+
+    def _remember(self, key: tuple[int, object, int], found: tuple[int, float]) -> None:
+        if len(self._pairs) >= PAIR_CACHE_SIZE:
+            self._pairs.clear()
+        self._pairs[key] = found
+
+    def _set_data(self, rows: pa.Table, keys: pa.Table, tf: dict[str, dict[str, int]]) -> None:
+        self._pairs: dict[tuple[int, object, int], tuple[int, float]] = {}
+        self._rows_table = rows.combine_chunks()
+        for name in _ROW_COLUMNS:
+            if self._rows_table.column(name).type != pa.int32():
+                raise ValueError(f"index column {name} is not int32")
+        self._keys_table = keys
+        self._tf = tf
+        self.row_record = _view(self._rows_table.column("record"), "i")
+        self._columns = [_view(self._rows_table.column(c), "i") for c in _ROW_COLUMNS]
+        self._keys = _view(keys.column("key"), "Q")
+        self._key_rows = _view(keys.column("row"), "i")
+        n_given = sum(tf["given"].values()) or 1
+        n_family = sum(tf["family"].values()) or 1
         self.scorer = Scorer(
-            model,
-            {k: v / n_given for k, v in given_count.items()},
-            {k: v / n_family for k, v in family_count.items()},
-            family_rules=family_rules,
+            self.model,
+            {k: v / n_given for k, v in tf["given"].items()},
+            {k: v / n_family for k, v in tf["family"].items()},
+            family_rules=self.family_rules,
         )
 
+    # --- saving and loading ---------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the index to the directory ``path`` (columns, vocabularies and keys as
+        Arrow IPC files; names and term frequencies as JSON). Not the items."""
+        import pyarrow.ipc as ipc  # type: ignore[import-untyped]
+
+        path.mkdir(parents=True, exist_ok=True)
+        tables = {
+            "rows": self._rows_table,
+            "keys": self._keys_table,
+            "postcodes": self.vocab.table("postcodes"),
+            "addresses": self.vocab.table("addresses"),
+            "upns": self.vocab.table("upns"),
+            "parents": self.vocab.table("parents"),
+        }
+        for name, table in tables.items():
+            with (
+                pa.OSFile(str(path / f"{name}.arrow"), "wb") as sink,
+                ipc.new_file(sink, table.schema) as writer,
+            ):
+                writer.write_table(table)
+        meta = {
+            "format": FORMAT_VERSION,
+            "records": self.record_count,
+            "given": self.vocab.given_text,
+            "family": self.vocab.family_text,
+            "dob": self.vocab.dob_codes,
+            "tf": self._tf,
+        }
+        (path / "meta.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        model: MatchModel,
+        *,
+        items: Sequence[T] | None = None,
+        family_rules: bool = True,
+    ) -> CandidateIndex[T]:
+        """An index saved by :meth:`save`, memory-mapped. Raises ``FileNotFoundError`` or
+        ``ValueError`` when there is none or it is of another format."""
+        import pyarrow.ipc as ipc
+
+        meta = json.loads((path / "meta.json").read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path}: index format {meta.get('format')}, not {FORMAT_VERSION}")
+
+        def read(name: str) -> pa.Table:
+            source = pa.memory_map(str(path / f"{name}.arrow"), "r")
+            return ipc.open_file(source).read_all()
+
+        index: CandidateIndex[T] = cls(None, model, family_rules=family_rules)
+        index.record_count = int(meta["records"])
+        pcs, addrs, upns, parents = (read(n) for n in ("postcodes", "addresses", "upns", "parents"))
+        index._set_vocab(
+            _Vocab(
+                given_text=meta["given"],
+                family_text=meta["family"],
+                dob_codes=meta["dob"],
+                pc_full=pcs.column("full").combine_chunks(),
+                pc_sector=pcs.column("sector").combine_chunks(),
+                pc_district=pcs.column("district").combine_chunks(),
+                addr_text=addrs.column("text").combine_chunks(),
+                addr_parts=addrs.column("parts").combine_chunks(),
+                upns=upns.column("upns").combine_chunks(),
+                parents_full=parents.column("full").combine_chunks(),
+                parents_parts=parents.column("parts").combine_chunks(),
+            )
+        )
+        index._set_data(read("rows"), read("keys"), meta["tf"])
+        index.items = items if items is not None else range(index.record_count)  # type: ignore[assignment]
+        return index
+
+    # --- reading --------------------------------------------------------------------------
+
     def __len__(self) -> int:
-        return len(self.items)
+        return self.record_count
 
     @property
     def key_count(self) -> int:
@@ -244,37 +861,111 @@ class CandidateIndex(Generic[T]):
             return lo, lo
         return lo, bisect.bisect_right(keys, key, lo)
 
-    def candidate_rows(self, keys: Iterable[tuple[int, int]]) -> set[int]:
-        """Rows filed under any of ``keys`` (kind, key), skipping blocks over their cap."""
-        rows: set[int] = set()
-        key_rows = self._key_rows
+    def candidate_rows(
+        self, keys: Iterable[tuple[int, int]], budget: int = STAGE_BUDGET
+    ) -> set[int]:
+        """Rows filed under any of ``keys`` (kind, key), at most ``budget`` of them.
+
+        Blocks over their kind's cap are skipped. When the rest hold more than ``budget``
+        rows, the rows filed under the most of the query's keys are kept (the child a
+        query describes agrees with it on several keys: names with the date, the
+        postcode with a name; a stranger who shares one common name, on one), and among
+        rows filed under as many, those from the smallest blocks."""
+        blocks = []
         for kind, key in keys:
             lo, hi = self._block(key)
-            if hi - lo <= BLOCK_CAPS[kind]:
+            if 0 < hi - lo <= BLOCK_CAPS[kind]:
+                blocks.append((hi - lo, lo, hi))
+        blocks.sort()
+        key_rows = self._key_rows
+        if sum(size for size, _lo, _hi in blocks) <= budget:
+            rows: set[int] = set()
+            for _size, lo, hi in blocks:
                 rows.update(key_rows[lo:hi])
-        return rows
+            return rows
+        hits: Counter[int] = Counter()
+        for _size, lo, hi in blocks:
+            hits.update(key_rows[lo:hi])
+        if len(hits) <= budget:
+            return set(hits)
+        # Counter keeps first-seen order (smallest block first); sorted() is stable.
+        ranked = sorted(hits.items(), key=lambda kv: -kv[1])
+        return {row for row, _n in ranked[:budget]}
+
+    def features(self, row: int) -> Features:
+        """Row ``row`` as :class:`Features`, with postcode, address, parents and UPNs as
+        hashed stand-ins (compare with :func:`hashed_query`)."""
+        _rec, source, g, f, d, s, p, a, u, par = (c[row] for c in self._columns)
+        return Features(
+            given=self.given_vocab[g],
+            family=self.family_vocab[f],
+            dob=self.dob_vocab[d],
+            sex=_SEXES[s],
+            postcode=self._postcode(p),
+            address=self._address(a),
+            upns=_hashes(self._upns[u]),
+            parents=self._parents(par),
+            name_source=_SOURCES[source],
+        )
+
+    def _postcode(self, p: int) -> Postcode | None:
+        full, sector, district = self._pc
+        return _postcode_standin(full[p], sector[p], district[p])
+
+    def _address(self, a: int) -> AddressText | None:
+        text = self._addr_text[a]
+        return AddressText(str(text), _hashes(self._addr_parts[a])) if text else None
+
+    def _parents(self, p: int) -> ParentNames | None:
+        full = self._par_full[p]
+        return ParentNames(_hashes(full), _hashes(self._par_parts[p])) if full else None
+
+    def _standin(self, i: int, value: int) -> Features:
+        """A row with only comparison ``i``'s field set, to work out that field's level."""
+        name = COMPARISONS[i].name
+        e = _EMPTY
+        return Features(
+            given=self.given_vocab[value] if name == "given_name" else None,
+            family=self.family_vocab[value] if name == "family_name" else None,
+            dob=self.dob_vocab[value] if name == "dob" else e.dob,
+            sex=_SEXES[value] if name == "sex" else "",
+            postcode=self._postcode(value) if name == "postcode" else None,
+            address=self._address(value) if name == "address" else None,
+            upns=_hashes(self._upns[value]) if name == "upn" else frozenset(),
+            parents=self._parents(value) if name == "parents" else None,
+        )
+
+    # --- searching ------------------------------------------------------------------------
 
     def _best(
         self,
         rows: Iterable[int],
-        orientations: Sequence[Features],
-        caches: list[list[dict[int, Any]]],
+        states: Sequence[_QueryState],
         permit: Callable[[list[T]], set[T]] | None,
         best: dict[int, tuple[float, int, int]],
+        exclude: int | None,
     ) -> None:
-        row_record, records, weight = self.row_record, self.rows, self.scorer.weight
+        """Score ``rows`` for every reading of the query, keeping each record's best."""
+        row_record = self.row_record
         if permit is not None:
             numbers = {row_record[row] for row in rows}
             allowed_items = permit([self.items[n] for n in numbers])
             allowed = {n for n in numbers if self.items[n] in allowed_items}
             rows = [row for row in rows if row_record[row] in allowed]
+        _r, _s, c_given, c_family, c_dob, c_sex, c_pc, c_addr, c_upn, c_par = self._columns
         for row in rows:
             record_no = row_record[row]
-            record = records[row]
-            for o, (q, cache) in enumerate(zip(orientations, caches, strict=True)):
-                if q.swapped and not _plausibly_swapped(q, record):
+            if record_no == exclude:
+                continue
+            g, f, d = c_given[row], c_family[row], c_dob[row]
+            values = None
+            for o, state in enumerate(states):
+                names = state.names(self, g, f, d)
+                if names is None:
                     continue
-                w = weight(q, record, cache)
+                if values is None:
+                    values = (c_sex[row], c_pc[row], c_addr[row], c_upn[row], c_par[row])
+                w = state.weight(self, names, values)
                 current = best.get(record_no)
                 if current is None or w > current[0]:
                     best[record_no] = (w, row, o)
@@ -293,40 +984,233 @@ class CandidateIndex(Generic[T]):
         scored, so what is out of scope never affects the results. ``exclude`` is a record
         number left out (the record itself, when deduplicating). Keys are tried in stages
         (see :func:`query_keys`)."""
-        orientations = query_orientations(query)
-        if not orientations:
+        plain = query_orientations(query)
+        if not plain:
             return []
-        caches: list[list[dict[int, Any]]] = [
-            [{} for _ in range(COMPARISON_COUNT)] for _ in orientations
+        orientations = [hashed_query(q) for q in plain]
+        dob_caches: dict[DobParts, dict[int, tuple[int, float]]] = {}
+        states = [
+            _QueryState(q, self.scorer, dob_caches.setdefault(q.dob, {})) for q in orientations
         ]
-        prior = prior if prior is not None else 1.0 / max(len(self.items), 1)
+        prior = prior if prior is not None else 1.0 / max(len(self), 1)
         best: dict[int, tuple[float, int, int]] = {}
         seen: set[int] = set()
-        for stage in query_keys(orientations):
+        for stage in query_keys(plain):
             rows = self.candidate_rows(stage) - seen
             seen |= rows
-            self._best(rows, orientations, caches, permit, best)
-            if exclude is not None:
-                best.pop(exclude, None)
+            self._best(rows, states, permit, best, exclude)
             top = max((w for w, _r, _o in best.values()), default=-math.inf)
             if probability(top, prior) >= CONFIDENT:
                 break
-        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         out = []
         for record_no, (_w, row, o) in ranked:
-            score = self.scorer.explain(orientations[o], self.rows[row])
+            score = self.scorer.explain(orientations[o], self.features(row))
             out.append(Candidate(self.items[record_no], score, score.probability(prior)))
         return out
 
 
-def _plausibly_swapped(query: Features, record: Features) -> bool:
-    """A swapped reading is worth scoring only when both swapped names agree at all."""
-    if query.given is None or record.given is None or query.family is None or record.family is None:
-        return False
-    return (
-        GIVEN.level_of(query, record) < len(GIVEN.levels) - 1
-        and FAMILY.level_of(query, record) < len(FAMILY.levels) - 1
-    )
+def _level_index(comparison: Any, key: str) -> int:
+    return [level.key for level in comparison.levels].index(key)
+
+
+_G_NULL, _G_ELSE = 0, len(GIVEN.levels) - 1
+_G_OTHER = _level_index(GIVEN, "other_given")
+_F_NULL, _F_ELSE = 0, len(FAMILY.levels) - 1
+_SEX = {k: _level_index(SEX, k) for k in ("null", "exact", "else")}
+_PC = {k: _level_index(POSTCODE, k) for k in ("null", "exact", "sector", "district", "else")}
+_ADDR = {k: _level_index(ADDRESS, k) for k in ("null", "exact", "partial", "else")}
+_UPN = {k: _level_index(UPN, k) for k in ("null", "exact", "else")}
+_PAR = {k: _level_index(PARENTS, k) for k in ("null", "full", "part", "else")}
+
+
+def sex_level(q: int, r: int) -> int:
+    if not q or not r:
+        return _SEX["null"]
+    return _SEX["exact"] if q == r else _SEX["else"]
+
+
+def postcode_level(q: tuple[int, int, int] | None, full: int, sector: int, district: int) -> int:
+    if q is None or not full:
+        return _PC["null"]
+    if q[0] == full:
+        return _PC["exact"]
+    if q[1] and q[1] == sector:
+        return _PC["sector"]
+    if q[2] and q[2] == district:
+        return _PC["district"]
+    return _PC["else"]
+
+
+def address_level(q: tuple[int, frozenset[int]] | None, text: int, parts: Sequence[int]) -> int:
+    if q is None or not text:
+        return _ADDR["null"]
+    if q[0] == text:
+        return _ADDR["exact"]
+    return _ADDR["partial"] if len(q[1].intersection(parts)) >= 2 else _ADDR["else"]
+
+
+def upn_level(q: frozenset[int], upns: Sequence[int]) -> int:
+    if not q or not upns:
+        return _UPN["null"]
+    return _UPN["exact"] if not q.isdisjoint(upns) else _UPN["else"]
+
+
+def parents_level(
+    q: tuple[frozenset[int], frozenset[int]] | None, full: Sequence[int], parts: Sequence[int]
+) -> int:
+    if q is None or not full:
+        return _PAR["null"]
+    if not q[0].isdisjoint(full):
+        return _PAR["full"]
+    return _PAR["part"] if not q[1].isdisjoint(parts) else _PAR["else"]
+
+
+class _QueryState:
+    """One reading of the query, ready to score rows of the columns: its hashed fields and
+    caches of each field's result by vocabulary id (rows of one household share their
+    postcode, address and parents; a register shares its names and dates)."""
+
+    def __init__(
+        self, q: Features, scorer: Scorer, dob_cache: dict[int, tuple[int, float]]
+    ) -> None:
+        self.q = q
+        self.scorer = scorer
+        self.swapped = q.swapped
+        # The date-of-birth result depends on the dates only: one cache for every reading.
+        self.caches: list[dict[int, tuple[int, float]]] = [{}, {}, dob_cache]
+        self.w_given = scorer.level_weights("given_name")
+        # The given name with its first name only (other given names are checked apart),
+        # and what identifies each field of the query in the index's cache of pairs.
+        self.q_first = q.given
+        self.q_first_only = Features(
+            _without_others(q.given) if q.given is not None else None,
+            None,
+            NO_DOB,
+            "",
+            None,
+            None,
+            frozenset(),
+            None,
+        )
+        self.q_alone = self.q_first_only.given
+        self.pair_keys: list[object] = [
+            None,
+            (q.family.full, q.family.parts) if q.family is not None else None,
+            q.dob,
+        ]
+        self.sex = _SEXES.index(q.sex) if q.sex in _SEXES else 0
+        self.pc = (
+            (int(q.postcode.full), int(q.postcode.sector or 0), int(q.postcode.district or 0))
+            if q.postcode is not None
+            else None
+        )
+        self.addr = (
+            (int(q.address.text), frozenset(int(p) for p in q.address.parts))
+            if q.address is not None
+            else None
+        )
+        self.upns = frozenset(int(u) for u in q.upns)
+        self.parents = (
+            (frozenset(int(p) for p in q.parents.full), frozenset(int(p) for p in q.parents.parts))
+            if q.parents is not None
+            else None
+        )
+        w = scorer.level_weights
+        self.w_sex, self.w_pc, self.w_addr = w("sex"), w("postcode"), w("address")
+        self.w_upn, self.w_par = w("upn"), w("parents")
+        self.sex_weights = [self.w_sex[sex_level(self.sex, code)] for code in range(len(_SEXES))]
+        self.pc_cache: dict[int, float] = {}
+        self.addr_cache: dict[int, float] = {}
+        self.par_cache: dict[int, float] = {}
+        self.family_rules = scorer.family_rules
+        self.penalty = SWAP_PENALTY if q.swapped else 0.0
+
+    def _cached(self, index: CandidateIndex[Any], i: int, value: int) -> tuple[int, float]:
+        """Surname (i = 1) or date of birth (i = 2) result, through the index's cache of
+        pairs seen by earlier queries (a register's names and dates recur)."""
+        found = index._pairs.get((i, self.pair_keys[i], value))
+        if found is None:
+            found = self.scorer._field(i, COMPARISONS[i], self.q, index._standin(i, value))
+            index._remember((i, self.pair_keys[i], value), found)
+        self.caches[i][value] = found
+        return found
+
+    def _given(self, index: CandidateIndex[Any], value: int) -> tuple[int, float]:
+        """The given-name result: the first names compared (cached for the index by
+        pair), then the other given names when the first names plainly differ."""
+        first = index.first_of[value]
+        q = self.q_first
+        if first < 0 or q is None:
+            found = self.scorer._field(0, GIVEN, self.q, _EMPTY)
+        else:
+            remembered = index._pairs.get((0, self.q_alone, first))
+            if remembered is not None:
+                found = remembered
+            else:
+                stand = Features(
+                    index.first_vocab[first], None, NO_DOB, "", None, None, frozenset(), None
+                )
+                found = self.scorer._field(0, GIVEN, self.q_first_only, stand)
+                index._remember((0, self.q_alone, first), found)
+            if found[0] == _G_ELSE:
+                row_given = index.given_vocab[value]
+                assert row_given is not None
+                if q.first in row_given.others or row_given.first in q.others:
+                    found = (_G_OTHER, self.w_given[_G_OTHER])
+        self.caches[0][value] = found
+        return found
+
+    def names(
+        self, index: CandidateIndex[Any], g: int, f: int, d: int
+    ) -> tuple[tuple[int, float], tuple[int, float], tuple[int, float]] | None:
+        """The given-name, surname and date-of-birth results of a row (None: a swapped
+        reading that does not apply, because the swapped names do not both agree)."""
+        given: tuple[int, float] = self.caches[0].get(g) or self._given(index, g)
+        family: tuple[int, float] = self.caches[1].get(f) or self._cached(index, 1, f)
+        if self.swapped and (given[0] in (_G_NULL, _G_ELSE) or family[0] in (_F_NULL, _F_ELSE)):
+            return None
+        dob: tuple[int, float] = self.caches[2].get(d) or self._cached(index, 2, d)
+        return given, family, dob
+
+    def weight(
+        self,
+        index: CandidateIndex[Any],
+        names: tuple[tuple[int, float], tuple[int, float], tuple[int, float]],
+        values: tuple[int, int, int, int, int],
+    ) -> float:
+        """The row's full weight, as :meth:`Scorer.total` computes it from the same
+        levels (tests/test_index.py checks they agree)."""
+        (gi, gw), (fi, fw), (di, dw) = names
+        s, p, a, u, par = values
+        pc_w = self.pc_cache.get(p)
+        if pc_w is None:
+            full, sector, district = index._pc
+            pc_w = self.w_pc[postcode_level(self.pc, full[p], sector[p], district[p])]
+            self.pc_cache[p] = pc_w
+        addr_w = self.addr_cache.get(a)
+        if addr_w is None:
+            level = address_level(self.addr, index._addr_text[a], index._addr_parts[a])
+            addr_w = self.addr_cache[a] = self.w_addr[level]
+        par_w = self.par_cache.get(par)
+        if par_w is None:
+            level = parents_level(self.parents, index._par_full[par], index._par_parts[par])
+            par_w = self.par_cache[par] = self.w_par[level]
+        upn_w = self.w_upn[upn_level(self.upns, index._upns[u])] if self.upns else 0.0
+        total = gw + dw + self.sex_weights[s] + upn_w
+        if self.family_rules:
+            if gi == _G_ELSE:
+                total += self.scorer.family_adjustment(gi, fi, di, gw)
+            total += min(fw + pc_w + addr_w + par_w, HOUSEHOLD_CAP)
+        else:
+            total += fw + pc_w + addr_w + par_w
+        return total - self.penalty
+
+
+def iter_rows(index: CandidateIndex[Any]) -> Iterator[Features]:
+    """Every row of ``index`` as :class:`Features` (hashed stand-ins; for tests)."""
+    for row in range(len(index.row_record)):
+        yield index.features(row)
 
 
 def log2_prior(n: int) -> float:

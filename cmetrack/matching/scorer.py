@@ -19,6 +19,7 @@ number of records searched).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,16 @@ class Scorer:
             (i, c, _ATTRS[c.name], self._weights[c.name], c.name in HOUSEHOLD)
             for i, c in enumerate(COMPARISONS)
         ]
+        given, family, dob = COMPARISONS[0], COMPARISONS[1], COMPARISONS[2]
+        self._given_else = [level.key == "else" for level in given.levels]
+        self._family_agrees = [level.key in TWIN_FAMILY_LEVELS for level in family.levels]
+        self._dob_close = [level.key not in ("else", "null") for level in dob.levels]
+        self._dob_exact = [level.key == "exact" for level in dob.levels]
+
+    def level_weights(self, comparison: str) -> list[float]:
+        """The weight of each level of ``comparison`` (0 for its null level), before any
+        term-frequency or partial-date adjustment."""
+        return self._weights[comparison]
 
     def _tf_weight(self, comparison: str, value: str, base: float) -> float:
         table = self.given_tf if comparison == "given_name" else self.family_tf
@@ -153,33 +164,51 @@ class Scorer:
     def weight(self, query: Features, record: Features, cache: list[dict[int, Any]]) -> float:
         """The match weight of (query, record). ``cache`` (one dict per comparison, fresh
         for each query) remembers results by record field, which records share a lot."""
-        total = household = 0.0
-        given_else = family_agrees = False
-        dob_key = "null"
-        given_weight = 0.0
-        for i, comparison, attr, _weights, is_household in self._plan:
+        results = []
+        for i, comparison, attr, _weights, _is_household in self._plan:
             value = getattr(record, attr)
             found = cache[i].get(id(value))
             if found is None:
                 found = self._field(i, comparison, query, record)
                 cache[i][id(value)] = found
-            index, weight = found
-            if i == 0:
-                given_else = comparison.levels[index].key == "else"
-                given_weight = weight
-            elif i == 1:
-                family_agrees = comparison.levels[index].key in TWIN_FAMILY_LEVELS
-            elif i == 2:
-                dob_key = comparison.levels[index].key
+            results.append(found)
+        return self.total(results, query.swapped)
+
+    def family_adjustment(
+        self, given_index: int, family_index: int, dob_index: int, given_weight: float
+    ) -> float:
+        """What the sibling and twin rules add (0 or less) for these levels of given
+        name, surname and date of birth: when the surname agrees, the given names plainly
+        differ and the dates are the same or close, the given-name disagreement counts at
+        least the twin or sibling floor."""
+        if not (
+            self._given_else[given_index]
+            and self._family_agrees[family_index]
+            and self._dob_close[dob_index]
+        ):
+            return 0.0
+        floor = TWIN_GIVEN_WEIGHT if self._dob_exact[dob_index] else SIBLING_GIVEN_WEIGHT
+        return min(0.0, floor - given_weight)
+
+    def total(self, results: Sequence[tuple[int, float]], swapped: bool) -> float:
+        """The match weight from each comparison's (level index, weight), in the order of
+        :data:`compare.COMPARISONS`: the sum with the household cap, the sibling and twin
+        floors and the swap penalty applied (the one place they are applied)."""
+        total = household = 0.0
+        for (_i, _c, _attr, _weights, is_household), (_index, weight) in zip(
+            self._plan, results, strict=True
+        ):
             if is_household:
                 household += weight
             else:
                 total += weight
-        if self.family_rules and given_else and family_agrees and dob_key not in ("else", "null"):
-            floor = TWIN_GIVEN_WEIGHT if dob_key == "exact" else SIBLING_GIVEN_WEIGHT
-            total += min(0.0, floor - given_weight)
-        total += min(household, HOUSEHOLD_CAP) if self.family_rules else household
-        if query.swapped:
+        if self.family_rules:
+            given_index, given_weight = results[0]
+            total += self.family_adjustment(given_index, results[1][0], results[2][0], given_weight)
+            total += min(household, HOUSEHOLD_CAP)
+        else:
+            total += household
+        if swapped:
             total -= SWAP_PENALTY
         return total
 

@@ -10,6 +10,9 @@ child); the model is the authority's trained one or the shipped default.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from cmetrack.people.models import Child
 
 from .adapters import ADAPTERS, RegisterAdapter, RegisterRef, ResultDetails, adapter_for
 from .features import Features, PersonRecord, features_of, parse_aliases
-from .index import Candidate, CandidateIndex
+from .index import FORMAT_VERSION, Candidate, CandidateIndex
 from .model import MatchModel, current_model
 from .scorer import FieldResult
 
@@ -153,8 +156,107 @@ _indexes: dict[str, _Cached] = {}
 _lock = threading.Lock()
 
 
+class _Refs(Sequence[RegisterRef]):
+    """The items of a saved index, made on demand from its primary-key columns (a roll
+    of a million entries need not become a million objects when a process loads it)."""
+
+    def __init__(self, register: str, pks: Sequence[int], schools: Sequence[int]) -> None:
+        self.register, self.pks, self.schools = register, pks, schools
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def __getitem__(self, i: int) -> RegisterRef:  # type: ignore[override]
+        school = self.schools[i]
+        return RegisterRef(self.register, self.pks[i], school if school >= 0 else None)
+
+
+def index_dir() -> Path | None:
+    """Where built indexes are kept (``$CMETRACK_VAR_DIR/matching/index``), or None when
+    they are not kept: ``MATCHING_INDEX_DIR = None`` in settings, or a test database
+    (thrown away with its data, and its ids start again at 1, so a saved index could be
+    taken for a later test's register)."""
+    from django.conf import settings
+    from django.db import connection
+
+    configured = getattr(settings, "MATCHING_INDEX_DIR", "default")
+    if configured is None:
+        return None
+    name = str(connection.settings_dict.get("NAME") or "")
+    if configured == "default" and (
+        "memory" in name or Path(name).name.startswith("test_") or name.startswith("test_")
+    ):
+        return None
+    if configured != "default":
+        return Path(configured)
+    return Path(settings.VAR_DIR) / "matching" / "index"
+
+
+def _index_key(adapter: RegisterAdapter, signature: tuple[object, ...], model: MatchModel) -> str:
+    from django.db import connection
+
+    identity = (
+        adapter.name,
+        repr(signature),
+        model.version,
+        FORMAT_VERSION,
+        connection.settings_dict.get("NAME"),
+        connection.settings_dict.get("HOST"),
+    )
+    return hashlib.sha256(repr(identity).encode()).hexdigest()[:20]
+
+
+def _save(directory: Path, adapter: RegisterAdapter, index: CandidateIndex[RegisterRef]) -> None:
+    """Write the index beside its items, then move it into place in one step."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.ipc as ipc  # type: ignore[import-untyped]
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{adapter.name}-"))
+    try:
+        index.save(partial)
+        refs = pa.table(
+            {
+                "pk": pa.array([r.pk for r in index.items], pa.int64()),
+                "school": pa.array(
+                    [r.school_id if r.school_id is not None else -1 for r in index.items],
+                    pa.int64(),
+                ),
+            }
+        )
+        with (
+            pa.OSFile(str(partial / "refs.arrow"), "wb") as sink,
+            ipc.new_file(sink, refs.schema) as writer,
+        ):
+            writer.write_table(refs)
+        partial.rename(directory)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)  # another process got there first
+        return
+    for old in directory.parent.glob(f"{adapter.name}-*"):
+        if old != directory:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _load(
+    directory: Path, adapter: RegisterAdapter, model: MatchModel
+) -> CandidateIndex[RegisterRef]:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    refs = ipc.open_file(pa.memory_map(str(directory / "refs.arrow"), "r")).read_all()
+    items = _Refs(
+        adapter.name,
+        refs.column("pk").combine_chunks().to_pylist(),
+        refs.column("school").combine_chunks().to_pylist(),
+    )
+    return CandidateIndex.load(directory, model, items=items)
+
+
 def register_index(adapter: RegisterAdapter, model: MatchModel) -> CandidateIndex[RegisterRef]:
-    """The register's index, rebuilt only when its signature or the model changed."""
+    """The register's index: the one in memory while the register's signature and the
+    model are unchanged; else the one saved on disk for them (memory-mapped, so web
+    processes share it and none rebuilds it); else built now and saved."""
     signature = adapter.signature()
     with _lock:
         cached = _indexes.get(adapter.name)
@@ -164,13 +266,27 @@ def register_index(adapter: RegisterAdapter, model: MatchModel) -> CandidateInde
             and cached.model_version == model.version
         ):
             return cached.index
-        index = CandidateIndex(adapter.records(), model)
+        root = index_dir()
+        directory = (
+            root / f"{adapter.name}-{_index_key(adapter, signature, model)}" if root else None
+        )
+        index: CandidateIndex[RegisterRef] | None = None
+        if directory is not None and (directory / "meta.json").exists():
+            try:
+                index = _load(directory, adapter, model)
+            except (OSError, ValueError, KeyError):
+                index = None  # unreadable or of an older format: build it again
+        if index is None:
+            index = CandidateIndex(adapter.records(), model)
+            if directory is not None:
+                _save(directory, adapter, index)
         _indexes[adapter.name] = _Cached(signature, model.version, index)
         return index
 
 
 def clear_indexes() -> None:
-    """Forget every cached index (tests; after a bulk import in the same process)."""
+    """Forget every index held in memory (tests; after a bulk import in the same
+    process). Saved indexes stay: they are found by signature."""
     with _lock:
         _indexes.clear()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -192,11 +193,19 @@ def _upn(rng: random.Random, n: int) -> str:
 
 def population(size: int, *, seed: int = 1, census: dt.date = dt.date(2026, 9, 1)) -> list[Pupil]:
     """``size`` pupils aged 4 to 16 on ``census``, in households of one to four children."""
+    return list(iter_population(size, seed=seed, census=census))
+
+
+def iter_population(
+    size: int, *, seed: int = 1, census: dt.date = dt.date(2026, 9, 1)
+) -> Iterator[Pupil]:
+    """The pupils of :func:`population` one at a time (the same pupils for the same seed),
+    so a benchmark can stream ten million of them without holding them all."""
     rng = random.Random(seed)
     female, male, families, weights, _parents = _name_lists()
-    pupils: list[Pupil] = []
+    count = 0
     household = 0
-    while len(pupils) < size:
+    while count < size:
         household += 1
         family = rng.choices(families, weights)[0]
         if rng.random() < 0.06:
@@ -213,8 +222,9 @@ def population(size: int, *, seed: int = 1, census: dt.date = dt.date(2026, 9, 1
         parent_names = ";".join(p for p in (mother, father if rng.random() < 0.6 else "") if p)
         children = rng.choices((1, 2, 3, 4), (45, 35, 15, 5))[0]
         last_dob: dt.date | None = None
+        last_given = ""
         for k in range(children):
-            if len(pupils) >= size:
+            if count >= size:
                 break
             sex = rng.choice("FM")
             twin = last_dob is not None and rng.random() < 0.04
@@ -225,26 +235,25 @@ def population(size: int, *, seed: int = 1, census: dt.date = dt.date(2026, 9, 1
             last_dob = dob
             names = female if sex == "F" else male
             given = rng.choice(names)
-            while twin and given == pupils[-1].given_name:
+            while twin and given == last_given:
                 given = rng.choice(names)
+            last_given = given
             middle = rng.choice(names) if rng.random() < 0.35 else ""
-            n = len(pupils)
-            pupils.append(
-                Pupil(
-                    id=f"P{n:08d}",
-                    person=n,
-                    given_name=given,
-                    middle_names=middle,
-                    family_name=family,
-                    dob=dob,
-                    sex=sex,
-                    postcode=postcode,
-                    address=address,
-                    parent_names=parent_names,
-                    upn=_upn(rng, n + k),
-                )
+            n = count
+            count += 1
+            yield Pupil(
+                id=f"P{n:08d}",
+                person=n,
+                given_name=given,
+                middle_names=middle,
+                family_name=family,
+                dob=dob,
+                sex=sex,
+                postcode=postcode,
+                address=address,
+                parent_names=parent_names,
+                upn=_upn(rng, n + k),
             )
-    return pupils
 
 
 # --- errors -----------------------------------------------------------------------------
