@@ -26,8 +26,11 @@ DEMO_CONTACTS = [
 
 
 def demo_enquiries(*, officer: Any, today: dt.date) -> int:
-    """Named contacts for a few authorities, three outgoing enquiries (new, overdue and
-    answered) and one incoming enquiry. Returns the number of enquiries made."""
+    """Named contacts for a few authorities (one stale, one never confirmed) and three
+    outgoing enquiries (new, overdue and answered). Returns the number of enquiries made.
+
+    No incoming enquiry: it would be a referral waiting for triage, and the demo keeps
+    every referral linked to its case."""
     actor = Actor(user=officer, label="demo")
     authorities = []
     for code, name, role, confirmed_days_ago in DEMO_CONTACTS:
@@ -74,20 +77,4 @@ def demo_enquiries(*, officer: Any, today: dt.date) -> int:
                 responder_name=authorities[la_index].cme_contact_name,
                 details="Not on any roll or register here; no trace at the addresses we hold.",
             )
-    services.incoming_enquiry_log(
-        actor=actor,
-        from_la=authorities[1],
-        received_on=today - dt.timedelta(days=3),
-        given_names="Jayden",
-        family_name="Demo-Example",
-        dob=dt.date(2014, 6, 2),
-        sex="M",
-        reason_linked="The family told a health visitor they were moving to this area.",
-        address_given="12 Example Row, Exampleton",
-        postcode="EX1 4ZZ",
-        their_reference="ENQ-2026-114",
-        contact_name=authorities[1].cme_contact_name,
-        contact_email=authorities[1].cme_contact_email,
-        vulnerabilities="Child protection plan in place until last month.",
-    )
-    return made + 1
+    return made

@@ -14,6 +14,7 @@ from cmetrack.people.choices import Sex
 
 from .dataset import ALL_ITEMS, EnquiryDetails
 from .models import HomeOfficeResult, ReplyOutcome, RiskLevel
+from .services import EnquiryRequest
 
 
 def _authority_choices(qs: Any) -> list[tuple[str, str]]:
@@ -26,12 +27,18 @@ class AuthorityField(forms.ChoiceField):
         kwargs.setdefault("error_messages", {"required": "Choose the authority"})
         super().__init__(choices=_authority_choices(queryset), **kwargs)
 
-    def clean(self, value: Any) -> LocalAuthority:
+    def clean(self, value: Any) -> LocalAuthority | None:
         value = super().clean(value)
+        if not value and not self.required:
+            return None
         try:
             return self.queryset.get(pk=int(value))  # type: ignore[no-any-return]
         except (ValueError, LocalAuthority.DoesNotExist) as exc:
             raise forms.ValidationError("Choose the authority") from exc
+
+
+#: Other authorities the same form may ask at once (each with its own reason).
+EXTRA_AUTHORITIES = (2, 3)
 
 
 class EnquiryForm(TrackingForm):
@@ -65,7 +72,31 @@ class EnquiryForm(TrackingForm):
     def __init__(self, *args: Any, authorities: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["local_authority"] = AuthorityField(queryset=authorities)
+        for n in EXTRA_AUTHORITIES:
+            self.fields[f"local_authority_{n}"] = AuthorityField(
+                queryset=authorities, required=False
+            )
+            self.fields[f"reason_linked_{n}"] = forms.CharField(
+                widget=forms.Textarea, max_length=2000, required=False
+            )
         self.order_fields(["local_authority", "reason_linked"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for n in EXTRA_AUTHORITIES:
+            if data.get(f"reason_linked_{n}", "").strip() and not data.get(f"local_authority_{n}"):
+                self.add_error(f"local_authority_{n}", "Choose the authority this reason is about")
+        return data
+
+    def requests(self) -> list[EnquiryRequest]:
+        """One request per authority chosen, each with the reason typed beside it."""
+        d = self.cleaned_data
+        out = [EnquiryRequest(d["local_authority"], d["reason_linked"])]
+        for n in EXTRA_AUTHORITIES:
+            la = d.get(f"local_authority_{n}")
+            if la is not None:
+                out.append(EnquiryRequest(la, d.get(f"reason_linked_{n}", "")))
+        return out
 
     def details(self) -> EnquiryDetails:
         d = self.cleaned_data

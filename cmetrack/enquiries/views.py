@@ -172,17 +172,24 @@ def outgoing_new(request: HttpRequest, case_id: int) -> HttpResponse:
         created: list[OutgoingEnquiry] = []
 
         def send() -> None:
-            created.append(
-                services.enquiry_send(
+            created.extend(
+                services.enquiries_send_batch(
                     actor=Actor.from_request(request),
                     case=case,
-                    local_authority=form.cleaned_data["local_authority"],
-                    reason_linked=form.cleaned_data["reason_linked"],
+                    requests=form.requests(),
                     details=form.details(),
                 )
             )
 
         if _try(form, send):
+            if len(created) > 1:
+                messages.success(
+                    request,
+                    f"{len(created)} enquiries recorded as sent, one to each authority: "
+                    + ", ".join(f"{e.reference} ({e.local_authority.name})" for e in created)
+                    + ". Send each letter by secure email.",
+                )
+                return HttpResponseRedirect(reverse("enquiries:case", args=[case.pk]))
             enquiry = created[0]
             messages.success(
                 request,

@@ -251,9 +251,9 @@ def test_demo_enquiries(officer, case):
     from cmetrack.enquiries.demo import demo_enquiries
     from cmetrack.enquiries.models import IncomingEnquiry, OutgoingEnquiry
 
-    assert demo_enquiries(officer=officer, today=TODAY) == 2
+    assert demo_enquiries(officer=officer, today=TODAY) == 1
     assert OutgoingEnquiry.objects.count() == 1
-    assert IncomingEnquiry.objects.count() == 1
+    assert not IncomingEnquiry.objects.exists()
     assert (
         LocalAuthority.objects.filter(contact_confirmed_on__isnull=True)
         .exclude(cme_contact_name="")

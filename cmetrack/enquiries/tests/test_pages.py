@@ -312,3 +312,42 @@ def test_logging_an_incoming_enquiry_through_the_page(client, officer, other_la)
     detail = client.get(r["Location"]).content.decode()
     assert "Search every register" in detail
     assert "Record the vulnerability assessment first" in detail
+
+
+@pytest.mark.django_db
+def test_asking_several_authorities_on_one_form_needs_a_reason_each(
+    client, officer, case, other_la, third_la
+):
+    login(client, officer)
+    url = reverse("enquiries:outgoing-new", args=[case.pk])
+    same = "The family might be somewhere in London."
+    r = client.post(
+        url,
+        {
+            "local_authority": str(other_la.pk),
+            "reason_linked": same,
+            "local_authority_2": str(third_la.pk),
+            "reason_linked_2": same,
+            "share": ["name"],
+        },
+    )
+    content = r.content.decode()
+    assert "A blanket enquiry to several authorities is not allowed" in content
+    assert "Greenwich has the same reason as Camden" in content
+    assert not OutgoingEnquiry.objects.exists()
+    r = client.post(
+        url,
+        {
+            "local_authority": str(other_la.pk),
+            "reason_linked": "Aunt lives in Camden.",
+            "local_authority_2": str(third_la.pk),
+            "reason_linked_2": "Father works in Greenwich.",
+            "share": ["name"],
+        },
+    )
+    assert r.status_code == 302
+    assert r["Location"] == reverse("enquiries:case", args=[case.pk])
+    assert sorted(OutgoingEnquiry.objects.values_list("local_authority__code", flat=True)) == [
+        "202",
+        "203",
+    ]
