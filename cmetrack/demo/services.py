@@ -20,8 +20,13 @@ from cmetrack.accounts.roles import Role
 from cmetrack.accounts.services import user_create
 from cmetrack.audit.services import Actor, audited_update
 from cmetrack.cases.lifecycle import CaseState, Outcome
-from cmetrack.cases.models import Case, FormOfProvision, ReferralRoute
-from cmetrack.cases.services import case_assign, case_open, case_transition
+from cmetrack.cases.models import Case, CmeReason, FormOfProvision, ReferralRoute, YesNoUnknown
+from cmetrack.cases.services import (
+    case_assign,
+    case_open,
+    case_record_circumstances,
+    case_transition,
+)
 from cmetrack.organisations.models import (
     AgencySector,
     Country,
@@ -113,6 +118,7 @@ DEMO_USERS = (
     DemoUser("safeguarding", "Jordan Reeve", (Role.SAFEGUARDING_ADVISER,), "safeguarding"),
     DemoUser("admin", "Robin Lane", (Role.ADMINISTRATOR,), "cme"),
     DemoUser("auditor", "Casey Moor", (Role.AUDITOR,), "cme"),
+    DemoUser("admissions", "Lee Marsh", (Role.ADMISSIONS,), "admissions"),
     DemoUser("school", "Jamie Fox", (Role.SCHOOL_USER,), "school"),
     DemoUser("agency", "Dana Kerr", (Role.AGENCY_USER,), "agency"),
 )
@@ -167,6 +173,7 @@ class _Builder:
             "inclusion": ("Inclusion and Attendance Service", LATeam.INCLUSION),
             "virtual_school": ("Virtual School for Children in Care", LATeam.VIRTUAL_SCHOOL),
             "safeguarding": ("Education Safeguarding Team", LATeam.SAFEGUARDING),
+            "admissions": ("School Admissions Team", LATeam.ADMISSIONS),
         }
         orgs = {
             key: Organisation.objects.create(
@@ -484,6 +491,17 @@ class _Builder:
                     "last_education_date": date_referred - dt.timedelta(days=rng.randint(10, 30)),
                 },
             )
+        if rng.random() < 0.85:  # most officers record the reason early; some forget
+            reason = rng.choice(list(CmeReason))
+            new_country = reason == CmeReason.ARRIVED_FROM_ABROAD
+            new_area = new_country or reason == CmeReason.MOVED_INTO_AREA
+            case = case_record_circumstances(
+                actor=self.actor,
+                case=case,
+                cme_reason=reason,
+                new_to_area=YesNoUnknown.YES if new_area else rng.choice(list(YesNoUnknown)),
+                new_to_country=YesNoUnknown.YES if new_country else YesNoUnknown.NO,
+            )
         self.walk(case, state, officers, users)
         return child
 
@@ -561,11 +579,25 @@ class _Builder:
         from cmetrack.enquiries.demo import demo_enquiries
 
         demo_enquiries(officer=users["officer"], today=self.today)
+        from cmetrack.registers.demo import demo_home_education
+
+        demo_home_education(
+            officer=users["officer"],
+            manager=users["manager"],
+            schools=self.schools,
+            seed=self.rng.randint(0, 10**6),
+            today=self.today,
+        )
         from cmetrack.virtualschool.demo import demo_children_in_care
 
         demo_children_in_care(vs_officer=users["virtual.school"], home_la=self.home_la,
                               schools=self.schools, seed=self.rng.randint(0, 10**6),
                               today=self.today)  # fmt: skip
+        from cmetrack.transfers.demo import demo_lost_pupils
+
+        demo_lost_pupils(officer=users["officer"], school_user=users["school"],
+                         schools=self.schools, seed=self.rng.randint(0, 10**6),
+                         today=self.today)  # fmt: skip
         return self.summary
 
 

@@ -26,6 +26,7 @@ from cmetrack.demo.services import (
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.referrals.models import Referral, ReferralStatus
+from cmetrack.registers.demo import DEMO_CHILDREN
 from cmetrack.registers.models import RollEntry
 from cmetrack.rules import is_valid_upn
 
@@ -63,7 +64,8 @@ def test_counts(summary):
     assert Organisation.objects.filter(kind=OrganisationKind.SCHOOL).count() == 6
     assert RollEntry.objects.count() == 300
     assert Case.objects.count() == 25
-    assert Child.objects.count() == 25
+    assert Child.objects.filter(cases__isnull=False).distinct().count() == 25
+    assert Child.objects.count() == 25 + DEMO_CHILDREN  # the home-education demo's children
     assert User.objects.count() == len(DEMO_USERS)
     assert summary.schools == 6
     assert summary.pupils == 300
@@ -197,7 +199,7 @@ def test_same_seed_gives_the_same_authority():
     first = build_and_roll_back(3)
     second = build_and_roll_back(3)
     assert len(first[0]) == 300
-    assert len(first[1]) == 25
+    assert len(first[1]) == 25 + DEMO_CHILDREN  # with a case, and on the registers' demo
     assert first == second
 
 
