@@ -289,3 +289,15 @@ def home_education_counts(
         consents_granted_in_period=decided.filter(status=ConsentStatus.GRANTED).count(),
         consents_refused_in_period=decided.filter(status=ConsentStatus.REFUSED).count(),
     )
+
+
+def home_education_rows_at(census: dt.date) -> list[tuple[int, int, dt.date | None, str]]:
+    """(record id, child id, date of birth, sex) of every child on the home-education list
+    on ``census``: the population of the DfE return's EHE tables (the reports app folds
+    these rows as it folds case rows: compulsory school age, sex, year group). One query."""
+    return [
+        (int(pk), int(child), dob, str(sex))
+        for pk, child, dob, sex in on_list_at(census)
+        .values_list("pk", "child_id", "child__dob", "child__sex")
+        .order_by("pk")
+    ]

@@ -371,3 +371,14 @@ def test_counts_by_date_and_route(officer):
     assert later.on_list == 2
     before = selectors.home_education_counts(start - 11 * DAY, (start - 20 * DAY, start - 11 * DAY))
     assert before.on_list == 0
+
+
+def test_rows_for_the_dfe_return(officer):
+    child = ChildFactory.create(dob=dt.date(2014, 2, 2), sex="M")
+    record = services.home_education_record_add(
+        actor=Actor(user=officer), child=child, started_on=TODAY - 5 * DAY
+    )
+    assert selectors.home_education_rows_at(TODAY) == [
+        (record.pk, child.pk, dt.date(2014, 2, 2), "M")
+    ]
+    assert selectors.home_education_rows_at(TODAY - 6 * DAY) == []
