@@ -406,3 +406,24 @@ def test_lost_pupil_close_needs_a_reason(schools: dict[str, Any], officer: Any) 
 
 def test_paths_are_bytes_safe(tmp_path: Path) -> None:
     assert (tmp_path / "x").parent == tmp_path
+
+
+def test_demo_lost_pupils(schools: dict[str, Any], officer: Any, school_user: Any) -> None:
+    from cmetrack.transfers.demo import demo_lost_pupils
+
+    _roll(schools["riverside"], date(2026, 9, 10), AMARA)
+    today = date(2026, 11, 20)
+    added = demo_lost_pupils(
+        officer=officer,
+        school_user=school_user("st_brigids"),
+        schools=list(schools.values()),
+        seed=1,
+        today=today,
+    )
+    assert added == 3
+    assert LostPupilMatch.objects.count() == 1
+    assert {x.destination_kind for x in LostPupil.objects.all()} == {"unknown", "outside"}
+    assert CtfFile.objects.filter(file_name__startswith="9992002_CTF_XXXXXXX_").count() == 2
+    from cmetrack.transfers.models import SearchRequest
+
+    assert SearchRequest.objects.get().family_name == "Varga"
