@@ -257,8 +257,9 @@ def read_ctf(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> CtfDocument:
     if header_node is None:
         raise CtfError("the file has no <Header>", line=root.line, element="CTfile")
     header = _header(header_node)
-    data_node = root.child("CTFpupilData")
-    pupils = tuple(_pupil(p) for p in data_node.all("Pupil")) if data_node is not None else ()
+    # Pupils live in <CTFpupilData>; some files put them straight under the root.
+    data_node = root.child("CTFpupilData") or root
+    pupils = tuple(_pupil(p) for p in data_node.all("Pupil"))
     return CtfDocument(header=header, pupils=pupils)
 
 

@@ -212,7 +212,10 @@ def check_ctf(data: bytes) -> tuple[ctf.CtfDocument, list[Problem], list[str]]:
     for index, p in enumerate(document.pupils, start=1):
         where = f"pupil {index}"
         if not p.upn:
-            problems.append(Problem(p.line_of("UPN"), "UPN", f"{where} has no UPN"))
+            warnings.append(
+                f"Line {p.line}: {where} has no UPN; it was imported and can be matched "
+                "on names and date of birth"
+            )
         else:
             try:
                 validate_upn(p.upn)

@@ -290,3 +290,29 @@ def test_fuzz_read_ctf_only_raises_clear_errors(data: bytes) -> None:
     else:
         return
     assert message.startswith(("Line", "The file"))
+
+
+def test_odd_file_from_an_old_mis() -> None:
+    doc = ctf.read_ctf(sample("odd-ctf-from-old-mis.xml"))
+    assert doc.destination_kind == "unknown"
+    assert doc.header.source.laestab == "9992002"
+    assert doc.header.date == date(2026, 2, 11)
+    assert doc.header.suppinfo.startswith('Siblings left together; mother said "up north" &')
+    assert doc.header.extra == ("<MISExportID>0xBEEF-17</MISExportID>",)
+    mia, leo = doc.pupils
+    assert (mia.upn, mia.dob, mia.sex, mia.preferred_surname) == (
+        "Z801200019044",
+        date(2014, 9, 30),
+        "F",
+        "Novakova",
+    )
+    assert (leo.upn, leo.forename, leo.sex) == ("", "Leo", "M")
+    assert leo.contacts[0].name == "Ivana Novakova"
+    again = ctf.read_ctf(ctf.write_ctf(doc))
+    assert again.pupils == doc.pupils
+    assert again.header == doc.header
+
+
+def test_utf16_file() -> None:
+    text = sample("9992001_CTF_XXXXXXX_001.xml").decode().replace("UTF-8", "UTF-16")
+    assert ctf.read_ctf(text.encode("utf-16")).pupils[0].surname == "Okonkwo-Hart"

@@ -427,3 +427,15 @@ def test_demo_lost_pupils(schools: dict[str, Any], officer: Any, school_user: An
     from cmetrack.transfers.models import SearchRequest
 
     assert SearchRequest.objects.get().family_name == "Varga"
+
+
+def test_odd_file_is_imported_with_a_warning_for_the_pupil_without_upn(
+    schools: dict[str, Any],
+) -> None:
+    result = services.ctf_upload(
+        actor=SYSTEM, data=sample("odd-ctf-from-old-mis.xml"), file_name="export.xml"
+    )
+    assert result.lost_pupils == 2
+    assert any("has no UPN" in w for w in result.warnings)
+    assert any("does not follow LLLEEEE_CTF_LLLEEEE_nnn.xml" in w for w in result.warnings)
+    assert result.file.source_school == schools["st_brigids"]
