@@ -302,3 +302,44 @@ def home_section(user: User, today: dt.date | None = None) -> QueueSection | Non
         ],
         total=len(delays),
     )
+
+
+@dataclass(frozen=True)
+class PanelAgendaRow:
+    referral: PanelReferral
+    href: str
+    cells: tuple[str, ...]
+
+
+def panel_agenda_rows(referrals: list[PanelReferral], today: dt.date) -> list[PanelAgendaRow]:
+    """The children waiting for the panel: who, year group, form recommended, dates and the
+    school days waited (LA calendar)."""
+    from cmetrack.schoolcalendar.selectors import school_days
+
+    from .rules import school_days_after
+    from .shortlist import year_group_for
+
+    if not referrals:
+        return []
+    calendar = school_days(None, min(r.referred_on for r in referrals), today)
+    rows = []
+    for r in referrals:
+        case = r.case
+        year = year_group_for(case, today)
+        rows.append(
+            PanelAgendaRow(
+                referral=r,
+                href=reverse("provision:case", args=[case.pk]),
+                cells=(
+                    case.reference,
+                    case.child.full_name,
+                    year_group_label(year) if year is not None and 0 <= year <= 13 else "Not known",
+                    case.get_provision_recommended_display() or "Not decided",
+                    govuk_date(r.referred_on),
+                    govuk_date(r.panel_date) if r.panel_date else "Not set",
+                    str(school_days_after(calendar, r.referred_on, today)),
+                    "Deferred" if r.decision else "Waiting",
+                ),
+            )
+        )
+    return rows

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
@@ -252,3 +252,15 @@ def offers_for(case: Case) -> list[Offer]:
         and p.decision in (PanelDecision.SCHOOL_NAMED, PanelDecision.ALTERNATIVE)
     ]
     return sorted(offers, key=lambda o: o.on, reverse=True)
+
+
+def panel_waiting_list(user: User) -> QuerySet[PanelReferral]:
+    """Open panel referrals (no decision yet, or deferred) of the cases ``user`` may see,
+    by panel date then referral date: the panel's agenda."""
+    cases = provision_cases_visible_to(user).values("pk")
+    return (
+        PanelReferral.objects.filter(case__in=cases)
+        .filter(Q(decision="") | Q(decision=PanelDecision.DEFERRED))
+        .select_related("case__child")
+        .order_by(F("panel_date").asc(nulls_last=True), "referred_on", "pk")
+    )

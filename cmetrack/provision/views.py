@@ -57,6 +57,7 @@ from .presenters import (
     delay_rows,
     field_specs,
     figure_text,
+    panel_agenda_rows,
     provider_row,
 )
 from .shortlist import shortlist_for
@@ -616,5 +617,7 @@ def start(request: HttpRequest, case_id: int) -> HttpResponse:
 def delays(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require(selectors.may_work_provision(user))
-    rows = delay_rows(delay_queue(user, timezone.localdate()))
-    return render(request, "provision/delays.jinja", {"rows": rows})
+    today = timezone.localdate()
+    rows = delay_rows(delay_queue(user, today))
+    agenda = panel_agenda_rows(list(selectors.panel_waiting_list(user)), today)
+    return render(request, "provision/delays.jinja", {"rows": rows, "agenda": agenda})

@@ -403,3 +403,37 @@ def test_home_shows_children_waiting_too_long(client, make_user, school):
     assert case.reference in client.get("/").content.decode()
     signed_in(client, make_user, Role.SLO)
     assert "Children waiting too long" not in client.get("/").content.decode()
+
+
+def test_the_panel_agenda_lists_children_waiting_for_the_panel(client, make_user, school):
+    from cmetrack.provision import services
+
+    from .factories import SYSTEM, term_around
+
+    term_around(today())
+    later, sooner, decided = awaiting_provision(), awaiting_provision(), awaiting_provision()
+    for case, panel in ((later, 9), (sooner, 2), (decided, 1)):
+        services.panel_referral_record(
+            actor=SYSTEM,
+            case=case,
+            referred_on=today() - dt.timedelta(days=7),
+            reason="Hard to place",
+            panel_date=today() + dt.timedelta(days=panel),
+        )
+    referral = PanelReferral.objects.get(case=decided)
+    services.panel_decision_record(
+        actor=SYSTEM,
+        referral=referral,
+        decision="school_named",
+        decision_on=today(),
+        named_school=school,
+    )
+    signed_in(client, make_user, Role.ADMISSIONS)
+    body = client.get(reverse("provision:delays")).content.decode()
+    agenda = body.split("Children waiting for the fair-access panel", 1)[1]
+    assert agenda.index(sooner.reference) < agenda.index(later.reference)
+    assert decided.reference not in agenda
+    assert "Year 7" in agenda
+    assert "Mainstream school" in agenda
+    signed_in(client, make_user, Role.SLO)
+    assert client.get(reverse("provision:delays")).status_code == 403
