@@ -259,3 +259,58 @@ def test_demo_enquiries(officer, case):
         .exclude(cme_contact_name="")
         .exists()
     )  # one demo contact was never confirmed: flagged in the directory
+
+
+@pytest.mark.django_db
+def test_two_authorities_exchange_an_enquiry_and_its_reply_as_files(
+    case, home_la, other_la, actor, officer
+):
+    """We (999) ask Camden (202); Camden's copy of the system imports our file, searches,
+    assesses, replies; we import Camden's reply. No file holds the restricted address."""
+    from django.test import override_settings
+
+    from cmetrack.enquiries.dataset import EnquiryDetails
+    from cmetrack.enquiries.models import EnquiryStatus
+
+    from .test_outgoing import assert_no_restricted
+
+    outgoing = services.enquiry_send(
+        actor=actor,
+        case=case,
+        local_authority=other_la,
+        reason_linked="Mother said they were moving to Camden.",
+        details=EnquiryDetails(possible_new_address="5 New Street, London NW1 1AA"),
+    )
+    sent = services.enquiry_export(actor=actor, enquiry=outgoing, kind="JSON file")
+    assert_no_restricted(sent)
+
+    LocalAuthority.objects.filter(code="999").update(
+        cme_contact_name="Our contact", cme_contact_email="cme@999.gov.uk"
+    )
+    with override_settings(CMETRACK_LA_CODE="202", CMETRACK_LA_NAME="Camden"):
+        incoming = services.incoming_enquiry_import(actor=actor, raw=sent.encode())
+        assert incoming.from_la == home_la
+        assert incoming.address_given == "5 New Street, London NW1 1AA"
+        assert incoming.referral.postcode == "NW1 1AA"
+        services.incoming_enquiry_search(actor=actor, enquiry=incoming)
+        services.incoming_enquiry_assess(
+            actor=actor, enquiry=incoming, assessed_on=TODAY, risk_level="high",
+            assessment="Child protection plan: visit today.",
+        )  # fmt: skip
+        services.incoming_enquiry_visit_task(
+            actor=actor, enquiry=incoming, owner=officer, due=TODAY
+        )
+        incoming.refresh_from_db()
+        services.incoming_enquiry_reply(
+            actor=actor, enquiry=incoming, outcome=ReplyOutcome.FOUND_NOT_IN_EDUCATION,
+            details="Seen at the address given; applying for a school place.",
+        )  # fmt: skip
+        incoming.refresh_from_db()
+        reply_file = services.incoming_reply_document(actor=actor, enquiry=incoming)
+    assert_no_restricted(reply_file)
+
+    services.enquiry_reply_import(actor=actor, enquiry=outgoing, raw=reply_file)
+    outgoing.refresh_from_db()
+    assert outgoing.status == EnquiryStatus.ANSWERED
+    reply = outgoing.replies.get()
+    assert (reply.outcome, reply.source) == (ReplyOutcome.FOUND_NOT_IN_EDUCATION, "imported")
