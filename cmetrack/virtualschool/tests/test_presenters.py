@@ -49,7 +49,7 @@ def test_plans_are_listed_most_urgent_first_with_the_next_step() -> None:
     p = dashboard(vs)
     statuses = [c.status for c in p.cases]
     assert statuses[0] == PepStatus.OVERDUE
-    assert PepStatus.SCHEDULED == statuses[-1]
+    assert statuses[-1] == PepStatus.SCHEDULED
     refs = [r.cells[0] for r in p.case_rows]
     assert not_in_care.reference not in refs
     assert {overdue_case.reference, booked_case.reference, needed_case.reference} <= set(refs)
