@@ -336,8 +336,19 @@ def ctf_upload(*, actor: Actor, data: bytes, file_name: str) -> UploadResult:
         CtfPupil.objects.bulk_create(rows)
         lost: list[LostPupil] = []
         if kind != DestinationKind.SCHOOL:
+            held = _open_lost_upns([row.upn for row in rows if row.upn])
+            for row in rows:
+                if row.upn in held:
+                    warnings.append(
+                        f"{row.upn} is already in the lost-pupil area (file {held[row.upn]}); "
+                        "the new file is kept with the pupil's record but not added twice"
+                    )
             lost = LostPupil.objects.bulk_create(
-                [LostPupil(pupil=row, destination_kind=kind) for row in stored.pupils.all()]
+                [
+                    LostPupil(pupil=row, destination_kind=kind)
+                    for row in stored.pupils.all()
+                    if row.upn not in held
+                ]
             )
         _event(
             actor,
@@ -348,6 +359,18 @@ def ctf_upload(*, actor: Actor, data: bytes, file_name: str) -> UploadResult:
         matches = _match_against_latest_rolls(actor, lost) if lost else 0
     return UploadResult(
         file=stored, created=True, lost_pupils=len(lost), matches=matches, warnings=warnings
+    )
+
+
+def _open_lost_upns(upns: list[str]) -> dict[str, str]:
+    """UPN → file name of each of ``upns`` already open in the lost-pupil area."""
+    if not upns:
+        return {}
+    return dict(
+        LostPupil.objects.filter(
+            pupil__upn__in=upns,
+            status__in=[LostPupilStatus.OPEN, LostPupilStatus.POSSIBLE_MATCH],
+        ).values_list("pupil__upn", "pupil__file__file_name")
     )
 
 

@@ -439,3 +439,13 @@ def test_odd_file_is_imported_with_a_warning_for_the_pupil_without_upn(
     assert any("has no UPN" in w for w in result.warnings)
     assert any("does not follow LLLEEEE_CTF_LLLEEEE_nnn.xml" in w for w in result.warnings)
     assert result.file.source_school == schools["st_brigids"]
+
+
+def test_a_resent_leaver_file_is_not_added_twice(schools: dict[str, Any]) -> None:
+    upload(XXX_FILE)
+    resent = sample(XXX_FILE).replace(b"2026-07-17T14:05:11", b"2026-07-18T09:00:00")
+    result = services.ctf_upload(actor=SYSTEM, data=resent, file_name=XXX_FILE)
+    assert result.created
+    assert result.lost_pupils == 0
+    assert "K999200124001 is already in the lost-pupil area" in result.warnings[0]
+    assert LostPupil.objects.count() == 1
