@@ -521,12 +521,17 @@ def enquiry_reply_import(
         )
     if reply.replied_on > timezone.localdate():
         problems.append("replied_on: the date of the reply is in the future")
+    elif reply.replied_on < enquiry.sent_on:
+        problems.append(
+            f"replied_on: the reply is dated {reply.replied_on:%d/%m/%Y}, before the enquiry "
+            f"was sent ({enquiry.sent_on:%d/%m/%Y})"
+        )
     if problems:
         raise ValidationError({"file": problems})
     return enquiry_reply_record(
         actor=actor,
         enquiry=enquiry,
-        received_on=max(reply.replied_on, enquiry.sent_on),
+        received_on=reply.replied_on,
         outcome=reply.outcome,
         responder_name=reply.responder.responder_name,
         responder_role=reply.responder.responder_role,
