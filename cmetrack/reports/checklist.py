@@ -123,9 +123,14 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
         return [
             Evidence("Live figures with how each is computed.", reverse("reports:dashboard")),
             Evidence("Trends by month, term and year.", reverse("reports:trends")),
+            Evidence("Children missing education new to the area.", _figure("cme", "new_to_area")),
             Evidence(
-                "New to the area and new to the country are not yet recorded on the child "
-                "or the case."
+                "Children missing education new to the country.",
+                _figure("cme", "new_to_country"),
+            ),
+            Evidence(
+                "Children missing education by category and primary reason.",
+                _figure("cme", "category"),
             ),
         ]
     if number == 9:

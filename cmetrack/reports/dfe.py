@@ -15,11 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case as When_
-from django.db.models import Exists, OuterRef, QuerySet, Value, When
+from django.db.models import QuerySet, Value, When
 from django.utils import timezone
 
-from cmetrack.cases.lifecycle import CaseState, Outcome
 from cmetrack.cases.models import Case, CmeReason
+from cmetrack.registers.selectors import home_education_rows_at
 from cmetrack.rules import is_of_compulsory_school_age, national_curriculum_year
 
 from .periods import Season, census_day, months_back
@@ -207,29 +207,16 @@ def _tables(rows: list[CaseRow], census: dt.date, with_length: bool) -> _Folded:
         nc = national_curriculum_year(dob, year)
         label = "Reception" if nc <= 0 else f"Year {min(nc, 11)}"
         years[label] += 1
-        lengths[names[band]] += 1
-        reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += 1
-        if not reason:
-            no_reason.append(pk)
+        if with_length:
+            lengths[names[band]] += 1
+            reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += 1
+            if not reason:
+                no_reason.append(pk)
     tables: dict[str, dict[str, int]] = {"Total": {"Total": total}, "Sex": sex, "Year group": years}
     if with_length:
         tables["Length of time missing education"] = lengths
         tables["Primary reason for CME"] = reasons
     return _Folded(tables, not_csa, no_dob, no_reason)
-
-
-def ehe_population(census: dt.date) -> QuerySet[Case]:
-    """Children whose latest case by the census day closed as home educated by then (the
-    home-education list itself is not kept in this system). Closed is final, so a case
-    closed on or before the census day was closed on it."""
-    later = Case.objects.filter(
-        child_id=OuterRef("child_id"),
-        date_referred__gt=OuterRef("date_referred"),
-        date_referred__lte=census,
-    )
-    return Case.objects.filter(
-        state=CaseState.CLOSED, outcome=Outcome.HOME_EDUCATED, closed_on__lte=census
-    ).filter(~Exists(later))
 
 
 def dfe_return(
@@ -244,7 +231,10 @@ def dfe_return(
     cme = _tables(_case_rows(source, census), census, with_length=True)
     result.cme, result.not_school_age = cme.tables, cme.not_school_age
     result.reason_not_recorded = len(cme.no_reason)
-    ehe = _tables(_case_rows(ehe_population(census), census), census, with_length=False)
+    ehe_rows: list[CaseRow] = [
+        (pk, child, dob, sex, "", "") for pk, child, dob, sex in home_education_rows_at(census)
+    ]
+    ehe = _tables(ehe_rows, census, with_length=False)
     result.ehe = ehe.tables
     result.ehe["Primary reason for EHE"] = {NOT_KNOWN: result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:

@@ -11,6 +11,7 @@ import pytest
 from cmetrack.cases.models import Case
 from cmetrack.people.models import Child, ChildVulnerability
 from cmetrack.people.tests.factories import AddressFactory, ChildFactory
+from cmetrack.registers.models import HomeEducationRecord
 
 from .factories import case_with_history
 
@@ -140,5 +141,9 @@ def world(db: None) -> World:
             ("tracking", D(2026, 9, 16)),
             ("closed", D(2026, 9, 20)),
         ],
+    )
+    # F is on the home-education list from the day the case closed (the DfE EHE tables).
+    HomeEducationRecord.objects.create(
+        child=f, started_on=D(2026, 9, 20), learnt_from="case", case=cases[7]
     )
     return World(a=a, b=b, c=c, d=d, e=e, f=f, cases=cases)
