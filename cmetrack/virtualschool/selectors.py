@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
@@ -31,7 +31,7 @@ from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.detection.models import Alert, AlertRule, AlertState
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import may_see_restricted_addresses
-from cmetrack.registers.models import RollEntry
+from cmetrack.registers.models import RollEntry, RollSnapshot
 
 from .models import (
     ChildInCare,
@@ -120,22 +120,28 @@ def placement_address_for_sharing(placement: Placement) -> str:
     return "" if placement.is_restricted else placement.address
 
 
-def child_on_roll_since(*, upn: str | None, school_id: int | None, since: date) -> bool:
-    """The UPN is on the school's roll on or after ``since``: in a roll snapshot taken then,
-    or in an addition return from the school (detection) with a join date since then."""
+def child_on_roll(*, upn: str | None, school_id: int | None) -> bool:
+    """Whether the UPN is on the school's roll now, by the registers: on the school's latest
+    roll snapshot, or added since it (an addition return), and not deleted since (a
+    deletion return). A child who stays at the same school when they move placement keeps
+    their place."""
     if not upn or school_id is None:
         return False
-    from cmetrack.detection.models import AdditionReturn
+    from cmetrack.detection.models import AdditionReturn, DeletionReturn
 
-    on_snapshot = RollEntry.objects.filter(
-        upn=upn, snapshot__school_id=school_id, snapshot__taken_on__gte=since
+    latest = RollSnapshot.objects.filter(school_id=school_id).aggregate(d=Max("taken_on"))["d"]
+    seen = RollEntry.objects.filter(upn=upn, snapshot__school_id=school_id).aggregate(
+        d=Max("snapshot__taken_on")
+    )["d"]
+    joined = AdditionReturn.objects.filter(upn=upn, school_id=school_id).aggregate(
+        d=Max("joined_on")
+    )["d"]
+    evidence = [d for d in (seen, joined) if d is not None and (latest is None or d >= latest)]
+    if not evidence:
+        return False
+    return not DeletionReturn.objects.filter(
+        upn=upn, school_id=school_id, deleted_on__gte=max(evidence)
     ).exists()
-    return (
-        on_snapshot
-        or AdditionReturn.objects.filter(
-            upn=upn, school_id=school_id, joined_on__gte=since
-        ).exists()
-    )
 
 
 def peps_for_record(record: ChildInCare) -> QuerySet[PersonalEducationPlan]:

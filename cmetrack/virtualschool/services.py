@@ -46,7 +46,7 @@ from .models import (
     PlacementAlertReason,
     SuitableEducation,
 )
-from .selectors import child_on_roll_since, may_work_vs, may_write_cic
+from .selectors import child_on_roll, may_work_vs, may_write_cic
 
 NOT_ALLOWED_CIC = (
     "Only Virtual School officers and the CME team can record a child's in-care details."
@@ -348,11 +348,7 @@ def _gap_for(placement: Placement) -> rules.SchoolGap | None:
     return rules.placement_school_gap(
         school_recorded=placement.has_school,
         admitted_on=placement.school_admitted_on,
-        on_roll=child_on_roll_since(
-            upn=placement.record.child.upn,
-            school_id=placement.school_id,
-            since=placement.started_on,
-        ),
+        on_roll=child_on_roll(upn=placement.record.child.upn, school_id=placement.school_id),
     )
 
 
@@ -401,6 +397,14 @@ def _refresh_alerts(actor: Actor, placement: Placement, resolution: str) -> Plac
     return _alert_raise(actor, placement, gap) if gap is not None else None
 
 
+def _same_school(previous: Placement, values: Mapping[str, Any]) -> bool:
+    school = values.get("school")
+    if school is not None:
+        return bool(previous.school_id == school.pk)
+    name = str(values.get("school_name") or "").strip().lower()
+    return bool(name) and previous.school_id is None and previous.school_name.lower() == name
+
+
 @dataclass(frozen=True)
 class PlacementMove:
     placement: Placement
@@ -432,6 +436,9 @@ def placement_change(*, actor: Actor, record: ChildInCare, **values: Any) -> Pla
         if problem:
             raise ValidationError({"started_on": problem})
         _placement_end(actor, previous, values["started_on"])
+        if _same_school(previous, values) and values.get("school_admitted_on") is None:
+            # The child stays at their school: the place they had is kept.
+            values["school_admitted_on"] = previous.school_admitted_on
     placement = _placement_add(actor, record, values, previous=previous)
     placement.record = record
     _on_open_cases(

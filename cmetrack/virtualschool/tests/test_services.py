@@ -341,3 +341,39 @@ def test_in_care_upns_match_current_and_former_upns() -> None:
         upn(3),
         upn(4),
     }
+
+
+def test_staying_at_the_same_school_keeps_the_place() -> None:
+    same = school()
+    rec = record(
+        placement=placement_values(
+            started_on=days_ago(60), school=same, school_admitted_on=days_ago(60)
+        )
+    )
+    move = services.placement_change(
+        actor=SYSTEM, record=rec, **placement_values(started_on=days_ago(2), school=same)
+    )
+    assert move.alert is None
+    assert move.placement.school_admitted_on == days_ago(60)
+
+
+def test_on_roll_means_on_the_latest_roll_and_not_deleted_since() -> None:
+    from cmetrack.detection.models import DeletionReturn
+    from cmetrack.virtualschool.selectors import child_on_roll
+
+    rec = record(upn_serial=9)
+    pupil = rec.child.upn
+    assert pupil is not None
+    s = school()
+    identity = {"legal_given_name": "A", "legal_family_name": "B", "dob": dt.date(2015, 3, 14)}
+    october = RollSnapshot.objects.create(school=s, taken_on=days_ago(40))
+    RollEntry.objects.create(snapshot=october, upn=pupil, sex="F", **identity)
+    assert child_on_roll(upn=pupil, school_id=s.pk)
+    DeletionReturn.objects.create(
+        school=s, upn=pupil, ground="i", deleted_on=days_ago(10), **identity
+    )
+    assert not child_on_roll(upn=pupil, school_id=s.pk)  # deleted since
+    DeletionReturn.objects.all().delete()
+    RollSnapshot.objects.create(school=s, taken_on=days_ago(5))  # a later roll without them
+    assert not child_on_roll(upn=pupil, school_id=s.pk)
+    assert not child_on_roll(upn=None, school_id=s.pk)
