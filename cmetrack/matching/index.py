@@ -122,6 +122,8 @@ STAGE_BUDGET = 200
 #: Name and date comparisons remembered across searches (query value, vocabulary id):
 #: about 100 bytes each.
 PAIR_CACHE_SIZE = 1_000_000
+#: Term frequencies are smoothed with this many pseudo-records at the model's u.
+TF_PSEUDO_COUNT = 100
 #: A best match at least this probable ends the search after the stage that found it.
 CONFIDENT = 0.99
 COMPARISON_COUNT = len(COMPARISONS)
@@ -761,14 +763,22 @@ class CandidateIndex(Generic[T]):
         self._columns = [_view(self._rows_table.column(c), "i") for c in _ROW_COLUMNS]
         self._keys = _view(keys.column("key"), "Q")
         self._key_rows = _view(keys.column("row"), "i")
-        n_given = sum(tf["given"].values()) or 1
-        n_family = sum(tf["family"].values()) or 1
         self.scorer = Scorer(
             self.model,
-            {k: v / n_given for k, v in tf["given"].items()},
-            {k: v / n_family for k, v in tf["family"].items()},
+            self._smoothed(tf["given"], "given_name"),
+            self._smoothed(tf["family"], "family_name"),
             family_rules=self.family_rules,
         )
+
+    def _smoothed(self, counts: dict[str, int], comparison: str) -> dict[str, float]:
+        """Each name's share of the register, drawn towards the model's chance that two
+        records agree on the name (its u) as if :data:`TF_PSEUDO_COUNT` more records had
+        been seen: in a register of a few children every name is "common", which would
+        make an agreeing name count for nothing; in a large one this changes little."""
+        n = sum(counts.values())
+        u = self.model.level(comparison, "exact").u
+        k = TF_PSEUDO_COUNT
+        return {name: (c + k * u) / (n + k) for name, c in counts.items()}
 
     # --- saving and loading ---------------------------------------------------------------
 
@@ -978,12 +988,14 @@ class CandidateIndex(Generic[T]):
         permit: Callable[[list[T]], set[T]] | None = None,
         prior: float | None = None,
         exclude: int | None = None,
+        all_stages: bool = False,
     ) -> list[Candidate[T]]:
         """The best ``limit`` records for ``query``, best first. ``permit`` is given the
         candidates' items and returns those the caller may see; it runs before anything is
         scored, so what is out of scope never affects the results. ``exclude`` is a record
         number left out (the record itself, when deduplicating). Keys are tried in stages
-        (see :func:`query_keys`)."""
+        (see :func:`query_keys`) until one finds a confident match, or all of them with
+        ``all_stages`` (a duplicate check wants the second record of a child too)."""
         plain = query_orientations(query)
         if not plain:
             return []
@@ -1000,7 +1012,7 @@ class CandidateIndex(Generic[T]):
             seen |= rows
             self._best(rows, states, permit, best, exclude)
             top = max((w for w, _r, _o in best.values()), default=-math.inf)
-            if probability(top, prior) >= CONFIDENT:
+            if not all_stages and probability(top, prior) >= CONFIDENT:
                 break
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         out = []

@@ -297,11 +297,15 @@ def _search(
     adapters: Sequence[RegisterAdapter],
     user: User | None,
     limit: int,
+    population: int = 1,
+    all_stages: bool = False,
 ) -> list[tuple[RegisterAdapter, Candidate[RegisterRef]]]:
+    """The best ``limit`` candidates over ``adapters``; the prior is one in the number of
+    records searched, or in ``population`` when that is larger."""
     model = current_model()
     indexes = [(a, register_index(a, model)) for a in adapters]
     total = sum(len(i) for _a, i in indexes)
-    prior = 1.0 / max(total, 1)
+    prior = 1.0 / max(total, population, 1)
     found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]] = []
     for adapter, index in indexes:
         permit = None
@@ -313,7 +317,10 @@ def _search(
                 return adapter.permitted(user, refs)
 
         found += [
-            (adapter, c) for c in index.search(query, limit=limit, permit=permit, prior=prior)
+            (adapter, c)
+            for c in index.search(
+                query, limit=limit, permit=permit, prior=prior, all_stages=all_stages
+            )
         ]
     found.sort(key=lambda ac: -ac[1].score.weight)
     return found[:limit]
@@ -371,6 +378,13 @@ def search_children(
     return results
 
 
+#: The prior of the duplicate check is one in at least this many: a referral may be about
+#: any child of the area, not only one of the few the authority already has a case for,
+#: so an authority with 40 children on its books must not read "same name, different date
+#: of birth" as a likely duplicate.
+DUPLICATE_PRIOR_POPULATION = 10_000
+
+
 @dataclass(frozen=True)
 class ChildMatch:
     """A child with a case who may be the one described (for the duplicate warning)."""
@@ -413,7 +427,12 @@ def find_possible_duplicates(
     if query.is_empty():
         return []
     found = _search(
-        query=query.as_record(), adapters=[adapter_for("children")], user=None, limit=limit
+        query=query.as_record(),
+        adapters=[adapter_for("children")],
+        user=None,
+        limit=limit,
+        population=DUPLICATE_PRIOR_POPULATION,
+        all_stages=True,
     )
     children = Child.objects.in_bulk([c.item.pk for _a, c in found])
     out = []

@@ -70,6 +70,13 @@ CHILDREN = {
         sex="F",
         postcode="EX5 3BB",
     ),
+    "aleksandr": PersonRecord(
+        given_names="Aleksandr",
+        family_name="Petrenko",
+        dob="2014-08-23",
+        sex="M",
+        postcode="EX3 7GG",
+    ),
     "yusuf": PersonRecord(
         given_names="Yusuf", family_name="Warsame", dob="2012-09-30", sex="M", postcode="EX6 2CC"
     ),
@@ -122,6 +129,9 @@ ERROR_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "transliteration_mohamed": ("mohammed", {"given_names": "Mohamed"}),
     "transliteration_yousef": ("yusuf", {"given_names": "Yousef"}),
     "transliteration_alexandra": ("aleksandra", {"given_names": "Alexandra"}),
+    "transliteration_alexander": ("aleksandr", {"given_names": "Alexander"}),
+    "transliteration_oleksandr": ("aleksandr", {"given_names": "Oleksandr"}),
+    "typo_and_dob_one_digit": ("william", {"given_names": "Wiliam", "dob": "2015-11-03"}),
     "hyphenated_surname_part": ("robert", {"family_name": "Jones"}),
     "double_surname_added": ("william", {"family_name": "Taylor Hughes"}),
     "reordered_surname": ("robert", {"family_name": "Jones Smith"}),

@@ -342,8 +342,8 @@ def test_triage_page_states_school_age_and_duplicates(client: Client, make_user:
     client.force_login(make_user(Role.CME_OFFICER))
     page = text(client.get(f"/referrals/{referral.reference}/triage/"))
     assert "Of compulsory school age on" in page
-    assert "Same name" in page
-    assert "Same date of birth" in page
+    assert "Given name matches; Surname matches" in page
+    assert "Date of birth matches" in page
 
 
 def test_triage_into_tracking_through_the_page(client: Client, make_user: Any) -> None:
@@ -484,7 +484,7 @@ def test_duplicates_shown_at_triage_are_audited_and_scoped(client: Client, make_
     officer = make_user(Role.CME_OFFICER)
     client.force_login(officer)
     page = text(client.get(url))
-    assert "Same name" in page
+    assert "Given name matches; Surname matches" in page
     event = AuditEvent.objects.get(child_id=known.pk, action="view")
     assert event.actor == officer
     assert referral.reference in event.summary
