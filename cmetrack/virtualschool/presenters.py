@@ -18,7 +18,13 @@ from cmetrack.detection.models import Alert
 
 from .models import ChildInCare, PersonalEducationPlan, Placement, PlacementAlert
 from .rules import PEP_STATUS_TEXT, PepStatus
-from .selectors import InCareCase, may_work_vs, may_write_cic, placement_address_for
+from .selectors import (
+    InCareCase,
+    child_on_roll,
+    may_work_vs,
+    may_write_cic,
+    placement_address_for,
+)
 
 STATUS_TAG = {
     PepStatus.OVERDUE: "govuk-tag--red",
@@ -74,12 +80,15 @@ def _case_row(item: InCareCase) -> Row:
 def _placement_alert_row(alert: PlacementAlert) -> Row:
     placement = alert.placement
     record = placement.record
+    school = placement.school_display
+    if placement.school_id and child_on_roll(upn=record.child.upn, school_id=placement.school_id):
+        school += " (now on its roll: resolve the alert)"
     return Row(
         cells=(
             record.child.full_name,
             alert.get_reason_display(),
             govuk_date(placement.started_on),
-            placement.school_display,
+            school,
             govuk_date(alert.raised_on),
         ),
         href=record_url(record),

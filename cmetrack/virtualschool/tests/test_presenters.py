@@ -94,3 +94,30 @@ def test_record_and_plan_presenters_mask_the_restricted_address() -> None:
     ]
     officer = user(Role.CME_OFFICER)
     assert not PepPresenter(pep=plan, viewer=officer).can_edit
+
+
+def test_a_placement_alert_says_when_the_child_is_now_on_the_roll() -> None:
+    import datetime as dt
+
+    from cmetrack.audit.services import Actor
+    from cmetrack.registers.models import RollEntry, RollSnapshot
+    from cmetrack.virtualschool import services
+    from cmetrack.virtualschool.presenters import _placement_alert_row
+
+    from .factories import school
+
+    rec = record(upn_serial=5)
+    new_school = school()
+    move = services.placement_change(
+        actor=Actor.system("test"),
+        record=rec,
+        **placement_values(started_on=days_ago(3), school=new_school),
+    )
+    assert move.alert is not None
+    assert "now on its roll" not in _placement_alert_row(move.alert).cells[3]
+    snapshot = RollSnapshot.objects.create(school=new_school, taken_on=days_ago(0))
+    RollEntry.objects.create(
+        snapshot=snapshot, upn=rec.child.upn or "", legal_given_name="A", legal_family_name="B",
+        dob=dt.date(2015, 3, 14), sex="F",
+    )  # fmt: skip
+    assert "now on its roll" in _placement_alert_row(move.alert).cells[3]
