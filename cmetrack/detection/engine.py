@@ -175,11 +175,20 @@ def create_marks_view(con: Any, parquet: Sequence[str] = (), csv: Sequence[str] 
         # read the marks more than once. Values are normalised afterwards, and only where a
         # distinct value needs it (trimming and upper-casing 95 million rows costs a third
         # of the load).
-        con.execute(
-            "CREATE OR REPLACE TABLE marks_csv AS "  # noqa: S608 - paths escaped
-            "SELECT laestab, upn, date AS d, session, code "
-            f"FROM read_csv({_list_sql(csv)}, header = true, columns = {_CSV_COLUMNS})"
-        )
+        try:
+            con.execute(
+                "CREATE OR REPLACE TABLE marks_csv AS "  # noqa: S608 - paths escaped
+                "SELECT laestab, upn, date AS d, session, code "
+                f"FROM read_csv({_list_sql(csv)}, header = true, columns = {_CSV_COLUMNS})"
+            )
+        except duckdb.Error:
+            # Not every date is ISO (a spreadsheet's 03/09/2025): read them as text.
+            con.execute(
+                "CREATE OR REPLACE TABLE marks_csv AS "  # noqa: S608 - paths escaped
+                "SELECT laestab, upn, coalesce(TRY_CAST(date AS DATE), "
+                "CAST(try_strptime(date, '%d/%m/%Y') AS DATE)) AS d, session, code "
+                f"FROM read_csv({_list_sql(csv)}, header = true, all_varchar = true)"
+            )
         _normalise_marks_table(con, "marks_csv")
         parts.append("SELECT laestab, upn, d, session, code FROM marks_csv")
     if not parts:
@@ -304,16 +313,20 @@ seg AS (
 ),
 """  # noqa: S608 - constant SQL built from the code tables
 
+#: The pupils worth a grid: a run of n sessions needs n G/N/O marks. Each gets a number
+#: (pid), the key of the window steps (an integer sorts faster than a UPN). Written to the
+#: table ``run_candidates`` before :data:`RUNS_SQL` runs, so that DuckDB knows how few they
+#: are and builds its hash tables on them, not on the marks.
+CANDIDATES_SQL = f"""
+SELECT laestab, upn, row_number() OVER () AS pid FROM (
+    SELECT laestab, upn FROM marks
+    WHERE d <= $as_of AND code IN ({_ABSENT})
+    GROUP BY laestab, upn HAVING count(*) >= $min_sessions
+)
+"""  # noqa: S608 - constant SQL built from the code tables
+
 RUNS_SQL = f"""
-WITH candidates AS MATERIALIZED (
-    -- A run of n sessions needs n G/N/O marks: only those pupils get a grid. Each gets a
-    -- number (pid), the key of the window steps below (an integer sorts faster than a UPN).
-    SELECT laestab, upn, row_number() OVER () AS pid FROM (
-        SELECT laestab, upn FROM marks
-        WHERE d <= $as_of AND code IN ({_ABSENT})
-        GROUP BY laestab, upn HAVING count(*) >= $min_sessions
-    )
-),
+WITH candidates AS (SELECT laestab, upn, pid FROM run_candidates),
 school_last AS MATERIALIZED (
     -- Each school's last marked morning and afternoon: 250 groups, not one per school day.
     SELECT laestab, max(d) FILTER (WHERE session = 'AM') AS am_d,
@@ -339,16 +352,18 @@ school_end AS MATERIALIZED (
     GROUP BY m.laestab
 ),
 candidate_marks AS MATERIALIZED (
-    -- Narrow the marks to the candidates first, then find their sessions.
-    SELECT m.laestab, c.pid, m.d, m.session, m.code
+    -- Narrow the marks to the candidates first (a SEMI JOIN always builds its hash table
+    -- on the candidates, never on the marks), then find their sessions.
+    SELECT m.laestab, m.upn, m.d, m.session, m.code
     FROM marks m
-    JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
+    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
     WHERE m.d <= $as_of
 ),
 ms AS (
     -- In the shared steps below "upn" holds the candidate's number.
-    SELECT m.laestab, m.pid AS upn, s.seq, m.code
+    SELECT m.laestab, c.pid AS upn, s.seq, m.code
     FROM candidate_marks m
+    JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
 ),
 {RUN_SEGMENT_CTES}pupil_last AS (
@@ -379,8 +394,16 @@ ORDER BY g.laestab, c.upn, g.first_seq
 """  # noqa: S608 - constant SQL built from the code tables
 
 
+def _candidates(con: Any, sql: str, as_of: date, min_sessions: int) -> None:
+    params = {"as_of": as_of}
+    if "$min_sessions" in sql:
+        params["min_sessions"] = min_sessions  # type: ignore[assignment]
+    con.execute("CREATE OR REPLACE TEMP TABLE run_candidates AS " + sql, params)
+
+
 def absence_runs(con: Any, as_of: date, min_sessions: int = 1) -> list[RunRow]:
     """Every run of unexplained absence up to ``as_of`` at least ``min_sessions`` long."""
+    _candidates(con, CANDIDATES_SQL, as_of, min_sessions)
     rows = con.execute(RUNS_SQL, {"as_of": as_of, "min_sessions": min_sessions}).fetchall()
     return [RunRow(*row) for row in rows]
 
@@ -482,19 +505,15 @@ GROUP BY m.laestab
 
 
 #: Pupils whose last G/N/O comes after their last break: only they can have an open run.
-_OPEN_CANDIDATES = f"""SELECT m.laestab, m.upn, row_number() OVER () AS pid
-    FROM marks m
+_OPEN_CANDIDATES = f"""SELECT laestab, upn, row_number() OVER () AS pid FROM (
+    SELECT m.laestab, m.upn FROM marks m
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
     WHERE m.d <= $as_of
     GROUP BY m.laestab, m.upn
     HAVING max(s.seq) FILTER (WHERE m.code IN ({_ABSENT})) > coalesce(
         max(s.seq) FILTER (WHERE m.code NOT IN ({_ABSENT}) AND m.code NOT IN ({_NEUTRAL})), -1
-    )"""  # noqa: S608 - constant SQL built from the code tables
-
-_RUNS_CANDIDATES_START = RUNS_SQL.index("WITH candidates AS MATERIALIZED (") + len(
-    "WITH candidates AS MATERIALIZED ("
-)
-_RUNS_CANDIDATES_END = RUNS_SQL.index("),\nschool_last AS")
+    )
+)"""  # noqa: S608 - constant SQL built from the code tables
 
 
 def save_run_state(con: Any, as_of: date) -> None:
@@ -504,22 +523,18 @@ def save_run_state(con: Any, as_of: date) -> None:
     open run (their last G/N/O is after their last break), of any length.
     """
     con.execute(STATE_SQL, {"as_of": as_of})
-    sql = (
-        RUNS_SQL[:_RUNS_CANDIDATES_START]
-        + _OPEN_CANDIDATES
-        + RUNS_SQL[_RUNS_CANDIDATES_END:].replace("ORDER BY g.laestab, c.upn, g.first_seq", "")
-    )
+    _candidates(con, _OPEN_CANDIDATES, as_of, 1)
     con.execute(
         "CREATE OR REPLACE TABLE run_state AS "  # noqa: S608 - constant SQL
         "SELECT laestab, upn, first_seq, last_seq, sessions, data_gaps FROM ("
-        + sql
+        + RUNS_SQL.replace("ORDER BY g.laestab, c.upn, g.first_seq", "")
         + ") WHERE open",
         {"as_of": as_of, "min_sessions": 1},
     )
 
 
 INCREMENT_SQL = f"""
-WITH nm AS (
+WITH nm AS MATERIALIZED (
     SELECT m.laestab, m.upn, s.seq, m.code
     FROM new_marks m
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
@@ -581,7 +596,8 @@ groups AS (
     FROM seg GROUP BY laestab, upn, grp
 )
 SELECT g.laestab, g.upn, f.d AS first_date, f.session AS first_session,
-    l.d AS last_date, l.session AS last_session, CAST(g.sessions AS BIGINT), g.data_gaps,
+    l.d AS last_date, l.session AS last_session, CAST(g.sessions AS BIGINT) AS sessions,
+    g.data_gaps,
     g.grp = g.last_grp AS open, g.first_seq, g.last_seq
 FROM groups g
 LEFT JOIN school_sessions f ON f.laestab = g.laestab AND f.seq = g.first_seq
@@ -597,7 +613,13 @@ def incremental_runs(con: Any, as_of: date, *, keep_state: bool = True) -> list[
     Returns every run that the new marks extended, closed or started (runs already closed
     before are not repeated). With ``keep_state`` the state moves on to ``as_of``.
     """
-    rows = [RunRow(*row) for row in con.execute(INCREMENT_SQL, {"as_of": as_of}).fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE increment_runs AS " + INCREMENT_SQL, {"as_of": as_of})
+    rows = [
+        RunRow(*row)
+        for row in con.execute(
+            "SELECT * FROM increment_runs ORDER BY laestab, upn, first_seq"
+        ).fetchall()
+    ]
     if keep_state:
         con.execute(
             "CREATE OR REPLACE TABLE school_state AS "
@@ -607,12 +629,9 @@ def incremental_runs(con: Any, as_of: date, *, keep_state: bool = True) -> list[
             "WHERE m.d <= $as_of GROUP BY m.laestab) GROUP BY laestab",
             {"as_of": as_of},
         )
-        con.execute("CREATE OR REPLACE TABLE run_state AS SELECT * FROM run_state WHERE false")
-        open_rows = [
-            (r.laestab, r.upn, r.first_seq, r.last_seq, r.sessions, r.data_gaps)
-            for r in rows
-            if r.open
-        ]
-        if open_rows:
-            con.executemany("INSERT INTO run_state VALUES (?, ?, ?, ?, ?, ?)", open_rows)
+        # Set-based: the open runs become the new state (no row-by-row inserts).
+        con.execute(
+            "CREATE OR REPLACE TABLE run_state AS SELECT laestab, upn, first_seq, last_seq, "
+            "sessions, data_gaps FROM increment_runs WHERE open"
+        )
     return rows

@@ -218,15 +218,17 @@ def test_an_increment_agrees_with_a_full_recompute(
 
 
 def test_csv_marks_are_normalised_and_give_the_same_runs(tmp_path: Path) -> None:
-    """Spreadsheet-style CSV (padded LAESTAB, lower-case codes and sessions) reads the same
-    as clean marks; only the values that need it are changed."""
+    """Spreadsheet-style CSV (padded LAESTAB, lower-case codes and sessions, dates as
+    03/09/2025) reads the same as clean marks; only the values that need it are changed."""
     marks = pupil("A123456789012", date(2025, 1, 6), " ".join(["/", "\\"] + ["N"] * 22 + ["/"]))
     clean = duckdb_runs(marks, TERMS, CLOSURES, AS_OF)
     lines = ["laestab,upn,date,session,code"]
     for n, (la, upn, d, session, code) in enumerate(marks):
+        day = d.isoformat()
         if n % 2:
             la, session, code = f" {la} ", session.lower(), code.lower()
-        lines.append(f"{la},{upn},{d.isoformat()},{session},{code}")
+            day = f"{d:%d/%m/%Y}"
+        lines.append(f"{la},{upn},{day},{session},{code}")
     path = tmp_path / "marks.csv"
     path.write_text("\n".join(lines) + "\n")
     con = engine.connect(threads=1)
