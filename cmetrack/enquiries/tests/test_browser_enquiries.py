@@ -8,11 +8,15 @@ import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import TEST_PASSWORD
+from cmetrack.audit.services import Actor
 from cmetrack.core.tests.axe import assert_accessible
 from cmetrack.enquiries.models import OutgoingEnquiry
+from cmetrack.enquiries.services import incoming_enquiry_log, move_notification_send
+from cmetrack.organisations.models import LocalAuthority
 
 from .conftest import RESTRICTED_LINE, make_authority
 
@@ -69,5 +73,20 @@ def test_officer_makes_an_enquiry(browser_page: Any, make_user: Any, case: Any) 
     expect(page.get_by_text("Contact at Camden")).to_be_visible()
     assert_accessible(page)
     page.goto("/enquiries/incoming/new/")
+    assert_accessible(page)
+
+    # The case's page with a notice waiting for acknowledgement, and an incoming enquiry.
+    actor = Actor(user=officer)
+    camden = LocalAuthority.objects.get(code="202")
+    move_notification_send(actor=actor, case=case, local_authority=camden)
+    page.goto(f"/enquiries/cases/{case.pk}/")
+    expect(page.get_by_text("Not yet acknowledged.")).to_be_visible()
+    assert_accessible(page)
+    incoming = incoming_enquiry_log(
+        actor=actor, from_la=camden, received_on=timezone.localdate(), given_names="Jay",
+        family_name="Example", reason_linked="Moving to your area.", address_given="1 Row",
+    )  # fmt: skip
+    page.goto(f"/enquiries/incoming/{incoming.pk}/")
+    expect(page.get_by_role("button", name="Search every register")).to_be_visible()
     assert_accessible(page)
     assert errors == []
