@@ -8,7 +8,13 @@ from django.urls import reverse
 
 from cmetrack.core.jinja import govuk_date
 
-from .models import HomeEducationConcern, HomeEducationConsentRequest, HomeEducationRecord
+from .models import (
+    HomeEducationConcern,
+    HomeEducationConsentRequest,
+    HomeEducationRecord,
+    LearntFrom,
+)
+from .selectors import HomeEducationCounts
 
 
 def concern_text(record: HomeEducationRecord) -> str:
@@ -121,3 +127,29 @@ def consent_cells(r: HomeEducationConsentRequest) -> tuple[str, ...]:
 
 
 CONSENT_HEADERS = ("Child", "School", "Requested", "Who asked", "Grounds", "Decision")
+
+
+def counts_summary(c: HomeEducationCounts) -> list[tuple[str, str]]:
+    """The list in figures for the list page (the same selector as reports and the API)."""
+    since = govuk_date(c.period_start)
+    routes = ", ".join(
+        f"{LearntFrom(k).label.lower()}: {n}" for k, n in c.added_by_route.items() if n
+    )
+    return [
+        (f"On the list on {govuk_date(c.as_at)}", str(c.on_list)),
+        (
+            "With an EHC plan / SEN support",
+            f"{c.on_list_with_ehc_plan} / {c.on_list_with_sen_support}",
+        ),
+        (f"Added since {since}", f"{c.added_in_period}" + (f" ({routes})" if routes else "")),
+        (f"Left the list since {since}", str(c.ended_in_period)),
+        (
+            f"Welfare concerns since {since}",
+            f"{c.concerns_in_period} ({c.cases_opened_in_period} opened a case)",
+        ),
+        (
+            f"Consent requests since {since}",
+            f"{c.consent_requests_in_period} ({c.consents_granted_in_period} given, "
+            f"{c.consents_refused_in_period} refused)",
+        ),
+    ]

@@ -190,15 +190,21 @@ def consent_answer(*, child: Child | None, school: Organisation) -> ConsentAnswe
     """Whether ``child`` may be withdrawn from ``school`` for home education now.
 
     The grounds come from what the authority knows: the school is a special school; the
-    child's record shows a child protection plan; a consent request for the child recorded
-    child protection enquiries. The decision is the latest request for this child at this
-    school."""
+    child's record shows a child protection plan; a consent request for the child (or the
+    children-not-in-school register) recorded child protection enquiries. The decision is
+    the latest request for this child at this school."""
     enquiries = plan = False
     decision: str | None = None
     if child is not None:
         plan = child.child_protection_plan
         requests = HomeEducationConsentRequest.objects.filter(child=child)
         enquiries = requests.filter(child_protection_enquiries=True).exists()
+        if not enquiries:  # or the children-not-in-school register says so
+            from cmetrack.cnis.models import RegisterDetails, YesNoUnknown
+
+            enquiries = RegisterDetails.objects.filter(
+                child=child, child_protection_enquiries=YesNoUnknown.YES
+            ).exists()
         latest = requests.filter(school=school).order_by("-requested_on", "-id").first()
         decision = latest.status if latest else None
     grounds = consent_grounds(

@@ -87,6 +87,13 @@ def home_education_record_add(
     )
 
 
+def _learnt_during(case: Case | None) -> dt.date | None:
+    """A child found home educated during a case: learnt of when located (or at closing)."""
+    if case is None:
+        return None
+    return case.located_on or case.closed_on
+
+
 def _record_add(
     *,
     actor: Actor,
@@ -118,7 +125,7 @@ def _record_add(
         source=source.strip(),
         case=case,
         learnt_from=route,
-        learnt_on=learnt_on or timezone.localdate(),
+        learnt_on=learnt_on or _learnt_during(case) or timezone.localdate(),
         previous_school=previous_school,
         previous_school_name=previous_school_name.strip(),
         sen_status=sen_status or SEN_FROM_CHILD.get(child.sen_provision, SenStatus.UNKNOWN),  # type: ignore[call-overload]

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cmetrack.accounts.models import User
@@ -64,6 +65,11 @@ def home_education_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "can_keep": selectors.may_keep_home_education_list(user),
             "query": request.GET.urlencode(),
+            "counts": presenters.counts_summary(
+                selectors.home_education_counts(timezone.localdate())
+            )
+            if selectors.may_keep_home_education_list(user)
+            else [],
         },
     )
 

@@ -382,3 +382,26 @@ def test_rows_for_the_dfe_return(officer):
         (record.pk, child.pk, dt.date(2014, 2, 2), "M")
     ]
     assert selectors.home_education_rows_at(TODAY - 6 * DAY) == []
+
+
+def test_case_route_dates_come_from_the_case():
+    case = case_in_state(CaseState.LOCATED)
+    from cmetrack.cases.services import case_close
+
+    closed = case_close(
+        actor=Actor.system("t"), case=case, outcome="home_educated", reason="Parent says EHE"
+    )
+    record = HomeEducationRecord.objects.get(child=case.child)
+    assert record.learnt_on == closed.located_on
+    assert record.started_on == closed.closed_on
+
+
+def test_enquiries_on_the_cnis_register_need_consent():
+    from cmetrack.cnis.services import register_details_update
+
+    school = SchoolFactory.create()
+    child = ChildFactory.create(upn="H801200001001")
+    register_details_update(actor=Actor.system("t"), child=child, child_protection_enquiries="yes")
+    problem = selectors.ground_f_deletion_problem(upn="H801200001001", school=school)
+    assert problem
+    assert "child protection enquiries" in problem

@@ -73,6 +73,7 @@ def test_officer_adds_a_child_from_the_parent(make_user):
     ).exists()
     listing = _client(officer).get(reverse(LIST), {"q": "marsh"}).content.decode()
     assert "Leo Marsh" in listing
+    assert "On the list on" in listing
 
 
 def test_add_shows_errors_in_the_users_terms(make_user):
