@@ -476,6 +476,14 @@ def _key_sql(d: Dialect, table: str, stage: int, kind: int, a: str, b: str | Non
     )
 
 
+#: Keys of bulk linkage only (the interactive index has no use for them): the address as a
+#: whole, and the date of birth alone. Both are looked up in stage 2 and only where the
+#: block is small: at 250,000 pupils a date of birth is shared by forty and says nothing
+#: on its own (the cap drops it), in a file of adults spread over a century it nearly
+#: identifies a person, and finds one whose names and postcode were all mistyped.
+KEY_ADDRESS = 11
+KEY_DOB = 12
+CAPS = {**BLOCK_CAPS, KEY_ADDRESS: 50, KEY_DOB: 10}
 #: Feature columns that only build keys.
 KEY_LIST_COLUMNS = frozenset({"gkeys", "gall", "fkeys", "dk_r", "dk_e", "dk_t", "yr", "yq"})
 #: The keys a record is filed under (``index.record_keys``): kind, first list, second list.
@@ -490,6 +498,8 @@ FILED_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_POSTCODE_INITIALS, "pcs", "initials"),
     (KEY_FAMILY_YEAR, "fkeys", "yr"),
     (KEY_GIVEN_YEAR, "gkeys", "yr"),
+    (KEY_ADDRESS, "addrs", None),
+    (KEY_DOB, "dk_e", None),
 )
 #: The keys a query looks itself up under, by stage (``index.query_keys``): the exact date
 #: or UPN; then mistyped dates, names without the date and postcodes; then birth years.
@@ -505,6 +515,8 @@ QUERY_KEYS: tuple[tuple[int, int, str, str | None], ...] = (
     (2, KEY_GIVEN_DOB, "gkeys", "dk_t"),
     (2, KEY_POSTCODE_DOB, "pcs", "dk_t"),
     (2, KEY_POSTCODE_FAMILY, "pcs", "fkeys"),
+    (2, KEY_ADDRESS, "addrs", None),
+    (2, KEY_DOB, "dk_e", None),
     (3, KEY_FAMILY_YEAR, "fkeys", "yq"),
     (3, KEY_GIVEN_YEAR, "gall", "yq"),
     (3, KEY_POSTCODE_INITIALS, "pcs", "initials"),
@@ -531,6 +543,7 @@ def key_lists_sql(d: Dialect, table: str) -> str:
     return f"""
 SELECT *,
     CASE WHEN pc IS NULL THEN NULL ELSE {arr}(pc) END AS pcs,
+    CASE WHEN addr IS NULL THEN NULL ELSE {arr}(addr) END AS addrs,
     CASE WHEN given IS NULL OR family IS NULL THEN NULL
         ELSE {arr}(concat(substr(given, 1, 1), substr(family, 1, 1))) END AS initials
 FROM {table}"""
@@ -540,7 +553,7 @@ def blocks_sql(filed: str) -> str:
     """The keys the right side is filed under (``filed``, a query) that hold no more rows
     than the index's cap for their kind (a larger block says too little to be worth
     scoring)."""
-    caps = " ".join(f"WHEN {kind} THEN {cap}" for kind, cap in sorted(BLOCK_CAPS.items()))
+    caps = " ".join(f"WHEN {kind} THEN {cap}" for kind, cap in sorted(CAPS.items()))
     return f"""
 WITH rkeys AS ({filed})
 SELECT rk.key, rk.row, rk.rec FROM rkeys rk JOIN (
@@ -549,14 +562,16 @@ SELECT rk.key, rk.row, rk.rec FROM rkeys rk JOIN (
 
 
 def candidates_sql(stage: int, dedupe: bool, open_table: str | None) -> str:
-    """Distinct row pairs sharing a key of ``stage``, for the left records still open
-    (no confident match in an earlier stage)."""
+    """Distinct (left record, right row) pairs sharing a key of ``stage``, for the left
+    records still open (no confident match in an earlier stage). As in the index, a
+    candidate is a right row, scored against every reading of the left record (its name,
+    its aliases, names swapped), whichever of them found it."""
     conditions = [f"lk.stage = {stage}"]
     if dedupe:
         conditions.append("lk.rec <> rb.rec")
     join_open = f"JOIN {open_table} o ON o.lrec = lk.rec" if open_table else ""
     return f"""
-SELECT DISTINCT lk.row AS lrow, rb.row AS rrow
+SELECT DISTINCT lk.rec AS lrec, rb.row AS rrow
 FROM lkeys lk
 {join_open}
 JOIN rblocks rb ON rb.key = lk.key
@@ -663,7 +678,7 @@ WITH pairs AS (
         r.tf_given AS tf_given_r, r.tf_family AS tf_family_r,
     {columns}
     FROM {candidates} c
-    JOIN lfeat l ON l.row = c.lrow
+    JOIN lfeat l ON l.rec = c.lrec
     JOIN rfeat r ON r.row = c.rrow
 ),
 levels AS (
@@ -996,17 +1011,27 @@ def _jaro_winkler(a: str | None, b: str | None) -> float | None:
 
 
 def local_spark_session(cores: int = 2) -> Any:
-    """A small local Spark session: no UI, few shuffle partitions, nothing downloaded."""
+    """A small local Spark session: no UI, few shuffle partitions, nothing downloaded; its
+    Python workers (for the UDFs) run this interpreter."""
+    import os
+    import sys
+
     from pyspark.sql import SparkSession
+
+    # The workers must import this package: the interpreter running it, not "python3".
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     return (
         SparkSession.builder.master(f"local[{cores}]")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
         .appName("cmetrack-matching")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", str(cores))
         .config("spark.default.parallelism", str(cores))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
 
@@ -1021,7 +1046,9 @@ class _Spark(_Engine):
 
     def __init__(self, spark: Any) -> None:
         self.spark = spark
-        self._cached: set[str] = set()
+        # Spark 4's constraint propagation fails on a UNION of checkpointed tables (the
+        # scored stages); it only serves optimisations these statements do not need.
+        spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
         spark.udf.register("jaro_winkler_similarity", _jaro_winkler, "double")
         spark.udf.register("hamming", _hamming, "int")
 
@@ -1029,10 +1056,10 @@ class _Spark(_Engine):
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
     def view(self, name: str, sql: str) -> None:
-        self.spark.sql(sql).createOrReplaceTempView(name)
+        self.spark.sql(self.dialect(sql)).createOrReplaceTempView(name)
 
     def table(self, name: str, sql: str) -> None:
-        frame = self.spark.sql(sql).localCheckpoint(eager=True)
+        frame = self.spark.sql(self.dialect(sql)).localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
 
     def count(self, name: str) -> int:
@@ -1045,7 +1072,7 @@ class _Spark(_Engine):
         self.spark.catalog.dropTempView(name)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.spark.sql(sql).collect()]
+        return [tuple(r) for r in self.spark.sql(self.dialect(sql)).collect()]
 
 
 def link_spark(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -21,9 +22,11 @@ from cmetrack.matching.bulk import (
     write_rows,
 )
 from cmetrack.matching.bulk_sql import features_table, link_duckdb, read_raw
-from cmetrack.matching.compare import sql_row
+from cmetrack.matching.compare import FAMILY, GIVEN, sql_row
 from cmetrack.matching.features import features_of, swapped
+from cmetrack.matching.index import query_orientations
 from cmetrack.matching.model import default_model
+from cmetrack.matching.scorer import Scorer, probability
 
 
 def write_people(path, pupils):
@@ -47,6 +50,16 @@ def snapshots(tmp_path_factory):
     write_people(tmp / "right.parquet", second)
     truth = {p.id: p.person for p in first + second}
     return tmp, first, second, truth
+
+
+def _plausibly_swapped(q, r):
+    """A swapped reading counts only when both swapped names agree at all (ADR 0010)."""
+    if q.given is None or r.given is None or q.family is None or r.family is None:
+        return False
+    return (
+        GIVEN.levels[GIVEN.level_of(q, r)].key != "else"
+        and FAMILY.levels[FAMILY.level_of(q, r)].key != "else"
+    )
 
 
 def _duckdb_features(path):
@@ -78,7 +91,9 @@ def test_features_equal_the_python_features_row_for_row(snapshots):
     assert sum(r["swapped"] for r in rows) == swappable
 
 
-def test_duckdb_gives_the_pairs_and_probabilities_of_the_python_reference(snapshots):
+def test_duckdb_gives_the_pairs_of_the_python_reference_and_the_scorers_probabilities(
+    snapshots,
+):
     tmp, *_ = snapshots
     model = default_model()
     sql = link_duckdb(
@@ -93,8 +108,27 @@ def test_duckdb_gives_the_pairs_and_probabilities_of_the_python_reference(snapsh
     got = {(a, b): p for a, b, p in one_to_one(sql)}
     want = {(a, b): p for a, b, p in one_to_one(reference)}
     assert set(got) == set(want)
-    for key, p in want.items():
-        assert got[key] == pytest.approx(p, abs=1e-6)
+    # Each probability is the scorer's: the best over the left record's readings (name,
+    # aliases, names swapped) and the right record's names, term frequencies from the
+    # right file, prior one in its size.
+    left, right = dict(read_people(tmp / "left.csv")), read_people(tmp / "right.parquet")
+    legal = [features_of(r)[0] for _i, r in right]
+    given = Counter(f.given.first for f in legal if f.given)
+    family = Counter(f.family.full for f in legal if f.family)
+    scorer = Scorer(
+        model,
+        {k: v / given.total() for k, v in given.items()},
+        {k: v / family.total() for k, v in family.items()},
+    )
+    right_by_id = dict(right)
+    for (a, b), p in got.items():
+        best = max(
+            scorer.explain(q, r).weight
+            for q in query_orientations(left[a])
+            for r in features_of(right_by_id[b])
+            if not q.swapped or _plausibly_swapped(q, r)
+        )
+        assert p == pytest.approx(probability(best, 1 / len(right)), abs=1e-9)
 
 
 def test_duckdb_links_accurately_and_one_to_one_helps(snapshots):
@@ -251,3 +285,35 @@ def test_spark_gives_the_same_pairs_as_duckdb(snapshots):
         assert set(got) == {(a, b) for a, b, _p in duck.pairs}
         for a, b, p in duck.pairs:
             assert got[(a, b)] == pytest.approx(p, abs=1e-9)
+
+
+def test_train_on_the_files_with_a_profile_then_link_with_that_model(snapshots, tmp_path):
+    import json
+
+    tmp, *_ = snapshots
+    model_path = tmp_path / "model.json"
+    call_command(
+        "train_matcher",
+        "--files",
+        str(tmp / "left.csv"),
+        str(tmp / "right.parquet"),
+        "--profile",
+        "generic",
+        "--out",
+        str(model_path),
+    )
+    stored = json.loads(model_path.read_text())
+    assert stored["profile"] == "generic"
+    assert stored["source"] == "files left.csv, right.parquet"
+    out = tmp_path / "pairs.csv"
+    call_command(
+        "link",
+        str(tmp / "left.csv"),
+        str(tmp / "right.parquet"),
+        "--out",
+        str(out),
+        "--model",
+        str(model_path),
+    )
+    with out.open(newline="") as f:
+        assert len(list(csv.DictReader(f))) > 300
