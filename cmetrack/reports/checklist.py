@@ -168,7 +168,20 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
             Evidence("Pace into provision: mean, median, mode and range.", reverse("reports:pace"))
         ]
     if number == 16:
-        return [Evidence("Places available are not yet recorded in the system.")]
+        from cmetrack.provision.rules import is_stale
+        from cmetrack.provision.selectors import current_figures
+
+        dates = list(current_figures().values_list("as_of", flat=True))
+        stale = sum(1 for d in dates if is_stale(d, today))
+        if not dates:
+            return [Evidence("No places figures recorded yet.", reverse("provision:places"))]
+        return [
+            Evidence(
+                f"{len(dates)} current places figures by provider and year group; "
+                f"{len(dates) - stale} at most a month old, {stale} stale.",
+                reverse("provision:places"),
+            )
+        ]
     if number == 17:
         return [
             Evidence(
@@ -181,10 +194,31 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
             Evidence("Cases without contact for over a month.", _figure("no_contact")),
             Evidence("Dormant cases by review status.", _figure("dormant", "review")),
         ]
+    if number == 20:
+        from cmetrack.transfers.models import CtfFile
+
+        files = CtfFile.objects.count()
+        return [
+            Evidence(
+                f"{files} Common Transfer Files uploaded by schools and the authority.",
+                reverse("transfers:activity"),
+            )
+        ]
     if number == 22:
         from cmetrack.detection.models import ImportRun
+        from cmetrack.transfers.selectors import activity_by_month
 
         month_ago = months_back(today, 1)
         runs = ImportRun.objects.filter(started_at__date__gte=month_ago).count()
-        return [Evidence(f"{runs} data imports recorded in the last month (import log).")]
+        months = activity_by_month(month_ago, today)
+        uploads = sum(m.uploads for m in months)
+        downloads = sum(m.downloads for m in months)
+        return [
+            Evidence(
+                f"Lost-pupil area in the last month: {uploads} uploads and {downloads} "
+                "downloads (monthly log).",
+                reverse("transfers:activity"),
+            ),
+            Evidence(f"{runs} data imports recorded in the last month (import log)."),
+        ]
     return []
