@@ -36,6 +36,7 @@ from .selectors import consent_answer, may_decide_consent, may_keep_home_educati
 if TYPE_CHECKING:
     from cmetrack.cases.models import Case
     from cmetrack.detection.models import DeletionReturn
+    from cmetrack.referrals.models import Referral
 
 SEN_FROM_CHILD = {
     SenProvision.EHC_PLAN: SenStatus.EHC_PLAN,
@@ -292,6 +293,33 @@ def home_education_from_deletion_return(
 # --- welfare concerns ------------------------------------------------------------------------
 
 
+def _triage_concern(
+    actor: Actor, referral: Referral, child: Child, open_case: Case | None
+) -> tuple[Case | None, bool]:
+    """The concern's referral into a new case, or onto the child's open case (a repeat)."""
+    from cmetrack.referrals.services import TriageDecision, referral_triage
+
+    reason = "Welfare concern about a home-educated child"
+    if open_case is not None:
+        referral_triage(
+            actor=actor,
+            referral=referral,
+            decision=TriageDecision.DUPLICATE,
+            duplicate_of=open_case,
+            reason=reason,
+        )
+        return open_case, False
+    triaged = referral_triage(
+        actor=actor,
+        referral=referral,
+        decision=TriageDecision.OPEN,
+        child=child,
+        reason=reason,
+        assign_to=actor.user,
+    )
+    return triaged.case, True
+
+
 @transaction.atomic
 def home_education_concern_record(
     *,
@@ -307,7 +335,7 @@ def home_education_concern_record(
     already has an open case, the referral is added to that case as a repeat."""
     from cmetrack.cases.lifecycle import OPEN_STATES
     from cmetrack.cases.models import Case, ReferralRoute
-    from cmetrack.referrals.services import TriageDecision, referral_record, referral_triage
+    from cmetrack.referrals.services import TriageNotAllowed, referral_record
 
     _require_keeper(actor)
     if actor.user is None:
@@ -328,26 +356,10 @@ def home_education_concern_record(
         f"{raised_by_whom.strip()}: {details.strip()}"[:2000],
     )
     open_case = Case.objects.filter(child=child, state__in=OPEN_STATES).order_by("-pk").first()
-    if open_case is not None:
-        referral = referral_triage(
-            actor=actor,
-            referral=referral,
-            decision=TriageDecision.DUPLICATE,
-            duplicate_of=open_case,
-            reason="Welfare concern about a home-educated child",
-        )
-        case: Case | None = open_case
-        opened = False
-    else:
-        referral = referral_triage(
-            actor=actor,
-            referral=referral,
-            decision=TriageDecision.OPEN,
-            child=child,
-            reason="Welfare concern about a home-educated child",
-            assign_to=actor.user,
-        )
-        case, opened = referral.case, True
+    try:
+        case, opened = _triage_concern(actor, referral, child, open_case)
+    except TriageNotAllowed as exc:
+        raise ValidationError(str(exc)) from exc
     concern = HomeEducationConcern(
         record=record,
         raised_on=raised_on,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cmetrack.registers.consent import (
     ConsentDecision,
@@ -60,3 +62,20 @@ def test_reason_names_the_grounds_and_the_deletion_rule() -> None:
     assert "special school" in answer.reason
     assert "child protection enquiries" in answer.reason
     assert "ground (f)" in answer.reason
+
+
+@given(
+    enquiries=st.booleans(),
+    plan=st.booleans(),
+    special=st.booleans(),
+    decision=st.sampled_from([None, *ConsentDecision]),
+)
+def test_allowed_exactly_when_no_ground_or_consent_given(
+    enquiries: bool, plan: bool, special: bool, decision: ConsentDecision | None
+) -> None:
+    grounds = consent_grounds(
+        child_protection_enquiries=enquiries, child_protection_plan=plan, special_school=special
+    )
+    answer = withdrawal_for_home_education(grounds=grounds, decision=decision)
+    assert answer.allowed == (not (enquiries or plan or special) or decision == "granted")
+    assert answer.reason
