@@ -44,7 +44,7 @@ router = Router(tags=["Virtual School: children in care"])
 # --- schemas -------------------------------------------------------------------------------
 
 
-class PlacementOut(Schema):
+class CicPlacementOut(Schema):
     id: int
     started_on: dt.date
     ended_on: dt.date | None
@@ -60,7 +60,7 @@ class PlacementOut(Schema):
     open_alerts: list[str]
 
 
-class RecordOut(Schema):
+class CicRecordOut(Schema):
     id: int
     child_id: int
     child_name: str
@@ -77,11 +77,11 @@ class RecordOut(Schema):
     lead_officer_id: int | None
 
 
-class RecordDetailOut(RecordOut):
-    placements: list[PlacementOut]
+class CicRecordDetailOut(CicRecordOut):
+    placements: list[CicPlacementOut]
 
 
-class PlacementIn(Schema):
+class CicPlacementIn(Schema):
     started_on: dt.date
     placement_type: PlacementType
     placing_authority: str = Field(description="DfE code, e.g. 886")
@@ -97,7 +97,7 @@ class PlacementIn(Schema):
     reason: str = ""
 
 
-class RecordIn(Schema):
+class CicRecordIn(Schema):
     child_id: int
     upn: str = ""
     responsible_authority: str = Field(description="DfE code, e.g. 886")
@@ -108,10 +108,10 @@ class RecordIn(Schema):
     social_worker_phone: str = ""
     social_worker_email: str = ""
     lead_officer_id: int | None = None
-    placement: PlacementIn | None = None
+    placement: CicPlacementIn | None = None
 
 
-class RecordPatch(Schema):
+class CicRecordPatch(Schema):
     upn: str | None = None
     responsible_authority: str | None = None
     legal_status: LegalStatus | None = None
@@ -124,12 +124,12 @@ class RecordPatch(Schema):
     lead_officer_id: int | None = None
 
 
-class MoveOut(Schema):
-    placement: PlacementOut
+class CicMoveOut(Schema):
+    placement: CicPlacementOut
     alert: str | None = Field(description="The Virtual School alert the move raised, if any")
 
 
-class TargetOut(Schema):
+class PepTargetOut(Schema):
     area: str
     actions: str
     intervention: str
@@ -140,7 +140,7 @@ class TargetOut(Schema):
     progress: str
 
 
-class ReviewOut(Schema):
+class PepReviewOut(Schema):
     reviewed_on: dt.date
     attendees: str
     summary: str
@@ -162,11 +162,11 @@ class PepOut(Schema):
     suitable_education: str
     suitable_education_reasons: str
     review_on: dt.date
-    targets: list[TargetOut]
-    reviews: list[ReviewOut]
+    targets: list[PepTargetOut]
+    reviews: list[PepReviewOut]
 
 
-class TargetIn(Schema):
+class PepTargetIn(Schema):
     actions: str | None = None
     responsible: str | None = None
     due_on: dt.date | None = None
@@ -186,7 +186,7 @@ class PepIn(Schema):
     )
     family_contacts: str = ""
     key_contacts: str = ""
-    targets: dict[str, TargetIn] = Field(
+    targets: dict[str, PepTargetIn] = Field(
         default_factory=dict, description='Keyed "attendance" and "academic"'
     )
 
@@ -200,10 +200,10 @@ class PepPatch(Schema):
     review_on: dt.date | None = None
     family_contacts: str | None = None
     key_contacts: str | None = None
-    targets: dict[str, TargetIn] = Field(default_factory=dict)
+    targets: dict[str, PepTargetIn] = Field(default_factory=dict)
 
 
-class ReviewIn(Schema):
+class PepReviewIn(Schema):
     reviewed_on: dt.date
     attendees: str
     summary: str
@@ -319,7 +319,7 @@ def _lead(user_id: int | None) -> User | None:
     return lead
 
 
-def _placement_values(body: PlacementIn) -> dict[str, Any]:
+def _placement_values(body: CicPlacementIn) -> dict[str, Any]:
     data = body.dict()
     data["placing_authority"] = _authority(data["placing_authority"], "placing_authority")
     data["school"] = _school(data.pop("school_laestab"))
@@ -347,7 +347,7 @@ def _readable_pep(request: HttpRequest, pep_id: int) -> PersonalEducationPlan:
         raise HttpError(404, "Not found") from exc
 
 
-def _targets(body: dict[str, TargetIn]) -> dict[str, dict[str, Any]]:
+def _targets(body: dict[str, PepTargetIn]) -> dict[str, dict[str, Any]]:
     unknown = set(body) - {"attendance", "academic"}
     if unknown:
         raise ValidationError({"targets": 'Targets are "attendance" and "academic"'})
@@ -359,7 +359,7 @@ def _targets(body: dict[str, TargetIn]) -> dict[str, dict[str, Any]]:
 
 @router.get(
     "/virtual-school/records",
-    response={200: list[RecordOut], 404: Error},
+    response={200: list[CicRecordOut], 404: Error},
     summary="Children in care on record (current records)",
 )
 def cic_records_list(request: HttpRequest) -> Any:
@@ -371,10 +371,10 @@ def cic_records_list(request: HttpRequest) -> Any:
 
 @router.post(
     "/virtual-school/records",
-    response={201: RecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: CicRecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Record that a child is in care (with their current placement)",
 )
-def cic_record_create(request: HttpRequest, body: RecordIn) -> Any:
+def cic_record_create(request: HttpRequest, body: CicRecordIn) -> Any:
     user = _user(request)
     if not selectors.may_read_cic(user):
         raise HttpError(404, "Not found")
@@ -404,7 +404,7 @@ def cic_record_create(request: HttpRequest, body: RecordIn) -> Any:
 
 @router.get(
     "/virtual-school/records/{record_id}",
-    response={200: RecordDetailOut, 404: Error},
+    response={200: CicRecordDetailOut, 404: Error},
     summary="One in-care record with its placement history (the read is audited)",
 )
 def cic_record_get(request: HttpRequest, record_id: int) -> Any:
@@ -419,10 +419,10 @@ def cic_record_get(request: HttpRequest, record_id: int) -> Any:
 
 @router.patch(
     "/virtual-school/records/{record_id}",
-    response={200: RecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: CicRecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Change an in-care record (ceased_on ends the child's time in care)",
 )
-def cic_record_patch(request: HttpRequest, record_id: int, body: RecordPatch) -> Any:
+def cic_record_patch(request: HttpRequest, record_id: int, body: CicRecordPatch) -> Any:
     record = _writable_record(request, record_id)
     sent = body.dict(exclude_unset=True)
 
@@ -446,10 +446,10 @@ def cic_record_patch(request: HttpRequest, record_id: int, body: RecordPatch) ->
 
 @router.post(
     "/virtual-school/records/{record_id}/placements",
-    response={201: MoveOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: CicMoveOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="The child moves placement (a move without a school place raises an alert)",
 )
-def cic_placement_create(request: HttpRequest, record_id: int, body: PlacementIn) -> Any:
+def cic_placement_create(request: HttpRequest, record_id: int, body: CicPlacementIn) -> Any:
     record = _writable_record(request, record_id)
 
     def call() -> Any:
@@ -547,7 +547,7 @@ def cic_pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
     response={201: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Record a review meeting of a plan (moves its next review date on)",
 )
-def cic_pep_review(request: HttpRequest, pep_id: int, body: ReviewIn) -> Status[Any] | Any:
+def cic_pep_review(request: HttpRequest, pep_id: int, body: PepReviewIn) -> Status[Any] | Any:
     pep = _readable_pep(request, pep_id)
     user = _user(request)
     if not selectors.may_work_vs(user):
