@@ -197,29 +197,32 @@ class ChildAdapter:
             )
         )
         for child in children.iterator(chunk_size=2000):
-            addresses: list[Address] = getattr(child, "open_addresses", [])
-            current = addresses[0] if addresses else None
-            yield (
-                RegisterRef(self.name, child.pk),
-                PersonRecord(
-                    given_names=child.legal_given_names,
-                    middle_names=child.legal_middle_names,
-                    family_name=child.legal_family_name,
-                    aliases=tuple((a.given_names, a.family_name) for a in child.aliases.all()),
-                    dob=child.dob,
-                    sex=child.sex,
-                    postcode=current.postcode if current else "",
-                    address=" ".join(filter(None, (current.line1, current.line2, current.town)))
-                    if current
-                    else "",
-                    parent_names=tuple(
-                        f"{p.given_names} {p.family_name}" for p in child.parents_carers.all()
-                    ),
-                    upns=tuple(
-                        u for u in (child.upn, *(f.upn for f in child.former_upns.all())) if u
-                    ),
-                ),
-            )
+            yield RegisterRef(self.name, child.pk), self.record_of(child)
+
+    @staticmethod
+    def record_of(child: Child) -> PersonRecord:
+        """The child as the engine reads it (aliases, former UPNs, parents and carers, the
+        current unrestricted address). Prefetch ``open_addresses`` for many children."""
+        addresses: list[Address] | None = getattr(child, "open_addresses", None)
+        if addresses is None:
+            addresses = list(child.addresses.filter(is_restricted=False))
+        current = addresses[0] if addresses else None
+        return PersonRecord(
+            given_names=child.legal_given_names,
+            middle_names=child.legal_middle_names,
+            family_name=child.legal_family_name,
+            aliases=tuple((a.given_names, a.family_name) for a in child.aliases.all()),
+            dob=child.dob,
+            sex=child.sex,
+            postcode=current.postcode if current else "",
+            address=" ".join(filter(None, (current.line1, current.line2, current.town)))
+            if current
+            else "",
+            parent_names=tuple(
+                f"{p.given_names} {p.family_name}" for p in child.parents_carers.all()
+            ),
+            upns=tuple(u for u in (child.upn, *(f.upn for f in child.former_upns.all())) if u),
+        )
 
     def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
         from cmetrack.people.selectors import children_visible_to

@@ -23,8 +23,16 @@ from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.people.models import Child
+from cmetrack.registers.models import RollEntry
 
-from .adapters import ADAPTERS, RegisterAdapter, RegisterRef, ResultDetails, adapter_for
+from .adapters import (
+    ADAPTERS,
+    ChildAdapter,
+    RegisterAdapter,
+    RegisterRef,
+    ResultDetails,
+    adapter_for,
+)
 from .features import Features, PersonRecord, features_of, parse_aliases
 from .index import FORMAT_VERSION, Candidate, CandidateIndex
 from .model import MatchModel, current_model
@@ -442,6 +450,44 @@ def find_possible_duplicates(
             continue
         reasons = list(c.score.notes) + [f.explanation for f in c.score.fields if f.explanation]
         out.append(ChildMatch(child=child, probability=c.probability, reasons=reasons))
+    return out
+
+
+@dataclass(frozen=True)
+class RollMatch:
+    """A roll entry that is probably the child (for detection's "found on a roll")."""
+
+    entry: RollEntry
+    probability: float
+    explanation: str
+
+
+def find_on_rolls(
+    child: Child,
+    *,
+    since: dt.date | None = None,
+    min_probability: float = 0.9,
+    limit: int = 5,
+) -> list[RollMatch]:
+    """Entries of the latest roll of each school (taken after ``since``, when given) that
+    are probably ``child``, most likely first: the engine's search with everything known
+    about the child (aliases, former UPNs, parents, address), every stage run. For
+    detection looking for a child with an open case on a later roll, where the UPN may
+    have changed or a name been retyped. Not scoped or audited here: the caller is the
+    system and records what it does with a finding."""
+    record = ChildAdapter.record_of(child)
+    found = _search(
+        query=record, adapters=[adapter_for("roll")], user=None, limit=limit, all_stages=True
+    )
+    entries = RollEntry.objects.select_related("snapshot").in_bulk([c.item.pk for _a, c in found])
+    out = []
+    for _adapter, c in found:
+        entry = entries.get(c.item.pk)
+        if entry is None or c.probability < min_probability:
+            continue
+        if since is not None and entry.snapshot.taken_on <= since:
+            continue
+        out.append(RollMatch(entry, c.probability, c.score.explanation))
     return out
 
 

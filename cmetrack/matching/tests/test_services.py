@@ -356,3 +356,33 @@ def test_navigation_offers_find_a_child_to_roles_that_may_search(make_user):
     ]:
         texts = [i["text"] for i in navigation_for(make_user(role), "/")]
         assert ("Find a child" in texts) is expected, role
+
+
+def test_find_on_rolls_finds_a_child_with_a_new_upn_and_a_retyped_name():
+    """Detection's question, "is the child of an open case on a later roll?": found with
+    another UPN and another spelling; not on a roll taken before the referral; not a
+    twin on the same roll."""
+    from cmetrack.matching.services import find_on_rolls
+
+    child = ChildFactory.create(
+        upn="A801200009999",
+        legal_given_names="Aleksandra",
+        legal_family_name="Kowalczyk",
+        dob=dt.date(2015, 6, 8),
+        sex="F",
+    )
+    CaseFactory.create(child=child)
+    school = SchoolFactory.create(name="Birch Primary School")
+    later = roll(
+        school,
+        dt.date(2026, 11, 1),
+        ("Alexandra", "Kowalczyk", dt.date(2015, 6, 8), "EX5 3BB"),
+        ("Zofia", "Kowalczyk", dt.date(2015, 6, 8), "EX5 3BB"),  # her twin
+        ("Grace", "Brown", dt.date(2012, 2, 11), "EX2 4CD"),
+    )
+    (match,) = find_on_rolls(child, since=dt.date(2026, 10, 1))
+    assert match.entry.snapshot == later
+    assert match.entry.legal_given_name == "Alexandra"
+    assert match.probability > 0.9
+    assert "nickname or other spelling" in match.explanation
+    assert find_on_rolls(child, since=dt.date(2026, 11, 1)) == []
