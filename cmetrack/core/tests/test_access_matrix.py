@@ -56,6 +56,9 @@ DIRECTORY = ALL - {Role.SCHOOL_USER, Role.AGENCY_USER}
 ADMIN_ONLY = frozenset({Role.ADMINISTRATOR})
 #: Transfer files: schools upload their own, CME staff and administrators any.
 TRANSFER_UPLOAD = SEE_ALL | {Role.ADMINISTRATOR, Role.SCHOOL_USER}
+#: Places and securing provision: admissions officers and the CME team; auditors read places.
+PLACES_EDIT = SEE_ALL | {Role.ADMISSIONS}
+PLACES_SEE = PLACES_EDIT | {Role.AUDITOR}
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,22 @@ REGISTRY: dict[str, Entry] = {
     "transfers:file-download": Entry(roles=SEE_ALL | {Role.SCHOOL_USER}),
     "transfers:child-export": Entry(methods=GET_POST, roles=SEE_ALL),
     "transfers:activity": Entry(roles=REPORT_ROLES),
+    "provision:places": Entry(roles=PLACES_SEE),
+    "provision:export": Entry(roles=PLACES_SEE),
+    "provision:provider": Entry(methods=GET_POST, roles=PLACES_SEE),
+    "api:places_list": Entry(roles=PLACES_SEE),
+    "provision:import": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:provider-profile": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:recommend": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:application-add": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:application-outcome": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:panel-refer": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:panel-decision": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:start": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:delays": Entry(roles=PLACES_EDIT),
+    "provision:case": Entry(roles=PLACES_EDIT),
+    "api:case_shortlist": Entry(roles=PLACES_EDIT),
+    "api:places_record": Entry(methods=POST),
     "api:upload_ctf": Entry(methods=POST),
     "api:search_lost_pupils": Entry(methods=POST, roles=SEE_ALL),
     # the API

@@ -29,7 +29,12 @@ def sign_out(page: Any) -> None:
     expect(page).to_have_url(path_is("/sign-in/"))
 
 
-def test_a_referral_from_the_school_to_a_closed_case(browser_page: Any, make_user: Any) -> None:
+def test_a_referral_from_the_school_to_a_closed_case(
+    browser_page: Any, make_user: Any, settings: Any
+) -> None:
+    # Closing as attending provision on the day of the move: no attendance monitoring here
+    # (the provision app's browser test covers the monitoring period).
+    settings.CMETRACK_PROVISION_MONITOR_SCHOOL_DAYS = 0
     page = browser_page
     page.set_default_timeout(10_000)
     errors: list[str] = []

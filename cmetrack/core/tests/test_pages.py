@@ -26,6 +26,7 @@ SECTION_TITLES = {
     "in_care": "Children in care missing education",
     "referrals": "Your referrals",
     "audit": "Recent activity in the audit trail",
+    "places": "Children waiting too long for a place",
 }
 ROLE_SECTIONS = {
     Role.SCHOOL_USER: {"referrals"},
@@ -37,6 +38,7 @@ ROLE_SECTIONS = {
     Role.SAFEGUARDING_ADVISER: {"open"},
     Role.ADMINISTRATOR: set(),
     Role.AUDITOR: {"audit"},
+    Role.ADMISSIONS: {"places"},
 }
 
 
