@@ -27,7 +27,7 @@ from cmetrack.people.selectors import child_get_for_view
 
 from . import presenters, selectors, services
 from .forms import DetailsForm, PartTimeForm, ProviderForm
-from .models import RegisterDetails
+from .models import OtherProvider, PartTimeArrangement, RegisterDetails
 
 View = Callable[..., HttpResponseBase]
 
@@ -120,6 +120,8 @@ def child_details(request: HttpRequest, child_id: int) -> HttpResponse:
         "provider": ProviderForm(),
         "parttime": PartTimeForm(),
     }
+    if request.method == "POST" and request.POST.get("form") in ("end_provider", "end_parttime"):
+        return _end(request, actor, child)
     if request.method == "POST":
         which = request.POST.get("form", "")
         saves: dict[str, tuple[type, Callable[[dict[str, Any]], object], str]] = {
@@ -153,6 +155,8 @@ def child_details(request: HttpRequest, child_id: int) -> HttpResponse:
                 return HttpResponseRedirect(reverse("cnis:child", args=[child.pk]))
         forms[which] = form
     entry = _entry_for(child)
+    providers = OtherProvider.objects.filter(child=child, ended_on__isnull=True)
+    arrangements = PartTimeArrangement.objects.filter(child=child, ended_on__isnull=True)
     return render(
         request,
         "cnis/child.jinja",
@@ -164,7 +168,30 @@ def child_details(request: HttpRequest, child_id: int) -> HttpResponse:
             "providers": presenters.provider_texts(entry) if entry else [],
             "optional": presenters.optional_items(entry) if entry else [],
             "forms": forms,
+            "current_providers": list(providers),
+            "current_arrangements": list(arrangements.select_related("school")),
             "errors": [e for f in forms.values() for e in error_list(f)],
             "success": [str(m) for m in messages.get_messages(request)],
         },
     )
+
+
+def _end(request: HttpRequest, actor: Actor, child: Child) -> HttpResponse:
+    """A provider stopped, or a part-time arrangement ended, today."""
+    today = timezone.localdate()
+    try:
+        if request.POST["form"] == "end_provider":
+            provider = OtherProvider.objects.get(pk=request.POST.get("id", ""), child=child)
+            services.provider_end(actor=actor, provider=provider, ended_on=today)
+            messages.success(request, f"{provider.name} no longer educates the child")
+        else:
+            arrangement = PartTimeArrangement.objects.get(
+                pk=request.POST.get("id", ""), child=child
+            )
+            services.part_time_arrangement_end(actor=actor, arrangement=arrangement, ended_on=today)
+            messages.success(request, "Part-time arrangement ended")
+    except (OtherProvider.DoesNotExist, PartTimeArrangement.DoesNotExist, ValueError) as exc:
+        raise Http404("No such record") from exc
+    except ValidationError as exc:
+        messages.info(request, " ".join(exc.messages))
+    return HttpResponseRedirect(reverse("cnis:child", args=[child.pk]))

@@ -108,3 +108,30 @@ def test_others_refused_when_on(make_user, settings, child, role):
     client = _client(make_user(role))
     for name in PAGES:
         assert client.get(reverse(name)).status_code == 403
+
+
+def test_provider_and_arrangement_end_from_the_page(make_user, settings, child):
+    from cmetrack.accounts.tests.factories import SchoolFactory
+    from cmetrack.cnis.models import PartTimeArrangement
+    from cmetrack.cnis.services import part_time_arrangement_add, provider_add
+
+    settings.CMETRACK_CNIS_ENABLED = True
+    provider = provider_add(
+        actor=Actor.system("t"), child=child, name="Tutor", provider_type="tutor"
+    )
+    arrangement = part_time_arrangement_add(
+        actor=Actor.system("t"),
+        child=child,
+        kind="elsewhere",
+        school=SchoolFactory.create(),
+        started_on=TODAY,
+    )
+    client = _client(make_user(Role.CME_OFFICER))
+    url = reverse("cnis:child", args=[child.pk])
+    assert "Stopped today" in client.get(url).content.decode()
+    assert client.post(url, {"form": "end_provider", "id": provider.pk}).status_code == 302
+    assert client.post(url, {"form": "end_parttime", "id": arrangement.pk}).status_code == 302
+    provider.refresh_from_db()
+    assert provider.ended_on == TODAY
+    assert PartTimeArrangement.objects.get().ended_on == TODAY
+    assert client.post(url, {"form": "end_provider", "id": 99999}).status_code == 404
