@@ -92,7 +92,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
 
 
 def _entry_for(child: Child) -> selectors.RegisterEntry | None:
-    return next((e for e in selectors.register_entries() if e.child.pk == child.pk), None)
+    return next(iter(selectors.register_entries(child_id=child.pk)), None)
 
 
 @register_page

@@ -190,3 +190,10 @@ def test_setting_default_is_off(settings):
     assert not selectors.cnis_enabled()
     settings.CMETRACK_CNIS_ENABLED = True
     assert selectors.cnis_enabled()
+
+
+def test_one_child_only():
+    a = _home_educated()
+    _home_educated()
+    assert [e.child for e in selectors.register_entries(child_id=a.pk)] == [a]
+    assert selectors.register_entries(child_id=ChildFactory.create().pk) == []
