@@ -197,3 +197,17 @@ def test_one_child_only():
     _home_educated()
     assert [e.child for e in selectors.register_entries(child_id=a.pk)] == [a]
     assert selectors.register_entries(child_id=ChildFactory.create().pk) == []
+
+
+def test_queries_do_not_grow_with_the_register(django_assert_max_num_queries):
+    for _ in range(3):
+        c = _home_educated()
+        _complete(c)
+        services.provider_add(actor=SYSTEM, child=c, name="Tutor", provider_type="tutor")
+    with django_assert_max_num_queries(8) as small:
+        selectors.register_entries()
+    for _ in range(12):
+        c = _home_educated()
+        _complete(c)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert len(selectors.register_entries()) == 15
