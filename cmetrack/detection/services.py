@@ -63,6 +63,8 @@ class DetectionConfig:
     data_dir: Path | None = None
     leaver_school_days: int = DEFAULT_LEAVER_SCHOOL_DAYS
     threads: int | None = None
+    #: DuckDB's memory limit, e.g. "4GB" (it spills to disk beyond it); default 80 % of RAM.
+    memory_limit: str | None = None
     #: Runs at least this long are reported (alerts are still only for 20 and 40).
     min_run_sessions: int = CME_REFERRAL_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
 
@@ -356,7 +358,7 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
     """Run every rule up to ``config.as_of``; return the findings (nothing is written)."""
     import json
 
-    con = engine.connect(threads=config.threads)
+    con = engine.connect(threads=config.threads, memory_limit=config.memory_limit)
     parquet, csv = _marks_sources(config)
     engine.create_marks_view(con, parquet, csv)
     terms_csv = config.data_dir / "terms.csv" if config.data_dir else None

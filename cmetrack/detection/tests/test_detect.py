@@ -295,3 +295,23 @@ def test_attach_to_an_open_case(make_user: Any) -> None:
     alert_attach_case(actor=actor, alert=alert, case=case)
     alert.refresh_from_db()
     assert (alert.case, alert.child, alert.state) == (case, case.child, AlertState.REFERRED)
+
+
+def test_threads_and_memory_limit_are_passed_to_duckdb(
+    authority: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cmetrack.detection import engine
+
+    seen: list[tuple[Any, Any]] = []
+    connect = engine.connect
+
+    def spy(*, threads: Any = None, memory_limit: Any = None) -> Any:
+        seen.append((threads, memory_limit))
+        con = connect(threads=threads, memory_limit=memory_limit)
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        return con
+
+    monkeypatch.setattr(engine, "connect", spy)
+    result = detect(authority, "--threads", "1", "--memory-limit", "500MB", "--dry-run")
+    assert seen == [(1, "500MB")]
+    assert {r["upn"] for r in result["runs"]} == {U[1], U[2]}

@@ -44,7 +44,10 @@ class Command(BaseCommand):
             default=None,
             help="School days before a leaver with no destination is an alert.",
         )
-        parser.add_argument("--threads", type=int, default=None)
+        parser.add_argument("--threads", type=int, default=None, help="DuckDB threads.")
+        parser.add_argument(
+            "--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB (it spills)."
+        )
         parser.add_argument(
             "--min-sessions",
             type=int,
@@ -66,6 +69,7 @@ class Command(BaseCommand):
             data_dir=data,
             leaver_school_days=options["leaver_school_days"] or leaver_school_days_setting(),
             threads=options["threads"],
+            memory_limit=options["memory_limit"],
             min_run_sessions=options["min_sessions"],
         )
         started = time.perf_counter()
