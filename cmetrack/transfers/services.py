@@ -357,6 +357,8 @@ def ctf_upload(*, actor: Actor, data: bytes, file_name: str) -> UploadResult:
             detail=f"{stored.file_name}: {len(rows)} pupils, {len(lost)} to the lost-pupil area",
         )
         matches = _match_against_latest_rolls(actor, lost) if lost else 0
+        if kind == DestinationKind.SCHOOL:
+            matches += _match_files_to_schools(actor, stored, header)
     return UploadResult(
         file=stored, created=True, lost_pupils=len(lost), matches=matches, warnings=warnings
     )
@@ -432,21 +434,28 @@ def _open_lost() -> list[LostPupil]:
 def _record_match(
     actor: Actor,
     lost: LostPupil,
-    entry: RollEntry,
+    entry: RollEntry | CtfPupil,
     school: Organisation,
     taken_on: date,
     probability: float,
     how: MatchHow,
     explanation: str,
 ) -> bool:
+    """Record that ``entry`` (a roll entry, or a pupil of a CTF sent to ``school``) may be
+    the lost pupil; False if that was known already."""
+    if isinstance(entry, RollEntry):
+        name = f"{entry.legal_given_name} {entry.legal_family_name}"
+        roll_entry: RollEntry | None = entry
+    else:
+        name, roll_entry = entry.full_name, None
     _match_row, created = LostPupilMatch.objects.get_or_create(
         lost_pupil=lost,
         school=school,
         upn=entry.upn,
         defaults={
-            "roll_entry": entry,
+            "roll_entry": roll_entry,
             "roll_date": taken_on,
-            "name": f"{entry.legal_given_name} {entry.legal_family_name}"[:200],
+            "name": name[:200],
             "dob": entry.dob,
             "probability": probability,
             "how": how,
@@ -466,6 +475,40 @@ def _record_match(
         f"({probability:.0%}, {MatchHow(how).label.lower()})",
     )
     return True
+
+
+def _match_files_to_schools(actor: Actor, stored: CtfFile, header: ctf.CtfHeader) -> int:
+    """A CTF sent to one of our schools for a pupil in the lost-pupil area (same UPN or
+    former UPN) says where that pupil went: recorded as a certain match."""
+    if stored.dest_school is None:
+        return 0
+    pupils = list(stored.pupils.all())
+    upns = {u for p in pupils for u in (p.upn, p.former_upn) if u}
+    if not upns:
+        return 0
+    found = 0
+    candidates = LostPupil.objects.filter(
+        Q(pupil__upn__in=upns) | Q(pupil__former_upn__in=upns),
+        status__in=[LostPupilStatus.OPEN, LostPupilStatus.POSSIBLE_MATCH],
+    ).select_related("pupil__file")
+    when = header.date or timezone.localdate()
+    for lost in candidates:
+        if lost.pupil.file.source_school_id == stored.dest_school_id:
+            continue
+        known = {u for u in (lost.pupil.upn, lost.pupil.former_upn) if u}
+        for p in pupils:
+            if known & {u for u in (p.upn, p.former_upn) if u}:
+                found += _record_match(
+                    actor,
+                    lost,
+                    p,
+                    stored.dest_school,
+                    when,
+                    1.0,
+                    MatchHow.UPN,
+                    f"A transfer file for this pupil was sent to this school ({stored.file_name})",
+                )
+    return found
 
 
 def _match(

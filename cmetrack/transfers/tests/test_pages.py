@@ -207,3 +207,36 @@ def test_officer_forwards_to_the_school_where_the_pupil_turned_up(
         {"school": schools["riverside"].pk},
     )
     assert CtfFile.objects.get(direction="sent").dest_school == schools["riverside"]
+
+
+def test_no_file_found_answer_and_taking_a_pupil_out(
+    schools: dict[str, Any], school_user: Callable[[str], Any], officer: Any
+) -> None:
+    from cmetrack.transfers import services
+
+    from .conftest import actor
+
+    riverside = school_user("riverside")
+    request = services.search_request_create(
+        actor=actor(riverside), given_names="Zed", family_name="Nobody",
+        dob=date(2015, 1, 1), admitted_on=date(2026, 9, 8),
+    )  # fmt: skip
+    cme = client_for(officer)
+    url = reverse("transfers:request-not-found", args=[request.pk])
+    cme.post(url, {"reason": ""})
+    request.refresh_from_db()
+    assert request.status == "open"
+    cme.post(url, {"reason": "No file matches; ask the family for the school's name"})
+    request.refresh_from_db()
+    assert request.status == "not_found"
+    page = client_for(riverside).get(reverse("transfers:request", args=[request.pk]))
+    assert "ask the family for the school" in page.content.decode()
+
+    _upload(cme, XXX_FILE)
+    lost = LostPupil.objects.get()
+    close = reverse("transfers:lost-pupil-close", args=[lost.pk])
+    assert cme.post(close, {"reason": ""}).status_code == 400
+    assert cme.post(close, {"reason": "Registered in Wales"}).status_code == 302
+    lost.refresh_from_db()
+    assert lost.status == "closed"
+    assert "Amara" not in cme.get(reverse("transfers:lost-pupils")).content.decode()

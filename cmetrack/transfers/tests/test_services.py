@@ -449,3 +449,18 @@ def test_a_resent_leaver_file_is_not_added_twice(schools: dict[str, Any]) -> Non
     assert result.lost_pupils == 0
     assert "K999200124001 is already in the lost-pupil area" in result.warnings[0]
     assert LostPupil.objects.count() == 1
+
+
+def test_a_file_sent_to_one_of_our_schools_finds_a_lost_pupil(schools: dict[str, Any]) -> None:
+    upload(XXX_FILE)
+    to_school = (
+        sample(XXX_FILE)
+        .replace(b"<LEA>XXX</LEA>", b"<LEA>999</LEA>")
+        .replace(b"<Estab>XXXX</Estab>", b"<Estab>2003</Estab>")
+    )
+    result = services.ctf_upload(actor=SYSTEM, data=to_school, file_name="x.xml")
+    assert result.matches == 1
+    match = LostPupilMatch.objects.get()
+    assert (match.school, match.how, match.roll_entry) == (schools["riverside"], "upn", None)
+    assert "sent to this school" in match.explanation
+    assert LostPupil.objects.get().status == LostPupilStatus.POSSIBLE_MATCH
