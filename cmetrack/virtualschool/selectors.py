@@ -258,7 +258,7 @@ def in_care_attendance_alerts(user: User) -> QuerySet[Alert]:
             state__in=[AlertState.NEW, AlertState.ACKNOWLEDGED],
         )
         .filter(Q(upn__in=upns) | Q(child__care_record__in=current))
-        .select_related("school", "child")
+        .select_related("school", "child__care_record")
         .order_by("-detected_on", "-id")
     )
 

@@ -295,3 +295,24 @@ def test_a_case_of_a_child_in_care_is_led_by_the_virtual_school(world: dict[str,
     other = cme_case(ChildFactory.create())
     assert not may_act(vs, other)
     assert Actor(user=vs).user is vs
+
+
+def test_the_dashboard_reads_a_fixed_number_of_queries(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """However many children in care, plans and attendance alerts (no per-row queries)."""
+    for n in range(12):
+        rec = record(upn_serial=100 + n)
+        case = cme_case(rec.child)
+        if n % 2:
+            pep(rec, case, world["vs"])
+        AlertFactory.create(
+            rule=AlertRule.IN_CARE_ATTENDANCE, upn=rec.child.upn, child=rec.child,
+            episode_start="2025-09-01", detected_on=timezone.localdate(),
+            evidence={"attended_sessions": 9, "possible_sessions": 10, "attendance_percent": 90.0},
+        )  # fmt: skip
+    c = client_for(world["vs"])
+    with django_assert_max_num_queries(20):  # 13 measured
+        response = c.get("/virtual-school/")
+    assert response.status_code == 200
+    assert text(response).count("90.0%") == 12
