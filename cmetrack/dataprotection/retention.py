@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
@@ -85,20 +86,28 @@ class AnonymiseResult:
 
 
 def _free_text_fields(model: type[models.Model]) -> list[models.Field]:  # type: ignore[type-arg]
-    """Fields a person typed (names, notes, contact details): text with no fixed choices."""
+    """Fields a person typed (names, notes, contact details): text with no fixed choices;
+    and structured documents (JSON: an enquiry's shared data set, a reply, search results),
+    which hold the same details."""
     return [
         f
         for f in model._meta.concrete_fields
-        if isinstance(f, models.CharField | models.TextField)
-        and not f.choices
-        and not f.unique
-        and not f.primary_key
+        if (
+            isinstance(f, models.CharField | models.TextField)
+            and not f.choices
+            and not f.unique
+            and not f.primary_key
+        )
+        or isinstance(f, models.JSONField)
     ]
 
 
-def _redacted_value(f: models.Field) -> str | None:  # type: ignore[type-arg]
+def _redacted_value(f: models.Field) -> Any:  # type: ignore[type-arg]
     if f.null:
         return None
+    if isinstance(f, models.JSONField):
+        default = f.get_default()
+        return [] if isinstance(default, list) else {}
     if f.blank or isinstance(f, models.EmailField):
         return ""
     return REDACTED[: f.max_length or len(REDACTED)]

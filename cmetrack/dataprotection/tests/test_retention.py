@@ -150,3 +150,33 @@ def test_anonymise_is_all_or_nothing(children, monkeypatch):
         retention_anonymise(actor=SYSTEM, today=TODAY)
     assert not Child.objects.filter(legal_given_names=ANONYMISED).exists()
     assert Address.objects.count() == 5
+
+
+def test_anonymise_clears_documents_that_left_the_system(children):
+    """Structured documents hold the child's details too (an enquiry's data set): they are
+    emptied with the free text, and the enquiry row itself is kept for the figures."""
+    from cmetrack.accounts.tests.factories import LocalAuthorityFactory
+    from cmetrack.enquiries.models import OutgoingEnquiry
+
+    def enquiry(child: Child) -> OutgoingEnquiry:
+        return OutgoingEnquiry.objects.create(
+            reference=f"ENQ-{child.pk}",
+            case=Case.objects.filter(child=child).first(),
+            local_authority=LocalAuthorityFactory.create(),
+            contact_name="Named Contact",
+            reason_linked="Family said they were moving there",
+            shared_items=["name", "dob"],
+            shared={"child": {"name": child.legal_family_name, "dob": str(child.dob)}},
+            sent_on=TODAY,
+            reply_due_on=TODAY,
+            remind_on=TODAY,
+        )
+
+    gone, kept = enquiry(children["old_closed"]), enquiry(children["young"])
+    retention_anonymise(actor=SYSTEM, today=TODAY)
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert gone.shared == {}
+    assert gone.shared_items == []
+    assert gone.reason_linked != "Family said they were moving there"
+    assert kept.shared["child"]["name"] == children["young"].legal_family_name
