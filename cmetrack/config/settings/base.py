@@ -54,6 +54,13 @@ CMETRACK_LA_CODE = os.environ.get("CMETRACK_LA_CODE", "999")
 CMETRACK_SERVICE_NAME = "Children missing education"
 # Follow-up prompts: an open case with no contact attempt for this many days (casework).
 CMETRACK_NO_CONTACT_DAYS = int(os.environ.get("CMETRACK_NO_CONTACT_DAYS", "30"))
+# The children-not-in-school register (Children's Wellbeing and Schools Act 2026 s38):
+# off until the section commences in this authority.
+CMETRACK_CNIS_ENABLED = env_bool("CMETRACK_CNIS_ENABLED", False)
+# Inter-authority enquiries: working days to a reply, and to a reminder (chase).
+CMETRACK_ENQUIRY_REPLY_WORKING_DAYS = int(
+    os.environ.get("CMETRACK_ENQUIRY_REPLY_WORKING_DAYS", "10")
+)
 # Immediate danger: the children's social care line shown beside 999 on safeguarding screens.
 CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE = os.environ.get(
     "CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "the children's social care front door (set the number)"
