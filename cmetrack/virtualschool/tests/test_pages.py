@@ -316,3 +316,15 @@ def test_the_dashboard_reads_a_fixed_number_of_queries(
         response = c.get("/virtual-school/")
     assert response.status_code == 200
     assert text(response).count("90.0%") == 12
+
+
+def test_the_childs_page_links_to_the_in_care_record(world: dict[str, Any]) -> None:
+    rec = world["record"]
+    page = text(client_for(world["vs"]).get(f"/children/{rec.child_id}/"))
+    assert f'href="/virtual-school/records/{rec.pk}/"' in page
+    flagged = ChildFactory.create(in_care=True)
+    cme_case(flagged)
+    officer = client_for(user(Role.CME_OFFICER))
+    assert f"/virtual-school/children/{flagged.pk}/in-care/new/" in text(
+        officer.get(f"/children/{flagged.pk}/")
+    )
