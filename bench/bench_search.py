@@ -280,7 +280,7 @@ def main() -> None:
         "children not on it. False alarm: a child not on the register whose best candidate is at least 0.5 probable. "
         "Build: indexing the register (not generating it). Save / load: writing the index to disk and memory-mapping it back; the queries run on the loaded index. "
         "Peak MB: the whole process, synthetic register included. "
-        "CPU: the processor time of the query itself, which the other engineers' jobs on this machine do not inflate (wall-clock times do, by up to the load average over 2).",
+        "CPU: the processor time of the query itself, which the other engineers' jobs inflate much less than wall-clock times (those wait for a core: up to the load average over 2).",
         "",
         "| register | indexed from | build s | save / load s | keys | p50 ms | p95 ms | p99 ms | p95 present / absent ms | CPU p50 / p95 ms | hit@1 | recall@10 | false alarms | peak MB | load avg after |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
