@@ -103,6 +103,7 @@ EVIDENCE_LABELS = {
     "source": "Seen in",
     "school": "School (LAESTAB)",
     "case_id": "Case",
+    "not_found_on": "Looked for and not found on",
 }
 
 CODE_MEANINGS_BREAK = "breaks the run"
@@ -178,6 +179,8 @@ class AlertPresenter:
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
     return str(value)
 
 

@@ -292,7 +292,10 @@ WITH due AS (
 )
 SELECT laestab, upn, CAST(expected_start AS VARCHAR), given, family, dob,
     json_object('expected_start', CAST(expected_start AS VARCHAR),
-                'due_on', CAST(due_on AS VARCHAR), 'school_days', $allocation_days) AS evidence
+                'due_on', CAST(due_on AS VARCHAR), 'school_days', $allocation_days,
+                'not_found_on', ['the school''s roll since the expected start',
+                                 'an addition return from the school',
+                                 'the school''s attendance marks']) AS evidence
 FROM due a
 WHERE due_on IS NOT NULL AND due_on <= $as_of
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = a.upn AND r.laestab = a.laestab
@@ -315,7 +318,9 @@ autumn AS (
 )
 SELECT y6.laestab, y6.upn, CAST(make_date(summer_year, 9, 1) AS VARCHAR), given, family, dob,
     json_object('year_6_roll', CAST(last_seen AS VARCHAR),
-                'first_autumn_snapshot', CAST(first_autumn AS VARCHAR)) AS evidence
+                'first_autumn_snapshot', CAST(first_autumn AS VARCHAR),
+                'not_found_on', ['any roll since 1 September', 'an addition return',
+                                 'the home-education list', 'an open case']) AS evidence
 FROM y6 JOIN autumn ON autumn.y = y6.summer_year
 WHERE first_autumn <= $as_of
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = y6.upn

@@ -223,6 +223,14 @@ def test_a_leaver_on_the_home_education_list_is_not_missing(authority: Path) -> 
         "an open case",
     ]
     assert leaver["how"] == "deletion return, ground (i), no destination"
+    allocation = next(a for a in alerts if a["rule"] == "allocation_not_taken")
+    assert allocation["not_found_on"] == [
+        "the school's roll since the expected start",
+        "an addition return from the school",
+        "the school's attendance marks",
+    ]
+    transfer = next(a for a in alerts if a["rule"] == "y6_y7_transfer")
+    assert "the home-education list" in transfer["not_found_on"]
     HomeEducationRecord.objects.filter(child__upn=U[14]).update(ended_on=date(2025, 10, 7))
     alerts = detect(authority, "--dry-run")["alerts"]
     assert [a["rule"] for a in alerts if a["upn"] == U[14]] == ["leaver_no_destination"]

@@ -307,3 +307,17 @@ def test_only_schools_use_the_deletion_form(setting: dict[str, Any], make_user: 
     for role in (Role.CME_OFFICER, Role.AGENCY_USER):
         client = client_for(make_user(role))
         assert client.get(reverse("detection:deletion-return")).status_code == 403
+
+
+def test_the_evidence_page_lists_where_the_child_was_looked_for(
+    setting: dict[str, Any], make_user: Any
+) -> None:
+    alert = setting["theirs"]
+    alert.evidence = {**alert.evidence, "not_found_on": ["a later roll", "an open case"]}
+    alert.save(update_fields=["evidence"])
+    page = client_for(make_user(Role.CME_OFFICER)).get(
+        reverse("detection:alert-detail", args=[alert.pk])
+    )
+    html = page.content.decode()
+    assert "Looked for and not found on" in html
+    assert "a later roll; an open case" in html
