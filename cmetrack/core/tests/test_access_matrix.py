@@ -59,6 +59,11 @@ TRANSFER_UPLOAD = SEE_ALL | {Role.ADMINISTRATOR, Role.SCHOOL_USER}
 #: Places and securing provision: admissions officers and the CME team; auditors read places.
 PLACES_EDIT = SEE_ALL | {Role.ADMISSIONS}
 PLACES_SEE = PLACES_EDIT | {Role.AUDITOR}
+#: The home-education list: kept by the CME team; the Virtual School reads its children in
+#: care; consent decisions are managers'. The children-not-in-school register: CME team
+#: (and 404 for everyone while the section has not commenced, as here by default).
+HOME_ED_READ = SEE_ALL | {Role.VIRTUAL_SCHOOL}
+MANAGER = frozenset({Role.CME_MANAGER})
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,31 @@ REGISTRY: dict[str, Entry] = {
     "provision:case": Entry(roles=PLACES_EDIT),
     "api:case_shortlist": Entry(roles=PLACES_EDIT),
     "api:places_record": Entry(methods=POST),
+    "casework:registers:list": Entry(roles=HOME_ED_READ),
+    "casework:registers:detail": Entry(roles=HOME_ED_READ),
+    "casework:registers:add": Entry(methods=GET_POST, roles=SEE_ALL),
+    "casework:registers:concern": Entry(methods=GET_POST, roles=SEE_ALL),
+    "casework:registers:end": Entry(methods=GET_POST, roles=SEE_ALL),
+    "casework:registers:consents": Entry(methods=GET_POST, roles=SEE_ALL),
+    "casework:registers:consent-decide": Entry(methods=GET_POST, roles=MANAGER),
+    "casework:consultations": Entry(methods=GET_POST, roles=CASE_ROLES),
+    "api:home_education_list": Entry(),  # everyone else: an empty list
+    "api:home_education_get": Entry(roles=HOME_ED_READ),
+    "api:home_education_figures": Entry(roles=SEE_ALL | {Role.AUDITOR}),
+    "api:home_education_add": Entry(methods=POST),
+    "api:concern_record": Entry(methods=POST),
+    "api:record_end": Entry(methods=POST),
+    "api:consent_list": Entry(),  # everyone else: an empty list
+    "api:consent_request": Entry(methods=POST),
+    "api:consent_decide": Entry(methods=POST),
+    "api:consultations_list": Entry(roles=CASE_ROLES),
+    "api:consultations_record": Entry(methods=POST),
+    "cnis:register": Entry(roles=SEE_ALL),
+    "cnis:completeness": Entry(roles=SEE_ALL),
+    "cnis:export": Entry(roles=SEE_ALL),
+    "cnis:child": Entry(methods=GET_POST, roles=SEE_ALL),
+    "api:register": Entry(roles=SEE_ALL),
+    "api:completeness": Entry(roles=SEE_ALL),
     "api:upload_ctf": Entry(methods=POST),
     "api:search_lost_pupils": Entry(methods=POST, roles=SEE_ALL),
     # the API
