@@ -360,11 +360,14 @@ candidate_marks AS MATERIALIZED (
     WHERE m.d <= $as_of
 ),
 ms AS (
-    -- In the shared steps below "upn" holds the candidate's number.
-    SELECT m.laestab, c.pid AS upn, s.seq, m.code
+    -- In the shared steps below "upn" holds the candidate's number. One mark a session:
+    -- a file that repeats a session (imports refuse that; other exports may not) must not
+    -- count it twice, so one code is kept, the same on every run.
+    SELECT m.laestab, c.pid AS upn, s.seq, max(m.code) AS code
     FROM candidate_marks m
     JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+    GROUP BY m.laestab, c.pid, s.seq
 ),
 {RUN_SEGMENT_CTES}pupil_last AS (
     -- The pupil's last segment: a run in it is still open.

@@ -53,10 +53,12 @@ WHERE dayofweek(w.d) BETWEEN 2 AND 6 AND w.d <= DATE '{as_of}'
 
 SPARK_RUNS_SQL = f"""
 WITH ms AS (
-    SELECT m.laestab, m.upn, s.seq, m.code
+    -- One mark a session, the same one DuckDB keeps (max code) if a file repeats one.
+    SELECT m.laestab, m.upn, s.seq, max(m.code) AS code
     FROM marks m
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
     WHERE m.d <= DATE '{{as_of}}'
+    GROUP BY m.laestab, m.upn, s.seq
 ),
 school_end AS (SELECT laestab, max(seq) AS end_seq FROM ms GROUP BY laestab),
 {RUN_SEGMENT_CTES}groups AS (

@@ -250,3 +250,10 @@ def test_a_stray_mark_on_a_closed_day_does_not_move_the_end_of_the_data() -> Non
     (run,) = duckdb_runs(marks + stray, TERMS, CLOSURES, AS_OF, min_sessions=20)
     assert run.open
     assert (run.sessions, run.last_date) == (20, last_day)
+
+
+def test_a_session_given_twice_is_counted_once() -> None:
+    """Imports refuse a repeated session; files read directly may have one."""
+    marks = pupil("A123456789012", date(2025, 1, 6), " ".join(["/"] + ["N"] * 21 + ["/"]))
+    repeated = marks + [m for m in marks if m[4] == "N"][:5]
+    assert only_run(repeated) == only_run(marks)
