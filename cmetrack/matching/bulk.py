@@ -1,12 +1,15 @@
-"""Bulk linkage and batch search over files, with the same index and scorer as search.
+"""Bulk linkage and batch search over files.
 
 Files are CSV or Parquet with the columns ``id, given_name, middle_names, family_name,
 aliases, dob, sex, postcode, address, parent_names, upn`` (any may be missing except
 ``id``); ``aliases`` and ``parent_names`` hold several values separated by ``;``.
 
-Linking indexes the right file and looks every left record up in it; deduplicating
-indexes the one file and looks each record up in it, leaving itself out. Lookups run in
-``workers`` forked processes that share the index read-only.
+:func:`link_files` (``cmetrack link``) runs on DuckDB or Spark as set-based SQL
+(``bulk_sql.py``), or, as the reference, through the interactive index and scorer: the
+right file is indexed and every left record looked up in it (deduplicating: the one file,
+each record leaving itself out), in ``workers`` forked processes sharing the index
+read-only. Linking two files is one to one unless asked otherwise (:func:`one_to_one`).
+Batch search (:func:`search_batch`) always uses the index.
 """
 
 from __future__ import annotations

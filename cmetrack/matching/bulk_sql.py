@@ -1053,7 +1053,10 @@ class _Spark(_Engine):
         spark.udf.register("hamming", _hamming, "int")
 
     def arrow(self, name: str, table: Any) -> None:
-        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        # One chunk: handed a table of several record batches, this Spark kept only rows
+        # of some of them (the swapped readings went missing).
+        frame = self.spark.createDataFrame(table.combine_chunks())
+        frame.createOrReplaceTempView(name)
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(self.dialect(sql)).createOrReplaceTempView(name)
