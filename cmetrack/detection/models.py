@@ -30,7 +30,7 @@ class ImportKind(models.TextChoices):
     DELETIONS = "deletions", "Deletion returns"
     ADDITIONS = "additions", "Addition returns"
     ALLOCATIONS = "allocations", "Admissions allocations"
-    CTF = "ctf", "Roll from a common transfer file (CTF XML)"
+    CTF_ROLL = "ctf_roll", "Roll from a common transfer file (CTF XML)"
 
 
 class ImportStatus(models.TextChoices):

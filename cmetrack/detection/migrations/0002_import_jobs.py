@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                     ("deletions", "Deletion returns"),
                     ("additions", "Addition returns"),
                     ("allocations", "Admissions allocations"),
-                    ("ctf", "Roll from a common transfer file (CTF XML)"),
+                    ("ctf_roll", "Roll from a common transfer file (CTF XML)"),
                 ],
                 db_index=True,
                 max_length=20,
