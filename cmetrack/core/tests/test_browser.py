@@ -42,6 +42,7 @@ HOME_HEADINGS: dict[Role, list[str]] = {
     Role.SAFEGUARDING_ADVISER: ["Your open cases"],
     Role.ADMINISTRATOR: ["Administration"],
     Role.AUDITOR: ["Recent activity in the audit trail"],
+    Role.ADMISSIONS: ["Children waiting too long for a place"],
 }
 
 

@@ -68,6 +68,7 @@ def world(make_user):
         Role.SAFEGUARDING_ADVISER: make_user(Role.SAFEGUARDING_ADVISER),
         Role.ADMINISTRATOR: make_user(Role.ADMINISTRATOR, is_staff=True),
         Role.AUDITOR: make_user(Role.AUDITOR),
+        Role.ADMISSIONS: make_user(Role.ADMISSIONS),
         Role.SCHOOL_USER: make_user(Role.SCHOOL_USER, organisation=school_a),
         Role.AGENCY_USER: make_user(Role.AGENCY_USER, organisation=agency),
     }
@@ -84,6 +85,8 @@ VISIBLE_CASES = {
     Role.SAFEGUARDING_ADVISER: {"tracking"},
     Role.ADMINISTRATOR: set(),
     Role.AUDITOR: set(),
+    # Admissions officers work places through the provision app's own narrow view.
+    Role.ADMISSIONS: set(),
     Role.SCHOOL_USER: set(),
     Role.AGENCY_USER: set(),
 }

@@ -88,6 +88,7 @@ ALLOWED = {
     Role.SAFEGUARDING_ADVISER: set(),
     Role.ADMINISTRATOR: set(),
     Role.AUDITOR: set(),
+    Role.ADMISSIONS: set(),
 }
 
 
