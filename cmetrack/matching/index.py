@@ -118,7 +118,7 @@ BLOCK_CAPS = {
 }
 #: Rows scored in one stage at most (see :meth:`CandidateIndex.candidate_rows`): a query
 #: whose keys are all common is not allowed to score thousands of strangers.
-STAGE_BUDGET = 200
+STAGE_BUDGET = 100
 #: Name and date comparisons remembered across searches (query value, vocabulary id):
 #: about 100 bytes each.
 PAIR_CACHE_SIZE = 1_000_000
@@ -603,7 +603,9 @@ class CandidateIndex(Generic[T]):
                 "parents": par_idx,
             }
         )
-        del cols, given_key
+        # The distinct postcodes, addresses, parents and UPNs (millions of Python strings
+        # at 10 million pupils) are not needed once hashed.
+        del cols, given_key, pc_text, addr_text, upn_text, par_text
         self._set_vocab(vocab)
         keys = self._sorted_keys(rows)
         self._set_data(rows, keys, self._term_frequencies(rows))
