@@ -46,6 +46,7 @@ from .models import (
     DeletionReturn,
     ImportKind,
     ImportRun,
+    ImportStatus,
 )
 
 # --- School calendar -----------------------------------------------------------------------
@@ -201,7 +202,7 @@ def roll_import(
     def handler(path: Path, context: ImportContext) -> None:
         _roll(path, context, day)
 
-    return run_import(
+    done = run_import(
         run=run,
         listener=listener,
         actor=actor,
@@ -210,6 +211,13 @@ def roll_import(
         file_name=file_name,
         handler=handler,
     )
+    if done.status != ImportStatus.FAILED:
+        # New joiners are looked for in the lost-pupil area (issue 9): the snapshots not
+        # yet checked, this file's among them; a repeat import checks nothing again.
+        from cmetrack.transfers.services import lost_pupils_check_rolls
+
+        lost_pupils_check_rolls(actor=actor)
+    return done
 
 
 def _roll(path: Path, context: ImportContext, taken_on: date) -> None:

@@ -62,7 +62,8 @@ def register_importer(kind: str, service: ImportService) -> None:
 
 
 def importer_for(kind: str) -> ImportService:
-    if not _IMPORTERS:
+    # Other apps register their kinds at start-up, so an empty table is not the test.
+    if not _BUILTIN_LOADED:
         _register_builtin()
     try:
         return _IMPORTERS[kind]
@@ -70,7 +71,11 @@ def importer_for(kind: str) -> ImportService:
         raise LookupError(f"no importer is registered for {kind!r}") from None
 
 
+_BUILTIN_LOADED = False
+
+
 def _register_builtin() -> None:
+    global _BUILTIN_LOADED
     from . import importers
 
     for kind in (
@@ -83,6 +88,7 @@ def _register_builtin() -> None:
         ImportKind.ALLOCATIONS,
     ):
         _IMPORTERS.setdefault(kind.value, getattr(importers, f"{kind.value}_import"))
+    _BUILTIN_LOADED = True
 
 
 def uploads_dir() -> Path:

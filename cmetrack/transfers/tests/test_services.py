@@ -464,3 +464,38 @@ def test_a_file_sent_to_one_of_our_schools_finds_a_lost_pupil(schools: dict[str,
     assert (match.school, match.how, match.roll_entry) == (schools["riverside"], "upn", None)
     assert "sent to this school" in match.explanation
     assert LostPupil.objects.get().status == LostPupilStatus.POSSIBLE_MATCH
+
+
+def test_a_csv_roll_import_checks_its_joiners_against_the_lost_pupil_area(
+    schools: dict[str, Any], tmp_path: Any
+) -> None:
+    """The ordinary roll import (detection's CSV) runs the check itself: no command needed."""
+    import csv
+
+    from cmetrack.detection.importers import ROLL_COLUMNS, roll_import
+
+    upload(XXX_FILE)
+    path = tmp_path / "roll.csv"
+    row = dict.fromkeys(ROLL_COLUMNS, "")
+    row.update(
+        laestab="9992003",
+        upn=AMARA["upn"],
+        legal_given_name=AMARA["legal_given_name"],
+        legal_family_name=AMARA["legal_family_name"],
+        dob=AMARA["dob"].isoformat(),
+        sex="F",
+        postcode=AMARA["postcode"],
+        nc_year="5",
+        enrolment_status="C",
+    )
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=ROLL_COLUMNS)
+        writer.writeheader()
+        writer.writerow(row)
+    roll_import(actor=SYSTEM, path=path, file_name="roll.csv", taken_on=date(2026, 10, 1))
+    match = LostPupilMatch.objects.get()
+    assert (match.school, match.upn) == (schools["riverside"], AMARA["upn"])
+    assert LostPupil.objects.get().status == LostPupilStatus.POSSIBLE_MATCH
+    # The same file again: nothing new is checked or matched.
+    roll_import(actor=SYSTEM, path=path, file_name="roll.csv", taken_on=date(2026, 10, 1))
+    assert LostPupilMatch.objects.count() == 1
