@@ -476,13 +476,13 @@ def test_a_csv_roll_import_checks_its_joiners_against_the_lost_pupil_area(
 
     upload(XXX_FILE)
     path = tmp_path / "roll.csv"
-    row = dict.fromkeys(ROLL_COLUMNS, "")
+    row: dict[str, Any] = dict.fromkeys(ROLL_COLUMNS, "")
     row.update(
         laestab="9992003",
         upn=AMARA["upn"],
         legal_given_name=AMARA["legal_given_name"],
         legal_family_name=AMARA["legal_family_name"],
-        dob=AMARA["dob"].isoformat(),
+        dob=AMARA["dob"].isoformat(),  # type: ignore[attr-defined]
         sex="F",
         postcode=AMARA["postcode"],
         nc_year="5",
