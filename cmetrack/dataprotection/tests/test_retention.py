@@ -161,7 +161,7 @@ def test_anonymise_clears_documents_that_left_the_system(children):
     def enquiry(child: Child) -> OutgoingEnquiry:
         return OutgoingEnquiry.objects.create(
             reference=f"ENQ-{child.pk}",
-            case=Case.objects.filter(child=child).first(),
+            case=Case.objects.filter(child=child).earliest("pk"),
             local_authority=LocalAuthorityFactory.create(),
             contact_name="Named Contact",
             reason_linked="Family said they were moving there",
