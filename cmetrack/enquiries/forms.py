@@ -14,7 +14,7 @@ from cmetrack.people.choices import Sex
 
 from .dataset import ALL_ITEMS, EnquiryDetails
 from .models import HomeOfficeResult, ReplyOutcome, RiskLevel
-from .services import EnquiryRequest
+from .services import NONE_OF_THESE, EnquiryRequest
 
 
 def _authority_choices(qs: Any) -> list[tuple[str, str]]:
@@ -206,6 +206,29 @@ class VisitForm(TrackingForm):
         self.fields["owner"] = forms.ChoiceField(
             choices=[("", "Choose who visits"), *owners],
             error_messages={"required": "Choose who visits"},
+        )
+
+
+class MatchForm(TrackingForm):
+    """Which of the records the search found is the child, or none of them."""
+
+    def __init__(self, *args: Any, results: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [
+            (
+                str(r["key"]),
+                f"{r.get('name', '')}, born {r.get('dob', '')}: {r.get('register', '')}, "
+                f"{r.get('where', '')} ({r.get('probability', '')} likely)",
+            )
+            for r in results
+            if r.get("key")
+        ]
+        self.fields["choice"] = forms.ChoiceField(
+            choices=[*choices, (NONE_OF_THESE, "None of these is the child")],
+            error_messages={
+                "required": "Choose the child the search found, or say that none of them is",
+                "invalid_choice": "Choose one of the possible matches shown",
+            },
         )
 
 

@@ -177,6 +177,19 @@ class IncomingEnquiry(models.Model):
     # Searching every register (matching engine).
     searched_at = models.DateTimeField(null=True, blank=True)
     search_results = models.JSONField(default=list, blank=True)
+    # Which found record is the child (or "none of these"), decided by the officer.
+    match_decided_at = models.DateTimeField(null=True, blank=True)
+    match_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    match_none = models.BooleanField("none of the possible matches is the child", default=False)
+    match_key = models.CharField(
+        max_length=60, blank=True, help_text="register:pk of the record chosen."
+    )
+    match_label = models.CharField(max_length=300, blank=True)
+    matched_child = models.ForeignKey(
+        "people.Child", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The vulnerability assessment, before any visit.
     assessed_on = models.DateField(null=True, blank=True)
     risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -777,17 +777,210 @@ def incoming_enquiry_search(*, actor: Actor, enquiry: IncomingEnquiry) -> Incomi
             "probability": r.percent,
             "explanation": r.explanation,
             "href": r.details.href,
+            "key": f"{r.register}:{r.ref.pk}",
+            "school_id": r.ref.school_id,
         }
         for r in results
     ]
+    changes: dict[str, object] = {"searched_at": timezone.now(), "search_results": found}
+    if enquiry.match_none:
+        # "None of these" was said of the earlier results: the new ones need a new answer.
+        changes |= {
+            "match_none": False,
+            "match_decided_at": None,
+            "match_decided_by": None,
+            "match_label": "",
+        }
     return audited_update(
         actor=actor,
         instance=enquiry,
-        changes={"searched_at": timezone.now(), "search_results": found},
+        changes=changes,
         child_id=enquiry.referral.child_id,
         summary=f"Searched every register for the enquiry from {enquiry.from_la.name} "
         f"({len(found)} possible matches)",
     )
+
+
+NONE_OF_THESE = "none"
+
+CHOOSE_MATCH_REFUSAL = (
+    "The search found possible matches: choose which one is the child, or say that none "
+    "of them is, so the child is not recorded twice."
+)
+
+
+def enquiry_child(enquiry: IncomingEnquiry) -> Child | None:
+    """The child the enquiry is about, as far as we know: the referral's (once triaged)
+    or the one the officer chose from the search results."""
+    return enquiry.referral.child or enquiry.matched_child
+
+
+def match_decision_problem(enquiry: IncomingEnquiry) -> str:
+    """Why the visit or the reply must wait for the officer to say who the child is ("" if
+    it need not): only while the referral has no case and the search found someone."""
+    if enquiry.referral.case_id is not None or enquiry.referral.child_id is not None:
+        return ""
+    if enquiry.searched_at and enquiry.search_results and enquiry.match_decided_at is None:
+        return CHOOSE_MATCH_REFUSAL
+    return ""
+
+
+def _child_for_register_record(*, actor: Actor, register: str, pk: int) -> Child:
+    """The Child a register row stands for: the row's own child (a child with a case, a
+    home-education record), a child already on record with the row's UPN, or a new child
+    made from the row's identity (a roll entry, a lost pupil)."""
+    from cmetrack.people.models import FormerUpn
+    from cmetrack.people.services import child_create
+
+    if register == "children":
+        return Child.objects.get(pk=pk)
+    if register == "home_education":
+        from cmetrack.registers.models import HomeEducationRecord
+
+        return HomeEducationRecord.objects.select_related("child").get(pk=pk).child
+    if register == "roll":
+        from cmetrack.registers.models import RollEntry
+
+        entry = RollEntry.objects.get(pk=pk)
+        identity = {
+            "legal_given_names": entry.legal_given_name,
+            "legal_family_name": entry.legal_family_name,
+            "dob": entry.dob,
+            "sex": entry.sex or "U",
+            "upn": entry.upn,
+        }
+    elif register == "lost_pupils":
+        from cmetrack.transfers.models import LostPupil
+
+        pupil = LostPupil.objects.select_related("pupil").get(pk=pk).pupil
+        identity = {
+            "legal_given_names": pupil.forename,
+            "legal_middle_names": pupil.middle_names,
+            "legal_family_name": pupil.surname,
+            "dob": pupil.dob,
+            "sex": pupil.sex or "U",
+            "upn": pupil.upn,
+        }
+    else:
+        raise ValidationError({"choice": ["Choose one of the possible matches shown"]})
+    upn = str(identity.get("upn") or "")
+    if upn:
+        known = (
+            Child.objects.filter(upn=upn).first()
+            or Child.objects.filter(
+                pk__in=FormerUpn.objects.filter(upn=upn).values("child_id")
+            ).first()
+        )
+        if known is not None:
+            return known
+    return child_create(actor=actor, **{k: v for k, v in identity.items() if v is not None})
+
+
+@transaction.atomic
+def incoming_enquiry_choose_match(
+    *, actor: Actor, enquiry: IncomingEnquiry, choice: str
+) -> IncomingEnquiry:
+    """Say which record the search found is the child (``"register:pk"`` of one result),
+    or that none of them is (:data:`NONE_OF_THESE`).
+
+    A child with a case or on the home-education list is that Child; a roll entry or a
+    lost pupil becomes a Child (the one on record with its UPN, else a new one made from
+    its identity). The visit and the reply then use that child. Only before the referral
+    is triaged and the visit arranged, from the results shown and still in the user's
+    scope."""
+    from cmetrack.matching.adapters import RegisterRef, adapter_for
+
+    _require_actor(actor)
+    user = actor.user
+    if user is None:
+        raise PermissionDenied("A person decides which child it is.")
+    locked = (
+        IncomingEnquiry.objects.select_for_update(of=("self",))
+        .select_related("referral", "from_la")
+        .get(pk=enquiry.pk)
+    )
+    if locked.replied_on is not None:
+        raise ValidationError({"choice": ["This enquiry has already been answered."]})
+    if locked.referral.case_id is not None:
+        raise ValidationError(
+            {
+                "choice": [
+                    f"Referral {locked.referral.reference} is already linked to case "
+                    f"{locked.referral.case.reference if locked.referral.case else ''}: "
+                    "the child is that case's child."
+                ]
+            }
+        )
+    if locked.visit_task_id is not None:
+        raise ValidationError({"choice": ["A visit has already been arranged."]})
+    if locked.searched_at is None:
+        raise ValidationError({"choice": ["Search the registers first."]})
+    choice = (choice or "").strip()
+    if not choice:
+        raise ValidationError(
+            {"choice": ["Choose the child the search found, or say that none of them is"]}
+        )
+    now = timezone.now()
+    if choice == NONE_OF_THESE:
+        changes: dict[str, object] = {
+            "match_none": True,
+            "match_key": "",
+            "match_label": "None of the possible matches",
+            "matched_child": None,
+            "match_decided_at": now,
+            "match_decided_by": user,
+        }
+        summary = (
+            f"Enquiry from {locked.from_la.name}: none of the "
+            f"{len(locked.search_results)} possible matches is the child"
+        )
+        child: Child | None = None
+    else:
+        result = next((r for r in locked.search_results if r.get("key") == choice), None)
+        if result is None:
+            raise ValidationError({"choice": ["Choose one of the possible matches shown"]})
+        register, _sep, pk_text = choice.partition(":")
+        try:
+            adapter = adapter_for(register)
+            ref = RegisterRef(register, int(pk_text), result.get("school_id"))
+        except (KeyError, ValueError) as exc:
+            raise ValidationError({"choice": ["Choose one of the possible matches shown"]}) from exc
+        if ref not in adapter.permitted(user, [ref]):
+            raise ValidationError({"choice": ["You may no longer see this record"]})
+        try:
+            child = _child_for_register_record(actor=actor, register=register, pk=ref.pk)
+        except ObjectDoesNotExist as exc:
+            raise ValidationError(
+                {"choice": ["This record is no longer on the register: search again"]}
+            ) from exc
+        label = f"{result.get('register', '')}: {result.get('name', '')}, {result.get('where', '')}"
+        changes = {
+            "match_none": False,
+            "match_key": choice,
+            "match_label": label[:300],
+            "matched_child": child,
+            "match_decided_at": now,
+            "match_decided_by": user,
+        }
+        summary = f"Enquiry from {locked.from_la.name}: the child is {label}"[:250]
+    updated = audited_update(
+        actor=actor,
+        instance=locked,
+        changes=changes,
+        child_id=child.pk if child else None,
+        summary=summary,
+    )
+    if child is not None or locked.referral.child_id is not None:
+        audited_update(
+            actor=actor,
+            instance=locked.referral,
+            changes={"child": child},
+            child_id=child.pk if child else None,
+            summary=f"Referral {locked.referral.reference} linked to the child the search found"
+            if child
+            else f"Referral {locked.referral.reference}: no child on record",
+        )
+    return updated
 
 
 @transaction.atomic
@@ -859,7 +1052,28 @@ def incoming_enquiry_visit_task(
         raise ValidationError({"__all__": ["A visit has already been arranged."]})
     referral = locked.referral
     if referral.case_id is None:
-        referral = referral_triage(actor=actor, referral=referral, child=child, assign_to=owner)
+        if locked.searched_at is None:
+            raise ValidationError({"__all__": ["Search every register before arranging a visit."]})
+        problem = match_decision_problem(locked)
+        if problem and child is None:
+            raise ValidationError({"__all__": [problem]})
+        child = child or enquiry_child(locked)
+        open_case = (
+            Case.objects.filter(child=child, state__in=OPEN_STATES).order_by("-pk").first()
+            if child is not None
+            else None
+        )
+        if open_case is not None:
+            # The child already has an open case: the enquiry joins it, no second case.
+            referral = referral_triage(
+                actor=actor,
+                referral=referral,
+                decision="duplicate",
+                duplicate_of=open_case,
+                reason=f"Enquiry from {locked.from_la.name}: the search found this child.",
+            )
+        else:
+            referral = referral_triage(actor=actor, referral=referral, child=child, assign_to=owner)
         referral.refresh_from_db()
     case = referral.case
     assert case is not None
@@ -909,7 +1123,10 @@ def incoming_enquiry_reply(
     replied_on = replied_on or timezone.localdate()
     if replied_on > timezone.localdate() or replied_on < locked.received_on:
         errors["replied_on"] = ["Enter a date between the enquiry's arrival and today"]
-    child = locked.referral.child
+    problem = match_decision_problem(locked)
+    if problem and "__all__" not in errors:
+        errors["__all__"] = [problem]
+    child = enquiry_child(locked)
     if child is not None:
         markers = RestrictedMarkers.of(child)
         try:
@@ -936,7 +1153,7 @@ def incoming_enquiry_reply(
             ),
             "replied_by": actor.user,
         },
-        child_id=locked.referral.child_id,
+        child_id=child.pk if child else None,
         summary=f"Answered the enquiry from {locked.from_la.name}",
     )
 
@@ -966,13 +1183,14 @@ def incoming_reply_document(*, actor: Actor, enquiry: IncomingEnquiry) -> str:
         details=enquiry.reply_details,
     )
     text = documents.dump(reply)
-    if enquiry.referral.child is not None:
-        assert_nothing_restricted(text, RestrictedMarkers.of(enquiry.referral.child))
+    child = enquiry_child(enquiry)
+    if child is not None:
+        assert_nothing_restricted(text, RestrictedMarkers.of(child))
     audit_record(
         actor=actor,
         action=AuditAction.EXPORT,
         obj=enquiry,
-        child_id=enquiry.referral.child_id,
+        child_id=child.pk if child else None,
         summary=f"Produced the reply to {enquiry.from_la.name} as JSON",
     )
     return text

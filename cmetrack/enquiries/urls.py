@@ -34,6 +34,7 @@ urlpatterns: list[URLPattern] = [
     path("incoming/new/", views.incoming_new, name="incoming-new"),
     path("incoming/<int:pk>/", views.incoming_detail, name="incoming-detail"),
     path("incoming/<int:pk>/search/", views.incoming_search, name="incoming-search"),
+    path("incoming/<int:pk>/match/", views.incoming_match, name="incoming-match"),
     path("incoming/<int:pk>/assessment/", views.incoming_assess, name="incoming-assess"),
     path("incoming/<int:pk>/visit/", views.incoming_visit, name="incoming-visit"),
     path("incoming/<int:pk>/reply/", views.incoming_reply, name="incoming-reply"),

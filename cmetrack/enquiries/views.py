@@ -49,6 +49,7 @@ from .forms import (
     IncomingForm,
     IncomingImportForm,
     IncomingReplyForm,
+    MatchForm,
     MoveNoticeForm,
     ReplyForm,
     ReplyImportForm,
@@ -485,6 +486,7 @@ def _incoming_page(
     can_act = selectors.may_act_on_enquiries(user)
     forms = forms or {}
     if can_act:
+        forms.setdefault("match", MatchForm(prefix="match", results=enquiry.search_results))
         forms.setdefault("assess", AssessForm(prefix="assess"))
         forms.setdefault("visit", VisitForm(prefix="visit", owners=_visit_owners(enquiry)))
         forms.setdefault("reply", IncomingReplyForm(prefix="reply"))
@@ -494,6 +496,8 @@ def _incoming_page(
         "enquiries/incoming_detail.jinja",
         {
             "e": enquiry,
+            "child": services.enquiry_child(enquiry),
+            "match_problem": services.match_decision_problem(enquiry),
             "can_act": can_act,
             "forms": forms,
             "errors": errors,
@@ -533,6 +537,24 @@ def incoming_search(request: HttpRequest, pk: int) -> HttpResponse:
     services.incoming_enquiry_search(actor=Actor.from_request(request), enquiry=enquiry)
     messages.success(request, "Every register searched")
     return HttpResponseRedirect(reverse("enquiries:incoming-detail", args=[pk]) + "#search")
+
+
+@login_required
+@require_POST
+def incoming_match(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    _require_act(request)
+    form = MatchForm(request.POST, prefix="match", results=_incoming(request, pk).search_results)
+    return _incoming_action(
+        request,
+        pk,
+        "match",
+        form,
+        lambda e, d: services.incoming_enquiry_choose_match(
+            actor=actor, enquiry=e, choice=d["choice"]
+        ),
+        "Decision recorded: the visit and the reply use it",
+    )
 
 
 @login_required

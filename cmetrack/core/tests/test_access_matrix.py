@@ -224,6 +224,7 @@ REGISTRY: dict[str, Entry] = {
     "enquiries:incoming-new": Entry(methods=GET_POST, roles=SEE_ALL),
     "enquiries:incoming-detail": Entry(roles=ENQ_SEE),
     "enquiries:incoming-search": Entry(methods=POST, roles=SEE_ALL),
+    "enquiries:incoming-match": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-assess": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-visit": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-reply": Entry(methods=POST, roles=SEE_ALL),
