@@ -29,7 +29,7 @@ from cmetrack.organisations.selectors import authority_directory, contact_is_sta
 
 from . import selectors, services
 from .dataset import ALL_ITEMS, EnquiryDetails
-from .models import EnquiryStatus, OutgoingEnquiry, ReplyOutcome
+from .models import EnquiryStatus, IncomingEnquiry, OutgoingEnquiry, ReplyOutcome, RiskLevel
 
 router = Router(tags=["Inter-authority enquiries"])
 
@@ -164,6 +164,110 @@ class CloseIn(Schema):
     reason: str
 
 
+class IncomingOut(Schema):
+    """Another authority's enquiry to us (logged as a referral)."""
+
+    id: int
+    referral_reference: str
+    case_reference: str | None
+    from_authority_code: str
+    from_authority_name: str
+    their_reference: str
+    contact_name: str
+    contact_email: str
+    received_on: dt.date
+    reply_due_on: dt.date
+    reply_overdue: bool
+    reason_linked: str
+    address_given: str
+    vulnerabilities: str
+    searched_at: dt.datetime | None
+    possible_matches: int
+    match_decided_at: dt.datetime | None
+    match_none: bool
+    match_label: str
+    child_id: int | None
+    assessed_on: dt.date | None
+    risk_level: str
+    visit_task_id: int | None
+    replied_on: dt.date | None
+    reply_outcome: str
+    reply_details: str
+
+    @staticmethod
+    def resolve_referral_reference(obj: IncomingEnquiry) -> str:
+        return obj.referral.reference
+
+    @staticmethod
+    def resolve_case_reference(obj: IncomingEnquiry) -> str | None:
+        case = obj.referral.case
+        return case.reference if case is not None else None
+
+    @staticmethod
+    def resolve_from_authority_code(obj: IncomingEnquiry) -> str:
+        return obj.from_la.code
+
+    @staticmethod
+    def resolve_from_authority_name(obj: IncomingEnquiry) -> str:
+        return obj.from_la.name
+
+    @staticmethod
+    def resolve_reply_overdue(obj: IncomingEnquiry) -> bool:
+        from django.utils import timezone
+
+        return obj.replied_on is None and obj.reply_due_on < timezone.localdate()
+
+    @staticmethod
+    def resolve_possible_matches(obj: IncomingEnquiry) -> int:
+        return len(obj.search_results or [])
+
+    @staticmethod
+    def resolve_child_id(obj: IncomingEnquiry) -> int | None:
+        child = services.enquiry_child(obj)
+        return child.pk if child else None
+
+
+class PossibleMatchOut(Schema):
+    key: str = Field("", description="Give it as `choice` to say this is the child.")
+    found_in: str = Field(validation_alias="register", description="The register.")
+    name: str
+    dob: str
+    where: str
+    probability: str
+    explanation: str = ""
+
+
+class IncomingDetailOut(IncomingOut):
+    search_results: list[PossibleMatchOut]
+    document: dict[str, Any] | None = Field(None, description="Their JSON enquiry, if sent.")
+
+
+class IncomingReplyIn(Schema):
+    outcome: ReplyOutcome
+    details: str = ""
+    replied_on: dt.date | None = None
+    school: str = ""
+    address: str = ""
+
+
+class MatchIn(Schema):
+    choice: str = Field(
+        description="The `key` of one of the possible matches, or `none` (none of them "
+        "is the child)."
+    )
+
+
+class AssessIn(Schema):
+    assessed_on: dt.date
+    risk_level: RiskLevel
+    assessment: str
+
+
+class VisitIn(Schema):
+    owner_id: int = Field(description="Who visits (someone who works the case).")
+    due: dt.date
+
+
 class AuthorityOut(Schema):
     code: str
     name: str
@@ -203,6 +307,22 @@ def _enquiry(request: HttpRequest, pk: int) -> OutgoingEnquiry:
         )
     except OutgoingEnquiry.DoesNotExist as exc:
         raise HttpError(404, "Not found") from exc
+
+
+def _incoming(request: HttpRequest, pk: int) -> IncomingEnquiry:
+    _require_see(request)
+    try:
+        return selectors.incoming_get_for_view(
+            actor=Actor.from_request(request), user=_user(request), pk=pk
+        )
+    except IncomingEnquiry.DoesNotExist as exc:
+        raise HttpError(404, "Not found") from exc
+
+
+def _incoming_reload(enquiry: IncomingEnquiry) -> IncomingEnquiry:
+    return IncomingEnquiry.objects.select_related("from_la", "referral__case", "matched_child").get(
+        pk=enquiry.pk
+    )
 
 
 def _case(request: HttpRequest, case_id: int) -> Case:
@@ -294,6 +414,166 @@ def enquiry_batch(request: HttpRequest, payload: BatchIn) -> Any:
         )
 
     return _write(call)
+
+
+# --- incoming enquiries (another authority asks us) ------------------------------------------
+
+
+@router.get(
+    "/enquiries/incoming",
+    response={200: list[IncomingOut], 403: Error},
+    summary="Other authorities' enquiries to us, the reply deadline first",
+    operation_id="incoming_enquiry_list",
+)
+@paginate(LimitOffsetPagination)
+def incoming_list(
+    request: HttpRequest, answered: bool | None = None, overdue: bool = False
+) -> QuerySet[IncomingEnquiry]:
+    from django.utils import timezone
+
+    _require_see(request)
+    qs = selectors.incoming_visible_to(_user(request)).select_related("referral__case")
+    if answered is not None:
+        qs = qs.filter(replied_on__isnull=not answered)
+    if overdue:
+        qs = qs.filter(replied_on__isnull=True, reply_due_on__lt=timezone.localdate())
+    return qs.order_by("reply_due_on", "id")
+
+
+@router.post(
+    "/enquiries/incoming",
+    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error},
+    summary="Log another authority's enquiry from its JSON file (the published schema)",
+    description="The body is the enquiry document itself (docs/enquiry-schema.json), as the "
+    "import page takes it; it is logged as a referral from another authority. Every problem "
+    "of the file is listed under `file`; nothing is written unless the whole file is right.",
+    operation_id="incoming_enquiry_create",
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "required": True,
+        }
+    },
+)
+def incoming_create(request: HttpRequest) -> Any:
+    _require_act(request)
+    return _write(
+        lambda: _incoming_reload(
+            services.incoming_enquiry_import(actor=Actor.from_request(request), raw=request.body)
+        )
+    )
+
+
+@router.get(
+    "/enquiries/incoming/{enquiry_id}",
+    response={200: IncomingDetailOut, 403: Error, 404: Error},
+    summary="One incoming enquiry, with the possible matches found",
+    operation_id="incoming_enquiry_get",
+)
+def incoming_get(request: HttpRequest, enquiry_id: int) -> IncomingEnquiry:
+    return _incoming(request, enquiry_id)
+
+
+def _incoming_write(request: HttpRequest, enquiry_id: int, call: Any, success: int = 200) -> Any:
+    _require_act(request)
+    enquiry = _incoming(request, enquiry_id)
+    actor = Actor.from_request(request)
+    return _write(lambda: _incoming_reload(call(actor, enquiry)), success=success)
+
+
+@router.post(
+    "/enquiries/incoming/{enquiry_id}/search",
+    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Search every register for the child (matching engine, scoped and audited)",
+    operation_id="incoming_enquiry_search",
+)
+def incoming_search(request: HttpRequest, enquiry_id: int) -> Any:
+    return _incoming_write(
+        request,
+        enquiry_id,
+        lambda actor, e: services.incoming_enquiry_search(actor=actor, enquiry=e),
+    )
+
+
+@router.post(
+    "/enquiries/incoming/{enquiry_id}/match",
+    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Say which possible match is the child, or that none of them is",
+    operation_id="incoming_enquiry_match",
+)
+def incoming_match(request: HttpRequest, enquiry_id: int, payload: MatchIn) -> Any:
+    return _incoming_write(
+        request,
+        enquiry_id,
+        lambda actor, e: services.incoming_enquiry_choose_match(
+            actor=actor, enquiry=e, choice=payload.choice
+        ),
+    )
+
+
+@router.post(
+    "/enquiries/incoming/{enquiry_id}/assessment",
+    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Record the vulnerability assessment (before any visit)",
+    operation_id="incoming_enquiry_assess",
+)
+def incoming_assess(request: HttpRequest, enquiry_id: int, payload: AssessIn) -> Any:
+    return _incoming_write(
+        request,
+        enquiry_id,
+        lambda actor, e: services.incoming_enquiry_assess(actor=actor, enquiry=e, **payload.dict()),
+    )
+
+
+@router.post(
+    "/enquiries/incoming/{enquiry_id}/visit",
+    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Set a visit to the address given, as a task on the child's case",
+    operation_id="incoming_enquiry_visit",
+)
+def incoming_visit(request: HttpRequest, enquiry_id: int, payload: VisitIn) -> Any:
+    def call(actor: Actor, e: IncomingEnquiry) -> IncomingEnquiry:
+        owners = {pk for pk, _name in selectors.visit_owner_choices(e)}
+        if str(payload.owner_id) not in owners:
+            raise ValidationError({"owner_id": ["Choose someone who works on the case"]})
+        from cmetrack.accounts.models import User
+
+        owner = User.objects.get(pk=payload.owner_id)
+        return services.incoming_enquiry_visit_task(
+            actor=actor, enquiry=e, owner=owner, due=payload.due
+        )
+
+    return _incoming_write(request, enquiry_id, call, success=201)
+
+
+@router.post(
+    "/enquiries/incoming/{enquiry_id}/reply",
+    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    summary="Record our reply to the authority (whatever the result, after the search)",
+    operation_id="incoming_enquiry_reply",
+)
+def incoming_reply(request: HttpRequest, enquiry_id: int, payload: IncomingReplyIn) -> Any:
+    return _incoming_write(
+        request,
+        enquiry_id,
+        lambda actor, e: services.incoming_enquiry_reply(actor=actor, enquiry=e, **payload.dict()),
+        success=201,
+    )
+
+
+@router.get(
+    "/enquiries/incoming/{enquiry_id}/reply-document",
+    response={200: dict[str, Any], 403: Error, 404: Error},
+    summary="Our reply as the structured file (docs/enquiry-schema.json), audited as an export",
+    operation_id="incoming_enquiry_reply_document",
+)
+def incoming_reply_document(request: HttpRequest, enquiry_id: int) -> HttpResponse:
+    enquiry = _incoming(request, enquiry_id)
+    try:
+        text = services.incoming_reply_document(actor=Actor.from_request(request), enquiry=enquiry)
+    except ValidationError as exc:
+        raise HttpError(404, "Not answered yet") from exc
+    return HttpResponse(text, content_type="application/json")
 
 
 @router.get(

@@ -202,3 +202,25 @@ def close_evidence_problem(
             "confirmation_source",
         )
     return None
+
+
+def visit_owner_choices(enquiry: IncomingEnquiry) -> list[tuple[str, str]]:
+    """Who may be given the visit: people who work the case (or, before there is a case,
+    CME officers and managers), as (user id, name)."""
+    from cmetrack.accounts.models import User as UserModel
+    from cmetrack.casework.selectors import task_owner_choices
+
+    case = enquiry.referral.case
+    if case is not None:
+        people = list(task_owner_choices(case))
+    else:
+        people = list(
+            UserModel.objects.filter(
+                is_active=True,
+                is_service_account=False,
+                roles__role__in=list(ENQUIRY_ROLES),
+            )
+            .distinct()
+            .order_by("full_name", "email")
+        )
+    return [(str(u.pk), u.get_full_name()) for u in people]

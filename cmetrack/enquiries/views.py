@@ -25,7 +25,6 @@ from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.casework.presenters import case_page_url, error_list
-from cmetrack.casework.selectors import task_owner_choices
 from cmetrack.core.pdf import PdfUnavailable
 from cmetrack.core.uploads import validate_upload
 from cmetrack.organisations.models import Country, LocalAuthority
@@ -461,22 +460,7 @@ def _log_incoming(actor: Actor, d: dict[str, Any]) -> IncomingEnquiry:
 
 
 def _visit_owners(enquiry: IncomingEnquiry) -> list[tuple[str, str]]:
-    """Who may be given the visit: people who work the case (or, before there is a case,
-    CME officers and managers)."""
-    case = enquiry.referral.case
-    if case is not None:
-        people = task_owner_choices(case)
-    else:
-        people = list(
-            User.objects.filter(
-                is_active=True,
-                is_service_account=False,
-                roles__role__in=list(selectors.ENQUIRY_ROLES),
-            )
-            .distinct()
-            .order_by("full_name", "email")
-        )
-    return [(str(u.pk), u.get_full_name()) for u in people]
+    return selectors.visit_owner_choices(enquiry)
 
 
 def _incoming_page(
