@@ -139,17 +139,44 @@ class ReplyDocument(_Strict):
     address: Short = ""
 
 
+class MoveNoticeDocument(_Strict):
+    """Our notice to the named CME contact of the authority a child moved to: who the
+    child is, what we know, never a restricted address (no reply document: they
+    acknowledge it)."""
+
+    document_type: Literal["cme_move_notice"] = "cme_move_notice"
+    schema_version: Literal["1.0"] = "1.0"
+    reference: Annotated[str, Field(max_length=20)]
+    sent_on: dt.date
+    sender: Sender
+    recipient: Recipient
+    details: Text = Field(default="", description="What the officer added (checked).")
+    child: ChildDetails
+    family: Family
+    history: History
+    vulnerability: Vulnerability
+
+
 Document = Annotated[EnquiryDocument | ReplyDocument, Field(discriminator="document_type")]
 _adapter: TypeAdapter[EnquiryDocument | ReplyDocument] = TypeAdapter(Document)
+#: Every document the system sends or takes (imports parse only enquiries and replies).
+Published = Annotated[
+    EnquiryDocument | ReplyDocument | MoveNoticeDocument, Field(discriminator="document_type")
+]
+_published: TypeAdapter[EnquiryDocument | ReplyDocument | MoveNoticeDocument] = TypeAdapter(
+    Published
+)
 
 
 def json_schema() -> dict[str, Any]:
-    """The published JSON Schema (docs/enquiry-schema.json): an enquiry or a reply."""
-    schema = _adapter.json_schema()
+    """The published JSON Schema (docs/enquiry-schema.json): an enquiry, a reply or a
+    notice that a child moved to the authority."""
+    schema = _published.json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "Inter-authority enquiry about a child missing education, or its reply",
+        "title": "Inter-authority enquiry about a child missing education, its reply, "
+        "or the notice that a child moved",
         **schema,
     }
 

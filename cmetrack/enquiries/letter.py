@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from cmetrack.core.jinja import govuk_date
 from cmetrack.core.pdf import render_pdf
 
-from .documents import EnquiryDocument
-from .models import OutgoingEnquiry
+from .documents import EnquiryDocument, MoveNoticeDocument
+from .models import MoveNotification, OutgoingEnquiry
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("Yes" if value else "No")
 
 
-def letter_sections(doc: EnquiryDocument) -> list[tuple[str, list[LetterRow]]]:
+def letter_sections(
+    doc: EnquiryDocument | MoveNoticeDocument,
+) -> list[tuple[str, list[LetterRow]]]:
     """The letter's tables: only items that were shared (blank ones left out)."""
     c, f, h, v = doc.child, doc.family, doc.history, doc.vulnerability
     name = c.legal_name
@@ -102,3 +104,19 @@ def letter_html(enquiry: OutgoingEnquiry) -> str:
 def letter_pdf(enquiry: OutgoingEnquiry) -> bytes:
     """The letter as PDF bytes (raises ``core.pdf.PdfUnavailable`` without Pango)."""
     return render_pdf(letter_html(enquiry))
+
+
+def move_notice_html(notice: MoveNotification) -> str:
+    """The move notice for secure email, made from the stored notice only."""
+    from .services import move_notice_document
+
+    doc = move_notice_document(notice)
+    return render_to_string(
+        "enquiries/move_notice_letter.jinja",
+        {"doc": doc, "sent_on": _date(doc.sent_on), "sections": letter_sections(doc)},
+    )
+
+
+def move_notice_pdf(notice: MoveNotification) -> bytes:
+    """The move notice as PDF bytes (raises ``core.pdf.PdfUnavailable`` without Pango)."""
+    return render_pdf(move_notice_html(notice))

@@ -227,6 +227,9 @@ class MoveNotification(models.Model):
     contact_email = models.EmailField("secure email")
     sent_on = models.DateField()
     details = models.TextField(blank=True)
+    document = models.JSONField(
+        default=dict, blank=True, help_text="The notice as sent (letter and JSON made from it)."
+    )
     acknowledged_on = models.DateField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=150, blank=True)
     recorded_by = models.ForeignKey(
@@ -239,6 +242,10 @@ class MoveNotification(models.Model):
 
     def __str__(self) -> str:
         return f"Notice to {self.local_authority.name} sent on {self.sent_on}"
+
+    @property
+    def reference(self) -> str:
+        return str((self.document or {}).get("reference") or f"MN-{self.pk:06d}")
 
 
 class HomeOfficeResult(models.TextChoices):

@@ -88,6 +88,16 @@ def outgoing_visible_to(user: User) -> QuerySet[OutgoingEnquiry]:
     return qs.filter(case__in=_visible_cases(user))
 
 
+def move_notices_visible_to(user: User) -> QuerySet[MoveNotification]:
+    """Move notices, scoped like outgoing enquiries (through the case; auditors read all)."""
+    qs = MoveNotification.objects.select_related("case__child", "local_authority", "recorded_by")
+    if not may_see_enquiries(user):
+        return qs.none()
+    if user.has_role(*READ_ONLY_ROLES) and not user.has_role(*ENQUIRY_ROLES):
+        return qs
+    return qs.filter(case__in=_visible_cases(user))
+
+
 def incoming_visible_to(user: User) -> QuerySet[IncomingEnquiry]:
     qs = IncomingEnquiry.objects.select_related("from_la", "referral", "visit_task")
     return qs if may_see_enquiries(user) else qs.none()

@@ -46,7 +46,7 @@ from .dataset import (
     check_typed_text,
     sender_for,
 )
-from .documents import DocumentError, Recipient, ReplyDocument, Responder
+from .documents import DocumentError, MoveNoticeDocument, Recipient, ReplyDocument, Responder
 from .models import (
     AWAITING_REPLY,
     EnquiryReply,
@@ -1199,6 +1199,89 @@ def incoming_reply_document(*, actor: Actor, enquiry: IncomingEnquiry) -> str:
 # --- a child who moved to another authority, or left the country ---------------------------
 
 
+def build_move_notice(
+    *,
+    case: Case,
+    local_authority: LocalAuthority,
+    reference: str,
+    sent_on: dt.date,
+    details: str,
+    officer: tuple[str, str],
+    recipient: Recipient | None = None,
+) -> MoveNoticeDocument:
+    """The notice as it leaves: the child's data set (forms.md section 5, every item,
+    as the authority now takes the child on), what the officer added, and never a
+    restricted address (:func:`.dataset.build_document` leaves them out; the finished text
+    is checked once more)."""
+    markers = RestrictedMarkers.of(case.child)
+    recipient = recipient or _check_authority(local_authority)
+    data = build_document(
+        case=case,
+        reference=reference,
+        sent_on=sent_on,
+        reply_due_on=sent_on,
+        sender=sender_for(case, *officer),
+        recipient=recipient,
+        reason_linked="The child moved to your area.",
+        details=EnquiryDetails(),
+        markers=markers,
+    )
+    notice = MoveNoticeDocument(
+        reference=reference,
+        sent_on=sent_on,
+        sender=data.sender,
+        recipient=data.recipient,
+        details=details,
+        child=data.child,
+        family=data.family,
+        history=data.history,
+        vulnerability=data.vulnerability,
+    )
+    assert_nothing_restricted(documents.dump(notice), markers)
+    return notice
+
+
+def move_notice_document(notice: MoveNotification) -> MoveNoticeDocument:
+    """The stored notice (a notice recorded before notices were stored is built now from
+    the record, with the contact it was sent to)."""
+    if notice.document:
+        return MoveNoticeDocument.model_validate(notice.document)
+    la = notice.local_authority
+    return build_move_notice(
+        case=notice.case,
+        local_authority=la,
+        reference=notice.reference,
+        sent_on=notice.sent_on,
+        details=notice.details,
+        officer=(
+            notice.recorded_by.get_full_name() if notice.recorded_by else "CME officer",
+            str(notice.recorded_by.email) if notice.recorded_by else "",
+        ),
+        recipient=Recipient(
+            authority_code=la.code,
+            authority_name=la.name,
+            contact_name=notice.contact_name,
+            contact_email=notice.contact_email,
+        ),
+    )
+
+
+def move_notice_export(*, actor: Actor, notice: MoveNotification, kind: str) -> str:
+    """The notice as JSON text, checked against the child's restricted addresses as they are
+    today and audited as an export (the letter is made from the same document)."""
+    text = documents.dump(move_notice_document(notice))
+    assert_nothing_restricted(text, RestrictedMarkers.of(notice.case.child))
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        obj=notice,
+        child_id=notice.case.child_id,
+        summary=f"Produced the move notice {notice.reference} to "
+        f"{notice.local_authority.name} ({kind})",
+    )
+    return text
+
+
 @transaction.atomic
 def move_notification_send(
     *,
@@ -1226,6 +1309,15 @@ def move_notification_send(
         errors["sent_on"] = ["The date sent must be today or in the past"]
     if errors:
         raise ValidationError(errors)
+    number = MoveNotification.objects.filter(case=case).count() + 1
+    document = build_move_notice(
+        case=case,
+        local_authority=local_authority,
+        reference=f"{case.reference}-N{number}",
+        sent_on=sent_on,
+        details=details.strip(),
+        officer=_person(actor),
+    )
     notice = audited_create(
         actor=actor,
         instance=MoveNotification(
@@ -1235,6 +1327,7 @@ def move_notification_send(
             contact_email=local_authority.cme_contact_email,
             sent_on=sent_on,
             details=details.strip(),
+            document=document.model_dump(mode="json", exclude_none=True),
             recorded_by=actor.user,
         ),
         child_id=case.child_id,

@@ -21,6 +21,21 @@ urlpatterns: list[URLPattern] = [
         views.move_notice_acknowledge,
         name="move-notice-acknowledge",
     ),
+    path(
+        "cases/<int:case_id>/move-notice/<int:notice_id>/letter/",
+        views.move_notice_letter,
+        name="move-notice-letter",
+    ),
+    path(
+        "cases/<int:case_id>/move-notice/<int:notice_id>/letter.pdf",
+        views.move_notice_letter_pdf,
+        name="move-notice-pdf",
+    ),
+    path(
+        "cases/<int:case_id>/move-notice/<int:notice_id>/notice.json",
+        views.move_notice_json,
+        name="move-notice-json",
+    ),
     path("cases/<int:case_id>/home-office/", views.home_office_check, name="home-office"),
     path("<int:pk>/", views.outgoing_detail, name="outgoing-detail"),
     path("<int:pk>/letter/", views.outgoing_letter, name="outgoing-letter"),

@@ -54,7 +54,7 @@ from .forms import (
     ReplyImportForm,
     VisitForm,
 )
-from .letter import letter_html, letter_pdf
+from .letter import letter_html, letter_pdf, move_notice_html, move_notice_pdf
 from .models import HomeOfficeCheck, IncomingEnquiry, MoveNotification, OutgoingEnquiry
 from .presenters import OutgoingPresenter, directory_rows, incoming_rows, outgoing_rows
 
@@ -690,6 +690,59 @@ def move_notice_acknowledge(request: HttpRequest, case_id: int, notice_id: int) 
     return _case_action(
         request, case_id, f"ack-{notice_id}", form, call, "Acknowledgement recorded"
     )
+
+
+def _notice(request: HttpRequest, case_id: int, notice_id: int) -> MoveNotification:
+    """A move notice of a case in the user's scope (404 otherwise)."""
+    user = _require_see(request)
+    try:
+        return selectors.move_notices_visible_to(user).get(pk=notice_id, case_id=case_id)
+    except MoveNotification.DoesNotExist as exc:
+        raise Http404("No such notification") from exc
+
+
+def _notice_export(request: HttpRequest, notice: MoveNotification, kind: str) -> None:
+    try:
+        services.move_notice_export(actor=Actor.from_request(request), notice=notice, kind=kind)
+    except ValidationError as exc:  # a restricted address would leave: nothing is produced
+        raise PermissionDenied(" ".join(exc.messages)) from exc
+
+
+@login_required
+@require_GET
+def move_notice_letter(request: HttpRequest, case_id: int, notice_id: int) -> HttpResponse:
+    notice = _notice(request, case_id, notice_id)
+    _notice_export(request, notice, "letter")
+    return HttpResponse(move_notice_html(notice))
+
+
+@login_required
+@require_GET
+def move_notice_letter_pdf(request: HttpRequest, case_id: int, notice_id: int) -> HttpResponse:
+    notice = _notice(request, case_id, notice_id)
+    try:
+        pdf = move_notice_pdf(notice)
+    except PdfUnavailable:
+        return render(request, "enquiries/pdf_unavailable.jinja", {"notice": notice}, status=503)
+    _notice_export(request, notice, "PDF letter")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="move-notice-{notice.reference}.pdf"'
+    return response
+
+
+@login_required
+@require_GET
+def move_notice_json(request: HttpRequest, case_id: int, notice_id: int) -> HttpResponse:
+    notice = _notice(request, case_id, notice_id)
+    try:
+        text = services.move_notice_export(
+            actor=Actor.from_request(request), notice=notice, kind="JSON file"
+        )
+    except ValidationError as exc:
+        raise PermissionDenied(" ".join(exc.messages)) from exc
+    response = HttpResponse(text, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="move-notice-{notice.reference}.json"'
+    return response
 
 
 @login_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -30,7 +31,7 @@ def fresh_indexes():
 
 
 @pytest.fixture
-def their_file(case, other_la, home_la) -> str:
+def their_file(case: Any, other_la: Any, home_la: Any) -> str:
     """Camden's enquiry to us (999) about the child of ``case``, as their system made it."""
     doc = build_document(
         case=case,
