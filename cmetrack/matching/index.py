@@ -119,6 +119,9 @@ BLOCK_CAPS = {
 #: Rows scored in one stage at most (see :meth:`CandidateIndex.candidate_rows`): a query
 #: whose keys are all common is not allowed to score thousands of strangers.
 STAGE_BUDGET = 100
+#: The budget of each stage: the birth-year keys of the last stage are the broadest (a
+#: name with a year), so it scores fewer.
+STAGE_BUDGETS = (STAGE_BUDGET, STAGE_BUDGET, STAGE_BUDGET // 2)
 #: Name and date comparisons remembered across searches (query value, vocabulary id):
 #: about 100 bytes each.
 PAIR_CACHE_SIZE = 1_000_000
@@ -1021,8 +1024,8 @@ class CandidateIndex(Generic[T]):
         prior = prior if prior is not None else 1.0 / max(len(self), 1)
         best: dict[int, tuple[float, int, int]] = {}
         seen: set[int] = set()
-        for stage in query_keys(plain):
-            rows = self.candidate_rows(stage) - seen
+        for stage, budget in zip(query_keys(plain), STAGE_BUDGETS, strict=True):
+            rows = self.candidate_rows(stage, budget) - seen
             seen |= rows
             self._best(rows, states, permit, best, exclude)
             top = max((w for w, _r, _o in best.values()), default=-math.inf)
