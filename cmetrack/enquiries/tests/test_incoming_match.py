@@ -224,3 +224,42 @@ def test_an_auditor_cannot_pick(client, make_user, actor, other_la, on_roll):
         reverse("enquiries:incoming-match", args=[enquiry.pk]), {"match-choice": "none"}
     )
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_child_on_the_home_education_list_is_that_child(actor, other_la):
+    from cmetrack.registers.models import HomeEducationRecord
+
+    child = ChildFactory.create(
+        legal_given_names="Ola", legal_family_name="Kowalska", dob=dt.date(2015, 3, 14), sex="F"
+    )
+    record = HomeEducationRecord.objects.create(child=child, started_on=dt.date(2025, 9, 1))
+    enquiry = assess(actor, log(actor, other_la))
+    enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
+    assert f"home_education:{record.pk}" in [r["key"] for r in enquiry.search_results]
+    before = Child.objects.count()
+    enquiry = services.incoming_enquiry_choose_match(
+        actor=actor, enquiry=enquiry, choice=f"home_education:{record.pk}"
+    )
+    assert enquiry.matched_child == child
+    enquiry = services.incoming_enquiry_visit_task(
+        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+    )
+    assert visit_case(enquiry).child_id == child.pk
+    assert Child.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_the_choice_is_closed_once_the_referral_has_a_case(actor, other_la, on_roll):
+    enquiry = assess(actor, log(actor, other_la))
+    enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
+    services.incoming_enquiry_choose_match(
+        actor=actor, enquiry=enquiry, choice=f"roll:{on_roll.pk}"
+    )
+    enquiry = services.incoming_enquiry_visit_task(
+        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+    )
+    with pytest.raises(ValidationError, match="already linked to case"):
+        services.incoming_enquiry_choose_match(
+            actor=actor, enquiry=enquiry, choice=services.NONE_OF_THESE
+        )
