@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='userrole',
-            name='role',
-            field=models.CharField(choices=[('school_user', 'School user'), ('agency_user', 'Agency user'), ('slo', 'School Liaison Officer'), ('cme_officer', 'CME officer'), ('cme_manager', 'CME manager'), ('virtual_school', 'Virtual School officer'), ('safeguarding_adviser', 'Education safeguarding adviser'), ('administrator', 'Administrator'), ('auditor', 'Auditor or senior manager'), ('admissions', 'Admissions officer')], max_length=30),
+            model_name="userrole",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("school_user", "School user"),
+                    ("agency_user", "Agency user"),
+                    ("slo", "School Liaison Officer"),
+                    ("cme_officer", "CME officer"),
+                    ("cme_manager", "CME manager"),
+                    ("virtual_school", "Virtual School officer"),
+                    ("safeguarding_adviser", "Education safeguarding adviser"),
+                    ("administrator", "Administrator"),
+                    ("auditor", "Auditor or senior manager"),
+                    ("admissions", "Admissions officer"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
