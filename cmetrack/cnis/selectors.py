@@ -190,7 +190,7 @@ def register_entries(
             continue
         addresses: list[Address] = getattr(child, "current_addresses", [])
         try:
-            details: RegisterDetails | None = child.cnis_details  # type: ignore[attr-defined]
+            details: RegisterDetails | None = child.cnis_details
         except RegisterDetails.DoesNotExist:
             details = None
         entry = RegisterEntry(
