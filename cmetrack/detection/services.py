@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, audited_update
-from cmetrack.cases.lifecycle import OPEN_STATES
+from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, ReferralRoute
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
@@ -440,6 +440,11 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
                 )
             )
 
+    report.findings += _located_by_matching(
+        config.as_of,
+        {f.case_id for f in report.findings if f.rule == AlertRule.SUGGEST_LOCATED},
+    )
+
     year_start = academic_year_start(config.as_of)
     in_care = [row[0] for row in con.execute("SELECT upn FROM in_care").fetchall()]
     if in_care:
@@ -486,6 +491,62 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
         )
     con.close()
     return report
+
+
+#: The cases the matching engine looks for on later rolls: whereabouts not yet known.
+NOT_FOUND_STATES = (
+    CaseState.RECEIVED,
+    CaseState.SLO_INVESTIGATION,
+    CaseState.TRACKING,
+    CaseState.DORMANT,
+)
+
+
+def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
+    """Open cases whose child is not yet found and whom the UPN join missed (no UPN, a new
+    UPN, a retyped name), looked for on the latest rolls through the matching engine
+    (issue 7: detection's "child found on a roll" goes through the engine). One search per
+    such case against the cached roll index: milliseconds each."""
+    from cmetrack.matching.services import find_on_rolls
+
+    findings = []
+    cases = (
+        Case.objects.filter(state__in=NOT_FOUND_STATES, date_referred__lte=as_of)
+        .exclude(pk__in=[pk for pk in found if pk is not None])
+        .select_related("child")
+        .order_by("pk")
+    )
+    for case in cases.iterator(chunk_size=500):
+        matches = [
+            m
+            for m in find_on_rolls(case.child, since=case.date_referred, limit=3)
+            if m.entry.snapshot.taken_on <= as_of
+        ]
+        if not matches:
+            continue
+        best = matches[0]
+        school = best.entry.snapshot.school
+        findings.append(
+            Finding(
+                rule=AlertRule.SUGGEST_LOCATED,
+                laestab=school.laestab,
+                upn=best.entry.upn,
+                episode_start=case.date_referred.isoformat(),
+                evidence={
+                    "case_id": case.pk,
+                    "seen_on": best.entry.snapshot.taken_on.isoformat(),
+                    "source": "roll (found by the matching engine, not by UPN)",
+                    "school": school.laestab,
+                    "match_probability": round(best.probability, 4),
+                    "why": best.explanation,
+                },
+                given_name=best.entry.legal_given_name,
+                family_name=best.entry.legal_family_name,
+                dob=best.entry.dob,
+                case_id=case.pk,
+            )
+        )
+    return findings
 
 
 #: At most this many marks are copied into an alert's evidence.

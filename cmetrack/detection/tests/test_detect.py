@@ -323,3 +323,33 @@ def test_threads_and_memory_limit_are_passed_to_duckdb(
     result = detect(authority, "--threads", "1", "--memory-limit", "500MB", "--dry-run")
     assert seen == [(1, "500MB")]
     assert {r["upn"] for r in result["runs"]} == {U[1], U[2]}
+
+
+def test_a_child_with_an_open_case_and_no_upn_is_found_on_a_later_roll_by_matching(
+    authority: Path,
+) -> None:
+    """The UPN join cannot see a child recorded without a UPN (or under a new one): the
+    matching engine looks for every child not yet found on the later rolls (issue 7)."""
+    child = ChildFactory.create(
+        upn=None, legal_given_names="Mohammed", legal_family_name="Okafor",
+        dob=date(2013, 5, 17), sex="M",
+    )  # fmt: skip
+    case = CaseFactory.create(child=child, date_referred=date(2025, 9, 20))
+    twin = ChildFactory.create(
+        upn=None, legal_given_names="Aisha", legal_family_name="Okafor",
+        dob=date(2013, 5, 17), sex="F",
+    )  # fmt: skip
+    CaseFactory.create(child=twin, date_referred=date(2025, 9, 20))
+    snapshot = RollSnapshot.objects.create(
+        school=SCHOOLS[B], taken_on=date(2025, 11, 20), content_hash="later"
+    )
+    RollEntry.objects.create(
+        snapshot=snapshot, upn=make_upn(40), legal_given_name="Muhammad",
+        legal_family_name="Okafor", dob=date(2013, 5, 17), sex="M", nc_year=8,
+    )  # fmt: skip
+    located = [a for a in detect(authority)["alerts"] if a["rule"] == "suggest_located"]
+    by_case = {a["case_id"]: a for a in located}
+    assert by_case[case.pk]["upn"] == make_upn(40)
+    assert by_case[case.pk]["school"] == B
+    assert "matching engine" in by_case[case.pk]["source"]
+    assert twin.cases.get().pk not in by_case  # the twin sister is not him
