@@ -29,6 +29,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -173,6 +174,10 @@ class ImportContext:
         return school
 
 
+#: Tries of one progress write before it is left to the next change or heartbeat.
+PROGRESS_WRITE_ATTEMPTS = 10
+
+
 class ProgressReporter:
     """Publishes a run's progress: to a listener, and to its :class:`ImportRun` row.
 
@@ -247,22 +252,29 @@ class ProgressReporter:
 
     def _write(self, done: int, total: int | None, stage: str) -> None:
         table = connection.ops.quote_name(ImportRun._meta.db_table)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET rows_done = %s, rows_total = %s, stage = %s, "  # noqa: S608 - our table
-                    "progress_at = %s WHERE id = %s AND status = %s",
-                    [
-                        done,
-                        total,
-                        stage,
-                        connection.ops.adapt_datetimefield_value(timezone.now()),
-                        self.run_id,
-                        ImportStatus.RUNNING.value,
-                    ],
-                )
-        except DatabaseError:
-            logger.warning("could not record the progress of import %s", self.run_id)
+        # A reader can hold the row's table for a moment (SQLite locks tables, and a
+        # shared-cache lock is not waited on): try again briefly before giving up on this
+        # update; the next change or heartbeat writes again anyway.
+        for attempt in range(PROGRESS_WRITE_ATTEMPTS):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {table} SET rows_done = %s, rows_total = %s, stage = %s, "  # noqa: S608 - our table
+                        "progress_at = %s WHERE id = %s AND status = %s",
+                        [
+                            done,
+                            total,
+                            stage,
+                            connection.ops.adapt_datetimefield_value(timezone.now()),
+                            self.run_id,
+                            ImportStatus.RUNNING.value,
+                        ],
+                    )
+                return
+            except DatabaseError:
+                if attempt + 1 < PROGRESS_WRITE_ATTEMPTS:
+                    time.sleep(0.02 * (attempt + 1))
+        logger.warning("could not record the progress of import %s", self.run_id)
 
 
 def allowed_school_ids(actor: Actor) -> frozenset[int] | None:

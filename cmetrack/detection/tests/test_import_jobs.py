@@ -7,6 +7,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,7 @@ def test_progress_is_written_as_the_import_runs_and_seen_by_others(
                 if current.rows_done >= 20:
                     observed.append(current.rows_done)
                     break
+                time.sleep(0.01)  # a reader polls; it does not hold the table continuously
 
     claimed = jobs.import_claim(worker="w", run_id=run.pk)
     assert claimed is not None
