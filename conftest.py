@@ -65,6 +65,17 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_matching_indexes() -> Iterator[None]:
+    """The matching engine keeps each register's index in memory, keyed by a signature of
+    counts and maximum ids; test databases reuse ids, so no index outlives its test."""
+    from cmetrack.matching.services import clear_indexes
+
+    clear_indexes()
+    yield
+    clear_indexes()
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
     from cmetrack.accounts.tests.factories import UserFactory

@@ -74,8 +74,14 @@ class RollAdapter:
     label = "School roll"
 
     def signature(self) -> tuple[object, ...]:
-        agg = RollSnapshot.objects.aggregate(n=Count("pk"), top=Max("pk"))
-        return (agg["n"], agg["top"])
+        # A roll re-imported for the same date keeps its snapshot row and replaces its
+        # entries: the newest import time and entry id tell that apart (both cheap: a
+        # small table, and the maximum of a primary key).
+        agg = RollSnapshot.objects.aggregate(
+            n=Count("pk"), top=Max("pk"), imported=Max("imported_at")
+        )
+        entries = RollEntry.objects.aggregate(top=Max("pk"))
+        return (agg["n"], agg["top"], agg["imported"], entries["top"])
 
     def records(
         self, snapshot_ids: Sequence[int] | None = None
