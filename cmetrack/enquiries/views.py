@@ -246,6 +246,25 @@ def outgoing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _outgoing_page(request, _outgoing(request, pk))
 
 
+def _action(
+    request: HttpRequest,
+    enquiry: Any,
+    key: str,
+    form: Any,
+    call: Callable[[Any, Any], Any],
+    success: str,
+    *,
+    detail: str,
+    page: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """Run one status action on an enquiry (outgoing or incoming): on success back to its
+    page with a message, else the page again with the form's errors under ``key``."""
+    if _try(form, lambda: call(enquiry, form.cleaned_data)):
+        messages.success(request, success)
+        return HttpResponseRedirect(reverse(detail, args=[enquiry.pk]))
+    return page(request, enquiry, {key: form})
+
+
 def _outgoing_action(
     request: HttpRequest,
     pk: int,
@@ -255,16 +274,16 @@ def _outgoing_action(
     success: str,
 ) -> HttpResponse:
     _require_act(request)
-    enquiry = _outgoing(request, pk)
-    try:
-        worked = _try(form, lambda: call(enquiry, form.cleaned_data))
-    except services.EnquiryNotAllowed as exc:  # pragma: no cover - _try catches it
-        form.add_service_errors(exc)
-        worked = False
-    if worked:
-        messages.success(request, success)
-        return HttpResponseRedirect(reverse("enquiries:outgoing-detail", args=[pk]))
-    return _outgoing_page(request, enquiry, {key: form})
+    return _action(
+        request,
+        _outgoing(request, pk),
+        key,
+        form,
+        call,
+        success,
+        detail="enquiries:outgoing-detail",
+        page=_outgoing_page,
+    )
 
 
 @login_required
@@ -506,11 +525,16 @@ def _incoming_action(
     success: str,
 ) -> HttpResponse:
     _require_act(request)
-    enquiry = _incoming(request, pk)
-    if _try(form, lambda: call(enquiry, form.cleaned_data)):
-        messages.success(request, success)
-        return HttpResponseRedirect(reverse("enquiries:incoming-detail", args=[pk]))
-    return _incoming_page(request, enquiry, {key: form})
+    return _action(
+        request,
+        _incoming(request, pk),
+        key,
+        form,
+        call,
+        success,
+        detail="enquiries:incoming-detail",
+        page=_incoming_page,
+    )
 
 
 @login_required
