@@ -135,6 +135,9 @@ def _lookup(chunk: list[tuple[int, str, PersonRecord]]) -> list[tuple[Any, ...]]
             limit=job.limit,
             prior=job.prior,
             exclude=number if job.dedupe else None,
+            # A file's duplicates come in groups: a record that has found one of its
+            # group still looks for the others (as the DuckDB path does).
+            all_stages=job.dedupe,
         )
         elapsed = time.perf_counter() - start
         if job.timed:

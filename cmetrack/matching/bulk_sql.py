@@ -20,7 +20,12 @@ Python loop over pairs:
    swapped) and its day and month without the year (year one out). The left side files
    its given name under every listed nickname and transliteration as well. Keys shared by
    more right-side rows than the index's ``BLOCK_CAPS`` are dropped, as the index skips
-   such blocks. The candidate pairs are the union over all keys.
+   such blocks. Bulk linkage adds keys of its own: the address whole, the date of birth
+   alone, and the postcode with one character left out, with the surname or the given
+   name (a postcode and a name both mistyped). The candidate pairs are the union over
+   all keys. Linking two files, a record stops at the first stage that finds it a
+   confident match; deduplicating one, every record goes through every stage, so each
+   record of a group of three or more finds all the others.
 3. **Scoring.** The comparison levels are ``compare.py``'s SQL, and the weights the
    trained model's, with the scorer's term-frequency adjustment (frequencies from the
    right file), partial dates, the household cap and the sibling and twin floors (when
@@ -204,11 +209,16 @@ def _dob_cols(value: str) -> dict[str, Any]:
 
 
 def _pc_cols(value: str) -> dict[str, Any]:
+    """The postcode's parts, and ``pcd``: the postcode with each one character left out
+    (two postcodes one typing error apart share one of these: a changed, added, dropped
+    or swapped character)."""
     p = _uncached(postcode)(value.strip())
+    full = p.full if p else ""
     return {
-        "pc": p.full if p else None,
+        "pc": full or None,
         "pc_sector": (p.sector or None) if p else None,
         "pc_district": (p.district or None) if p else None,
+        "pcd": sorted({full[:i] + full[i + 1 :] for i in range(len(full))}) if full else None,
     }
 
 
@@ -262,6 +272,7 @@ FEATURE_TYPES: dict[str, str] = {
     "pc": _STR,
     "pc_sector": _STR,
     "pc_district": _STR,
+    "pcd": _STR + "[]",
     "addr": _STR,
     "addr_parts": _STR + "[]",
     "upns": _STR + "[]",
@@ -453,9 +464,16 @@ SPARK = Dialect(
     "xxhash64",
     (
         (r"\blen\(list_intersect\(", "size(array_intersect("),
+        (r"\blen\(", "size("),
         (r"\blist_has_any\(", "arrays_overlap("),
         (r"\blist_contains\(", "array_contains("),
         (r"\bpow\(", "power("),
+        # Our UDFs under names of their own: a Spark build with a built-in function of
+        # the same name (some have ``jaro_winkler_similarity``, with another rounding of
+        # the transpositions) would otherwise be called instead.
+        (r"\bjaro_winkler_similarity\(", "cmetrack_jaro_winkler("),
+        (r"\bhamming\(", "cmetrack_hamming("),
+        (r"\bdamerau_levenshtein\(", "cmetrack_damerau_levenshtein("),
     ),
 )
 
@@ -483,9 +501,19 @@ def _key_sql(d: Dialect, table: str, stage: int, kind: int, a: str, b: str | Non
 #: identifies a person, and finds one whose names and postcode were all mistyped.
 KEY_ADDRESS = 11
 KEY_DOB = 12
-CAPS = {**BLOCK_CAPS, KEY_ADDRESS: 50, KEY_DOB: 10}
+#: A postcode with one character left out, with the surname or the given name: finds a
+#: child whose postcode was mistyped (or moved next door) and one of whose names was too.
+KEY_PCDEL_FAMILY = 13
+KEY_PCDEL_GIVEN = 14
+CAPS = {
+    **BLOCK_CAPS,
+    KEY_ADDRESS: 50,
+    KEY_DOB: 10,
+    KEY_PCDEL_FAMILY: BLOCK_CAPS[KEY_POSTCODE_FAMILY],
+    KEY_PCDEL_GIVEN: BLOCK_CAPS[KEY_POSTCODE_GIVEN],
+}
 #: Feature columns that only build keys.
-KEY_LIST_COLUMNS = frozenset({"gkeys", "gall", "fkeys", "dk_r", "dk_e", "dk_t", "yr", "yq"})
+KEY_LIST_COLUMNS = frozenset({"gkeys", "gall", "fkeys", "dk_r", "dk_e", "dk_t", "yr", "yq", "pcd"})
 #: The keys a record is filed under (``index.record_keys``): kind, first list, second list.
 FILED_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_UPN, "upns", None),
@@ -500,6 +528,8 @@ FILED_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_GIVEN_YEAR, "gkeys", "yr"),
     (KEY_ADDRESS, "addrs", None),
     (KEY_DOB, "dk_e", None),
+    (KEY_PCDEL_FAMILY, "pcd", "fkeys"),
+    (KEY_PCDEL_GIVEN, "pcd", "gkeys"),
 )
 #: The keys a query looks itself up under, by stage (``index.query_keys``): the exact date
 #: or UPN; then mistyped dates, names without the date and postcodes; then birth years.
@@ -517,6 +547,8 @@ QUERY_KEYS: tuple[tuple[int, int, str, str | None], ...] = (
     (2, KEY_POSTCODE_FAMILY, "pcs", "fkeys"),
     (2, KEY_ADDRESS, "addrs", None),
     (2, KEY_DOB, "dk_e", None),
+    (2, KEY_PCDEL_FAMILY, "pcd", "fkeys"),
+    (2, KEY_PCDEL_GIVEN, "pcd", "gall"),
     (3, KEY_FAMILY_YEAR, "fkeys", "yq"),
     (3, KEY_GIVEN_YEAR, "gall", "yq"),
     (3, KEY_POSTCODE_INITIALS, "pcs", "initials"),
@@ -935,7 +967,10 @@ def run_staged(
         )
         engine.drop(f"cand{stage}")
         scored.append(f"scored{stage}")
-        if stage != STAGES[-1]:
+        # Linking two files, a record with a confident match is done; finding the
+        # duplicates within one, it goes on to every stage (a child can be in a file
+        # three times, and each record is to find both others).
+        if stage != STAGES[-1] and not dedupe:
             union = " UNION ALL ".join(f"SELECT * FROM {t}" for t in scored)
             engine.table(f"open{stage}", open_sql(f"({union}) u", prior, open_table))
             open_table = f"open{stage}"
@@ -1010,6 +1045,24 @@ def _jaro_winkler(a: str | None, b: str | None) -> float | None:
     return None if a is None or b is None else jaro_winkler(a, b)
 
 
+def _damerau_levenshtein(a: str | None, b: str | None) -> int | None:
+    """DuckDB's ``damerau_levenshtein`` for Spark (whose ``levenshtein`` does not count a
+    swap of two neighbouring letters as one edit): optimal string alignment distance, the
+    same as DuckDB's at the distance the comparisons use (at most one)."""
+    if a is None or b is None:
+        return None
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def local_spark_session(cores: int = 2) -> Any:
     """A small local Spark session: no UI, few shuffle partitions, nothing downloaded; its
     Python workers (for the UDFs) run this interpreter."""
@@ -1037,9 +1090,10 @@ def local_spark_session(cores: int = 2) -> Any:
 
 
 class _Spark(_Engine):
-    """The staged run on a Spark session. ``jaro_winkler_similarity`` and ``hamming`` are
-    registered as Python UDFs running ``normalise.jaro_winkler`` (which equals DuckDB's), so
-    levels are the same on both engines; on a cluster Splink's Scala UDF jar is the faster
+    """The staged run on a Spark session. DuckDB's ``jaro_winkler_similarity``, ``hamming``
+    and ``damerau_levenshtein`` are registered as Python UDFs equal to them (prefixed
+    ``cmetrack_``, see :data:`SPARK`; ``normalise.jaro_winkler`` for the first), so levels
+    are the same on both engines; on a cluster Splink's Scala UDF jar is the faster
     alternative for the first."""
 
     dialect = SPARK
@@ -1049,8 +1103,9 @@ class _Spark(_Engine):
         # Spark 4's constraint propagation fails on a UNION of checkpointed tables (the
         # scored stages); it only serves optimisations these statements do not need.
         spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
-        spark.udf.register("jaro_winkler_similarity", _jaro_winkler, "double")
-        spark.udf.register("hamming", _hamming, "int")
+        spark.udf.register("cmetrack_jaro_winkler", _jaro_winkler, "double")
+        spark.udf.register("cmetrack_hamming", _hamming, "int")
+        spark.udf.register("cmetrack_damerau_levenshtein", _damerau_levenshtein, "int")
 
     def arrow(self, name: str, table: Any) -> None:
         # One chunk: handed a table of several record batches, this Spark kept only rows

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .features import Features
-from .normalise import dob_one_digit_apart, jaro_winkler
+from .normalise import dob_one_digit_apart, jaro_winkler, within_one_edit
 
 Test = Callable[[Features, Features], bool]
 
@@ -322,6 +322,12 @@ def _pc_exact(a: Features, b: Features) -> bool:
     return a.postcode.full == b.postcode.full
 
 
+def _pc_one_edit(a: Features, b: Features) -> bool:
+    assert a.postcode is not None
+    assert b.postcode is not None
+    return within_one_edit(a.postcode.full, b.postcode.full)
+
+
 def _pc_sector(a: Features, b: Features) -> bool:
     assert a.postcode is not None
     assert b.postcode is not None
@@ -340,6 +346,12 @@ POSTCODE = Comparison(
     (
         Level("null", "pc_l IS NULL OR pc_r IS NULL", _pc_null, "", is_null=True),
         Level("exact", "pc_l = pc_r", _pc_exact, "postcode matches"),
+        Level(
+            "one_edit",
+            "damerau_levenshtein(pc_l, pc_r) <= 1",
+            _pc_one_edit,
+            "postcode differs by a typing error",
+        ),
         Level("sector", "pc_sector_l = pc_sector_r", _pc_sector, "postcode is in the same sector"),
         Level(
             "district",
@@ -362,6 +374,13 @@ def _addr_exact(a: Features, b: Features) -> bool:
     return a.address.text == b.address.text
 
 
+def _addr_one_word(a: Features, b: Features) -> bool:
+    assert a.address is not None
+    assert b.address is not None
+    shared = len(a.address.parts & b.address.parts)
+    return shared >= 2 and len(a.address.parts) - shared <= 1 and len(b.address.parts) - shared <= 1
+
+
 def _addr_partial(a: Features, b: Features) -> bool:
     assert a.address is not None
     assert b.address is not None
@@ -374,6 +393,14 @@ ADDRESS = Comparison(
     (
         Level("null", "addr_l IS NULL OR addr_r IS NULL", _addr_null, "", is_null=True),
         Level("exact", "addr_l = addr_r", _addr_exact, "address matches"),
+        Level(
+            "one_word",
+            "len(list_intersect(addr_parts_l, addr_parts_r)) >= 2 AND "
+            "len(addr_parts_l) - len(list_intersect(addr_parts_l, addr_parts_r)) <= 1 AND "
+            "len(addr_parts_r) - len(list_intersect(addr_parts_l, addr_parts_r)) <= 1",
+            _addr_one_word,
+            "address matches but for one word",
+        ),
         Level(
             "partial",
             "len(list_intersect(addr_parts_l, addr_parts_r)) >= 2",

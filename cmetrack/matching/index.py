@@ -86,6 +86,7 @@ from .normalise import (
     postcode_parts,
     split_list,
     stable_hash,
+    within_one_edit,
 )
 from .scorer import Score, Scorer, probability
 
@@ -130,7 +131,7 @@ TF_PSEUDO_COUNT = 100
 #: A best match at least this probable ends the search after the stage that found it.
 CONFIDENT = 0.99
 COMPARISON_COUNT = len(COMPARISONS)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: DuckDB's memory while sorting the keys; beyond it the sort spills to a temporary file.
 DUCKDB_MEMORY = "2GB"
 _B_MASK = (1 << 27) - 1
@@ -274,10 +275,45 @@ class Candidate(Generic[T]):
 # query and the row alike: "equal" and "shares a part" give the same answers.
 
 
-def _postcode_standin(full: int, sector: int, district: int) -> Postcode | None:
+#: A normalised postcode (``[A-Z0-9]*``) packed into 64 bits, one base-37 digit a
+#: character, so the index keeps the text of millions of postcodes as one integer array
+#: and the "one typing error apart" level can still read it. Longer values (no postcode
+#: is) pack to 0 and are compared by their hash only.
+_PC_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PC_DIGIT = {c: i + 1 for i, c in enumerate(_PC_ALPHABET)}
+_PC_MAX = 12
+
+
+def pack_postcode(text: str) -> int:
+    if not text or len(text) > _PC_MAX:
+        return 0
+    code = 0
+    for c in text:
+        digit = _PC_DIGIT.get(c)
+        if digit is None:
+            return 0
+        code = code * 37 + digit
+    return code
+
+
+def unpack_postcode(code: int) -> str:
+    out = []
+    while code:
+        code, digit = divmod(code, 37)
+        out.append(_PC_ALPHABET[digit - 1])
+    return "".join(reversed(out))
+
+
+def _postcode_standin(full: int, sector: int, district: int, code: int) -> Postcode | None:
+    """The postcode's text when it packs (so "one typing error apart" can be read), else
+    its hash marked with "#" (equal to itself only)."""
     if not full:
         return None
-    return Postcode(str(full), str(sector) if sector else "", str(district) if district else "")
+    return Postcode(
+        unpack_postcode(code) if code else f"#{full}",
+        str(sector) if sector else "",
+        str(district) if district else "",
+    )
 
 
 def _hashes(values: Iterable[int]) -> frozenset[str]:
@@ -289,7 +325,10 @@ def hashed_query(q: Features) -> Features:
     pcode = None
     if q.postcode is not None:
         pcode = _postcode_standin(
-            _h(q.postcode.full), _h(q.postcode.sector), _h(q.postcode.district)
+            _h(q.postcode.full),
+            _h(q.postcode.sector),
+            _h(q.postcode.district),
+            pack_postcode(q.postcode.full),
         )
     addr = None
     if q.address is not None:
@@ -378,6 +417,7 @@ class _Vocab:
     pc_full: Any  # uint32 arrays of hashes, one entry per distinct postcode
     pc_sector: Any
     pc_district: Any
+    pc_code: Any  # uint64: the postcode's text packed (pack_postcode)
     addr_text: Any  # uint32
     addr_parts: Any  # list<uint32>
     upns: Any  # list<uint32>
@@ -387,7 +427,12 @@ class _Vocab:
     def table(self, name: str) -> pa.Table:
         if name == "postcodes":
             return pa.table(
-                {"full": self.pc_full, "sector": self.pc_sector, "district": self.pc_district}
+                {
+                    "full": self.pc_full,
+                    "sector": self.pc_sector,
+                    "district": self.pc_district,
+                    "code": self.pc_code,
+                }
             )
         if name == "addresses":
             return pa.table({"text": self.addr_text, "parts": self.addr_parts})
@@ -404,12 +449,13 @@ def _lists(values: list[list[int]]) -> Any:
     return pa.array(values, pa.list_(pa.uint32()))
 
 
-def _postcode_vocab(values: list[str]) -> tuple[Any, Any, Any]:
+def _postcode_vocab(values: list[str]) -> tuple[Any, Any, Any, Any]:
     parts = [postcode_parts.__wrapped__(v) for v in values]  # distinct: skip the cache
     return (
         _uint32([_h(p[0]) for p in parts]),
         _uint32([_h(p[1]) for p in parts]),
         _uint32([_h(p[2]) for p in parts]),
+        pa.array([pack_postcode(p[0]) for p in parts], pa.uint64()),
     )
 
 
@@ -576,7 +622,7 @@ class CandidateIndex(Generic[T]):
         addr_idx, addr_text = _encode(cols["address"])
         upn_idx, upn_text = _encode(cols["upns"])
         par_idx, par_text = _encode(cols["parent_names"])
-        pc_full, pc_sector, pc_district = _postcode_vocab(pc_text)
+        pc_full, pc_sector, pc_district, pc_code = _postcode_vocab(pc_text)
         addr_hash, addr_parts = _address_vocab(addr_text)
         parents_full, parents_parts = _parents_vocab(par_text)
         vocab = _Vocab(
@@ -586,6 +632,7 @@ class CandidateIndex(Generic[T]):
             pc_full=pc_full,
             pc_sector=pc_sector,
             pc_district=pc_district,
+            pc_code=pc_code,
             addr_text=addr_hash,
             addr_parts=addr_parts,
             upns=_upn_vocab(upn_text),
@@ -638,6 +685,7 @@ class CandidateIndex(Generic[T]):
             _view(vocab.pc_full, "I"),
             _view(vocab.pc_sector, "I"),
             _view(vocab.pc_district, "I"),
+            _view(vocab.pc_code, "Q"),
         )
         self._addr_text = _view(vocab.addr_text, "I")
         self._addr_parts = _Lists(vocab.addr_parts)
@@ -861,6 +909,7 @@ class CandidateIndex(Generic[T]):
                 pc_full=pcs.column("full").combine_chunks(),
                 pc_sector=pcs.column("sector").combine_chunks(),
                 pc_district=pcs.column("district").combine_chunks(),
+                pc_code=pcs.column("code").combine_chunks(),
                 addr_text=addrs.column("text").combine_chunks(),
                 addr_parts=addrs.column("parts").combine_chunks(),
                 upns=upns.column("upns").combine_chunks(),
@@ -936,8 +985,8 @@ class CandidateIndex(Generic[T]):
         )
 
     def _postcode(self, p: int) -> Postcode | None:
-        full, sector, district = self._pc
-        return _postcode_standin(full[p], sector[p], district[p])
+        full, sector, district, code = self._pc
+        return _postcode_standin(full[p], sector[p], district[p], code[p])
 
     def _address(self, a: int) -> AddressText | None:
         text = self._addr_text[a]
@@ -1047,8 +1096,8 @@ _G_NULL, _G_ELSE = 0, len(GIVEN.levels) - 1
 _G_OTHER = _level_index(GIVEN, "other_given")
 _F_NULL, _F_ELSE = 0, len(FAMILY.levels) - 1
 _SEX = {k: _level_index(SEX, k) for k in ("null", "exact", "else")}
-_PC = {k: _level_index(POSTCODE, k) for k in ("null", "exact", "sector", "district", "else")}
-_ADDR = {k: _level_index(ADDRESS, k) for k in ("null", "exact", "partial", "else")}
+_PC = {k: _level_index(POSTCODE, k) for k in (lv.key for lv in POSTCODE.levels)}
+_ADDR = {k: _level_index(ADDRESS, k) for k in (lv.key for lv in ADDRESS.levels)}
 _UPN = {k: _level_index(UPN, k) for k in ("null", "exact", "else")}
 _PAR = {k: _level_index(PARENTS, k) for k in ("null", "full", "part", "else")}
 
@@ -1059,11 +1108,16 @@ def sex_level(q: int, r: int) -> int:
     return _SEX["exact"] if q == r else _SEX["else"]
 
 
-def postcode_level(q: tuple[int, int, int] | None, full: int, sector: int, district: int) -> int:
+def postcode_level(
+    q: tuple[int, int, int, str] | None, full: int, sector: int, district: int, code: int
+) -> int:
+    """``q`` is the query's (hash, sector hash, district hash, text when it packs)."""
     if q is None or not full:
         return _PC["null"]
     if q[0] == full:
         return _PC["exact"]
+    if q[3] and code and within_one_edit(q[3], unpack_postcode(code)):
+        return _PC["one_edit"]
     if q[1] and q[1] == sector:
         return _PC["sector"]
     if q[2] and q[2] == district:
@@ -1076,7 +1130,10 @@ def address_level(q: tuple[int, frozenset[int]] | None, text: int, parts: Sequen
         return _ADDR["null"]
     if q[0] == text:
         return _ADDR["exact"]
-    return _ADDR["partial"] if len(q[1].intersection(parts)) >= 2 else _ADDR["else"]
+    shared = len(q[1].intersection(parts))
+    if shared >= 2 and len(q[1]) - shared <= 1 and len(parts) - shared <= 1:
+        return _ADDR["one_word"]
+    return _ADDR["partial"] if shared >= 2 else _ADDR["else"]
 
 
 def upn_level(q: frozenset[int], upns: Sequence[int]) -> int:
@@ -1129,11 +1186,16 @@ class _QueryState:
             q.dob,
         ]
         self.sex = _SEXES.index(q.sex) if q.sex in _SEXES else 0
-        self.pc = (
-            (int(q.postcode.full), int(q.postcode.sector or 0), int(q.postcode.district or 0))
-            if q.postcode is not None
-            else None
-        )
+        self.pc: tuple[int, int, int, str] | None = None
+        if q.postcode is not None:  # a stand-in: the text, or "#" and the hash
+            text = q.postcode.full
+            packed = not text.startswith("#")
+            self.pc = (
+                _h(text) if packed else int(text[1:]),
+                int(q.postcode.sector or 0),
+                int(q.postcode.district or 0),
+                text if packed else "",
+            )
         self.addr = (
             (int(q.address.text), frozenset(int(p) for p in q.address.parts))
             if q.address is not None
@@ -1214,8 +1276,8 @@ class _QueryState:
         s, p, a, u, par = values
         pc_w = self.pc_cache.get(p)
         if pc_w is None:
-            full, sector, district = index._pc
-            pc_w = self.w_pc[postcode_level(self.pc, full[p], sector[p], district[p])]
+            full, sector, district, code = index._pc
+            pc_w = self.w_pc[postcode_level(self.pc, full[p], sector[p], district[p], code[p])]
             self.pc_cache[p] = pc_w
         addr_w = self.addr_cache.get(a)
         if addr_w is None:

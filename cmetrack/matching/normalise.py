@@ -259,6 +259,27 @@ def dob_digits(parts: DobParts) -> str:
     return f"{parts[0]:04d}{parts[1]:02d}{parts[2]:02d}"
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """At most one typing error apart: one letter changed, added or left out, or two
+    neighbouring letters swapped (Damerau-Levenshtein distance at most 1, as DuckDB's
+    ``damerau_levenshtein(a, b) <= 1``)."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la < lb:
+        a, b, la, lb = b, a, lb, la
+    i = 0
+    while i < lb and a[i] == b[i]:
+        i += 1
+    if i == lb:
+        return True  # equal, or ``a`` is ``b`` with one letter added at the end
+    if la != lb:
+        return a[i + 1 :] == b[i:]  # one letter added
+    if a[i + 1 :] == b[i + 1 :]:
+        return True  # one letter changed
+    return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+
+
 def dob_one_digit_apart(a: DobParts, b: DobParts) -> bool:
     """Both dates complete and their YYYYMMDD forms differ in exactly one digit."""
     if 0 in a or 0 in b:

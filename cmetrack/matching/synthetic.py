@@ -37,6 +37,8 @@ ERROR_KINDS = (
     "dob_year_off",
     "changed_surname",
     "moved_address",
+    "typo_postcode",
+    "typo_address",
 )
 
 _OTHER_FAMILY_NAMES = [
@@ -346,7 +348,35 @@ def corrupt(rng: random.Random, p: Pupil, kind: str) -> Pupil | None:
                 postcode=f"{district} {rng.randrange(10)}AB",
                 address=f"{rng.randrange(1, 200)} {rng.choice(_STREETS)} Road",
             )
+        case "typo_postcode":
+            return replace(p, postcode=_postcode_typo(rng, p.postcode))
+        case "typo_address":
+            words = p.address.split()
+            i = rng.randrange(len(words))
+            if not words[i].isalpha():
+                return None
+            words[i] = _typo(rng, words[i])
+            return replace(p, address=" ".join(words))
     raise ValueError(f"unknown error kind {kind}")
+
+
+def _postcode_typo(rng: random.Random, postcode: str) -> str:
+    """One character of the postcode's inward or outward part changed, or two neighbouring
+    characters swapped (as keyed in a hurry: "EX1 2AB" → "EX1 2BA", "EX1 3AB")."""
+    chars = list(postcode)
+    positions = [i for i, c in enumerate(chars) if c != " "]
+    i = rng.choice(positions)
+    if (
+        rng.random() < 0.5
+        and i + 1 < len(chars)
+        and chars[i + 1] != " "
+        and chars[i] != chars[i + 1]
+    ):
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    else:
+        pool = "0123456789" if chars[i].isdigit() else "ABDEFGHJLNPQRSTUWXYZ"
+        chars[i] = rng.choice(pool.replace(chars[i], ""))
+    return "".join(chars)
 
 
 def with_errors(rng: random.Random, p: Pupil, count: int) -> tuple[Pupil, list[str]]:

@@ -5,6 +5,7 @@ and the command's engines and profiles."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import random
 from collections import Counter
 
@@ -317,3 +318,65 @@ def test_train_on_the_files_with_a_profile_then_link_with_that_model(snapshots, 
     )
     with out.open(newline="") as f:
         assert len(list(csv.DictReader(f))) > 300
+
+
+def _file(path, rows):
+    write_rows(path, COLUMNS, [[row.get(c, "") for c in COLUMNS] for row in rows])
+
+
+def _strangers(n, seed):
+    """Records that resemble nobody in particular (they fill the files' blocks)."""
+    return [p.as_row() for p in synthetic.population(n, seed=seed)]
+
+
+def test_a_mistyped_postcode_and_a_mistyped_surname_are_found_together(tmp_path):
+    """No date of birth, the surname and the postcode both mistyped: no key the index
+    uses is shared, but the postcode with one character left out, with the given name, is."""
+    child = {
+        "id": "L1",
+        "given_name": "Harriet",
+        "family_name": "Pemberton",
+        "postcode": "EX4 6QT",
+        "address": "27 Cedar Gardens, Exampleton",
+        "sex": "F",
+    }
+    typed = {
+        **child,
+        "id": "R1",
+        "family_name": "Pemberkon",  # another sound: no phonetic key in common
+        "postcode": "EX4 6TQ",
+        "address": "27 Cedar Gardns, Exampleton",
+    }
+    _file(tmp_path / "l.csv", [child, *_strangers(200, 7)])
+    _file(tmp_path / "r.csv", [typed, *_strangers(200, 8)])
+    model = dataclasses.replace(default_model(), profile="generic")
+    result = link_duckdb(
+        tmp_path / "l.csv", tmp_path / "r.csv", model=model, threshold=0.5, family_rules=False
+    )
+    assert ("L1", "R1") in {(a, b) for a, b, _p in result.pairs}
+
+
+def test_deduplicating_finds_every_pair_of_a_group_of_three(tmp_path):
+    """A child three times in one file: B with a new surname, C with a mistyped given name
+    and postcode. A finds B and C at once (the exact date with a name or the postcode), so
+    both have a confident match in the first stage; B and C share no name and no
+    postcode, and are still to find each other in the later stages."""
+    base = {
+        "given_name": "Oluwaseun",
+        "family_name": "Adeyemi",
+        "dob": "2014-06-21",
+        "postcode": "EX2 5LP",
+        "address": "8 Lark Rise, Exampleton",
+        "sex": "M",
+    }
+    group = [
+        {**base, "id": "A"},
+        {**base, "id": "B", "family_name": "Okafor"},
+        {**base, "id": "C", "given_name": "Oluwaseum", "postcode": "EX2 5PL"},
+    ]
+    _file(tmp_path / "one.csv", [*group, *_strangers(300, 9)])
+    result = link_duckdb(
+        tmp_path / "one.csv", None, model=default_model(), threshold=0.5, family_rules=True
+    )
+    pairs = {(a, b) for a, b, _p in result.pairs if {a, b} <= {"A", "B", "C"}}
+    assert pairs == {("A", "B"), ("A", "C"), ("B", "C")}

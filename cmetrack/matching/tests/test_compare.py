@@ -11,6 +11,7 @@ import pytest
 from cmetrack.matching import synthetic
 from cmetrack.matching.compare import COMPARISONS, SQL_COLUMNS, Comparison, sql_row
 from cmetrack.matching.features import PersonRecord, features_of
+from cmetrack.matching.normalise import within_one_edit
 
 BASE = PersonRecord(
     given_names="Robert",
@@ -60,10 +61,18 @@ def changed(**kwargs):
         (changed(sex="F"), "sex", "else"),
         (changed(sex="U"), "sex", "null"),
         (changed(postcode="ex12ab"), "postcode", "exact"),
+        (changed(postcode="EX1 2BA"), "postcode", "one_edit"),
+        (changed(postcode="EX1 3AB"), "postcode", "one_edit"),
+        (changed(postcode="EX12 AB"), "postcode", "exact"),
+        (changed(postcode="EX1 2A"), "postcode", "one_edit"),
         (changed(postcode="EX1 2ZZ"), "postcode", "sector"),
         (changed(postcode="EX1 7ZZ"), "postcode", "district"),
         (changed(postcode="M1 1AE"), "postcode", "else"),
-        (changed(address="14 Oak Road, Exampleton"), "address", "partial"),
+        (changed(address="12 oak road exampleton"), "address", "exact"),
+        (changed(address="14 Oak Road, Exampleton"), "address", "one_word"),
+        (changed(address="12 Oak Road, Exampleton Green"), "address", "one_word"),
+        (changed(address="14 Oak Road, Otherton"), "address", "partial"),
+        (changed(address="14 Elm Road, Otherton"), "address", "else"),
         (changed(upns=("B999",)), "upn", "else"),
         (changed(upns=("B999", "A123456789012")), "upn", "exact"),
         (changed(parent_names=("sarah smith",)), "parents", "full"),
@@ -113,3 +122,74 @@ def test_sql_levels_equal_python_levels_on_generated_pairs():
     cases = ", ".join(_case_sql(c) for c in COMPARISONS)
     got = con.execute(f"SELECT {cases} FROM pairs ORDER BY i").fetchall()  # noqa: S608
     assert [tuple(g) for g in got] == expected
+
+
+def test_postcode_typing_errors_agree_with_duckdb():
+    """ "One typing error apart" in Python is DuckDB's ``damerau_levenshtein(a, b) <= 1``,
+    on random short strings and their one- and two-error variants."""
+    rng = random.Random(5)
+    alphabet = "AB12"
+    pairs = []
+    for _ in range(5000):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7)))
+        b = list(a)
+        for _error in range(rng.choice((1, 1, 2))):
+            kind = rng.randrange(4)
+            if kind == 0 and b:
+                b[rng.randrange(len(b))] = rng.choice(alphabet)
+            elif kind == 1:
+                b.insert(rng.randint(0, len(b)), rng.choice(alphabet))
+            elif kind == 2 and b:
+                del b[rng.randrange(len(b))]
+            elif len(b) > 1:
+                i = rng.randrange(len(b) - 1)
+                b[i], b[i + 1] = b[i + 1], b[i]
+        pairs.append((a, "".join(b)))
+    got = duckdb.execute(
+        "SELECT damerau_levenshtein(a, b) <= 1 FROM (SELECT unnest($1) AS a, unnest($2) AS b)",
+        [[a for a, _ in pairs], [b for _, b in pairs]],
+    ).fetchall()
+    assert [within_one_edit(a, b) for a, b in pairs] == [g for (g,) in got]
+    assert 0 < sum(g for (g,) in got) < len(pairs)
+
+
+def test_new_levels_sql_equals_python():
+    """The postcode and address levels on pairs built to fall in each of them."""
+    others = [
+        changed(postcode=pc, address=ad)
+        for pc in ("EX1 2AB", "EX1 2BA", "EX1 3AB", "EX12A", "EX1 2ZZ", "EX1 7ZZ", "M1 1AE", "")
+        for ad in (
+            "12 Oak Road, Exampleton",
+            "14 Oak Road, Exampleton",
+            "12 Oak Road",
+            "14 Oak Road, Otherton",
+            "1 Elm Close",
+            "",
+        )
+    ]
+    con = duckdb.connect()
+    columns = ", ".join(f"{n}_{side} {t}" for n, t in SQL_COLUMNS for side in ("l", "r"))
+    con.execute(f"CREATE TABLE pairs (i INTEGER, {columns})")
+    names = [f"{n}_{side}" for n, _t in SQL_COLUMNS for side in ("l", "r")]
+    fa = features_of(BASE)[0]
+    expected, rows = [], []
+    for i, other in enumerate(others):
+        fb = features_of(other)[0]
+        row = {f"{k}_l": v for k, v in sql_row(fa).items()}
+        row |= {f"{k}_r": v for k, v in sql_row(fb).items()}
+        rows.append([i, *(row[n] for n in names)])
+        expected.append(tuple(c.level_of(fa, fb) for c in COMPARISONS))
+    con.executemany(
+        f"INSERT INTO pairs VALUES (?, {', '.join('?' for _ in names)})",  # noqa: S608
+        rows,
+    )
+    cases = ", ".join(_case_sql(c) for c in COMPARISONS)
+    got = con.execute(f"SELECT {cases} FROM pairs ORDER BY i").fetchall()  # noqa: S608
+    assert [tuple(g) for g in got] == expected
+    seen = {
+        (c.name, c.levels[x].key) for e in expected for c, x in zip(COMPARISONS, e, strict=True)
+    }
+    for level in ("exact", "one_edit", "sector", "district", "else", "null"):
+        assert ("postcode", level) in seen
+    for level in ("exact", "one_word", "partial", "else", "null"):
+        assert ("address", level) in seen

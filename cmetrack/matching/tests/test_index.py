@@ -20,10 +20,12 @@ from cmetrack.matching.index import (
     _QueryState,
     address_level,
     hashed_query,
+    pack_postcode,
     parents_level,
     postcode_level,
     query_orientations,
     sex_level,
+    unpack_postcode,
     upn_level,
 )
 from cmetrack.matching.model import default_model
@@ -79,10 +81,10 @@ def test_fast_levels_agree_with_the_comparisons(index, people):
             hashed = index.features(row)
             c = index._columns
             p, a, u, par = c[6][row], c[7][row], c[8][row], c[9][row]
-            full, sector, district = index._pc
+            full, sector, district, code = index._pc
             checks = [
                 (SEX, sex_level(state.sex, c[5][row])),
-                (POSTCODE, postcode_level(state.pc, full[p], sector[p], district[p])),
+                (POSTCODE, postcode_level(state.pc, full[p], sector[p], district[p], code[p])),
                 (ADDRESS, address_level(state.addr, index._addr_text[a], index._addr_parts[a])),
                 (UPN, upn_level(state.upns, index._upns[u])),
                 (
@@ -158,7 +160,7 @@ def test_a_saved_index_searches_as_the_built_one(index, people, tmp_path):
 def test_an_index_of_another_format_is_refused(index, tmp_path):
     index.save(tmp_path / "index")
     meta = tmp_path / "index" / "meta.json"
-    meta.write_text(meta.read_text().replace('"format": 1', '"format": 0'))
+    meta.write_text(meta.read_text().replace('"format": 2', '"format": 0'))
     with pytest.raises(ValueError, match="format"):
         CandidateIndex.load(tmp_path / "index", default_model())
 
@@ -209,3 +211,28 @@ def test_twins_stay_apart_on_the_columnar_path(index, people):
         results = {c.item: c for c in index.search(synthetic.as_record(people[a], with_upn=False))}
         assert next(iter(results)) == a
         assert b not in results or results[b].probability < 0.01
+
+
+@pytest.mark.parametrize("text", ["EX12AB", "M11AE", "2913", "A", "ZZ99ZZZZ9999", "0"])
+def test_a_postcode_packs_and_unpacks(text):
+    assert unpack_postcode(pack_postcode(text)) == text
+
+
+@pytest.mark.parametrize("text", ["", "EX1 2AB", "ex12ab", "ABCDEFGHIJKLM"])
+def test_what_is_not_a_normalised_postcode_of_twelve_characters_does_not_pack(text):
+    assert pack_postcode(text) == 0
+
+
+def test_a_postcode_one_typing_error_away_is_found_and_explained():
+    """In the index (postcodes packed) as in the scorer: a query with the postcode's last
+    two characters swapped finds the child, and says why."""
+    people = synthetic.population(500, seed=4)
+    n, child = next((n, p) for n, p in enumerate(people) if p.postcode[-1] != p.postcode[-2])
+    index = CandidateIndex(records(people), default_model())
+    inward = child.postcode.split()[1]
+    typed = child.postcode.split()[0] + " " + inward[0] + inward[2] + inward[1]
+    query = synthetic.as_record(child, with_upn=False)
+    query = PersonRecord(**{**query.__dict__, "postcode": typed})
+    top = index.search(query)[0]
+    assert top.item == n
+    assert "postcode differs by a typing error" in top.score.explanation
