@@ -223,6 +223,88 @@ def one_to_one(pairs: Sequence[tuple[str, str, float]]) -> list[tuple[str, str, 
     return out
 
 
+#: Above this age (at today's date) a record is of an adult: a children's register holds
+#: pupils up to 19, and up to 25 with an education, health and care plan.
+ADULT_AGE = 25
+
+
+def guess_profile(
+    dobs: Iterable[dt.date | str | None], *, today: dt.date | None = None
+) -> str | None:
+    """ "generic" when most of the dates of birth ``dobs`` are of adults (the twin and
+    sibling rules are about children: among adults a shared surname, address and date of
+    birth with another given name is as often the same person with a name recorded
+    wrongly), "children" when most are not, None when none has a year."""
+    from .normalise import dob_parts
+
+    year = (today or dt.date.today()).year
+    adults = dated = 0
+    for dob in dobs:
+        born = dob_parts(dob)[0] if dob else 0
+        if born:
+            dated += 1
+            adults += year - born > ADULT_AGE
+    if not dated:
+        return None
+    return "generic" if adults * 2 > dated else "children"
+
+
+def file_dobs(path: Path, limit: int = 20_000) -> list[str]:
+    """Up to ``limit`` values of a linkage file's dob column (none when it has none), read
+    without the other columns."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise FileError(f"{path}: no such file")
+    try:
+        if path.suffix.lower() == ".parquet":
+            if "dob" not in pq.read_schema(path).names:
+                return []
+            column = pq.read_table(path, columns=["dob"]).column("dob")
+        else:
+            table = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=["dob"],
+                    include_missing_columns=True,
+                    column_types={"dob": pa.string()},
+                ),
+            )
+            column = table.column("dob")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileError(f"{path}: cannot be read ({exc})") from exc
+    return [str(v) for v in column.slice(0, limit).to_pylist() if v is not None]
+
+
+def train_on_files(
+    paths: Sequence[Path],
+    *,
+    fallback: MatchModel,
+    profile: str,
+    seed: int = 1,
+) -> MatchModel:
+    """A model trained without labels (Splink's EM) on the people of ``paths``: how a
+    file from elsewhere is linked with weights that fit its own errors. Raises
+    :class:`FileError` or ``training.TrainingError``."""
+    from .features import features_of
+    from .training import train
+
+    rows = [
+        (f"{path.name}:{ident}", features_of(record)[0])
+        for path in paths
+        for ident, record in read_people(path)
+    ]
+    return train(
+        rows,
+        fallback=fallback,
+        seed=seed,
+        source="files " + ", ".join(p.name for p in paths),
+        profile=profile,
+    )
+
+
 def link_files(
     left: Path,
     right: Path | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import random
 
@@ -161,3 +162,92 @@ def test_train_matcher_trains_on_the_registers_and_makes_the_model_current(setti
     assert stored["training_data_hash"] == model.training_data_hash
     event = AuditEvent.objects.get(object_type="matching.model")
     assert event.object_id == model.version
+
+
+def _grown_up(pupils, years):
+    """The same people ``years`` older: born that many years earlier."""
+    out = []
+    for p in pupils:
+        try:
+            dob = p.dob.replace(year=p.dob.year - years)
+        except ValueError:  # 29 February
+            dob = p.dob.replace(year=p.dob.year - years, day=28)
+        out.append(type(p)(**{**p.__dict__, "dob": dob}))
+    return out
+
+
+def test_guess_profile_reads_the_ages():
+    from cmetrack.matching.bulk import guess_profile
+
+    today = dt.date(2026, 11, 25)
+    assert guess_profile(["2015-03-01", "2012", "1975-01-01"], today=today) == "children"
+    assert guess_profile(["1960-03-01", "19501212", "2015-01-01", None], today=today) == "generic"
+    assert guess_profile([None, "", "unknown"], today=today) is None
+
+
+def test_files_of_adults_are_linked_without_the_twin_rule_and_with_a_model_of_their_own(
+    files, tmp_path
+):
+    """Adults: the twin and sibling rules are off and the weights are learnt from the files
+    (unless said otherwise); children: neither."""
+    tmp, first, second, _truth = files
+    write_people(tmp_path / "a.csv", _grown_up(first, 40))
+    write_people(tmp_path / "b.parquet", _grown_up(second, 40))
+    out = tmp_path / "pairs.csv"
+    messages = io.StringIO()
+    call_command(
+        "link",
+        str(tmp_path / "a.csv"),
+        str(tmp_path / "b.parquet"),
+        "--out",
+        str(out),
+        stdout=messages,
+    )
+    text = messages.getvalue()
+    assert "Most dates of birth in the files are of adults" in text
+    assert "Trained model" in text
+    assert read_csv(out)
+
+    messages = io.StringIO()
+    call_command(
+        "link",
+        str(tmp_path / "a.csv"),
+        str(tmp_path / "b.parquet"),
+        "--out",
+        str(out),
+        "--no-train",
+        "--profile",
+        "children",
+        stdout=messages,
+    )
+    assert "Most dates of birth" not in messages.getvalue()
+    assert "Trained model" not in messages.getvalue()
+
+    messages = io.StringIO()
+    call_command(
+        "link",
+        str(tmp / "left.csv"),
+        str(tmp / "right.parquet"),
+        "--out",
+        str(out),
+        stdout=messages,
+    )
+    assert "Most dates of birth" not in messages.getvalue()
+    assert "Trained model" not in messages.getvalue()
+
+
+def test_link_can_train_on_children_s_files_when_asked(files, tmp_path):
+    tmp, *_ = files
+    messages = io.StringIO()
+    out = tmp_path / "pairs.csv"
+    call_command(
+        "link",
+        str(tmp / "left.csv"),
+        str(tmp / "right.parquet"),
+        "--out",
+        str(out),
+        "--train",
+        stdout=messages,
+    )
+    assert "Trained model" in messages.getvalue()
+    assert len(read_csv(out)) > 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -9,7 +10,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cmetrack.matching.bulk import ENGINES, FileError, default_workers, link_files, write_rows
+from cmetrack.matching.bulk import (
+    ENGINES,
+    FileError,
+    default_workers,
+    file_dobs,
+    guess_profile,
+    link_files,
+    train_on_files,
+    write_rows,
+)
 from cmetrack.matching.model import (
     PROFILES,
     MatchModel,
@@ -17,6 +27,7 @@ from cmetrack.matching.model import (
     current_model,
     default_model,
 )
+from cmetrack.matching.training import TrainingError
 
 
 class Command(BaseCommand):
@@ -51,7 +62,20 @@ class Command(BaseCommand):
             choices=PROFILES,
             help=(
                 "What the files describe: children (household cap, sibling and twin rules) "
-                "or generic records (none of them). Default: the model's profile."
+                "or generic records (none of them). Default: generic when most dates of "
+                "birth in the files are of adults, otherwise the model's profile."
+            ),
+        )
+        parser.add_argument(
+            "--train",
+            action=argparse.BooleanOptionalAction,
+            help=(
+                "First train the model on the files themselves (Splink's EM, no labels; "
+                "the current or --model model fills what EM cannot estimate), and link "
+                "with it: for files from elsewhere, whose errors the authority's model has "
+                "not learnt. The model is used for this run only (cmetrack train_matcher "
+                "--files keeps one). Default: only when the files are of adults and the "
+                "model was trained on children."
             ),
         )
         parser.add_argument(
@@ -72,28 +96,53 @@ class Command(BaseCommand):
         if not 0 <= options["threshold"] <= 1:
             raise CommandError("--threshold is a probability between 0 and 1")
         model = self._model(options["model"])
-        profile = "generic" if options["no_family_rules"] else options["profile"]
-        family_rules = None if profile is None else profile == "children"
+        files = [options["left"], *([options["right"]] if options["right"] else [])]
         start = time.perf_counter()
         try:
+            profile = self._profile(options, model, files)
+            train = options["train"]
+            if train is None:
+                train = profile == "generic" and model.profile == "children"
+            if train:
+                model = train_on_files(files, fallback=model, profile=profile)
+                self.stdout.write(
+                    f"Trained model {model.version} on the {model.records} records of the files"
+                )
             pairs = link_files(
                 options["left"],
                 options["right"],
                 model=model,
                 threshold=options["threshold"],
                 engine=options["engine"],
-                family_rules=family_rules,
+                family_rules=profile == "children",
                 one_to_one_links=not options["many_to_many"],
                 workers=options["workers"],
                 progress=lambda text: self.stdout.write(text) if options["verbosity"] > 1 else None,
             )
-        except FileError as exc:
+        except (FileError, TrainingError) as exc:
             raise CommandError(str(exc)) from exc
         count = write_rows(options["out"], ("left_id", "right_id", "match_probability"), pairs)
         what = "duplicate pairs" if options["right"] is None else "linked pairs"
         self.stdout.write(
             f"{count} {what} written to {options['out']} in {time.perf_counter() - start:.1f} s"
         )
+
+    def _profile(self, options: dict[str, Any], model: MatchModel, files: list[Path]) -> str:
+        """--profile (or --no-family-rules); else generic for files of adults; else the
+        model's own."""
+        if options["no_family_rules"]:
+            return "generic"
+        if options["profile"]:
+            return str(options["profile"])
+        guessed = guess_profile(d for path in files for d in file_dobs(path))
+        if guessed == "generic" and model.profile != "generic":
+            self.stdout.write(
+                "Most dates of birth in the files are of adults: linking without the twin "
+                "and sibling rules (--profile children to keep them), with a model trained "
+                "on the files unless --no-train."
+            )
+            return "generic"
+        return model.profile
 
     @staticmethod
     def _model(path: Path | None) -> MatchModel:

@@ -9,11 +9,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cmetrack.matching.bulk import FileError, read_people
-from cmetrack.matching.features import features_of
+from cmetrack.matching.bulk import FileError, train_on_files
 from cmetrack.matching.model import DEFAULT_PROFILE, PROFILES, default_model, save_model
 from cmetrack.matching.services import matcher_train, matcher_train_synthetic
-from cmetrack.matching.training import TrainingError, train
+from cmetrack.matching.training import TrainingError
 
 
 class Command(BaseCommand):
@@ -80,19 +79,12 @@ class Command(BaseCommand):
         )
 
     def _train_on_files(self, options: dict[str, Any]) -> None:
-        rows = []
         try:
-            for path in options["files"]:
-                rows += [
-                    (f"{path.name}:{ident}", features_of(record)[0])
-                    for ident, record in read_people(path)
-                ]
-            model = train(
-                rows,
+            model = train_on_files(
+                options["files"],
                 fallback=default_model(),
-                seed=options["seed"],
-                source="files " + ", ".join(p.name for p in options["files"]),
                 profile=options["profile"],
+                seed=options["seed"],
             )
         except (FileError, TrainingError) as exc:
             raise CommandError(str(exc)) from exc
