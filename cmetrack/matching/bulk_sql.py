@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .compare import (
+    ADDRESS_SHARED,
     COMPARISONS,
     HOUSEHOLD,
     HOUSEHOLD_CAP,
@@ -88,9 +89,9 @@ from .normalise import dob_parts, name_variants, phonetic_key, split_list
 
 #: Candidates kept per left record (as the Python path's LINK_TOP).
 LINK_TOP = 10
-#: DuckDB's own memory (the features held in Python come on top): with it a link of two
-#: files of 250,000 stays under 2 GB in all.
-MEMORY_LIMIT = "700MB"
+#: DuckDB's own memory (the features held in Python come on top; beyond it DuckDB
+#: spills to disk): with it a link of two files of 250,000 stays under 2 GB in all.
+MEMORY_LIMIT = "500MB"
 #: Columns of a linkage file (any may be missing except ``id``).
 COLUMNS = (
     "id",
@@ -209,16 +210,11 @@ def _dob_cols(value: str) -> dict[str, Any]:
 
 
 def _pc_cols(value: str) -> dict[str, Any]:
-    """The postcode's parts, and ``pcd``: the postcode with each one character left out
-    (two postcodes one typing error apart share one of these: a changed, added, dropped
-    or swapped character)."""
     p = _uncached(postcode)(value.strip())
-    full = p.full if p else ""
     return {
-        "pc": full or None,
+        "pc": p.full if p else None,
         "pc_sector": (p.sector or None) if p else None,
         "pc_district": (p.district or None) if p else None,
-        "pcd": sorted({full[:i] + full[i + 1 :] for i in range(len(full))}) if full else None,
     }
 
 
@@ -272,7 +268,6 @@ FEATURE_TYPES: dict[str, str] = {
     "pc": _STR,
     "pc_sector": _STR,
     "pc_district": _STR,
-    "pcd": _STR + "[]",
     "addr": _STR,
     "addr_parts": _STR + "[]",
     "upns": _STR + "[]",
@@ -513,7 +508,7 @@ CAPS = {
     KEY_PCDEL_GIVEN: BLOCK_CAPS[KEY_POSTCODE_GIVEN],
 }
 #: Feature columns that only build keys.
-KEY_LIST_COLUMNS = frozenset({"gkeys", "gall", "fkeys", "dk_r", "dk_e", "dk_t", "yr", "yq", "pcd"})
+KEY_LIST_COLUMNS = frozenset({"gkeys", "gall", "fkeys", "dk_r", "dk_e", "dk_t", "yr", "yq"})
 #: The keys a record is filed under (``index.record_keys``): kind, first list, second list.
 FILED_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_UPN, "upns", None),
@@ -528,6 +523,11 @@ FILED_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_GIVEN_YEAR, "gkeys", "yr"),
     (KEY_ADDRESS, "addrs", None),
     (KEY_DOB, "dk_e", None),
+)
+#: Filed apart: every right row has a dozen of these, of which stage 2 looks up those of a
+#: few left records, so their blocks are counted for the keys looked up only
+#: (:func:`pcd_blocks_sql`).
+FILED_PCD_KEYS: tuple[tuple[int, str, str | None], ...] = (
     (KEY_PCDEL_FAMILY, "pcd", "fkeys"),
     (KEY_PCDEL_GIVEN, "pcd", "gkeys"),
 )
@@ -554,12 +554,16 @@ QUERY_KEYS: tuple[tuple[int, int, str, str | None], ...] = (
     (3, KEY_POSTCODE_INITIALS, "pcs", "initials"),
 )
 STAGES = (1, 2, 3)
+PCD_KINDS = frozenset(kind for kind, _a, _b in FILED_PCD_KEYS)
+PCD_STAGES = frozenset(stage for stage, kind, _a, _b in QUERY_KEYS if kind in PCD_KINDS)
 
 
-def filed_keys_sql(d: Dialect, table: str) -> str:
-    """Every key every row of the right side is filed under (each once: the lists are
-    sets and the kind is part of the hash)."""
-    parts = [_key_sql(d, table, 0, kind, a, b) for kind, a, b in FILED_KEYS]
+def filed_keys_sql(
+    d: Dialect, table: str, keys: Sequence[tuple[int, str, str | None]] = FILED_KEYS
+) -> str:
+    """Every key of ``keys`` every row of the right side is filed under (each once: the
+    lists are sets and the kind is part of the hash)."""
+    parts = [_key_sql(d, table, 0, kind, a, b) for kind, a, b in keys]
     return "\nUNION ALL\n".join(parts)
 
 
@@ -570,11 +574,19 @@ def query_keys_sql(d: Dialect, table: str) -> str:
 
 
 def key_lists_sql(d: Dialect, table: str) -> str:
-    """The features table with the one-element lists the keys are built from."""
+    """The features table with the one-element lists the keys are built from, and ``pcd``:
+    the postcode with each one character left out (two postcodes one typing error apart
+    share one of these: a character changed, added, dropped or two swapped)."""
     arr = "array" if d.name == "spark" else "list_value"
+    dropped = "concat(substr(pc, 1, i - 1), substr(pc, i + 1))"
+    if d.name == "spark":
+        pcd = f"array_distinct(transform(sequence(1, length(pc)), i -> {dropped}))"
+    else:
+        pcd = f"list_distinct(list_transform(range(1, length(pc) + 1), lambda i: {dropped}))"
     return f"""
 SELECT *,
     CASE WHEN pc IS NULL THEN NULL ELSE {arr}(pc) END AS pcs,
+    CASE WHEN pc IS NULL THEN NULL ELSE {pcd} END AS pcd,
     CASE WHEN addr IS NULL THEN NULL ELSE {arr}(addr) END AS addrs,
     CASE WHEN given IS NULL OR family IS NULL THEN NULL
         ELSE {arr}(concat(substr(given, 1, 1), substr(family, 1, 1))) END AS initials
@@ -593,7 +605,26 @@ SELECT rk.key, rk.row, rk.rec FROM rkeys rk JOIN (
 ) ok ON ok.key = rk.key"""
 
 
-def candidates_sql(stage: int, dedupe: bool, open_table: str | None) -> str:
+def pcd_blocks_sql(stage: int, open_table: str | None) -> str:
+    """The blocks of the postcode-with-a-character-left-out keys (``rpcd``, filed rows)
+    that the left records still open look up in ``stage``, within the caps."""
+    kinds = ", ".join(str(kind) for kind, _a, _b in FILED_PCD_KEYS)
+    join_open = f"JOIN {open_table} o ON o.lrec = lk.rec" if open_table else ""
+    caps = " ".join(f"WHEN {kind} THEN {CAPS[kind]}" for kind, _a, _b in FILED_PCD_KEYS)
+    return f"""
+WITH wanted AS (
+    SELECT DISTINCT lk.key FROM lkeys lk {join_open}
+    WHERE lk.stage = {stage} AND lk.kind IN ({kinds})
+),
+hit AS (SELECT rk.key, rk.kind, rk.row, rk.rec FROM rpcd rk JOIN wanted w ON w.key = rk.key)
+SELECT h.key, h.row, h.rec FROM hit h JOIN (
+    SELECT key FROM hit GROUP BY key, kind HAVING count(*) <= CASE kind {caps} ELSE 0 END
+) ok ON ok.key = h.key"""
+
+
+def candidates_sql(
+    stage: int, dedupe: bool, open_table: str | None, blocks: str = "rblocks"
+) -> str:
     """Distinct (left record, right row) pairs sharing a key of ``stage``, for the left
     records still open (no confident match in an earlier stage). As in the index, a
     candidate is a right row, scored against every reading of the left record (its name,
@@ -606,14 +637,22 @@ def candidates_sql(stage: int, dedupe: bool, open_table: str | None) -> str:
 SELECT DISTINCT lk.rec AS lrec, rb.row AS rrow
 FROM lkeys lk
 {join_open}
-JOIN rblocks rb ON rb.key = lk.key
+JOIN {blocks} rb ON rb.key = lk.key
 WHERE {" AND ".join(conditions)}"""
 
 
+_PAIR_SHARED = ADDRESS_SHARED.replace("addr_parts_l", "l.addr_parts").replace(
+    "addr_parts_r", "r.addr_parts"
+)
+
+
 def _case(comparison: Comparison) -> str:
+    """The level of a pair as a CASE (the shared-words count read from ``addr_shared``,
+    worked out once in :func:`scores_sql`)."""
     whens = []
     for i, level in enumerate(comparison.levels):
-        whens.append(f"ELSE {i}" if level.sql == "ELSE" else f"WHEN {level.sql} THEN {i}")
+        sql = level.sql.replace(ADDRESS_SHARED, "addr_shared")
+        whens.append(f"ELSE {i}" if sql == "ELSE" else f"WHEN {sql} THEN {i}")
     return f"CASE {' '.join(whens)} END AS g_{comparison.name}"
 
 
@@ -708,6 +747,8 @@ def scores_sql(model: MatchModel, *, family_rules: bool, candidates: str) -> str
 WITH pairs AS (
     SELECT l.rec AS lrec, r.rec AS rrec, l.swapped AS swapped_l,
         r.tf_given AS tf_given_r, r.tf_family AS tf_family_r,
+        CASE WHEN l.addr = r.addr THEN NULL
+            ELSE {_PAIR_SHARED} END AS addr_shared,
     {columns}
     FROM {candidates} c
     JOIN lfeat l ON l.rec = c.lrec
@@ -938,6 +979,7 @@ def run_staged(
     engine.view("rfeat_k", key_lists_sql(d, "rfeat_raw"))
     engine.table("lkeys", query_keys_sql(d, "lfeat_k"))
     engine.table("rblocks", blocks_sql(filed_keys_sql(d, "rfeat_k")))
+    engine.table("rpcd", filed_keys_sql(d, "rfeat_k", FILED_PCD_KEYS))
     # The key lists are not needed any more: score from the features alone.
     keep = [c for c in lfeat.column_names if c not in KEY_LIST_COLUMNS]
     engine.unregister("lfeat_raw")
@@ -955,7 +997,11 @@ def run_staged(
     for stage in STAGES:
         if open_table is not None and engine.count(open_table) == 0:
             break
-        engine.table(f"cand{stage}", candidates_sql(stage, dedupe, open_table))
+        blocks = "rblocks"
+        if stage in PCD_STAGES:
+            engine.table(f"rpcd{stage}", pcd_blocks_sql(stage, open_table))
+            blocks = f"(SELECT * FROM rblocks UNION ALL SELECT * FROM rpcd{stage})"
+        engine.table(f"cand{stage}", candidates_sql(stage, dedupe, open_table, blocks))
         pairs = engine.count(f"cand{stage}")
         candidates += pairs
         if progress is not None:
@@ -1090,11 +1136,11 @@ def local_spark_session(cores: int = 2) -> Any:
 
 
 class _Spark(_Engine):
-    """The staged run on a Spark session. DuckDB's ``jaro_winkler_similarity``, ``hamming``
-    and ``damerau_levenshtein`` are registered as Python UDFs equal to them (prefixed
-    ``cmetrack_``, see :data:`SPARK`; ``normalise.jaro_winkler`` for the first), so levels
-    are the same on both engines; on a cluster Splink's Scala UDF jar is the faster
-    alternative for the first."""
+    """The staged run on a Spark session. DuckDB's ``jaro_winkler_similarity``,
+    ``hamming`` and ``damerau_levenshtein`` are registered as Python UDFs equal to them
+    (prefixed ``cmetrack_``, see :data:`SPARK`; ``normalise.jaro_winkler`` for the first),
+    so levels are the same on both engines; on a cluster Splink's Scala UDF jar is the
+    faster alternative for the first."""
 
     dialect = SPARK
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from cmetrack.matching import synthetic
-from cmetrack.matching.compare import COMPARISONS, SQL_COLUMNS, Comparison, sql_row
+from cmetrack.matching.compare import COMPARISONS, POSTCODE, SQL_COLUMNS, Comparison, sql_row
 from cmetrack.matching.features import PersonRecord, features_of
 from cmetrack.matching.normalise import within_one_edit
 
@@ -145,12 +145,16 @@ def test_postcode_typing_errors_agree_with_duckdb():
                 i = rng.randrange(len(b) - 1)
                 b[i], b[i + 1] = b[i + 1], b[i]
         pairs.append((a, "".join(b)))
+    level = next(lv for lv in POSTCODE.levels if lv.key == "one_edit")
     got = duckdb.execute(
-        "SELECT damerau_levenshtein(a, b) <= 1 FROM (SELECT unnest($1) AS a, unnest($2) AS b)",
+        f"SELECT {level.sql}, damerau_levenshtein(pc_l, pc_r) <= 1 "  # noqa: S608
+        "FROM (SELECT unnest($1) AS pc_l, unnest($2) AS pc_r)",
         [[a for a, _ in pairs], [b for _, b in pairs]],
     ).fetchall()
-    assert [within_one_edit(a, b) for a, b in pairs] == [g for (g,) in got]
-    assert 0 < sum(g for (g,) in got) < len(pairs)
+    python = [within_one_edit(a, b) for a, b in pairs]
+    assert python == [g for g, _dl in got]
+    assert python == [dl for _g, dl in got]
+    assert 0 < sum(python) < len(pairs)
 
 
 def test_new_levels_sql_equals_python():
