@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import json
 import math
 import tempfile
@@ -262,11 +263,26 @@ def query_orientations(query: PersonRecord) -> list[Features]:
     return out
 
 
-@dataclass(frozen=True)
 class Candidate(Generic[T]):
-    item: T
-    score: Score
-    probability: float
+    """A record found, its probability, and (worked out when first read: a batch of
+    searches reads the probabilities only) its per-field explanation, ``score``."""
+
+    __slots__ = ("_explain", "_score", "item", "probability")
+
+    def __init__(self, item: T, probability: float, explain: Callable[[], Score]) -> None:
+        self.item = item
+        self.probability = probability
+        self._explain = explain
+        self._score: Score | None = None
+
+    @property
+    def score(self) -> Score:
+        if self._score is None:
+            self._score = self._explain()
+        return self._score
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.item!r}, {self.probability:.4f})"
 
 
 # --- hashed stand-ins -------------------------------------------------------------------
@@ -275,33 +291,22 @@ class Candidate(Generic[T]):
 # query and the row alike: "equal" and "shares a part" give the same answers.
 
 
-#: A normalised postcode (``[A-Z0-9]*``) packed into 64 bits, one base-37 digit a
-#: character, so the index keeps the text of millions of postcodes as one integer array
-#: and the "one typing error apart" level can still read it. Longer values (no postcode
-#: is) pack to 0 and are compared by their hash only.
-_PC_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_PC_DIGIT = {c: i + 1 for i, c in enumerate(_PC_ALPHABET)}
-_PC_MAX = 12
+#: A normalised postcode (``[A-Z0-9]*``, at most seven characters in the UK) kept as its
+#: ASCII bytes in one 64-bit integer, so the index holds the text of millions of postcodes
+#: as one integer array and the "one typing error apart" level can still read it. Longer
+#: values (no postcode is) pack to 0 and are compared by their hash only.
+_PC_MAX = 8
+_PC_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def pack_postcode(text: str) -> int:
-    if not text or len(text) > _PC_MAX:
+    if not text or len(text) > _PC_MAX or not _PC_CHARS.issuperset(text):
         return 0
-    code = 0
-    for c in text:
-        digit = _PC_DIGIT.get(c)
-        if digit is None:
-            return 0
-        code = code * 37 + digit
-    return code
+    return int.from_bytes(text.encode("ascii"), "big")
 
 
 def unpack_postcode(code: int) -> str:
-    out = []
-    while code:
-        code, digit = divmod(code, 37)
-        out.append(_PC_ALPHABET[digit - 1])
-    return "".join(reversed(out))
+    return code.to_bytes(_PC_MAX, "big").lstrip(b"\0").decode("ascii")
 
 
 def _postcode_standin(full: int, sector: int, district: int, code: int) -> Postcode | None:
@@ -1013,6 +1018,9 @@ class CandidateIndex(Generic[T]):
 
     # --- searching ------------------------------------------------------------------------
 
+    def _explain(self, query: Features, row: int) -> Score:
+        return self.scorer.explain(query, self.features(row))
+
     def _best(
         self,
         rows: Iterable[int],
@@ -1082,9 +1090,9 @@ class CandidateIndex(Generic[T]):
                 break
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         out = []
-        for record_no, (_w, row, o) in ranked:
-            score = self.scorer.explain(orientations[o], self.features(row))
-            out.append(Candidate(self.items[record_no], score, score.probability(prior)))
+        for record_no, (w, row, o) in ranked:
+            explain = functools.partial(self._explain, orientations[o], row)
+            out.append(Candidate(self.items[record_no], probability(w, prior), explain))
         return out
 
 

@@ -184,27 +184,24 @@ def jaro_winkler(a: str, b: str) -> float:
     if not la or not lb:
         return 0.0
     window = max(max(la, lb) // 2 - 1, 0)
-    a_flags = [False] * la
     b_flags = [False] * lb
-    matches = 0
+    a_matched: list[str] = []  # a's matched characters, in order
+    find = b.find
     for i, ch in enumerate(a):
-        lo, hi = max(0, i - window), min(lb, i + window + 1)
-        for j in range(lo, hi):
-            if not b_flags[j] and b[j] == ch:
-                a_flags[i] = b_flags[j] = True
-                matches += 1
-                break
+        # The first unmatched ``ch`` of b within the window (str.find: the search runs
+        # in C, which is most of this function's time on names).
+        hi = i + window + 1
+        j = find(ch, i - window if i > window else 0, hi)
+        while j != -1 and b_flags[j]:
+            j = find(ch, j + 1, hi)
+        if j != -1:
+            b_flags[j] = True
+            a_matched.append(ch)
+    matches = len(a_matched)
     if not matches:
         return 0.0
-    transpositions = 0
-    j = 0
-    for i in range(la):
-        if a_flags[i]:
-            while not b_flags[j]:
-                j += 1
-            if a[i] != b[j]:
-                transpositions += 1
-            j += 1
+    b_matched = [c for c, flag in zip(b, b_flags, strict=True) if flag]
+    transpositions = sum(x != y for x, y in zip(a_matched, b_matched, strict=True))
     m = float(matches)
     jaro = (m / la + m / lb + (m - transpositions // 2) / m) / 3
     if jaro <= 0.7:  # Winkler's boost applies only to strings already alike
