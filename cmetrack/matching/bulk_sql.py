@@ -83,6 +83,7 @@ from .index import (
     KEY_POSTCODE_GIVEN,
     KEY_POSTCODE_INITIALS,
     KEY_UPN,
+    STAGE_BUDGETS,
 )
 from .model import MIN_PROBABILITY, MatchModel
 from .normalise import dob_parts, name_variants, phonetic_key, split_list
@@ -600,8 +601,9 @@ def blocks_sql(filed: str) -> str:
     caps = " ".join(f"WHEN {kind} THEN {cap}" for kind, cap in sorted(CAPS.items()))
     return f"""
 WITH rkeys AS ({filed})
-SELECT rk.key, rk.row, rk.rec FROM rkeys rk JOIN (
-    SELECT key FROM rkeys GROUP BY key, kind HAVING count(*) <= CASE kind {caps} ELSE 0 END
+SELECT rk.key, rk.row, rk.rec, ok.size FROM rkeys rk JOIN (
+    SELECT key, count(*) AS size FROM rkeys GROUP BY key, kind
+    HAVING count(*) <= CASE kind {caps} ELSE 0 END
 ) ok ON ok.key = rk.key"""
 
 
@@ -617,28 +619,41 @@ WITH wanted AS (
     WHERE lk.stage = {stage} AND lk.kind IN ({kinds})
 ),
 hit AS (SELECT rk.key, rk.kind, rk.row, rk.rec FROM rpcd rk JOIN wanted w ON w.key = rk.key)
-SELECT h.key, h.row, h.rec FROM hit h JOIN (
-    SELECT key FROM hit GROUP BY key, kind HAVING count(*) <= CASE kind {caps} ELSE 0 END
+SELECT h.key, h.row, h.rec, ok.size FROM hit h JOIN (
+    SELECT key, count(*) AS size FROM hit GROUP BY key, kind
+    HAVING count(*) <= CASE kind {caps} ELSE 0 END
 ) ok ON ok.key = h.key"""
 
 
 def candidates_sql(
     stage: int, dedupe: bool, open_table: str | None, blocks: str = "rblocks"
 ) -> str:
-    """Distinct (left record, right row) pairs sharing a key of ``stage``, for the left
-    records still open (no confident match in an earlier stage). As in the index, a
-    candidate is a right row, scored against every reading of the left record (its name,
-    its aliases, names swapped), whichever of them found it."""
+    """(left record, right row) pairs sharing a key of ``stage``, for the left records
+    still open (no confident match in an earlier stage). As in the index, a candidate is
+    a right row, scored against every reading of the left record (its name, its aliases,
+    names swapped), whichever of them found it; and as the index's
+    ``candidate_rows``, a record scores at most the stage's budget of rows, those filed
+    under the most of its keys first, then those from the smallest blocks."""
     conditions = [f"lk.stage = {stage}"]
     if dedupe:
         conditions.append("lk.rec <> rb.rec")
     join_open = f"JOIN {open_table} o ON o.lrec = lk.rec" if open_table else ""
+    budget = STAGE_BUDGETS[STAGES.index(stage)]
     return f"""
-SELECT DISTINCT lk.rec AS lrec, rb.row AS rrow
-FROM lkeys lk
-{join_open}
-JOIN {blocks} rb ON rb.key = lk.key
-WHERE {" AND ".join(conditions)}"""
+SELECT lrec, rrow FROM (
+    SELECT lrec, rrow, row_number() OVER (
+        PARTITION BY lrec ORDER BY hits DESC, smallest, rrow
+    ) AS rank
+    FROM (
+        SELECT lk.rec AS lrec, rb.row AS rrow, count(*) AS hits, min(rb.size) AS smallest
+        FROM lkeys lk
+        {join_open}
+        JOIN {blocks} rb ON rb.key = lk.key
+        WHERE {" AND ".join(conditions)}
+        GROUP BY lk.rec, rb.row
+    ) c
+) ranked
+WHERE rank <= {budget}"""
 
 
 _PAIR_SHARED = ADDRESS_SHARED.replace("addr_parts_l", "l.addr_parts").replace(

@@ -380,3 +380,42 @@ def test_deduplicating_finds_every_pair_of_a_group_of_three(tmp_path):
     )
     pairs = {(a, b) for a, b, _p in result.pairs if {a, b} <= {"A", "B", "C"}}
     assert pairs == {("A", "B"), ("A", "C"), ("B", "C")}
+
+
+def test_a_record_scores_at_most_a_stage_s_budget_of_rows(tmp_path):
+    """As the index: a left record whose keys reach hundreds of right rows (a common name,
+    its own date of birth on none of them) scores the best-keyed few of them per stage,
+    and still finds the child among them."""
+    from cmetrack.matching.index import STAGE_BUDGETS
+
+    rng = random.Random(4)
+    namesakes = [
+        {
+            "id": f"R{i}",
+            "given_name": "Olivia",
+            "family_name": "Smith",
+            "dob": f"20{rng.randrange(10, 18)}-0{rng.randrange(1, 10)}-{rng.randrange(10, 29)}",
+            "postcode": f"EX{rng.randrange(1, 40)} {rng.randrange(10)}AB",
+            "address": f"{i} Long Road, Exampleton",
+        }
+        for i in range(400)
+    ]
+    child = {
+        "given_name": "Olivia",
+        "family_name": "Smith",
+        "dob": "2014-03-09",
+        "postcode": "EX2 4QT",
+        "address": "9 Short Lane, Exampleton",
+    }
+    typed = {**child, "id": "RC", "dob": "2014-09-03"}
+    _file(tmp_path / "l.csv", [{**child, "id": "L1"}])
+    _file(tmp_path / "r.csv", [*namesakes, typed])
+    result = link_duckdb(
+        tmp_path / "l.csv",
+        tmp_path / "r.csv",
+        model=default_model(),
+        threshold=0.5,
+        family_rules=True,
+    )
+    assert 0 < result.candidates <= sum(STAGE_BUDGETS)
+    assert [(a, b) for a, b, _p in result.pairs] == [("L1", "RC")]
