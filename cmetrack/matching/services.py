@@ -542,7 +542,7 @@ def matcher_train(*, actor: Actor | None = None, seed: int = 1) -> tuple[MatchMo
 def matcher_train_synthetic(size: int, *, seed: int = 1) -> MatchModel:
     """A model trained by Splink on a synthetic population and a later snapshot of it
     with errors (how ``data/default_model.json`` is made: ``cmetrack train_matcher
-    --synthetic 20000 --out cmetrack/matching/data/default_model.json``)."""
+    --synthetic 30000 --out cmetrack/matching/data/default_model.json``)."""
     from . import synthetic
     from .training import train
 

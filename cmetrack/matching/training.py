@@ -22,7 +22,7 @@ from .model import DEFAULT_PROFILE, MatchModel, from_splink
 
 #: Pairs each EM session and the u sampling may build; enough for a stable estimate on a
 #: register of any size, small enough to train in seconds to minutes on two cores.
-MAX_U_PAIRS = 2_000_000
+MAX_U_PAIRS = 1_000_000
 EM_BLOCKS = ("l.dob_s = r.dob_s", "l.given = r.given AND l.family = r.family")
 DETERMINISTIC_RULES = ("l.given = r.given AND l.family = r.family AND l.dob_s = r.dob_s",)
 
