@@ -1265,9 +1265,13 @@ class _QueryState:
     ) -> tuple[tuple[int, float], tuple[int, float], tuple[int, float]] | None:
         """The given-name, surname and date-of-birth results of a row (None: a swapped
         reading that does not apply, because the swapped names do not both agree)."""
-        given: tuple[int, float] = self.caches[0].get(g) or self._given(index, g)
+        # The surname first: a swapped reading whose surname disagrees (most rows) is
+        # done without comparing given names, the dearer comparison.
         family: tuple[int, float] = self.caches[1].get(f) or self._cached(index, 1, f)
-        if self.swapped and (given[0] in (_G_NULL, _G_ELSE) or family[0] in (_F_NULL, _F_ELSE)):
+        if self.swapped and family[0] in (_F_NULL, _F_ELSE):
+            return None
+        given: tuple[int, float] = self.caches[0].get(g) or self._given(index, g)
+        if self.swapped and given[0] in (_G_NULL, _G_ELSE):
             return None
         dob: tuple[int, float] = self.caches[2].get(d) or self._cached(index, 2, d)
         return given, family, dob
