@@ -326,82 +326,51 @@ def febrl_section(workers: int) -> list[str]:
     )
     untrained = "ours, shipped model without training (`--no-train`, generic profile)"
     children = "ours, children profile (twin and sibling rules on, trained on the files)"
-    runs = [
-        (
-            "FEBRL4 link",
-            truth4,
-            False,
-            lambda: ours(
-                febrl_rows(dfa),
-                febrl_rows(dfb),
-                train_first=True,
-                workers=workers,
-                profile="generic",
-            ),
-            generic,
-        ),
-        (
-            "FEBRL4 link",
-            truth4,
-            False,
-            lambda: ours(
-                febrl_rows(dfa),
-                febrl_rows(dfb),
-                train_first=False,
-                workers=workers,
-                profile="generic",
-            ),
-            untrained,
-        ),
-        (
-            "FEBRL4 link",
-            truth4,
-            False,
-            lambda: ours(febrl_rows(dfa), febrl_rows(dfb), train_first=True, workers=workers),
-            children,
-        ),
-        (
-            "FEBRL4 link",
-            truth4,
-            False,
-            lambda: splink_standard(dicts(dfa), dicts(dfb), spec),
-            "Splink standard",
-        ),
-        ("FEBRL4 link", truth4, False, lambda: recordlinkage_ecm(dfa, dfb), "recordlinkage ECM"),
-        (
-            "FEBRL3 dedupe",
-            truth3,
-            True,
-            lambda: ours(
-                febrl_rows(df3), None, train_first=True, workers=workers, profile="generic"
-            ),
-            generic,
-        ),
-        (
-            "FEBRL3 dedupe",
-            truth3,
-            True,
-            lambda: ours(
-                febrl_rows(df3), None, train_first=False, workers=workers, profile="generic"
-            ),
-            untrained,
-        ),
-        (
-            "FEBRL3 dedupe",
-            truth3,
-            True,
-            lambda: ours(febrl_rows(df3), None, train_first=True, workers=workers),
-            children,
-        ),
-        (
-            "FEBRL3 dedupe",
-            truth3,
-            True,
-            lambda: splink_standard(dicts(df3), None, spec),
-            "Splink standard",
-        ),
-        ("FEBRL3 dedupe", truth3, True, lambda: recordlinkage_ecm(df3, None), "recordlinkage ECM"),
-    ]
+    variants = (
+        (True, "generic", generic),
+        (False, "generic", untrained),
+        (True, "children", children),
+    )
+    runs: list[tuple[str, set[tuple[str, str]], bool, Callable[[], Any], str]] = []
+    for name, truth, left, right in (
+        ("FEBRL4 link", truth4, dfa, dfb),
+        ("FEBRL3 dedupe", truth3, df3, None),
+    ):
+        dedupe = right is None
+        for train_first, profile, label in variants:
+
+            def run_ours(
+                left: Any = left, right: Any = right, train: bool = train_first, p: str = profile
+            ) -> list[Pair]:
+                return ours(
+                    febrl_rows(left),
+                    None if right is None else febrl_rows(right),
+                    train_first=train,
+                    workers=workers,
+                    profile=p,
+                )
+
+            runs.append((name, truth, dedupe, run_ours, label))
+        runs.append(
+            (
+                name,
+                truth,
+                dedupe,
+                lambda left=left, right=right: splink_standard(
+                    dicts(left), None if right is None else dicts(right), spec
+                ),
+                "Splink standard",
+            )
+        )
+        runs.append(
+            (
+                name,
+                truth,
+                dedupe,
+                lambda left=left, right=right: recordlinkage_ecm(left, right),
+                "recordlinkage ECM",
+            )
+        )
     for name, truth, dedupe, fn, label in runs:
         pairs, seconds, mb = measured(fn)
         if isinstance(pairs, str):

@@ -185,6 +185,13 @@ def test_guess_profile_reads_the_ages():
     assert guess_profile([None, "", "unknown"], today=today) is None
 
 
+def _link(left, right, out, *options):
+    """``cmetrack link`` and what it said."""
+    messages = io.StringIO()
+    call_command("link", str(left), str(right), "--out", str(out), *options, stdout=messages)
+    return messages.getvalue()
+
+
 def test_files_of_adults_are_linked_without_the_twin_rule_and_with_a_model_of_their_own(
     files, tmp_path
 ):
@@ -193,61 +200,21 @@ def test_files_of_adults_are_linked_without_the_twin_rule_and_with_a_model_of_th
     tmp, first, second, _truth = files
     write_people(tmp_path / "a.csv", _grown_up(first, 40))
     write_people(tmp_path / "b.parquet", _grown_up(second, 40))
-    out = tmp_path / "pairs.csv"
-    messages = io.StringIO()
-    call_command(
-        "link",
-        str(tmp_path / "a.csv"),
-        str(tmp_path / "b.parquet"),
-        "--out",
-        str(out),
-        stdout=messages,
-    )
-    text = messages.getvalue()
+    adults = (tmp_path / "a.csv", tmp_path / "b.parquet", tmp_path / "pairs.csv")
+    text = _link(*adults)
     assert "Most dates of birth in the files are of adults" in text
     assert "Trained model" in text
-    assert read_csv(out)
-
-    messages = io.StringIO()
-    call_command(
-        "link",
-        str(tmp_path / "a.csv"),
-        str(tmp_path / "b.parquet"),
-        "--out",
-        str(out),
-        "--no-train",
-        "--profile",
-        "children",
-        stdout=messages,
-    )
-    assert "Most dates of birth" not in messages.getvalue()
-    assert "Trained model" not in messages.getvalue()
-
-    messages = io.StringIO()
-    call_command(
-        "link",
-        str(tmp / "left.csv"),
-        str(tmp / "right.parquet"),
-        "--out",
-        str(out),
-        stdout=messages,
-    )
-    assert "Most dates of birth" not in messages.getvalue()
-    assert "Trained model" not in messages.getvalue()
+    assert read_csv(tmp_path / "pairs.csv")
+    for text in (
+        _link(*adults, "--no-train", "--profile", "children"),
+        _link(tmp / "left.csv", tmp / "right.parquet", tmp_path / "pairs.csv"),
+    ):
+        assert "Most dates of birth" not in text
+        assert "Trained model" not in text
 
 
 def test_link_can_train_on_children_s_files_when_asked(files, tmp_path):
     tmp, *_ = files
-    messages = io.StringIO()
     out = tmp_path / "pairs.csv"
-    call_command(
-        "link",
-        str(tmp / "left.csv"),
-        str(tmp / "right.parquet"),
-        "--out",
-        str(out),
-        "--train",
-        stdout=messages,
-    )
-    assert "Trained model" in messages.getvalue()
+    assert "Trained model" in _link(tmp / "left.csv", tmp / "right.parquet", out, "--train")
     assert len(read_csv(out)) > 200
