@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from cmetrack.accounts.models import User
 from cmetrack.core.jinja import govuk_date
-from cmetrack.matching.adapters import RegisterRef, ResultDetails
+from cmetrack.matching.adapters import ChildAdapter, RegisterRef, ResultDetails
 from cmetrack.matching.features import PersonRecord
 from cmetrack.people.models import Address
 
@@ -52,30 +52,8 @@ class HomeEducationAdapter:
 
     def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
         for record in _open_records().iterator(chunk_size=2000):  # type: ignore[attr-defined]
-            child = record.child
-            addresses: list[Address] = getattr(child, "open_addresses", [])
-            current = addresses[0] if addresses else None
-            yield (
-                RegisterRef(self.name, record.pk),
-                PersonRecord(
-                    given_names=child.legal_given_names,
-                    middle_names=child.legal_middle_names,
-                    family_name=child.legal_family_name,
-                    aliases=tuple((a.given_names, a.family_name) for a in child.aliases.all()),
-                    dob=child.dob,
-                    sex=child.sex,
-                    postcode=current.postcode if current else "",
-                    address=" ".join(filter(None, (current.line1, current.line2, current.town)))
-                    if current
-                    else "",
-                    parent_names=tuple(
-                        f"{p.given_names} {p.family_name}" for p in child.parents_carers.all()
-                    ),
-                    upns=tuple(
-                        u for u in (child.upn, *(f.upn for f in child.former_upns.all())) if u
-                    ),
-                ),
-            )
+            # The child as every register of children reads it (open_addresses prefetched).
+            yield RegisterRef(self.name, record.pk), ChildAdapter.record_of(record.child)
 
     def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
         if not refs:
