@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,7 +34,10 @@ def weasyprint_loads() -> bool:
 SYSTEM_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "browser": (lambda: chromium_path() is not None, "Debian's chromium"),
     "pdf": (weasyprint_loads, "Pango, for WeasyPrint (libpango-1.0-0)"),
-    "spark": (lambda: shutil.which("java") is not None, "Java 17, for Spark"),
+    "spark": (
+        lambda: shutil.which("java") is not None and importlib.util.find_spec("pyspark") is not None,
+        "Java 17 and the spark extra (requirements/spark.txt), for Spark",
+    ),
 }
 
 

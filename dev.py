@@ -25,6 +25,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 LOCK = ROOT / "requirements" / "lock.txt"
+#: The spark extra (pyspark, ~500 MB, needs Java): the test suite installs it, the demo does not.
+SPARK_LOCK = ROOT / "requirements" / "spark.txt"
+SPARK_PACKAGES = ("py4j", "pyspark")
 DEMO_SEED = os.environ.get("CMETRACK_DEMO_SEED", "1")
 
 
@@ -35,7 +38,7 @@ def run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
         sys.exit(result.returncode)
 
 
-def setup() -> None:
+def setup(*, spark: bool = False) -> None:
     if sys.version_info < (3, 11):
         sys.exit("cmetrack needs Python 3.11 or newer.")
     if not PY.exists():
@@ -43,12 +46,17 @@ def setup() -> None:
         venv.create(VENV, with_pip=True)
     digest = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     stamp = VENV / ".cmetrack-installed"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "--quiet", "-r", LOCK)
-    run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".")
-    stamp.write_text(digest)
+    if not (stamp.exists() and stamp.read_text() == digest):
+        run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(PY, "-m", "pip", "install", "--quiet", "-r", LOCK)
+        run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".")
+        stamp.write_text(digest)
+    if spark:
+        spark_digest = hashlib.sha256(SPARK_LOCK.read_bytes()).hexdigest()
+        spark_stamp = VENV / ".cmetrack-spark-installed"
+        if not (spark_stamp.exists() and spark_stamp.read_text() == spark_digest):
+            run(PY, "-m", "pip", "install", "--quiet", "-r", SPARK_LOCK)
+            spark_stamp.write_text(spark_digest)
 
 
 def cmetrack(*args: str, env: dict[str, str] | None = None) -> None:
@@ -65,7 +73,7 @@ def demo() -> None:
 
 
 def test() -> None:
-    setup()
+    setup(spark=True)
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy", "cmetrack", "conftest.py", "dev.py")
@@ -78,17 +86,25 @@ def lock() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         venv.create(tmp, with_pip=True)
         tpy = Path(tmp) / "bin" / "python"
-        run(tpy, "-m", "pip", "install", "--quiet", ".[dev]")
+        run(tpy, "-m", "pip", "install", "--quiet", ".[dev,spark]")
         frozen = subprocess.run(
             [str(tpy), "-m", "pip", "freeze", "--exclude-editable", "--exclude", "cmetrack"],
             check=True,
             capture_output=True,
             text=True,
-        ).stdout
+        ).stdout.splitlines(keepends=True)
+    spark = [line for line in frozen if line.split("==")[0].lower() in SPARK_PACKAGES]
+    rest = [line for line in frozen if line not in spark]
     LOCK.write_text(
-        "# Pinned with `python3 dev.py lock` from pyproject.toml (runtime and dev).\n" + frozen
+        "# Pinned with `python3 dev.py lock` from pyproject.toml (runtime and dev; "
+        "pyspark is in spark.txt).\n" + "".join(rest)
     )
-    print(f"Wrote {LOCK}")
+    SPARK_LOCK.write_text(
+        "# The spark extra (`pip install cmetrack[spark]`), pinned with `python3 dev.py lock`.\n"
+        "# `python3 dev.py test` installs it (the Spark tests are part of the suite); the demo "
+        "does not.\n" + "".join(spark)
+    )
+    print(f"Wrote {LOCK} and {SPARK_LOCK}")
 
 
 COMMANDS = {"demo": demo, "test": test, "lock": lock, "setup": setup}

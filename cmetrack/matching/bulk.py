@@ -37,6 +37,12 @@ LINK_TOP = 10
 #: a cluster at national scale) or the interactive index record by record in Python (the
 #: reference the SQL paths are tested against).
 ENGINES = ("duckdb", "spark", "python")
+#: What ``--engine spark`` says when the optional spark extra is not installed.
+SPARK_MISSING = (
+    "--engine spark needs the spark extra, which is not installed: "
+    "pip install 'cmetrack[spark]' (or pip install -r requirements/spark.txt), "
+    "and Java 17 or newer. The default engine (duckdb) needs neither."
+)
 
 
 def _text(value: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import random
 from collections import Counter
 
@@ -419,3 +420,20 @@ def test_a_record_scores_at_most_a_stage_s_budget_of_rows(tmp_path):
     )
     assert 0 < result.candidates <= sum(STAGE_BUDGETS)
     assert [(a, b) for a, b, _p in result.pairs] == [("L1", "RC")]
+
+
+def test_link_engine_spark_without_the_extra_says_how_to_install_it(
+    snapshots, tmp_path, monkeypatch
+):
+    tmp, *_ = snapshots
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pyspark" else real_find_spec(name, *a),
+    )
+    with pytest.raises(CommandError, match=r"pip install 'cmetrack\[spark\]'"):
+        call_command(
+            "link", str(tmp / "left.csv"), "--out", str(tmp_path / "o.csv"), "--engine", "spark"
+        )
+    assert not (tmp_path / "o.csv").exists()

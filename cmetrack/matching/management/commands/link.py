@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cmetrack.matching.bulk import (
     ENGINES,
+    SPARK_MISSING,
     FileError,
     default_workers,
     file_dobs,
@@ -95,6 +97,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["threshold"] <= 1:
             raise CommandError("--threshold is a probability between 0 and 1")
+        if options["engine"] == "spark" and importlib.util.find_spec("pyspark") is None:
+            raise CommandError(SPARK_MISSING)
         model = self._model(options["model"])
         files = [options["left"], *([options["right"]] if options["right"] else [])]
         start = time.perf_counter()
