@@ -35,7 +35,7 @@ SYSTEM_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "browser": (lambda: chromium_path() is not None, "Debian's chromium"),
     "pdf": (weasyprint_loads, "Pango, for WeasyPrint (libpango-1.0-0)"),
     "spark": (
-        lambda: shutil.which("java") is not None and importlib.util.find_spec("pyspark") is not None,
+        lambda: bool(shutil.which("java")) and importlib.util.find_spec("pyspark") is not None,
         "Java 17 and the spark extra (requirements/spark.txt), for Spark",
     ),
 }
