@@ -9,6 +9,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
+from cmetrack.idempotency.tokens import token_input
+
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
     return reverse(name, args=args or None, kwargs=kwargs or None)
@@ -32,6 +34,8 @@ def environment(**options: Any) -> Environment:
         url=url,
         council_name=settings.CMETRACK_LA_NAME,
         service_name=settings.CMETRACK_SERVICE_NAME,
+        # A fresh one-time token in each form that makes something (sent twice, made once).
+        submission_token_input=token_input,
     )
     env.filters["govuk_date"] = govuk_date
     return env

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "axes",
     "cmetrack.core",
     "cmetrack.audit",
+    "cmetrack.idempotency",
     "cmetrack.organisations",
     "cmetrack.accounts",
     "cmetrack.people",
