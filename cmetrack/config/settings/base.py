@@ -97,10 +97,12 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_q",
     "cmetrack.core",
     "cmetrack.audit",
     "cmetrack.idempotency",
     "cmetrack.organisations",
+    "cmetrack.jobs",
     "cmetrack.accounts",
     "cmetrack.people",
     "cmetrack.registers",
@@ -230,6 +232,29 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work: django-q2 with its ORM broker, on this database (docs/adr/0011).
+# One ``cmetrack worker`` runs CMETRACK_WORKERS task processes and the schedules. An import
+# may take long: timeout 1 hour; a task not acknowledged after ``retry`` (its worker died)
+# is handed out again, at most ``max_attempts`` times; a failed task is not retried.
+Q_CLUSTER = {
+    "name": "cmetrack",
+    "orm": "default",
+    "workers": int(os.environ.get("CMETRACK_WORKERS", "2")),
+    "timeout": 3600,
+    "retry": 3900,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "sync": False,
+    "save_limit": 1000,
+    # An idle worker looks for a task once a second: a read, which neither SQLite (WAL)
+    # nor PostgreSQL makes wait on writers.
+    "poll": 1.0,
+    "queue_limit": 2,
+    "recycle": 100,
+    "label": "Background jobs",
+}
 
 LOGGING = {
     "version": 1,
