@@ -45,6 +45,7 @@ __all__ = [
     "KeyReused",
     "Outcome",
     "Receipt",
+    "api_submit_once",
     "fingerprint",
     "form_key",
     "header_key",
@@ -193,3 +194,27 @@ def submissions_purge(*, now: Any = None, keep_for: timedelta = KEEP_FOR) -> int
     cutoff = (now or timezone.now()) - keep_for
     deleted, _ = Submission.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def api_submit_once(
+    request: HttpRequest,
+    *,
+    scope: str,
+    create: Callable[[], T],
+    receipt: Callable[[T], Receipt],
+) -> Outcome[T]:
+    """:func:`submit_once` for an API call: keyed by its ``Idempotency-Key`` header, if any.
+
+    The key belongs to the authenticated caller; the same key with another body (or another
+    address) raises :class:`KeyReused`, a bad key :class:`InvalidKey`.
+    """
+    key = header_key(request)
+    user = getattr(request, "auth", None) or getattr(request, "user", None)
+    return submit_once(
+        key=key,
+        owner=owner_of(user),
+        scope=scope,
+        create=create,
+        receipt=receipt,
+        fingerprint=fingerprint(request.method or "", request.path, request.body) if key else "",
+    )

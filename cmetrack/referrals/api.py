@@ -16,11 +16,13 @@ School checks' fields are named ``checks.<kind>.<field>``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -29,6 +31,7 @@ from pydantic import ConfigDict
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.services import Actor
+from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
 from cmetrack.rules import normalise_upn
 
 from .models import AgencySituation, CheckKind, CheckStatus, Concern, Referral
@@ -241,13 +244,49 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
+IDEMPOTENCY = (
+    " Send an `Idempotency-Key` header (1 to 128 visible characters, new for each referral) "
+    "to make a retry safe: the same key again answers with the referral the first call "
+    "made (header `Idempotent-Replayed: true`) and makes no second one."
+)
+
+
+def _create_once(
+    request: HttpRequest, response: HttpResponse, scope: str, create: Callable[[], Referral]
+) -> Referral:
+    """Run ``create`` once per ``Idempotency-Key``; a repeat answers with the first referral."""
+    try:
+        outcome = api_submit_once(
+            request,
+            scope=scope,
+            create=create,
+            receipt=lambda r: Receipt(
+                url=reverse("referrals:submitted", kwargs={"reference": r.reference}),
+                reference=r.reference,
+                object_ids=(r.pk,),
+            ),
+        )
+    except InvalidKey as exc:
+        raise HttpError(400, str(exc)) from exc
+    except KeyReused as exc:
+        raise HttpError(422, str(exc)) from exc
+    if outcome.previous is not None:
+        response["Idempotent-Replayed"] = "true"
+        return Referral.objects.get(pk=outcome.previous.object_ids[0])
+    assert outcome.result is not None
+    return outcome.result
+
+
 @router.post(
     "/referrals/school",
     response={201: ReferralOut, 403: ReferralErrorOut, 422: ReferralValidationErrorOut},
     summary="Refer a pupil on your school's roll",
+    description=IDEMPOTENCY.strip(),
     operation_id="referral_school_create",
 )
-def create_school_referral(request: HttpRequest, payload: SchoolReferralIn) -> Status[Any]:
+def create_school_referral(
+    request: HttpRequest, response: HttpResponse, payload: SchoolReferralIn
+) -> Status[Any]:
     user = _user(request)
     if not user.has_role(Role.SCHOOL_USER):
         raise HttpError(403, "Only a school user makes a school referral.")
@@ -296,12 +335,17 @@ def create_school_referral(request: HttpRequest, payload: SchoolReferralIn) -> S
         for c in data["checks"]
     ]
     try:
-        referral = referral_school_create(
-            actor=Actor.from_request(request),
-            roll_entry=entry,
-            checks=checks,
-            all_checks_complete=data["all_checks_complete"],
-            **fields,
+        referral = _create_once(
+            request,
+            response,
+            "referrals.school",
+            lambda: referral_school_create(
+                actor=Actor.from_request(request),
+                roll_entry=entry,
+                checks=checks,
+                all_checks_complete=data["all_checks_complete"],
+                **fields,
+            ),
         )
     except ValidationError as exc:
         return Status(422, _errors(exc))
@@ -314,9 +358,12 @@ def create_school_referral(request: HttpRequest, payload: SchoolReferralIn) -> S
     "/referrals/agency",
     response={201: ReferralOut, 403: ReferralErrorOut, 422: ReferralValidationErrorOut},
     summary="Refer a child as an agency",
+    description=IDEMPOTENCY.strip(),
     operation_id="referral_agency_create",
 )
-def create_agency_referral(request: HttpRequest, payload: AgencyReferralIn) -> Status[Any]:
+def create_agency_referral(
+    request: HttpRequest, response: HttpResponse, payload: AgencyReferralIn
+) -> Status[Any]:
     user = _user(request)
     if not user.has_role(Role.AGENCY_USER):
         raise HttpError(403, "Only an agency user makes an agency referral.")
@@ -324,7 +371,12 @@ def create_agency_referral(request: HttpRequest, payload: AgencyReferralIn) -> S
     data["situation"] = str(data["situation"])
     data["safeguarding_concern"] = str(data["safeguarding_concern"])
     try:
-        referral = referral_agency_create(actor=Actor.from_request(request), **data)
+        referral = _create_once(
+            request,
+            response,
+            "referrals.agency",
+            lambda: referral_agency_create(actor=Actor.from_request(request), **data),
+        )
     except ValidationError as exc:
         return Status(422, _errors(exc))
     except PermissionDenied as exc:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -21,6 +22,14 @@ from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.services import Actor, client_ip
 from cmetrack.cases.models import Case, ReferralRoute
 from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.idempotency.services import (
+    Outcome,
+    Receipt,
+    form_key,
+    owner_of,
+    repeat_message,
+    submit_once,
+)
 from cmetrack.people.selectors import children_visible_to
 
 from . import public
@@ -82,6 +91,37 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def _receipt(referral: Referral) -> Receipt:
+    """What a person who sends the same referral form twice is shown: the first one."""
+    return Receipt(
+        url=reverse("referrals:submitted", kwargs={"reference": referral.reference}),
+        reference=referral.reference,
+        object_ids=(referral.pk,),
+    )
+
+
+def _send_once(
+    request: HttpRequest, scope: str, create: Callable[[], Referral]
+) -> Outcome[Referral]:
+    """Make the referral unless this form (its one-time token) was already sent."""
+    return submit_once(
+        key=form_key(request),
+        owner=owner_of(request.user),
+        scope=scope,
+        create=create,
+        receipt=_receipt,
+    )
+
+
+def _sent(request: HttpRequest, outcome: Outcome[Referral]) -> HttpResponse:
+    """To the acknowledgement: this referral's, or the first one's if sent twice."""
+    if outcome.previous is not None:
+        messages.info(request, repeat_message(outcome.previous))
+        return redirect(outcome.previous.result_url)
+    assert outcome.result is not None
+    return redirect("referrals:submitted", reference=outcome.result.reference)
+
+
 def _page_number(request: HttpRequest) -> int:
     try:
         return max(1, int(request.GET.get("page", "1")))
@@ -135,7 +175,11 @@ def referral_submitted(request: HttpRequest, reference: str) -> HttpResponse:
         referral = referral_get(_user(request), reference)
     except Referral.DoesNotExist as exc:
         raise Http404("No such referral") from exc
-    return render(request, "referrals/submitted.jinja", {"referral": referral})
+    return render(
+        request,
+        "referrals/submitted.jinja",
+        {"referral": referral, "messages": messages.get_messages(request)},
+    )
 
 
 # --- school referral --------------------------------------------------------------------
@@ -187,17 +231,21 @@ def school_referral_new(request: HttpRequest, entry_id: int) -> HttpResponse:
             valid = check.is_valid() and valid
         if valid:
             try:
-                referral = referral_school_create(
-                    actor=Actor.from_request(request),
-                    roll_entry=entry,
-                    checks=_check_inputs(checks),
-                    all_checks_complete=form.cleaned_data["all_checks_complete"],
-                    **form.service_fields(),
+                outcome = _send_once(
+                    request,
+                    "referrals.school",
+                    lambda: referral_school_create(
+                        actor=Actor.from_request(request),
+                        roll_entry=entry,
+                        checks=_check_inputs(checks),
+                        all_checks_complete=form.cleaned_data["all_checks_complete"],
+                        **form.service_fields(),
+                    ),
                 )
             except ValidationError as exc:
                 add_service_errors(exc, form, checks)
             else:
-                return redirect("referrals:submitted", reference=referral.reference)
+                return _sent(request, outcome)
     else:
         preferred = " ".join(
             p for p in (entry.preferred_given_name, entry.preferred_family_name) if p
@@ -238,13 +286,17 @@ def agency_referral_new(request: HttpRequest) -> HttpResponse:
     form = AgencyReferralForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            referral = referral_agency_create(
-                actor=Actor.from_request(request), **form.service_fields()
+            outcome = _send_once(
+                request,
+                "referrals.agency",
+                lambda: referral_agency_create(
+                    actor=Actor.from_request(request), **form.service_fields()
+                ),
             )
         except ValidationError as exc:
             add_service_errors(exc, form)
         else:
-            return redirect("referrals:submitted", reference=referral.reference)
+            return _sent(request, outcome)
     return render(
         request, "referrals/agency_form.jinja", {"form": form, "errors": error_summary(form)}
     )
@@ -253,6 +305,8 @@ def agency_referral_new(request: HttpRequest) -> HttpResponse:
 # --- public report ----------------------------------------------------------------------
 
 PUBLIC_SESSION_KEY = "referrals_public_reference"
+#: Set when the public form was sent twice: the sent page says so.
+PUBLIC_REPEAT_KEY = "referrals_public_repeated"
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -289,14 +343,24 @@ def public_report(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 try:
-                    referral = referral_public_create(
-                        actor=Actor(user=None, ip_address=client), **form.service_fields()
+                    outcome = _send_once(
+                        request,
+                        "referrals.public",
+                        lambda: referral_public_create(
+                            actor=Actor(user=None, ip_address=client), **form.service_fields()
+                        ),
                     )
                 except ValidationError as exc:
                     add_service_errors(exc, form)
                 else:
+                    if outcome.previous is not None:  # sent twice: the first report stands
+                        request.session[PUBLIC_SESSION_KEY] = outcome.previous.reference
+                        request.session[PUBLIC_REPEAT_KEY] = True
+                        return redirect("referrals:public-sent")
+                    assert outcome.result is not None
                     public.count_report(client)
-                    request.session[PUBLIC_SESSION_KEY] = referral.reference
+                    request.session[PUBLIC_SESSION_KEY] = outcome.result.reference
+                    request.session.pop(PUBLIC_REPEAT_KEY, None)
                     return redirect("referrals:public-sent")
     else:
         form = PublicReportForm()
@@ -312,7 +376,10 @@ def public_report_sent(request: HttpRequest) -> HttpResponse:
     reference = request.session.get(PUBLIC_SESSION_KEY)
     if not reference:
         return redirect("referrals:public-report")
-    return render(request, "referrals/public_sent.jinja", {"reference": reference})
+    repeated = bool(request.session.pop(PUBLIC_REPEAT_KEY, False))
+    return render(
+        request, "referrals/public_sent.jinja", {"reference": reference, "repeated": repeated}
+    )
 
 
 # --- triage -----------------------------------------------------------------------------

@@ -47,8 +47,10 @@ def test_the_same_token_twice_makes_one_record() -> None:
     first = submit_once(key=token, owner="user:1", scope="t", create=create, receipt=_receipt)
     second = submit_once(key=token, owner="user:1", scope="t", create=create, receipt=_receipt)
 
-    assert first.result is not None and not first.repeated
-    assert second.result is None and second.repeated
+    assert first.result is not None
+    assert not first.repeated
+    assert second.result is None
+    assert second.repeated
     assert len(calls) == 1
     assert Organisation.objects.filter(name="Housing").count() == 1
     assert second.previous is not None
@@ -84,7 +86,8 @@ def test_a_refused_sending_keeps_nothing_so_the_corrected_form_can_be_sent() -> 
     done = submit_once(
         key=token, owner="user:1", scope="t", create=lambda: _make("Fixed"), receipt=_receipt
     )
-    assert done.result is not None and not done.repeated
+    assert done.result is not None
+    assert not done.repeated
 
 
 def test_tokens_belong_to_their_owner_and_form() -> None:
