@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
 
 from .actions import ACTIONS, actions_for, perform
 from .lifecycle import PreconditionFailed, TransitionNotAllowed
@@ -367,6 +369,14 @@ def case_chronology(request: HttpRequest, case_id: int) -> Any:
     return list(chronology_for_case(_user(request), case.pk))
 
 
+def _receipt(case: Case) -> Receipt:
+    return Receipt(
+        url=reverse("cases:case-detail", kwargs={"case_id": case.pk}),
+        reference=case.reference,
+        object_ids=(case.pk,),
+    )
+
+
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
@@ -374,6 +384,7 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
     "/cases/{case_id}/transitions",
     response={
         200: CaseOut,
+        400: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
@@ -386,7 +397,10 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
     "off-roll date, a correction) with its fields. 409 when the case changed since "
     "`expected_version`; 422 when the lifecycle or the action's rule refuses it (the "
     "message names the rule), or a field is invalid (`errors`). `reopen` returns the new "
-    "case.",
+    "case. With an `Idempotency-Key` header (1 to 128 visible characters, new for each "
+    "action) a retry is safe: the same key and body again answers with the case as it is "
+    "now (header `Idempotent-Replayed: true`) and does nothing a second time; the same key "
+    "with another body is a 422 (`idempotency_key_reused`), a malformed key a 400.",
     openapi_extra={
         **_openapi_errors(403, 404, 409, 422, 428),
         "requestBody": {
@@ -437,7 +451,18 @@ def case_transition(
             },
         )
     try:
-        result = perform(actor=Actor.from_request(request), case=case, action=spec, form=form)
+        outcome = api_submit_once(
+            request,
+            scope=f"cases.action.{spec.name}",
+            create=lambda: perform(
+                actor=Actor.from_request(request), case=case, action=spec, form=form
+            ),
+            receipt=lambda done: _receipt(done if isinstance(done, Case) else case),
+        )
+    except InvalidKey as exc:
+        _fail(400, str(exc), "invalid_idempotency_key")
+    except KeyReused as exc:
+        _fail(422, str(exc), "idempotency_key_reused")
     except CaseVersionConflict as conflict:
         _fail(409, conflict.message, "version_conflict", current_version=conflict.current_version)
     except CaseActionForbidden as denied:
@@ -459,6 +484,10 @@ def case_transition(
                 "current_version": Case.objects.get(pk=case.pk).version,
             },
         ) from refusal
-    target = result if isinstance(result, Case) else case
+    if outcome.previous is not None:
+        response["Idempotent-Replayed"] = "true"
+        target = Case.objects.get(pk=outcome.previous.object_ids[0])
+    else:
+        target = outcome.result if isinstance(outcome.result, Case) else case
     fresh = cases_visible_to(user).select_related("destination_la").get(pk=target.pk)
     return _case_out(request, fresh, response)

@@ -7,11 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.idempotency.services import Receipt, form_key, owner_of, submit_once
 
 from .actions import ACTIONS, perform
 from .forms import QueueFilterForm
@@ -108,6 +110,15 @@ def case_chronology(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "cases/chronology.jinja", {"case": case, "rows": rows})
 
 
+def _receipt(case: Case) -> Receipt:
+    """Where an action sent twice leads: the case it was done to (or the new episode)."""
+    return Receipt(
+        url=reverse("cases:case-detail", kwargs={"case_id": case.pk}),
+        reference=case.reference,
+        object_ids=(case.pk,),
+    )
+
+
 @login_required
 def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     case = _case_for(request, case_id)
@@ -122,7 +133,14 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         try:
-            result = perform(actor=actor, case=case, action=spec, form=form)
+            # Sent twice (a double click, a resent page): the action is done once.
+            outcome = submit_once(
+                key=form_key(request),
+                owner=owner_of(user),
+                scope=f"cases.action.{spec.name}",
+                create=lambda: perform(actor=actor, case=case, action=spec, form=form),
+                receipt=lambda result: _receipt(result if isinstance(result, Case) else case),
+            )
         except CaseVersionConflict as conflict:
             conflicted = True
             form.add_error(None, conflict.message)
@@ -133,6 +151,14 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
         except TransitionNotAllowed as refusal:
             form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
         else:
+            if outcome.previous is not None:
+                messages.info(
+                    request,
+                    f"This form was already sent: “{spec.title}” was done once, on case "
+                    f"{outcome.previous.reference}. Nothing was saved a second time.",
+                )
+                return redirect(outcome.previous.result_url)
+            result = outcome.result
             target = result if isinstance(result, Case) else case
             messages.success(request, f"{spec.title}: done.")
             return redirect("cases:case-detail", case_id=target.pk)
