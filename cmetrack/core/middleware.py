@@ -4,10 +4,13 @@
   Content Security Policy with no ``'unsafe-inline'`` script; no caching of personal data.
 - :class:`SessionIdleTimeoutMiddleware`: signs a person out after
   ``CMETRACK_SESSION_IDLE_MINUTES`` without a request.
+- :class:`DatabaseUnavailableMiddleware`: a database that cannot be reached gives the
+  service's own "service unavailable" page (503), not a server error.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -17,6 +20,10 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+
+from .errors import DATABASE_UNAVAILABLE, service_unavailable
+
+logger = logging.getLogger(__name__)
 
 #: Session key holding the time (seconds since the epoch) of the last request.
 LAST_SEEN_KEY = "cmetrack_last_seen"
@@ -42,9 +49,56 @@ class SecurityHeadersMiddleware:
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
-        if request.user.is_authenticated and not request.path.startswith("/static/"):
+        if not request.path.startswith("/static/") and signed_in_or_unknown(request):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def signed_in_or_unknown(request: HttpRequest) -> bool:
+    """Is someone signed in? When the database cannot say, assume so: the page must not be
+    cached either way."""
+    try:
+        return bool(request.user.is_authenticated)
+    except DATABASE_UNAVAILABLE:
+        return True
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with the service's own page when the database cannot be reached.
+
+    Place it high in ``MIDDLEWARE``: after ``SecurityMiddleware`` and WhiteNoise (static
+    files need no database), before the session and authentication middleware.
+
+    - ``process_exception`` catches the error from a view's queries.
+    - Django turns an error raised inside a later middleware (loading the session, looking
+      up the user, two-factor) into ``handler500``'s response before it gets here;
+      ``core.views.error_500`` gives the same 503 for it.
+    - ``__call__`` catches whatever still reaches it (for example with
+      ``DEBUG_PROPAGATE_EXCEPTIONS``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        except DATABASE_UNAVAILABLE as exc:
+            return self.unavailable(request, exc)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return self.unavailable(request, exception)
+        return None
+
+    @staticmethod
+    def unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
+        logger.warning(
+            "Database unavailable (%s) for %s %s",
+            type(exception).__name__,
+            request.method,
+            request.path,
+        )
+        return service_unavailable(request)
 
 
 class SessionIdleTimeoutMiddleware:

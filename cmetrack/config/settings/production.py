@@ -22,6 +22,14 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = True
 SECURE_HSTS_SECONDS = 31536000
+# HSTS covers the service's own host name and any name under it (never the council's
+# parent domain: a browser applies it below the host that sent it).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Not SECURE_HSTS_PRELOAD: the browsers' preload list takes whole registered domains
+# (the council's own, e.g. exampleshire.gov.uk), which is the council's decision for all
+# its services, not this one's. So check --deploy's security.W021 is silenced; see
+# docs/operations.md, "Web server (gunicorn)".
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 STORAGES = {
     **STORAGES,
