@@ -1,21 +1,18 @@
-"""Background imports: a database-backed queue of :class:`ImportRun` jobs and its worker.
+"""Background imports: :class:`ImportRun` rows run as django-q2 tasks (``cmetrack worker``).
 
-No broker: the queue is the ``ImportRun`` table.
-
-* :func:`import_enqueue` stores the upload under ``VAR_DIR/imports/`` and records a
-  ``queued`` run with the importer's options;
-* :func:`import_claim` moves one queued run to ``running`` with a conditional UPDATE, so
-  two workers never run the same file;
-* :func:`import_process` runs it through the importer registered for its kind
-  (:func:`register_importer`), which writes progress as it goes (``rows_done`` of
-  ``rows_total``; see :class:`cmetrack.detection.imports.ProgressReporter`), and removes
+* :func:`import_enqueue` stores the upload under ``VAR_DIR/imports/``, records a ``queued``
+  run with the importer's options and, in the same transaction, queues
+  :func:`import_run_task` for it (:func:`cmetrack.jobs.services.enqueue`);
+* the task claims the run (:func:`import_claim`, a conditional UPDATE, so a task handed out
+  twice never runs the same file twice) and runs it through the importer registered for
+  its kind (:func:`register_importer`), which writes progress as it goes (``rows_done`` of
+  ``rows_total``; see :class:`cmetrack.detection.imports.ProgressReporter`) and removes
   the stored upload when done;
-* ``cmetrack import_worker`` loops over the queue and says it is alive
-  (:class:`ImportWorkerBeat`). When no worker has been seen lately, the upload view starts
-  a one-shot worker process for the run (:func:`import_start`), which outlives the request;
-* a run whose progress has not moved for :data:`STALE_AFTER` (its process died) is failed
-  by :func:`imports_fail_stale`: its transaction was never committed, so nothing of it is
-  in the database.
+* a running import whose worker died is failed by :func:`imports_fail_stale` within a
+  minute (its transaction never committed, so nothing of it is in the database): the
+  import pages call it, and so does the worker's watchdog every minute;
+* while no worker is running (:func:`cmetrack.jobs.status.worker_alive`), the import pages
+  say so: the file stays queued and is imported when a worker starts.
 """
 
 from __future__ import annotations
@@ -23,8 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -32,16 +27,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.jobs import status as worker_status
+from cmetrack.jobs.services import enqueue
 
 from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
-from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus, ImportWorkerBeat
+from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +47,18 @@ ImportService = Callable[..., ImportRun]
 
 _IMPORTERS: dict[str, ImportService] = {}
 
-#: A worker seen this recently is alive: uploads then only queue.
-WORKER_ALIVE = timedelta(seconds=30)
-#: A running import whose progress has not moved for this long has died.
-STALE_AFTER = timedelta(minutes=5)
+#: A running import with no progress and no heartbeat from its worker for this long has
+#: died (the worker's heartbeat and the import's progress are both written every 10 s).
+STALE_AFTER = worker_status.ALIVE_WITHIN
+#: The task that runs one queued import.
+IMPORT_TASK = "cmetrack.detection.jobs.import_run_task"
+#: Kinds whose success is followed by a detection run (new attendance or rolls).
+FEED_KINDS = frozenset({ImportKind.ROLL.value, ImportKind.ATTENDANCE.value})
+#: What a run whose worker died says.
+STOPPED_MESSAGE = (
+    "the import stopped before it finished (the background worker stopped); nothing was "
+    "imported. Send the file again."
+)
 
 
 def register_importer(kind: str, service: ImportService) -> None:
@@ -139,7 +144,21 @@ def import_enqueue(
             obj=run,
             summary=f"Queued {run.get_kind_display().lower()} from {run.file_name}",
         )
+        # In the same transaction (the ORM broker's queue is a table of this database):
+        # the run and its task exist together or not at all.
+        enqueue(IMPORT_TASK, run.pk, task_name=f"import {run.pk}")
     return run
+
+
+def import_run_task(run_id: int) -> str:
+    """The worker's task: claim the queued run ``run_id`` and import it."""
+    run = import_claim(worker=_runner_name(), run_id=run_id)
+    if run is None:
+        return f"import {run_id} was not waiting (already run, or failed)"
+    done = import_process(run)
+    if done.status == ImportStatus.SUCCEEDED and done.kind in FEED_KINDS:
+        detect_after_feed_enqueue()
+    return f"import {run_id}: {done.get_status_display()}"
 
 
 def import_claim(*, worker: str, run_id: int | None = None) -> ImportRun | None:
@@ -196,68 +215,115 @@ def import_process(run: ImportRun, *, listener: ProgressListener | None = None) 
             ImportRun.objects.filter(pk=run.pk).update(upload_path="")
 
 
-def imports_fail_stale(now: Any = None) -> int:
-    """Fail running imports whose worker died (no progress for :data:`STALE_AFTER`)."""
+def _runner_name() -> str:
+    """``worker/pid``: the worker whose heartbeat vouches for the run, and the process
+    that runs it (a django-q2 worker process)."""
+    return f"{worker_status.worker_name()}/{os.getpid()}"[:100]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:  # a zombie (killed, not yet reaped) is dead
+        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def run_alive(run: ImportRun, now: Any = None) -> bool:
+    """Is the process running ``run`` still there? On this machine: its process id says.
+    Elsewhere: its progress or its worker's heartbeat within :data:`STALE_AFTER`."""
     now = now or timezone.now()
-    stale = ImportRun.objects.filter(status=ImportStatus.RUNNING, progress_at__lt=now - STALE_AFTER)
+    worker, _, pid = (run.worker or "").partition("/")
+    host = worker.rpartition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        return _pid_alive(int(pid))
+    if run.progress_at is not None and run.progress_at >= now - STALE_AFTER:
+        return True
+    return bool(worker) and worker_status.worker_seen(worker, now)
+
+
+def imports_fail_stale(now: Any = None) -> int:
+    """Fail running imports whose worker died: nothing of them was committed."""
+    now = now or timezone.now()
+    try:
+        running = list(ImportRun.objects.filter(status=ImportStatus.RUNNING))
+    except DatabaseError:
+        return 0
     count = 0
-    for run in stale:
-        count += ImportRun.objects.filter(pk=run.pk, status=ImportStatus.RUNNING).update(
-            status=ImportStatus.FAILED,
-            finished_at=now,
-            stage="",
-            errors=[
-                {
-                    "line": 0,
-                    "column": "",
-                    "message": "the import stopped before it finished; nothing was imported. "
-                    "Send the file again.",
-                }
-            ],
-        )
-        if run.upload_path:
-            Path(run.upload_path).unlink(missing_ok=True)
+    for run in running:
+        if run_alive(run, now):
+            continue
+        try:
+            failed = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.RUNNING).update(
+                status=ImportStatus.FAILED,
+                finished_at=now,
+                stage="",
+                upload_path="",
+                errors=[{"line": 0, "column": "", "message": STOPPED_MESSAGE}],
+            )
+        except DatabaseError:  # SQLite: the database is busy; the next look will do
+            logger.warning("could not mark import %s as stopped yet", run.pk)
+            continue
+        if failed:
+            logger.warning("import %s stopped with its worker (%s): failed", run.pk, run.worker)
+            count += 1
+            if run.upload_path:
+                Path(run.upload_path).unlink(missing_ok=True)
     return count
+
+
+def imports_watchdog() -> str:
+    """Every minute in the worker: fail imports whose worker died, and queue again a
+    queued run that has no task (queued before an upgrade, or its task was lost)."""
+    stopped = imports_fail_stale()
+    waiting = set(
+        ImportRun.objects.filter(
+            status=ImportStatus.QUEUED, started_at__lt=timezone.now() - timedelta(minutes=2)
+        ).values_list("pk", flat=True)
+    )
+    requeued = 0
+    if waiting:
+        queued = {args[0] for args in worker_status.pending_args(IMPORT_TASK) if args}
+        for pk in sorted(pk for pk in waiting if pk not in queued):
+            enqueue(IMPORT_TASK, pk, task_name=f"import {pk}")
+            requeued += 1
+    return f"{stopped} stopped import(s) failed, {requeued} queued import(s) given a task"
+
+
+def detect_after_feed_enqueue() -> None:
+    """Queue a detection run after new attendance or rolls, unless one is waiting."""
+    if not worker_status.pending_args(DETECT_TASK):
+        enqueue(DETECT_TASK, task_name="detection after a data feed")
+
+
+#: Detection as of today over the imported data.
+DETECT_TASK = "cmetrack.detection.jobs.detect_today"
+
+
+def detect_today() -> str:
+    """Run every detection rule as of today over the imported attendance and rolls (what
+    ``cmetrack detect --as-of TODAY`` does): nightly, and after each roll or attendance feed."""
+    from .services import DetectionConfig, detection_run, leaver_school_days_setting
+
+    config = DetectionConfig(
+        as_of=timezone.localdate(), leaver_school_days=leaver_school_days_setting()
+    )
+    report = detection_run(actor=Actor.system("detection (scheduled)"), config=config)
+    return f"detection: {report.marks} marks, {report.created} new alerts, {report.updated} updated"
 
 
 # --- Workers -------------------------------------------------------------------------------
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
-
-
-def worker_beat(name: str) -> None:
-    ImportWorkerBeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
-
-
-def worker_gone(name: str) -> None:
-    ImportWorkerBeat.objects.filter(name=name).delete()
-
-
 def worker_alive() -> bool:
-    return ImportWorkerBeat.objects.filter(seen_at__gte=timezone.now() - WORKER_ALIVE).exists()
-
-
-def import_start(run: ImportRun) -> None:
-    """Make sure someone runs ``run``: a live worker will; else start a one-shot one.
-
-    The one-shot worker is a separate process (``cmetrack import_worker --run ID``) in its
-    own session, so it outlives the request and a restart of the web worker.
-    """
-    if worker_alive():
-        return
-    command = [sys.executable, "-m", "cmetrack.cli", "import_worker", "--run", str(run.pk)]
-    log = uploads_dir() / f"worker-{run.pk}.log"
-    with log.open("ab") as out:
-        subprocess.Popen(  # noqa: S603 - our own command, no user input
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ},
-        )
+    """Is a background worker running (so a queued import will start)?"""
+    return worker_status.worker_alive()
 
 
 # --- Who sees which runs -------------------------------------------------------------------

@@ -115,16 +115,6 @@ class ImportRun(models.Model):
         return min(100, int(100 * self.rows_done / self.rows_total))
 
 
-class ImportWorkerBeat(models.Model):
-    """A running ``cmetrack import_worker`` says it is alive (so uploads only queue)."""
-
-    name = models.CharField(max_length=100, unique=True)
-    seen_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.name} at {self.seen_at:%H:%M:%S}"
-
-
 class AttendancePartition(models.Model):
     """One Parquet file of marks: one school, one academic year (starting September)."""
 

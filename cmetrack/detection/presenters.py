@@ -186,12 +186,27 @@ def _value(value: Any) -> str:
 
 # --- Imports -------------------------------------------------------------------------------
 
+#: What the import pages say while no background worker is running.
+NO_WORKER_MESSAGE = (
+    "The import worker is not running: your file is queued and will be imported when it "
+    "starts; tell your administrator."
+)
+
 
 @dataclass(frozen=True)
 class ImportRunPresenter:
     """A run's progress and outcome, for its page and its JSON progress endpoint."""
 
     run: ImportRun
+    #: Is a background worker running (``cmetrack.jobs.status.worker_alive``)?
+    worker_running: bool = True
+
+    @property
+    def worker_warning(self) -> str:
+        """Said while the run waits and no worker is there to take it ("" otherwise)."""
+        if self.run.status == ImportStatus.QUEUED and not self.worker_running:
+            return NO_WORKER_MESSAGE
+        return ""
 
     @property
     def percent(self) -> int | None:
@@ -247,6 +262,7 @@ class ImportRunPresenter:
             "percent": self.percent,
             "finished": run.finished,
             "detail": self.detail,
+            "worker_warning": self.worker_warning,
             "url": reverse("detection:import-run", kwargs={"run_id": run.pk}),
         }
 

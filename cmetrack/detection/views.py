@@ -19,8 +19,14 @@ from cmetrack.cases.selectors import open_cases_for
 from . import jobs
 from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
 from .imports import allowed_school_ids, may_import
-from .models import Alert, ImportRun
-from .presenters import AlertPresenter, ImportRunPresenter, QueuePresenter, import_list_rows
+from .models import Alert, ImportRun, ImportStatus
+from .presenters import (
+    NO_WORKER_MESSAGE,
+    AlertPresenter,
+    ImportRunPresenter,
+    QueuePresenter,
+    import_list_rows,
+)
 from .selectors import (
     AlertFilters,
     alert_get_for_view,
@@ -167,6 +173,13 @@ def alert_attach_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 IMPORT_BACKGROUND_BYTES = 1_000_000
 
 
+#: The upload page, while no background worker is running.
+NO_WORKER_UPLOAD_MESSAGE = (
+    "The import worker is not running: a large file you send is queued and will be "
+    "imported when it starts; tell your administrator."
+)
+
+
 def _background_threshold() -> int:
     return int(getattr(settings, "CMETRACK_IMPORT_BACKGROUND_BYTES", IMPORT_BACKGROUND_BYTES))
 
@@ -201,7 +214,6 @@ def upload(request: HttpRequest) -> HttpResponse:
             queued = jobs.import_enqueue(
                 actor=actor, kind=kind, file_name=name, content=upload_file, params=params
             )
-            jobs.import_start(queued)
             return redirect("detection:import-run", run_id=queued.pk)
         suffix = Path(name).suffix.lower()
         with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
@@ -217,7 +229,12 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "detection/upload.jinja",
-        {"form": form, "run": run, "has_errors": bool(form.errors)},
+        {
+            "form": form,
+            "run": run,
+            "has_errors": bool(form.errors),
+            "worker_warning": "" if jobs.worker_alive() else NO_WORKER_UPLOAD_MESSAGE,
+        },
         status=status,
     )
 
@@ -233,19 +250,26 @@ def _import_run(request: HttpRequest, run_id: int) -> ImportRun:
 @login_required
 def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
     """One import: its progress while it runs (the bar), its outcome when done."""
+    jobs.imports_fail_stale()  # a run whose worker died says so within a minute
     run = _import_run(request, run_id)
     return render(
         request,
         "detection/import_run.jinja",
-        {"run": run, "presenter": ImportRunPresenter(run)},
+        {"run": run, "presenter": ImportRunPresenter(run, worker_running=_worker_running(run))},
     )
+
+
+def _worker_running(run: ImportRun) -> bool:
+    return run.finished or jobs.worker_alive()
 
 
 @login_required
 def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     """The progress of one import as JSON, polled by the progress bar."""
+    jobs.imports_fail_stale()
     run = _import_run(request, run_id)
-    response = JsonResponse(ImportRunPresenter(run).as_json())
+    presenter = ImportRunPresenter(run, worker_running=_worker_running(run))
+    response = JsonResponse(presenter.as_json())
     response["Cache-Control"] = "no-store"
     return response
 
@@ -257,11 +281,17 @@ def import_list(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     if not may_import(actor):
         raise PermissionDenied
+    jobs.imports_fail_stale()
     runs = list(jobs.import_runs_visible_to(user)[:50])
+    waiting = any(run.status == ImportStatus.QUEUED for run in runs)
     return render(
         request,
         "detection/import_list.jinja",
-        {"rows": import_list_rows(runs), "every_school": allowed_school_ids(actor) is None},
+        {
+            "rows": import_list_rows(runs),
+            "every_school": allowed_school_ids(actor) is None,
+            "worker_warning": NO_WORKER_MESSAGE if waiting and not jobs.worker_alive() else "",
+        },
     )
 
 

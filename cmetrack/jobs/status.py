@@ -77,6 +77,17 @@ def oldest_job_age(now: dt.datetime | None = None) -> dt.timedelta | None:
     return max(dt.timedelta(0), now - queued)
 
 
+def pending_args(func: str) -> list[tuple[object, ...]]:
+    """The arguments of each queued (or running) task of ``func``, oldest first."""
+    rows = OrmQ.objects.using(Conf.ORM or "default").filter(key=Conf.CLUSTER_NAME).order_by("pk")
+    found = []
+    for row in rows:
+        task = row.task
+        if isinstance(task, dict) and task.get("func") == func:
+            found.append(tuple(task.get("args") or ()))
+    return found
+
+
 def failed_since(t: dt.datetime) -> int:
     """Tasks that failed (raised, or timed out) since ``t``."""
 

@@ -1,12 +1,13 @@
-"""Background imports: the job's lifecycle, its progress (page, JSON, command line),
-failure leaving nothing, a stopped worker, and who may follow which import."""
+"""Background imports: the job's lifecycle on the django-q2 queue, its progress (page,
+JSON, command line), failure leaving nothing, a missing or dead worker, and who may follow
+which import."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
-import subprocess
-import sys
+import socket
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,19 +19,17 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import OrmQ  # type: ignore[import-untyped]
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
 from cmetrack.detection import imports, jobs
 from cmetrack.detection.importers import DELETION_COLUMNS, ROLL_COLUMNS
-from cmetrack.detection.models import (
-    DeletionReturn,
-    ImportKind,
-    ImportRun,
-    ImportStatus,
-    ImportWorkerBeat,
-)
+from cmetrack.detection.models import DeletionReturn, ImportKind, ImportRun, ImportStatus
+from cmetrack.detection.presenters import NO_WORKER_MESSAGE
 from cmetrack.detection.progress import ProgressBar
+from cmetrack.jobs import status as worker_status
+from cmetrack.jobs.testing import run_queued
 from cmetrack.registers.models import RollEntry, RollSnapshot
 
 from .factories import make_upn, school, write_csv
@@ -73,6 +72,7 @@ def test_a_queued_import_is_claimed_once_run_and_its_upload_removed(tmp_path: Pa
     path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(3))
     run = enqueue(path, ImportKind.DELETIONS)
     assert run.status == ImportStatus.QUEUED
+    assert worker_status.pending_args(jobs.IMPORT_TASK) == [(run.pk,)]  # its task, queued
     stored = Path(run.upload_path)
     assert stored.read_bytes() == path.read_bytes()
     assert not run.finished
@@ -98,8 +98,14 @@ def test_a_queued_import_is_claimed_once_run_and_its_upload_removed(tmp_path: Pa
 def test_a_roll_keeps_its_date_through_the_queue(tmp_path: Path) -> None:
     ours = school(estab="2001")
     path = write_csv(tmp_path / "roll.csv", ROLL_COLUMNS, roll_rows("9992001", 2))
-    enqueue(path, ImportKind.ROLL, taken_on="2025-10-02")
-    call_command("import_worker", "--once", stdout=io.StringIO())
+    run = enqueue(path, ImportKind.ROLL, taken_on="2025-10-02")
+    finished = run_queued(limit=1)
+    assert [t["result"] for t in finished] == [f"import {run.pk}: Imported"]
+    # A roll is a feed: detection runs after it (queued, not run inside the import).
+    assert worker_status.pending_args(jobs.DETECT_TASK) == [()]
+    (detection,) = run_queued()
+    assert detection["success"], detection["result"]
+    assert detection["result"].startswith("detection: ")
     snapshot = RollSnapshot.objects.get()
     assert (snapshot.school, snapshot.taken_on.isoformat()) == (ours, "2025-10-02")
     assert snapshot.entries.count() == 2
@@ -154,49 +160,91 @@ def test_a_crash_half_way_fails_the_run_and_leaves_nothing(
     assert not RollEntry.objects.exists()
 
 
+def claim_as(run: ImportRun, worker: str, *, progress_age: timedelta) -> None:
+    assert jobs.import_claim(worker=worker, run_id=run.pk) is not None
+    ImportRun.objects.filter(pk=run.pk).update(progress_at=timezone.now() - progress_age)
+
+
 @pytest.mark.django_db
-def test_a_run_whose_worker_died_is_failed_and_its_upload_removed(tmp_path: Path) -> None:
+def test_a_run_whose_worker_stopped_beating_is_failed_within_a_minute(tmp_path: Path) -> None:
+    """A worker on another machine: its heartbeat and the run's progress say it is alive."""
     school(estab="2001")
     path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
-    run = enqueue(path, ImportKind.DELETIONS)
-    jobs.import_claim(worker="gone")
-    fresh = enqueue(path, ImportKind.DELETIONS)
-    jobs.import_claim(worker="alive", run_id=fresh.pk)
-    ImportRun.objects.filter(pk=run.pk).update(
-        progress_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1)
-    )
+    dead, beating, moving = (enqueue(path, ImportKind.DELETIONS) for _ in range(3))
+    stored = Path(dead.upload_path)
+    claim_as(dead, "far:11/12", progress_age=timedelta(seconds=61))
+    claim_as(beating, "far:21/22", progress_age=timedelta(seconds=61))
+    claim_as(moving, "far:31/32", progress_age=timedelta(seconds=5))
+    worker_status.beat("far:21")
+    worker_status.beat("far:11", now=timezone.now() - timedelta(seconds=61))
+
     assert jobs.imports_fail_stale() == 1
-    run.refresh_from_db()
-    assert run.status == ImportStatus.FAILED
-    assert "stopped before it finished" in run.errors[0]["message"]
-    assert not Path(run.upload_path).exists()
-    assert ImportRun.objects.get(pk=fresh.pk).status == ImportStatus.RUNNING
+    dead.refresh_from_db()
+    assert dead.status == ImportStatus.FAILED
+    assert dead.errors[0]["message"] == jobs.STOPPED_MESSAGE
+    assert "nothing was imported" in dead.errors[0]["message"]
+    assert not stored.exists()
+    assert dead.upload_path == ""
+    assert not DeletionReturn.objects.exists()
+    for alive in (beating, moving):
+        alive.refresh_from_db()
+        assert alive.status == ImportStatus.RUNNING
+    # 50 seconds in, the dead run was not failed yet: it is the minute that decides.
+    ImportRun.objects.filter(pk=beating.pk).update(
+        progress_at=timezone.now() - timedelta(seconds=50)
+    )
+    worker_status.beat_stop("far:21")
+    assert jobs.imports_fail_stale() == 0
 
 
 @pytest.mark.django_db
-def test_the_upload_page_starts_a_worker_only_when_none_is_alive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started: list[list[str]] = []
-
-    class FakePopen:
-        def __init__(self, command: list[str], **kwargs: Any) -> None:
-            assert kwargs["start_new_session"] is True
-            started.append(command)
-
-    monkeypatch.setattr(subprocess, "Popen", FakePopen)
+def test_on_this_machine_a_run_is_dead_as_soon_as_its_process_is(tmp_path: Path) -> None:
     school(estab="2001")
     path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+    gone, here = enqueue(path, ImportKind.DELETIONS), enqueue(path, ImportKind.DELETIONS)
+    host = socket.gethostname()
+    finished = subprocess_pid()
+    claim_as(gone, f"{host}:{finished}/{finished}", progress_age=timedelta(seconds=1))
+    claim_as(here, f"{host}:{os.getpid()}/{os.getpid()}", progress_age=timedelta(minutes=9))
+    worker_status.beat(f"{host}:{finished}")  # a beat does not vouch for a dead process
+    assert jobs.imports_fail_stale() == 1
+    assert ImportRun.objects.get(pk=gone.pk).status == ImportStatus.FAILED
+    assert ImportRun.objects.get(pk=here.pk).status == ImportStatus.RUNNING
+
+
+def subprocess_pid() -> int:
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+@pytest.mark.django_db
+def test_the_watchdog_gives_a_task_to_a_queued_run_that_has_none(tmp_path: Path) -> None:
+    school(estab="2001")
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(2))
     run = enqueue(path, ImportKind.DELETIONS)
-    jobs.import_start(run)
-    assert started == [[sys.executable, "-m", "cmetrack.cli", "import_worker", "--run",
-                        str(run.pk)]]  # fmt: skip
-    jobs.worker_beat("worker-1")
-    jobs.import_start(run)
-    assert len(started) == 1
-    ImportWorkerBeat.objects.update(seen_at=timezone.now() - timedelta(minutes=5))
-    jobs.import_start(run)
-    assert len(started) == 2
+    OrmQ.objects.all().delete()  # its task was lost (or it was queued before an upgrade)
+    assert "0 queued import(s) given a task" in jobs.imports_watchdog()  # too recent
+    ImportRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(minutes=3))
+    assert "1 queued import(s) given a task" in jobs.imports_watchdog()
+    assert "0 queued import(s) given a task" in jobs.imports_watchdog()  # not twice
+    run_queued()
+    assert ImportRun.objects.get(pk=run.pk).status == ImportStatus.SUCCEEDED
+    assert DeletionReturn.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_task_handed_out_twice_imports_once(tmp_path: Path) -> None:
+    school(estab="2001")
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(2))
+    run = enqueue(path, ImportKind.DELETIONS)
+    assert jobs.import_run_task(run.pk) == f"import {run.pk}: Imported"
+    assert "was not waiting" in jobs.import_run_task(run.pk)
+    assert DeletionReturn.objects.count() == 2
 
 
 # --- Progress -------------------------------------------------------------------------------
@@ -280,14 +328,65 @@ def test_the_import_command_can_queue_for_the_worker(tmp_path: Path) -> None:
     run = ImportRun.objects.get()
     assert run.status == ImportStatus.QUEUED
     assert f"Queued as import {run.pk}" in out.getvalue()
-    worker_out = io.StringIO()
-    call_command("import_worker", "--once", stdout=worker_out)
+    assert [t["result"] for t in run_queued()] == [f"import {run.pk}: Imported"]
     run.refresh_from_db()
     assert run.status == ImportStatus.SUCCEEDED
-    assert f"Import {run.pk}: Imported: 2 rows" in worker_out.getvalue()
+    assert run.rows == 2
+    assert worker_status.pending_args(jobs.DETECT_TASK) == []  # deletions are not a feed
 
 
 # --- Pages and who sees them ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_file_queued_with_no_worker_running_says_so(
+    settings: Any, make_user: Any, tmp_path: Path
+) -> None:
+    settings.CMETRACK_IMPORT_BACKGROUND_BYTES = 10
+    ours = school(estab="2001")
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=ours))
+    worker_status.beat("worker-1", now=timezone.now() - timedelta(seconds=61))  # long gone
+    form = client.get(reverse("detection:upload")).content.decode()
+    assert "The import worker is not running" in form
+    content = ",".join(DELETION_COLUMNS) + "\n" + ",".join(deletion_rows(1)[0]) + "\n"
+    response = client.post(
+        reverse("detection:upload"),
+        {"kind": "deletions", "file": SimpleUploadedFile("d.csv", content.encode(), "text/csv")},
+    )
+    run = ImportRun.objects.get()
+    assert run.status == ImportStatus.QUEUED  # queued all the same
+    page = client.get(response["Location"]).content.decode()
+    assert NO_WORKER_MESSAGE in page.replace("&#39;", "'")
+    assert "<div data-worker-warning>" in page
+    data = client.get(reverse("detection:import-progress", kwargs={"run_id": run.pk})).json()
+    assert data["worker_warning"] == NO_WORKER_MESSAGE
+    assert data["status"] == "queued"
+    listing = client.get(reverse("detection:import-list")).content.decode()
+    assert "The import worker is not running" in listing
+
+    worker_status.beat("worker-2")  # a worker starts
+    data = client.get(reverse("detection:import-progress", kwargs={"run_id": run.pk})).json()
+    assert data["worker_warning"] == ""
+    form = client.get(reverse("detection:upload")).content.decode()
+    assert "The import worker is not running" not in form
+
+
+@pytest.mark.django_db
+def test_the_import_page_fails_a_run_whose_worker_died(make_user: Any, tmp_path: Path) -> None:
+    """No "Importing… 65 %" for minutes: the page itself notices the dead worker."""
+    ours = school(estab="2001")
+    user = make_user(Role.SCHOOL_USER, organisation=ours)
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+    run = enqueue(path, ImportKind.DELETIONS, Actor(user=user))
+    claim_as(run, "far:1/2", progress_age=timedelta(seconds=61))
+    ImportRun.objects.filter(pk=run.pk).update(rows_done=65, rows_total=100)
+    client = client_for(user)
+    data = client.get(reverse("detection:import-progress", kwargs={"run_id": run.pk})).json()
+    assert data["status"] == "failed"
+    assert data["finished"] is True
+    page = client.get(reverse("detection:import-run", kwargs={"run_id": run.pk})).content.decode()
+    assert "nothing was imported" in page
+    assert "65%" not in page
 
 
 def client_for(user: Any) -> Client:
@@ -301,8 +400,7 @@ def test_a_large_upload_goes_to_the_background_and_shows_a_progress_bar(
     settings: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.CMETRACK_IMPORT_BACKGROUND_BYTES = 10
-    started: list[int] = []
-    monkeypatch.setattr(jobs, "import_start", lambda run: started.append(run.pk))
+    worker_status.beat("worker-1")  # a worker is running
     ours = school(estab="2001")
     client = client_for(make_user(Role.SCHOOL_USER, organisation=ours))
     content = ",".join(ROLL_COLUMNS) + "\n" + ",".join(roll_rows("9992001")[0]) + "\n"
@@ -317,7 +415,7 @@ def test_a_large_upload_goes_to_the_background_and_shows_a_progress_bar(
     run = ImportRun.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("detection:import-run", kwargs={"run_id": run.pk})
-    assert started == [run.pk]
+    assert worker_status.pending_args(jobs.IMPORT_TASK) == [(run.pk,)]
     assert run.status == ImportStatus.QUEUED
     assert run.params["taken_on"] == "2025-10-02"
 
@@ -333,8 +431,10 @@ def test_a_large_upload_goes_to_the_background_and_shows_a_progress_bar(
     progress = client.get(reverse("detection:import-progress", kwargs={"run_id": run.pk}))
     assert progress.json()["status"] == "queued"
     assert progress.json()["finished"] is False
+    assert progress.json()["worker_warning"] == ""
+    assert "<div data-worker-warning hidden>" in html  # shown only if the worker stops
 
-    call_command("import_worker", "--once", stdout=io.StringIO())
+    run_queued()
     data = client.get(reverse("detection:import-progress", kwargs={"run_id": run.pk})).json()
     assert data["status"] == "succeeded"
     assert (data["finished"], data["percent"], data["rows_done"], data["rows_total"]) == (

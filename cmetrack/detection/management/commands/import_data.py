@@ -4,7 +4,7 @@ KIND is one of terms, closures, roll (with ``--taken-on``), attendance (CSV or P
 deletions, additions, allocations. Prints the rows, the changes and every problem with
 its line and column; exits non-zero if the file was refused (nothing is written then).
 Shows the progress as it goes: a bar on a terminal, plain lines otherwise.
-``--background`` queues the file for ``cmetrack import_worker`` instead and exits.
+``--background`` queues the file for the background worker (``cmetrack worker``) instead.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--background",
             action="store_true",
-            help="Queue the import for cmetrack import_worker and return at once.",
+            help="Queue the import for the background worker (cmetrack worker); return at once.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -57,7 +57,8 @@ class Command(BaseCommand):
                 actor=actor, kind=kind, file_name=path.name, content=path, params=params
             )
             self.stdout.write(
-                f"Queued as import {queued.pk}: run `cmetrack import_worker` to import it."
+                f"Queued as import {queued.pk}: the background worker (`cmetrack worker`) "
+                "imports it."
             )
             return
         self.stdout.write(f"Importing {kind} from {path.name}...")

@@ -6,6 +6,7 @@ if (box) {
   const status = box.querySelector("[data-progress-status]");
   const text = box.querySelector("[data-progress-text]");
   const refresh = document.querySelector("[data-progress-refresh]");
+  const warning = document.querySelector("[data-worker-warning]");
   if (refresh) refresh.hidden = true;
   let failures = 0;
   const poll = async () => {
@@ -22,6 +23,13 @@ if (box) {
       }
       status.textContent = data.status_text;
       text.textContent = data.detail;
+      if (warning) {
+        warning.hidden = !data.worker_warning;
+        const warningText = warning.querySelector(".govuk-warning-text__text");
+        if (data.worker_warning && warningText) {
+          warningText.lastChild.textContent = data.worker_warning;
+        }
+      }
       if (data.finished) {
         window.location.reload();
         return;
