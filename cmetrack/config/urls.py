@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from cmetrack.accounts.views import SignInView, SignOutView
 from cmetrack.core import views as core_views
+from cmetrack.ops import views as ops_views
 
 from .api import api
 
@@ -35,6 +36,9 @@ urlpatterns = [
     path("children-not-in-school/", include("cmetrack.cnis.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # Operations (docs/operations.md): no sign-in; /metrics only when switched on.
+    path("health/", ops_views.HealthView.as_view(), name="health"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
 ]
 
 handler403 = "cmetrack.core.views.error_403"

@@ -9,11 +9,14 @@ Variables: ``DATABASE_URL`` (default: SQLite at ``$CMETRACK_VAR_DIR/cmetrack.sql
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+
+from cmetrack.ops.logs import configure_structlog, logging_config
 
 # Lets classes such as ModelAdmin[Child] be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -69,7 +72,10 @@ CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE = os.environ.get(
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cmetrack.sqlite3'}",
-        conn_max_age=60,
+        # Persistent connections (seconds; 0 closes each after its request), checked before
+        # reuse so that a connection the database dropped is replaced, not failed on.
+        conn_max_age=int(os.environ.get("CMETRACK_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -121,9 +127,13 @@ INSTALLED_APPS = [
     "cmetrack.provision",
     "cmetrack.virtualschool",
     "cmetrack.cnis",
+    "cmetrack.ops",  # /health/, /metrics, logs: at the top, it may import any app
 ]
 
 MIDDLEWARE = [
+    # First, so that every line logged while a request is handled carries its request id.
+    "django_structlog.middlewares.RequestMiddleware",
+    "cmetrack.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and sign-in: a database that cannot be reached gives the 503 page.
@@ -260,10 +270,33 @@ Q_CLUSTER = {
     "label": "Background jobs",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"cmetrack": {"level": "INFO"}},
-}
+# Logs (docs/operations.md, "Logs"): structlog through the standard library, one line per
+# event with the request id; JSON in production, text here. Never query strings, form
+# bodies, names or emails (cmetrack/ops/logs.py).
+CMETRACK_LOG_FORMAT = os.environ.get("CMETRACK_LOG_FORMAT", "console")
+CMETRACK_LOG_LEVEL = os.environ.get("CMETRACK_LOG_LEVEL", "INFO").upper()
+LOGGING = logging_config(json=CMETRACK_LOG_FORMAT == "json", level=CMETRACK_LOG_LEVEL)
+configure_structlog()
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # the proxy's X-Request-ID, when sensible
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # the proxy's log and the audit trail have it
+DJANGO_STRUCTLOG_USER_ID_FIELD = None  # cmetrack.ops.logs adds it without a query
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line a request: when it ends
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
+
+# Health (/health/, cmetrack/ops/health.py): warn when the var directory has less free.
+CMETRACK_HEALTH_MIN_FREE_MB = int(os.environ.get("CMETRACK_HEALTH_MIN_FREE_MB", "1024"))
+
+# Prometheus metrics at /metrics (cmetrack/ops/metrics.py): off unless CMETRACK_METRICS=true,
+# and then only for the addresses (or networks) in CMETRACK_METRICS_ALLOWED_IPS.
+CMETRACK_METRICS = env_bool("CMETRACK_METRICS", False)
+CMETRACK_METRICS_ALLOWED_IPS = env_list("CMETRACK_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+if CMETRACK_METRICS:
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+    # gunicorn runs several processes: each writes its request figures to files here and
+    # /metrics adds them up. Set before prometheus_client is imported; emptied at start.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,14 @@
 """Production: refuses to start with the development secret key or with DEBUG on."""
 
+import logging
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from cmetrack.ops.logs import logging_config
+
 from .base import *  # noqa: F403
-from .base import DEBUG, INSECURE_DEFAULT_SECRET_KEY, SECRET_KEY, STORAGES
+from .base import CMETRACK_LOG_LEVEL, DEBUG, INSECURE_DEFAULT_SECRET_KEY, SECRET_KEY, STORAGES
 
 if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
     raise ImproperlyConfigured(
@@ -35,3 +38,11 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Logs: one JSON object a line on standard error (docs/operations.md, "Logs");
+# CMETRACK_LOG_FORMAT=console gives readable text instead.
+CMETRACK_LOG_FORMAT = os.environ.get("CMETRACK_LOG_FORMAT", "json")
+LOGGING = logging_config(json=CMETRACK_LOG_FORMAT == "json", level=CMETRACK_LOG_LEVEL)
+logging.captureWarnings(True)  # Python's warnings become log lines too, not bare text
+# The load balancer's health probe and Prometheus may call gunicorn directly over HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
