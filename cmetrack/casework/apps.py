@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -10,6 +12,12 @@ class CaseworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from cmetrack.jobs.registry import register_schedule
+
+        register_schedule(
+            "followup-prompts", "cmetrack.casework.jobs.followup_prompts", daily_at=dt.time(6, 0)
+        )
+
         # The cases app's work queues take queues from other apps through this seam.
         from cmetrack.cases import selectors as case_selectors
 

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,13 @@ class EnquiriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "cmetrack.enquiries"
     verbose_name = "Inter-authority enquiries"
+
+    def ready(self) -> None:
+        from cmetrack.jobs.registry import register_schedule
+
+        register_schedule(
+            "enquiry-reply-reminders",
+            "cmetrack.enquiries.jobs.enquiry_reply_reminders",
+            daily_at=dt.time(6, 30),
+            weekdays_only=True,
+        )

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -8,7 +10,15 @@ class TransfersConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the CTF roll importer (kind ``ctf_roll``) with the background import
-        queue of ``cmetrack.detection.jobs``, when that queue is installed."""
+        queue of ``cmetrack.detection.jobs``, when that queue is installed,
+        and the nightly lost-pupil matching with the background worker."""
+        from cmetrack.jobs.registry import register_schedule
+
+        register_schedule(
+            "lost-pupils-match",
+            "cmetrack.transfers.jobs.lost_pupils_match",
+            daily_at=dt.time(1, 30),
+        )
         try:
             from cmetrack.detection import jobs
         except ImportError:  # pragma: no cover - the queue is optional

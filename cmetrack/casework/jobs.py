@@ -1,0 +1,20 @@
+"""Scheduled work of the casework app (run by ``cmetrack worker``; see cmetrack.jobs)."""
+
+from __future__ import annotations
+
+from cmetrack.audit.services import Actor
+
+from .selectors import no_contact_days
+from .services import follow_up_prompts_create
+
+
+def followup_prompts() -> str:
+    """Daily: a follow-up task for each open case with no contact for a month (what
+    ``cmetrack followup_prompts`` does)."""
+    run = follow_up_prompts_create(
+        actor=Actor.system("follow-up prompts (scheduled)"), days=no_contact_days()
+    )
+    return (
+        f"follow-up prompts: {len(run.created)} created, {run.already_prompted} already "
+        f"prompted, {len(run.no_owner)} case(s) with no officer to take one"
+    )
