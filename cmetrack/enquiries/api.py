@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -24,6 +25,7 @@ from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.core.api_support import Error, ValidationErrorOut
 from cmetrack.core.api_support import api_user as _user
 from cmetrack.core.api_support import run_write as _write
+from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
 from cmetrack.organisations.models import LocalAuthority
 from cmetrack.organisations.selectors import authority_directory, contact_is_stale
 
@@ -367,13 +369,53 @@ def enquiry_list(
     return qs
 
 
+IDEMPOTENCY = (
+    " Send an `Idempotency-Key` header (1 to 128 visible characters, new for each request) "
+    "to make a retry safe: the same key and body again answer with what the first call "
+    "made (header `Idempotent-Replayed: true`) and send nothing twice; the same key with "
+    "another body is a 422, a malformed key a 400."
+)
+
+
+def _send_once(
+    request: HttpRequest, response: HttpResponse, scope: str, call: Any, many: bool
+) -> Any:
+    """Run ``call`` through :func:`_write`, once per ``Idempotency-Key``."""
+
+    def receipt(made: Any) -> Receipt:
+        enquiries = made if many else [made]
+        return Receipt(
+            url=reverse("enquiries:outgoing-detail", args=[enquiries[0].pk]),
+            reference=", ".join(e.reference for e in enquiries),
+            object_ids=tuple(e.pk for e in enquiries),
+        )
+
+    def once() -> Any:
+        try:
+            outcome = api_submit_once(request, scope=scope, create=call, receipt=receipt)
+        except InvalidKey as exc:
+            raise HttpError(400, str(exc)) from exc
+        except KeyReused as exc:
+            raise HttpError(422, str(exc)) from exc
+        if outcome.previous is None:
+            return outcome.result
+        response["Idempotent-Replayed"] = "true"
+        ids = outcome.previous.object_ids
+        found = {e.pk: e for e in OutgoingEnquiry.objects.filter(pk__in=ids)}
+        first = [found[pk] for pk in ids]
+        return first if many else first[0]
+
+    return _write(once)
+
+
 @router.post(
     "/enquiries",
     response={201: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Make an enquiry to one named authority",
+    description=IDEMPOTENCY.strip(),
     operation_id="enquiry_create",
 )
-def enquiry_create(request: HttpRequest, payload: EnquiryIn) -> Any:
+def enquiry_create(request: HttpRequest, response: HttpResponse, payload: EnquiryIn) -> Any:
     _require_act(request)
     case = _case(request, payload.case_id)
 
@@ -386,7 +428,7 @@ def enquiry_create(request: HttpRequest, payload: EnquiryIn) -> Any:
             details=payload.details(),
         )
 
-    return _write(call)
+    return _send_once(request, response, "enquiries.outgoing", call, many=False)
 
 
 @router.post(
@@ -394,10 +436,10 @@ def enquiry_create(request: HttpRequest, payload: EnquiryIn) -> Any:
     response={201: list[EnquiryDetailOut], 400: ValidationErrorOut, 403: Error, 404: Error},
     summary="Several enquiries at once: one per authority, each with its own reason",
     description="Refused as a whole (nothing sent) unless every authority has its own, "
-    "distinct reason: a blanket enquiry is not allowed.",
+    "distinct reason: a blanket enquiry is not allowed." + IDEMPOTENCY,
     operation_id="enquiry_batch_create",
 )
-def enquiry_batch(request: HttpRequest, payload: BatchIn) -> Any:
+def enquiry_batch(request: HttpRequest, response: HttpResponse, payload: BatchIn) -> Any:
     _require_act(request)
     case = _case(request, payload.case_id)
 
@@ -413,7 +455,7 @@ def enquiry_batch(request: HttpRequest, payload: BatchIn) -> Any:
             details=EnquiryDetails(share=frozenset(payload.share)),
         )
 
-    return _write(call)
+    return _send_once(request, response, "enquiries.outgoing-batch", call, many=True)
 
 
 # --- incoming enquiries (another authority asks us) ------------------------------------------
@@ -488,11 +530,16 @@ def _incoming_write(request: HttpRequest, enquiry_id: int, call: Any, success: i
     operation_id="incoming_enquiry_search",
 )
 def incoming_search(request: HttpRequest, enquiry_id: int) -> Any:
-    return _incoming_write(
-        request,
-        enquiry_id,
-        lambda actor, e: services.incoming_enquiry_search(actor=actor, enquiry=e),
-    )
+    from cmetrack.matching.services import SearchNotReady
+
+    try:
+        return _incoming_write(
+            request,
+            enquiry_id,
+            lambda actor, e: services.incoming_enquiry_search(actor=actor, enquiry=e),
+        )
+    except SearchNotReady as exc:
+        raise HttpError(503, SearchNotReady.message) from exc
 
 
 @router.post(

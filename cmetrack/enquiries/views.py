@@ -27,6 +27,15 @@ from cmetrack.cases.models import Case
 from cmetrack.casework.presenters import case_page_url, error_list
 from cmetrack.core.pdf import PdfUnavailable
 from cmetrack.core.uploads import validate_upload
+from cmetrack.idempotency.services import (
+    Outcome,
+    Receipt,
+    form_key,
+    owner_of,
+    repeat_message,
+    submit_once,
+)
+from cmetrack.matching.services import SearchNotReady
 from cmetrack.organisations.models import Country, LocalAuthority
 from cmetrack.organisations.selectors import authority_directory, stale_contact_days
 from cmetrack.organisations.services import (
@@ -129,6 +138,50 @@ def _try(form: Any, call: Callable[[], Any]) -> bool:
     return True
 
 
+def _try_once(
+    request: HttpRequest,
+    form: Any,
+    scope: str,
+    call: Callable[[], Any],
+    receipt: Callable[[Any], Receipt],
+) -> Outcome[Any] | None:
+    """:func:`_try`, done once per form token: the outcome if it worked (now or the first
+    time the same form was sent), None if the form or the service refused it."""
+    if not form.is_valid():
+        return None
+    try:
+        return submit_once(
+            key=form_key(request),
+            owner=owner_of(request.user),
+            scope=scope,
+            create=call,
+            receipt=receipt,
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return None
+
+
+def _repeated(request: HttpRequest, outcome: Outcome[Any]) -> HttpResponse | None:
+    """For a form sent twice: say so and go where the first sending went."""
+    if outcome.previous is None:
+        return None
+    messages.info(request, repeat_message(outcome.previous))
+    return HttpResponseRedirect(outcome.previous.result_url)
+
+
+def _outgoing_receipt(case: Case, created: list[OutgoingEnquiry]) -> Receipt:
+    if len(created) == 1:
+        url = reverse("enquiries:outgoing-detail", args=[created[0].pk])
+    else:
+        url = reverse("enquiries:case", args=[case.pk])
+    return Receipt(
+        url=url,
+        reference=", ".join(e.reference for e in created),
+        object_ids=tuple(e.pk for e in created),
+    )
+
+
 # --- queues ---------------------------------------------------------------------------------
 
 
@@ -169,19 +222,22 @@ def outgoing_new(request: HttpRequest, case_id: int) -> HttpResponse:
     authorities = selectors.authorities_to_ask()
     if request.method == "POST":
         form = EnquiryForm(request.POST, authorities=authorities)
-        created: list[OutgoingEnquiry] = []
 
-        def send() -> None:
-            created.extend(
-                services.enquiries_send_batch(
-                    actor=Actor.from_request(request),
-                    case=case,
-                    requests=form.requests(),
-                    details=form.details(),
-                )
+        def send() -> list[OutgoingEnquiry]:
+            return services.enquiries_send_batch(
+                actor=Actor.from_request(request),
+                case=case,
+                requests=form.requests(),
+                details=form.details(),
             )
 
-        if _try(form, send):
+        outcome = _try_once(
+            request, form, "enquiries.outgoing", send, lambda made: _outgoing_receipt(case, made)
+        )
+        if outcome is not None:
+            if (again := _repeated(request, outcome)) is not None:
+                return again
+            created: list[OutgoingEnquiry] = outcome.result or []
             if len(created) > 1:
                 messages.success(
                     request,
@@ -427,26 +483,41 @@ def incoming_new(request: HttpRequest) -> HttpResponse:
     import_form = IncomingImportForm(prefix="import")
     if request.method == "POST":
         actor = Actor.from_request(request)
-        created: list[IncomingEnquiry] = []
+
+        def receipt(made: IncomingEnquiry) -> Receipt:
+            return Receipt(
+                url=reverse("enquiries:incoming-detail", args=[made.pk]),
+                reference=made.referral.reference,
+                object_ids=(made.pk,),
+            )
+
         if "import-file" in request.FILES or request.POST.get("kind") == "import":
             import_form = IncomingImportForm(request.POST, request.FILES, prefix="import")
-            ok = _try(
+            outcome = _try_once(
+                request,
                 import_form,
-                lambda: created.append(
-                    services.incoming_enquiry_import(
-                        actor=actor, raw=_read_upload_or_error(import_form.cleaned_data["file"])
-                    )
+                "enquiries.incoming",
+                lambda: services.incoming_enquiry_import(
+                    actor=actor, raw=_read_upload_or_error(import_form.cleaned_data["file"])
                 ),
+                receipt,
             )
         else:
             form = IncomingForm(request.POST, authorities=authorities)
-            ok = _try(
+            outcome = _try_once(
+                request,
                 form,
-                lambda: created.append(_log_incoming(actor, form.cleaned_data)),
+                "enquiries.incoming",
+                lambda: _log_incoming(actor, form.cleaned_data),
+                receipt,
             )
-        if ok:
-            messages.success(request, f"Enquiry logged as referral {created[0].referral.reference}")
-            return HttpResponseRedirect(reverse("enquiries:incoming-detail", args=[created[0].pk]))
+        if outcome is not None:
+            if (again := _repeated(request, outcome)) is not None:
+                return again
+            made = outcome.result
+            assert made is not None
+            messages.success(request, f"Enquiry logged as referral {made.referral.reference}")
+            return HttpResponseRedirect(reverse("enquiries:incoming-detail", args=[made.pk]))
     errors = error_list(form) + error_list(import_form)
     return render(
         request,
@@ -483,7 +554,11 @@ def _visit_owners(enquiry: IncomingEnquiry) -> list[tuple[str, str]]:
 
 
 def _incoming_page(
-    request: HttpRequest, enquiry: IncomingEnquiry, forms: dict[str, Any] | None = None
+    request: HttpRequest,
+    enquiry: IncomingEnquiry,
+    forms: dict[str, Any] | None = None,
+    *,
+    search_not_ready: bool = False,
 ) -> HttpResponse:
     user = _user(request)
     can_act = selectors.may_act_on_enquiries(user)
@@ -505,6 +580,7 @@ def _incoming_page(
             "forms": forms,
             "errors": errors,
             "success": _success(request),
+            "search_not_ready": search_not_ready,
         },
         status=400 if errors else 200,
     )
@@ -542,7 +618,10 @@ def _incoming_action(
 def incoming_search(request: HttpRequest, pk: int) -> HttpResponse:
     _require_act(request)
     enquiry = _incoming(request, pk)
-    services.incoming_enquiry_search(actor=Actor.from_request(request), enquiry=enquiry)
+    try:
+        services.incoming_enquiry_search(actor=Actor.from_request(request), enquiry=enquiry)
+    except SearchNotReady:
+        return _incoming_page(request, enquiry, search_not_ready=True)
     messages.success(request, "Every register searched")
     return HttpResponseRedirect(reverse("enquiries:incoming-detail", args=[pk]) + "#search")
 
@@ -678,9 +757,19 @@ def _case_action(
 ) -> HttpResponse:
     _require_act(request)
     case = _case(request, case_id)
-    if _try(form, lambda: call(case, form.cleaned_data)):
+    page = reverse("enquiries:case", args=[case_id]) + "#departure"
+    outcome = _try_once(
+        request,
+        form,
+        f"enquiries.case.{key}",
+        lambda: call(case, form.cleaned_data),
+        lambda _made: Receipt(url=page),
+    )
+    if outcome is not None:
+        if (again := _repeated(request, outcome)) is not None:
+            return again
         messages.success(request, success)
-        return HttpResponseRedirect(reverse("enquiries:case", args=[case_id]) + "#departure")
+        return HttpResponseRedirect(page)
     return _case_page(request, case, {key: form})
 
 
