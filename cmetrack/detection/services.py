@@ -507,7 +507,7 @@ def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
     UPN, a retyped name), looked for on the latest rolls through the matching engine
     (issue 7: detection's "child found on a roll" goes through the engine). One search per
     such case against the cached roll index: milliseconds each."""
-    from cmetrack.matching.services import find_on_rolls
+    from cmetrack.matching.services import find_on_rolls, refresh_index
 
     findings = []
     cases = (
@@ -516,6 +516,10 @@ def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
         .select_related("child")
         .order_by("pk")
     )
+    if cases.exists():
+        # Detection runs in the worker or `cmetrack detect`, never in a request: the roll
+        # index is brought up to date (built, if there is none) before it is read.
+        refresh_index("roll")
     for case in cases.iterator(chunk_size=500):
         matches = [
             m

@@ -5,10 +5,17 @@ how cheaply to tell that the register has changed (``signature``), which of a ha
 candidate rows a user may see (``permitted``, one query, before anything is scored) and
 how to show a result. Later registers (the home-education list, lost-pupil transfer
 files) add an adapter to :data:`ADAPTERS`; nothing else changes.
+
+An adapter may also let its index grow by appending (:class:`AppendableAdapter`): the
+worker then adds the rows whose primary key is above the saved index's instead of
+rebuilding, as long as the rows at or below it are as they were (``unchanged``), and a
+web process finds rows added since the index was saved by reading just those
+(``top_pk``, ``records(after=...)``). Without it a changed register is rebuilt whole.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,6 +68,47 @@ class RegisterAdapter(Protocol):
     def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]: ...
 
 
+class AppendableAdapter(RegisterAdapter, Protocol):
+    """A register whose new rows have higher primary keys than every row indexed."""
+
+    def watermark(self) -> dict[str, object]:
+        """What the rows up to the largest primary key are now (JSON; ``max_pk`` is the
+        key): read before the records a build indexes, kept with the index."""
+        ...
+
+    def unchanged(self, watermark: dict[str, object]) -> bool:
+        """The rows with a primary key up to ``watermark["max_pk"]`` are exactly those
+        indexed under ``watermark``: none deleted, changed or left out."""
+        ...
+
+    def top_pk(self) -> int | None:
+        """The largest primary key of the register's table (one index read)."""
+        ...
+
+    def records_between(
+        self, after: int | None, upto: int | None
+    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        """The rows with ``after < pk <= upto`` (either bound may be None)."""
+        ...
+
+
+def appendable(adapter: RegisterAdapter) -> AppendableAdapter | None:
+    return adapter if hasattr(adapter, "watermark") else None  # type: ignore[return-value]
+
+
+def _pk_range(after: int | None, upto: int | None, field: str = "pk") -> dict[str, int]:
+    bounds = {}
+    if after is not None:
+        bounds[f"{field}__gt"] = after
+    if upto is not None:
+        bounds[f"{field}__lte"] = upto
+    return bounds
+
+
+def _stamp(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def _split_names(value: str) -> tuple[str, ...]:
     return (value,) if value else ()
 
@@ -83,12 +131,56 @@ class RollAdapter:
         entries = RollEntry.objects.aggregate(top=Max("pk"))
         return (agg["n"], agg["top"], agg["imported"], entries["top"])
 
+    def watermark(self) -> dict[str, object]:
+        top = self.top_pk()
+        latest = sorted(latest_snapshots().values_list("pk", flat=True))
+        agg = RollEntry.objects.filter(snapshot__in=latest, pk__lte=top or 0).aggregate(
+            n=Count("pk")
+        )
+        imported = RollSnapshot.objects.filter(pk__in=latest).aggregate(at=Max("imported_at"))
+        return {
+            "max_pk": top,
+            "snapshots": latest,
+            "count": agg["n"],
+            "imported": _stamp(imported["at"]),
+        }
+
+    def unchanged(self, watermark: dict[str, object]) -> bool:
+        """Every snapshot indexed is still the latest of its school and was not
+        re-imported, and the latest snapshots hold no other entry up to ``max_pk`` (a new
+        school's first roll, with higher ids, is appended; a school's newer roll replaces
+        its older one, which is a rebuild)."""
+        top = watermark.get("max_pk")
+        if top is None:
+            return False
+        before = set(watermark.get("snapshots") or [])  # type: ignore[call-overload]
+        latest = set(latest_snapshots().values_list("pk", flat=True))
+        if not before <= latest:
+            return False
+        imported = RollSnapshot.objects.filter(pk__in=before).aggregate(at=Max("imported_at"))
+        count = RollEntry.objects.filter(snapshot__in=latest, pk__lte=top).count()
+        return _stamp(imported["at"]) == watermark.get("imported") and count == watermark.get(
+            "count"
+        )
+
+    def top_pk(self) -> int | None:
+        top: int | None = RollEntry.objects.aggregate(top=Max("pk"))["top"]
+        return top
+
+    def records_between(
+        self, after: int | None, upto: int | None
+    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        return self.records(bounds=_pk_range(after, upto))
+
     def records(
-        self, snapshot_ids: Sequence[int] | None = None
+        self,
+        snapshot_ids: Sequence[int] | None = None,
+        *,
+        bounds: dict[str, int] | None = None,
     ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
         snapshots = latest_snapshots() if snapshot_ids is None else snapshot_ids
         rows = (
-            RollEntry.objects.filter(snapshot__in=snapshots)
+            RollEntry.objects.filter(snapshot__in=snapshots, **(bounds or {}))
             .values_list(
                 "pk",
                 "snapshot__school_id",
@@ -179,9 +271,49 @@ class ChildAdapter:
             parts += [agg["n"], agg["top"]]
         return tuple(parts)
 
-    def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+    _RELATED = (ChildAlias, FormerUpn, Address, ParentCarer)
+
+    def watermark(self) -> dict[str, object]:
+        top = self.top_pk()
+        return {"max_pk": top, **self._state_upto(top or 0)}
+
+    @classmethod
+    def _state_upto(cls, top: int) -> dict[str, object]:
+        child = Child.objects.filter(pk__lte=top).aggregate(
+            n=Count("pk"), changed=Max("updated_at")
+        )
+        state: dict[str, object] = {"count": child["n"], "changed": _stamp(child["changed"])}
+        for model in cls._RELATED:
+            agg = model.objects.filter(child_id__lte=top).aggregate(n=Count("pk"), top=Max("pk"))
+            state[model.__name__] = [agg["n"], agg["top"]]
+        return state
+
+    def unchanged(self, watermark: dict[str, object]) -> bool:
+        """No child up to ``max_pk`` deleted or saved since, and their aliases, former
+        UPNs, addresses and parents neither added to nor removed (an address edited in
+        place is caught by the schedule's rebuild when its child is saved with it)."""
+        top = watermark.get("max_pk")
+        if top is None:
+            return False
+        expected = {k: v for k, v in watermark.items() if k != "max_pk"}
+        now = json.loads(json.dumps(self._state_upto(int(top))))  # type: ignore[call-overload]
+        return bool(now == expected)
+
+    def top_pk(self) -> int | None:
+        top: int | None = Child.objects.aggregate(top=Max("pk"))["top"]
+        return top
+
+    def records_between(
+        self, after: int | None, upto: int | None
+    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        return self.records(bounds=_pk_range(after, upto))
+
+    def records(
+        self, *, bounds: dict[str, int] | None = None
+    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
         children = (
-            Child.objects.order_by("pk")
+            Child.objects.filter(**(bounds or {}))
+            .order_by("pk")
             .only(
                 "pk",
                 "legal_given_names",

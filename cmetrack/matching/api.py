@@ -16,7 +16,7 @@ from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.rules import InvalidUPN, normalise_upn, validate_upn
 
-from .services import SEARCH_ROLES, SearchQuery, search_children
+from .services import SEARCH_ROLES, SearchNotReady, SearchQuery, search_children
 
 router = Router(tags=["Finding a child"])
 
@@ -94,9 +94,12 @@ def children_search(request: HttpRequest, payload: SearchIn) -> list[MatchOut]:
     )
     if query.is_empty():
         raise HttpError(422, "Give at least a name, a date of birth, a postcode or a UPN.")
-    results = search_children(
-        user=user, query=query, actor=Actor.from_request(request), limit=payload.limit
-    )
+    try:
+        results = search_children(
+            user=user, query=query, actor=Actor.from_request(request), limit=payload.limit
+        )
+    except SearchNotReady as exc:
+        raise HttpError(503, SearchNotReady.message) from exc
     return [
         MatchOut(
             register_code=r.register,

@@ -850,6 +850,148 @@ class CandidateIndex(Generic[T]):
         k = TF_PSEUDO_COUNT
         return {name: (c + k * u) / (n + k) for name, c in counts.items()}
 
+    # --- appending ------------------------------------------------------------------------
+
+    @property
+    def term_frequencies(self) -> dict[str, dict[str, int]]:
+        """How many records have each given and family name (the legal names)."""
+        return self._tf
+
+    def use_term_frequencies(self, tf: dict[str, dict[str, int]]) -> None:
+        """Score with ``tf`` instead of this index's own counts: a small index of the rows
+        added since a register's saved index scores as that index would (a name's share
+        of the whole register, not of a handful of new rows)."""
+        self._set_data(self._rows_table, self._keys_table, tf)
+
+    def appended(self, delta: CandidateIndex[Any]) -> CandidateIndex[Any]:
+        """A new index holding this index's records and then ``delta``'s (built alone
+        from the records added since): the same rows, keys and term frequencies a build
+        of both together gives, without reading or re-keying this index's records.
+
+        Rows stay in the order a build makes (every record's legal name, then the
+        aliases), so record ``i`` is row ``i``; the keys of both are merged and sorted by
+        (key, row) as a build sorts them. Names and dates of birth share one vocabulary;
+        the hashed fields (postcodes, addresses, UPNs, parents) are appended as they are.
+        ``items`` is left to the caller."""
+        old_n, add_n = self.record_count, delta.record_count
+        old_rows, add_rows = self._rows_table, delta._rows_table
+        old_alias = old_rows.num_rows - old_n
+        v, dv = self.vocab, delta.vocab
+
+        def merge_text(mine: list[str], theirs: list[str]) -> tuple[list[str], Any]:
+            where = {value: i for i, value in enumerate(mine)}
+            merged = list(mine)
+            mapping = []
+            for value in theirs:
+                i = where.get(value)
+                if i is None:
+                    i = where[value] = len(merged)
+                    merged.append(value)
+                mapping.append(i)
+            return merged, pa.array(mapping, pa.int32())
+
+        given_text, given_map = merge_text(v.given_text, dv.given_text)
+        family_text, family_map = merge_text(v.family_text, dv.family_text)
+        dob_where = {code: i for i, code in enumerate(v.dob_codes)}
+        dob_codes = list(v.dob_codes)
+        dob_mapping = []
+        for code in dv.dob_codes:
+            if code not in dob_where:
+                dob_where[code] = len(dob_codes)
+                dob_codes.append(code)
+            dob_mapping.append(dob_where[code])
+        dob_map = pa.array(dob_mapping, pa.int32())
+
+        def concat(a: Any, b: Any) -> Any:
+            return pa.concat_arrays([a, b]) if len(b) else a
+
+        def shifted(column: str, by: int) -> Any:
+            return pc.cast(pc.add(add_rows.column(column), by), pa.int32())
+
+        vocab = _Vocab(
+            given_text=given_text,
+            family_text=family_text,
+            dob_codes=dob_codes,
+            pc_full=concat(v.pc_full, dv.pc_full),
+            pc_sector=concat(v.pc_sector, dv.pc_sector),
+            pc_district=concat(v.pc_district, dv.pc_district),
+            pc_code=concat(v.pc_code, dv.pc_code),
+            addr_text=concat(v.addr_text, dv.addr_text),
+            addr_parts=concat(v.addr_parts, dv.addr_parts),
+            upns=concat(v.upns, dv.upns),
+            parents_full=concat(v.parents_full, dv.parents_full),
+            parents_parts=concat(v.parents_parts, dv.parents_parts),
+        )
+        added = pa.table(
+            {
+                "record": shifted("record", old_n),
+                "source": add_rows.column("source"),
+                "given": pc.take(given_map, add_rows.column("given")),
+                "family": pc.take(family_map, add_rows.column("family")),
+                "dob": pc.take(dob_map, add_rows.column("dob")),
+                "sex": add_rows.column("sex"),
+                "postcode": shifted("postcode", len(v.pc_full)),
+                "address": shifted("address", len(v.addr_text)),
+                "upns": shifted("upns", len(v.upns)),
+                "parents": shifted("parents", len(v.parents_full)),
+            }
+        ).cast(old_rows.schema)
+        rows = pa.concat_tables(
+            [
+                old_rows.slice(0, old_n),
+                added.slice(0, add_n),
+                old_rows.slice(old_n),
+                added.slice(add_n),
+            ]
+        ).combine_chunks()
+        # Row numbers in the merged order: an old alias row moves down by the new records;
+        # a new legal row follows the old legal rows, a new alias row the old aliases.
+        old_key_rows = self._keys_table.column("row")
+        add_key_rows = delta._keys_table.column("row")
+        keys = pa.concat_tables(
+            [
+                pa.table(
+                    {
+                        "key": self._keys_table.column("key"),
+                        "row": pc.cast(
+                            pc.if_else(
+                                pc.less(old_key_rows, old_n),
+                                old_key_rows,
+                                pc.add(old_key_rows, add_n),
+                            ),
+                            pa.int32(),
+                        ),
+                    }
+                ),
+                pa.table(
+                    {
+                        "key": delta._keys_table.column("key"),
+                        "row": pc.cast(
+                            pc.if_else(
+                                pc.less(add_key_rows, add_n),
+                                pc.add(add_key_rows, old_n),
+                                pc.add(add_key_rows, old_n + old_alias),
+                            ),
+                            pa.int32(),
+                        ),
+                    }
+                ),
+            ]
+        )
+        order = pc.sort_indices(keys, sort_keys=[("key", "ascending"), ("row", "ascending")])
+        keys = keys.take(order).combine_chunks()
+        tf = {
+            name: dict(Counter(self._tf[name]) + Counter(delta._tf[name]))
+            for name in ("given", "family")
+        }
+        merged: CandidateIndex[Any] = CandidateIndex(
+            None, self.model, family_rules=self.family_rules
+        )
+        merged.record_count = old_n + add_n
+        merged._set_vocab(vocab)
+        merged._set_data(rows, keys, tf)
+        return merged
+
     # --- saving and loading ---------------------------------------------------------------
 
     def save(self, path: Path) -> None:

@@ -25,6 +25,7 @@ class ResultRow:
 class FindChildPresenter:
     results: list[MatchResult]
     searched: bool
+    not_ready: bool = False  # a register's index is being prepared: nothing was searched
 
     @property
     def rows(self) -> list[ResultRow]:

@@ -2,18 +2,24 @@
 
 :func:`search_children` is what the find-a-child page and the API call;
 :func:`find_possible_duplicates` is what referral triage calls (through
-``cmetrack.referrals.duplicates``). Each register has a :class:`CandidateIndex` kept in
-memory and rebuilt when the register's signature changes (a new roll snapshot, a changed
-child); the model is the authority's trained one or the shipped default.
+``cmetrack.referrals.duplicates``). Each register has a :class:`CandidateIndex` that the
+worker builds and saves (:mod:`cmetrack.matching.jobs`, :mod:`cmetrack.matching.store`)
+and every web process memory-maps; a search never builds one. Until a register's first
+index is saved a search raises :class:`SearchNotReady` (the page says search is being
+prepared) and asks the worker for it. A saved index that is behind its register is used
+as it is while the worker refreshes it, and the rows added since it was saved (a child
+recorded a minute ago) are searched from a small index of their own. The model is the
+authority's trained one or the shipped default.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import shutil
-import tempfile
+import itertools
+import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +38,16 @@ from .adapters import (
     RegisterRef,
     ResultDetails,
     adapter_for,
+    appendable,
 )
 from .features import Features, PersonRecord, features_of, parse_aliases
-from .index import FORMAT_VERSION, Candidate, CandidateIndex
+from .index import Candidate, CandidateIndex
 from .model import MatchModel, current_model
 from .scorer import FieldResult
+from .store import Manifest, Store, current_store
+from .store import index_dir as index_dir  # where saved indexes live (re-exported)
+
+log = logging.getLogger(__name__)
 
 #: Results returned by default.
 DEFAULT_LIMIT = 10
@@ -153,150 +164,235 @@ class MatchResult:
         return f"{value:.0f}%"
 
 
+class SearchNotReady(Exception):
+    """A register has no search index yet (a new installation, or a new index format):
+    the worker is building it. Nothing is searched, so "no match" is never said."""
+
+    message = "Search is being prepared. Try again in a few minutes."
+
+    def __init__(self, registers: Sequence[str]) -> None:
+        self.registers = list(registers)
+        super().__init__(f"{self.message} (no index yet: {', '.join(self.registers)})")
+
+
+#: A web process indexes at most this many rows added since a register's saved index (a
+#: child recorded a minute ago is found at once); more than that (a large import) waits
+#: for the worker, which a search asks for.
+DELTA_LIMIT = 2000
+#: A process asks the worker for a refresh at most this often.
+REFRESH_REQUEST_INTERVAL = 60.0
+
+
 @dataclass
-class _Cached:
-    signature: tuple[object, ...]
+class _Delta:
+    key: tuple[str, int]  # (generation, the register's largest primary key)
+    index: CandidateIndex[RegisterRef] | None
+    lagging: bool = False  # more rows added than DELTA_LIMIT: not searched until refreshed
+
+
+@dataclass
+class _Loaded:
+    store: str
+    version: object
     model_version: str
+    manifest: Manifest
     index: CandidateIndex[RegisterRef]
+    delta: _Delta | None = None
+    loaded_seconds: float = 0.0
 
 
-_indexes: dict[str, _Cached] = {}
+_loaded: dict[str, _Loaded] = {}
 _lock = threading.Lock()
+_last_request = 0.0
 
 
-class _Refs(Sequence[RegisterRef]):
-    """The items of a saved index, made on demand from its primary-key columns (a roll
-    of a million entries need not become a million objects when a process loads it)."""
-
-    def __init__(self, register: str, pks: Sequence[int], schools: Sequence[int]) -> None:
-        self.register, self.pks, self.schools = register, pks, schools
-
-    def __len__(self) -> int:
-        return len(self.pks)
-
-    def __getitem__(self, i: int) -> RegisterRef:  # type: ignore[override]
-        school = self.schools[i]
-        return RegisterRef(self.register, self.pks[i], school if school >= 0 else None)
-
-
-def index_dir() -> Path | None:
-    """Where built indexes are kept (``$CMETRACK_VAR_DIR/matching/index``), or None when
-    they are not kept: ``MATCHING_INDEX_DIR = None`` in settings, or a test database
-    (thrown away with its data, and its ids start again at 1, so a saved index could be
-    taken for a later test's register)."""
+def build_in_request() -> bool:
+    """Whether a search may build a missing or stale index itself (test settings only:
+    ``CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST``). Off everywhere else: the worker builds."""
     from django.conf import settings
-    from django.db import connection
 
-    configured = getattr(settings, "MATCHING_INDEX_DIR", "default")
-    if configured is None:
-        return None
-    name = str(connection.settings_dict.get("NAME") or "")
-    if configured == "default" and (
-        "memory" in name or Path(name).name.startswith("test_") or name.startswith("test_")
-    ):
-        return None
-    if configured != "default":
-        return Path(configured)
-    return Path(settings.VAR_DIR) / "matching" / "index"
+    return bool(getattr(settings, "CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST", False))
 
 
-def _index_key(adapter: RegisterAdapter, signature: tuple[object, ...], model: MatchModel) -> str:
-    from django.db import connection
-
-    identity = (
-        adapter.name,
-        repr(signature),
-        model.version,
-        FORMAT_VERSION,
-        connection.settings_dict.get("NAME"),
-        connection.settings_dict.get("HOST"),
-    )
-    return hashlib.sha256(repr(identity).encode()).hexdigest()[:20]
-
-
-def _save(directory: Path, adapter: RegisterAdapter, index: CandidateIndex[RegisterRef]) -> None:
-    """Write the index beside its items, then move it into place in one step."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.ipc as ipc  # type: ignore[import-untyped]
-
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{adapter.name}-"))
+def request_refresh(store: Store | None = None) -> bool:
+    """Ask the worker to refresh the indexes, unless this process asked in the last
+    minute or a refresh is already asked for and not yet done. Returns whether a task
+    was queued. Never builds."""
+    global _last_request
+    now = time.monotonic()
+    if _last_request and now - _last_request < REFRESH_REQUEST_INTERVAL:
+        return False
+    _last_request = now
+    store = store or current_store()
+    if not store.request_refresh():
+        return False
     try:
-        index.save(partial)
-        refs = pa.table(
-            {
-                "pk": pa.array([r.pk for r in index.items], pa.int64()),
-                "school": pa.array(
-                    [r.school_id if r.school_id is not None else -1 for r in index.items],
-                    pa.int64(),
-                ),
-            }
-        )
-        with (
-            pa.OSFile(str(partial / "refs.arrow"), "wb") as sink,
-            ipc.new_file(sink, refs.schema) as writer,
-        ):
-            writer.write_table(refs)
-        partial.rename(directory)
-    except OSError:
-        shutil.rmtree(partial, ignore_errors=True)  # another process got there first
-        return
-    for old in directory.parent.glob(f"{adapter.name}-*"):
-        if old != directory:
-            shutil.rmtree(old, ignore_errors=True)
+        from cmetrack.jobs.services import enqueue
+    except ImportError:  # pragma: no cover - the jobs app is part of cmetrack
+        return False
+    try:
+        enqueue(REFRESH_TASK, task_name="matching-index-refresh")
+    except Exception:  # the queue is unreachable: the schedule refreshes it
+        log.exception("matching: could not queue an index refresh")
+        store.refresh_done()
+        return False
+    return True
 
 
-def _load(
-    directory: Path, adapter: RegisterAdapter, model: MatchModel
-) -> CandidateIndex[RegisterRef]:
-    import pyarrow as pa
-    import pyarrow.ipc as ipc
-
-    refs = ipc.open_file(pa.memory_map(str(directory / "refs.arrow"), "r")).read_all()
-    items = _Refs(
-        adapter.name,
-        refs.column("pk").combine_chunks().to_pylist(),
-        refs.column("school").combine_chunks().to_pylist(),
-    )
-    return CandidateIndex.load(directory, model, items=items)
+#: What the worker runs to refresh every register's index.
+REFRESH_TASK = "cmetrack.matching.jobs.refresh_indexes"
 
 
-def register_index(adapter: RegisterAdapter, model: MatchModel) -> CandidateIndex[RegisterRef]:
-    """The register's index: the one in memory while the register's signature and the
-    model are unchanged; else the one saved on disk for them (memory-mapped, so web
-    processes share it and none rebuilds it); else built now and saved."""
-    signature = adapter.signature()
+def _store_key(store: Store) -> str:
+    return str(getattr(store, "root", "memory"))
+
+
+def _current(adapter: RegisterAdapter, model: MatchModel, *, build: bool) -> _Loaded:
+    """The register's saved index, loaded (memory-mapped) once per process and generation;
+    raises :class:`SearchNotReady` when there is none (unless ``build``)."""
+    from .jobs import refresh_register
+
+    store = current_store()
+    if build:
+        refresh_register(adapter, store=store, model=model)
+    key = _store_key(store)
+    version = store.version(adapter.name)
     with _lock:
-        cached = _indexes.get(adapter.name)
+        cached = _loaded.get(adapter.name)
         if (
             cached is not None
-            and cached.signature == signature
+            and cached.store == key
+            and cached.version == version
             and cached.model_version == model.version
         ):
-            return cached.index
-        root = index_dir()
-        directory = (
-            root / f"{adapter.name}-{_index_key(adapter, signature, model)}" if root else None
-        )
-        index: CandidateIndex[RegisterRef] | None = None
-        if directory is not None and (directory / "meta.json").exists():
+            return cached
+        manifest = store.manifest(adapter.name)
+        index = None
+        started = time.perf_counter()
+        if manifest is not None and manifest.usable():
             try:
-                index = _load(directory, adapter, model)
+                index = store.load(manifest, model)
             except (OSError, ValueError, KeyError):
-                index = None  # unreadable or of an older format: build it again
-        if index is None:
-            index = CandidateIndex(adapter.records(), model)
-            if directory is not None:
-                _save(directory, adapter, index)
-        _indexes[adapter.name] = _Cached(signature, model.version, index)
-        return index
+                log.warning("matching: the saved %s index cannot be read", adapter.name)
+                index = None
+        if index is None or manifest is None:
+            request_refresh(store)
+            raise SearchNotReady([adapter.name])
+        loaded = _Loaded(
+            key, version, model.version, manifest, index, None, time.perf_counter() - started
+        )
+        _loaded[adapter.name] = loaded
+        return loaded
+
+
+def _delta(adapter: RegisterAdapter, loaded: _Loaded, model: MatchModel) -> _Delta | None:
+    """Rows added since the saved index was built (primary key above its largest), as a
+    small index of their own scored with the register's name frequencies; None when
+    there are none. One read of the largest primary key per search."""
+    source = appendable(adapter)
+    since = loaded.manifest.max_pk
+    if source is None or since is None:
+        return None
+    top = source.top_pk()
+    if top is None or top <= since:
+        return None
+    key = (loaded.manifest.generation, top)
+    delta = loaded.delta
+    if delta is not None and delta.key == key:
+        return delta
+    request_refresh()
+    records = list(itertools.islice(source.records_between(since, top), DELTA_LIMIT + 1))
+    if len(records) > DELTA_LIMIT:
+        log.info("matching: %s has over %d rows not yet indexed", adapter.name, DELTA_LIMIT)
+        delta = _Delta(key, None, lagging=True)
+    elif not records:
+        delta = _Delta(key, None)
+    else:
+        index = CandidateIndex(records, model)
+        tf = loaded.index.term_frequencies
+        index.use_term_frequencies(
+            {
+                name: dict(Counter(tf[name]) + Counter(index.term_frequencies[name]))
+                for name in ("given", "family")
+            }
+        )
+        delta = _Delta(key, index)
+    loaded.delta = delta
+    return delta
+
+
+def register_index(
+    adapter: RegisterAdapter, model: MatchModel, *, build: bool | None = None
+) -> CandidateIndex[RegisterRef]:
+    """The register's saved index (memory-mapped; web processes share its pages). Never
+    built here unless ``build`` (a command or job that may take the time) or the test
+    setting says so: raises :class:`SearchNotReady` when the worker has not built it yet.
+    The rows added since it was saved are not in it (:func:`_search` adds them)."""
+    return _current(adapter, model, build=build_in_request() if build is None else build).index
+
+
+def refresh_index(register: str) -> None:
+    """Bring one register's saved index up to date now, building it if there is none. For
+    jobs and commands only (at county scale a full build takes a minute or more): a
+    detection run calls it for the rolls before it looks children up on them."""
+    from .jobs import refresh_register
+
+    refresh_register(adapter_for(register))
 
 
 def clear_indexes() -> None:
-    """Forget every index held in memory (tests; after a bulk import in the same
-    process). Saved indexes stay: they are found by signature."""
+    """Forget every index held in this process (tests; saved files stay)."""
     with _lock:
-        _indexes.clear()
+        _loaded.clear()
+        _memory_store().clear()
+
+
+def _memory_store() -> Store:
+    from .store import _memory
+
+    return _memory
+
+
+def index_status() -> dict[str, dict[str, object]]:
+    """Each register's saved index, for /health/ and the metrics: ``exists`` (one of
+    this code's format is saved), ``built_at`` (aware datetime, or None), ``rows`` (its
+    records), ``behind`` (the register or the model has changed since: the worker will
+    refresh it), ``model_version``, ``build`` ("full" or "append"), ``seconds`` (how long
+    the build took)."""
+    from django.utils import timezone
+
+    store = current_store()
+    model = current_model()
+    out: dict[str, dict[str, object]] = {}
+    for adapter in ADAPTERS:
+        manifest = store.manifest(adapter.name)
+        if manifest is None or not manifest.usable():
+            out[adapter.name] = {
+                "exists": False,
+                "built_at": None,
+                "rows": 0,
+                "behind": True,
+                "model_version": None,
+                "build": None,
+                "seconds": None,
+            }
+            continue
+        behind = (
+            manifest.signature != repr(adapter.signature())
+            or manifest.model_version != model.version
+        )
+        built_at = manifest.built_at_datetime
+        out[adapter.name] = {
+            "exists": True,
+            "built_at": built_at,
+            "age_seconds": (timezone.now() - built_at).total_seconds(),
+            "rows": manifest.records,
+            "behind": behind,
+            "model_version": manifest.model_version,
+            "build": manifest.build,
+            "seconds": manifest.seconds,
+        }
+    return out
 
 
 def _search(
@@ -307,11 +403,28 @@ def _search(
     limit: int,
     population: int = 1,
     all_stages: bool = False,
+    build: bool | None = None,
 ) -> list[tuple[RegisterAdapter, Candidate[RegisterRef]]]:
     """The best ``limit`` candidates over ``adapters``; the prior is one in the number of
-    records searched, or in ``population`` when that is larger."""
+    records searched, or in ``population`` when that is larger. Raises
+    :class:`SearchNotReady` when a register has no saved index (``build``: a job or
+    command builds it instead)."""
     model = current_model()
-    indexes = [(a, register_index(a, model)) for a in adapters]
+    build = build_in_request() if build is None else build
+    indexes: list[tuple[RegisterAdapter, CandidateIndex[RegisterRef]]] = []
+    not_ready = []
+    for adapter in adapters:
+        try:
+            loaded = _current(adapter, model, build=build)
+        except SearchNotReady:
+            not_ready.append(adapter.name)
+            continue
+        indexes.append((adapter, loaded.index))
+        delta = _delta(adapter, loaded, model)
+        if delta is not None and delta.index is not None:
+            indexes.append((adapter, delta.index))
+    if not_ready:
+        raise SearchNotReady(not_ready)
     total = sum(len(i) for _a, i in indexes)
     prior = 1.0 / max(total, population, 1)
     found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]] = []
@@ -474,7 +587,8 @@ def find_on_rolls(
     about the child (aliases, former UPNs, parents, address), every stage run. For
     detection looking for a child with an open case on a later roll, where the UPN may
     have changed or a name been retyped. Not scoped or audited here: the caller is the
-    system and records what it does with a finding."""
+    system and records what it does with a finding. Raises :class:`SearchNotReady` when
+    there is no roll index (a job calls :func:`refresh_index` first)."""
     record = ChildAdapter.record_of(child)
     found = _search(
         query=record, adapters=[adapter_for("roll")], user=None, limit=limit, all_stages=True

@@ -12,7 +12,7 @@ from cmetrack.audit.services import Actor
 
 from .forms import FindChildForm
 from .presenters import FindChildPresenter
-from .services import SEARCH_ROLES, search_children
+from .services import SEARCH_ROLES, SearchNotReady, search_children
 
 
 @login_required
@@ -23,10 +23,14 @@ def find_a_child(request: HttpRequest) -> HttpResponse:
     form = FindChildForm(request.POST if request.method == "POST" else None)
     presenter = None
     if request.method == "POST" and form.is_valid():
-        results = search_children(
-            user=user, query=form.to_query(), actor=Actor.from_request(request)
-        )
-        presenter = FindChildPresenter(results=results, searched=True)
+        try:
+            results = search_children(
+                user=user, query=form.to_query(), actor=Actor.from_request(request)
+            )
+        except SearchNotReady:
+            presenter = FindChildPresenter(results=[], searched=False, not_ready=True)
+        else:
+            presenter = FindChildPresenter(results=results, searched=True)
     return render(
         request,
         "matching/find_a_child.jinja",

@@ -30,6 +30,7 @@ from cmetrack.idempotency.services import (
     repeat_message,
     submit_once,
 )
+from cmetrack.matching.services import SearchNotReady
 from cmetrack.people.selectors import children_visible_to
 
 from . import public
@@ -428,7 +429,13 @@ def triage(request: HttpRequest, reference: str) -> HttpResponse:
         raise PermissionDenied
     if referral.status != ReferralStatus.RECEIVED:
         return redirect("referrals:detail", reference=referral.reference)
-    shown, hidden = triage_duplicates(actor=Actor.from_request(request), referral=referral)
+    search_ready = True
+    try:
+        shown, hidden = triage_duplicates(actor=Actor.from_request(request), referral=referral)
+    except SearchNotReady:
+        # Never read as "no duplicate": the page says the check is being prepared, and
+        # "a new child" is not chosen for the officer.
+        shown, hidden, search_ready = [], False, False
     presenter = TriagePresenter.build(
         referral=referral, viewer=user, duplicates=shown, hidden=hidden
     )
@@ -439,7 +446,10 @@ def triage(request: HttpRequest, reference: str) -> HttpResponse:
         children=presenter.child_choices,
         open_cases=presenter.open_case_choices,
         assignees=assignees,
-        initial={"child": NEW_CHILD if not shown else None, "family_name": referral.family_name},
+        initial={
+            "child": NEW_CHILD if not shown and search_ready else None,
+            "family_name": referral.family_name,
+        },
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -472,5 +482,10 @@ def triage(request: HttpRequest, reference: str) -> HttpResponse:
     return render(
         request,
         "referrals/triage.jinja",
-        {"presenter": presenter, "form": form, "errors": error_summary(form)},
+        {
+            "presenter": presenter,
+            "form": form,
+            "errors": error_summary(form),
+            "search_not_ready": not search_ready,
+        },
     )

@@ -149,9 +149,14 @@ def search_lost_pupils(request: HttpRequest, payload: LostSearchIn) -> Any:
     )
     if query.is_empty():
         raise HttpError(422, "Give at least a name, a date of birth, a postcode or a UPN.")
-    results = services.lost_pupils_search(
-        actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")), query=query
-    )
+    from cmetrack.matching.services import SearchNotReady
+
+    try:
+        results = services.lost_pupils_search(
+            actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")), query=query
+        )
+    except SearchNotReady as exc:
+        raise HttpError(503, SearchNotReady.message) from exc
     return [
         LostMatchOut(
             id=r.ref.pk,

@@ -576,7 +576,7 @@ def _match_against_latest_rolls(actor: Actor, lost: Sequence[LostPupil]) -> int:
     so a new file costs a few searches, not a rebuild; same UPN is looked up directly."""
     from cmetrack.matching.adapters import adapter_for
     from cmetrack.matching.model import current_model
-    from cmetrack.matching.services import register_index
+    from cmetrack.matching.services import SearchNotReady, register_index
     from cmetrack.registers.selectors import latest_snapshots
 
     pupils = list(
@@ -585,7 +585,17 @@ def _match_against_latest_rolls(actor: Actor, lost: Sequence[LostPupil]) -> int:
     latest = RollEntry.objects.filter(snapshot__in=latest_snapshots())
     if not pupils or not latest.exists():
         return 0
-    index = register_index(adapter_for("roll"), current_model())
+    try:
+        index = register_index(adapter_for("roll"), current_model())
+    except SearchNotReady:
+        # No roll index yet (the worker is building it): same-UPN matches only for now;
+        # the lost-pupil check of each later roll's joiners still goes through the engine.
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "lost pupils: no roll search index yet, matched by UPN only"
+        )
+        index = None
     hits: list[tuple[LostPupil, int, float, MatchHow, str]] = []
     for row in pupils:
         upns = [u for u in (row.pupil.upn, row.pupil.former_upn) if u]
@@ -593,7 +603,7 @@ def _match_against_latest_rolls(actor: Actor, lost: Sequence[LostPupil]) -> int:
             latest.filter(Q(upn__in=upns) | Q(former_upn__in=upns)).values_list("pk", flat=True)
         )
         hits += [(row, pk, 1.0, MatchHow.UPN, "Same UPN") for pk in same]
-        for candidate in index.search(lost_pupil_record(row.pupil), limit=5):
+        for candidate in index.search(lost_pupil_record(row.pupil), limit=5) if index else ():
             if candidate.probability >= MATCH_THRESHOLD and candidate.item.pk not in same:
                 hits.append(
                     (

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.matching.presenters import FindChildPresenter
-from cmetrack.matching.services import SearchQuery
+from cmetrack.matching.services import SearchNotReady, SearchQuery
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import children_visible_to
 
@@ -110,10 +110,14 @@ def lost_pupils(request: HttpRequest) -> HttpResponse:
     form = LostPupilSearchForm(request.POST if request.method == "POST" else None)
     presenter = None
     if request.method == "POST" and form.is_valid():
-        results = services.lost_pupils_search(
-            actor=Actor.from_request(request), query=form.to_query()
-        )
-        presenter = FindChildPresenter(results=results, searched=True)
+        try:
+            results = services.lost_pupils_search(
+                actor=Actor.from_request(request), query=form.to_query()
+            )
+        except SearchNotReady:
+            presenter = FindChildPresenter(results=[], searched=False, not_ready=True)
+        else:
+            presenter = FindChildPresenter(results=results, searched=True)
     rows = selectors.lost_pupils_visible_to(user).order_by("-added_at")[:200]
     return render_page(
         request,
@@ -273,10 +277,14 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             sex=search_request.sex,
             upn=search_request.upn,
         )
-        results = services.lost_pupils_search(
-            actor=Actor.from_request(request), query=query, request=search_request
-        )
-        presenter = FindChildPresenter(results=results, searched=True)
+        try:
+            results = services.lost_pupils_search(
+                actor=Actor.from_request(request), query=query, request=search_request
+            )
+        except SearchNotReady:
+            presenter = FindChildPresenter(results=[], searched=False, not_ready=True)
+        else:
+            presenter = FindChildPresenter(results=results, searched=True)
     return render_page(
         request,
         "transfers/request_detail.jinja",

@@ -14,3 +14,6 @@ STATIC_ROOT = None  # type: ignore[assignment]  # static files come from the app
 # tests switch them on with the ``settings`` fixture (docs/security.md).
 CMETRACK_REQUIRE_2FA = False
 AXES_ENABLED = False
+# The suite's searches build a missing or stale search index in process (the worker does
+# it in production); the tests of the production path switch this off (matching tests).
+CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST = True

@@ -386,33 +386,3 @@ def test_find_on_rolls_finds_a_child_with_a_new_upn_and_a_retyped_name():
     assert match.probability > 0.9
     assert "nickname or other spelling" in match.explanation
     assert find_on_rolls(child, since=dt.date(2026, 11, 1)) == []
-
-
-def test_a_built_index_is_saved_and_loaded_by_the_next_process(
-    world, make_user, settings, tmp_path, monkeypatch
-):
-    """The first search builds the index and saves it; a process that starts later
-    (nothing in memory) loads it from disk without reading the register again; a changed
-    register gets a new index and the old one is removed."""
-    from cmetrack.matching import adapters
-
-    settings.MATCHING_INDEX_DIR = str(tmp_path)
-    officer = make_user(Role.CME_OFFICER)
-    query = SearchQuery(given_names="Alexandra", family_name="Kowalczyk", dob=dt.date(2015, 6, 8))
-    first = names(search_children(user=officer, query=query))
-    saved = sorted(p.name for p in tmp_path.iterdir())
-    assert {n.split("-")[0] for n in saved} == {a.name for a in adapters.ADAPTERS}
-    clear_indexes()
-
-    def no_rebuild(*args, **kwargs):
-        raise AssertionError("the saved index should have been loaded")
-
-    monkeypatch.setattr(adapters.RollAdapter, "records", no_rebuild)
-    monkeypatch.setattr(adapters.ChildAdapter, "records", no_rebuild)
-    assert names(search_children(user=officer, query=query)) == first
-    monkeypatch.undo()
-    roll(world["elm"], dt.date(2026, 11, 1), ("Alexandra", "Kowalczyk", dt.date(2015, 6, 8), ""))
-    assert len(search_children(user=officer, query=query)) == 2
-    after = sorted(p.name for p in tmp_path.iterdir())
-    assert len(after) == len(saved)
-    assert [n for n in after if n.startswith("roll")] != [n for n in saved if n.startswith("roll")]
