@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from html import escape
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -16,6 +18,16 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 #: Seconds a client is asked to wait before trying again after a 503.
 RETRY_AFTER_SECONDS = 30
 
+logger = logging.getLogger(__name__)
+
+#: Headings of the plain pages sent if an error page itself cannot be rendered.
+PLAIN_HEADINGS = {
+    403: "You do not have access to this page",
+    404: "Page not found",
+    500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is unavailable",
+}
+
 
 def render_without_session(
     request: HttpRequest, template_name: str, status: int, context: dict[str, Any] | None = None
@@ -25,10 +37,26 @@ def render_without_session(
     Without the request the Jinja2 backend runs no context processor (no navigation) and the
     layout shows no user, so nothing reads the session or the database. Only this
     request's CSP nonce (set by ``SecurityHeadersMiddleware``, if it ran) is passed on."""
-    template = get_template(template_name, using="jinja2")
     nonce = getattr(request, "csp_nonce", "")
-    html = template.render({"csp_nonce": nonce, **(context or {})})
+    try:
+        template = get_template(template_name, using="jinja2")
+        html = template.render({"csp_nonce": nonce, **(context or {})})
+    except Exception:
+        # The error page must answer even when the layout cannot be built (for example
+        # static files never collected, so the manifest is missing): a plain page instead.
+        logger.exception("Could not render %s; sent a plain page", template_name)
+        html = plain_page(status)
     return HttpResponse(html, status=status)
+
+
+def plain_page(status: int) -> str:
+    heading = escape(PLAIN_HEADINGS.get(status, PLAIN_HEADINGS[500]))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{heading}</title></head>"
+        f'<body style="font-family: arial, sans-serif; margin: 2em"><main><h1>{heading}</h1>'
+        "<p>Try again later.</p></main></body></html>\n"
+    )
 
 
 def service_unavailable(request: HttpRequest) -> HttpResponse:

@@ -242,3 +242,24 @@ def test_other_server_errors_stay_500(manifest_static, signed_in):
     assert response.status_code == 500
     assert h1(response.content.decode()) == "Sorry, there is a problem with the service"
     assert "Retry-After" not in response
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_error_page_still_answers_when_the_layout_cannot_be_built(settings, tmp_path, status):
+    # Static files never collected: the manifest is missing, so static() fails.
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = production_storages()
+    request = bare_request()
+    if status == 404:
+        response = views.error_404(request, Exception("x"))
+    elif status == 500:
+        response = views.error_500(request)
+    else:
+        try:
+            raise OperationalError("the server closed the connection unexpectedly")
+        except OperationalError:
+            response = views.error_500(request)
+    html = response.content.decode()
+    assert response.status_code == status
+    assert "<h1>" in html
+    assert "govuk-template" not in html  # the plain page, not the layout
