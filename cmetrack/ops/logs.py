@@ -14,6 +14,7 @@ service. This module is imported by the settings, so it imports nothing from Dja
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -85,9 +86,20 @@ def logging_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
         "loggers": {
             "cmetrack": {"level": level},
             "django_structlog": {"level": level},
-            "health_check": {"level": "WARNING"},
+            "health_check": {"level": "WARNING", "filters": ["expected_health_warnings"]},
         },
+        "filters": {"expected_health_warnings": {"()": ExpectedHealthWarningFilter}},
     }
+
+
+class ExpectedHealthWarningFilter(logging.Filter):
+    """Drops django-health-check's traceback for a check's *warning* (a stopped worker, an
+    index being built): /health/ reports it, and a probe every few seconds would otherwise
+    log the same traceback each time. Failures are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or "ServiceWarning" not in {c.__name__ for c in type(error).__mro__}
 
 
 def request_id() -> str | None:

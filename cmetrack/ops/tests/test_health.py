@@ -92,6 +92,24 @@ def test_stopped_worker_is_degraded_but_200(client: Client, all_well: dict[str, 
 
 
 @pytest.mark.django_db
+def test_warnings_are_not_logged_but_failures_are(
+    client: Client, all_well: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A probe every few seconds must not log a traceback for a known warning."""
+    all_well["alive"] = False
+    caplog.set_level("WARNING")
+    get_health(client)
+    assert not [r for r in caplog.records if r.name == "health_check"]
+
+    def broken() -> int:
+        raise OperationalError("no such table")
+
+    monkeypatch.setattr(jobs_status, "queue_depth", broken)
+    get_health(client)
+    assert [r for r in caplog.records if r.name == "health_check"]
+
+
+@pytest.mark.django_db
 def test_index_being_prepared_or_behind_is_a_warning(
     client: Client, all_well: dict[str, Any]
 ) -> None:
