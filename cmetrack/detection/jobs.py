@@ -36,6 +36,7 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.jobs import status as worker_status
 from cmetrack.jobs.services import enqueue
+from cmetrack.jobs.watch import process_alive
 
 from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
 from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus
@@ -221,20 +222,6 @@ def _runner_name() -> str:
     return f"{worker_status.worker_name()}/{os.getpid()}"[:100]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:  # a zombie (killed, not yet reaped) is dead
-        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def run_alive(run: ImportRun, now: Any = None) -> bool:
     """Is the process running ``run`` still there? On this machine: its process id says.
     Elsewhere: its progress or its worker's heartbeat within :data:`STALE_AFTER`."""
@@ -242,7 +229,7 @@ def run_alive(run: ImportRun, now: Any = None) -> bool:
     worker, _, pid = (run.worker or "").partition("/")
     host = worker.rpartition(":")[0]
     if host == socket.gethostname() and pid.isdigit():
-        return _pid_alive(int(pid))
+        return process_alive(int(pid))
     if run.progress_at is not None and run.progress_at >= now - STALE_AFTER:
         return True
     return bool(worker) and worker_status.worker_seen(worker, now)

@@ -16,6 +16,12 @@ class JobsConfig(AppConfig):
         # Once per migrate (sent for this app), after every app's ready() has registered
         # its schedules: the Schedule rows follow the code.
         post_migrate.connect(_sync_after_migrate, sender=self, dispatch_uid="cmetrack-jobs-sync")
+        # Each task process stops when the ``cmetrack worker`` that started it has gone.
+        from django_q.signals import post_spawn  # type: ignore[import-untyped]
+
+        from .watch import watch_worker
+
+        post_spawn.connect(watch_worker, dispatch_uid="cmetrack-jobs-watch-worker")
 
 
 def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:

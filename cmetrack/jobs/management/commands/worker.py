@@ -20,6 +20,7 @@ from django.db import connection, connections
 
 from cmetrack.jobs import status
 from cmetrack.jobs.registry import check_functions, sync_schedules
+from cmetrack.jobs.watch import WORKER_PID_ENV
 
 logger = logging.getLogger("cmetrack.jobs.worker")
 
@@ -39,9 +40,17 @@ class Command(BaseCommand):
         from django_q.cluster import Cluster  # type: ignore[import-untyped]
         from django_q.conf import Conf  # type: ignore[import-untyped]
 
+        stopping = threading.Event()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         name = status.worker_name()
         # The cluster's processes are forked from this one: tasks read whose they are.
         os.environ[status.WORKER_NAME_ENV] = name
+        os.environ[WORKER_PID_ENV] = str(os.getpid())  # they stop if this process is killed
         for problem in check_functions():
             self.stderr.write(f"Schedule problem: {problem}")
         counts = sync_schedules()
@@ -52,15 +61,13 @@ class Command(BaseCommand):
         status.beat(name)
         connections.close_all()  # no connection crosses the fork into the cluster
 
-        stopping = threading.Event()
-        cluster = Cluster()  # sets its own signal handlers: ours replace them below
-
-        def on_signal(signum: int, frame: Any) -> None:
-            stopping.set()
-
+        if stopping.is_set():
+            status.beat_stop(name)
+            self.stdout.write(f"Worker {name} stopped before it started.")
+            return
+        cluster = Cluster()  # sets its own signal handlers: ours take their place again
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-
         cluster.start()
         beats = threading.Thread(
             target=_beat_loop,
