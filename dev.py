@@ -2,7 +2,8 @@
 """The two quick-start commands, needing only Python 3.11+ and git.
 
     python3 dev.py demo   set up, migrate the SQLite database, build the demo authority
-                          (once), and serve the app at http://127.0.0.1:8000
+                          (once), and serve the app at http://127.0.0.1:8000 with one
+                          background worker (imports, scheduled jobs) beside it
     python3 dev.py test   set up and run the whole suite: ruff, mypy, pytest
                           (uses DATABASE_URL when set, SQLite otherwise)
     python3 dev.py lock   re-resolve requirements/lock.txt from pyproject.toml
@@ -69,7 +70,29 @@ def demo() -> None:
     env["DJANGO_SETTINGS_MODULE"] = "cmetrack.config.settings.dev"
     cmetrack("migrate", "--no-input", "-v", "0", env=env)
     cmetrack("demo_data", "--seed", DEMO_SEED, "--if-missing", env=env)
-    cmetrack("runserver", "127.0.0.1:8000", env=env)
+    # The background worker (imports, scheduled jobs) beside the web server, stopped with it.
+    print("+ cmetrack worker (in the background)", flush=True)
+    worker = subprocess.Popen([str(BIN / "cmetrack"), "worker"], cwd=ROOT, env=env)
+    try:
+        cmetrack("runserver", "127.0.0.1:8000", env=env)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_worker(worker)
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a service manager would: the worker finishes its running tasks."""
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 
 
 def test() -> None:
