@@ -8,10 +8,14 @@ README ("Data feeds").
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import itertools
+import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
+from cmetrack.core.storage import StorageUnavailable, staged_upload
 from cmetrack.organisations.models import Organisation
 from cmetrack.people.choices import Sex
 from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
@@ -48,6 +53,8 @@ from .models import (
     ImportRun,
     ImportStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- School calendar -----------------------------------------------------------------------
 
@@ -484,7 +491,7 @@ def _deletions(path: Path, context: ImportContext) -> None:
 def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any) -> DeletionReturn:
     """A school's deletion return from the form: the same checks as a one-row CSV."""
     import csv
-    import tempfile
+    import io
 
     columns = [*DELETION_COLUMNS, *DELETION_OPTIONAL]
     row = {c: fields.get(c, "") for c in columns}
@@ -496,14 +503,12 @@ def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any)
             row[key] = value.laestab
         elif value is None:
             row[key] = ""
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerow(row)
-    try:
-        run = deletions_import(actor=actor, path=Path(handle.name), file_name="deletion form")
-    finally:
-        os.unlink(handle.name)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerow(row)
+    with staged_upload([text.getvalue().encode("utf-8")], suffix=".csv") as path:
+        run = deletions_import(actor=actor, path=path, file_name="deletion form")
     if run.errors:
         from django.core.exceptions import ValidationError
 
@@ -790,7 +795,8 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
             context.progress(saved)
             saved += int(_count)
             final = root / f"school={laestab}" / f"year={year}" / "marks.parquet"
-            final.parent.mkdir(parents=True, exist_ok=True)
+            with _storage(final):
+                final.parent.mkdir(parents=True, exist_ok=True)
             temp = final.with_name(f".marks-{context.run.pk}.parquet.tmp")
             new = (
                 "(SELECT laestab, upn, date, session, code FROM good "
@@ -820,12 +826,9 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
             if not changes:
                 continue
             context.changed(int(changes))
-            con.execute(
-                f"COPY ({merged} ORDER BY upn, date, session) TO '{_sql_path(temp)}' "
-                "(FORMAT parquet, COMPRESSION zstd)",
-                merge_params,
-            )
             moves.append((temp, final))
+            with _storage(temp):
+                _copy_to_parquet(con, f"{merged} ORDER BY upn, date, session", merge_params, temp)
             (n, first, last) = con.execute(
                 "SELECT count(*), min(date), max(date) FROM read_parquet(?)", [str(temp)]
             ).fetchone()
@@ -849,14 +852,75 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
         raise
 
     def finish() -> None:
-        for temp, final in moves:
-            os.replace(temp, final)
+        _replace_all(moves, backup_suffix=f".marks-{context.run.pk}.parquet.old")
 
     def cleanup() -> None:
         for temp, _ in moves:
             temp.unlink(missing_ok=True)
 
     context.on_success(finish, cleanup)
+
+
+def _copy_to_parquet(con: Any, query: str, params: list[Any], target: Path) -> None:
+    """Write the rows of ``query`` to the Parquet file ``target`` (a temporary name)."""
+    con.execute(
+        f"COPY ({query}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
+        params,
+    )
+
+
+@contextlib.contextmanager
+def _storage(path: Path) -> Iterator[None]:
+    """Turn a failure to write ``path`` (``OSError``, DuckDB's ``IOException``) into
+    :class:`StorageUnavailable`; the caller's cleanup removes any temporary file."""
+    import duckdb
+
+    try:
+        yield
+    except (OSError, duckdb.IOException) as exc:
+        logger.error("could not write %s: %s", path, exc)
+        raise StorageUnavailable from exc
+
+
+#: Errors of a file system that cannot hard-link (the backup is then a rename).
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK})
+
+
+def _replace_all(moves: list[tuple[Path, Path]], *, backup_suffix: str) -> None:
+    """Move every new file into place, or none of them: a failure half-way puts back the
+    files already replaced (from hard-linked backups), so each partition is either the
+    previous file or the new one."""
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for temp, final in moves:
+            backup = None
+            if final.exists():
+                backup = final.with_name(backup_suffix)
+                backup.unlink(missing_ok=True)
+                try:
+                    os.link(final, backup)  # readers never see the partition missing
+                except OSError as exc:
+                    if exc.errno not in _NO_HARD_LINKS:
+                        raise
+                    os.replace(final, backup)  # a file system without hard links
+            os.replace(temp, final)
+            done.append((final, backup))
+    except OSError as exc:
+        for final, backup in reversed(done):
+            try:
+                if backup is not None:
+                    os.replace(backup, final)
+                else:
+                    final.unlink(missing_ok=True)
+            except OSError:
+                logger.exception("could not put back %s", final)
+        for _, final in moves:
+            final.with_name(backup_suffix).unlink(missing_ok=True)
+        logger.error("could not move the new marks into place: %s", exc)
+        raise StorageUnavailable from exc
+    for _final, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
 
 
 def _sql_path(path: Path) -> str:

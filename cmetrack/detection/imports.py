@@ -17,7 +17,10 @@ was no error, it writes, counting the rows that changed data with
   connection of its own, so other sessions see it while the import's transaction is open;
 * files outside the database (attendance Parquet) are written to temporary names and
   moved into place only as the last step (:meth:`ImportContext.on_success`), so a
-  failure leaves them as they were;
+  failure leaves them as they were. A disk that is full or read-only raises
+  :class:`~cmetrack.core.storage.StorageUnavailable`: a run made for the import in a
+  request is then removed again (the page says nothing was imported, and nothing is
+  recorded), and a queued run is failed with the same words;
 * importing the same data again changes nothing: every importer upserts on natural keys
   and counts only real changes, and a run that changed nothing is logged ``unchanged``.
 """
@@ -43,6 +46,7 @@ from django.utils import timezone
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.core.storage import StorageUnavailable
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.rules.upn import InvalidUPN, normalise_upn, validate_upn
 
@@ -324,6 +328,7 @@ def run_import(
     """
     user = actor.user
     now = timezone.now()
+    made_here = run is None
     values = {
         "kind": kind,
         "file_name": file_name[:255],
@@ -382,6 +387,13 @@ def run_import(
     except ImportRejected:
         _cleanup(context)
         return _log_failure(actor, run, context.rows, context.errors, context.warnings)
+    except StorageUnavailable:
+        _cleanup(context)
+        reporter.close()
+        if made_here:  # the page tells the person; nothing is kept of this try
+            ImportRun.objects.filter(pk=run.pk).delete()
+            raise
+        return _log_failure(actor, run, context.rows, [STORAGE_PROBLEM], context.warnings)
     except Exception:
         _cleanup(context)
         _log_failure(
@@ -394,6 +406,15 @@ def run_import(
         raise
     finally:
         reporter.close()
+
+
+#: A queued run that could not write its files (disk full or read-only).
+STORAGE_PROBLEM = RowProblem(
+    0,
+    "",
+    "the server's storage is full or read-only, so nothing was imported. "
+    "Try again later or tell your administrator.",
+)
 
 
 def _cleanup(context: ImportContext) -> None:

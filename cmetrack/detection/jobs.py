@@ -34,6 +34,7 @@ from django.utils import timezone
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.core.storage import save_atomically
 from cmetrack.jobs import status as worker_status
 from cmetrack.jobs.services import enqueue
 from cmetrack.jobs.watch import process_alive
@@ -114,18 +115,10 @@ def import_enqueue(
 ) -> ImportRun:
     """Store the file and queue its import. ``params`` must be JSON (dates as ISO text)."""
     importer_for(kind)  # an unknown kind fails now, not in the worker
-    folder = uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(file_name).suffix.lower()[:10]
-    stored = folder / f"{uuid.uuid4().hex}{suffix}"
-    with stored.open("wb") as out:
-        if isinstance(content, Path):
-            with content.open("rb") as source:
-                while block := source.read(1 << 20):
-                    out.write(block)
-        else:
-            while block := content.read(1 << 20):
-                out.write(block)
+    # Stored whole or not at all: a full or read-only disk raises StorageUnavailable here,
+    # before any run is recorded, and leaves no partial file.
+    stored = save_atomically(uploads_dir() / f"{uuid.uuid4().hex}{suffix}", content)
     user = actor.user
     with transaction.atomic():
         run = ImportRun.objects.create(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.selectors import open_cases_for
+from cmetrack.core.storage import StorageUnavailable, staged_upload
 
 from . import jobs
 from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
@@ -191,7 +192,6 @@ def upload(request: HttpRequest) -> HttpResponse:
     A small file is imported at once and the outcome shown; a large one is queued, run in
     the background (:mod:`cmetrack.detection.jobs`) and followed on its progress page.
     """
-    import tempfile
     from pathlib import Path
 
     from . import importers
@@ -202,6 +202,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     la = allowed_school_ids(actor) is None
     form = UploadForm(request.POST or None, request.FILES or None, la=la)
     run = None
+    storage_failed = False
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         kind = form.cleaned_data["kind"]
@@ -209,23 +210,24 @@ def upload(request: HttpRequest) -> HttpResponse:
         params: dict[str, Any] = {}
         if kind == "roll":
             params["taken_on"] = form.cleaned_data["taken_on"].isoformat()
-        if upload_file.size is not None and upload_file.size > _background_threshold():
-            upload_file.seek(0)
-            queued = jobs.import_enqueue(
-                actor=actor, kind=kind, file_name=name, content=upload_file, params=params
-            )
-            return redirect("detection:import-run", run_id=queued.pk)
-        suffix = Path(name).suffix.lower()
-        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
-            for chunk in upload_file.chunks():
-                handle.write(chunk)
-        path = Path(handle.name)
         try:
-            service = getattr(importers, f"{kind}_import")
-            run = service(actor=actor, path=path, file_name=name, **params)
-        finally:
-            path.unlink(missing_ok=True)
-    status = 400 if request.method == "POST" and not form.is_valid() else 200
+            if upload_file.size is not None and upload_file.size > _background_threshold():
+                upload_file.seek(0)
+                queued = jobs.import_enqueue(
+                    actor=actor, kind=kind, file_name=name, content=upload_file, params=params
+                )
+                return redirect("detection:import-run", run_id=queued.pk)
+            with staged_upload(upload_file, suffix=Path(name).suffix.lower()) as path:
+                service = getattr(importers, f"{kind}_import")
+                run = service(actor=actor, path=path, file_name=name, **params)
+        except StorageUnavailable as exc:
+            # Disk full or read-only: said on this form; nothing was kept or recorded.
+            form.add_error("file", exc.message)
+            storage_failed = True
+    if storage_failed:
+        status = 503
+    else:
+        status = 400 if request.method == "POST" and not form.is_valid() else 200
     return render(
         request,
         "detection/upload.jinja",
@@ -295,6 +297,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: The deletion return page, when the server cannot store the return.
+RETURN_NOT_STORED = (
+    "The return could not be sent because the server's storage is full or read-only. "
+    "Nothing was saved. Try again later or tell your administrator."
+)
+
+
 @login_required
 def deletion_return(request: HttpRequest) -> HttpResponse:
     """A school tells the authority it deleted a pupil from its roll."""
@@ -311,6 +320,7 @@ def deletion_return(request: HttpRequest) -> HttpResponse:
     ):
         raise PermissionDenied
     form = DeletionReturnForm(request.POST or None)
+    storage_failed = False
     if request.method == "POST" and form.is_valid():
         try:
             record = deletion_return_submit(
@@ -319,10 +329,13 @@ def deletion_return(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             for field, problems in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
+        except StorageUnavailable:
+            form.add_error(None, RETURN_NOT_STORED)
+            storage_failed = True
         else:
             messages.success(request, f"Deletion return sent for {record.full_name} ({record.upn})")
             return redirect("detection:deletion-return")
-    status = 400 if form.errors else 200
+    status = 503 if storage_failed else 400 if form.errors else 200
     return render(
         request,
         "detection/deletion_return.jinja",

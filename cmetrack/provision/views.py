@@ -4,9 +4,7 @@ panel's delay queue. Views are thin: scope, form, service, presenter."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +27,7 @@ from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import TransitionNotAllowed
 from cmetrack.cases.models import Case
 from cmetrack.cases.services import CaseVersionConflict
+from cmetrack.core.storage import StorageUnavailable, staged_upload
 from cmetrack.organisations.models import Organisation
 
 from . import selectors, services
@@ -278,20 +277,20 @@ def places_import(request: HttpRequest) -> HttpResponse:
     _require(selectors.may_update_places(user))
     form = ImportForm(request.POST or None, request.FILES or None)
     run = None
+    storage_failed = False
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        path = Path(handle.name)
         try:
-            run = IMPORTERS[form.cleaned_data["kind"]](
-                actor=Actor.from_request(request),
-                path=path,
-                file_name=(upload.name or "upload.csv")[:255],
-            )
-        finally:
-            path.unlink(missing_ok=True)
+            with staged_upload(upload, suffix=".csv") as path:
+                run = IMPORTERS[form.cleaned_data["kind"]](
+                    actor=Actor.from_request(request),
+                    path=path,
+                    file_name=(upload.name or "upload.csv")[:255],
+                )
+        except StorageUnavailable as exc:
+            # Disk full or read-only: said on this form; nothing was kept or recorded.
+            form.add_error("file", exc.message)
+            storage_failed = True
     return render(
         request,
         "provision/import.jinja",
@@ -303,7 +302,7 @@ def places_import(request: HttpRequest) -> HttpResponse:
             "kinds": ProvisionImportKind,
             "centroids": selectors.centroid_count(),
         },
-        status=400 if form.errors else 200,
+        status=503 if storage_failed else 400 if form.errors else 200,
     )
 
 

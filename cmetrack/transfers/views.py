@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
+from cmetrack.core.storage import StorageUnavailable, staged_upload
 from cmetrack.matching.presenters import FindChildPresenter
 from cmetrack.matching.services import SearchNotReady, SearchQuery
 from cmetrack.people.models import Child
@@ -54,9 +55,6 @@ def _officer(request: HttpRequest) -> User:
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload a CTF: a school its own files, CME officers, managers and administrators any."""
-    import tempfile
-    from pathlib import Path
-
     from .importers import ctf_roll_import
 
     user = _user(request)
@@ -66,29 +64,32 @@ def upload(request: HttpRequest) -> HttpResponse:
     result = None
     problems: list[str] = []
     run = None
+    storage_failed = False
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         name = (upload_file.name or "upload.xml").rsplit("/", 1)[-1][:255]
         actor = Actor.from_request(request)
         if form.cleaned_data["kind"] == UploadKind.ROLL:
-            with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as handle:
-                for chunk in upload_file.chunks():
-                    handle.write(chunk)
             try:
-                run = ctf_roll_import(
-                    actor=actor,
-                    path=Path(handle.name),
-                    file_name=name,
-                    taken_on=form.cleaned_data.get("taken_on"),
-                )
-            finally:
-                Path(handle.name).unlink(missing_ok=True)
+                with staged_upload(upload_file, suffix=".xml") as path:
+                    run = ctf_roll_import(
+                        actor=actor,
+                        path=path,
+                        file_name=name,
+                        taken_on=form.cleaned_data.get("taken_on"),
+                    )
+            except StorageUnavailable as exc:
+                # Disk full or read-only: said on this form; nothing was kept or recorded.
+                form.add_error("file", exc.message)
+                storage_failed = True
         else:
             try:
                 result = services.ctf_upload(actor=actor, data=upload_file.read(), file_name=name)
             except services.CtfRejected as exc:
                 problems = [str(p) for p in exc.problems]
     status = 400 if (form.errors or problems or (run and run.status == "failed")) else 200
+    if storage_failed:
+        status = 503
     return render_page(
         request,
         "transfers/upload.jinja",

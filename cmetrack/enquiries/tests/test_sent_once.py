@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ TODAY = timezone.localdate()
 TOKEN = re.compile(r'name="submission_token" value="([^"]+)"')
 
 
-def token_on(client, url: str) -> str:
+def token_on(client: Client, url: str) -> str:
     found = TOKEN.search(client.get(url).content.decode())
     assert found, "the form must carry a submission token"
     return found.group(1)
@@ -75,7 +77,7 @@ def test_the_api_makes_one_enquiry_per_idempotency_key(client, officer, case, ot
     client.force_login(officer)
     body = {"case_id": case.pk, "authority_code": "202", "reason_linked": "Aunt lives in Camden."}
 
-    def send(url: str, payload: dict, key: str):
+    def send(url: str, payload: dict[str, Any], key: str) -> Any:
         return client.post(
             url, json.dumps(payload), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
         )
