@@ -10,7 +10,9 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.template.backends.utils import csrf_input
 from django.template.loader import get_template
+from django.utils.functional import LazyObject, empty
 
 #: Errors that mean the database cannot be reached (down, restarting, refusing
 #: connections, a connection that dropped): the service is unavailable, not broken.
@@ -34,19 +36,40 @@ def render_without_session(
 ) -> HttpResponse:
     """Render an error page with no request in its context.
 
-    Without the request the Jinja2 backend runs no context processor (no navigation) and the
-    layout shows no user, so nothing reads the session or the database. Only this
-    request's CSP nonce (set by ``SecurityHeadersMiddleware``, if it ran) is passed on."""
+    Without the request the Jinja2 backend runs no context processor (no navigation from
+    the database) and nothing in the layout can read the session or look the user up. This
+    request's CSP nonce (set by ``SecurityHeadersMiddleware``, if it ran) is passed on, and
+    the signed-in person only if the request has already loaded them (a page not found
+    inside the service keeps its "Sign out" button; during an outage nobody is loaded)."""
     nonce = getattr(request, "csp_nonce", "")
+    page: dict[str, Any] = {"csp_nonce": nonce, **(context or {})}
+    user = already_loaded_user(request)
+    if user is not None:
+        # The header's name and "Sign out" button, from what this request already holds.
+        page.update(signed_in_user=user, csrf_input=csrf_input(request))
     try:
         template = get_template(template_name, using="jinja2")
-        html = template.render({"csp_nonce": nonce, **(context or {})})
+        html = template.render(page)
     except Exception:
         # The error page must answer even when the layout cannot be built (for example
         # static files never collected, so the manifest is missing): a plain page instead.
         logger.exception("Could not render %s; sent a plain page", template_name)
         html = plain_page(status)
     return HttpResponse(html, status=status)
+
+
+def already_loaded_user(request: HttpRequest) -> Any | None:
+    """The signed-in person if this request has already loaded them, else None: looks at
+    the lazy ``request.user`` (authentication's, wrapped by django-otp's) without
+    evaluating it, so it never reads the session or the database."""
+    user: Any = request.__dict__.get("user")
+    while isinstance(user, LazyObject):
+        user = user.__dict__.get("_wrapped", empty)
+        if user is empty:
+            return None
+    if user is not None and getattr(user, "is_authenticated", False) is True:
+        return user
+    return None
 
 
 def plain_page(status: int) -> str:

@@ -139,6 +139,20 @@ def test_unknown_address_is_the_404_page_under_manifest_storage(manifest_static,
     assert h1(response.content.decode()) == "Page not found"
 
 
+def test_page_not_found_inside_the_service_keeps_sign_out(manifest_static, client, make_user):
+    """The view had already loaded the person: the 404 page shows their name and the
+    "Sign out" button from that, and reads nothing more (no menu)."""
+    client.force_login(make_user(Role.CME_OFFICER, full_name="Robin Quayle"))
+    response = client.get("/children/987654/")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert h1(html) == "Page not found"
+    assert "Robin Quayle" in html
+    assert "Sign out" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'href="/cases/"' not in html  # no menu: it comes from the database
+
+
 def test_form_without_its_security_token_gets_the_csrf_page(manifest_static):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/sign-in/", {"username": "a@example.org", "password": "x"})
@@ -189,7 +203,7 @@ def signed_in(make_user: Any) -> Client:
     return browser
 
 
-def assert_service_unavailable_page(response: Any) -> None:
+def assert_service_unavailable_page(response: Any, person_loaded: bool = False) -> None:
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert response["Cache-Control"] == "no-store"
@@ -197,7 +211,8 @@ def assert_service_unavailable_page(response: Any) -> None:
     html = response.content.decode()
     assert h1(html) == "Sorry, the service is unavailable"
     assert "<title>Sorry, the service is unavailable – Children missing education" in html
-    assert "Sign out" not in html
+    # Only a person the request had loaded before the database failed is shown.
+    assert ("Sign out" in html) is person_loaded
 
 
 @pytest.mark.parametrize("path", ["/", "/cases/", "/no-such-page/", "/children/1/"])
@@ -214,7 +229,7 @@ def test_database_outage_on_a_form_post_gives_503(manifest_static, signed_in, da
 def test_database_outage_inside_a_view_gives_503(manifest_static, signed_in):
     with mock.patch.object(views, "HomePresenter", side_effect=InterfaceError("connection closed")):
         response = signed_in.get("/")
-    assert_service_unavailable_page(response)
+    assert_service_unavailable_page(response, person_loaded=True)
 
 
 def test_database_outage_on_the_api_gives_a_problem_document(signed_in, database_down):
