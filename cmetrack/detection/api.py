@@ -16,6 +16,7 @@ from ninja.errors import HttpError
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.core.api_support import Error, ValidationErrorOut, run_write
+from cmetrack.core.storage import StorageUnavailable
 
 from .models import Alert
 from .selectors import AlertFilters, alert_get_for_view, alert_queue, may_see_alerts
@@ -149,7 +150,7 @@ def deletion_return_create(request: HttpRequest, body: DeletionReturnIn) -> Any:
     from cmetrack.accounts.roles import Role
     from cmetrack.organisations.models import OrganisationKind
 
-    from .importers import deletion_return_submit
+    from .importers import RETURN_NOT_STORED, deletion_return_submit
 
     user = _user(request)
     school = user.organisation
@@ -161,9 +162,12 @@ def deletion_return_create(request: HttpRequest, body: DeletionReturnIn) -> Any:
         raise HttpError(403, "Only a school sends a deletion return, for its own roll")
 
     def call() -> dict[str, Any]:
-        record = deletion_return_submit(
-            actor=Actor.from_request(request), school=school, **body.dict()
-        )
+        try:
+            record = deletion_return_submit(
+                actor=Actor.from_request(request), school=school, **body.dict()
+            )
+        except StorageUnavailable as exc:  # disk full or read-only: nothing was saved
+            raise HttpError(503, RETURN_NOT_STORED) from exc
         return {
             "id": record.pk,
             "upn": record.upn,

@@ -488,6 +488,13 @@ def _deletions(path: Path, context: ImportContext) -> None:
     )
 
 
+#: A deletion return the server could not store (disk full or read-only).
+RETURN_NOT_STORED = (
+    "The return could not be sent because the server's storage is full or read-only. "
+    "Nothing was saved. Try again later or tell your administrator."
+)
+
+
 def deletion_return_submit(*, actor: Actor, school: Organisation, **fields: Any) -> DeletionReturn:
     """A school's deletion return from the form: the same checks as a one-row CSV."""
     import csv

@@ -297,19 +297,12 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-#: The deletion return page, when the server cannot store the return.
-RETURN_NOT_STORED = (
-    "The return could not be sent because the server's storage is full or read-only. "
-    "Nothing was saved. Try again later or tell your administrator."
-)
-
-
 @login_required
 def deletion_return(request: HttpRequest) -> HttpResponse:
     """A school tells the authority it deleted a pupil from its roll."""
     from cmetrack.organisations.models import OrganisationKind
 
-    from .importers import deletion_return_submit
+    from .importers import RETURN_NOT_STORED, deletion_return_submit
 
     user = _user(request)
     school = user.organisation

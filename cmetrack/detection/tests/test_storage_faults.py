@@ -143,6 +143,29 @@ def test_a_deletion_return_on_a_full_disk_says_so_and_keeps_nothing(
     assert files_under(disk["tmp"]) == []
 
 
+def test_a_deletion_return_through_the_api_on_a_read_only_disk_is_a_503(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch, disk: dict[str, Path]
+) -> None:
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=school(estab="2001")))
+    lock_disk(monkeypatch, errno.EROFS)
+    response = client.post(
+        "/api/v1/deletion-returns",
+        {
+            "upn": make_upn(7),
+            "legal_given_name": "Amira",
+            "legal_family_name": "Khan",
+            "dob": "2014-05-01",
+            "ground": "i",
+            "deleted_on": "2025-11-03",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 503
+    assert "storage is full or read-only" in response.json()["detail"]
+    assert not DeletionReturn.objects.exists()
+    assert not ImportRun.objects.exists()
+
+
 def test_the_import_command_queueing_on_a_full_disk_records_no_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disk: dict[str, Path]
 ) -> None:
