@@ -149,3 +149,14 @@ def test_old_submissions_are_forgotten() -> None:
     Submission.objects.create(owner="public", scope="t", key="new")
     assert submissions_purge() == 1
     assert list(Submission.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_daily_purge_is_scheduled() -> None:
+    from cmetrack.idempotency.jobs import submissions_purge_old
+    from cmetrack.jobs.registry import _SCHEDULES
+
+    spec = _SCHEDULES["submissions-purge"]
+    assert spec.func == "cmetrack.idempotency.jobs.submissions_purge_old"
+    Submission.objects.create(owner="public", scope="t", key="k")
+    Submission.objects.filter(key="k").update(created_at=timezone.now() - timedelta(days=40))
+    assert submissions_purge_old() == 1

@@ -1,0 +1,16 @@
+"""Scheduled work: forget form tokens older than :data:`~.services.KEEP_FOR`."""
+
+from __future__ import annotations
+
+import logging
+
+from .services import submissions_purge
+
+logger = logging.getLogger(__name__)
+
+
+def submissions_purge_old() -> int:
+    """Daily: remove submissions kept longer than needed to catch a repeat."""
+    removed = submissions_purge()
+    logger.info("forgot %s old form submissions", removed)
+    return removed
