@@ -131,11 +131,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that every line logged while a request is handled carries its request id.
-    "django_structlog.middlewares.RequestMiddleware",
-    "cmetrack.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Next (static files and HTTPS redirects are the proxy's to log): every line logged
+    # while a request is handled carries its request id, and the response returns it.
+    "django_structlog.middlewares.RequestMiddleware",
+    "cmetrack.ops.middleware.RequestIdMiddleware",
     # Before the session and sign-in: a database that cannot be reached gives the 503 page.
     "cmetrack.core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
