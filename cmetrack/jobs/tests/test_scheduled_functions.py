@@ -38,10 +38,9 @@ def test_each_scheduled_function_runs_on_an_empty_database(
     settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
     # The termly report is issued only after a census day: before one here (its issuing is
     # tested in the reports app, with the PDF).
-    import cmetrack.reports.jobs as report_jobs
-
+    # (By name: the jobs app and its tests import no app above it.)
     monkeypatch.setattr(
-        report_jobs, "timezone", SimpleNamespace(localdate=lambda: dt.date(2026, 9, 10))
+        "cmetrack.reports.jobs.timezone", SimpleNamespace(localdate=lambda: dt.date(2026, 9, 10))
     )
     monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 3, 4))  # a Wednesday
     assert isinstance(spec, type(scheduled()[0]))
