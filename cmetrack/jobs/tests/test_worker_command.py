@@ -105,11 +105,11 @@ def test_the_worker_runs_tasks_beats_and_stops_on_sigterm(
     worker = start_worker(env)
     try:
         assert wait_for(lambda: bool(query("SELECT name FROM jobs_workerbeat")), 30), "no beat"
-        assert wait_for(lambda: bool(query("SELECT id FROM django_q_task WHERE name = 't'")), 8)
+        assert wait_for(lambda: bool(query("SELECT id FROM django_q_task WHERE name = 't'")), 20)
         assert query("SELECT success FROM django_q_task WHERE name = 't'")[0][0] in (1, True)
         assert query("SELECT count(*) FROM django_q_ormq")[0][0] == 0
         worker.send_signal(signal.SIGTERM)
-        out, _ = worker.communicate(timeout=15)
+        out, _ = worker.communicate(timeout=30)
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -133,7 +133,7 @@ def test_a_killed_worker_leaves_no_process_behind(
         tree = _descendants(worker.pid)
         worker.kill()  # SIGKILL: no chance to stop its cluster
         worker.wait()
-        assert wait_for(lambda: not any(process_alive(pid) for pid in tree), 8), [
+        assert wait_for(lambda: not any(process_alive(pid) for pid in tree), 15), [
             pid for pid in tree if process_alive(pid)
         ]
     finally:
