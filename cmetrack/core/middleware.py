@@ -86,17 +86,20 @@ class DatabaseUnavailableMiddleware:
             return self.unavailable(request, exc)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DATABASE_UNAVAILABLE):
+        # With DEBUG on (development), Django's debug page shows the error instead.
+        if isinstance(exception, DATABASE_UNAVAILABLE) and not settings.DEBUG:
             return self.unavailable(request, exception)
         return None
 
     @staticmethod
     def unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
+        # With the traceback: on SQLite a missing table is an OperationalError too.
         logger.warning(
             "Database unavailable (%s) for %s %s",
             type(exception).__name__,
             request.method,
             request.path,
+            exc_info=exception,
         )
         return service_unavailable(request)
 

@@ -278,3 +278,14 @@ def test_error_page_still_answers_when_the_layout_cannot_be_built(settings, tmp_
     assert response.status_code == status
     assert "<h1>" in html
     assert "govuk-template" not in html  # the plain page, not the layout
+
+
+def test_database_outage_inside_a_view_is_logged_with_its_traceback(
+    manifest_static, signed_in, caplog
+):
+    with mock.patch.object(views, "HomePresenter", side_effect=OperationalError("server gone")):
+        response = signed_in.get("/")
+    assert response.status_code == 503
+    [record] = [r for r in caplog.records if r.name == "cmetrack.core.middleware"]
+    assert record.getMessage() == "Database unavailable (OperationalError) for GET /"
+    assert record.exc_info is not None
