@@ -212,6 +212,12 @@ class Case(models.Model):
                 fields=["assigned_officer", "date_referred", "id"], name="case_queue_officer_order"
             ),
             models.Index(fields=["route", "date_referred", "id"], name="case_queue_route"),
+            # Provision's delay queue: cases waiting for a place, longest wait first.
+            models.Index(
+                fields=["date_provision_determined", "id"],
+                name="case_waiting_since",
+                condition=models.Q(state__in=["needs_assessment", "awaiting_provision"]),
+            ),
         ]
 
     def __str__(self) -> str:

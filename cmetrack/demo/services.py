@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -60,9 +61,13 @@ from cmetrack.referrals.services import referral_link_case, referral_record
 from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
 from cmetrack.rules import academic_year_start_for, upn_check_letter
 
+from .bulk import BulkCases
+
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (synthetic demo accounts only)
 DEMO_EMAIL_DOMAIN = "demo.cmetrack.example"
 CME_TEAM_NAME = "Children Missing Education Team"
+#: A UPN's serial has three digits (rules/upn.py): 001..999 per school and year of issue.
+UPN_MAX_SERIAL = 999
 
 #: The path from "received" to each state, and the outcome when it ends closed.
 PATHS: dict[CaseState, list[CaseState]] = {
@@ -124,6 +129,15 @@ DEMO_USERS = (
 )
 
 
+#: Cases beyond this many are built in bulk, without the services (demo/bulk.py).
+SERVICE_CASES = 300
+
+
+def _extra_order(key: str) -> tuple[int, str]:
+    digits = "".join(c for c in key if c.isdigit())
+    return (int(digits) if digits else 0, key)
+
+
 def demo_email(local: str) -> str:
     return f"{local}@{DEMO_EMAIL_DOMAIN}"
 
@@ -154,6 +168,11 @@ class _Builder:
         self.actor = Actor.system("demo_data")
         self.summary = DemoSummary()
         self.upn_serials: dict[tuple[str, int], int] = {}
+        #: How many CME officers and managers (beyond the named demo users, officer4@...,
+        #: manager2@...: for load tests).
+        self.officers = 3
+        self.managers = 1
+        self.progress: Callable[[str], None] = lambda message: None
 
     # Organisations -------------------------------------------------------------------
     def home_authority(self) -> LocalAuthority:
@@ -241,10 +260,23 @@ class _Builder:
 
     # Pupils on rolls -----------------------------------------------------------------
     def upn(self, school: Organisation, issued: int) -> str:
-        key = (school.estab_number, issued % 100)
-        serial = self.upn_serials.get(key, 0) + 1
+        """A permanent UPN from ``school``, issued in ``issued`` (or the year before, ...).
+
+        The serial has three digits, so a school issues at most 999 UPNs a year: a large
+        school's extra pupils take a serial from an earlier year of issue (a pupil's UPN is
+        often older than their entry to this school). Never repeats, always a valid check
+        letter."""
+        year = issued
+        while True:
+            key = (school.estab_number, year % 100)
+            serial = self.upn_serials.get(key, 0) + 1
+            if serial <= UPN_MAX_SERIAL:
+                break
+            year -= 1
+            if issued - year >= 100:
+                raise ValueError(f"School {school.estab_number} has run out of UPN serials.")
         self.upn_serials[key] = serial
-        body = f"{school.local_authority.code}{school.estab_number}{issued % 100:02d}{serial:03d}"  # type: ignore[union-attr]
+        body = f"{school.local_authority.code}{school.estab_number}{year % 100:02d}{serial:03d}"  # type: ignore[union-attr]
         return upn_check_letter(body) + body
 
     def rolls(self, n_pupils: int) -> None:
@@ -270,8 +302,9 @@ class _Builder:
         by_remainder = sorted(range(len(quotas)), key=lambda i: sizes[i] - quotas[i])
         for i in by_remainder[: n_pupils - sum(sizes)]:
             sizes[i] += 1
-        entries: list[RollEntry] = []
+        pupils = 0
         for school, size in zip(self.schools, sizes, strict=True):
+            entries: list[RollEntry] = []
             snapshot = RollSnapshot.objects.create(
                 school=school, taken_on=taken_on, source="demo data"
             )
@@ -280,8 +313,10 @@ class _Builder:
             )
             for _ in range(size):
                 entries.append(self.pupil(snapshot, school, year, self.rng.choice(list(years))))
-        RollEntry.objects.bulk_create(entries, batch_size=2000)
-        self.summary.pupils = len(entries)
+            # One school at a time: a county's 250,000 pupils never sit in memory at once.
+            RollEntry.objects.bulk_create(entries, batch_size=2000)
+            pupils += len(entries)
+        self.summary.pupils = pupils
 
     def pupil(
         self, snapshot: RollSnapshot, school: Organisation, year: int, nc_year: int
@@ -321,6 +356,21 @@ class _Builder:
                 organisation=orgs[u.organisation],
                 password=DEMO_PASSWORD,
             )
+        for kind, count, template in (
+            ("officer", self.officers, "officer"),
+            ("manager", self.managers, "manager"),
+        ):
+            base = next(u for u in DEMO_USERS if u.email == template)
+            first = 4 if kind == "officer" else 2
+            for n in range(first, count + 1):
+                made[f"{kind}{n}"] = user_create(
+                    actor=self.actor,
+                    email=demo_email(f"{kind}{n}"),
+                    full_name=f"{self.fake.first_name()} {self.fake.last_name()}",
+                    roles=base.roles,
+                    organisation=orgs[base.organisation],
+                    password=DEMO_PASSWORD,
+                )
         made["slo"].linked_schools.set(self.schools[: max(1, len(self.schools) // 3)])
         self.summary.users = demo_sign_ins()
         return made
@@ -331,7 +381,11 @@ class _Builder:
             list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()), k=n_cases
         )
         states[: len(CaseState)] = list(CaseState)  # every state at least once
-        officers = [users["officer"], users["officer2"], users["officer3"]]
+        officers = [users["officer"], users["officer2"], users["officer3"]] + [
+            users[key]
+            for key in sorted(users, key=_extra_order)
+            if key.startswith("officer") and key not in ("officer", "officer2", "officer3")
+        ]
         slo_schools = list(users["slo"].linked_schools.all())
         roll_pool = list(
             RollEntry.objects.order_by("pk").values_list(
@@ -343,17 +397,34 @@ class _Builder:
                 "address",
                 "postcode",
                 "snapshot__school_id",
-            )[:5000]
+            )[: max(5000, n_cases)]
         )
         self.rng.shuffle(roll_pool)  # popped from the end: each pupil referred at most once
         previous: Child | None = None
-        for index, state in enumerate(states):
+        for index, state in enumerate(states[:SERVICE_CASES]):
             with transaction.atomic():
                 previous = self.one_case(
                     index, CaseState(state), officers, users, orgs, slo_schools, roll_pool, previous
                 )
             self.summary.cases_by_state[state] = self.summary.cases_by_state.get(state, 0) + 1
         self.summary.children = Child.objects.count()
+        # The rest are written in bulk at the end of the build (bulk_cases), after the
+        # other apps' demos, which work through the cases there are by then one at a time.
+        self.bulk = BulkCases(
+            self, officers=officers, users=users, orgs=orgs, slo_schools=slo_schools,
+            roll_pool=roll_pool,
+        )  # fmt: skip
+        self.bulk_states = [CaseState(s) for s in states[SERVICE_CASES:]]
+
+    def bulk_cases(self) -> None:
+        for n, state in enumerate(self.bulk_states, start=1):
+            self.bulk.add(state)
+            self.summary.cases_by_state[state] = self.summary.cases_by_state.get(state, 0) + 1
+            if n % 10_000 == 0:
+                self.progress(f"{n} cases written in bulk")
+        self.bulk.flush()
+        if self.bulk_states:
+            self.summary.children = Child.objects.count()
 
     def one_case(
         self,
@@ -573,9 +644,12 @@ class _Builder:
         from cmetrack.provision.demo import demo_places
 
         demo_places(schools=self.schools, today=self.today)
+        self.progress(f"{len(self.schools)} schools")
         self.rolls(n_pupils)
+        self.progress(f"{self.summary.pupils} pupils on rolls")
         users = self.users(orgs)
         self.cases(n_cases, users, orgs)
+        self.progress(f"{min(n_cases, SERVICE_CASES)} cases through the services")
         from cmetrack.enquiries.demo import demo_enquiries
 
         demo_enquiries(officer=users["officer"], today=self.today)
@@ -598,6 +672,8 @@ class _Builder:
         demo_lost_pupils(officer=users["officer"], school_user=users["school"],
                          schools=self.schools, seed=self.rng.randint(0, 10**6),
                          today=self.today)  # fmt: skip
+        self.progress("enquiries, home education, children in care and lost pupils")
+        self.bulk_cases()
         return self.summary
 
 
@@ -608,8 +684,15 @@ def build_demo_authority(
     pupils: int = 15_000,
     cases: int = 300,
     today: dt.date | None = None,
+    officers: int = 3,
+    managers: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
-    """Build the demo authority into an empty database (refuses if it is already there)."""
+    """Build the demo authority into an empty database (refuses if it is already there).
+
+    The first ``SERVICE_CASES`` cases go through the audited services; more are written in
+    bulk (``demo/bulk.py``). ``officers`` and ``managers`` above the named demo users add
+    ``officer4@``... and ``manager2@``... with the same password (load tests)."""
     if demo_exists():
         raise ValueError("The demo authority already exists in this database.")
     if schools < 4:
@@ -617,5 +700,8 @@ def build_demo_authority(
     from django.utils import timezone
 
     builder = _Builder(seed, today or timezone.localdate())
+    builder.officers, builder.managers = max(3, officers), max(1, managers)
+    if progress is not None:
+        builder.progress = progress
     with transaction.atomic():
         return builder.build(schools, pupils, cases)

@@ -284,10 +284,10 @@ def home_section(user: User, today: dt.date | None = None) -> QueueSection | Non
 
     from cmetrack.core.presenters import QUEUE_LIMIT, QueueRow, QueueSection
 
-    from .delays import delay_queue
+    from .delays import delay_queue_page
 
-    delays = delay_queue(user, today or timezone.localdate())
-    if not delays and not user.has_role(Role.ADMISSIONS):
+    page = delay_queue_page(user, today or timezone.localdate(), limit=QUEUE_LIMIT)
+    if not page.total and not user.has_role(Role.ADMISSIONS):
         return None
     return QueueSection(
         title="Children waiting too long for a place",
@@ -298,9 +298,9 @@ def home_section(user: User, today: dt.date | None = None) -> QueueSection | Non
                 cells=(d.case.reference, d.case.child.full_name, d.rule, str(d.school_days)),
                 href=reverse("provision:case", args=[d.case.pk]),
             )
-            for d in delays[:QUEUE_LIMIT]
+            for d in page.delays
         ],
-        total=len(delays),
+        total=page.total,
     )
 
 

@@ -33,11 +33,13 @@ from cmetrack.rules import is_valid_upn
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2026, 11, 25)
-SIZE = {"schools": 6, "pupils": 300, "cases": 25}
+SIZE: dict[str, int] = {"schools": 6, "pupils": 300, "cases": 25}
 
 
 def build(seed=3):
-    return build_demo_authority(seed=seed, today=TODAY, **SIZE)
+    return build_demo_authority(
+        seed=seed, today=TODAY, schools=SIZE["schools"], pupils=SIZE["pupils"], cases=SIZE["cases"]
+    )
 
 
 @pytest.fixture
