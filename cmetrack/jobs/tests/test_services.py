@@ -88,3 +88,30 @@ def test_weekdays_only_wrapper_skips_weekends(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 3, 9))  # Monday
     assert on_weekdays("cmetrack.jobs.tests.test_services.record") == "recorded ()"
     assert CALLS == [({},)]
+
+
+def test_on_sqlite_a_running_worker_here_counts_while_its_beat_waits_on_a_lock() -> None:
+    import os
+    import socket
+
+    from django.db import connection
+
+    old = timezone.now() - dt.timedelta(minutes=5)
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    status.beat(here, now=old)  # this process is running; its beat is five minutes old
+    assert status.worker_alive() == (connection.vendor == "sqlite")
+    WorkerBeat.objects.filter(name=here).update(pid=subprocess_pid())  # a process that ended
+    assert not status.worker_alive()
+
+
+def subprocess_pid() -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
