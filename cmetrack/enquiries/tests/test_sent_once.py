@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from cmetrack.enquiries.models import MoveNotification, OutgoingEnquiry
+from cmetrack.enquiries.models import IncomingEnquiry, MoveNotification, OutgoingEnquiry
 from cmetrack.idempotency.models import Submission
+from cmetrack.referrals.models import Referral
 
 TODAY = timezone.localdate()
 TOKEN = re.compile(r'name="submission_token" value="([^"]+)"')
@@ -106,3 +107,41 @@ def test_the_api_makes_one_enquiry_per_idempotency_key(client, officer, case, ot
     assert reused.status_code == 422
     assert OutgoingEnquiry.objects.count() == 3
     assert Submission.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_incoming_enquiry_logged_twice_is_logged_once(client, officer, other_la):
+    client.force_login(officer)
+    url = reverse("enquiries:incoming-new")
+    data = {
+        "from_la": str(other_la.pk),
+        **date_fields("received_on", TODAY),
+        "given_names": "Jayden",
+        "family_name": "Example",
+        "sex": "M",
+        "reason_linked": "Told a health visitor they were moving here.",
+        "address_given": "12 Example Row",
+        "submission_token": token_on(client, url),
+    }
+    first = client.post(url, data)
+    second = client.post(url, data)
+    enquiry = IncomingEnquiry.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert second["Location"] == reverse("enquiries:incoming-detail", args=[enquiry.pk])
+    assert Referral.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_home_office_check_sent_twice_is_recorded_once(client, officer, case):
+    client.force_login(officer)
+    data = {
+        "ho-result": "departure_confirmed",
+        **date_fields("ho-requested_on", TODAY),
+        **date_fields("ho-result_on", TODAY),
+        "submission_token": token_on(client, reverse("enquiries:case", args=[case.pk])),
+    }
+    url = reverse("enquiries:home-office", args=[case.pk])
+    assert client.post(url, data).status_code == 302
+    assert client.post(url, data).status_code == 302
+    assert case.home_office_checks.count() == 1
