@@ -38,7 +38,7 @@ def worker_alive(now: dt.datetime | None = None) -> bool:
     if connection.vendor != "sqlite":
         return False
     here = WorkerBeat.objects.filter(host=socket.gethostname(), pid__isnull=False)
-    return any(process_alive(pid) for pid in here.values_list("pid", flat=True))
+    return any(process_alive(pid) for pid in here.values_list("pid", flat=True) if pid)
 
 
 def worker_seen(name: str, now: dt.datetime | None = None) -> bool:
