@@ -277,8 +277,9 @@ def imports_watchdog() -> str:
 
 
 def detect_after_feed_enqueue() -> None:
-    """Queue a detection run after new attendance or rolls, unless one is waiting."""
-    if not worker_status.pending_args(DETECT_TASK):
+    """Queue a detection run after new attendance or rolls, unless one is waiting (one
+    already running may have started before these data, so it does not count)."""
+    if not worker_status.pending_args(DETECT_TASK, waiting_only=True):
         enqueue(DETECT_TASK, task_name="detection after a data feed")
 
 

@@ -87,9 +87,12 @@ def oldest_job_age(now: dt.datetime | None = None) -> dt.timedelta | None:
     return max(dt.timedelta(0), now - queued)
 
 
-def pending_args(func: str) -> list[tuple[object, ...]]:
-    """The arguments of each queued (or running) task of ``func``, oldest first."""
+def pending_args(func: str, *, waiting_only: bool = False) -> list[tuple[object, ...]]:
+    """The arguments of each queued task of ``func``, oldest first: waiting, or taken by a
+    worker too (unless ``waiting_only``)."""
     rows = OrmQ.objects.using(Conf.ORM or "default").filter(key=Conf.CLUSTER_NAME).order_by("pk")
+    if waiting_only:
+        rows = rows.filter(lock__lte=timezone.now())
     found = []
     for row in rows:
         task = row.task

@@ -115,3 +115,15 @@ def subprocess_pid() -> int:
         check=True,
     )
     return int(done.stdout)
+
+
+def test_pending_args_tell_waiting_tasks_from_taken_ones() -> None:
+    enqueue("cmetrack.jobs.tests.test_services.record", 1)
+    enqueue("cmetrack.jobs.tests.test_services.record", 2)
+    enqueue("cmetrack.jobs.tests.test_services.explode")
+    taken = OrmQ.objects.order_by("pk").first()
+    OrmQ.objects.filter(pk=taken.pk).update(lock=timezone.now() + dt.timedelta(hours=1))
+    record = "cmetrack.jobs.tests.test_services.record"
+    assert status.pending_args(record) == [(1,), (2,)]
+    assert status.pending_args(record, waiting_only=True) == [(2,)]
+    assert status.pending_args("cmetrack.jobs.tests.test_services.explode") == [()]
