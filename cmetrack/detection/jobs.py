@@ -55,7 +55,9 @@ STALE_AFTER = worker_status.ALIVE_WITHIN
 #: The task that runs one queued import.
 IMPORT_TASK = "cmetrack.detection.jobs.import_run_task"
 #: Kinds whose success is followed by a detection run (new attendance or rolls).
-FEED_KINDS = frozenset({ImportKind.ROLL.value, ImportKind.ATTENDANCE.value})
+FEED_KINDS = frozenset(
+    {ImportKind.ROLL.value, ImportKind.CTF_ROLL.value, ImportKind.ATTENDANCE.value}
+)
 #: What a run whose worker died says.
 STOPPED_MESSAGE = (
     "the import stopped before it finished (the background worker stopped); nothing was "
