@@ -126,3 +126,54 @@ def test_database_connections_are_checked_before_reuse() -> None:
 
 def test_database_connections_are_checked_in_these_settings(settings: Any) -> None:
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+SERVE_THREE_PAGES = """
+import django
+django.setup()
+from django.test import Client
+client = Client()
+for _ in range(3):
+    assert client.get("/accessibility/").status_code == 200
+"""
+
+READ_METRICS = """
+import django
+django.setup()
+from cmetrack.ops.metrics import exposition
+print(exposition()[0].decode())
+"""
+
+
+def test_one_process_reads_the_requests_another_process_served(tmp_path: Path) -> None:
+    """gunicorn's processes: /metrics in one adds up what every process counted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMETHEUS", "CMETRACK"))}
+    env.update(
+        CMETRACK_METRICS="true",
+        CMETRACK_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="cmetrack.config.settings.test",
+    )
+    env.pop("DATABASE_URL", None)
+    for script in (SERVE_THREE_PAGES, SERVE_THREE_PAGES):
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", script], env=env, check=True, timeout=120, capture_output=True
+        )
+
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", READ_METRICS],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    assert list((tmp_path / "prometheus").glob("counter_*.db"))
+    counts = [
+        line
+        for line in out.splitlines()
+        if line.startswith("django_http_requests_latency_seconds_by_view_method_count{")
+        and 'view="accessibility"' in line
+    ]
+    assert len(counts) == 1
+    assert counts[0].endswith(" 6.0")
