@@ -81,12 +81,14 @@ accesslog = None if os.environ.get("CMETRACK_WEB_ACCESS_LOG", "").lower() == "of
 errorlog = "-"
 loglevel = os.environ.get("CMETRACK_WEB_LOG_LEVEL", "info")
 #: The access log line: JSON. Every value is escaped for JSON by ``JsonAccessLogger``.
-#: ``U`` is the path without the query string; ``M`` the duration in milliseconds; the
-#: request id is the one the application answered with (the proxy's X-Request-ID, or one
-#: it made up), so the line matches the application's own log lines.
+#: ``U`` is the path without the query string; ``M`` the duration in milliseconds;
+#: ``bytes`` the response's Content-Length (gunicorn counts nothing sent with sendfile, as
+#: static files are; "-" for a streamed export); the request id is the one the
+#: application answered with (the proxy's X-Request-ID, or one it made up), so the line
+#: matches the application's own log lines.
 access_log_format = (
     '{"time": "%(t)s", "request_id": "%({x-request-id}o)s", "method": "%(m)s", '
-    '"path": "%(U)s", "status": %(s)s, "duration_ms": %(M)s, "bytes": "%(b)s", '
+    '"path": "%(U)s", "status": %(s)s, "duration_ms": %(M)s, "bytes": "%({content-length}o)s", '
     '"remote_addr": "%(h)s", "worker": "%(p)s"}'
 )
 

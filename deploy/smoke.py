@@ -101,7 +101,13 @@ class Browser:
         )
         self.count = 0
 
-    def _request(self, method: str, path: str, data: dict[str, str] | None) -> Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, str] | None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         self.count += 1
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         url = self.base_url + path  # http(s) only: checked in __init__
@@ -110,6 +116,8 @@ class Browser:
         request.add_header("X-Forwarded-Proto", "https")
         request.add_header("X-Request-ID", f"smoke-{self.who}-{self.count}")
         request.add_header("User-Agent", "cmetrack-smoke")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         if method == "POST":
             # Django checks the Origin of a form sent over HTTPS.
             request.add_header("Origin", f"https://{self.host}")
@@ -494,14 +502,74 @@ def check_assets(paths: set[str], base_url: str, host: str) -> tuple[int, list[s
     return len(done), failures
 
 
+OUTAGE_HEADING = "Sorry, the service is unavailable"
+
+
+def check_outage(base_url: str, host: str) -> int:
+    """Against a server whose database cannot be reached: pages that need the database
+    answer the service's own 503 page (the API a problem document) with Retry-After, and
+    the sign-in page and static files still load."""
+    browser = Browser(base_url, host, "outage")
+    failures: list[str] = []
+    sign_in_page = browser.open("/sign-in/", follow=False)[-1]
+    if sign_in_page.status != 200:
+        failures.append(f"the sign-in page answered {sign_in_page.status}")
+    links = parse(sign_in_page.text)
+    token = links.hidden.get("csrfmiddlewaretoken", "")
+    # Someone signed in earlier: the session must be read from the database.
+    cookie = {"Cookie": "sessionid=smoke0outage0session0key0abcdefgh"}
+    form = {
+        "csrfmiddlewaretoken": token,
+        "username": "officer@demo.cmetrack.example",
+        "password": "demo-password-2026",
+    }
+    probes = [
+        ("sign in", browser._request("POST", "/sign-in/", form)),
+        ("home page, signed in", browser._request("GET", "/", None, cookie)),
+        ("case list, signed in", browser._request("GET", "/cases/", None, cookie)),
+        ("API, signed in", browser._request("GET", "/api/v1/me", None, cookie)),
+    ]
+    for what, response in probes:
+        where = f"{what} ({response.path})"
+        if response.status != 503:
+            failures.append(f"{where}: {response.status}, not 503")
+            continue
+        if response.headers.get("retry-after") is None:
+            failures.append(f"{where}: no Retry-After")
+        if response.path.startswith("/api/"):
+            if response.headers.get("content-type") != "application/problem+json":
+                failures.append(f"{where}: {response.headers.get('content-type')}")
+        elif OUTAGE_HEADING not in response.text:
+            failures.append(f"{where}: not the service-unavailable page")
+    assets = [a for a in links.assets if a.startswith("/static/")]
+    for path in assets:
+        status = browser.open(path, follow=False)[-1].status
+        if status != 200:
+            failures.append(f"static {path}: {status}")
+    print(
+        f"database outage: {len(probes)} pages that need the database, "
+        f"{len(assets)} static files; {len(failures)} failures"
+    )
+    for failure in failures:
+        print(f"FAIL outage: {failure}")
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--host", default="localhost", help="the Host header (in ALLOWED_HOSTS)")
     parser.add_argument("--parallel", type=int, default=3, help="roles walked at once")
     parser.add_argument("--verbose", action="store_true", help="list each role's 4xx answers")
+    parser.add_argument(
+        "--database-down",
+        action="store_true",
+        help="the server's database cannot be reached: check the 503 pages instead",
+    )
     args = parser.parse_args(argv)
     password = os.environ.get(PASSWORD_ENV, "demo-password-2026")
+    if args.database_down:
+        return check_outage(args.base_url, args.host)
 
     setup_django()
     started = time.monotonic()
