@@ -87,6 +87,9 @@ def logging_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
             "cmetrack": {"level": level},
             "django_structlog": {"level": level},
             "health_check": {"level": "WARNING", "filters": ["expected_health_warnings"]},
+            # A request for another host name (scanners): answered 400 and logged as such
+            # by request_finished, without Django's traceback for each one.
+            "django.security.DisallowedHost": {"level": "CRITICAL"},
         },
         "filters": {"expected_health_warnings": {"()": ExpectedHealthWarningFilter}},
     }
