@@ -52,6 +52,25 @@ from cmetrack.rules.upn import InvalidUPN, normalise_upn, validate_upn
 
 from .models import ImportKind, ImportRun, ImportStatus
 
+#: Kinds whose success is followed by a detection run (new attendance or rolls).
+FEED_KINDS = frozenset(
+    {ImportKind.ROLL.value, ImportKind.CTF_ROLL.value, ImportKind.ATTENDANCE.value}
+)
+#: Detection as of today over the imported data, run by the background worker.
+DETECT_TASK = "cmetrack.detection.jobs.detect_today"
+
+
+def detection_after_feed() -> None:
+    """Queue a detection run after new attendance or rolls (however they were imported:
+    the upload page, the worker, ``cmetrack import_data``), unless one is waiting (one
+    already running may have started before these data, so it does not count)."""
+    from cmetrack.jobs.services import enqueue
+    from cmetrack.jobs.status import pending_args
+
+    if not pending_args(DETECT_TASK, waiting_only=True):
+        enqueue(DETECT_TASK, task_name="detection after a data feed")
+
+
 logger = logging.getLogger(__name__)
 
 #: At most this many problems are kept per import (the count is always exact).
@@ -383,6 +402,8 @@ def run_import(
             )
             for finish in context._finishers:
                 finish()
+            if run.status == ImportStatus.SUCCEEDED and run.kind in FEED_KINDS:
+                detection_after_feed()  # queued with the import: both commit, or neither
         return run
     except ImportRejected:
         _cleanup(context)

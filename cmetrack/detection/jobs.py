@@ -40,6 +40,8 @@ from cmetrack.jobs.services import enqueue
 from cmetrack.jobs.watch import process_alive
 
 from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
+from .imports import DETECT_TASK as DETECT_TASK  # (re-exported: the task after a feed)
+from .imports import FEED_KINDS as FEED_KINDS
 from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus
 
 logger = logging.getLogger(__name__)
@@ -54,10 +56,6 @@ _IMPORTERS: dict[str, ImportService] = {}
 STALE_AFTER = worker_status.ALIVE_WITHIN
 #: The task that runs one queued import.
 IMPORT_TASK = "cmetrack.detection.jobs.import_run_task"
-#: Kinds whose success is followed by a detection run (new attendance or rolls).
-FEED_KINDS = frozenset(
-    {ImportKind.ROLL.value, ImportKind.CTF_ROLL.value, ImportKind.ATTENDANCE.value}
-)
 #: What a run whose worker died says.
 STOPPED_MESSAGE = (
     "the import stopped before it finished (the background worker stopped); nothing was "
@@ -151,9 +149,7 @@ def import_run_task(run_id: int) -> str:
     run = import_claim(worker=_runner_name(), run_id=run_id)
     if run is None:
         return f"import {run_id} was not waiting (already run, or failed)"
-    done = import_process(run)
-    if done.status == ImportStatus.SUCCEEDED and done.kind in FEED_KINDS:
-        detect_after_feed_enqueue()
+    done = import_process(run)  # (a feed queues detection as it commits)
     return f"import {run_id}: {done.get_status_display()}"
 
 
@@ -276,17 +272,6 @@ def imports_watchdog() -> str:
             enqueue(IMPORT_TASK, pk, task_name=f"import {pk}")
             requeued += 1
     return f"{stopped} stopped import(s) failed, {requeued} queued import(s) given a task"
-
-
-def detect_after_feed_enqueue() -> None:
-    """Queue a detection run after new attendance or rolls, unless one is waiting (one
-    already running may have started before these data, so it does not count)."""
-    if not worker_status.pending_args(DETECT_TASK, waiting_only=True):
-        enqueue(DETECT_TASK, task_name="detection after a data feed")
-
-
-#: Detection as of today over the imported data.
-DETECT_TASK = "cmetrack.detection.jobs.detect_today"
 
 
 def detect_today() -> str:

@@ -112,6 +112,20 @@ def test_a_roll_keeps_its_date_through_the_queue(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
+def test_a_roll_imported_at_once_queues_detection_once(tmp_path: Path) -> None:
+    """However a feed arrives (here the command line, in this process), detection follows."""
+    school(estab="2001")
+    for n, taken_on in enumerate(("2025-10-02", "2025-10-09")):
+        path = write_csv(tmp_path / f"roll{n}.csv", ROLL_COLUMNS, roll_rows("9992001", 2))
+        call_command("import_data", "roll", str(path), "--taken-on", taken_on, stdout=io.StringIO())
+    assert RollSnapshot.objects.count() == 2
+    assert worker_status.pending_args(jobs.DETECT_TASK) == [()]  # one waiting is enough
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+    call_command("import_data", "deletions", str(path), stdout=io.StringIO())
+    assert worker_status.queue_depth() == 1
+
+
+@pytest.mark.django_db
 def test_a_refused_file_in_the_background_saves_nothing_and_names_each_problem(
     tmp_path: Path,
 ) -> None:
