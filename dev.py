@@ -70,6 +70,8 @@ def demo() -> None:
     env["DJANGO_SETTINGS_MODULE"] = "cmetrack.config.settings.dev"
     cmetrack("migrate", "--no-input", "-v", "0", env=env)
     cmetrack("demo_data", "--seed", DEMO_SEED, "--if-missing", env=env)
+    # The search indexes before the first search (the worker keeps them current after).
+    cmetrack("build_search_index", env=env)
     # The background worker (imports, scheduled jobs) beside the web server, stopped with it.
     print("+ cmetrack worker (in the background)", flush=True)
     worker = subprocess.Popen([str(BIN / "cmetrack"), "worker"], cwd=ROOT, env=env)

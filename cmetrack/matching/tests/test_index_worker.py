@@ -18,7 +18,8 @@ from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.cases.tests.factories import CaseFactory
 from cmetrack.matching import adapters, jobs, services, store
-from cmetrack.matching.index import CandidateIndex
+from cmetrack.matching.index import FORMAT_VERSION, CandidateIndex
+from cmetrack.matching.model import current_model
 from cmetrack.matching.services import SearchNotReady, SearchQuery, search_children
 from cmetrack.people.models import Child
 from cmetrack.people.tests.factories import ChildFactory
@@ -204,9 +205,11 @@ def test_an_appended_index_is_the_index_a_full_build_makes(production):
         child("Aisha", "Evans", dt.date(2013, 3, 4)),
     ]
     assert jobs.refresh_register(children).action == "append"
-    model = services.current_model()
+    model = current_model()
     saved = store.current_store()
-    appended = saved.load(saved.manifest("children"), model)
+    manifest = saved.manifest("children")
+    assert manifest is not None
+    appended = saved.load(manifest, model)
     full = CandidateIndex(children.records(), model)
 
     assert list(appended.items) == list(full.items)
@@ -230,7 +233,7 @@ def test_a_deleted_or_changed_child_or_a_new_model_means_a_full_rebuild(producti
     assert jobs.refresh_register(children).action == "full"
     assert jobs.refresh_register(children).action == "fresh"
 
-    current = services.current_model()
+    current = current_model()
     newer = dataclasses.replace(current, version=current.version + "-retrained")
     monkeypatch.setattr(jobs, "current_model", lambda: newer)
     assert jobs.refresh_register(children).action == "full"
@@ -282,7 +285,7 @@ def test_an_index_of_an_older_format_is_not_used(production, make_user, monkeypa
     officer = make_user(Role.CME_OFFICER)
     jobs.refresh_indexes()
     services.clear_indexes()
-    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
+    monkeypatch.setattr(store, "FORMAT_VERSION", FORMAT_VERSION + 1)
     with pytest.raises(SearchNotReady) as raised:
         search(officer, "Margaret", "Evans", dt.date(2011, 1, 17))
     assert "children" in raised.value.registers
@@ -327,3 +330,73 @@ def test_the_triage_page_never_says_no_duplicate_while_search_is_being_prepared(
     html = client.get(f"/referrals/{referral.reference}/triage/").content.decode()
     assert "The check for possible duplicates is being prepared" in html
     assert "No possible duplicate found" not in html
+
+
+def test_the_children_register_reads_each_child_as_record_of_does(production, monkeypatch):
+    """The build reads children as plain values in chunks; each record is the one
+    ``ChildAdapter.record_of`` makes from the model (aliases, former UPNs, parents, the
+    current unrestricted address; a restricted one never)."""
+    from cmetrack.people.models import Address, ChildAlias, FormerUpn, ParentCarer
+
+    monkeypatch.setattr(adapters.ChildAdapter, "CHUNK", 2)
+    plain = ChildFactory.create(legal_given_names="Ann", legal_family_name="Lee", upn=None)
+    full = ChildFactory.create(
+        legal_given_names="Margaret",
+        legal_middle_names="Rose",
+        legal_family_name="Evans",
+        dob=dt.date(2011, 1, 17),
+        sex="F",
+        upn="A801200001235",
+    )
+    ChildAlias.objects.create(child=full, alias_type="previous_name", family_name="Hughes")
+    ChildAlias.objects.create(child=full, alias_type="known_as", given_names="Maggie")
+    FormerUpn.objects.create(child=full, upn="B801200001234")
+    ParentCarer.objects.create(child=full, given_names="Lisa", family_name="Evans")
+    Address.objects.create(
+        child=full, line1="1 Old Road", postcode="EX1 1AA", date_from=dt.date(2020, 1, 1)
+    )
+    Address.objects.create(
+        child=full,
+        line1="9 Elm Close",
+        town="Exeter",
+        postcode="EX7 9DD",
+        date_from=dt.date(2025, 1, 1),
+    )
+    Address.objects.create(
+        child=full,
+        line1="Refuge",
+        postcode="EX9 9ZZ",
+        is_restricted=True,
+        date_from=dt.date(2026, 1, 1),
+    )
+    third = ChildFactory.create(legal_given_names="Zara", legal_family_name="Quinn")
+
+    read = list(adapters.ChildAdapter().records())
+
+    expected = [
+        (adapters.RegisterRef("children", c.pk), adapters.ChildAdapter.record_of(c))
+        for c in (plain, full, third)
+    ]
+    assert read == expected
+    record = read[1][1]
+    assert record.postcode == "EX7 9DD"
+    assert record.address == "9 Elm Close Exeter"
+    assert record.aliases == (("", "Hughes"), ("Maggie", ""))
+
+
+def test_an_index_saved_under_an_older_model_is_searched_while_the_worker_rebuilds(
+    production, make_user, monkeypatch
+):
+    """The saved index does not depend on the model (the scorer is made when a process
+    loads it), so a retrained model is used at once; the worker rebuilds all the same."""
+    child("Margaret", "Evans", dt.date(2011, 1, 17))
+    officer = make_user(Role.CME_OFFICER)
+    jobs.refresh_indexes()
+    current = current_model()
+    newer = dataclasses.replace(current, version=current.version + "-retrained")
+    monkeypatch.setattr(services, "current_model", lambda: newer)
+    no_reading(monkeypatch)
+
+    assert search(officer, "Margaret", "Evans", dt.date(2011, 1, 17)) == ["Margaret Evans"]
+    assert services._loaded["children"].model_version == newer.version
+    assert services.index_status()["children"]["behind"] is True
