@@ -69,9 +69,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         cluster.start()
+        # The heartbeat goes on until the cluster has stopped (running tasks finish first).
+        beats_done = threading.Event()
         beats = threading.Thread(
             target=_beat_loop,
-            args=(name, stopping, options["beat_seconds"]),
+            args=(name, beats_done, options["beat_seconds"]),
             name="cmetrack-worker-beat",
             daemon=True,
         )
@@ -92,6 +94,7 @@ class Command(BaseCommand):
         stopping.set()
         if cluster.sentinel is not None and cluster.sentinel.is_alive():
             cluster.stop()
+        beats_done.set()
         beats.join(timeout=30)
         status.beat_stop(name)
         connection.close()
