@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from cmetrack.accounts.roles import Role
@@ -195,3 +197,35 @@ def test_an_api_call_without_a_key_is_not_protected_and_a_bad_key_is_400(
     for _ in range(2):
         client.post(url, SCHOOL_EXAMPLE, content_type="application/json", headers=keyed)
     assert Referral.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'",
+    reason="needs two real transactions at once: the suite's SQLite is one in-memory connection",
+)
+def test_a_double_click_on_the_agency_form_makes_one_referral(agency_user: Any) -> None:
+    """The reported fault: two sendings of one agency form at the same moment."""
+    client = Client()
+    client.force_login(agency_user)
+    data = {**AGENCY_POST, "submission_token": token_on(client, "/referrals/agency/")}
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            answers.append(client.post("/referrals/agency/", data))
+        except Exception as exc:  # reported to the test
+            answers.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    referral = Referral.objects.get()
+    assert [getattr(a, "status_code", a) for a in answers] == [302, 302]
+    assert {a["Location"] for a in answers} == {f"/referrals/{referral.reference}/sent/"}
