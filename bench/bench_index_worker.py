@@ -119,8 +119,13 @@ if sys.argv[2] == "load":
         out[f"load_{a.name}_s"] = time.perf_counter() - t
     print(json.dumps(out)); sys.exit(0)
 user = User.objects.get(email="bench-officer@example.invalid")
-client = Client()
+client = Client(HTTP_HOST="127.0.0.1")
 client.force_login(user)
+# The page itself first (templates compiled, URLconf and middleware loaded), so the
+# first search's time is the search's: mapping the indexes and scoring.
+t = time.perf_counter()
+assert client.get("/find-a-child/").status_code == 200
+out["first_page_view_s"] = time.perf_counter() - t
 forms = [
     {"given_names": "Olivia", "family_name": "Smith", "dob_year": "2014"},
     {"given_names": "Mohammed", "family_name": "Khan", "dob_day": "3", "dob_month": "5", "dob_year": "2013"},
@@ -128,15 +133,18 @@ forms = [
     {"family_name": "Williams", "postcode": "EX1 1AA"},
     {"given_names": "Amelia", "family_name": "Brown", "dob_year": "2012"},
 ]
-times = []
+times, cpus = [], []
 for form in forms:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = client.post("/find-a-child/", form)
     times.append(time.perf_counter() - t)
+    cpus.append(time.process_time() - c)
     assert r.status_code == 200, r.status_code
     assert b"being prepared" not in r.content, "search not ready"
 out["first_request_s"] = times[0]
+out["first_request_cpu_s"] = cpus[0]
 out["next_requests_s"] = times[1:]
+out["loaded_s"] = {name: l.loaded_seconds for name, l in services._loaded.items()}
 out["delta_rows"] = {
     name: (l.delta.index.record_count if l.delta and l.delta.index else 0)
     for name, l in services._loaded.items()
@@ -213,7 +221,7 @@ def main() -> None:
     print(lines[-1], flush=True)
     first = web_process("search")
     lines.append(
-        f"| Web process: first find-a-child request (index mapped in it) | {first['first_request_s']:.3f} s | – | {os.getloadavg()[0]:.2f} | next four: {', '.join(f'{t * 1000:.0f} ms' for t in first['next_requests_s'])} |"
+        f"| Web process: first find-a-child search (every index mapped in it) | {first['first_request_s']:.3f} s | {first['first_request_cpu_s']:.3f} s | {os.getloadavg()[0]:.2f} | mapping {sum(first['loaded_s'].values()) * 1000:.0f} ms of it; the page's first view before it {first['first_page_view_s']:.2f} s; next four searches: {', '.join(f'{t * 1000:.0f} ms' for t in first['next_requests_s'])} |"
     )
     print(lines[-1], flush=True)
 
@@ -221,7 +229,7 @@ def main() -> None:
     fill(args.added, start=total, seed=11)
     fresh = web_process("search")
     lines.append(
-        f"| Web process, {args.added:,} children added since the saved index: first request | {fresh['first_request_s']:.3f} s | – | {os.getloadavg()[0]:.2f} | the {fresh['delta_rows'].get('children', 0):,} new rows indexed in the process; next four: {', '.join(f'{t * 1000:.0f} ms' for t in fresh['next_requests_s'])} |"
+        f"| Web process, {args.added:,} children added since the saved index: first search | {fresh['first_request_s']:.3f} s | {fresh['first_request_cpu_s']:.3f} s | {os.getloadavg()[0]:.2f} | the {fresh['delta_rows'].get('children', 0):,} new rows indexed in the process; next four: {', '.join(f'{t * 1000:.0f} ms' for t in fresh['next_requests_s'])} |"
     )
     print(lines[-1], flush=True)
     result, wall, cpu, l0, l1 = timed(lambda: jobs.refresh_register(adapter_for("children")))
@@ -235,7 +243,7 @@ def main() -> None:
     )
     again = web_process("search")
     lines.append(
-        f"| Web process after that refresh: first request | {again['first_request_s']:.3f} s | – | {os.getloadavg()[0]:.2f} | next four: {', '.join(f'{t * 1000:.0f} ms' for t in again['next_requests_s'])} |"
+        f"| Web process after that refresh: first search | {again['first_request_s']:.3f} s | {again['first_request_cpu_s']:.3f} s | {os.getloadavg()[0]:.2f} | next four: {', '.join(f'{t * 1000:.0f} ms' for t in again['next_requests_s'])} |"
     )
     print(lines[-1], flush=True)
 
@@ -245,10 +253,10 @@ def main() -> None:
     text = f"""# Search index built by the worker (issue 15 item 5)
 
 Run on {dt.date.today().isoformat()} on this shared 2-core machine ({db}, {total:,} children
-before the {args.added:,} added; every other register small). Wall time, CPU time (this
-process and its children) and the 1-minute load average before → after each step. Other
-sessions were running on the machine, so wall times are pessimistic; CPU time is the
-better guide.
+before the {args.added:,} added; every other register small). Wall time, CPU time (of the
+building or searching Python process; PostgreSQL's own CPU is not in it) and the 1-minute
+load average before → after each step. Other sessions were running on the machine, so
+wall times are pessimistic; CPU time is the better guide.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cmetrack_hc_bench \\
     CMETRACK_VAR_DIR=/tmp/cmetrack-bench-var \\

@@ -502,6 +502,51 @@ def _dob_from_code(code: int) -> DobParts:
     return (code // 10000, (code // 100) % 100, code % 100)
 
 
+class _Lazy(Sequence[T]):
+    """``make(source[i])`` for each ``i``, made when first read and kept."""
+
+    _UNSET: Any = object()
+
+    def __init__(self, source: Sequence[Any], make: Callable[[Any], T]) -> None:
+        self.source, self.make = source, make
+        self.made: list[Any] = [self._UNSET] * len(source)
+
+    def __len__(self) -> int:
+        return len(self.made)
+
+    def __getitem__(self, i: int) -> T:  # type: ignore[override]
+        value = self.made[i]
+        if value is self._UNSET:
+            value = self.made[i] = self.make(self.source[i])
+        return value  # type: ignore[no-any-return]
+
+
+class _FirstOf:
+    """Given-name id -> id of its first name alone in :attr:`vocab` (-1: no name), worked
+    out when first asked."""
+
+    def __init__(self, given: Sequence[GivenName | None]) -> None:
+        self.given = given
+        self.ids: list[int | None] = [None] * len(given)
+        self.firsts: dict[GivenName, int] = {}
+        self.vocab: list[GivenName] = []
+
+    def __getitem__(self, value: int) -> int:
+        first = self.ids[value]
+        if first is None:
+            g = self.given[value]
+            if g is None:
+                first = -1
+            else:
+                alone = _without_others(g)
+                first = self.firsts.get(alone)
+                if first is None:
+                    first = self.firsts[alone] = len(self.vocab)
+                    self.vocab.append(alone)
+            self.ids[value] = first
+        return first
+
+
 # --- the index ----------------------------------------------------------------------------
 
 
@@ -667,24 +712,16 @@ class CandidateIndex(Generic[T]):
 
     def _set_vocab(self, vocab: _Vocab) -> None:
         self.vocab = vocab
-        self.given_vocab: list[GivenName | None] = [
-            given_name(*t.split(_SEP, 1)) for t in vocab.given_text
-        ]
-        self.family_vocab: list[FamilyName | None] = [family_name(t) for t in vocab.family_text]
+        # Names are parsed when first read, not when the index is loaded: a web process
+        # that maps a county's index reads a few hundred of its tens of thousands.
+        self.given_vocab: Sequence[GivenName | None] = _Lazy(
+            vocab.given_text, lambda t: given_name(*t.split(_SEP, 1))
+        )
+        self.family_vocab: Sequence[FamilyName | None] = _Lazy(vocab.family_text, family_name)
         # Each given name's first name on its own (levels up to "typing error" look at
         # the first names only, so they are worked out once per first name).
-        firsts: dict[GivenName, int] = {}
-        self.first_of: list[int] = []
-        self.first_vocab: list[GivenName | None] = []
-        for g in self.given_vocab:
-            if g is None:
-                self.first_of.append(-1)
-                continue
-            alone = _without_others(g)
-            if alone not in firsts:
-                firsts[alone] = len(self.first_vocab)
-                self.first_vocab.append(alone)
-            self.first_of.append(firsts[alone])
+        self.first_of = _FirstOf(self.given_vocab)
+        self.first_vocab: list[GivenName] = self.first_of.vocab
         self.dob_vocab: list[DobParts] = [_dob_from_code(c) for c in vocab.dob_codes]
         self._pc = (
             _view(vocab.pc_full, "I"),

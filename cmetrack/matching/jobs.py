@@ -92,12 +92,18 @@ def _manifest(
 
 
 def plan(
-    adapter: RegisterAdapter, saved: Manifest | None, model: MatchModel, signature: str
+    adapter: RegisterAdapter,
+    saved: Manifest | None,
+    model: MatchModel,
+    signature: str,
+    store: Store | None = None,
 ) -> str:
     """ "fresh", "append" or "full" for ``adapter`` given its saved index (without reading
     the register beyond :meth:`unchanged`'s aggregates)."""
     if saved is None or not saved.usable() or saved.model_version != model.version:
         return "full"
+    if store is not None and not store.complete(saved):
+        return "full"  # its files were removed: build it again
     if saved.signature == signature:
         return "fresh"
     source = appendable(adapter)
@@ -130,7 +136,7 @@ def refresh_register(
         # The signature before the watermark before the rows: whatever changes while the
         # rows are read shows as a changed signature at the next refresh.
         signature = repr(adapter.signature())
-        action = "full" if full else plan(adapter, saved, model, signature)
+        action = "full" if full else plan(adapter, saved, model, signature, store)
         if action == "fresh":
             assert saved is not None
             return Refreshed(adapter.name, "fresh", saved.records, 0, 0.0, 0.0)
@@ -139,12 +145,20 @@ def refresh_register(
         top = watermark.get("max_pk")
         upto = int(top) if isinstance(top, int) else None
         index: CandidateIndex[RegisterRef]
+        old: CandidateIndex[RegisterRef] | None = None
+        if action == "append":
+            assert saved is not None
+            try:
+                old = store.load(saved, model)
+            except (OSError, ValueError, KeyError):
+                log.warning("matching: the saved %s index cannot be read", adapter.name)
+                action = "full"
         if action == "append":
             assert saved is not None
             assert source is not None
+            assert old is not None
             since = saved.max_pk
             rows = list(source.records_between(since, upto)) if upto is not None else []
-            old = store.load(saved, model)
             if rows:
                 added_index: CandidateIndex[RegisterRef] = CandidateIndex(rows, model)
                 index = old.appended(added_index)
@@ -181,6 +195,7 @@ def refresh_indexes(*, full: bool = False) -> list[dict[str, object]]:
     was done to each, as plain values (django-q keeps a task's result)."""
     store = current_store()
     model = current_model()
+    store.remove_legacy()
     done = []
     try:
         for adapter in ADAPTERS:

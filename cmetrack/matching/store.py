@@ -213,6 +213,13 @@ class Store:
         """Something that changes when ``register``'s current index does (cheap)."""
         raise NotImplementedError
 
+    def complete(self, manifest: Manifest) -> bool:
+        """The generation ``manifest`` names is all there (its files were not removed)."""
+        raise NotImplementedError
+
+    def remove_legacy(self) -> None:
+        """Remove what an older version of cmetrack saved in another layout."""
+
     @contextlib.contextmanager
     def build_lock(self, *, wait: bool) -> Iterator[bool]:
         """Held while building: yields False when ``wait`` is off and another build holds
@@ -264,6 +271,24 @@ class DirectoryStore(Store):
         except OSError:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def complete(self, manifest: Manifest) -> bool:
+        path = self._register_dir(manifest.register) / manifest.generation
+        return (
+            all(
+                (path / f"{name}.arrow").is_file()
+                for name in ("rows", "keys", "postcodes", "addresses", "upns", "parents", "refs")
+            )
+            and (path / "meta.json").is_file()
+        )
+
+    def remove_legacy(self) -> None:
+        """Indexes saved before generations (``<register>-<key>/`` beside the database
+        folders, each with its own ``meta.json``) are no longer read."""
+        with contextlib.suppress(OSError):
+            for path in self.root.parent.iterdir():
+                if path.is_dir() and "-" in path.name and (path / "meta.json").is_file():
+                    shutil.rmtree(path, ignore_errors=True)
 
     def load(self, manifest: Manifest, model: MatchModel) -> CandidateIndex[RegisterRef]:
         path = self._register_dir(manifest.register) / manifest.generation
@@ -371,6 +396,10 @@ class MemoryStore(Store):
     def version(self, register: str) -> object:
         saved = self._saved.get(register)
         return saved[0].generation if saved else None
+
+    def complete(self, manifest: Manifest) -> bool:
+        saved = self._saved.get(manifest.register)
+        return saved is not None and saved[0].generation == manifest.generation
 
     def load(self, manifest: Manifest, model: MatchModel) -> CandidateIndex[RegisterRef]:
         saved = self._saved.get(manifest.register)

@@ -400,3 +400,37 @@ def test_an_index_saved_under_an_older_model_is_searched_while_the_worker_rebuil
     assert search(officer, "Margaret", "Evans", dt.date(2011, 1, 17)) == ["Margaret Evans"]
     assert services._loaded["children"].model_version == newer.version
     assert services.index_status()["children"]["behind"] is True
+
+
+def test_an_index_whose_files_were_removed_is_built_again(production, make_user):
+    import shutil
+
+    child("Margaret", "Evans", dt.date(2011, 1, 17))
+    officer = make_user(Role.CME_OFFICER)
+    jobs.refresh_indexes()
+    services.clear_indexes()
+    folder = Path(production["dir"]) / store.database_key() / "children"
+    for generation in folder.iterdir():
+        if generation.is_dir():
+            shutil.rmtree(generation)
+
+    with pytest.raises(SearchNotReady):
+        search(officer, "Margaret", "Evans", dt.date(2011, 1, 17))
+    assert jobs.refresh_register(adapters.adapter_for("children")).action == "full"
+    assert search(officer, "Margaret", "Evans", dt.date(2011, 1, 17)) == ["Margaret Evans"]
+
+
+def test_the_build_goes_on_the_workers_queue(production, make_user, monkeypatch):
+    """Through the real queue (django-q2's ORM broker): one task, named, for the worker."""
+    from django_q.models import OrmQ
+
+    monkeypatch.undo()  # the real enqueue
+    monkeypatch.setattr(services, "_last_request", 0.0)
+    officer = make_user(Role.CME_OFFICER)
+    with pytest.raises(SearchNotReady):
+        search(officer, "Margaret", "Evans", dt.date(2011, 1, 17))
+
+    queued = [q.task for q in OrmQ.objects.all()]
+    assert [(t["func"], t["name"]) for t in queued] == [
+        (services.REFRESH_TASK, "matching-index-refresh")
+    ]
