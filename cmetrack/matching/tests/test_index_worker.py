@@ -422,7 +422,7 @@ def test_an_index_whose_files_were_removed_is_built_again(production, make_user)
 
 def test_the_build_goes_on_the_workers_queue(production, make_user, monkeypatch):
     """Through the real queue (django-q2's ORM broker): one task, named, for the worker."""
-    from django_q.models import OrmQ
+    from django_q.models import OrmQ  # type: ignore[import-untyped]
 
     monkeypatch.undo()  # the real enqueue
     monkeypatch.setattr(services, "_last_request", 0.0)
