@@ -15,8 +15,9 @@ otherwise). Anonymous people get the public pages. Then every static file any pa
 referred to (and what the CSS and JavaScript refer to) must load with 200.
 
 All requests go over HTTP to the server with the standard library (urllib, a cookie jar):
-nothing runs in-process. Django is set up only to read the URL list, resolve paths to
-URL names and find ids. Run it in the server's environment (the same
+no page is rendered in-process. Django is set up only to read the URL list, resolve paths
+to URL names, find ids, read the key of an authenticator app an earlier run set up and,
+with ``--seed``, make the records the demo authority has none of. Run it in the server's environment (the same
 DJANGO_SETTINGS_MODULE, DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS), with the development
 dependencies installed (``python3 dev.py setup``: the URL list lives in the tests):
 
@@ -45,10 +46,11 @@ from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, TypeVar
 
 PASSWORD_ENV = "CMETRACK_SMOKE_PASSWORD"  # noqa: S105  (the name of a variable)
 MAX_REDIRECTS = 6
+T = TypeVar("T")
 
 
 # --- HTTP -------------------------------------------------------------------------------
@@ -197,6 +199,8 @@ class Plan:
     allowed: set[str]  # URL names this role may GET
     built: dict[str, str] = field(default_factory=dict)  # name -> URL with ids from the DB
     no_data: set[str] = field(default_factory=set)  # names built with a made-up id
+    #: The key of an authenticator app the account already has (an earlier run set it up).
+    totp_key: str | None = None
 
 
 def setup_django() -> None:
@@ -242,9 +246,112 @@ ID_SOURCES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
+def seed_missing() -> list[str]:
+    """Make the records the demo authority has none of, so that their pages are walked with
+    real ids: a termly report, a move notice, an incoming enquiry, an admission application,
+    a panel referral and detection's alerts. Through the services, as the demo CME manager
+    would make them. Best effort: what cannot be made is reported, and its pages are walked
+    with a made-up id (a 404)."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from cmetrack.accounts.models import User
+    from cmetrack.audit.services import Actor
+    from cmetrack.cases.lifecycle import CaseState
+    from cmetrack.cases.models import Case
+    from cmetrack.demo.services import demo_email
+    from cmetrack.detection.services import DetectionConfig, detection_run
+    from cmetrack.enquiries.services import incoming_enquiry_log, move_notification_send
+    from cmetrack.organisations.models import LocalAuthority
+    from cmetrack.provision.selectors import providers
+    from cmetrack.provision.services import admission_application_record, panel_referral_record
+    from cmetrack.reports.periods import Season
+    from cmetrack.reports.services import termly_report_issue
+
+    actor = Actor(user=User.objects.get(email=demo_email("manager")), label="smoke run")
+    today = timezone.localdate()
+    done: list[str] = []
+
+    def need(value: T | None, what: str) -> T:
+        if value is None:
+            raise LookupError(f"the demo has no {what}")
+        return value
+
+    def attempt(what: str, make: Any) -> None:
+        try:
+            make()
+        except Exception as exc:  # reported; its pages get a made-up id
+            done.append(f"{what}: not made ({type(exc).__name__}: {exc})")
+        else:
+            done.append(f"{what}: made")
+
+    def termly_report() -> None:
+        problems = []
+        for year in (today.year, today.year - 1):
+            for season in Season:
+                try:
+                    termly_report_issue(actor=actor, season=season, year=year)
+                    return
+                except Exception as exc:  # a term not over yet: try the next
+                    problems.append(str(exc))
+        raise RuntimeError("; ".join(problems[-1:]))
+
+    open_cases = Case.objects.exclude(state=CaseState.CLOSED).order_by("pk")
+    providing = open_cases.filter(
+        state__in=[CaseState.NEEDS_ASSESSMENT, CaseState.AWAITING_PROVISION]
+    )
+    others = LocalAuthority.objects.exclude(code=settings.CMETRACK_LA_CODE).order_by("code")
+    other_la = others.exclude(cme_contact_email="").first()
+    attempt("termly report", termly_report)
+    attempt(
+        "move notice",
+        lambda: move_notification_send(
+            actor=actor,
+            case=need(open_cases.first(), "open case"),
+            local_authority=need(other_la, "authority with a CME contact"),
+            sent_on=today,
+        ),
+    )
+    attempt(
+        "incoming enquiry",
+        lambda: incoming_enquiry_log(
+            actor=actor,
+            from_la=need(others.last(), "other authority"),
+            received_on=today,
+            given_names="Smoke",
+            family_name="Walker",
+            reason_linked="A smoke test of the production server.",
+            dob=dt.date(today.year - 10, 1, 1),
+        ),
+    )
+    attempt(
+        "admission application",
+        lambda: admission_application_record(
+            actor=actor,
+            case=need(providing.first(), "case awaiting provision"),
+            school=providers().first(),
+            applied_on=today,
+        ),
+    )
+    attempt(
+        "panel referral",
+        lambda: panel_referral_record(
+            actor=actor,
+            case=need(providing.first(), "case awaiting provision"),
+            referred_on=today,
+            reason="Smoke test.",
+        ),
+    )
+    attempt("alerts", lambda: detection_run(actor=actor, config=DetectionConfig(as_of=today)))
+    return done
+
+
 def build_plans() -> list[Plan]:
     from django.apps import apps
     from django.urls import NoReverseMatch, reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from cmetrack.accounts.models import User
     from cmetrack.accounts.roles import Role
@@ -350,6 +457,13 @@ def build_plans() -> list[Plan]:
         plans.append(Plan(role.value, email, allowed))
     for plan in plans:
         person = User.objects.get(email=plan.email) if plan.email else None
+        device = (
+            TOTPDevice.objects.filter(user=person, confirmed=True).order_by("-pk").first()
+            if person is not None
+            else None
+        )
+        if device is not None:
+            plan.totp_key = base64.b32encode(device.bin_key).decode()
         mine = scoped(person)
         for name in sorted(plan.allowed):
             url, made_up = build(name, mine)
@@ -375,7 +489,37 @@ class Outcome:
     slowest: tuple[float, str] = (0.0, "")
 
 
-def sign_in(browser: Browser, email: str, password: str, outcome: Outcome) -> bool:
+def two_factor(
+    browser: Browser, page: Response, known_key: str | None, outcome: Outcome
+) -> list[Response]:
+    """Type a code on the set-up page (its key is on the page) or the verify page (the
+    account's key from the database). A code used once cannot be used again in the same
+    30 seconds, so a refused code is tried again with the next one."""
+    shown = re.search(r'<code class="app-secret">([A-Z2-7 ]+)</code>', page.text)
+    key = shown.group(1) if shown else known_key
+    if key is None:
+        outcome.failures.append(f"{outcome.role}: two-factor page {page.path} and no key")
+        return [page]
+    path = urllib.parse.urlsplit(page.path).path
+    after: list[Response] = [page]
+    for attempt in range(2):
+        if attempt:
+            time.sleep(30.5 - time.time() % 30)  # the next code
+        form = parse(after[-1].text).hidden
+        data = {
+            "csrfmiddlewaretoken": form.get("csrfmiddlewaretoken", ""),
+            "next": form.get("next", "/"),
+            "code": totp(key),
+        }
+        after = browser.open(path, data)
+        if "/account/two-factor/" not in after[-1].path:
+            break
+    return after
+
+
+def sign_in(
+    browser: Browser, email: str, password: str, outcome: Outcome, known_key: str | None = None
+) -> bool:
     page = browser.open("/sign-in/")[-1]
     token = parse(page.text).hidden.get("csrfmiddlewaretoken", "")
     if page.status != 200 or not token:
@@ -385,19 +529,9 @@ def sign_in(browser: Browser, email: str, password: str, outcome: Outcome) -> bo
     after = browser.open("/sign-in/", data)
     last = after[-1]
     if "/account/two-factor/" in last.path:
-        # Two-factor: set up an authenticator app (the demo accounts have none yet).
-        key = re.search(r'<code class="app-secret">([A-Z2-7 ]+)</code>', last.text)
-        if key is None:
-            outcome.failures.append(f"{outcome.role}: two-factor page {last.path} has no key")
-            return False
-        form = parse(last.text).hidden
-        data = {
-            "csrfmiddlewaretoken": form.get("csrfmiddlewaretoken", ""),
-            "next": form.get("next", "/"),
-            "code": totp(key.group(1)),
-        }
-        path = urllib.parse.urlsplit(last.path).path
-        after = browser.open(path, data)
+        # Two-factor: set up an authenticator app (the demo accounts have none), or type a
+        # code from the one an earlier run set up.
+        after = two_factor(browser, last, known_key, outcome)
         last = after[-1]
     for response in after:
         if response.status >= 500:
@@ -416,7 +550,9 @@ def walk(plan: Plan, base_url: str, host: str, password: str) -> Outcome:
     outcome = Outcome(plan.role)
     browser = Browser(base_url, host, plan.role)
     started = time.monotonic()
-    if plan.email is not None and not sign_in(browser, plan.email, password, outcome):
+    if plan.email is not None and not sign_in(
+        browser, plan.email, password, outcome, plan.totp_key
+    ):
         return outcome
     seen: set[str] = set()
 
@@ -563,6 +699,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=3, help="roles walked at once")
     parser.add_argument("--verbose", action="store_true", help="list each role's 4xx answers")
     parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="first make the records the demo has none of (writes to the database)",
+    )
+    parser.add_argument(
         "--database-down",
         action="store_true",
         help="the server's database cannot be reached: check the 503 pages instead",
@@ -574,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_django()
     started = time.monotonic()
+    if args.seed:
+        for line in seed_missing():
+            print(f"seed: {line}")
     plans = build_plans()
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
         outcomes = list(pool.map(lambda p: walk(p, args.base_url, args.host, password), plans))
