@@ -94,6 +94,10 @@ REGISTRY: dict[str, Entry] = {
     "logout": Entry(methods=POST),
     "accessibility": Entry(public=True),
     "privacy": Entry(public=True),
+    # operations (docs/operations.md): the health probe, and Prometheus metrics (a 404
+    # unless switched on, and then only for the allowed addresses); no sign-in, no records
+    "health": Entry(public=True),
+    "metrics": Entry(public=True),
     "accounts:two-factor-set-up": Entry(),
     "accounts:two-factor-verify": Entry(),
     # audit and data protection
