@@ -10,7 +10,11 @@ imported at once) goes through here:
 * :func:`staged_upload` copies an upload to a temporary file for an importer that reads a
   path, and removes it afterwards whatever happens;
 * :func:`storage_errors` turns an ``OSError`` inside a block into
-  :class:`StorageUnavailable`.
+  :class:`StorageUnavailable`;
+* :class:`SpoolingUploadHandler` (``FILE_UPLOAD_HANDLERS``) is Django's handler that
+  spools a large upload to a temporary file while the request is read: on a full or
+  read-only disk it drops the file (and what was written of it) instead of failing the
+  whole request, and :func:`upload_not_stored` puts the message on the form.
 
 The pages catch :class:`StorageUnavailable` and show :data:`STORAGE_MESSAGE` on the form
 the person was on; nothing is recorded for the upload (no import run, no other row).
@@ -25,7 +29,10 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
+
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +134,69 @@ def storage_errors() -> Iterator[None]:
     except OSError as exc:
         logger.error("could not write a file: %s", exc)
         raise StorageUnavailable from exc
+
+
+#: Set on a request whose upload could not be spooled to disk.
+_NOT_STORED = "_cmetrack_upload_not_stored"
+
+
+class SpoolingUploadHandler(TemporaryFileUploadHandler):
+    """Django's large-upload handler, but a full or read-only disk drops the file.
+
+    Without this, the ``OSError`` is raised while Django reads the request (in the CSRF
+    check, before any view), and the person gets the error page. Here the partial
+    temporary file is removed, the field is left out of ``request.FILES`` and the request
+    is marked, so the view shows :data:`STORAGE_MESSAGE` on its form.
+    """
+
+    failed = False
+
+    def _fail(self, exc: OSError) -> None:
+        logger.error("could not spool an upload to disk: %s", exc)
+        self.failed = True
+        if self.request is not None:
+            setattr(self.request, _NOT_STORED, True)
+        file = getattr(self, "file", None)
+        if file is not None:
+            try:
+                path = file.temporary_file_path()
+                file.close()  # a named temporary file removes itself when closed
+                Path(path).unlink(missing_ok=True)
+            except OSError:
+                logger.warning("could not remove a partial upload")
+            del self.file
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        self.failed = False
+        try:
+            super().new_file(*args, **kwargs)
+        except OSError as exc:
+            self._fail(exc)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if not self.failed:
+            try:
+                self.file.write(raw_data)
+            except OSError as exc:
+                self._fail(exc)
+        return None
+
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        if self.failed:
+            return None
+        try:
+            self.file.flush()
+            return super().file_complete(file_size)
+        except OSError as exc:
+            self._fail(exc)
+            return None
+
+
+def upload_not_stored(request: Any, form: Any, field: str = "file") -> bool:
+    """If the request's upload could not be spooled to disk, put :data:`STORAGE_MESSAGE`
+    on ``form``'s ``field`` (in place of "choose a file") and return True."""
+    if not getattr(request, _NOT_STORED, False):
+        return False
+    form.is_valid()
+    form.errors[field] = form.error_class([STORAGE_MESSAGE])
+    return True

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.selectors import open_cases_for
-from cmetrack.core.storage import StorageUnavailable, staged_upload
+from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
 
 from . import jobs
 from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
@@ -202,7 +202,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     la = allowed_school_ids(actor) is None
     form = UploadForm(request.POST or None, request.FILES or None, la=la)
     run = None
-    storage_failed = False
+    # A large upload Django could not spool to disk (full or read-only): said on the form.
+    storage_failed = request.method == "POST" and upload_not_stored(request, form)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         kind = form.cleaned_data["kind"]

@@ -27,7 +27,7 @@ from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import TransitionNotAllowed
 from cmetrack.cases.models import Case
 from cmetrack.cases.services import CaseVersionConflict
-from cmetrack.core.storage import StorageUnavailable, staged_upload
+from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
 from cmetrack.organisations.models import Organisation
 
 from . import selectors, services
@@ -277,7 +277,8 @@ def places_import(request: HttpRequest) -> HttpResponse:
     _require(selectors.may_update_places(user))
     form = ImportForm(request.POST or None, request.FILES or None)
     run = None
-    storage_failed = False
+    # A large upload Django could not spool to disk (full or read-only): said on the form.
+    storage_failed = request.method == "POST" and upload_not_stored(request, form)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:

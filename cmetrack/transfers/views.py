@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
-from cmetrack.core.storage import StorageUnavailable, staged_upload
+from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
 from cmetrack.matching.presenters import FindChildPresenter
 from cmetrack.matching.services import SearchNotReady, SearchQuery
 from cmetrack.people.models import Child
@@ -64,7 +64,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     result = None
     problems: list[str] = []
     run = None
-    storage_failed = False
+    # A large upload Django could not spool to disk (full or read-only): said on the form.
+    storage_failed = request.method == "POST" and upload_not_stored(request, form)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         name = (upload_file.name or "upload.xml").rsplit("/", 1)[-1][:255]

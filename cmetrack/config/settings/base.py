@@ -245,6 +245,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# A large upload is spooled to a temporary file while the request is read; on a full or
+# read-only disk our handler drops it and the page says so (core/storage.py, ADR 0013).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "cmetrack.core.storage.SpoolingUploadHandler",
+]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -52,3 +52,33 @@ def lock_disk(monkeypatch: pytest.MonkeyPatch, code: int = errno.EROFS) -> None:
 def files_under(folder: Path) -> list[Path]:
     """Every file below ``folder`` (hidden temporary ones included)."""
     return sorted(p for p in Path(folder).rglob("*") if p.is_file())
+
+
+def fill_disk_while_reading_uploads(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, folder: Path, code: int = errno.ENOSPC
+) -> None:
+    """Django spools every upload to ``folder`` while reading the request, and the disk
+    fails: ``ENOSPC`` after a few bytes, or (another ``code``) on creating the file."""
+    from django.core.files import uploadhandler
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # no upload is kept in memory
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+
+    class Failing(TemporaryUploadedFile):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if code != errno.ENOSPC:
+                self.close()
+                raise OSError(code, os.strerror(code))
+            self.room = 10
+
+        def write(self, data: Any) -> int:  # type: ignore[override]
+            written = int(self.file.write(bytes(data)[: self.room]))
+            self.file.flush()
+            self.room -= written
+            if self.room <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return written
+
+    monkeypatch.setattr(uploadhandler, "TemporaryUploadedFile", Failing)

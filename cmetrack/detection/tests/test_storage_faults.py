@@ -26,7 +26,12 @@ from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
 from cmetrack.core.storage import STORAGE_MESSAGE, StorageUnavailable
-from cmetrack.core.tests.faults import files_under, fill_disk, lock_disk
+from cmetrack.core.tests.faults import (
+    files_under,
+    fill_disk,
+    fill_disk_while_reading_uploads,
+    lock_disk,
+)
 from cmetrack.detection import importers
 from cmetrack.detection.importers import DELETION_COLUMNS, ROLL_COLUMNS
 from cmetrack.detection.models import (
@@ -117,6 +122,45 @@ def test_an_upload_on_a_full_or_read_only_disk_says_so_and_keeps_nothing(
     assert AuditEvent.objects.count() == audit_rows
     assert files_under(disk["var"]) == []
     assert files_under(disk["tmp"]) == []
+
+
+def test_a_large_upload_spooled_to_disk_is_imported_and_its_spool_removed(
+    settings: Any, make_user: Any, disk: dict[str, Path]
+) -> None:
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # spooled, as a real large file is
+    settings.FILE_UPLOAD_TEMP_DIR = str(disk["tmp"])
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=school(estab="2001")))
+    response = client.post(reverse("detection:upload"), roll_upload())
+    assert response.status_code == 200
+    assert ImportRun.objects.get().status == ImportStatus.SUCCEEDED
+    assert RollEntry.objects.count() == 1
+    assert files_under(disk["tmp"]) == []
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_large_upload_django_cannot_spool_to_disk_says_so_on_the_form(
+    settings: Any,
+    make_user: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    disk: dict[str, Path],
+    code: int,
+) -> None:
+    """Django writes a large upload to a temporary file while it reads the request, before
+    any view runs: a full or read-only disk there is shown on the form too."""
+    ours = school(estab="2001")
+    client = client_for(make_user(Role.SCHOOL_USER, organisation=ours))
+    fill_disk_while_reading_uploads(monkeypatch, settings, disk["tmp"], code)
+
+    response = client.post(reverse("detection:upload"), roll_upload())
+
+    assert response.status_code == 503
+    page = text(response)
+    assert STORAGE_MESSAGE in page
+    assert "Select a file" not in page
+    assert not ImportRun.objects.exists()
+    assert not RollEntry.objects.exists()
+    assert files_under(disk["tmp"]) == []
+    assert files_under(disk["var"]) == []
 
 
 def test_a_deletion_return_on_a_full_disk_says_so_and_keeps_nothing(
