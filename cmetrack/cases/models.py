@@ -246,8 +246,16 @@ class CaseStateChange(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        # Reports rebuild any case's state on a past date from its changes after that date.
-        indexes = [models.Index(fields=["case", "at", "id"], name="cases_statechange_case_at")]
+        indexes = [
+            # Reports rebuild any case's state on a past date from its changes after that date.
+            models.Index(fields=["case", "at", "id"], name="cases_statechange_case_at"),
+            # Provision's delay queue: the failed placements (few), without reading the rest.
+            models.Index(
+                fields=["case", "at"],
+                name="case_failed_placement",
+                condition=models.Q(from_state="in_provision", to_state="awaiting_provision"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_state or 'new'} → {self.to_state}"

@@ -69,8 +69,10 @@ QUEUE_HOOKS: dict[str, tuple[str, object]] = {}
 PAGE_SIZE = 50
 _REFERENCE = re.compile(r"^\s*(?:CME-?)?0*(\d{1,9})\s*$", re.IGNORECASE)
 #: Up to this many children matching a name search are looked up first, by id.
-_NAME_MATCH_LIMIT = 2000
+_NAME_MATCH_LIMIT = 10_000
 _UPN = re.compile(r"^[A-Za-z]\d{11}[A-Za-z0-9]$")
+#: A search finding at most this many cases is counted and paged in Python.
+_SMALL_RESULT = 5000
 
 
 class UnknownQueue(LookupError):
@@ -126,26 +128,40 @@ def search_cases(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
         ids = set(Child.objects.filter(upn=upn).values_list("pk", flat=True))
         ids |= set(FormerUpn.objects.filter(upn=upn).values_list("child_id", flat=True))
         return qs.filter(child_id__in=ids)
-    # Every word starts one of the child's names (legal or alias). Each condition is an
-    # index read on PostgreSQL (cases migration 0007); no ordering, so nothing is sorted.
-    children = Child.objects.order_by()
-    for word in q.split()[:5]:
-        # Aliases are few: their children's ids as a list keeps the scan of children simple.
-        aliases = list(
+    # Every word starts one of the child's names (legal or alias). Each name is looked up
+    # on its own, so that each is one index read on PostgreSQL (cases migration 0007), and
+    # the children found are combined here: usually a handful, then their cases by index.
+    words = q.split()[:5]
+    matches: set[int] | None = None
+    for word in words:
+        found = set(_child_ids(legal_family_name__istartswith=word))
+        found |= set(_child_ids(legal_given_names__istartswith=word))
+        found |= set(
             ChildAlias.objects.filter(
                 Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
             ).values_list("child_id", flat=True)
         )
+        matches = found if matches is None else matches & found
+        if not matches:
+            return qs.none()
+    assert matches is not None
+    if len(matches) <= _NAME_MATCH_LIMIT:
+        return qs.filter(child_id__in=sorted(matches))
+    children = Child.objects.order_by()
+    for word in words:
+        aliases = ChildAlias.objects.filter(
+            Q(family_name__istartswith=word) | Q(given_names__istartswith=word)
+        ).values("child_id")
         children = children.filter(
             Q(legal_family_name__istartswith=word)
             | Q(legal_given_names__istartswith=word)
             | Q(pk__in=aliases)
         )
-    # Usually a handful of children: look them up once, then their cases by the index.
-    matches = list(children.values_list("pk", flat=True)[: _NAME_MATCH_LIMIT + 1])
-    if len(matches) <= _NAME_MATCH_LIMIT:
-        return qs.filter(child_id__in=matches)
     return qs.filter(child_id__in=children.values("pk"))
+
+
+def _child_ids(**condition: str) -> QuerySet[Child, int]:
+    return Child.objects.order_by().filter(**condition).values_list("pk", flat=True)
 
 
 def filter_cases(qs: QuerySet[Case], filters: QueueFilters) -> QuerySet[Case]:
@@ -184,9 +200,21 @@ def queue_page(
     """One page of a queue, oldest referral first, by keyset on (date_referred, id).
 
     The cost of a page does not grow with how far into the queue it is."""
-    qs = filter_cases(queue_cases(user, name), filters or QueueFilters())
-    total = qs.count() if with_total else -1
+    filters = filters or QueueFilters()
+    qs = filter_cases(queue_cases(user, name), filters)
     position = _decode_cursor(after) if after else None
+    if filters.q.strip():
+        # A search usually finds a handful of cases: read all their keys at once (by the
+        # child's index) and count and page them here, rather than asking the database to
+        # walk the whole queue in order looking for them.
+        found = list(qs.order_by().values_list("date_referred", "pk")[: _SMALL_RESULT + 1])
+        if len(found) <= _SMALL_RESULT:
+            found.sort()
+            total = len(found) if with_total else -1
+            if position is not None:
+                found = [k for k in found if k > position]
+            return _page_of([pk for _, pk in found[: page_size + 1]], page_size, total)
+    total = qs.count() if with_total else -1
     if position is not None:
         day, pk = position
         # A range the (date_referred, id) index can seek to, minus the rows already shown.
@@ -194,6 +222,11 @@ def queue_page(
     # Keys first (an index walk on the case table alone), then the rows with their joins:
     # the database never joins or sorts more than one page of rows.
     keys = list(qs.order_by("date_referred", "pk").values_list("pk", flat=True)[: page_size + 1])
+    return _page_of(keys, page_size, total)
+
+
+def _page_of(keys: list[int], page_size: int, total: int) -> QueuePage:
+    """The page of cases ``keys`` (in order; one more than a page if there is a next)."""
     by_pk = Case.objects.select_related("child", "assigned_officer").in_bulk(keys)
     rows = [by_pk[pk] for pk in keys]
     next_cursor = encode_cursor(rows[page_size - 1]) if len(rows) > page_size else ""

@@ -199,6 +199,11 @@ class BulkCases:
             postcode=postcode.upper().strip(),
             school=school,
             referring_organisation=referrer,
+            received_at=timezone.make_aware(
+                dt.datetime.combine(
+                    date_referred, dt.time(9 + rng.randint(0, 7), rng.randint(0, 59))
+                )
+            ),
         )
         case = Case(route=route, date_referred=date_referred, version=1)
         planned = _Planned(
@@ -411,3 +416,71 @@ class BulkCases:
         RiskFactorAnswer.objects.bulk_create(factors, batch_size=BATCH)
         ChronologyEvent.objects.bulk_create(notes, batch_size=BATCH)
         Task.objects.bulk_create(tasks, batch_size=BATCH)
+
+
+def bulk_alerts(builder: _Builder, n_alerts: int) -> int:
+    """Detection's alerts about pupils on the rolls, as a county's feeds would raise them
+    over a term (most new, some acknowledged, referred or dismissed). Written directly: the
+    detection rules need attendance marks the demo does not have."""
+    from cmetrack.detection.models import Alert, AlertRule, AlertState
+    from cmetrack.registers.models import RollEntry
+
+    rng = builder.rng
+    entries = list(
+        RollEntry.objects.order_by("pk").values_list(
+            "upn",
+            "legal_given_name",
+            "legal_family_name",
+            "dob",
+            "snapshot__school_id",
+            "snapshot__school__local_authority__code",
+            "snapshot__school__estab_number",
+        )
+    )
+    if not entries or n_alerts <= 0:
+        return 0
+    chosen = rng.sample(entries, min(n_alerts, len(entries)))
+    rules = [
+        (AlertRule.ABSENCE_20, 50),
+        (AlertRule.ABSENCE_40, 15),
+        (AlertRule.LEAVER_NO_DESTINATION, 15),
+        (AlertRule.ILLNESS_15, 10),
+        (AlertRule.ALLOCATION_NOT_TAKEN, 5),
+        (AlertRule.Y6_Y7_TRANSFER, 5),
+    ]
+    states = [
+        (AlertState.NEW, 60),
+        (AlertState.ACKNOWLEDGED, 15),
+        (AlertState.REFERRED, 10),
+        (AlertState.DISMISSED, 15),
+    ]
+    alerts = []
+    for upn, given, family, dob, school_id, la_code, estab in chosen:
+        rule = rng.choices([r for r, _ in rules], weights=[w for _, w in rules])[0]
+        state = rng.choices([s for s, _ in states], weights=[w for _, w in states])[0]
+        detected = builder.today - dt.timedelta(days=rng.randint(0, 70))
+        start = detected - dt.timedelta(days=rng.randint(14, 40))
+        at = timezone.make_aware(dt.datetime.combine(detected, dt.time(6, rng.randint(0, 59))))
+        days = rng.randint(10, 25)
+        alerts.append(
+            Alert(
+                rule=rule,
+                state=state,
+                school_id=school_id,
+                laestab=f"{la_code}{estab}",
+                upn=upn,
+                given_name=given,
+                family_name=family,
+                dob=dob,
+                episode_start=start.isoformat(),
+                evidence={"first_session": f"{start.isoformat()} AM", "school_days": days},
+                detected_on=detected,
+                first_detected_at=at,
+                last_detected_at=at,
+                dismissed_reason="Known to the school: medical absence agreed."
+                if state == AlertState.DISMISSED
+                else "",
+            )
+        )
+    Alert.objects.bulk_create(alerts, batch_size=BATCH)
+    return len(alerts)

@@ -61,7 +61,7 @@ from cmetrack.referrals.services import referral_link_case, referral_record
 from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
 from cmetrack.rules import academic_year_start_for, upn_check_letter
 
-from .bulk import BulkCases
+from .bulk import BulkCases, bulk_alerts
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (synthetic demo accounts only)
 DEMO_EMAIL_DOMAIN = "demo.cmetrack.example"
@@ -425,6 +425,9 @@ class _Builder:
         self.bulk.flush()
         if self.bulk_states:
             self.summary.children = Child.objects.count()
+            # A county's detection alerts too, about one for every eight cases.
+            made = bulk_alerts(self, len(self.bulk_states) // 8)
+            self.progress(f"{made} alerts")
 
     def one_case(
         self,

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.cases.lifecycle import CaseState
@@ -253,15 +253,17 @@ def delay_queue_page(user: User, today: dt.date, limit: int | None = 50) -> Dela
         rows += [(pk, NO_OFFER, _date(since), days(_date(since))) for pk, since in first]
 
     # 2. The rules that hold for few cases, read whole and judged here.
-    failed_cases = waiting.filter(Exists(failed_at)).annotate(
-        failed=Subquery(failed_at.order_by("-at").values("at")[:1])
-    )
-    candidates: dict[int, tuple[str, dt.date | None, dt.datetime | None]] = {
-        pk: (state, determined, failed)
-        for pk, state, determined, failed in failed_cases.values_list(
-            "pk", "state", "date_provision_determined", "failed"
+    # The latest failed placement of each waiting case that has one (a partial index).
+    failed_on: dict[int, dt.datetime] = dict(
+        CaseStateChange.objects.filter(
+            case__in=waiting.values("pk"),
+            from_state=CaseState.IN_PROVISION,
+            to_state=CaseState.AWAITING_PROVISION,
         )
-    }
+        .values("case_id")
+        .annotate(last=Max("at"))
+        .values_list("case_id", "last")
+    )
     offer_rows = _offer_dates(waiting)
     panels = {
         pk: (referred, panel_date)
@@ -269,12 +271,13 @@ def delay_queue_page(user: User, today: dt.date, limit: int | None = 50) -> Dela
         .filter(Q(decision="") | Q(decision=PanelDecision.DEFERRED))
         .values_list("case_id", "referred_on", "panel_date")
     }
-    missing = (set(offer_rows) | set(panels)) - set(candidates)
-    if missing:
-        for pk, state, determined in waiting.filter(pk__in=missing).values_list(
+    candidates: dict[int, tuple[str, dt.date | None, dt.datetime | None]] = {}
+    wanted = set(failed_on) | set(offer_rows) | set(panels)
+    if wanted:
+        for pk, state, determined in waiting.filter(pk__in=wanted).values_list(
             "pk", "state", "date_provision_determined"
         ):
-            candidates[pk] = (state, determined, None)
+            candidates[pk] = (state, determined, failed_on.get(pk))
     for pk, (state, determined, failed) in candidates.items():
         since = waiting_since_dates(determined, failed.date() if failed is not None else None)
         offers = sorted(

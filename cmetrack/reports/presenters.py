@@ -6,11 +6,15 @@ the Excel file all come from the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -112,15 +116,53 @@ class Headline:
     when: str
 
 
+ALL_KINDS = ("as_at", "today", "period")
+T = TypeVar("T")
+
+
+def cached_figures(name: str, filters: Filters, compute: Callable[[], T]) -> T:
+    """``compute()``, kept for ``CMETRACK_REPORTS_CACHE_SECONDS`` (60 s) in the cache every
+    web process shares, under the page's name and filters (and today's date). A dashboard
+    viewed by fifty people counts the county's cases once a minute, not fifty times; its
+    figures are at most that old. Counted afresh when the cache cannot be read or written
+    (a full or read-only var directory)."""
+    seconds = int(getattr(settings, "CMETRACK_REPORTS_CACHE_SECONDS", 60))
+    if seconds <= 0:
+        return compute()
+    cache = caches["shared"] if "shared" in settings.CACHES else caches["default"]
+    key = f"reports:{name}:{filters.today.isoformat()}:{filters.query}"
+    try:
+        found = cache.get(key)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        found = None
+    if found is not None:
+        return cast(T, found)
+    value = compute()
+    with contextlib.suppress(OSError):
+        cache.set(key, value, seconds)
+    return value
+
+
+def headline_totals(filters: Filters, kinds: tuple[str, ...] = ALL_KINDS) -> dict[str, int]:
+    """Every headline's total: two queries (the figures on a date, and the rest)."""
+    p = filters.params
+    known = sel.as_at_totals(p) if "as_at" in kinds else {}
+    if kinds != ("as_at",):
+        known = {**known, **sel.totals_not_on_a_date(p)}
+    return known
+
+
 def headlines(
-    filters: Filters, kinds: tuple[str, ...] = ("as_at", "today", "period")
+    filters: Filters,
+    kinds: tuple[str, ...] = ALL_KINDS,
+    totals: dict[str, int] | None = None,
 ) -> list[Headline]:
     p = filters.params
-    on_date = sel.as_at_totals(p) if "as_at" in kinds else {}
+    known = headline_totals(filters, kinds) if totals is None else totals
     return [
         Headline(
             figure=f,
-            total=on_date[f.key] if f.key in on_date else sel.figure_total(f, p),
+            total=known[f.key] if f.key in known else sel.figure_total(f, p),
             href=figure_url(f.key, filters),
             when=filters.describe(f),
         )
@@ -129,9 +171,15 @@ def headlines(
     ]
 
 
-def breakdown_table(figure: sel.Figure, dimension: str, filters: Filters) -> Table:
+def breakdown_table(
+    figure: sel.Figure,
+    dimension: str,
+    filters: Filters,
+    buckets: list[sel.Bucket] | None = None,
+) -> Table:
     dim = sel.DIMENSIONS[dimension]
-    buckets = sel.breakdown(figure, dimension, filters.params)
+    if buckets is None:
+        buckets = sel.breakdown(figure, dimension, filters.params)
     unit = "Children" if figure.unit == "children" else "Cases"
     rows = [(b.label, b.count) for b in buckets]
     links = [cases_url(figure.key, filters, dimension, b.key) for b in buckets]

@@ -72,10 +72,21 @@ def _base(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     ctx = _base(request)
     filters: pr.Filters = ctx["filters"]
-    ctx["headlines"] = pr.headlines(filters)
-    ctx["state_table"] = pr.breakdown_table(sel.FIGURES["cme"], "state", filters)
-    ctx["referrals"] = sel.referrals_by_route(filters.period)
-    ctx["leavers"] = sel.leavers_without_destination(filters.as_at)
+    cme = sel.FIGURES["cme"]
+
+    def count() -> dict[str, Any]:
+        return {
+            "totals": pr.headline_totals(filters),
+            "states": sel.breakdown(cme, "state", filters.params),
+            "referrals": sel.referrals_by_route(filters.period),
+            "leavers": sel.leavers_without_destination(filters.as_at),
+        }
+
+    figures = pr.cached_figures("dashboard", filters, count)
+    ctx["headlines"] = pr.headlines(filters, totals=figures["totals"])
+    ctx["state_table"] = pr.breakdown_table(cme, "state", filters, buckets=figures["states"])
+    ctx["referrals"] = figures["referrals"]
+    ctx["leavers"] = figures["leavers"]
     ctx["not_yet_recorded"] = sel.NOT_YET_RECORDED
     ctx["dimensions"] = sel.DIMENSIONS
     return render(request, "reports/dashboard.jinja", ctx)

@@ -7,6 +7,8 @@ the expression indexes of cases migration 0007 (checked with EXPLAIN).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -90,3 +92,63 @@ def test_prefix_search_can_use_its_index_on_postgresql(cases, model, column, ind
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+def _many(n: int) -> list[Case]:
+    import datetime as dt
+
+    from cmetrack.cases.models import ReferralRoute
+
+    made = []
+    for i in range(n):
+        child = ChildFactory.create(
+            legal_given_names="Pat", legal_family_name=f"Quarry{i % 7}", upn=None
+        )
+        made.append(
+            Case.objects.create(
+                child=child,
+                route=ReferralRoute.PUBLIC,
+                state=CaseState.TRACKING,
+                date_referred=dt.date(2026, 9, 1) + dt.timedelta(days=i % 9),
+            )
+        )
+    return made
+
+
+def _walk(user: Any, q: str, page_size: int) -> tuple[list[int], set[int]]:
+    seen, totals, after = [], set(), ""
+    while True:
+        page = queue_page(user, "open", QueueFilters(q=q), after=after, page_size=page_size)
+        seen += [c.pk for c in page.cases]
+        totals.add(page.total)
+        if not page.next_cursor:
+            return seen, totals
+        after = page.next_cursor
+
+
+@pytest.mark.parametrize("small_result", [5000, 3], ids=["counted-here", "counted-in-the-db"])
+def test_search_results_page_in_queue_order(monkeypatch, make_user, small_result):
+    from cmetrack.cases import selectors
+
+    monkeypatch.setattr(selectors, "_SMALL_RESULT", small_result)
+    made = _many(23)
+    manager = make_user(Role.CME_MANAGER)
+    expected = [c.pk for c in sorted(made, key=lambda c: (c.date_referred, c.pk))]
+    seen, totals = _walk(manager, "quarry", page_size=5)
+    assert seen == expected
+    assert totals == {23}
+    seen, totals = _walk(manager, "pat quarry3", page_size=2)
+    assert seen == [
+        pk for pk in expected if Case.objects.get(pk=pk).child.legal_family_name == "Quarry3"
+    ]
+    assert totals == {len(seen)}
+
+
+@pytest.mark.parametrize("q", ["kerr", "dan", "donal kerr", "mary", "aoife docherty", "m"])
+def test_many_matching_children_give_the_same_answer(cases, monkeypatch, q):
+    """Past the limit of children looked up first, the database does the whole search."""
+    from cmetrack.cases import selectors
+
+    expected = found(q)
+    monkeypatch.setattr(selectors, "_NAME_MATCH_LIMIT", 0)
+    assert found(q) == expected

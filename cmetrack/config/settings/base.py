@@ -293,6 +293,19 @@ DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
 # Health (/health/, cmetrack/ops/health.py): warn when the var directory has less free.
 CMETRACK_HEALTH_MIN_FREE_MB = int(os.environ.get("CMETRACK_HEALTH_MIN_FREE_MB", "1024"))
 
+# Caches: each process's own memory, and files under the var directory that every web
+# process shares (the reports dashboard's figures, CMETRACK_REPORTS_CACHE_SECONDS, 60 s;
+# 0 to count afresh on every request).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
+CMETRACK_REPORTS_CACHE_SECONDS = int(os.environ.get("CMETRACK_REPORTS_CACHE_SECONDS", "60"))
+
 # Prometheus metrics at /metrics (cmetrack/ops/metrics.py): off unless CMETRACK_METRICS=true,
 # and then only for the addresses (or networks) in CMETRACK_METRICS_ALLOWED_IPS.
 CMETRACK_METRICS = env_bool("CMETRACK_METRICS", False)

@@ -17,3 +17,6 @@ AXES_ENABLED = False
 # The suite's searches build a missing or stale search index in process (the worker does
 # it in production); the tests of the production path switch this off (matching tests).
 CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST = True
+# Figures are counted afresh on every request (a test changes data between two of them);
+# the reports tests of the cache switch it on.
+CMETRACK_REPORTS_CACHE_SECONDS = 0

@@ -38,7 +38,9 @@ def test_a_school_issues_more_than_999_upns_in_a_year():
     assert {u[1:8] for u in upns} == {"9384000"}  # all issued by this school
     # 999 in the year asked for, then the serials of the years before.
     assert Counter(u[8:10] for u in upns) == {"26": 999, "25": 999, "24": 502}
-    assert upns[0][10:] == "001" and upns[998][10:] == "999" and upns[999][8:] == "25001"
+    assert upns[0][10:] == "001"
+    assert upns[998][10:] == "999"
+    assert upns[999][8:] == "25001"
 
 
 def test_a_big_school_roll_has_valid_unique_upns():
@@ -79,15 +81,18 @@ def test_bulk_cases_are_complete_and_consistent(bulk_demo):
         assert Address.objects.filter(child=case.child).count() == 1
         assert ParentCarer.objects.filter(child=case.child).count() == 1
         moves = list(CaseStateChange.objects.filter(case=case).order_by("at", "id"))
-        assert moves[0].from_state == "" and moves[0].to_state == CaseState.RECEIVED
+        assert moves[0].from_state == ""
+        assert moves[0].to_state == CaseState.RECEIVED
         assert moves[-1].to_state == case.state
         assert ChronologyEvent.objects.filter(case=case).count() >= len(moves)
         if case.state == CaseState.CLOSED:
-            assert case.outcome and case.closed_on
+            assert case.outcome
+            assert case.closed_on
         else:
             assert case.outcome == ""
         if case.state in (CaseState.AWAITING_PROVISION, CaseState.IN_PROVISION):
-            assert case.date_provision_determined and case.provision_recommended
+            assert case.date_provision_determined
+            assert case.provision_recommended
         if case.state == CaseState.DORMANT:
             assert RiskAssessment.objects.filter(case=case, authorised_at__isnull=False).exists()
         if case.state != CaseState.RECEIVED:
@@ -139,3 +144,16 @@ def test_the_command_builds_bulk_cases_and_says_so(monkeypatch, db):
     assert "200 pupils on rolls" in text
     assert demo_email("officer4") in text
     assert Case.objects.count() == 40
+
+
+def test_bulk_demo_has_alerts_about_pupils_on_the_rolls(bulk_demo):
+    from cmetrack.detection.models import Alert
+
+    alerts = list(Alert.objects.select_related("school"))
+    assert len(alerts) == (90 - 5) // 8  # one for every eight cases written in bulk
+    roll = dict(RollEntry.objects.values_list("upn", "snapshot__school_id"))
+    for alert in alerts:
+        assert roll[alert.upn] == alert.school_id
+        assert alert.school is not None
+        assert alert.laestab == alert.school.laestab
+        assert alert.detected_on <= TODAY

@@ -57,7 +57,7 @@ def varied_cases(seed: int, n: int = 70) -> list[Case]:
     school = provider("Northgate Academy", estab="4001")
     other = provider("Southgate Academy", estab="4002")
     made = []
-    for i in range(n):
+    for _i in range(n):
         state = rng.choice(STATES)
         determined = None if rng.random() < 0.15 else _day(rng)
         case = Case.objects.create(
@@ -120,7 +120,8 @@ def reference(cases: list[Case]) -> list[tuple[int, str, dt.date, int, str]]:
     """The old answer: every waiting case through ``delays_for_cases``, sorted as the
     queue always was."""
     waiting = [
-        c for c in Case.objects.select_related("child").filter(pk__in=[c.pk for c in cases])
+        c
+        for c in Case.objects.select_related("child").filter(pk__in=[c.pk for c in cases])
         if c.state in WAITING_STATES
     ]
     delays = sorted(
