@@ -17,9 +17,11 @@ referred to (and what the CSS and JavaScript refer to) must load with 200.
 All requests go over HTTP to the server with the standard library (urllib, a cookie jar):
 no page is rendered in-process. Django is set up only to read the URL list, resolve paths
 to URL names, find ids, read the key of an authenticator app an earlier run set up and,
-with ``--seed``, make the records the demo authority has none of. Run it in the server's environment (the same
-DJANGO_SETTINGS_MODULE, DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS), with the development
-dependencies installed (``python3 dev.py setup``: the URL list lives in the tests):
+with ``--seed``, make the records the demo authority has none of.
+
+Run it in the server's environment (the same DJANGO_SETTINGS_MODULE, DATABASE_URL,
+SECRET_KEY, ALLOWED_HOSTS), with the development dependencies installed
+(``python3 dev.py setup``: the URL list lives in the tests):
 
     .venv/bin/python deploy/smoke.py --base-url http://127.0.0.1:8000 --host localhost
 
