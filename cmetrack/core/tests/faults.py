@@ -73,9 +73,10 @@ def fill_disk_while_reading_uploads(
                 raise OSError(code, os.strerror(code))
             self.room = 10
 
-        def write(self, data: Any) -> int:  # type: ignore[override]
-            written = int(self.file.write(bytes(data)[: self.room]))
-            self.file.flush()
+        def write(self, data: Any) -> int:
+            spool: Any = self.file
+            written = int(spool.write(bytes(data)[: self.room]))
+            spool.flush()
             self.room -= written
             if self.room <= 0:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
