@@ -34,6 +34,7 @@ urlpatterns = [
     path("provision/", include("cmetrack.provision.urls")),
     path("virtual-school/", include("cmetrack.virtualschool.urls")),
     path("children-not-in-school/", include("cmetrack.cnis.urls")),
+    path("notifications/", include("cmetrack.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # Operations (docs/operations.md): no sign-in; /metrics only when switched on.

@@ -9,6 +9,7 @@ Variables: ``DATABASE_URL`` (default: SQLite at ``$CMETRACK_VAR_DIR/cmetrack.sql
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from pathlib import Path
@@ -110,6 +111,7 @@ INSTALLED_APPS = [
     "cmetrack.organisations",
     "cmetrack.jobs",
     "cmetrack.accounts",
+    "cmetrack.notifications",  # low layer: the apps that send messages import it
     "cmetrack.people",
     "cmetrack.registers",
     "cmetrack.schoolcalendar",
@@ -289,6 +291,30 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # the proxy's log and the audit tra
 DJANGO_STRUCTLOG_USER_ID_FIELD = None  # cmetrack.ops.logs adds it without a query
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line a request: when it ends
 DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
+
+# Notifications through GOV.UK Notify (docs/notifications.md, ADR 0014). The backend is
+# notify, console (logs, the default) or file (JSON per message in $CMETRACK_VAR_DIR/outbox).
+CMETRACK_NOTIFY_BACKEND = os.environ.get("CMETRACK_NOTIFY_BACKEND", "console")
+CMETRACK_NOTIFY_BACKEND_CHOSEN = "CMETRACK_NOTIFY_BACKEND" in os.environ
+CMETRACK_NOTIFY_API_KEY = os.environ.get("CMETRACK_NOTIFY_API_KEY", "")
+CMETRACK_NOTIFY_BASE_URL = os.environ.get(
+    "CMETRACK_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+)
+CMETRACK_NOTIFY_TEMPLATES = {
+    **json.loads(os.environ.get("CMETRACK_NOTIFY_TEMPLATES") or "{}"),
+    **{
+        name.removeprefix("CMETRACK_NOTIFY_TEMPLATE_").lower(): value
+        for name, value in os.environ.items()
+        if name.startswith("CMETRACK_NOTIFY_TEMPLATE_") and value
+    },
+}
+CMETRACK_NOTIFY_CALLBACK_TOKEN = os.environ.get("CMETRACK_NOTIFY_CALLBACK_TOKEN", "")
+CMETRACK_NOTIFY_SECURE_DOMAINS = env_list("CMETRACK_NOTIFY_SECURE_DOMAINS", [])
+CMETRACK_NOTIFY_SITE_URL = os.environ.get("CMETRACK_NOTIFY_SITE_URL", "")
+CMETRACK_NOTIFY_PER_MINUTE = int(os.environ.get("CMETRACK_NOTIFY_PER_MINUTE", "3000"))
+CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS = int(
+    os.environ.get("CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", "5")
+)
 
 # Health (/health/, cmetrack/ops/health.py): warn when the var directory has less free.
 CMETRACK_HEALTH_MIN_FREE_MB = int(os.environ.get("CMETRACK_HEALTH_MIN_FREE_MB", "1024"))

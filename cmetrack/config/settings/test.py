@@ -17,6 +17,9 @@ AXES_ENABLED = False
 # The suite's searches build a missing or stale search index in process (the worker does
 # it in production); the tests of the production path switch this off (matching tests).
 CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST = True
+# Messages are recorded but their delivery is not queued (the notifications tests switch
+# it on and serve a stand-in Notify on loopback).
+CMETRACK_NOTIFY_ENQUEUE = False
 # Figures are counted afresh on every request (a test changes data between two of them);
 # the reports tests of the cache switch it on.
 CMETRACK_REPORTS_CACHE_SECONDS = 0

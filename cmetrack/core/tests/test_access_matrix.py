@@ -357,6 +357,11 @@ REGISTRY: dict[str, Entry] = {
     "api:my_tasks": Entry(),
     "api:task_complete": Entry(methods=POST),
     "api:task_reassign": Entry(methods=POST),
+    # notifications: each person's email settings; managers' list of emails sent; Notify's
+    # delivery receipts (no session: a bearer token, 401 without it)
+    "notifications:preferences": Entry(methods=GET_POST),
+    "notifications:messages": Entry(roles=frozenset({Role.CME_MANAGER, Role.ADMINISTRATOR})),
+    "notifications:receipts": Entry(methods=POST, public=True),
 }
 
 #: URL names covered elsewhere: the admin site (administrators only, accounts/tests).
