@@ -95,6 +95,37 @@ def fill(children: int, *, start: int = 0, seed: int = 7) -> int:
     return len(pupils)
 
 
+def fill_rolls(pupils: int, schools: int = 120, seed: int = 5) -> int:
+    """One roll snapshot for each of ``schools`` schools, ``pupils`` entries in all."""
+    from cmetrack.accounts.tests.factories import SchoolFactory
+    from cmetrack.matching import synthetic
+    from cmetrack.registers.models import RollEntry, RollSnapshot
+
+    made = [SchoolFactory.create(name=f"Bench school {i}") for i in range(schools)]
+    snapshots = [
+        RollSnapshot.objects.create(school=s, taken_on=dt.date(2026, 10, 1), source="bench")
+        for s in made
+    ]
+    everyone = synthetic.population(pupils, seed=seed)
+    for lo in range(0, len(everyone), 5000):
+        RollEntry.objects.bulk_create(
+            [
+                RollEntry(
+                    snapshot=snapshots[(lo + i) % schools],
+                    upn=f"B{lo + i:012d}",
+                    legal_given_name=p.given_name,
+                    legal_family_name=p.family_name,
+                    dob=p.dob,
+                    sex=p.sex or "F",
+                    address=p.address[:300],
+                    postcode=p.postcode,
+                )
+                for i, p in enumerate(everyone[lo : lo + 5000])
+            ]
+        )
+    return len(everyone)
+
+
 WEB_PROCESS = r"""
 import json, os, sys, time
 started = time.perf_counter()
@@ -171,6 +202,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--added", type=int, default=1_000)
+    parser.add_argument(
+        "--roll-pupils", type=int, default=0, help="Pupils on school rolls (120 schools)."
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "matching-index-worker.md")
     args = parser.parse_args()
 
@@ -193,6 +227,13 @@ def main() -> None:
         print(f"filling {args.children - have} children ...", flush=True)
         _n, fill_s, *_ = timed(lambda: fill(args.children - have, start=have))
         print(f"  {fill_s:.0f} s", flush=True)
+    from cmetrack.registers.models import RollEntry
+
+    if args.roll_pupils and not RollEntry.objects.exists():
+        print(f"filling {args.roll_pupils} roll entries ...", flush=True)
+        _n, fill_s, *_ = timed(lambda: fill_rolls(args.roll_pupils))
+        print(f"  {fill_s:.0f} s", flush=True)
+    rolls = RollEntry.objects.count()
     if not User.objects.filter(email="bench-officer@example.invalid").exists():
         UserFactory(roles=(Role.CME_OFFICER,), email="bench-officer@example.invalid")
     total = Child.objects.count()
@@ -253,14 +294,15 @@ def main() -> None:
     text = f"""# Search index built by the worker (issue 15 item 5)
 
 Run on {dt.date.today().isoformat()} on this shared 2-core machine ({db}, {total:,} children
-before the {args.added:,} added; every other register small). Wall time, CPU time (of the
+before the {args.added:,} added, {rolls:,} pupils on school rolls; the lost-pupil area
+and the home-education list small). Wall time, CPU time (of the
 building or searching Python process; PostgreSQL's own CPU is not in it) and the 1-minute
 load average before → after each step. Other sessions were running on the machine, so
 wall times are pessimistic; CPU time is the better guide.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cmetrack_hc_bench \\
-    CMETRACK_VAR_DIR=/tmp/cmetrack-bench-var \\
-        .venv/bin/python bench/bench_index_worker.py --children {args.children} --added {args.added}
+    CMETRACK_VAR_DIR={os.environ.get("CMETRACK_VAR_DIR", "var")} \\
+        .venv/bin/python bench/bench_index_worker.py --children {args.children} --added {args.added} --roll-pupils {args.roll_pupils}
 
 | step | wall | CPU | load | notes |
 |---|---|---|---|---|

@@ -277,6 +277,8 @@ def _current(adapter: RegisterAdapter, model: MatchModel, *, build: bool) -> _Lo
                 index = None
         if index is None or manifest is None:
             request_refresh(store)
+            if cached is not None and cached.store == key and not build:
+                return cached  # the index this process already maps is better than none
             raise SearchNotReady([adapter.name])
         loaded = _Loaded(
             key, version, model.version, manifest, index, None, time.perf_counter() - started
