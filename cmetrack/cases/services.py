@@ -25,6 +25,7 @@ from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.audit.services import Actor, audit_record, audited_create, audited_update, snapshot
 from cmetrack.core.jinja import govuk_date
+from cmetrack.notifications.services import notification_send, school_users
 from cmetrack.organisations.models import LocalAuthority, Organisation
 from cmetrack.people.models import Child
 
@@ -409,6 +410,18 @@ def case_advise_off_roll(
         kind=ChronologyKind.ADVICE,
         summary=f"The school was advised it may take the child off roll from "
         f"{govuk_date(advised)}. {reason}".strip(),
+    )
+    school = case.last_education_school
+    assert school is not None  # (checked above)
+    notification_send(
+        key="off_roll_advice",
+        recipients=school_users(school.pk),
+        reference=case.reference,
+        personalisation={"school": school.name, "date": govuk_date(advised)},
+        obj=case,
+        child_id=case.child_id,
+        child_name=case.child.full_name,
+        actor=actor,
     )
     return case
 

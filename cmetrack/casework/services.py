@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
@@ -22,6 +23,7 @@ from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case, ChronologyKind
 from cmetrack.cases.services import chronology_add
 from cmetrack.core.jinja import govuk_date
+from cmetrack.notifications.services import notification_send
 
 from .models import (
     AddressSearchCheck,
@@ -201,6 +203,18 @@ def task_create(
         kind=ChronologyKind.ASSIGNMENT,
         summary=f"Task for {_name(owner)}, due {govuk_date(due)}: {task.title}",
     )
+    if actor.user is None or owner.pk != actor.user.pk:
+        notification_send(
+            key="task_assigned",
+            recipients=[owner],
+            reference=case.reference,
+            personalisation={"title": task.title, "due": govuk_date(due)},
+            obj=task,
+            child_id=case.child_id,
+            child_name=case.child.full_name,
+            link=reverse("casework:my-tasks"),
+            actor=actor,
+        )
     return task
 
 
@@ -276,6 +290,18 @@ def task_reassign(*, actor: Actor, task: Task, owner: User) -> Task:
         kind=ChronologyKind.ASSIGNMENT,
         summary=f"Task given to {_name(owner)}: {locked.title}",
     )
+    if actor.user is None or owner.pk != actor.user.pk:
+        notification_send(
+            key="task_assigned",
+            recipients=[owner],
+            reference=locked.case.reference,
+            personalisation={"title": locked.title, "due": govuk_date(locked.due)},
+            obj=locked,
+            child_id=locked.case.child_id,
+            child_name=locked.case.child.full_name,
+            link=reverse("casework:my-tasks"),
+            actor=actor,
+        )
     return locked
 
 

@@ -18,3 +18,10 @@ class DetectionConfig(AppConfig):
         register_schedule(
             "detection-nightly", "cmetrack.detection.jobs.detect_today", daily_at=dt.time(2, 0)
         )
+        # Schools whose attendance feed has gone quiet: the CME team is emailed.
+        register_schedule(
+            "attendance-feed-stale",
+            "cmetrack.detection.jobs.attendance_feeds_stale",
+            daily_at=dt.time(7, 30),
+            weekdays_only=True,
+        )

@@ -22,13 +22,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
@@ -38,6 +39,8 @@ from cmetrack.core.storage import save_atomically
 from cmetrack.jobs import status as worker_status
 from cmetrack.jobs.services import enqueue
 from cmetrack.jobs.watch import process_alive
+from cmetrack.notifications.services import notification_send
+from cmetrack.organisations.models import Organisation
 
 from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
 from .imports import DETECT_TASK as DETECT_TASK  # (re-exported: the task after a feed)
@@ -150,7 +153,33 @@ def import_run_task(run_id: int) -> str:
     if run is None:
         return f"import {run_id} was not waiting (already run, or failed)"
     done = import_process(run)  # (a feed queues detection as it commits)
+    if done.status == ImportStatus.FAILED:
+        import_failed_tell(done)
     return f"import {run_id}: {done.get_status_display()}"
+
+
+def import_failed_tell(run: ImportRun) -> None:
+    """Email the person who sent the file that its import failed (no row contents)."""
+    if run.by is None:
+        return
+    errors = run.errors or []
+    if len(errors) == 1 and not errors[0].get("line"):
+        error = str(errors[0].get("message", ""))[:200]  # (the service's own words)
+    else:  # rows' problems can quote the rows: the import's page lists them
+        error = f"{len(errors)} problem(s) in the file, listed on the import's page"
+    notification_send(
+        key="import_failed",
+        recipients=[run.by],
+        reference=f"import {run.pk}",
+        personalisation={
+            "file": run.file_name,
+            "import_kind": run.get_kind_display().lower(),
+            "error": error,
+        },
+        obj=run,
+        link=reverse("detection:import-run", args=[run.pk]),
+        actor=Actor.system("import worker"),
+    )
 
 
 def import_claim(*, worker: str, run_id: int | None = None) -> ImportRun | None:
@@ -207,6 +236,62 @@ def import_process(run: ImportRun, *, listener: ProgressListener | None = None) 
             ImportRun.objects.filter(pk=run.pk).update(upload_path="")
 
 
+def attendance_feeds_stale_tell(*, today: date | None = None) -> int:
+    """Email the CME team (managers and officers: there is no attendance team role) about
+    each school whose latest attendance mark is more than
+    ``CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS`` school days old. Only schools that have sent
+    attendance are watched; once for each school and last date. Returns the schools."""
+    from django.db.models import Max
+
+    from cmetrack.notifications.services import cme_team, notification_sent_before
+    from cmetrack.schoolcalendar.selectors import school_days_by_school
+
+    from .models import AttendancePartition
+
+    today = today or timezone.localdate()
+    limit = int(getattr(settings, "CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", 5))
+    latest = dict(
+        AttendancePartition.objects.values("school")
+        .annotate(last=Max("last_date"))
+        .exclude(last=None)
+        .values_list("school", "last")
+    )
+    if not latest:
+        return 0
+    schools = {s.pk: s for s in Organisation.objects.filter(pk__in=latest, is_active=True)}
+    earliest = min(latest.values())
+    days = school_days_by_school(schools.values(), earliest, today - timedelta(days=1))
+    team = cme_team()
+    told = 0
+    for pk, school in sorted(schools.items()):
+        last = latest[pk]
+        missed = [d for d in days.get(pk, []) if d > last]
+        if len(missed) <= limit or notification_sent_before("feed_stale", school, last.isoformat()):
+            continue
+        with transaction.atomic():
+            notification_send(
+                key="feed_stale",
+                recipients=team,
+                reference=school.urn or school.name,
+                personalisation={
+                    "school": school.name,
+                    "last": f"{last:%-d %B %Y}",
+                    "days": str(len(missed)),
+                    "marker": last.isoformat(),
+                },
+                obj=school,
+                link=reverse("detection:import-list"),
+                actor=Actor.system("attendance feed check"),
+            )
+        told += 1
+    return told
+
+
+def attendance_feeds_stale() -> str:
+    """Daily (weekdays): schools whose attendance feed has gone stale."""
+    return f"attendance feeds: {attendance_feeds_stale_tell()} school(s) gone quiet"
+
+
 def _runner_name() -> str:
     """``worker/pid``: the worker whose heartbeat vouches for the run, and the process
     that runs it (a django-q2 worker process)."""
@@ -251,6 +336,11 @@ def imports_fail_stale(now: Any = None) -> int:
         if failed:
             logger.warning("import %s stopped with its worker (%s): failed", run.pk, run.worker)
             count += 1
+            run.errors = [{"line": 0, "column": "", "message": STOPPED_MESSAGE}]
+            try:
+                import_failed_tell(run)
+            except DatabaseError:
+                logger.warning("could not record the failed-import email for %s", run.pk)
             if run.upload_path:
                 Path(run.upload_path).unlink(missing_ok=True)
     return count

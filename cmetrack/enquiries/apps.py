@@ -17,3 +17,9 @@ class EnquiriesConfig(AppConfig):
             daily_at=dt.time(6, 30),
             weekdays_only=True,
         )
+        register_schedule(
+            "enquiry-reply-emails",
+            "cmetrack.enquiries.jobs.enquiry_reply_emails",
+            daily_at=dt.time(6, 35),
+            weekdays_only=True,
+        )

@@ -8,6 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
@@ -15,6 +16,7 @@ from cmetrack.casework.models import Task
 from cmetrack.casework.selectors import may_own_task
 from cmetrack.casework.services import task_create
 from cmetrack.core.jinja import govuk_date
+from cmetrack.notifications.services import notification_send, notification_sent_before
 
 from .models import AWAITING_REPLY, OutgoingEnquiry
 
@@ -66,3 +68,54 @@ def enquiry_reply_reminders() -> str:
     """Daily (weekdays): reminders to chase unanswered enquiries."""
     created = enquiry_reply_reminders_create(actor=Actor.system("enquiry reply reminders"))
     return f"enquiry reply reminders: {created} task(s) created"
+
+
+#: Days ahead of a reply's due date that the officer is emailed.
+REPLY_NOTICE_DAYS = 2
+
+
+def enquiry_reply_emails_send(*, actor: Actor, today: dt.date | None = None) -> int:
+    """Email the case's officer when a reply to an enquiry is due within 2 days, and when
+    it is overdue (past its reminder date; a chase moves the date and earns a new email).
+    Idempotent: once for each enquiry, date and kind."""
+    today = today or timezone.localdate()
+    waiting = OutgoingEnquiry.objects.filter(
+        status__in=AWAITING_REPLY, remind_on__lte=today + dt.timedelta(days=REPLY_NOTICE_DAYS)
+    ).select_related("case__assigned_officer", "case__child", "local_authority")
+    sent = 0
+    for enquiry in waiting.order_by("remind_on", "id").iterator(chunk_size=500):
+        officer = enquiry.case.assigned_officer
+        if officer is None:
+            continue
+        overdue = enquiry.remind_on < today
+        key = "enquiry_reply_overdue" if overdue else "enquiry_reply_due"
+        if not overdue and enquiry.reply_due_on < today:
+            continue  # a chase's new date: the overdue email comes after it
+        marker = enquiry.remind_on.isoformat()
+        if notification_sent_before(key, enquiry, marker):
+            continue
+        with transaction.atomic():
+            sent += bool(
+                notification_send(
+                    key=key,
+                    recipients=[officer],
+                    reference=enquiry.reference,
+                    personalisation={
+                        "due": govuk_date(enquiry.remind_on),
+                        "authority": enquiry.local_authority.name,
+                        "marker": marker,
+                    },
+                    obj=enquiry,
+                    child_id=enquiry.case.child_id,
+                    child_name=enquiry.case.child.full_name,
+                    link=reverse("enquiries:case", args=[enquiry.case_id]),
+                    actor=actor,
+                )
+            )
+    return sent
+
+
+def enquiry_reply_emails() -> str:
+    """Daily (weekdays): emails of enquiry replies due soon or overdue."""
+    sent = enquiry_reply_emails_send(actor=Actor.system("enquiry reply emails"))
+    return f"enquiry reply emails: {sent} enquiry(ies)"

@@ -32,6 +32,7 @@ from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case, ChronologyKind, ReferralRoute
 from cmetrack.cases.services import chronology_add
 from cmetrack.core.jinja import govuk_date
+from cmetrack.notifications.services import notification_send
 from cmetrack.organisations.models import LocalAuthority
 from cmetrack.people.models import Child
 from cmetrack.rules.working_days import add_working_days
@@ -302,7 +303,48 @@ def enquiry_send(
         f"{local_authority.name}; reply due by {govuk_date(due)}. Reason: "
         f"{enquiry.reason_linked}",
     )
+    _enquiry_email(actor=actor, enquiry=enquiry, child=child)
     return enquiry
+
+
+#: Dotted path of the function the notifications job calls for the enquiry file.
+ENQUIRY_DOCUMENT = "cmetrack.enquiries.services.enquiry_document_for_email"
+
+
+def _enquiry_email(*, actor: Actor, enquiry: OutgoingEnquiry, child: Child) -> None:
+    """Email the enquiry to the other authority's named CME contact, at the secure address
+    in the directory (never any other). By the authority's policy
+    (``CMETRACK_NOTIFY_ENQUIRY_DOCUMENT``) the enquiry file goes as Notify's secure link
+    (``link``: the contact confirms their address before downloading) or not at all
+    (``none``: the email says it follows by the authority's secure channel)."""
+    with_file = getattr(settings, "CMETRACK_NOTIFY_ENQUIRY_DOCUMENT", "link") == "link"
+    notification_send(
+        key="enquiry_outgoing",
+        recipients=[enquiry.contact_email],
+        reference=enquiry.reference,
+        personalisation={
+            "contact_name": enquiry.contact_name,
+            "authority": enquiry.local_authority.name,
+            "sender_authority": settings.CMETRACK_LA_NAME,
+            "due": govuk_date(enquiry.reply_due_on),
+            "document": "Download the enquiry from the link in this email (you will be asked "
+            "to confirm your email address)."
+            if with_file
+            else "The enquiry follows by our secure email.",
+        },
+        obj=enquiry,
+        child_id=child.pk,
+        child_name=child.full_name,
+        actor=actor,
+        document=(ENQUIRY_DOCUMENT, str(enquiry.pk)) if with_file else None,
+    )
+
+
+def enquiry_document_for_email(enquiry_id: str) -> tuple[str, bytes]:
+    """The enquiry's JSON file, as checked when it was made (audited as produced)."""
+    enquiry = OutgoingEnquiry.objects.select_related("case__child").get(pk=int(enquiry_id))
+    text = enquiry_export(actor=Actor.system("notifications"), enquiry=enquiry, kind="email file")
+    return f"enquiry-{enquiry.reference}.json", text.encode("utf-8")
 
 
 def documents_items() -> list[str]:

@@ -407,6 +407,20 @@ def digest_send(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
+# --- for scheduled reminders ---------------------------------------------------------------
+
+
+def notification_sent_before(key: str, obj: models.Model, marker: str) -> bool:
+    """Was a message of kind ``key`` about ``obj`` with this ``marker`` (for example a due
+    date) recorded before? Lets a daily reminder job run again without repeating itself."""
+    return Message.objects.filter(
+        kind=key,
+        object_type=object_type_of(obj),
+        object_id=str(obj.pk),
+        personalisation__marker=marker,
+    ).exists()
+
+
 # --- recipients by role (for the apps that send) ------------------------------------------
 
 

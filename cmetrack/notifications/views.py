@@ -11,11 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cmetrack.audit.services import Actor
-from cmetrack.core.jinja import govuk_date
 
 from . import conf
 from .forms import PreferencesForm
@@ -32,7 +32,7 @@ PAGE_SIZE = 100
 def preferences(request: HttpRequest) -> HttpResponse:
     user = request.user
     current = preferences_of(user)  # type: ignore[arg-type]
-    form = PreferencesForm(request.POST or None, current=current)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, current=current)
     if request.method == "POST" and form.is_valid():
         try:
             preference_set(
@@ -70,7 +70,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(status=status)
     shown = [
         {
-            "created": f"{govuk_date(m.created_at)} {m.created_at:%H:%M}",
+            "created": f"{timezone.localtime(m.created_at):%-d %B %Y %H:%M}",
             "kind": KINDS[m.kind].label if m.kind in KINDS else m.kind,
             "to": m.email_address,
             "reference": m.reference,

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
@@ -24,6 +26,7 @@ from cmetrack.audit.services import Actor, audit_record, audited_create, audited
 from cmetrack.cases.lifecycle import CaseState, Outcome
 from cmetrack.cases.models import Case, ChronologyKind, ReferralRoute
 from cmetrack.cases.services import case_assign, case_open, case_transition, chronology_add
+from cmetrack.notifications.services import notification_send
 from cmetrack.organisations.models import Organisation
 from cmetrack.people.models import Child, FormerUpn
 from cmetrack.people.services import (
@@ -277,6 +280,7 @@ def referral_school_create(
                 }
             },
         )
+        referral_acknowledge(actor=actor, referral=referral)
     return referral
 
 
@@ -297,8 +301,25 @@ def referral_agency_create(*, actor: Actor, **fields: Any) -> Referral:
     _validated_referral(referral, errors)
     if errors:
         raise ValidationError(errors)
-    return audited_create(
-        actor=actor, instance=referral, summary="Referral received from an agency"
+    with transaction.atomic():
+        audited_create(actor=actor, instance=referral, summary="Referral received from an agency")
+        referral_acknowledge(actor=actor, referral=referral)
+    return referral
+
+
+def referral_acknowledge(*, actor: Actor, referral: Referral) -> None:
+    """Email the school's or agency's referrer the acknowledgement with its reference
+    (required: it cannot be switched off). Names the reference, not the child."""
+    if referral.referred_by is None:
+        return
+    notification_send(
+        key="referral_acknowledgement",
+        recipients=[referral.referred_by],
+        reference=referral.reference,
+        personalisation={"authority": settings.CMETRACK_LA_NAME},
+        obj=referral,
+        link=reverse("referrals:detail", args=[referral.reference]),
+        actor=actor,
     )
 
 

@@ -20,3 +20,9 @@ class SafeguardingConfig(AppConfig):
             daily_at=dt.time(6, 15),
             weekdays_only=True,
         )
+        register_schedule(
+            "dormant-review-emails",
+            "cmetrack.safeguarding.jobs.dormant_review_emails",
+            daily_at=dt.time(6, 20),
+            weekdays_only=True,
+        )

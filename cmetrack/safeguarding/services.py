@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
@@ -26,6 +27,7 @@ from cmetrack.casework.models import Task, TaskKind, TaskStatus
 from cmetrack.casework.selectors import may_own_task
 from cmetrack.casework.services import task_create
 from cmetrack.core.jinja import govuk_date
+from cmetrack.notifications.services import notification_send, users_with_role
 
 from . import selectors
 from .models import (
@@ -277,6 +279,20 @@ def risk_assessment_record(
         summary=f"Risk assessment recorded by {_name(actor.user)}: "
         f"{assessment.get_risk_level_display().lower()} risk. Waiting for a manager to "
         "authorise it.",
+    )
+    notification_send(
+        key="risk_assessment_awaiting",
+        recipients=[m for m in users_with_role(Role.CME_MANAGER) if m.pk != assessment.officer_id],
+        reference=case.reference,
+        personalisation={
+            "level": assessment.get_risk_level_display().lower(),
+            "officer": _name(actor.user),
+        },
+        obj=assessment,
+        child_id=case.child_id,
+        child_name=case.child.full_name,
+        link=reverse("safeguarding:case", args=[case.pk]),
+        actor=actor,
     )
     if case.child.in_care:
         virtual_school_tell(actor=actor, case=case)

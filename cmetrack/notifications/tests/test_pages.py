@@ -1,0 +1,77 @@
+"""The email settings page and the managers' list of emails sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmetrack.accounts.roles import Role
+from cmetrack.accounts.tests.factories import UserFactory
+from cmetrack.audit.models import AuditEvent
+from cmetrack.audit.services import Actor
+from cmetrack.notifications import services
+from cmetrack.notifications.models import Preference
+
+pytestmark = pytest.mark.django_db
+
+URL = "/notifications/settings/"
+
+
+def test_a_person_sets_their_own_preferences(client):
+    officer = UserFactory.create(roles=[Role.CME_OFFICER])
+    client.force_login(officer)
+    page = client.get(URL).content.decode()
+    assert "A task given to you" in page
+    assert 'name="task_assigned"' in page
+    # Required messages are listed, not offered as a choice.
+    assert "A risk assessment waiting for your authorisation" in page
+    assert 'name="risk_assessment_awaiting"' not in page
+    answer = dict.fromkeys(
+        (
+            "task_assigned",
+            "dormant_review_due",
+            "dormant_review_overdue",
+            "enquiry_reply_due",
+            "enquiry_reply_overdue",
+            "import_failed",
+            "feed_stale",
+        ),
+        "at_once",
+    )
+    answer.update(task_assigned="off", feed_stale="daily", risk_assessment_awaiting="off")
+    response = client.post(URL, answer)
+    assert response.status_code == 302
+    assert dict(Preference.objects.filter(user=officer).values_list("kind", "frequency")) == {
+        "task_assigned": "off",
+        "feed_stale": "daily",
+    }
+    assert services.frequency_for(officer, "risk_assessment_awaiting") == "at_once"
+    assert AuditEvent.objects.filter(object_type="notifications.preference").count() == 1
+    assert "Your email settings have been saved" in client.get(f"{URL}?saved=1").content.decode()
+
+
+def test_a_missing_answer_is_an_error_in_the_persons_words(client):
+    client.force_login(UserFactory.create(roles=[Role.SCHOOL_USER]))
+    response = client.post(URL, {})
+    assert response.status_code == 400
+    assert "Select how you want to hear about: A task given to you" in response.content.decode()
+
+
+def test_nobody_sets_another_persons_preferences():
+    from django.core.exceptions import PermissionDenied
+
+    one, other = UserFactory.create(), UserFactory.create()
+    with pytest.raises(PermissionDenied):
+        services.preference_set(actor=Actor(user=one), user=other, choices={"feed_stale": "off"})
+
+
+def test_managers_see_the_emails_sent_and_their_receipts(client):
+    manager = UserFactory.create(roles=[Role.CME_MANAGER])
+    officer = UserFactory.create(roles=[Role.CME_OFFICER])
+    services.notification_send(key="task_assigned", recipients=[officer], reference="CME-77")
+    client.force_login(manager)
+    page = client.get("/notifications/sent/").content.decode()
+    assert "CME-77" in page
+    assert officer.email in page
+    assert "Waiting to be sent" in page
+    client.force_login(officer)
+    assert client.get("/notifications/sent/").status_code == 403
