@@ -14,6 +14,8 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from cmetrack.jobs.registry import register_schedule
 
+        from . import checks  # noqa: F401  (registers the system checks)
+
         register_schedule(
             "notifications-deliver", "cmetrack.notifications.jobs.deliver_due", minutes=1
         )

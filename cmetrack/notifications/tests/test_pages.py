@@ -75,3 +75,21 @@ def test_managers_see_the_emails_sent_and_their_receipts(client):
     assert "Waiting to be sent" in page
     client.force_login(officer)
     assert client.get("/notifications/sent/").status_code == 403
+
+
+def test_deploy_checks_ask_for_notify_or_an_explicit_choice(settings):
+    from cmetrack.notifications import checks
+
+    settings.CMETRACK_NOTIFY_BACKEND_CHOSEN = False
+    assert [p.id for p in checks.check_production()] == ["notifications.W001"]
+    settings.CMETRACK_NOTIFY_BACKEND_CHOSEN = True
+    settings.CMETRACK_NOTIFY_BACKEND = "console"
+    assert checks.check_production() == []
+    settings.CMETRACK_NOTIFY_BACKEND = "notify"
+    settings.CMETRACK_NOTIFY_API_KEY = ""
+    settings.CMETRACK_NOTIFY_TEMPLATES = {}
+    settings.CMETRACK_NOTIFY_CALLBACK_TOKEN = ""
+    ids = [p.id for p in checks.check_production()]
+    assert ids == ["notifications.E002", "notifications.W003", "notifications.W004"]
+    settings.CMETRACK_NOTIFY_BACKEND = "smtp"
+    assert [p.id for p in checks.check_backend()] == ["notifications.E001"]
