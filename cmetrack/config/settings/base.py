@@ -315,6 +315,9 @@ CMETRACK_NOTIFY_PER_MINUTE = int(os.environ.get("CMETRACK_NOTIFY_PER_MINUTE", "3
 CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS = int(
     os.environ.get("CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", "5")
 )
+CMETRACK_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CMETRACK_NOTIFY_MAX_ATTEMPTS", "8"))
+CMETRACK_NOTIFY_ENQUIRY_DOCUMENT = os.environ.get("CMETRACK_NOTIFY_ENQUIRY_DOCUMENT", "link")
+CMETRACK_NOTIFY_OUTBOX = os.environ.get("CMETRACK_NOTIFY_OUTBOX", "")
 
 # Health (/health/, cmetrack/ops/health.py): warn when the var directory has less free.
 CMETRACK_HEALTH_MIN_FREE_MB = int(os.environ.get("CMETRACK_HEALTH_MIN_FREE_MB", "1024"))
