@@ -122,6 +122,17 @@ def import_enqueue(
     # Stored whole or not at all: a full or read-only disk raises StorageUnavailable here,
     # before any run is recorded, and leaves no partial file.
     stored = save_atomically(uploads_dir() / f"{uuid.uuid4().hex}{suffix}", content)
+    try:
+        return _import_queue(actor, kind, file_name, stored, params)
+    except BaseException:
+        # Nothing was recorded (the transaction rolled back): the stored file goes too.
+        stored.unlink(missing_ok=True)
+        raise
+
+
+def _import_queue(
+    actor: Actor, kind: str, file_name: str, stored: Path, params: dict[str, Any] | None
+) -> ImportRun:
     user = actor.user
     with transaction.atomic():
         run = ImportRun.objects.create(

@@ -95,6 +95,23 @@ def test_a_queued_import_is_claimed_once_run_and_its_upload_removed(tmp_path: Pa
 
 
 @pytest.mark.django_db
+def test_a_queue_that_fails_to_record_the_run_leaves_no_stored_upload(
+    tmp_path: Path, var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    school(estab="2001")
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+
+    def broken_enqueue(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("the queue table could not be written")
+
+    monkeypatch.setattr(jobs, "enqueue", broken_enqueue)
+    with pytest.raises(RuntimeError):
+        enqueue(path, ImportKind.DELETIONS)
+    assert not ImportRun.objects.exists()
+    assert list(jobs.uploads_dir().glob("*")) == []
+
+
+@pytest.mark.django_db
 def test_a_roll_keeps_its_date_through_the_queue(tmp_path: Path) -> None:
     ours = school(estab="2001")
     path = write_csv(tmp_path / "roll.csv", ROLL_COLUMNS, roll_rows("9992001", 2))
