@@ -10,6 +10,7 @@ from cmetrack.cnis.api import router as cnis_router
 from cmetrack.detection.api import router as detection_router
 from cmetrack.enquiries.api import router as enquiries_router
 from cmetrack.matching.api import router as matching_router
+from cmetrack.notifications.api import router as notifications_router
 from cmetrack.organisations.api import router as organisations_router
 from cmetrack.provision.api import router as provision_router
 from cmetrack.referrals.api import router as referrals_router
@@ -40,3 +41,4 @@ api.add_router("/", transfers_router)
 api.add_router("/", provision_router)
 api.add_router("/", virtualschool_router)
 api.add_router("/", cnis_router)
+api.add_router("/", notifications_router)

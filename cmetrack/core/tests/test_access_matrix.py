@@ -362,6 +362,8 @@ REGISTRY: dict[str, Entry] = {
     "notifications:preferences": Entry(methods=GET_POST),
     "notifications:messages": Entry(roles=frozenset({Role.CME_MANAGER, Role.ADMINISTRATOR})),
     "notifications:receipts": Entry(methods=POST, public=True),
+    "api:notification_preferences_get": Entry(),
+    "api:notification_preferences_set": Entry(methods=POST),
 }
 
 #: URL names covered elsewhere: the admin site (administrators only, accounts/tests).

@@ -93,3 +93,27 @@ def test_deploy_checks_ask_for_notify_or_an_explicit_choice(settings):
     assert ids == ["notifications.E002", "notifications.W003", "notifications.W004"]
     settings.CMETRACK_NOTIFY_BACKEND = "smtp"
     assert [p.id for p in checks.check_backend()] == ["notifications.E001"]
+
+
+def test_the_api_reads_and_sets_my_preferences(client):
+    officer = UserFactory.create(roles=[Role.CME_OFFICER])
+    client.force_login(officer)
+    listing = client.get("/api/v1/notification-preferences").json()
+    by_kind = {row["kind"]: row for row in listing}
+    assert by_kind["task_assigned"]["frequency"] == "at_once"
+    assert by_kind["risk_assessment_awaiting"]["required"] is True
+    changed = client.post(
+        "/api/v1/notification-preferences",
+        {"choices": {"task_assigned": "daily"}},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200
+    assert {r["kind"]: r["frequency"] for r in changed.json()}["task_assigned"] == "daily"
+    refused = client.post(
+        "/api/v1/notification-preferences",
+        {"choices": {"referral_acknowledgement": "off"}},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert "referral_acknowledgement" in refused.json()["errors"]
+    assert services.frequency_for(officer, "task_assigned") == "daily"
