@@ -51,7 +51,8 @@ class Actor:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address. Behind a proxy, deploy with the proxy setting REMOTE_ADDR."""
+    """The client's address (behind a trusted proxy, core.middleware.TrustedProxyMiddleware has
+    already put the client's own address in REMOTE_ADDR)."""
     address = request.META.get("REMOTE_ADDR")
     return str(address) if address else None
 

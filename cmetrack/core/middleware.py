@@ -6,10 +6,13 @@
   ``CMETRACK_SESSION_IDLE_MINUTES`` without a request.
 - :class:`DatabaseUnavailableMiddleware`: a database that cannot be reached gives the
   service's own "service unavailable" page (503), not a server error.
+- :class:`TrustedProxyMiddleware`: behind a trusted reverse proxy, the client's address
+  from ``X-Forwarded-For`` (``CMETRACK_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import time
@@ -126,4 +129,68 @@ class SessionIdleTimeoutMiddleware:
                 return HttpResponseRedirect(f"{reverse('login')}?{query}")
             if not isinstance(last, int | float) or now - last >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN_KEY] = int(now)
+        return self.get_response(request)
+
+
+def trusted_proxy_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``CMETRACK_TRUSTED_PROXIES``: the reverse proxies' addresses or networks."""
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in getattr(settings, "CMETRACK_TRUSTED_PROXIES", ())
+        if item.strip()
+    )
+
+
+def forwarded_client(
+    remote_addr: str,
+    forwarded_for: str,
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> str:
+    """The client's address behind trusted proxies.
+
+    Only a request that came from a trusted proxy is looked into. ``X-Forwarded-For`` is read
+    from the right (each proxy appends the address it saw): the first address that is not a
+    trusted proxy is the client. Anything further left was written by the client and may be
+    forged, so it is never used. A malformed entry stops the walk at the last good hop."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not trusted or not is_trusted(remote_addr):
+        return remote_addr
+    client = remote_addr
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client = hop
+        if not is_trusted(hop):
+            break
+    return client
+
+
+class TrustedProxyMiddleware:
+    """Behind a reverse proxy, ``REMOTE_ADDR`` is the proxy's address. When it is one of
+    ``CMETRACK_TRUSTED_PROXIES``, the client's address is taken from ``X-Forwarded-For``
+    (see :func:`forwarded_client`), so the audit trail, the sign-in lockout and the public
+    form's limit see the person, not the proxy. The proxy's own address is kept in
+    ``META["CMETRACK_PROXY_ADDR"]``. First in ``MIDDLEWARE``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.trusted = trusted_proxy_networks()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        remote = request.META.get("REMOTE_ADDR", "")
+        client = forwarded_client(
+            remote, request.META.get("HTTP_X_FORWARDED_FOR", ""), self.trusted
+        )
+        if client != remote:
+            request.META["CMETRACK_PROXY_ADDR"] = remote
+            request.META["REMOTE_ADDR"] = client
         return self.get_response(request)

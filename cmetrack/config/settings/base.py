@@ -132,7 +132,15 @@ INSTALLED_APPS = [
     "cmetrack.ops",  # /health/, /metrics, logs: at the top, it may import any app
 ]
 
+#: The reverse proxies' addresses or networks (comma-separated), e.g. "127.0.0.1,10.0.0.0/24".
+#: A request from one of them has its client address taken from X-Forwarded-For.
+CMETRACK_TRUSTED_PROXIES = [
+    p for p in os.environ.get("CMETRACK_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+
 MIDDLEWARE = [
+    # First: behind a trusted reverse proxy, REMOTE_ADDR becomes the client's address.
+    "cmetrack.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Next (static files and HTTPS redirects are the proxy's to log): every line logged
