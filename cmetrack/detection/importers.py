@@ -845,7 +845,7 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
                 school=school,
                 academic_year=year,
                 defaults={
-                    "path": str(final),
+                    "path": partition_stored_path(final),
                     "marks": n,
                     "first_date": first,
                     "last_date": last,
@@ -938,5 +938,21 @@ def attendance_partitions_by_school() -> dict[str, list[str]]:
     """The Parquet files of marks, by LAESTAB (for the detection engine)."""
     files: dict[str, list[str]] = defaultdict(list)
     for partition in AttendancePartition.objects.select_related("school__local_authority"):
-        files[partition.school.laestab].append(partition.path)
+        files[partition.school.laestab].append(str(partition_file(partition.path)))
     return dict(files)
+
+
+def partition_stored_path(file: Path) -> str:
+    """A partition's file as stored: relative to :func:`attendance_dir`, so the attendance
+    folder can be restored or moved elsewhere with the database (older rows hold absolute
+    paths, which :func:`partition_file` still reads)."""
+    try:
+        return str(file.relative_to(attendance_dir()))
+    except ValueError:
+        return str(file)
+
+
+def partition_file(stored: str) -> Path:
+    """The file of a partition's stored path (see :func:`partition_stored_path`)."""
+    path = Path(stored)
+    return path if path.is_absolute() else attendance_dir() / path

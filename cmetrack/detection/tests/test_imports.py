@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -289,6 +290,30 @@ def test_attendance_csv_is_stored_in_parquet_by_school_and_year(
     ]
     partition = AttendancePartition.objects.get(school__estab_number="2001")
     assert (partition.marks, partition.academic_year) == (2, 2025)
+
+
+def test_attendance_folder_restored_elsewhere_is_still_read(
+    tmp_path: Path, schools: Any, autumn: None, attendance_dir: Path, settings: Any
+) -> None:
+    """Partitions are stored relative to the attendance folder: a backup restored into
+    another folder (a restore drill, a new server) is read there."""
+    path = marks_file(tmp_path, [["9992001", U1, "2025-10-06", "AM", "N"]])
+    run = importers.attendance_import(actor=SYSTEM, path=path, file_name="marks.csv")
+    assert run.status == ImportStatus.SUCCEEDED, run.errors
+    partition = AttendancePartition.objects.get(school__estab_number="2001")
+    assert not Path(partition.path).is_absolute()
+
+    moved = tmp_path / "restored" / "attendance"
+    shutil.copytree(attendance_dir, moved)
+    shutil.rmtree(attendance_dir)
+    settings.ATTENDANCE_DIR = str(moved)
+    files = importers.attendance_partitions_by_school()
+    assert files == {"9992001": [str(moved / "school=9992001" / "year=2025" / "marks.parquet")]}
+    assert read_marks(moved) == [("9992001", U1, "2025-10-06", "AM", "N")]
+
+    # A row written before paths were relative still names its file.
+    AttendancePartition.objects.filter(pk=partition.pk).update(path="/old/place/marks.parquet")
+    assert importers.attendance_partitions_by_school() == {"9992001": ["/old/place/marks.parquet"]}
 
 
 def test_attendance_twice_changes_nothing_and_a_correction_replaces_the_mark(
