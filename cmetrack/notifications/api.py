@@ -40,6 +40,7 @@ def _listing(user: User) -> list[dict[str, Any]]:
     return [
         {"kind": k.key, "label": k.label, "required": k.required, "frequency": current[k.key]}
         for k in PERSONAL_KINDS
+        if k.key in current
     ]
 
 

@@ -14,7 +14,7 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args: Any, current: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for spec in PERSONAL_KINDS:
-            if spec.required:
+            if spec.required or spec.key not in current:
                 continue
             self.fields[spec.key] = forms.ChoiceField(
                 label=spec.label,

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from cmetrack.accounts.roles import Role
+
+CME_TEAM = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
+
 
 class Frequency(models.TextChoices):
     AT_ONCE = "at_once", "At once, one email each"
@@ -31,6 +35,11 @@ class Kind:
     required: bool = False
     #: Sent to addresses outside the service (schools, other authorities): no preferences.
     external: bool = False
+    #: The roles that get it (the settings page offers it to them); empty: anyone.
+    roles: frozenset[str] = frozenset()
+
+    def for_user(self, role_set: frozenset[str]) -> bool:
+        return not self.roles or bool(self.roles & role_set)
 
     def placeholders(self) -> list[str]:
         import string
@@ -57,6 +66,7 @@ KINDS: dict[str, Kind] = {
             "The person the task is given to (not when they gave it to themselves).",
             "Task on {reference}: {title}",
             "You have a task on {reference}, due {due}: {title}. {link}",
+            roles=frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO, Role.VIRTUAL_SCHOOL}),
         ),
         Kind(
             "risk_assessment_awaiting",
@@ -66,6 +76,7 @@ KINDS: dict[str, Kind] = {
             "A {level} risk assessment on {reference} by {officer} waits for a manager to "
             "authorise it. {link}",
             required=True,
+            roles=frozenset({Role.CME_MANAGER}),
         ),
         Kind(
             "dormant_review_due",
@@ -73,6 +84,7 @@ KINDS: dict[str, Kind] = {
             "The case's assigned officer.",
             "Dormant review of {reference} due {due}",
             "The monthly dormant review of {reference} is due on {due}. {link}",
+            roles=CME_TEAM,
         ),
         Kind(
             "dormant_review_overdue",
@@ -80,6 +92,7 @@ KINDS: dict[str, Kind] = {
             "The case's assigned officer.",
             "Dormant review of {reference} overdue",
             "The monthly dormant review of {reference} was due on {due}. {link}",
+            roles=CME_TEAM,
         ),
         Kind(
             "enquiry_reply_due",
@@ -87,6 +100,7 @@ KINDS: dict[str, Kind] = {
             "The case's assigned officer.",
             "Reply to enquiry {reference} due {due}",
             "The reply from {authority} to enquiry {reference} is due on {due}. {link}",
+            roles=CME_TEAM,
         ),
         Kind(
             "enquiry_reply_overdue",
@@ -95,6 +109,7 @@ KINDS: dict[str, Kind] = {
             "No reply to enquiry {reference}",
             "{authority} has not replied to enquiry {reference}, due {due}: chase it or "
             "record its answer. {link}",
+            roles=CME_TEAM,
         ),
         Kind(
             "enquiry_outgoing",
@@ -115,6 +130,7 @@ KINDS: dict[str, Kind] = {
             "{authority} has received your referral. Its reference is {reference}: quote it "
             "if you contact us.",
             required=True,
+            roles=frozenset({Role.SCHOOL_USER, Role.AGENCY_USER}),
         ),
         Kind(
             "off_roll_advice",
@@ -123,6 +139,7 @@ KINDS: dict[str, Kind] = {
             "Off-roll advice for {reference}",
             "{school} may take the pupil on case {reference} off roll from {date}. {link}",
             required=True,
+            roles=frozenset({Role.SCHOOL_USER}),
         ),
         Kind(
             "import_failed",
@@ -130,6 +147,9 @@ KINDS: dict[str, Kind] = {
             "The person who uploaded the file.",
             "Import failed: {file}",
             "The {import_kind} import of {file} failed: {error}. {link}",
+            roles=frozenset(
+                {Role.CME_OFFICER, Role.CME_MANAGER, Role.ADMINISTRATOR, Role.SCHOOL_USER}
+            ),
         ),
         Kind(
             "feed_stale",
@@ -137,6 +157,7 @@ KINDS: dict[str, Kind] = {
             "CME managers and officers (there is no attendance team role).",
             "No attendance from {school} since {last}",
             "{school} has sent no attendance since {last} ({days} school days). {link}",
+            roles=CME_TEAM,
         ),
         Kind(
             "digest",

@@ -8,19 +8,25 @@ from django.db.models import QuerySet
 
 from cmetrack.accounts.roles import Role
 
-from .kinds import PERSONAL_KINDS, Frequency
+from .kinds import PERSONAL_KINDS, Frequency, Kind
 from .models import Message, Preference
 
 if TYPE_CHECKING:
     from cmetrack.accounts.models import User
 
 
+def kinds_for(user: User) -> list[Kind]:
+    """The messages a person can get, by their roles (what their settings offer)."""
+    roles = frozenset(user.role_set)
+    return [k for k in PERSONAL_KINDS if k.for_user(roles)]
+
+
 def preferences_of(user: User) -> dict[str, str]:
-    """Every kind a person may hear about → their frequency (required: at once)."""
+    """Each kind the person may hear about → their frequency (required: at once)."""
     stored = dict(Preference.objects.filter(user=user).values_list("kind", "frequency"))
     return {
         k.key: (Frequency.AT_ONCE if k.required else stored.get(k.key, Frequency.AT_ONCE))
-        for k in PERSONAL_KINDS
+        for k in kinds_for(user)
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -117,13 +118,17 @@ def _recipients(recipients: Iterable[User | str]) -> list[tuple[User | None, str
 
 def _private(values: Mapping[str, Any], child_name: str, reference: str) -> dict[str, str]:
     """The placeholders with the child's name replaced by the reference (non-secure)."""
+    parts = sorted({child_name, *child_name.split()} - {""}, key=len, reverse=True)
+    pattern = (
+        re.compile(r"\b(" + "|".join(re.escape(p) for p in parts) + r")\b", re.IGNORECASE)
+        if parts
+        else None
+    )
     out = {}
     for key, value in values.items():
         text = "" if value is None else str(value)
-        if child_name:
-            for part in {child_name, *child_name.split()}:
-                if len(part) > 2 and part in text:
-                    text = text.replace(part, reference or "the child")
+        if pattern is not None and key != "reference":
+            text = pattern.sub(reference or "the child", text)
         out[key] = text
     return out
 

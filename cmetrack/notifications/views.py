@@ -45,7 +45,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, errors)
         else:
             return redirect(f"{reverse('notifications:preferences')}?saved=1")
-    required = [k for k in PERSONAL_KINDS if k.required]
+    required = [k for k in PERSONAL_KINDS if k.required and k.key in current]
     return render(
         request,
         "notifications/preferences.jinja",

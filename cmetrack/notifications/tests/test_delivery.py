@@ -258,3 +258,30 @@ def test_nothing_queued_when_the_transaction_rolls_back(notify, django_capture_o
             pass
     assert callbacks == []
     assert not Message.objects.exists()
+
+
+def test_the_childs_name_is_taken_out_word_by_word_for_a_non_secure_address():
+    (row,) = services.notification_send(
+        key="task_assigned",
+        recipients=["someone@outside.example.org"],
+        reference="CME-9",
+        personalisation={"title": "Annual check: ring ann LEE's mother, then Lee", "due": "today"},
+        child_name="Ann Lee",
+    )
+    assert row.personalisation["title"] == "Annual check: ring CME-9's mother, then CME-9"
+    assert row.personalisation["about"] == "CME-9"
+
+
+def test_one_delivery_job_is_queued_for_many_messages(notify, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from cmetrack.jobs import status as worker_status
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for _ in range(3):
+            send_task_message(UserFactory.create())
+    with django_capture_on_commit_callbacks(execute=True):
+        send_task_message(UserFactory.create())
+    assert worker_status.pending_args(services.DELIVER_TASK) == [()]
+    run_queued()
+    assert len(notify.emails()) == 4

@@ -17,7 +17,7 @@ URL = "/notifications/settings/"
 
 
 def test_a_person_sets_their_own_preferences(client):
-    officer = UserFactory.create(roles=[Role.CME_OFFICER])
+    officer = UserFactory.create(roles=[Role.CME_MANAGER])
     client.force_login(officer)
     page = client.get(URL).content.decode()
     assert "A task given to you" in page
@@ -53,7 +53,7 @@ def test_a_missing_answer_is_an_error_in_the_persons_words(client):
     client.force_login(UserFactory.create(roles=[Role.SCHOOL_USER]))
     response = client.post(URL, {})
     assert response.status_code == 400
-    assert "Select how you want to hear about: A task given to you" in response.content.decode()
+    assert "Select how you want to hear about: An import that failed" in response.content.decode()
 
 
 def test_nobody_sets_another_persons_preferences():
@@ -96,7 +96,7 @@ def test_deploy_checks_ask_for_notify_or_an_explicit_choice(settings):
 
 
 def test_the_api_reads_and_sets_my_preferences(client):
-    officer = UserFactory.create(roles=[Role.CME_OFFICER])
+    officer = UserFactory.create(roles=[Role.CME_MANAGER])
     client.force_login(officer)
     listing = client.get("/api/v1/notification-preferences").json()
     by_kind = {row["kind"]: row for row in listing}
@@ -117,3 +117,13 @@ def test_the_api_reads_and_sets_my_preferences(client):
     assert refused.status_code == 400
     assert "referral_acknowledgement" in refused.json()["errors"]
     assert services.frequency_for(officer, "task_assigned") == "daily"
+
+
+def test_each_person_is_offered_the_messages_of_their_roles(client):
+    school_user = UserFactory.create(roles=[Role.SCHOOL_USER])
+    client.force_login(school_user)
+    page = client.get(URL).content.decode()
+    assert 'name="import_failed"' in page
+    assert 'name="task_assigned"' not in page
+    assert "The acknowledgement of a referral" in page
+    assert "A risk assessment waiting for your authorisation" not in page
