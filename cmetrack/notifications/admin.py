@@ -18,6 +18,9 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
 
 @admin.register(Preference)
 class PreferenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -29,4 +32,7 @@ class PreferenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
