@@ -375,7 +375,9 @@ def digest_send(*, now: dt.datetime | None = None) -> int:
     """One email for each person with messages waiting for the digest. Returns how many."""
     now = now or timezone.now()
     waiting = Message.objects.filter(status=Status.DIGEST, digest__isnull=True, created_at__lte=now)
-    people = waiting.exclude(recipient=None).values_list("recipient", flat=True).distinct()
+    people = (
+        waiting.filter(recipient__is_active=True).values_list("recipient", flat=True).distinct()
+    )
     sent = 0
     for user_id in sorted(set(people)):
         with transaction.atomic():
