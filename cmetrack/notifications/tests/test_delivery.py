@@ -285,3 +285,16 @@ def test_one_delivery_job_is_queued_for_many_messages(notify, django_capture_on_
     assert worker_status.pending_args(services.DELIVER_TASK) == [()]
     run_queued()
     assert len(notify.emails()) == 4
+
+
+def test_the_stand_in_checks_the_clients_token(notify, settings):
+    from . import notify_stub
+
+    settings.CMETRACK_NOTIFY_API_KEY = (
+        f"wrong_key-{notify_stub.SERVICE_ID}-99999999-7777-8888-9999-000000000000"
+    )
+    (row,) = send_task_message(UserFactory.create())
+    assert services.deliver_due() == {Status.FAILED: 1}
+    row.refresh_from_db()
+    assert "403" in row.last_error
+    assert notify.emails() == []
