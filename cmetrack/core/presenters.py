@@ -20,7 +20,10 @@ from cmetrack.core.jinja import govuk_date
 from cmetrack.matching.services import SEARCH_ROLES
 from cmetrack.referrals.selectors import referrals_visible_to
 
-QUEUE_LIMIT = 50
+#: Rows each home-page section shows (the totals count them all; the full lists are on
+#: their own pages). Rendering is most of a home page's cost: 20 rows a section keeps it
+#: quick for an officer with a county's caseload.
+QUEUE_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class QueueSection:
     headers: tuple[str, ...]
     rows: list[QueueRow] = field(default_factory=list)
     total: int = 0
+    #: Where the whole list is, when the section shows only part of it.
+    more_href: str = ""
 
 
 def _cnis_enabled() -> bool:
@@ -110,10 +115,15 @@ def _case_rows(qs: object) -> tuple[list[QueueRow], int]:
 CASE_HEADERS = ("Case", "Child", "State", "Referred")
 
 
-def _cases_section(title: str, empty_text: str, qs: object) -> QueueSection:
+def _cases_section(title: str, empty_text: str, qs: object, queue: str = "") -> QueueSection:
     rows, total = _case_rows(qs)
     return QueueSection(
-        title=title, empty_text=empty_text, headers=CASE_HEADERS, rows=rows, total=total
+        title=title,
+        empty_text=empty_text,
+        headers=CASE_HEADERS,
+        rows=rows,
+        total=total,
+        more_href=f"{reverse('cases:queue')}?queue={queue}" if queue else "",
     )
 
 
@@ -134,6 +144,7 @@ class HomePresenter:
                     "Cases waiting to be assigned",
                     "No case is waiting to be assigned.",
                     open_cases_for(user).filter(assigned_officer__isnull=True),
+                    queue="unassigned",
                 )
             )
         if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.SAFEGUARDING_ADVISER):
@@ -142,6 +153,7 @@ class HomePresenter:
                     "Your open cases",
                     "You have no open cases.",
                     open_cases_for(user).filter(assigned_officer=user),
+                    queue="mine",
                 )
             )
         if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):
@@ -166,6 +178,7 @@ class HomePresenter:
                             for t in overdue[:QUEUE_LIMIT]
                         ],
                         total=overdue_total,
+                        more_href=reverse("casework:my-tasks"),
                     )
                 )
         if user.has_role(Role.CME_OFFICER, Role.CME_MANAGER):

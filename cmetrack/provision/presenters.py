@@ -301,6 +301,7 @@ def home_section(user: User, today: dt.date | None = None) -> QueueSection | Non
             for d in page.delays
         ],
         total=page.total,
+        more_href=reverse("provision:delays"),
     )
 
 

@@ -31,7 +31,7 @@ from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_
 from cmetrack.organisations.models import Organisation
 
 from . import selectors, services
-from .delays import delay_queue, delays_for_cases
+from .delays import delay_queue_page, delays_for_cases
 from .forms import (
     FORM_CHOICES,
     ApplicationForm,
@@ -612,12 +612,20 @@ def start(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
+#: The longest waits the delays page lists (the total counts them all).
+DELAYS_SHOWN = 500
+
+
 @login_required
 @require_GET
 def delays(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require(selectors.may_work_provision(user))
     today = timezone.localdate()
-    rows = delay_rows(delay_queue(user, today))
+    page = delay_queue_page(user, today, limit=DELAYS_SHOWN)
     agenda = panel_agenda_rows(list(selectors.panel_waiting_list(user)), today)
-    return render(request, "provision/delays.jinja", {"rows": rows, "agenda": agenda})
+    return render(
+        request,
+        "provision/delays.jinja",
+        {"rows": delay_rows(page.delays), "total": page.total, "agenda": agenda},
+    )

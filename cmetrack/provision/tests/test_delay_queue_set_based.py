@@ -188,3 +188,24 @@ def test_the_page_is_scoped(make_user):
     officer = delay_queue_page(make_user(Role.CME_OFFICER), today())
     assert officer.total > 0
     assert admissions.total == officer.total  # admissions see every waiting case
+
+
+def test_the_delays_page_lists_the_longest_waits_and_counts_all(make_user, client, monkeypatch):
+    from django.urls import reverse
+
+    from cmetrack.provision import views
+
+    term_around(today(), before=120)
+    cases = varied_cases(6, n=40)
+    expected = reference(cases)
+    assert len(expected) > 3
+    monkeypatch.setattr(views, "DELAYS_SHOWN", 3)
+    client.force_login(make_user(Role.CME_OFFICER))
+    html = client.get(reverse("provision:delays")).content.decode()
+    html = html[: html.index('id="panel"')]  # the delays, not the panel's agenda below
+    assert f"The 3 longest waits of {len(expected)}." in html
+    shown = [pk for pk, *_ in expected[:3]]
+    for pk in shown:
+        assert reverse("provision:case", args=[pk]) in html
+    hidden = {pk for pk, *_ in expected[3:]} - set(shown)
+    assert not any(reverse("provision:case", args=[pk]) + '"' in html for pk in hidden)
