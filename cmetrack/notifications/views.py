@@ -54,6 +54,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "required": required,
             "has_errors": bool(form.errors),
             "saved": request.method == "GET" and request.GET.get("saved") == "1",
+            "may_see_messages": may_see_messages(user),  # type: ignore[arg-type]
         },
         status=400 if form.errors else 200,
     )

@@ -69,11 +69,13 @@ def test_managers_see_the_emails_sent_and_their_receipts(client):
     officer = UserFactory.create(roles=[Role.CME_OFFICER])
     services.notification_send(key="task_assigned", recipients=[officer], reference="CME-77")
     client.force_login(manager)
+    assert "/notifications/sent/" in client.get(URL).content.decode()
     page = client.get("/notifications/sent/").content.decode()
     assert "CME-77" in page
     assert officer.email in page
     assert "Waiting to be sent" in page
     client.force_login(officer)
+    assert "/notifications/sent/" not in client.get(URL).content.decode()
     assert client.get("/notifications/sent/").status_code == 403
 
 
