@@ -54,3 +54,26 @@ def test_a_person_changes_their_email_settings(page: Any, make_user: Any) -> Non
         "task_assigned": "daily",
         "feed_stale": "off",
     }
+
+
+def test_a_manager_sees_the_emails_sent(page: Any, make_user: Any) -> None:
+    from cmetrack.notifications.services import notification_send
+
+    manager = make_user(Role.CME_MANAGER)
+    officer = make_user(Role.CME_OFFICER)
+    notification_send(key="task_assigned", recipients=[officer], reference="CME-2026-00077")
+    page.goto("/sign-in/")
+    page.get_by_label("Email address").fill(manager.email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Email settings").click()
+    page.get_by_role("link", name="See the emails cmetrack has sent and their delivery").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Emails sent")
+    row = page.get_by_role("row").filter(has_text="CME-2026-00077")
+    expect(row).to_contain_text(officer.email)
+    expect(row).to_contain_text("Waiting to be sent")
+    assert_accessible(page)
+    page.get_by_label("Status").select_option("delivered")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("No emails.")).to_be_visible()
+    assert_accessible(page)
