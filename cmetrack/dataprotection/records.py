@@ -74,4 +74,9 @@ def child_records(child: Child) -> ChildRecords:
                     if records.add(instance) and label_of(related) not in NOT_FOLLOWED:
                         found.append(instance)
         frontier = found
+    # Emails about the child (kept by id, as the audit trail is, not by a foreign key).
+    from cmetrack.notifications.models import Message
+
+    for message in Message.objects.filter(child_id=child.pk).order_by("pk"):
+        records.add(message)
     return records

@@ -294,3 +294,31 @@ def test_the_digest_schedule_sends_one_email_a_person(notify):
     assert email["template_id"] == TEMPLATES["digest"]
     assert email["personalisation"]["count"] == "3"
     assert Message.objects.filter(status=Status.IN_DIGEST).count() == 3
+
+
+def test_emails_about_a_child_are_in_the_subject_access_records_and_anonymised(settings, client):
+    from cmetrack.dataprotection.records import child_records
+    from cmetrack.dataprotection.retention import child_anonymise
+
+    settings.CMETRACK_NOTIFY_SECURE_DOMAINS = ["exampleshire.gov.uk"]
+    officer = UserFactory.create(roles=[Role.CME_OFFICER], email="o@exampleshire.gov.uk")
+    case = open_case(officer=officer)
+    (row,) = services.notification_send(
+        key="task_assigned",
+        recipients=[officer],
+        reference=case.reference,
+        child_id=case.child_id,
+        child_name=case.child.full_name,
+    )
+    assert row.personalisation["about"] == case.child.full_name
+    assert [m.pk for m in child_records(case.child).groups["notifications.message"]] == [row.pk]
+    client.force_login(UserFactory.create(roles=[Role.CME_MANAGER]))
+    for suffix in ("subject-access/", "subject-access.json"):
+        shown = client.get(f"/data-protection/children/{case.child_id}/{suffix}")
+        assert shown.status_code == 200
+        assert case.reference in shown.content.decode()
+        assert "o@exampleshire.gov.uk" in shown.content.decode()
+    child_anonymise(actor=SYSTEM, child=case.child)
+    row.refresh_from_db()
+    assert row.personalisation == {}
+    assert row.email_address == ""
