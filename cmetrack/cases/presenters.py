@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -276,7 +277,7 @@ class QueuePresenter:
     def title(self) -> str:
         return self.queue_names.get(self.name, "Cases")
 
-    @property
+    @cached_property
     def rows(self) -> list[QueueRow]:
         return [
             QueueRow(
