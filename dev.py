@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -95,8 +96,6 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-
-
 def test() -> None:
     setup(spark=True)
     run(BIN / "ruff", "check", ".")
@@ -132,7 +131,12 @@ def lock() -> None:
     print(f"Wrote {LOCK} and {SPARK_LOCK}")
 
 
-COMMANDS = {"demo": demo, "test": test, "lock": lock, "setup": setup}
+COMMANDS: dict[str, Callable[[], None]] = {
+    "demo": demo,
+    "test": test,
+    "lock": lock,
+    "setup": setup,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -4,8 +4,10 @@ request came from a trusted proxy, and never from what the client itself wrote."
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from cmetrack.audit.services import client_ip
@@ -42,15 +44,13 @@ def test_nothing_trusted_means_remote_addr_as_it_is() -> None:
     assert forwarded_client("127.0.0.1", "198.51.100.7", ()) == "127.0.0.1"
 
 
-def test_middleware_sets_the_address_the_audit_trail_records(settings) -> None:
+def test_middleware_sets_the_address_the_audit_trail_records(settings: Any) -> None:
     settings.CMETRACK_TRUSTED_PROXIES = ["127.0.0.1"]
     seen: dict[str, str | None] = {}
 
-    def view(request):
+    def view(request: HttpRequest) -> HttpResponse:
         seen["client"] = client_ip(request)
         seen["proxy"] = request.META.get("CMETRACK_PROXY_ADDR")
-        from django.http import HttpResponse
-
         return HttpResponse("ok")
 
     middleware = TrustedProxyMiddleware(view)
