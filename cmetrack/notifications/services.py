@@ -246,6 +246,29 @@ def _audit_sent(message: Message) -> None:
     )
 
 
+def _audit_not_sent(message: Message, reason: str) -> None:
+    """A message given up on is audited too: every message is in the audit trail, sent or
+    not (who, which template, about which record, and why it was not sent)."""
+    audit_record(
+        actor=Actor.system("notifications"),
+        action=AuditAction.UPDATE,
+        obj=message,
+        child_id=message.child_id,
+        summary=f"Not sent {message.kind} ({message.reference or 'no reference'}) to "
+        f"{message.email_address}: {reason}"[:500],
+        changes={
+            "to": message.email_address,
+            "recipient_id": message.recipient_id,
+            "template_id": message.template_id,
+            "kind": message.kind,
+            "about": f"{message.object_type} {message.object_id}".strip(),
+            "caused_by": message.caused_by_label,
+            "status": Status.FAILED,
+            "reason": reason[:300],
+        },
+    )
+
+
 def _document(message: Message) -> tuple[str, bytes] | None:
     if not message.document_func:
         return None
@@ -307,11 +330,13 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
             last_error=str(exc)[:300],
         )
         if give_up:
+            _audit_not_sent(row, f"gave up after {row.attempts} tries ({exc})")
             return Status.FAILED
         return "rate-limited" if exc.rate_limited else Status.PENDING
     except Refused as exc:
         Message.objects.filter(pk=row.pk).update(status=Status.FAILED, last_error=str(exc)[:300])
         logger.warning("notification %s refused: %s", row.pk, exc)
+        _audit_not_sent(row, f"refused ({exc})")
         return Status.FAILED
     with transaction.atomic():
         Message.objects.filter(pk=row.pk).update(

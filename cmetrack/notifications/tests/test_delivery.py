@@ -124,6 +124,11 @@ def test_a_4xx_is_a_permanent_failure_recorded(notify):
     assert "400" in row.last_error
     assert services.deliver_due(now=timezone.now() + dt.timedelta(days=1)) == {}
     assert notify.emails() == []
+    # Not sent, and audited as such: who, which template, about what, why.
+    event = AuditEvent.objects.get(object_id=str(row.pk), summary__startswith="Not sent")
+    assert event.changes["template_id"] == row.template_id
+    assert event.changes["to"] == row.email_address
+    assert "refused" in event.summary
 
 
 def test_gives_up_after_the_most_attempts(notify, settings):
