@@ -226,14 +226,15 @@ def sent_last_minute(now: dt.datetime) -> int:
     return Message.objects.filter(sent_at__gt=now - dt.timedelta(minutes=1)).count()
 
 
-def _audit_sent(message: Message) -> None:
+def _audit_message(message: Message, *, summary: str, **extra: str) -> None:
+    """Every message is in the audit trail, sent or not: to whom, which template and kind,
+    about which record and child, and who caused it."""
     audit_record(
         actor=Actor.system("notifications"),
-        action=AuditAction.CREATE,
+        action=AuditAction.UPDATE if "reason" in extra else AuditAction.CREATE,
         obj=message,
         child_id=message.child_id,
-        summary=f"Sent {message.kind} ({message.reference or 'no reference'}) to "
-        f"{message.email_address}",
+        summary=summary[:500],
         changes={
             "to": message.email_address,
             "recipient_id": message.recipient_id,
@@ -241,31 +242,28 @@ def _audit_sent(message: Message) -> None:
             "kind": message.kind,
             "about": f"{message.object_type} {message.object_id}".strip(),
             "caused_by": message.caused_by_label,
-            "notify_id": message.notify_id,
+            **extra,
         },
     )
 
 
+def _audit_sent(message: Message) -> None:
+    _audit_message(
+        message,
+        summary=f"Sent {message.kind} ({message.reference or 'no reference'}) to "
+        f"{message.email_address}",
+        notify_id=message.notify_id,
+    )
+
+
 def _audit_not_sent(message: Message, reason: str) -> None:
-    """A message given up on is audited too: every message is in the audit trail, sent or
-    not (who, which template, about which record, and why it was not sent)."""
-    audit_record(
-        actor=Actor.system("notifications"),
-        action=AuditAction.UPDATE,
-        obj=message,
-        child_id=message.child_id,
+    """A message given up on (refused, or out of tries), with the reason."""
+    _audit_message(
+        message,
         summary=f"Not sent {message.kind} ({message.reference or 'no reference'}) to "
-        f"{message.email_address}: {reason}"[:500],
-        changes={
-            "to": message.email_address,
-            "recipient_id": message.recipient_id,
-            "template_id": message.template_id,
-            "kind": message.kind,
-            "about": f"{message.object_type} {message.object_id}".strip(),
-            "caused_by": message.caused_by_label,
-            "status": Status.FAILED,
-            "reason": reason[:300],
-        },
+        f"{message.email_address}: {reason}",
+        status=Status.FAILED,
+        reason=reason[:300],
     )
 
 
