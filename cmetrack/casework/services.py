@@ -9,6 +9,7 @@ system job (``actor.user`` is None) may.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +44,8 @@ from .models import (
 from .selectors import may_own_task, may_record_tracking, without_contact
 
 CLOSED_CASE = "This case is closed. Record new work on a new episode for the child."
+
+logger = logging.getLogger(__name__)
 
 
 def _require_writer(actor: Actor, case: Case) -> None:
@@ -156,6 +159,25 @@ def case_note_add(*, actor: Actor, case: Case, text: str) -> CaseNote:
     )
     chronology_add(actor=actor, case=case, kind=ChronologyKind.NOTE, summary=note.text)
     return note
+
+
+def reminder_task_give(
+    *, actor: Actor, case: Case, title: str, owner: User | None, due: dt.date, details: str = ""
+) -> bool:
+    """A scheduled reminder's task: given once (a task of the same title on the case means
+    it was given before), only to someone who may own a task on the case. Returns whether
+    a task was made; a case that refuses it (closed meanwhile) is logged and skipped."""
+    if owner is None or not may_own_task(owner, case):
+        return False
+    if Task.objects.filter(case=case, title=title).exists():
+        return False
+    try:
+        with transaction.atomic():
+            task_create(actor=actor, case=case, title=title, owner=owner, due=due, details=details)
+    except (ValidationError, PermissionDenied):
+        logger.warning("no reminder task %r for case %s", title, case.pk)
+        return False
+    return True
 
 
 @transaction.atomic

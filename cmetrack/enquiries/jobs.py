@@ -4,23 +4,17 @@ each enquiry to another authority that has had no reply by its date."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
-from cmetrack.casework.models import Task
-from cmetrack.casework.selectors import may_own_task
-from cmetrack.casework.services import task_create
+from cmetrack.casework.services import reminder_task_give
 from cmetrack.core.jinja import govuk_date
 from cmetrack.notifications.services import notification_send, notification_sent_before
 
 from .models import AWAITING_REPLY, OutgoingEnquiry
-
-logger = logging.getLogger(__name__)
 
 
 def reply_reminder_title(enquiry: OutgoingEnquiry) -> str:
@@ -40,25 +34,14 @@ def enquiry_reply_reminders_create(*, actor: Actor, today: dt.date | None = None
     ).select_related("case__assigned_officer", "local_authority")
     created = 0
     for enquiry in overdue.order_by("remind_on", "id").iterator(chunk_size=500):
-        case = enquiry.case
-        officer = case.assigned_officer
-        if officer is None or not may_own_task(officer, case):
-            continue
-        title = reply_reminder_title(enquiry)
-        if Task.objects.filter(case=case, title=title).exists():
-            continue
-        try:
-            with transaction.atomic():
-                task_create(
-                    actor=actor,
-                    case=case,
-                    title=title,
-                    owner=officer,
-                    due=today,
-                    details="No reply yet: chase the other authority, or record its answer.",
-                )
-        except (ValidationError, PermissionDenied):
-            logger.warning("no reply reminder for enquiry %s", enquiry.pk)
+        if not reminder_task_give(
+            actor=actor,
+            case=enquiry.case,
+            title=reply_reminder_title(enquiry),
+            owner=enquiry.case.assigned_officer,
+            due=today,
+            details="No reply yet: chase the other authority, or record its answer.",
+        ):
             continue
         created += 1
     return created

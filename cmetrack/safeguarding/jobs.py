@@ -4,26 +4,20 @@ dormant reviews falling due, as tasks for the case's officer (rules.md §6)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
-from cmetrack.casework.models import Task
-from cmetrack.casework.selectors import may_own_task
-from cmetrack.casework.services import task_create
+from cmetrack.casework.services import reminder_task_give
 from cmetrack.core.jinja import govuk_date
 from cmetrack.notifications.services import notification_send, notification_sent_before
 from cmetrack.rules import next_dormant_review
 
 from .rules import latest_base_due_by
 from .selectors import base_on_or_before, with_review_base
-
-logger = logging.getLogger(__name__)
 
 
 def review_reminder_title(due: dt.date) -> str:
@@ -40,17 +34,13 @@ def dormant_review_reminders_create(*, actor: Actor, today: dt.date | None = Non
     created = 0
     for case in cases.iterator(chunk_size=500):
         base = getattr(case, "review_base", None)
-        officer = case.assigned_officer
-        if base is None or officer is None or not may_own_task(officer, case):
-            continue
-        title = review_reminder_title(next_dormant_review(base))
-        if Task.objects.filter(case=case, title=title).exists():
-            continue
-        try:
-            with transaction.atomic():
-                task_create(actor=actor, case=case, title=title, owner=officer, due=today)
-        except (ValidationError, PermissionDenied):
-            logger.warning("no dormant review reminder for case %s", case.pk)
+        if base is None or not reminder_task_give(
+            actor=actor,
+            case=case,
+            title=review_reminder_title(next_dormant_review(base)),
+            owner=case.assigned_officer,
+            due=today,
+        ):
             continue
         created += 1
     return created
