@@ -110,23 +110,10 @@ class BulkCases:
             self.flush()
 
     def plan(self, state: CaseState) -> _Planned:
-        from .services import PATHS
+        from .services import PATHS, referral_route_for
 
         rng, fake, b = self.b.rng, self.b.fake, self.b
-        school_referral = state == CaseState.SLO_INVESTIGATION or rng.random() < 0.35
-        route = (
-            ReferralRoute.SCHOOL
-            if school_referral
-            else rng.choice(
-                [
-                    ReferralRoute.AGENCY,
-                    ReferralRoute.PUBLIC,
-                    ReferralRoute.OTHER_LA,
-                    ReferralRoute.DETECTION,
-                ]
-            )
-        )
-        date_referred = self.today - dt.timedelta(days=rng.randint(3, 400))
+        school_referral, route, date_referred = referral_route_for(rng, state, self.today)
         school: Organisation | None = None
         upn: str | None = None
         if school_referral and self.roll_pool:

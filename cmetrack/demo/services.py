@@ -441,20 +441,7 @@ class _Builder:
         previous: Child | None,
     ) -> Child:
         rng, fake = self.rng, self.fake
-        school_referral = state == CaseState.SLO_INVESTIGATION or rng.random() < 0.35
-        route = (
-            ReferralRoute.SCHOOL
-            if school_referral
-            else rng.choice(
-                [
-                    ReferralRoute.AGENCY,
-                    ReferralRoute.PUBLIC,
-                    ReferralRoute.OTHER_LA,
-                    ReferralRoute.DETECTION,
-                ]
-            )
-        )
-        date_referred = self.today - dt.timedelta(days=rng.randint(3, 400))
+        school_referral, route, date_referred = referral_route_for(rng, state, self.today)
         school: Organisation | None = None
         if school_referral:
             upn, given, family, dob, sex, address, postcode, school_id = roll_pool.pop()
@@ -708,3 +695,25 @@ def build_demo_authority(
         builder.progress = progress
     with transaction.atomic():
         return builder.build(schools, pupils, cases)
+
+
+def referral_route_for(
+    rng: random.Random, state: CaseState, today: dt.date
+) -> tuple[bool, ReferralRoute, dt.date]:
+    """How a demo case came in: a school referral (always for SLO investigation, else about
+    a third), otherwise another route; referred 3 to 400 days ago. One draw order, so the
+    services path and the bulk path give the same authority for the same seed."""
+    school_referral = state == CaseState.SLO_INVESTIGATION or rng.random() < 0.35
+    route = (
+        ReferralRoute.SCHOOL
+        if school_referral
+        else rng.choice(
+            [
+                ReferralRoute.AGENCY,
+                ReferralRoute.PUBLIC,
+                ReferralRoute.OTHER_LA,
+                ReferralRoute.DETECTION,
+            ]
+        )
+    )
+    return school_referral, route, today - dt.timedelta(days=rng.randint(3, 400))
