@@ -61,7 +61,8 @@ def roll(school, taken_on, *pupils):
     for i, (given, family, dob) in enumerate(pupils):
         RollEntry.objects.create(
             snapshot=snapshot,
-            upn=f"A8012{school.pk:03d}{taken_on.month:02d}{i:03d}",
+            # 13 characters whatever the ids (PostgreSQL's sequences run past 999).
+            upn=f"A8012{school.pk % 1000:03d}{taken_on.month:02d}{i:03d}",
             legal_given_name=given,
             legal_family_name=family,
             dob=dob,
