@@ -142,6 +142,37 @@ def test_a_killed_worker_leaves_no_process_behind(
             worker.wait()
 
 
+def test_sigterm_to_the_whole_process_group_stops_the_worker(
+    worker_database: tuple[dict[str, str], Query],
+) -> None:
+    """Ctrl+C in a terminal, or a kill of the whole group, reaches the cluster's processes
+    at the same moment as the worker: it must still stop (django-q2's own stop waited for
+    ever on a lock a dead process held)."""
+    env, query = worker_database
+    query("SELECT 1")
+    env = {k: v for k, v in env.items() if k != "_take_copy"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cmetrack.cli", "worker", "--beat-seconds", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, which the test signals whole
+    )
+    try:
+        assert wait_for(lambda: bool(query("SELECT name FROM jobs_workerbeat")), 30), "no beat"
+        assert wait_for(lambda: len(_descendants(worker.pid)) >= 4, 30)
+        tree = _descendants(worker.pid)
+        os.killpg(worker.pid, signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+        assert "stopped." in out
+        assert wait_for(lambda: not any(process_alive(pid) for pid in tree), 15)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
 def _descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:

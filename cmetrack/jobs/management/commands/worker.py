@@ -93,7 +93,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         stopping.set()
         if cluster.sentinel is not None and cluster.sentinel.is_alive():
-            cluster.stop()
+            _stop_cluster(cluster)
         beats_done.set()
         beats.join(timeout=30)
         status.beat_stop(name)
@@ -101,6 +101,27 @@ class Command(BaseCommand):
         self.stdout.write(f"Worker {name} stopped.")
         if failed:
             raise SystemExit(1)
+
+
+def _stop_cluster(cluster: Any) -> None:
+    """``cluster.stop()``, which waits for the running tasks. It is run in a thread of its
+    own because it can never return when the cluster's processes were killed at the same
+    moment as this one (Ctrl+C reaches every process of the terminal; ``kill`` of the whole
+    group): it then waits on a lock a dead process held. Once the cluster's sentinel is gone
+    there is nothing left to wait for."""
+    done = threading.Event()
+
+    def stop() -> None:
+        try:
+            cluster.stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=stop, name="cmetrack-worker-stop", daemon=True).start()
+    while not done.wait(1.0):
+        if cluster.sentinel is None or not cluster.sentinel.is_alive():
+            logger.warning("the worker's cluster stopped by itself: not waiting for it")
+            return
 
 
 def _beat_loop(name: str, stopping: threading.Event, every: float) -> None:
