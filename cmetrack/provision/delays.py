@@ -124,17 +124,7 @@ def delays_for_cases(cases: list[Case], today: dt.date) -> list[Delay]:
         .annotate(last=Max("at"))
         .values_list("case_id", "last")
     )
-    offers: dict[int, list[dt.date]] = {}
-    for case_id, on, applied in AdmissionApplication.objects.filter(
-        case_id__in=ids, outcome=ApplicationOutcome.OFFERED
-    ).values_list("case_id", "outcome_on", "applied_on"):
-        offers.setdefault(case_id, []).append(on or applied)
-    for case_id, on, referred in PanelReferral.objects.filter(
-        case_id__in=ids,
-        named_school__isnull=False,
-        decision__in=[PanelDecision.SCHOOL_NAMED, PanelDecision.ALTERNATIVE],
-    ).values_list("case_id", "decision_on", "referred_on"):
-        offers.setdefault(case_id, []).append(on or referred)
+    offers = _offer_dates(ids)
     open_panels: dict[int, PanelReferral] = {
         p.case_id: p
         for p in PanelReferral.objects.filter(case_id__in=ids).filter(
@@ -264,7 +254,7 @@ def delay_queue_page(user: User, today: dt.date, limit: int | None = 50) -> Dela
         .annotate(last=Max("at"))
         .values_list("case_id", "last")
     )
-    offer_rows = _offer_dates(waiting)
+    offer_rows = _offer_dates(waiting.values("pk"))
     panels = {
         pk: (referred, panel_date)
         for pk, referred, panel_date in PanelReferral.objects.filter(case__in=waiting.values("pk"))
@@ -357,16 +347,16 @@ def _offered_on_or_after(day: Any) -> Q:
     return Q(Exists(applications)) | Q(Exists(named))
 
 
-def _offer_dates(waiting: QuerySet[Case]) -> dict[int, list[dt.date]]:
-    """Every offer of a place to the waiting cases, by case (as ``delays_for_cases``)."""
-    ids = waiting.values("pk")
+def _offer_dates(ids: list[int] | QuerySet[Case, Any]) -> dict[int, list[dt.date]]:
+    """Every offer of a place to the cases ``ids`` (a list, or a query of their keys), by
+    case: an admission offer, or a panel that named a school or an alternative."""
     offers: dict[int, list[dt.date]] = {}
     for case_id, on, applied in AdmissionApplication.objects.filter(
-        case__in=ids, outcome=ApplicationOutcome.OFFERED
+        case_id__in=ids, outcome=ApplicationOutcome.OFFERED
     ).values_list("case_id", "outcome_on", "applied_on"):
         offers.setdefault(case_id, []).append(on or applied)
     for case_id, on, referred in PanelReferral.objects.filter(
-        case__in=ids,
+        case_id__in=ids,
         named_school__isnull=False,
         decision__in=[PanelDecision.SCHOOL_NAMED, PanelDecision.ALTERNATIVE],
     ).values_list("case_id", "decision_on", "referred_on"):
