@@ -39,7 +39,9 @@ class SchoolFactory(OrganisationFactory):
     kind = OrganisationKind.SCHOOL
     name = factory.Sequence(lambda n: f"School {n} Primary")
     urn = factory.Sequence(lambda n: str(800000 + n))
-    estab_number = factory.Sequence(lambda n: str(2000 + n))
+    # Four digits (the DfE's establishment number): the sequence runs on across the whole
+    # suite, so it wraps round within 2000-9999 rather than overflow the column.
+    estab_number = factory.Sequence(lambda n: str(2000 + n % 8000))
     phase = "primary"
     school_type = "community"
 
@@ -50,13 +52,30 @@ class AgencyFactory(OrganisationFactory):
     sector = "health"
 
 
+STAFF_GIVEN_NAMES = (
+    "Imelda", "Thaddeus", "Perpetua", "Leofric", "Marigold", "Ambrose", "Clementine", "Barnaby",
+    "Philippa", "Ignatius", "Winifred", "Cuthbert", "Araminta", "Peregrine", "Henrietta",
+    "Jocelyn",
+)  # fmt: skip
+STAFF_FAMILY_NAMES = (
+    "Ashdown", "Whitlock", "Pemberton", "Tregarthen", "Fairweather", "Blackmore",
+    "Merriweather", "Hollingsworth", "Wetherall", "Featherstone", "Crabtree", "Loveday",
+    "Penhaligon", "Quarrie", "Trelawny", "Ormerod",
+)  # fmt: skip
+
+
 class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.org")
-    full_name = factory.Faker("name", locale="en_GB")
+    #: Staff names come from their own pools, which share no name with the children's
+    #: (Faker's en_GB names): tests that check a child's name is *not* on a page must not
+    #: trip over the signed-in user's name in the header ("Carol Smith" vs "Richard Smith").
+    full_name = factory.Sequence(
+        lambda n: f"{STAFF_GIVEN_NAMES[n % 16]} {STAFF_FAMILY_NAMES[(n // 16) % 16]}"
+    )
     organisation = factory.SubFactory(OrganisationFactory)
     password = factory.django.Password(TEST_PASSWORD)
 
