@@ -48,6 +48,13 @@ class SessionAuth(APIKeyHeader):
         return None
 
 
+def api_user(request: HttpRequest) -> User:
+    """The authenticated caller (bearer token or session), as the auth classes set it."""
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
 router = Router(tags=["Accounts"])
 
 

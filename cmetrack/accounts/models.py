@@ -15,6 +15,14 @@ from .roles import Role
 
 #: The apps whose models administrators manage in the admin site.
 ADMIN_MANAGED_APPS = frozenset({"accounts", "organisations", "casework", "schoolcalendar"})
+#: What the apps below accounts ask with ``user.has_perm`` (they know no roles), and the
+#: roles that grant it: only these roles, whatever else the user is (even a superuser).
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    # The auditors' pages: search the audit trail and export it (audit.views).
+    "audit.search_trail": frozenset({Role.AUDITOR}),
+    # The directory of authorities' CME contacts (organisations.services).
+    "organisations.edit_directory": frozenset({Role.ADMINISTRATOR}),
+}
 
 
 class UserManager(BaseUserManager["User"]):
@@ -92,6 +100,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Administrators manage users and reference data in the admin site, nothing else: the
     # admin permissions follow the role (see docs/adr/0007-access-scoping.md).
     def has_perm(self, perm: str, obj: Any = None) -> bool:
+        if perm in ROLE_PERMISSIONS:
+            return self.is_active and self.has_role(*ROLE_PERMISSIONS[perm])
         if self.is_active and self.has_role(Role.ADMINISTRATOR):
             return perm.split(".", 1)[0] in ADMIN_MANAGED_APPS
         return super().has_perm(perm, obj)

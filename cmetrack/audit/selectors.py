@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -51,8 +52,9 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """Audit events matching ``filters``, newest first. Callers check the auditor role."""
-    qs = AuditEvent.objects.all()
+    """Audit events matching ``filters``, newest first. Callers check the auditor role.
+    Each with its actor (the page shows people's names)."""
+    qs = AuditEvent.objects.select_related("actor")
     if filters.user:
         email = filters.user.strip().lower()
         # A person's rows carry their email; a failed sign-in, "unknown: <email>".
@@ -88,29 +90,51 @@ class Cursor:
             return None
 
 
+def _after(qs: QuerySet[AuditEvent], after: Cursor | None) -> QuerySet[AuditEvent]:
+    """The rows of ``qs`` (newest first) after the cursor."""
+    if after is None:
+        return qs
+    # ``at <= cursor`` on its own lets the database walk the (…, at) index from the cursor;
+    # the OR then drops the rows of that same instant already shown.
+    return qs.filter(at__lte=after.at).filter(Q(at__lt=after.at) | Q(id__lt=after.id))
+
+
 def audit_page(
     qs: QuerySet[AuditEvent], *, after: Cursor | None, size: int
 ) -> tuple[list[AuditEvent], Cursor | None]:
     """One page of ``qs`` (ordered newest first) after ``after``; the next page's cursor."""
-    if after is not None:
-        # ``at <= cursor`` on its own lets the database walk the (…, at) index from the
-        # cursor; the OR then drops the rows of that same instant already shown.
-        qs = qs.filter(at__lte=after.at).filter(Q(at__lt=after.at) | Q(id__lt=after.id))
-    rows = list(qs[: size + 1])
+    rows = list(_after(qs, after)[: size + 1])
     if len(rows) <= size:
         return rows, None
     last = rows[size - 1]
     return rows[:size], Cursor(at=last.at, id=last.pk)
 
 
-def audit_batches(qs: QuerySet[AuditEvent], *, size: int = 2000) -> Iterator[AuditEvent]:
-    """Every row of ``qs`` (ordered newest first), read a keyset page at a time.
+#: The columns of an export, in order (``presenters.audit_csv_rows``).
+EXPORT_FIELDS = (
+    "at",
+    "actor_label",
+    "ip_address",
+    "action",
+    "object_type",
+    "object_id",
+    "child_id",
+    "summary",
+)
 
-    For exports of any size: each page is a short indexed read with a LIMIT, where one
-    long cursor over the whole result would have the database sort it all first."""
+
+def audit_export_values(qs: QuerySet[AuditEvent], *, size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Every row of ``qs`` (ordered newest first) as a tuple of :data:`EXPORT_FIELDS`, a
+    keyset page at a time (each page a short indexed read with a LIMIT, where one long
+    cursor over the whole result would have the database sort it all first), and without
+    making a model instance a row: half an export's time at 13,000 rows (issue 20, page speed)."""
     after: Cursor | None = None
     while True:
-        rows, after = audit_page(qs, after=after, size=size)
-        yield from rows
-        if after is None:
+        rows = list(_after(qs, after).values_list(*EXPORT_FIELDS, "id")[: size + 1])
+        more = len(rows) > size
+        for row in rows[:size]:
+            yield row[:-1]
+        if not more:
             return
+        last = rows[size - 1]
+        after = Cursor(at=last[0], id=last[-1])

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 
 from .models import AuditAction, AuditEvent
+from .reads import note_audited
 
 if TYPE_CHECKING:
     from cmetrack.accounts.models import User
@@ -104,7 +105,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or object_type_of(obj)
         object_id = obj.pk if object_id is None else object_id
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=actor.user,
         actor_label=actor.display[:254],
         ip_address=actor.ip_address,
@@ -115,6 +116,8 @@ def audit_record(
         summary=summary[:300],
         changes=json_safe(dict(changes or {})),
     )
+    note_audited(str(action), child_id)
+    return event
 
 
 def audited_create(

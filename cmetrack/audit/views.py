@@ -13,25 +13,26 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from cmetrack.accounts.roles import Role
-from cmetrack.core.exports import csv_response
+from cmetrack.kit.exports import csv_response
 
 from .forms import AuditSearchForm
 from .models import AuditAction
 from .presenters import CSV_HEADER, audit_csv_rows, audit_rows
-from .selectors import AuditFilters, Cursor, audit_batches, audit_page, audit_search
+from .selectors import AuditFilters, Cursor, audit_export_values, audit_page, audit_search
 from .services import Actor, audit_record
 
 PAGE_SIZE = 50
 
 
 def auditor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Signed in and holding the auditor role; anyone else gets 403."""
+    """Signed in and holding the auditor role; anyone else gets 403. The audit trail is
+    below accounts and knows no roles: accounts grants ``audit.search_trail`` to auditors
+    (``accounts.models.ROLE_PERMISSIONS``)."""
 
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
-        if not request.user.has_role(Role.AUDITOR):  # type: ignore[union-attr]
+        if not request.user.has_perm("audit.search_trail"):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -73,7 +74,7 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not form.is_valid():
         return render(request, "audit/search.jinja", {"form": form, "rows": []}, status=400)
     filters = form.filters()
-    qs = audit_search(filters).defer("changes")  # not exported; see presenters
+    qs = audit_search(filters)
     audit_record(
         actor=Actor.from_request(request),
         action=AuditAction.EXPORT,
@@ -82,4 +83,6 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         changes={"filters": filters.describe()},
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return csv_response(f"audit-trail-{stamp}.csv", CSV_HEADER, audit_csv_rows(audit_batches(qs)))
+    return csv_response(
+        f"audit-trail-{stamp}.csv", CSV_HEADER, audit_csv_rows(audit_export_values(qs))
+    )

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from cmetrack.accounts.views import SignInView, SignOutView
 from cmetrack.core import views as core_views
+from cmetrack.kit.problems import unknown_path
 from cmetrack.ops import views as ops_views
 
 from .api import api
@@ -37,6 +38,8 @@ urlpatterns = [
     path("notifications/", include("cmetrack.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # Any other path under /api/ is a 404 problem document, not the HTML page.
+    re_path(r"^api/", unknown_path),
     # Operations (docs/operations.md): no sign-in; /metrics only when switched on.
     path("health/", ops_views.HealthView.as_view(), name="health"),
     path("metrics", ops_views.metrics_view, name="metrics"),

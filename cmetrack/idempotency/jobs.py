@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+
+from cmetrack.jobs.registry import register_schedule
 
 from .services import submissions_purge
 
@@ -14,3 +17,12 @@ def submissions_purge_old() -> int:
     removed = submissions_purge()
     logger.info("forgot %s old form submissions", removed)
     return removed
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule(
+    "submissions-purge",
+    "cmetrack.idempotency.jobs.submissions_purge_old",
+    daily_at=dt.time(3, 30),
+)

@@ -1,4 +1,5 @@
-"""Schedules: each app registers its own in ``AppConfig.ready()``; the worker (at start)
+"""Schedules: each app registers its own at the foot of its ``jobs`` module (loaded by
+``CoreConfig.ready()``); the worker (at start)
 and ``migrate`` (post_migrate) make django-q2's ``Schedule`` rows match.
 
     from cmetrack.jobs.registry import register_schedule
@@ -62,7 +63,7 @@ def register_schedule(
 ) -> ScheduleSpec:
     """Run ``func`` every ``minutes`` or each day at ``daily_at`` (exactly one of them).
 
-    Registering a name again replaces it (``ready()`` may run more than once in tests).
+    Registering a name again replaces it (a module may be loaded again in tests).
     """
     if not name or len(name) > 100:
         raise ValueError("a schedule needs a name of at most 100 characters")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.responses import Status
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
+from cmetrack.kit.problems import InputSchema, Problem
 
 from .kinds import PERSONAL_KINDS
 from .selectors import preferences_of
@@ -26,13 +25,8 @@ class PreferenceOut(Schema):
     frequency: str = Field(examples=["at_once"], description="at_once, daily or off")
 
 
-class PreferencesIn(Schema):
+class PreferencesIn(InputSchema):
     choices: dict[str, str] = Field(examples=[{"task_assigned": "daily", "feed_stale": "off"}])
-
-
-class Problem(Schema):
-    detail: str
-    errors: dict[str, list[str]]
 
 
 def _listing(user: User) -> list[dict[str, Any]]:
@@ -57,18 +51,16 @@ def notification_preferences_get(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/notification-preferences",
-    response={200: list[PreferenceOut], 400: Problem},
+    response={200: list[PreferenceOut], 422: Problem},
     summary="Change my email settings (required messages cannot be switched off)",
     operation_id="notification_preferences_set",
 )
 def notification_preferences_set(request: HttpRequest, payload: PreferencesIn) -> Any:
     user: User = request.auth  # type: ignore[attr-defined]
-    try:
-        preference_set(
-            actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")),
-            user=user,
-            choices=payload.choices,
-        )
-    except ValidationError as exc:
-        return Status(400, {"detail": "There is a problem", "errors": exc.message_dict})
+    # A choice refused (a required message switched off) is a 422 problem, field by field.
+    preference_set(
+        actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")),
+        user=user,
+        choices=payload.choices,
+    )
     return _listing(user)

@@ -1,5 +1,3 @@
-import datetime as dt
-
 from django.apps import AppConfig
 
 
@@ -10,17 +8,3 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = "Notifications"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from cmetrack.jobs.registry import register_schedule
-
-        from . import checks  # noqa: F401  (registers the system checks)
-
-        register_schedule(
-            "notifications-deliver", "cmetrack.notifications.jobs.deliver_due", minutes=1
-        )
-        register_schedule(
-            "notifications-digest",
-            "cmetrack.notifications.jobs.send_digests",
-            daily_at=dt.time(7, 0),
-        )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from cmetrack.jobs.registry import register_schedule
+
 from .services import deliver_due as _deliver_due
 from .services import digest_send
 
@@ -18,3 +22,13 @@ def send_digests() -> str:
     sent = digest_send()
     _deliver_due()
     return f"notifications: {sent} daily digest(s)"
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule("notifications-deliver", "cmetrack.notifications.jobs.deliver_due", minutes=1)
+register_schedule(
+    "notifications-digest",
+    "cmetrack.notifications.jobs.send_digests",
+    daily_at=dt.time(7, 0),
+)

@@ -142,6 +142,27 @@ KINDS: dict[str, Kind] = {
             roles=frozenset({Role.SCHOOL_USER}),
         ),
         Kind(
+            "slo_visit_request",
+            "A home visit asked of you by the CME team",
+            "The School Liaison Officer asked (county procedure 5.3).",
+            "Home visit asked on {reference}",
+            "The CME team asks you for a home visit on {reference}: tracking and contacts "
+            "had no response. {reason} Record the visit on the case. {link}",
+            required=True,
+            roles=frozenset({Role.SLO}),
+        ),
+        Kind(
+            "missing_from_care",
+            "A child in care missing from care",
+            "The case's assigned officer, or the CME team when nobody is assigned "
+            "(county procedure 5.4).",
+            "Missing from care: {reference}",
+            "The child on {reference} has been missing from care since {since}. The social "
+            "worker, {social_worker}, follows the missing from home or care protocol. {link}",
+            required=True,
+            roles=CME_TEAM,
+        ),
+        Kind(
             "import_failed",
             "An import that failed",
             "The person who uploaded the file.",

@@ -17,9 +17,12 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, object_type_of
+from cmetrack.jobs import status as worker_status
+from cmetrack.jobs.services import enqueue
 
 from . import conf
 from .backends import Outgoing, Refused, RetryLater, get_backend
@@ -204,8 +207,6 @@ def queue_delivery() -> None:
     delivers anything this misses)."""
     if not conf.get("ENQUEUE", True):
         return
-    from cmetrack.jobs import status as worker_status
-    from cmetrack.jobs.services import enqueue
 
     try:
         if not worker_status.pending_args(DELIVER_TASK, waiting_only=True):
@@ -455,7 +456,6 @@ def notification_sent_before(key: str, obj: models.Model, marker: str) -> bool:
 
 
 def users_with_role(*roles: str) -> list[User]:
-    from cmetrack.accounts.models import User
 
     return list(
         User.objects.filter(is_active=True, roles__role__in=list(roles)).distinct().order_by("pk")
@@ -467,7 +467,6 @@ def cme_team() -> list[User]:
 
 
 def school_users(school_id: int | None) -> list[User]:
-    from cmetrack.accounts.models import User
 
     if school_id is None:
         return []

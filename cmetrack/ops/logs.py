@@ -149,7 +149,7 @@ def _on_request_failed(request: Any, log_kwargs: dict[str, Any], **_: Any) -> No
 
 
 def connect_request_log_signals() -> None:
-    """Called once from ``OpsConfig.ready``."""
+    """Called once, from ``ops/signals.py``."""
     from django_structlog import signals
 
     signals.bind_extra_request_metadata.connect(_on_request_started, dispatch_uid="ops-start")

@@ -75,9 +75,9 @@ CONTACT_FIELDS = (
 
 
 def _require_administrator(actor: Actor) -> None:
-    from cmetrack.accounts.roles import Role
-
-    if actor.user is not None and not actor.user.has_role(Role.ADMINISTRATOR):
+    # Organisations are below accounts and know no roles: accounts grants this permission
+    # to administrators (accounts.models.ROLE_PERMISSIONS).
+    if actor.user is not None and not actor.user.has_perm("organisations.edit_directory"):
         raise PermissionDenied("Only an administrator can change the directory of authorities.")
 
 

@@ -6,6 +6,7 @@ Reads go through :mod:`cmetrack.people.selectors` (scoped and audited); writes t
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -61,6 +62,11 @@ class Child(models.Model):
         verbose_name="responsible local authority",
     )
     child_protection_plan = models.BooleanField(default=False)
+    child_in_need = models.BooleanField(
+        "child in need",
+        default=False,
+        help_text="Open to children's social care as a child in need.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -226,3 +232,69 @@ class RestrictedAddressAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} may see restricted addresses of child {self.child_id}"
+
+
+class EffectiveFact(models.Model):
+    """One value of one fact a figure uses, with the day it took effect and when it was
+    recorded (bitemporal enough for the figures: docs/reporting.md, "Facts by effective
+    date").
+
+    A fact as at day D, as now known, is the row not superseded with the latest
+    ``effective_on`` on or before D (ties: the latest recorded). A new value from a later
+    day is a new row; the earlier row still holds for its days. A correction of a value
+    supersedes its row (``superseded_at``, ``superseded_by``) and adds the corrected row
+    with the same ``effective_on``: the old value is kept, never overwritten. Rows are
+    written only by the services, which audit each one."""
+
+    #: The fact (for example ``in_care``) and, for a fact with several values at once (a
+    #: vulnerable group), which one.
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=30, blank=True, default="")
+    value = models.CharField(max_length=30, blank=True)
+    effective_on = models.DateField("took effect on")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    #: Why it was recorded with an earlier effective date, or corrected.
+    reason = models.CharField(max_length=300, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ChildFactKind(models.TextChoices):
+    IN_CARE = "in_care", "Child in care"
+    SEN = "sen", "SEN provision"
+    CHILD_IN_NEED = "cin", "Child in need"
+    CHILD_PROTECTION = "cp", "Child protection plan"
+    VULNERABLE = "vulnerable", "Vulnerable group"
+
+
+#: The child's field each single-valued fact mirrors (the current value).
+CHILD_FACT_FIELDS: dict[str, str] = {
+    ChildFactKind.IN_CARE: "in_care",
+    ChildFactKind.SEN: "sen_provision",
+    ChildFactKind.CHILD_IN_NEED: "child_in_need",
+    ChildFactKind.CHILD_PROTECTION: "child_protection_plan",
+}
+
+
+class ChildFact(EffectiveFact):
+    """A dated fact about a child: care status, SEN, child in need, child protection
+    plan, vulnerable group ("1" in the group, "0" no longer). Booleans are "1" or "0"."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="facts")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["child", "kind", "key", "effective_on"], name="child_fact_at"),
+        ]
+
+    def __str__(self) -> str:
+        key = f":{self.key}" if self.key else ""
+        return f"{self.kind}{key}={self.value} from {self.effective_on}"

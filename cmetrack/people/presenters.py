@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.presenters import when
-from cmetrack.cases.presenters import ChronologyRow, chronology_rows
-from cmetrack.cases.selectors import cases_visible_to, chronology_for_child
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 
 from .models import Child
 from .selectors import access_log_for, addresses_for_display
 
 RESTRICTED = "Restricted"
+
+#: The parts of a child's record that the layers above people hold, by name: ``cases``
+#: (reference, state, date referred) and ``chronology`` (rows with ``when``, ``kind``,
+#: ``summary``, ``by``, ``case_reference``), each for one viewer. The case engine
+#: registers both (``cases/extensions.py``); a part nobody registered is empty.
+CHILD_RECORD_PARTS: dict[str, Callable[[User, Child], list[Any]]] = {}
+
+
+def child_record_part_register(name: str, part: Callable[[User, Child], list[Any]]) -> None:
+    CHILD_RECORD_PARTS[name] = part
+
+
+def _part(name: str, viewer: User, child: Child) -> list[Any]:
+    part = CHILD_RECORD_PARTS.get(name)
+    return part(viewer, child) if part is not None else []
 
 
 @dataclass
@@ -69,15 +84,12 @@ class ChildPresenter:
 
     @property
     def cases(self) -> list[tuple[str, str, str]]:
-        return [
-            (case.reference, case.get_state_display(), govuk_date(case.date_referred))
-            for case in cases_visible_to(self.viewer).filter(child=self.child)
-        ]
+        return _part("cases", self.viewer, self.child)
 
     @property
-    def chronology(self) -> list[ChronologyRow]:
+    def chronology(self) -> list[Any]:
         """Everything on the chronologies of this child's cases the viewer may see."""
-        return chronology_rows(chronology_for_child(self.viewer, self.child))
+        return _part("chronology", self.viewer, self.child)
 
     @property
     def has_restricted_address(self) -> bool:

@@ -6,7 +6,10 @@ page or endpoint opens one child's record, and it writes the "viewed" audit row.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
@@ -16,6 +19,17 @@ from cmetrack.audit.services import Actor, audit_record
 
 from .models import Address, Child, RestrictedAddressAccess
 
+#: What makes a child visible to someone who does not see the whole authority: the case
+#: engine, above people, registers its scope (``cases/extensions.py``: the cases the user
+#: may see), a queryset of rows with a ``child_id``. Until one is registered, only the
+#: whole-authority roles see a child.
+CHILD_SCOPES: list[Callable[[User], QuerySet[Any]]] = []
+
+
+def child_scope_register(scope: Callable[[User], QuerySet[Any]]) -> None:
+    if scope not in CHILD_SCOPES:
+        CHILD_SCOPES.append(scope)
+
 
 def children_visible_to(user: User) -> QuerySet[Child]:
     """Children with at least one case the user may see (CME officers and managers: all)."""
@@ -23,9 +37,12 @@ def children_visible_to(user: User) -> QuerySet[Child]:
         return Child.objects.none()
     if user.has_role(*ALL_CASES_ROLES):
         return Child.objects.all()
-    from cmetrack.cases.selectors import cases_visible_to
-
-    return Child.objects.filter(Exists(cases_visible_to(user).filter(child_id=OuterRef("pk"))))
+    if not CHILD_SCOPES:
+        return Child.objects.none()
+    visible = Q()
+    for scope in CHILD_SCOPES:
+        visible |= Q(Exists(scope(user).filter(child_id=OuterRef("pk"))))
+    return Child.objects.filter(visible)
 
 
 def child_get_for_view(*, actor: Actor, child_id: int) -> Child:

@@ -60,7 +60,7 @@ def test_auditor_searches_the_audit_trail(page: Any, make_user: Any) -> None:
     audit_record(actor=by_olive, action=AuditAction.EXPORT, summary="Exported a report")
 
     sign_in(page, auditor)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your work today")
     # The inline script carrying the CSP nonce ran: GOV.UK Frontend's js-enabled class.
     assert page.evaluate("document.body.classList.contains('js-enabled')")
     page.goto("/audit/")
@@ -170,7 +170,7 @@ def test_staff_set_up_two_factor_at_first_sign_in(page: Any, make_user: Any, set
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     page.get_by_label("Security code").fill(f"{code:06d}")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your work today")
     assert_accessible(page)
 
     # Next time: the password, then a code from the app.
@@ -181,7 +181,7 @@ def test_staff_set_up_two_factor_at_first_sign_in(page: Any, make_user: Any, set
     TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # the same 30 s window again
     page.get_by_label("Security code").fill(f"{code:06d}")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your work today")
 
 
 def test_lockout_page(page: Any, make_user: Any, settings: Any) -> None:
@@ -199,7 +199,7 @@ def test_lockout_page(page: Any, make_user: Any, settings: Any) -> None:
 
 def test_api_docs_render_under_the_csp(page: Any, make_user: Any) -> None:
     sign_in(page, make_user(Role.CME_OFFICER))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your work")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your work today")
     page.goto("/api/v1/docs")  # Swagger UI: not our template, so not checked with axe
     # Swagger UI's scripts (from /static/) ran under the CSP and drew the page; the page
     # fixture fails the test on any CSP violation reported in the console.

@@ -12,9 +12,10 @@ from django.utils import timezone
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.audit.selectors import (
+    EXPORT_FIELDS,
     AuditFilters,
     Cursor,
-    audit_batches,
+    audit_export_values,
     audit_page,
     audit_search,
 )
@@ -107,12 +108,15 @@ def test_keyset_pages_cover_every_row_once():
     assert seen == sorted(seen, reverse=True)
 
 
-def test_batches_read_every_row_once_in_order():
+def test_export_values_read_every_row_once_in_order():
     for i in range(11):
         audit_record(actor=Actor.system("t"), action="view", summary=f"row {i}")
     audit_record(actor=Actor.system("t"), action="export", summary="other")
-    rows = list(audit_batches(audit_search(AuditFilters(action="view")), size=4))
-    assert [r.summary for r in rows] == [f"row {i}" for i in range(10, -1, -1)]
+    rows = list(audit_export_values(audit_search(AuditFilters(action="view")), size=4))
+    assert [r[EXPORT_FIELDS.index("summary")] for r in rows] == [
+        f"row {i}" for i in range(10, -1, -1)
+    ]
+    assert all(len(r) == len(EXPORT_FIELDS) for r in rows)
 
 
 def test_cursor_round_trip_and_garbage():

@@ -66,9 +66,8 @@ CMETRACK_ENQUIRY_REPLY_WORKING_DAYS = int(
     os.environ.get("CMETRACK_ENQUIRY_REPLY_WORKING_DAYS", "10")
 )
 # Immediate danger: the children's social care line shown beside 999 on safeguarding screens.
-CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE = os.environ.get(
-    "CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "the children's social care front door (set the number)"
-)
+# Required with DEBUG off (system check safeguarding.E001; docs/safeguarding.md).
+CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE = os.environ.get("CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "")
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -157,6 +156,8 @@ MIDDLEWARE = [
     "cmetrack.core.middleware.SessionIdleTimeoutMiddleware",
     "cmetrack.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every successful response about a child writes its audit row (cmetrack.audit.reads).
+    "cmetrack.audit.middleware.ChildReadAuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cmetrack.core.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes asks: turns a lockout into accounts.views.locked_out.
@@ -256,10 +257,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 # A large upload is spooled to a temporary file while the request is read; on a full or
-# read-only disk our handler drops it and the page says so (core/storage.py, ADR 0013).
+# read-only disk our handler drops it and the page says so (kit/storage.py, ADR 0013).
 FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "cmetrack.core.storage.SpoolingUploadHandler",
+    "cmetrack.kit.storage.SpoolingUploadHandler",
 ]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -320,9 +321,19 @@ CMETRACK_NOTIFY_CALLBACK_TOKEN = os.environ.get("CMETRACK_NOTIFY_CALLBACK_TOKEN"
 CMETRACK_NOTIFY_SECURE_DOMAINS = env_list("CMETRACK_NOTIFY_SECURE_DOMAINS", [])
 CMETRACK_NOTIFY_SITE_URL = os.environ.get("CMETRACK_NOTIFY_SITE_URL", "")
 CMETRACK_NOTIFY_PER_MINUTE = int(os.environ.get("CMETRACK_NOTIFY_PER_MINUTE", "3000"))
-CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS = int(
-    os.environ.get("CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", "5")
+# A school's attendance feed more than this many school days behind raises a feed alert
+# for the attendance (CME) team (the older name CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS is
+# still read).
+CMETRACK_FEED_STALE_SCHOOL_DAYS = int(
+    os.environ.get("CMETRACK_FEED_STALE_SCHOOL_DAYS")
+    or os.environ.get("CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS")
+    or "3"
 )
+CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS = CMETRACK_FEED_STALE_SCHOOL_DAYS
+# Feeds without uploads (docs/data-feeds.md): the SFTP landing area the worker imports from
+# (empty: no drop folder), and the largest body the push API takes.
+CMETRACK_FEED_DROP_DIR = os.environ.get("CMETRACK_FEED_DROP_DIR", "")
+CMETRACK_FEED_MAX_BYTES = int(os.environ.get("CMETRACK_FEED_MAX_BYTES", str(2 << 30)))
 CMETRACK_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CMETRACK_NOTIFY_MAX_ATTEMPTS", "8"))
 CMETRACK_NOTIFY_ENQUIRY_DOCUMENT = os.environ.get("CMETRACK_NOTIFY_ENQUIRY_DOCUMENT", "link")
 CMETRACK_NOTIFY_OUTBOX = os.environ.get("CMETRACK_NOTIFY_OUTBOX", "")
@@ -342,6 +353,8 @@ CACHES = {
     },
 }
 CMETRACK_REPORTS_CACHE_SECONDS = int(os.environ.get("CMETRACK_REPORTS_CACHE_SECONDS", "60"))
+# Jinja's compiled templates, shared by every web process (cmetrack/core/jinja.py).
+CMETRACK_JINJA_BYTECODE_DIR = VAR_DIR / "jinja"
 
 # Prometheus metrics at /metrics (cmetrack/ops/metrics.py): off unless CMETRACK_METRICS=true,
 # and then only for the addresses (or networks) in CMETRACK_METRICS_ALLOWED_IPS.

@@ -107,7 +107,8 @@ def test_the_worker_runs_tasks_beats_and_stops_on_sigterm(
         assert wait_for(lambda: bool(query("SELECT name FROM jobs_workerbeat")), 30), "no beat"
         assert wait_for(lambda: bool(query("SELECT id FROM django_q_task WHERE name = 't'")), 20)
         assert query("SELECT success FROM django_q_task WHERE name = 't'")[0][0] in (1, True)
-        assert query("SELECT count(*) FROM django_q_ormq")[0][0] == 0
+        # The worker saves the task's result, then deletes its queue row: wait for both.
+        assert wait_for(lambda: query("SELECT count(*) FROM django_q_ormq")[0][0] == 0, 10)
         worker.send_signal(signal.SIGTERM)
         out, _ = worker.communicate(timeout=30)
     finally:

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1]
-ALLOWED = ("accounts", "organisations", "audit", "jobs", "notifications")
+ALLOWED = ("accounts", "organisations", "audit", "jobs", "kit", "notifications")
 
 
 def test_notifications_imports_no_app_above_it() -> None:

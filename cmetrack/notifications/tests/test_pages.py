@@ -8,6 +8,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import UserFactory
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
+from cmetrack.kit.testing import assert_problem, errors_by_field
 from cmetrack.notifications import services
 from cmetrack.notifications.models import Preference
 
@@ -116,8 +117,8 @@ def test_the_api_reads_and_sets_my_preferences(client):
         {"choices": {"referral_acknowledgement": "off"}},
         content_type="application/json",
     )
-    assert refused.status_code == 400
-    assert "referral_acknowledgement" in refused.json()["errors"]
+    body = assert_problem(refused, 422, "invalid")
+    assert "referral_acknowledgement" in errors_by_field(body)
     assert services.frequency_for(officer, "task_assigned") == "daily"
 
 
