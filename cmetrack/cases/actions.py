@@ -14,10 +14,11 @@ from typing import Any
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 
-from . import forms, services
+from . import forms, lifecycle, services
 from .lifecycle import OPEN_STATES, CaseState
 from .models import Case
 from .permissions import may_act, may_manage
+from .services import may_record_visit
 
 S = CaseState
 
@@ -31,7 +32,8 @@ class CaseAction:
     service: Callable[..., Any]
     #: The states the action applies to (the services refuse the others).
     states: frozenset[CaseState]
-    #: "act" (may_act) or "manage" (officers and managers only).
+    #: "act" (may_act), "manage" (officers and managers only) or "visit" (those who may
+    #: act, and an SLO asked for a home visit on the case).
     permission: str = "act"
     #: The button on the form page.
     button: str = "Save"
@@ -39,10 +41,15 @@ class CaseAction:
     is_transition: bool = True
     #: An extra condition for offering the action (the service checks it too).
     offered_if: Callable[[Case], bool] | None = None
+    #: What the action still needs on this case, in the user's words, or None when it may
+    #: be taken. An action that needs something is shown with that, not offered.
+    needs: Callable[[Case], str | None] | None = None
 
     def allowed_for(self, user: User | None, case: Case) -> bool:
         if self.permission == "manage":
             return may_manage(user)
+        if self.permission == "visit":
+            return may_record_visit(user, case)
         return may_act(user, case)
 
 
@@ -76,7 +83,27 @@ ACTIONS: dict[str, CaseAction] = {
             forms.HomeVisitForm,
             services.case_record_home_visit,
             frozenset(OPEN_STATES),
+            permission="visit",
             is_transition=False,
+        ),
+        CaseAction(
+            "request_slo_visit",
+            "Ask the School Liaison Officer for a home visit",
+            forms.RequestSloVisitForm,
+            services.case_request_slo_visit,
+            frozenset({S.TRACKING, S.DORMANT}),
+            permission="manage",
+            button="Ask for the visit",
+            is_transition=False,
+        ),
+        CaseAction(
+            "record_missing_from_care",
+            "Record that the child is missing from care",
+            forms.MissingFromCareForm,
+            services.case_record_missing_from_care,
+            frozenset(OPEN_STATES),
+            is_transition=False,
+            offered_if=lambda case: case.child.in_care,
         ),
         CaseAction(
             "advise_off_roll",
@@ -127,9 +154,8 @@ ACTIONS: dict[str, CaseAction] = {
             "Close the case",
             forms.CloseForm,
             services.case_close,
-            frozenset(
-                {S.RECEIVED, S.SLO_INVESTIGATION, S.TRACKING, S.LOCATED, S.IN_PROVISION, S.DORMANT}
-            ),
+            # Tracking and dormant cases are located first (issue 17).
+            frozenset({S.RECEIVED, S.SLO_INVESTIGATION, S.LOCATED, S.IN_PROVISION}),
             button="Close the case",
         ),
         CaseAction(
@@ -138,6 +164,7 @@ ACTIONS: dict[str, CaseAction] = {
             forms.MakeDormantForm,
             services.case_make_dormant,
             frozenset({S.TRACKING}),
+            needs=lambda case: lifecycle.dormant_precondition(case),
         ),
         CaseAction(
             "reopen_tracking",
@@ -172,6 +199,24 @@ ACTIONS: dict[str, CaseAction] = {
             is_transition=False,
         ),
         CaseAction(
+            "correct_route",
+            "Correct the route",
+            forms.CorrectRouteForm,
+            services.case_correct_located_route,
+            services.ROUTE_CORRECTION_STATES,
+            is_transition=False,
+        ),
+        CaseAction(
+            "correct_state_date",
+            "Correct the date a move took effect",
+            forms.CorrectStateDateForm,
+            services.case_correct_state_date,
+            frozenset(CaseState),
+            permission="manage",
+            is_transition=False,
+            offered_if=lambda case: bool(services.state_changes_to_correct(case)),
+        ),
+        CaseAction(
             "correct_statutory_date",
             "Correct a statutory date",
             forms.CorrectDateForm,
@@ -192,11 +237,45 @@ def actions_for(user: User | None, case: Case) -> list[CaseAction]:
         if case.state in a.states
         and a.allowed_for(user, case)
         and (a.offered_if is None or a.offered_if(case))
+        and (a.needs is None or a.needs(case) is None)
     ]
 
 
+def actions_not_yet_possible(user: User | None, case: Case) -> list[tuple[CaseAction, str]]:
+    """The moves ``user`` could take in this state but not yet, each with what it needs."""
+    blocked = []
+    for a in ACTIONS.values():
+        if a.needs is None or case.state not in a.states or not a.allowed_for(user, case):
+            continue
+        if a.offered_if is not None and not a.offered_if(case):
+            continue
+        if (missing := a.needs(case)) is not None:
+            blocked.append((a, missing))
+    return blocked
+
+
+def not_possible_now(action: CaseAction, case: Case) -> str:
+    """Why ``action`` cannot be taken on ``case`` in its state, in the user's words."""
+    state = CaseState(case.state)
+    if state == CaseState.CLOSED:
+        return (
+            "This case is closed. Nothing more can be recorded on it unless it is reopened "
+            "(“Reopen as a new episode”)."
+        )
+    if action.name == "close" and state in (CaseState.TRACKING, CaseState.DORMANT):
+        return (
+            f"A case that is {state.label.lower()} closes only once the child is found. "
+            "First record where the child is (“Record where the child is”), with the "
+            "evidence for it; then close the case."
+        )
+    return f"This cannot be done while the case is {state.label.lower()}."
+
+
 def perform(*, actor: Actor, case: Case, action: CaseAction, form: forms.CaseActionForm) -> Any:
-    """Run ``action`` with a valid ``form``: its service, at the version the form carried."""
+    """Run ``action`` with a valid ``form``: its service, at the version the form carried.
+
+    The services refuse what the state does not allow (a closed case takes nothing but
+    reopening), after checking the version the person saw."""
     kwargs = form.service_kwargs()
     if action.name != "record_home_visit":
         kwargs["expected_version"] = form.cleaned_data["expected_version"]

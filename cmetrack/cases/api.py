@@ -4,21 +4,28 @@ transitions, list work queues. The same selectors, forms and services as the pag
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
-from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
+from cmetrack.idempotency.services import Receipt, api_submit_once
+from cmetrack.kit.problems import (
+    KINDS,
+    PROBLEM_MEDIA_TYPE,
+    ApiProblem,
+    Problem,
+    field_error,
+    problem_body,
+    problems,
+)
 
 from .actions import ACTIONS, actions_for, perform
 from .lifecycle import PreconditionFailed, TransitionNotAllowed
@@ -37,60 +44,35 @@ from .services import CaseVersionConflict
 router = Router(tags=["Cases"])
 
 
-class ErrorItem(Schema):
-    field: str = Field(description="The field the message is about; empty for the whole request.")
-    message: str
-
-
-class ErrorOut(Schema):
-    """Every error from the cases endpoints has this shape."""
-
-    detail: str = Field(description="What went wrong, in words to show a person.")
-    code: str = Field(
-        description="not_found, forbidden, version_required, version_conflict, "
-        "transition_not_allowed, precondition_failed or invalid."
-    )
-    errors: list[ErrorItem] = Field(default_factory=list)
-    current_version: int | None = Field(
-        default=None, description="On a version conflict: the case's version now."
-    )
-
-
 ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
-    403: {
-        "detail": "You can read this case but not change it: only CME officers and managers, "
+    403: problem_body(
+        "forbidden",
+        "You can read this case but not change it: only CME officers and managers, "
         "and the School Liaison Officer for the school or the case, can.",
-        "code": "forbidden",
-        "errors": [],
-        "current_version": None,
-    },
-    404: {"detail": "No such case.", "code": "not_found", "errors": [], "current_version": None},
-    409: {
-        "detail": "This case was changed by Priya Shah at 14:05 on 25 November 2026 while you "
+        instance="/api/v1/cases/7/transitions",
+    ),
+    404: problem_body("not_found", "No such case.", instance="/api/v1/cases/7"),
+    409: problem_body(
+        "version_conflict",
+        "This case was changed by Priya Shah at 14:05 on 25 November 2026 while you "
         "were working on it. Nothing you entered has been lost: check the case and try again.",
-        "code": "version_conflict",
-        "errors": [],
-        "current_version": 4,
-    },
-    422: {
-        "detail": "A case can only go dormant with a risk assessment authorised by a manager: "
+        instance="/api/v1/cases/7/transitions",
+        current_version=4,
+    ),
+    422: problem_body(
+        "precondition_failed",
+        "A case can only go dormant with a risk assessment authorised by a manager: "
         "record and authorise a risk assessment first.",
-        "code": "precondition_failed",
-        "errors": [],
-        "current_version": 3,
-    },
-    428: {
-        "detail": "Send the version of the case you are acting on, as expected_version in the "
+        instance="/api/v1/cases/7/transitions",
+        current_version=3,
+    ),
+    428: problem_body(
+        "version_required",
+        "Send the version of the case you are acting on, as expected_version in the "
         "body or an If-Match header.",
-        "code": "version_required",
-        "errors": [],
-        "current_version": None,
-    },
+        instance="/api/v1/cases/7/transitions",
+    ),
 }
-
-
-def _error_responses(*codes: int) -> dict[int | str, Any]:
-    return dict.fromkeys(codes, ErrorOut)
 
 
 def _openapi_errors(*codes: int) -> dict[str, Any]:
@@ -98,8 +80,8 @@ def _openapi_errors(*codes: int) -> dict[str, Any]:
     return {
         "responses": {
             code: {
-                "description": ErrorOut.__doc__ or "",
-                "content": {"application/json": {"example": ERROR_EXAMPLES[code]}},
+                "description": KINDS[ERROR_EXAMPLES[code]["code"]].title,
+                "content": {PROBLEM_MEDIA_TYPE: {"example": ERROR_EXAMPLES[code]}},
             }
             for code in codes
         }
@@ -152,6 +134,15 @@ class CaseOut(CaseSummaryOut):
     la_acknowledged_on: dt.date | None
     left_country_source: str
     left_country_confirmed_on: dt.date | None
+    home_education_evidence: str = Field(
+        description="Located as home educated: parent_notice, deletion_ground_f or visit."
+    )
+    home_education_evidence_on: dt.date | None
+    early_help_assessment: str = Field(
+        description="At needs assessment: is an early help (CAF) assessment in place "
+        "(yes, no, unknown; empty before the needs assessment)."
+    )
+    lead_professional: str
     outcome: str
     outcome_reason: str
     closure_evidence: str
@@ -226,6 +217,27 @@ TRANSITION_EXAMPLES = {
             "provision_accessed": "mainstream",
         },
     },
+    "correct_state_date": {
+        "summary": "Correct the date a move took effect (CME officers and managers)",
+        "value": {
+            "action": "correct_state_date",
+            "expected_version": 7,
+            "change": "412",
+            "effective_on": "2026-10-10",
+            "reason": "The school confirmed the child started on 10 October.",
+        },
+    },
+    "correct_route": {
+        "summary": "Correct the located route: on a school roll from a later day",
+        "value": {
+            "action": "correct_route",
+            "expected_version": 5,
+            "route": "on_roll",
+            "school": 31,
+            "effective_on": "2026-10-20",
+            "reason": "Admitted to the school on 20 October.",
+        },
+    },
 }
 
 
@@ -238,31 +250,8 @@ class CaseFilters(Schema):
     limit: int = Field(default=PAGE_SIZE, ge=1, le=200)
 
 
-class _ApiError(Exception):
-    """An error answer in the ErrorOut shape; :func:`_answers_errors` turns it into one."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(body["detail"])
-        self.status = status
-        self.body = body
-
-
-def _fail(status: int, detail: str, code: str, **extra: Any) -> NoReturn:
-    raise _ApiError(status, {"detail": detail, "code": code, "errors": [], **extra})
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _answers_errors(view: F) -> F:
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except _ApiError as error:
-            return Status(error.status, error.body)
-
-    return wrapper  # type: ignore[return-value]
+def _fail(code: str, detail: str, **extra: Any) -> NoReturn:
+    raise ApiProblem(code, detail, **extra)
 
 
 def _user(request: HttpRequest) -> User:
@@ -275,7 +264,7 @@ def _get_case(request: HttpRequest, case_id: int) -> Case:
     try:
         return cases_visible_to(_user(request)).select_related("destination_la").get(pk=case_id)
     except Case.DoesNotExist:
-        _fail(404, "No such case.", "not_found")
+        _fail("not_found", "No such case.")
 
 
 def _page(request: HttpRequest, name: str, filters: CaseFilters) -> dict[str, Any]:
@@ -305,16 +294,15 @@ def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, An
 
 @router.get(
     "/queues/{name}",
-    response={200: CasePageOut, 404: ErrorOut},
+    response={200: CasePageOut, 404: Problem},
     summary="A work queue",
     operation_id="queue_get",
     description="Queues: " + ", ".join(f"`{k}` ({v.lower()})" for k, v in QUEUES.items()) + ".",
     openapi_extra=_openapi_errors(404),
 )
-@_answers_errors
 def queue_get(request: HttpRequest, name: str, filters: Query[CaseFilters]) -> Any:
     if name not in QUEUES:
-        _fail(404, f"No queue called {name!r}; the queues are: {', '.join(QUEUES)}.", "not_found")
+        _fail("not_found", f"No queue called {name!r}; the queues are: {', '.join(QUEUES)}.")
     return _page(request, name, filters)
 
 
@@ -327,7 +315,7 @@ def _case_out(request: HttpRequest, case: Case, response: HttpResponse | None = 
 
 @router.get(
     "/cases/{case_id}",
-    response={200: CaseOut, 404: ErrorOut},
+    response={200: CaseOut, 404: Problem},
     summary="Read a case",
     operation_id="case_get",
     description="The case with its statutory dates and the actions the caller may take. "
@@ -335,7 +323,6 @@ def _case_out(request: HttpRequest, case: Case, response: HttpResponse | None = 
     "is recorded in the audit trail as a view of the child's record.",
     openapi_extra=_openapi_errors(404),
 )
-@_answers_errors
 def case_get(request: HttpRequest, response: HttpResponse, case_id: int) -> Any:
     case = _get_case(request, case_id)
     audit_record(
@@ -350,13 +337,12 @@ def case_get(request: HttpRequest, response: HttpResponse, case_id: int) -> Any:
 
 @router.get(
     "/cases/{case_id}/chronology",
-    response={200: list[ChronologyOut], 404: ErrorOut},
+    response={200: list[ChronologyOut], 404: Problem},
     summary="A case's chronology",
     operation_id="case_chronology",
     description="Everything on the case, oldest first.",
     openapi_extra=_openapi_errors(404),
 )
-@_answers_errors
 def case_chronology(request: HttpRequest, case_id: int) -> Any:
     case = _get_case(request, case_id)
     audit_record(
@@ -382,15 +368,7 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 @router.post(
     "/cases/{case_id}/transitions",
-    response={
-        200: CaseOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        422: ErrorOut,
-        428: ErrorOut,
-    },
+    response={200: CaseOut, **problems(400, 403, 404, 409, 422, 428)},
     summary="Act on a case",
     operation_id="case_transition",
     description="Perform one action (a transition, an assignment, a home visit, an "
@@ -400,7 +378,9 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
     "case. With an `Idempotency-Key` header (1 to 128 visible characters, new for each "
     "action) a retry is safe: the same key and body again answers with the case as it is "
     "now (header `Idempotent-Replayed: true`) and does nothing a second time; the same key "
-    "with another body is a 422 (`idempotency_key_reused`), a malformed key a 400.",
+    "with another body is a 422 (`idempotency_key_reused`), a malformed key a 400. Every "
+    "error is a problem document (`application/problem+json`); a field the action does not "
+    "take is refused (422, named in `errors`).",
     openapi_extra={
         **_openapi_errors(403, 404, 409, 422, 428),
         "requestBody": {
@@ -408,7 +388,6 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
         },
     },
 )
-@_answers_errors
 def case_transition(
     request: HttpRequest, response: HttpResponse, case_id: int, body: TransitionIn
 ) -> Any:
@@ -417,38 +396,49 @@ def case_transition(
     spec = ACTIONS.get(body.action)
     if spec is None:
         _fail(
-            422,
-            f"No action called {body.action!r}; the actions are: {', '.join(ACTIONS)}.",
             "invalid",
+            f"No action called {body.action!r}; the actions are: {', '.join(ACTIONS)}.",
+            errors=[field_error("action", "Choose one of: " + ", ".join(ACTIONS))],
         )
     assert spec is not None
     if not spec.allowed_for(user, case):
-        _fail(403, str(ERROR_EXAMPLES[403]["detail"]), "forbidden")
+        _fail("forbidden", str(ERROR_EXAMPLES[403]["detail"]))
     version = body.expected_version
     if version is None:
         match = _IF_MATCH.match(request.headers.get("If-Match", ""))
         version = int(match.group(1)) if match else None
     if version is None:
-        _fail(428, str(ERROR_EXAMPLES[428]["detail"]), "version_required")
+        _fail("version_required", str(ERROR_EXAMPLES[428]["detail"]))
     # The action's own fields are not declared on TransitionIn: read them from the body.
     raw = json.loads(request.body or b"{}")
     fields = {k: v for k, v in raw.items() if k not in ("action", "expected_version")}
     data = {**fields, "expected_version": version}
     form = spec.form_class(data, case=case, actor_user=user)
+    unknown = sorted(set(fields) - set(form.fields))
+    if unknown:
+        _fail(
+            "invalid",
+            f"The action {spec.name} does not take: {', '.join(unknown)}.",
+            errors=[
+                field_error(
+                    name,
+                    f"{name} is not a field of the action {spec.name}: remove it or check "
+                    "its spelling",
+                )
+                for name in unknown
+            ],
+            current_version=case.version,
+        )
     if not form.is_valid():
-        errors = [
-            {"field": name if name != "__all__" else "", "message": str(m)}
-            for name, messages in form.errors.items()
-            for m in messages
-        ]
-        raise _ApiError(
-            422,
-            {
-                "detail": "Some fields are missing or invalid.",
-                "code": "invalid",
-                "errors": errors,
-                "current_version": case.version,
-            },
+        _fail(
+            "invalid",
+            "Some fields are missing or invalid.",
+            errors=[
+                field_error(name, str(m))
+                for name, messages in form.errors.items()
+                for m in messages
+            ],
+            current_version=case.version,
         )
     try:
         outcome = api_submit_once(
@@ -459,30 +449,21 @@ def case_transition(
             ),
             receipt=lambda done: _receipt(done if isinstance(done, Case) else case),
         )
-    except InvalidKey as exc:
-        _fail(400, str(exc), "invalid_idempotency_key")
-    except KeyReused as exc:
-        _fail(422, str(exc), "idempotency_key_reused")
     except CaseVersionConflict as conflict:
-        _fail(409, conflict.message, "version_conflict", current_version=conflict.current_version)
+        _fail("version_conflict", conflict.message, current_version=conflict.current_version)
     except CaseActionForbidden as denied:
-        _fail(403, str(denied), "forbidden")
+        _fail("forbidden", str(denied))
     except TransitionNotAllowed as refusal:
         code = (
             "precondition_failed"
             if isinstance(refusal, PreconditionFailed)
             else "transition_not_allowed"
         )
-        raise _ApiError(
-            422,
-            {
-                "detail": refusal.message,
-                "code": code,
-                "errors": [{"field": refusal.field, "message": refusal.message}]
-                if refusal.field
-                else [],
-                "current_version": Case.objects.get(pk=case.pk).version,
-            },
+        raise ApiProblem(
+            code,
+            refusal.message,
+            errors=[field_error(refusal.field, refusal.message)] if refusal.field else [],
+            current_version=Case.objects.get(pk=case.pk).version,
         ) from refusal
     if outcome.previous is not None:
         response["Idempotent-Replayed"] = "true"

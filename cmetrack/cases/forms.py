@@ -14,12 +14,20 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
+from cmetrack.kit.forms import name_length_limits
 from cmetrack.organisations.models import LocalAuthority, Organisation, OrganisationKind
 
-from .lifecycle import CLOSING_OUTCOMES, CaseState, LocatedRoute, Outcome
+from .lifecycle import (
+    CLOSING_OUTCOMES,
+    ROUTE_OUTCOME,
+    CaseState,
+    HomeEducationEvidence,
+    LocatedRoute,
+    Outcome,
+)
 from .models import Case, CmeReason, FormOfProvision, HomeVisitOutcome, ReferralRoute, YesNoUnknown
 from .permissions import ASSIGNABLE_ROLES
-from .services import STATUTORY_DATE_FIELDS, SloOutcome
+from .services import STATUTORY_DATE_FIELDS, SloOutcome, state_changes_to_correct
 
 
 class GovukDateWidget(forms.Widget):
@@ -107,6 +115,26 @@ def schools() -> QuerySet[Organisation]:
     )
 
 
+def _school_choice(label: str) -> forms.ModelChoiceField[Organisation]:
+    """An optional choice of school (the form sets ``queryset`` to :func:`schools`)."""
+    return forms.ModelChoiceField(
+        label=label,
+        queryset=Organisation.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a school from the list"},
+    )
+
+
+def _authority_choice(label: str) -> forms.ModelChoiceField[LocalAuthority]:
+    """An optional choice of local authority."""
+    return forms.ModelChoiceField(
+        label=label,
+        queryset=LocalAuthority.objects.all(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a local authority from the list"},
+    )
+
+
 class CaseActionForm(forms.Form):
     """Every case form carries the version of the case the person was looking at."""
 
@@ -114,6 +142,7 @@ class CaseActionForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, actor_user: User | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        name_length_limits(self)
         self.case = case
         self.actor_user = actor_user
         if not self.is_bound:
@@ -136,12 +165,7 @@ def _choice(label: str, choices: Any, message: str, *, required: bool = True) ->
 
 
 class StartSloInvestigationForm(CaseActionForm):
-    school = forms.ModelChoiceField(
-        label="School whose roll the child is on",
-        queryset=Organisation.objects.none(),
-        required=False,
-        error_messages={"invalid_choice": "Choose a school from the list"},
-    )
+    school = _school_choice("School whose roll the child is on")
     reason = _reason()
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -196,19 +220,18 @@ class LocateForm(CaseActionForm):
         LocatedRoute.choices,
         "Choose where the child's education is",
     )
-    school = forms.ModelChoiceField(
-        label="School (if on a school roll)",
-        queryset=Organisation.objects.none(),
-        required=False,
-        error_messages={"invalid_choice": "Choose a school from the list"},
-    )
-    local_authority = forms.ModelChoiceField(
-        label="Local authority (if moved to another authority)",
-        queryset=LocalAuthority.objects.all(),
-        required=False,
-        error_messages={"invalid_choice": "Choose a local authority from the list"},
-    )
+    school = _school_choice("School (if on a school roll)")
+    local_authority = _authority_choice("Local authority (if moved to another authority)")
     located_on = GovukDateField(label="Date the child was located")
+    home_education_evidence = _choice(
+        "Evidence of home education (if home educated)",
+        HomeEducationEvidence.choices,
+        "Choose the evidence of home education",
+        required=False,
+    )
+    home_education_evidence_on = GovukDateField(
+        label="Date of the evidence of home education", required=False
+    )
     reason = _reason("Notes")
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -219,6 +242,18 @@ class LocateForm(CaseActionForm):
 
 class NeedsAssessmentForm(CaseActionForm):
     date_of_assessment = GovukDateField(label="Date of assessment")
+    early_help_assessment = _choice(
+        "Is an early help (Common Assessment Framework) assessment in place?",
+        YesNoUnknown.choices,
+        "Say whether an early help (CAF) assessment is in place: yes, no or not known",
+    )
+    lead_professional = forms.CharField(
+        label="Lead professional (name and service)",
+        help_text="The person who co-ordinates the services supporting the child, if "
+        "more than one service is involved. Needed when an early help assessment is in place.",
+        max_length=200,
+        required=False,
+    )
     reason = _reason("Notes")
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -277,18 +312,8 @@ class CloseForm(CaseActionForm):
         "Reason for closing", required=True, message="Give the reason for closing the case"
     )
     evidence = _reason("Evidence")
-    school = forms.ModelChoiceField(
-        label="School (found on a school roll)",
-        queryset=Organisation.objects.none(),
-        required=False,
-        error_messages={"invalid_choice": "Choose a school from the list"},
-    )
-    local_authority = forms.ModelChoiceField(
-        label="Local authority (moved to another authority)",
-        queryset=LocalAuthority.objects.all(),
-        required=False,
-        error_messages={"invalid_choice": "Choose a local authority from the list"},
-    )
+    school = _school_choice("School (found on a school roll)")
+    local_authority = _authority_choice("Local authority (moved to another authority)")
     acknowledged_by = forms.CharField(
         label="Who at that authority acknowledged the child", max_length=150, required=False
     )
@@ -297,6 +322,19 @@ class CloseForm(CaseActionForm):
         label="Who confirmed the child left the country", max_length=200, required=False
     )
     confirmed_on = GovukDateField(label="Date leaving the country was confirmed", required=False)
+    effective_on = GovukDateField(
+        label="Date the case closed, if before today (the reason for closing says why)",
+        required=False,
+    )
+    home_education_evidence = _choice(
+        "Evidence of home education (if not recorded when located)",
+        HomeEducationEvidence.choices,
+        "Choose the evidence of home education",
+        required=False,
+    )
+    home_education_evidence_on = GovukDateField(
+        label="Date of the evidence of home education", required=False
+    )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -310,13 +348,52 @@ class CloseForm(CaseActionForm):
         if self.case.destination_la_id:
             self.initial.setdefault("local_authority", self.case.destination_la_id)
         if self.case.located_route:
-            from .lifecycle import ROUTE_OUTCOME
-
             suggested = ROUTE_OUTCOME.get(LocatedRoute(self.case.located_route))
             if suggested in allowed:
                 self.initial.setdefault("outcome", suggested)
         if self.case.state == CaseState.IN_PROVISION:
             self.initial.setdefault("outcome", Outcome.ATTENDING_PROVISION)
+
+
+class RequestSloVisitForm(CaseActionForm):
+    slo = forms.ModelChoiceField(
+        label="School Liaison Officer",
+        queryset=User.objects.none(),
+        error_messages={
+            "required": "Choose the School Liaison Officer",
+            "invalid_choice": "Choose a School Liaison Officer from the list",
+        },
+    )
+    reason = _reason(
+        "What tracking and contacts found",
+        required=True,
+        message="Say what tracking and contacts found (why a home visit is needed)",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["slo"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(is_active=True, roles__role="slo").distinct().order_by("full_name")
+        )
+
+
+class MissingFromCareForm(CaseActionForm):
+    missing_since = GovukDateField(label="Date the child went missing")
+    social_worker = forms.CharField(
+        label="Social worker following the missing from home or care protocol",
+        help_text="Name and team.",
+        max_length=200,
+        error_messages={"required": "Enter the social worker following the protocol"},
+    )
+    social_worker_contact = forms.CharField(
+        label="Social worker's phone or email", max_length=200, required=False
+    )
+    reported_to_police = _choice(
+        "Reported missing to the police?",
+        YesNoUnknown.choices,
+        "Say whether the child was reported missing to the police: yes, no or not known",
+    )
+    notes = _reason("Notes")
 
 
 class MakeDormantForm(CaseActionForm):
@@ -363,6 +440,63 @@ class CorrectDateForm(CaseActionForm):
     reason = _reason(
         "Reason for the correction", required=True, message="Give the reason for the correction"
     )
+
+
+class CorrectStateDateForm(CaseActionForm):
+    """A manager corrects the day a move took effect (the figures by date follow it)."""
+
+    change = _choice("Which move", [], "Choose the move to correct")
+    effective_on = GovukDateField(label="Corrected date the move took effect")
+    reason = _reason(
+        "Reason for the correction", required=True, message="Give the reason for the correction"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["change"].choices = state_changes_to_correct(self.case)  # type: ignore[attr-defined]
+
+
+class CorrectRouteForm(CaseActionForm):
+    """Correct where a located child's education is (the route), from the day located or
+    from a later day."""
+
+    route = _choice(
+        "Where the child's education is",
+        LocatedRoute.choices,
+        "Choose where the child's education is",
+    )
+    effective_on = GovukDateField(
+        label="From which date",
+        required=False,
+        help_text="Leave blank if the route was wrong from the day the child was located. "
+        "Give a later date if the route changed that day.",
+    )
+    where = forms.CharField(
+        label="Where the child is (if it changed)",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea,
+    )
+    school = _school_choice("School (if on a school roll)")
+    local_authority = _authority_choice("Local authority (if moved to another authority)")
+    home_education_evidence = _choice(
+        "Evidence of home education (if home educated)",
+        HomeEducationEvidence.choices,
+        "Choose the evidence of home education",
+        required=False,
+    )
+    home_education_evidence_on = GovukDateField(
+        label="Date of the evidence of home education", required=False
+    )
+    reason = _reason(
+        "Reason for the correction", required=True, message="Give the reason for the correction"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools()  # type: ignore[attr-defined]
+        if self.case.located_route:
+            self.initial.setdefault("route", self.case.located_route)
 
 
 class CircumstancesForm(CaseActionForm):

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
+from .registries import FAIL_SAFE, move_refusal
+
 if TYPE_CHECKING:
     from .models import Case
 
@@ -43,12 +45,14 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
         {CaseState.SLO_INVESTIGATION, CaseState.TRACKING, CaseState.CLOSED}
     ),
     CaseState.SLO_INVESTIGATION: frozenset({CaseState.TRACKING, CaseState.CLOSED}),
-    CaseState.TRACKING: frozenset({CaseState.LOCATED, CaseState.DORMANT, CaseState.CLOSED}),
+    # A child being tracked is never closed straight away: the case goes through located,
+    # with where the child is and the evidence for the route (issue 17).
+    CaseState.TRACKING: frozenset({CaseState.LOCATED, CaseState.DORMANT}),
     CaseState.LOCATED: frozenset({CaseState.NEEDS_ASSESSMENT, CaseState.CLOSED}),
     CaseState.NEEDS_ASSESSMENT: frozenset({CaseState.AWAITING_PROVISION}),
     CaseState.AWAITING_PROVISION: frozenset({CaseState.IN_PROVISION}),
     CaseState.IN_PROVISION: frozenset({CaseState.CLOSED, CaseState.AWAITING_PROVISION}),
-    CaseState.DORMANT: frozenset({CaseState.TRACKING, CaseState.LOCATED, CaseState.CLOSED}),
+    CaseState.DORMANT: frozenset({CaseState.TRACKING, CaseState.LOCATED}),
     CaseState.CLOSED: frozenset(),
 }
 
@@ -56,17 +60,13 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 CLOSING_OUTCOMES: dict[CaseState, frozenset[Outcome]] = {
     CaseState.RECEIVED: frozenset({Outcome.NOT_CME}),
     CaseState.SLO_INVESTIGATION: frozenset({Outcome.ATTENDANCE_MATTER, Outcome.NOT_CME}),
-    CaseState.TRACKING: frozenset(
-        {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
-    ),
     CaseState.LOCATED: frozenset(
         {Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}
     ),
     CaseState.IN_PROVISION: frozenset({Outcome.ATTENDING_PROVISION}),
-    # A dormant case closes only once the whereabouts are confirmed by evidence (the school,
-    # the other authority's acknowledgement, the departure confirmation). A child found to be
-    # home educated goes dormant → located first, so where they are is recorded.
-    CaseState.DORMANT: frozenset({Outcome.ON_ROLL, Outcome.MOVED_LA, Outcome.LEFT_COUNTRY}),
+    # Tracking and dormant cases close only through located: the whereabouts are recorded
+    # first, with the evidence for the route (home educated: the parent's notice, the
+    # school's ground (f) deletion or a visit), then the case closes with that route.
 }
 
 OPEN_STATES = frozenset(set(CaseState) - {CaseState.CLOSED})
@@ -94,6 +94,23 @@ ROUTE_OUTCOME: dict[LocatedRoute, Outcome] = {
 }
 
 
+class HomeEducationEvidence(models.TextChoices):
+    """What shows a located child is home educated (deletion ground (f), rules.md §5)."""
+
+    PARENT_NOTICE = "parent_notice", "The parent's written notice of home education"
+    DELETION_GROUND_F = (
+        "deletion_ground_f",
+        "The school's deletion from roll on ground (f) (parent's notice to the school)",
+    )
+    VISIT = "visit", "A visit: the child or family seen, home education confirmed"
+
+
+CLOSED_CASE_FROZEN = (
+    "This case is closed: nothing more is recorded on it. If there is new information, "
+    "a CME officer or manager reopens it as a new episode."
+)
+
+
 class TransitionNotAllowed(Exception):
     """A move the lifecycle does not allow; the message says why in the user's terms."""
 
@@ -114,23 +131,30 @@ DORMANT_NEEDS_RISK_ASSESSMENT = (
 )
 
 
+FAIL_SAFE[CaseState.DORMANT] = DORMANT_NEEDS_RISK_ASSESSMENT
+
+
 def dormant_precondition(case: Case) -> str | None:
     """Why ``case`` may not go dormant yet, or None when it may.
 
     The rule: only with a risk assessment authorised by a manager (forms.md §3). Risk
-    assessments arrive with the safeguarding work; until then nothing satisfies the rule.
-    When they do, this becomes one line such as
-    ``return None if risk_assessment_authorised_for(case) else DORMANT_NEEDS_RISK_ASSESSMENT``.
+    assessments are safeguarding's: it registers the check (``registries``); without it
+    nothing satisfies the rule (``FAIL_SAFE``).
     """
-    from cmetrack.safeguarding.selectors import authorised_risk_assessment_for
-
-    if authorised_risk_assessment_for(case) is not None:
-        return None
-    return DORMANT_NEEDS_RISK_ASSESSMENT
+    return move_refusal(case, CaseState.DORMANT)
 
 
 def check_transition(current: CaseState, target: CaseState, outcome: Outcome | None) -> None:
     """Raise :class:`TransitionNotAllowed` unless ``current`` → ``target`` is allowed."""
+    if current == CaseState.CLOSED:
+        raise TransitionNotAllowed(CLOSED_CASE_FROZEN)
+    if target == CaseState.CLOSED and current in (CaseState.TRACKING, CaseState.DORMANT):
+        raise TransitionNotAllowed(
+            f"A case that is {current.label.lower()} is not closed while the child is not "
+            "found: record where the child is first (“Record where the child is”), with "
+            "the evidence for the route, then close the case.",
+            field="outcome",
+        )
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.label.lower() for s in TRANSITIONS[current])) or "nowhere"
         raise TransitionNotAllowed(

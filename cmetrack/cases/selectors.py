@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
+from cmetrack.audit.reads import children_listed
 from cmetrack.people.models import Child, ChildAlias, FormerUpn
 from cmetrack.rules import normalise_upn
 
 from .lifecycle import OPEN_STATES, CaseState
-from .models import Case, CaseStateChange, ChronologyEvent, HomeVisit
+from .models import (
+    Case,
+    CaseStateChange,
+    ChronologyEvent,
+    HomeVisit,
+    MissingFromCareReport,
+    SloVisitRequest,
+)
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
@@ -30,7 +39,9 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
             state=CaseState.SLO_INVESTIGATION, last_education_school__in=user.linked_schools.all()
         )
         moved = CaseStateChange.objects.filter(case_id=OuterRef("pk"), by=user)
-        scope |= Q(assigned_officer=user) | Q(Exists(moved))
+        # A home visit the CME team asked of them (county procedure 5.3).
+        asked = SloVisitRequest.objects.filter(case_id=OuterRef("pk"), slo=user)
+        scope |= Q(assigned_officer=user) | Q(Exists(moved)) | Q(Exists(asked))
     if user.has_role(Role.VIRTUAL_SCHOOL):
         scope |= Q(child__in_care=True)
     if user.has_role(Role.SAFEGUARDING_ADVISER):
@@ -48,7 +59,10 @@ def work_queue(user: User) -> QuerySet[Case]:
     if user.has_role(Role.CME_MANAGER):
         return qs.filter(Q(assigned_officer=user) | Q(assigned_officer__isnull=True))
     if user.has_role(Role.SLO) and not user.has_role(Role.CME_OFFICER):
-        return qs.filter(state=CaseState.SLO_INVESTIGATION)
+        asked = SloVisitRequest.objects.filter(
+            case_id=OuterRef("pk"), slo=user, answered_at__isnull=True
+        )
+        return qs.filter(Q(state=CaseState.SLO_INVESTIGATION) | Q(Exists(asked)))
     if user.has_role(Role.VIRTUAL_SCHOOL) and not user.has_role(Role.CME_OFFICER):
         return qs
     return qs.filter(assigned_officer=user)
@@ -62,9 +76,42 @@ QUEUES: dict[str, str] = {
     "open": "Open cases",
     "unassigned": "Open cases waiting to be assigned",
     "mine": "Your open cases",
+    "visits": "Home visits asked of you",
 }
 #: Queues that other apps provide (casework: overdue tasks). Filled by them at import.
 QUEUE_HOOKS: dict[str, tuple[str, object]] = {}
+
+
+@dataclass(frozen=True)
+class QueueColumn:
+    """A column another area adds to the work queues (last contact, next task, risk).
+
+    ``values(case_ids)`` answers, for one page of cases, each case's text (a case left out
+    shows "None"): one query a page, never one a row."""
+
+    key: str
+    header: str
+    values: Callable[[list[int]], dict[int, str]]
+
+
+#: The queue's extra columns, in registration order (``queue_column_register``).
+QUEUE_COLUMNS: dict[str, QueueColumn] = {}
+
+
+def queue_column_register(
+    key: str, header: str, values: Callable[[list[int]], dict[int, str]]
+) -> None:
+    """Add a column to the work queues (from an area's ``home`` module)."""
+    QUEUE_COLUMNS[key] = QueueColumn(key=key, header=header, values=values)
+
+
+def queue_column_values(cases: list[Case]) -> dict[str, dict[int, str]]:
+    """Every registered column's text for one page of cases."""
+    ids = [c.pk for c in cases]
+    if not ids:
+        return {}
+    return {key: column.values(ids) for key, column in QUEUE_COLUMNS.items()}
+
 
 PAGE_SIZE = 50
 _REFERENCE = re.compile(r"^\s*(?:CME-?)?0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -106,6 +153,11 @@ def queue_cases(user: User, name: str) -> QuerySet[Case]:
         return open_cases_for(user).filter(assigned_officer__isnull=True)
     if name == "mine":
         return open_cases_for(user).filter(assigned_officer=user)
+    if name == "visits":
+        asked = SloVisitRequest.objects.filter(
+            case_id=OuterRef("pk"), slo=user, answered_at__isnull=True
+        )
+        return open_cases_for(user).filter(Exists(asked))
     if name in QUEUE_HOOKS:
         hook = QUEUE_HOOKS[name][1]
         assert callable(hook)
@@ -196,8 +248,10 @@ def queue_page(
     after: str = "",
     page_size: int = PAGE_SIZE,
     with_total: bool = True,
+    newest_first: bool = False,
 ) -> QueuePage:
-    """One page of a queue, oldest referral first, by keyset on (date_referred, id).
+    """One page of a queue, oldest referral first (or newest first), by keyset on
+    (date_referred, id).
 
     The cost of a page does not grow with how far into the queue it is."""
     filters = filters or QueueFilters()
@@ -209,28 +263,35 @@ def queue_page(
         # walk the whole queue in order looking for them.
         found = list(qs.order_by().values_list("date_referred", "pk")[: _SMALL_RESULT + 1])
         if len(found) <= _SMALL_RESULT:
-            found.sort()
+            found.sort(reverse=newest_first)
             total = len(found) if with_total else -1
             if position is not None:
-                found = [k for k in found if k > position]
-            return _page_of([pk for _, pk in found[: page_size + 1]], page_size, total)
+                found = [k for k in found if (k < position if newest_first else k > position)]
+            keys = [pk for _, pk in found[: page_size + 1]]
+            return _page_of(keys, page_size, total, shown_in=f"search results ({name} queue)")
     total = qs.count() if with_total else -1
     if position is not None:
         day, pk = position
         # A range the (date_referred, id) index can seek to, minus the rows already shown.
-        qs = qs.filter(date_referred__gte=day).exclude(date_referred=day, pk__lte=pk)
+        if newest_first:
+            qs = qs.filter(date_referred__lte=day).exclude(date_referred=day, pk__gte=pk)
+        else:
+            qs = qs.filter(date_referred__gte=day).exclude(date_referred=day, pk__lte=pk)
     # Keys first (an index walk on the case table alone), then the rows with their joins:
     # the database never joins or sorts more than one page of rows.
-    keys = list(qs.order_by("date_referred", "pk").values_list("pk", flat=True)[: page_size + 1])
-    return _page_of(keys, page_size, total)
+    order = ("-date_referred", "-pk") if newest_first else ("date_referred", "pk")
+    keys = list(qs.order_by(*order).values_list("pk", flat=True)[: page_size + 1])
+    return _page_of(keys, page_size, total, shown_in=f"a work queue ({name})")
 
 
-def _page_of(keys: list[int], page_size: int, total: int) -> QueuePage:
+def _page_of(keys: list[int], page_size: int, total: int, *, shown_in: str) -> QueuePage:
     """The page of cases ``keys`` (in order; one more than a page if there is a next)."""
-    by_pk = Case.objects.select_related("child", "assigned_officer").in_bulk(keys)
-    rows = [by_pk[pk] for pk in keys]
-    next_cursor = encode_cursor(rows[page_size - 1]) if len(rows) > page_size else ""
-    return QueuePage(cases=rows[:page_size], next_cursor=next_cursor, total=total)
+    # Only the page's rows are loaded: each row loaded is audited as shown (audit.reads).
+    by_pk = Case.objects.select_related("child", "assigned_officer").in_bulk(keys[:page_size])
+    rows = [by_pk[pk] for pk in keys[:page_size]]
+    next_cursor = encode_cursor(rows[-1]) if len(keys) > page_size else ""
+    children_listed((case.child_id for case in rows), shown_in)
+    return QueuePage(cases=rows, next_cursor=next_cursor, total=total)
 
 
 # --- Chronology -----------------------------------------------------------------------
@@ -262,3 +323,13 @@ def chronology_for_child(user: User, child: Child) -> QuerySet[ChronologyEvent]:
 def home_visits_for_case(case: Case) -> QuerySet[HomeVisit]:
     """The visits of a case the caller has already scoped."""
     return case.home_visits.select_related("recorded_by").order_by("visited_on", "id")
+
+
+def slo_visit_requests_for_case(case: Case) -> QuerySet[SloVisitRequest]:
+    """The home visits asked of SLOs on ``case``, oldest first (shown on the case page)."""
+    return SloVisitRequest.objects.filter(case=case).select_related("slo", "visit")
+
+
+def missing_from_care_for_case(case: Case) -> QuerySet[MissingFromCareReport]:
+    """The missing-from-care reports on ``case``, oldest first."""
+    return MissingFromCareReport.objects.filter(case=case)

@@ -15,11 +15,17 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.idempotency.services import Receipt, form_key, owner_of, submit_once
 
-from .actions import ACTIONS, perform
+from .actions import ACTIONS, not_possible_now, perform
 from .forms import QueueFilterForm
 from .lifecycle import TransitionNotAllowed
 from .models import Case
-from .presenters import ActionPresenter, CasePresenter, QueuePresenter, chronology_rows
+from .presenters import (
+    QUEUE_SORTS,
+    ActionPresenter,
+    CasePresenter,
+    QueuePresenter,
+    chronology_rows,
+)
 from .selectors import (
     QUEUES,
     QueueFilters,
@@ -30,6 +36,31 @@ from .selectors import (
     queue_page,
 )
 from .services import CaseVersionConflict
+
+#: What the page says after each action (GOV.UK style: what happened, in the past tense).
+DONE: dict[str, str] = {
+    "start_slo_investigation": "Case sent to the School Liaison Officer.",
+    "start_tracking": "Tracking started.",
+    "record_slo_outcome": "The School Liaison Officer's decision was recorded.",
+    "record_home_visit": "Home visit recorded.",
+    "request_slo_visit": "Home visit asked of the School Liaison Officer.",
+    "record_missing_from_care": "Missing from care recorded.",
+    "advise_off_roll": "Off-roll date advised to the school.",
+    "locate": "Where the child is was recorded.",
+    "begin_needs_assessment": "Needs assessment started.",
+    "determine_provision": "Form of provision recorded.",
+    "move_into_provision": "Move into provision recorded.",
+    "placement_failed": "Failed placement recorded: the case is awaiting provision again.",
+    "close": "Case closed.",
+    "make_dormant": "Case made dormant. Review it every month.",
+    "reopen_tracking": "Tracking resumed.",
+    "reopen": "A new episode was opened.",
+    "assign": "Case assigned.",
+    "record_circumstances": "Reason and circumstances recorded.",
+    "correct_statutory_date": "Statutory date corrected.",
+    "correct_state_date": "The date the move took effect was corrected.",
+    "correct_route": "Route corrected.",
+}
 
 #: How many chronology entries the case page shows (the chronology page shows them all).
 RECENT_CHRONOLOGY = 10
@@ -76,11 +107,16 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         officer=data.get("officer", ""),
         q=data.get("q", ""),
     )
+    sort = request.GET.get("sort") or "oldest"
+    if sort not in QUEUE_SORTS:
+        sort = "oldest"
     try:
-        page = queue_page(user, name, filters, after=data.get("after", ""))
+        page = queue_page(
+            user, name, filters, after=data.get("after", ""), newest_first=sort == "newest"
+        )
     except UnknownQueue as exc:
         raise Http404("No such queue") from exc
-    presenter = QueuePresenter(name=name, page=page, filters=filters)
+    presenter = QueuePresenter(name=name, page=page, filters=filters, sort=sort)
     return render(request, "cases/queue.jinja", {"presenter": presenter, "form": form})
 
 
@@ -106,7 +142,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_chronology(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     _audit_view(request, case, "the chronology")
-    rows = chronology_rows(chronology_for_case(_user(request), case.pk))
+    rows = chronology_rows(chronology_for_case(_user(request), case.pk), _user(request))
     return render(request, "cases/chronology.jinja", {"case": case, "rows": rows})
 
 
@@ -160,8 +196,18 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
                 return redirect(outcome.previous.result_url)
             result = outcome.result
             target = result if isinstance(result, Case) else case
-            messages.success(request, f"{spec.title}: done.")
+            messages.success(request, DONE.get(spec.name, "Saved."))
             return redirect("cases:case-detail", case_id=target.pk)
+    elif case.state not in spec.states:
+        # Not a form with nothing to choose (closing a case still being tracked offered no
+        # outcome): say why, and what comes first. (A valid form sent again after the move
+        # was made is answered above, by its receipt or the version conflict.)
+        _audit_view(request, case, f"why “{spec.title}” is not possible now")
+        return render(
+            request,
+            "cases/action_not_possible.jinja",
+            {"case": case, "action": spec, "why": not_possible_now(spec, case)},
+        )
     else:
         _audit_view(request, case, f"the form “{spec.title}”")
     presenter = ActionPresenter(case=case, action=spec, form=form)

@@ -9,7 +9,7 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.audit.services import Actor, audited_update
 from cmetrack.cases import services
-from cmetrack.cases.lifecycle import CaseState, LocatedRoute, Outcome
+from cmetrack.cases.lifecycle import CaseState, HomeEducationEvidence, LocatedRoute, Outcome
 from cmetrack.cases.models import Case, FormOfProvision, ReferralRoute
 from cmetrack.organisations.models import Organisation
 from cmetrack.people.models import Child
@@ -74,6 +74,17 @@ def case_in_state(
             actor=actor, case=case, to_state=S.DORMANT, reason="Risk assessed (test)."
         )
     if state == S.CLOSED:
+        # Closed the only way a tracked case closes: located (home educated, on the
+        # parent's written notice), then closed with that route.
+        case = services.case_locate(
+            actor=actor,
+            case=case,
+            where="14 Mill Lane, Exampleton",
+            route=LocatedRoute.HOME_EDUCATED,
+            located_on=today - dt.timedelta(days=40),
+            home_education_evidence=HomeEducationEvidence.PARENT_NOTICE,
+            home_education_evidence_on=today - dt.timedelta(days=41),
+        )
         return services.case_close(
             actor=actor, case=case, outcome=Outcome.HOME_EDUCATED, reason="Home educated."
         )
@@ -84,6 +95,12 @@ def case_in_state(
         route=route,
         school=school if route == LocatedRoute.ON_ROLL else None,
         located_on=today - dt.timedelta(days=40),
+        home_education_evidence=(
+            HomeEducationEvidence.PARENT_NOTICE if route == LocatedRoute.HOME_EDUCATED else ""
+        ),
+        home_education_evidence_on=(
+            today - dt.timedelta(days=41) if route == LocatedRoute.HOME_EDUCATED else None
+        ),
     )
     if state == S.LOCATED:
         return case

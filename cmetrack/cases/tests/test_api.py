@@ -17,6 +17,7 @@ from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import DORMANT_NEEDS_RISK_ASSESSMENT, CaseState
 from cmetrack.cases.models import Case
 from cmetrack.cases.tests.factories import case_in_state
+from cmetrack.kit.testing import assert_problem
 
 S = CaseState
 TODAY = timezone.localdate()
@@ -74,9 +75,7 @@ def test_queues(api, officer, school):
     other = case_in_state(S.RECEIVED, school=school)
     assert [c["id"] for c in api("get", "/queues/mine").json()["items"]] == [mine.pk]
     assert [c["id"] for c in api("get", "/queues/unassigned").json()["items"]] == [other.pk]
-    missing = api("get", "/queues/nonsense")
-    assert missing.status_code == 404
-    assert missing.json()["code"] == "not_found"
+    assert_problem(api("get", "/queues/nonsense"), 404, "not_found")
 
 
 @pytest.mark.django_db
@@ -89,7 +88,10 @@ def test_read_a_case_with_etag_actions_and_a_view_audit(api, officer, school):
     assert body["reference"] == case.reference
     assert body["version"] == case.version
     assert body["date_referred"] == case.date_referred.isoformat()
-    assert {"locate", "close", "make_dormant", "assign"} <= set(body["actions"])
+    assert {"locate", "assign", "request_slo_visit"} <= set(body["actions"])
+    assert "close" not in body["actions"]  # a tracked child is located first (issue 17)
+    # Not offered until it may be taken (an authorised risk assessment first).
+    assert "make_dormant" not in body["actions"]
     assert AuditEvent.objects.filter(
         action=AuditAction.VIEW, child_id=case.child_id, actor=officer
     ).exists()
@@ -101,13 +103,9 @@ def test_out_of_scope_is_a_404_with_no_trace(make_user, school):
     client, headers = token_client(make_user(Role.AGENCY_USER))
     for path in (f"/cases/{case.pk}", f"/cases/{case.pk}/chronology", "/cases/999999"):
         response = client.get(f"/api/v1{path}", **headers)
-        assert response.status_code == 404
-        assert response.json() == {
-            "detail": "No such case.",
-            "code": "not_found",
-            "errors": [],
-            "current_version": None,
-        }
+        body = assert_problem(response, 404, "not_found")
+        assert body["detail"] == "No such case."
+        assert (body["errors"], body["current_version"]) == ([], None)
     assert not AuditEvent.objects.filter(action=AuditAction.VIEW, child_id=case.child_id).exists()
 
 
@@ -152,8 +150,7 @@ def test_if_match_carries_the_version(api, school):
 def test_without_a_version_428(api, school):
     case = case_in_state(S.RECEIVED, school=school)
     response = transition(api, case, action="start_tracking")
-    assert response.status_code == 428
-    assert response.json()["code"] == "version_required"
+    assert_problem(response, 428, "version_required")
 
 
 @pytest.mark.django_db
@@ -177,11 +174,10 @@ def test_version_conflict_409_and_nothing_changes(api, school, make_user):
     )  # fmt: skip
     assert first.status_code == 200
     response = transition(
-        api, case, action="close", expected_version=seen, outcome="home_educated", reason="EHE"
-    )
-    assert response.status_code == 409
-    body = response.json()
-    assert body["code"] == "version_conflict"
+        api, case, action="locate", expected_version=seen, where="At an aunt's",
+        route="living_here", located_on=TODAY.isoformat(),
+    )  # fmt: skip
+    body = assert_problem(response, 409, "version_conflict")
     assert body["current_version"] == seen + 1
     assert body["detail"].startswith("This case was changed by Mo Manager at ")
     case.refresh_from_db()
@@ -206,9 +202,7 @@ def test_version_conflict_409_and_nothing_changes(api, school, make_user):
 def test_refusals_422_with_the_rule(api, school, state, body, code, detail, field):
     case = case_in_state(state, school=school)
     response = transition(api, case, expected_version=case.version, **body)
-    assert response.status_code == 422
-    answer = response.json()
-    assert answer["code"] == code
+    answer = assert_problem(response, 422, code)
     assert detail in answer["detail"]
     if field:
         assert field in {e["field"] for e in answer["errors"]}
@@ -222,7 +216,9 @@ def test_invalid_fields_are_listed_each_with_its_message(api, school):
     response = transition(
         api, case, action="locate", expected_version=case.version, located_on="2026-02-31"
     )
-    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    body = assert_problem(response, 422, "invalid")
+    assert body["current_version"] == case.version
+    errors = {e["field"]: e["message"] for e in body["errors"]}
     assert errors == {
         "where": "Enter where the child is",
         "route": "Choose where the child's education is",
@@ -252,8 +248,25 @@ def test_openapi_documents_the_endpoints_errors_and_examples(client):
         assert path in paths
     post = paths["/api/v1/cases/{case_id}/transitions"]["post"]
     for status in ("403", "404", "409", "422", "428"):
-        example = post["responses"][status]["content"]["application/json"]["example"]
-        assert example["code"]
+        content = post["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"]
+        assert content["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+        assert content["application/problem+json"]["example"]["status"] == int(status)
     examples = post["requestBody"]["content"]["application/json"]["examples"]
     assert examples["locate"]["value"]["action"] == "locate"
-    assert "ErrorOut" in schema["components"]["schemas"]
+    assert "ErrorOut" not in schema["components"]["schemas"]
+
+
+@pytest.mark.django_db
+def test_a_field_the_action_does_not_take_is_refused_by_name(api, school):
+    case = case_in_state(S.RECEIVED, school=school)
+    response = transition(
+        api, case, action="start_tracking", expected_version=case.version, colour="blue"
+    )
+    body = assert_problem(response, 422, "invalid", fields={"colour"})
+    assert body["errors"][0]["pointer"] == "/colour"
+    assert "colour is not a field of the action start_tracking" in body["errors"][0]["message"]
+    case.refresh_from_db()
+    assert case.state == S.RECEIVED

@@ -27,12 +27,12 @@ S = CaseState
 ALLOWED = {
     (S.RECEIVED, S.SLO_INVESTIGATION), (S.RECEIVED, S.TRACKING), (S.RECEIVED, S.CLOSED),
     (S.SLO_INVESTIGATION, S.CLOSED), (S.SLO_INVESTIGATION, S.TRACKING),
-    (S.TRACKING, S.LOCATED), (S.TRACKING, S.DORMANT), (S.TRACKING, S.CLOSED),
+    (S.TRACKING, S.LOCATED), (S.TRACKING, S.DORMANT),
     (S.LOCATED, S.CLOSED), (S.LOCATED, S.NEEDS_ASSESSMENT),
     (S.NEEDS_ASSESSMENT, S.AWAITING_PROVISION),
     (S.AWAITING_PROVISION, S.IN_PROVISION),
     (S.IN_PROVISION, S.CLOSED), (S.IN_PROVISION, S.AWAITING_PROVISION),
-    (S.DORMANT, S.TRACKING), (S.DORMANT, S.LOCATED), (S.DORMANT, S.CLOSED),
+    (S.DORMANT, S.TRACKING), (S.DORMANT, S.LOCATED),
 }  # fmt: skip
 
 
@@ -47,7 +47,8 @@ def test_check_transition(current, target):
     if (current, target) in ALLOWED:
         check_transition(current, target, outcome if target == S.CLOSED else None)
     else:
-        with pytest.raises(TransitionNotAllowed, match="cannot move to"):
+        refusal = "cannot move to|is closed: nothing more|not closed while the child is not found"
+        with pytest.raises(TransitionNotAllowed, match=refusal):
             check_transition(current, target, outcome)
 
 
@@ -57,18 +58,25 @@ def test_closing_needs_an_outcome(current):
         check_transition(current, S.CLOSED, None)
 
 
-def test_a_dormant_case_never_closes_as_not_found_or_not_cme():
-    """Dormant closes only when whereabouts are confirmed."""
-    unconfirmed = (
-        Outcome.NOT_CME,
-        Outcome.ATTENDANCE_MATTER,
-        Outcome.ATTENDING_PROVISION,
-        Outcome.HOME_EDUCATED,  # located first, so where the child is gets recorded
-    )
-    for outcome in unconfirmed:
-        with pytest.raises(TransitionNotAllowed, match="cannot close"):
-            check_transition(S.DORMANT, S.CLOSED, outcome)
-    check_transition(S.DORMANT, S.CLOSED, Outcome.MOVED_LA)
+@pytest.mark.parametrize("current", [S.TRACKING, S.DORMANT])
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_a_tracked_or_dormant_case_never_closes_until_located(current, outcome):
+    """Issue 17: every way to close from tracking goes through located, with its evidence."""
+    with pytest.raises(TransitionNotAllowed, match="record where the child is first"):
+        check_transition(current, S.CLOSED, outcome)
+
+
+def test_only_not_cme_closes_straight_from_received_and_slo_investigation():
+    assert CLOSING_OUTCOMES[S.RECEIVED] == {Outcome.NOT_CME}
+    # After the SLO's investigation, an attendance matter (the child stays on roll).
+    assert CLOSING_OUTCOMES[S.SLO_INVESTIGATION] == {Outcome.NOT_CME, Outcome.ATTENDANCE_MATTER}
+    assert set(CLOSING_OUTCOMES) == {S.RECEIVED, S.SLO_INVESTIGATION, S.LOCATED, S.IN_PROVISION}
+
+
+def test_a_closed_case_moves_nowhere():
+    for target in S:
+        with pytest.raises(TransitionNotAllowed, match="closed: nothing more is recorded"):
+            check_transition(S.CLOSED, target, Outcome.NOT_CME)
 
 
 def test_slo_investigation_can_close_as_attendance_matter():

@@ -136,13 +136,30 @@ def test_the_dormant_refusal_names_the_rule(officer, school):
 
 
 @pytest.mark.django_db
+def test_the_case_page_leads_with_the_next_step_and_shows_what_dormant_needs(officer, school):
+    case = case_in_state(S.TRACKING, school=school)
+    html = signed_in(officer).get(f"/cases/{case.pk}/").content.decode()
+    page = " ".join(html.split())
+    assert '<h2 class="govuk-heading-m">Next step</h2>' in page
+    assert (
+        f'<a href="/cases/{case.pk}/actions/locate/" role="button" draggable="false" '
+        'class="govuk-button"' in page
+    )
+    assert '<strong class="govuk-tag govuk-tag--yellow">Tracking</strong>' in page
+    # Dormant is not offered as a link: it is shown with what it needs.
+    assert f"/cases/{case.pk}/actions/make_dormant/" not in page
+    assert "Not possible yet" in page
+    assert "<strong>Make the case dormant</strong>: A case can only go dormant with a risk" in page
+
+
+@pytest.mark.django_db
 def test_two_sessions_on_one_case_the_second_gets_the_conflict(make_user, school):
     first = signed_in(make_user(Role.CME_OFFICER, full_name="Fay First"))
     second = signed_in(make_user(Role.CME_OFFICER, full_name="Sid Second"))
     case = case_in_state(S.TRACKING, school=school)
-    # Both open the form at the same version.
+    # Both open a form at the same version (closing is not offered until located).
     for client in (first, second):
-        page = client.get(action_url(case, "close")).content.decode()
+        page = client.get(action_url(case, "locate")).content.decode()
         assert f'name="expected_version" value="{case.version}"' in page
     done = first.post(
         action_url(case, "locate"),
@@ -173,7 +190,7 @@ def test_successful_action_redirects_with_a_banner(officer, school):
     )
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
-    assert "Start tracking: done." in page
+    assert "Tracking started." in page
     case.refresh_from_db()
     assert case.state == S.TRACKING
 

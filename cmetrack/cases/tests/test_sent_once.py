@@ -18,6 +18,7 @@ from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case, CaseStateChange, HomeVisit
 from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.cases.tests.test_api import token_client
+from cmetrack.kit.testing import assert_problem
 
 S = CaseState
 TOKEN = re.compile(r'name="submission_token" value="([^"]+)"')
@@ -116,13 +117,11 @@ def test_an_api_action_retried_with_its_key_is_done_once(officer: Any, school: A
         url, data=body.replace("12 Mill Lane", "3 Oak Road"), content_type="application/json",
         **keyed,
     )  # fmt: skip
-    assert other.status_code == 422
-    assert other.json()["code"] == "idempotency_key_reused"
+    assert_problem(other, 422, "idempotency_key_reused")
     bad = client.post(
         url, data=body, content_type="application/json", **headers, HTTP_IDEMPOTENCY_KEY="a b"
     )
-    assert bad.status_code == 400
-    assert bad.json()["code"] == "invalid_idempotency_key"
+    assert_problem(bad, 400, "invalid_idempotency_key")
 
 
 @pytest.mark.django_db(transaction=True)

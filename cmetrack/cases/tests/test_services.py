@@ -14,7 +14,7 @@ from django.utils import timezone
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.audit.models import AuditAction, AuditEvent
-from cmetrack.audit.services import Actor
+from cmetrack.audit.services import Actor, audited_update
 from cmetrack.cases import services
 from cmetrack.cases.actions import ACTIONS
 from cmetrack.cases.lifecycle import (
@@ -40,7 +40,7 @@ CLOSE_OUTCOME = {
     S.RECEIVED: Outcome.NOT_CME,
     S.SLO_INVESTIGATION: Outcome.ATTENDANCE_MATTER,
     S.IN_PROVISION: Outcome.ATTENDING_PROVISION,
-    S.DORMANT: Outcome.ON_ROLL,  # found on a roll: whereabouts confirmed
+    S.LOCATED: Outcome.ON_ROLL,  # located on a roll (the test locates it so)
 }
 
 
@@ -69,7 +69,7 @@ def valid_kwargs(action: str, state: CaseState, school: Any) -> dict[str, Any]:
         "close": {
             "outcome": CLOSE_OUTCOME.get(state, Outcome.HOME_EDUCATED),
             "reason": "Confirmed",
-            **({"school": school} if state == S.DORMANT else {}),
+            **({"school": school} if state == S.LOCATED else {}),
         },
         "make_dormant": {"reason": "Every avenue tried"},
         "reopen_tracking": {"new_information": "Seen at the GP surgery"},
@@ -118,7 +118,14 @@ def test_each_named_move_from_each_state(action, state, school, actor, settings)
     # app's rule, tested there).
     settings.CMETRACK_PROVISION_MONITOR_SCHOOL_DAYS = 0
     spec = ACTIONS[action]
-    case = case_in_state(state, school=school)
+    located_on_roll = (action, state) == ("close", S.LOCATED)
+    case = case_in_state(
+        state,
+        school=school,
+        route=LocatedRoute.ON_ROLL
+        if located_on_roll
+        else LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION,
+    )
     before = _counts(case)
     state_entries = case.chronology.filter(kind=ChronologyKind.STATE).count()
     legal = state in spec.states and action != "make_dormant"
@@ -150,7 +157,14 @@ def test_each_named_move_from_each_state(action, state, school, actor, settings)
         assert state.label.lower() in message, message
         assert any(
             rule in message
-            for rule in ("cannot move to", "applies only to", "cannot close", "Only a closed")
+            for rule in (
+                "cannot move to",
+                "applies only to",
+                "cannot close",
+                "Only a closed",
+                "is closed: nothing more",
+                "not closed while the child is not found",
+            )
         ), message
     case.refresh_from_db()
     assert case.state == state
@@ -183,16 +197,27 @@ PRECONDITIONS: list[tuple[str, CaseState, dict[str, Any], str, str]] = [
     ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": TODAY - dt.timedelta(days=25), "provision_accessed": "mainstream"}, "cannot be before the date form of provision determined", "date_moved_into_provision"),
     ("placement_failed", S.IN_PROVISION, {"reason": ""}, "Say why the placement failed", "reason"),
     ("record_slo_outcome", S.SLO_INVESTIGATION, {"outcome": "cme", "reason": ""}, "Give the reason for the SLO's decision", "reason"),
-    ("close", S.TRACKING, {"outcome": None, "reason": "x"}, "Choose an outcome", "outcome"),
-    ("close", S.TRACKING, {"outcome": "home_educated", "reason": ""}, "Give the reason for closing", "reason"),
-    ("close", S.TRACKING, {"outcome": "on_roll", "reason": "Found"}, "record which school", "school"),
-    ("close", S.TRACKING, {"outcome": "moved_la", "reason": "Moved"}, "record the authority and its acknowledgement", "local_authority"),
-    ("close", S.TRACKING, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_on": TODAY}, "acknowledgement: who acknowledged it and the date", "acknowledged_by"),
-    ("close", S.TRACKING, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_by": "J Smith"}, "acknowledgement: who acknowledged it and the date", "acknowledged_on"),
-    ("close", S.TRACKING, {"outcome": "left_country", "reason": "Gone", "confirmed_on": TODAY}, "record the confirmation: who confirmed it and the date", "confirmation_source"),
-    ("close", S.TRACKING, {"outcome": "left_country", "reason": "Gone", "confirmation_source": "Border Force", "confirmed_on": TODAY + dt.timedelta(days=1)}, "confirmation cannot be in the future", "confirmed_on"),
-    ("close", S.TRACKING, {"outcome": "attendance_matter", "reason": "x"}, "cannot close as", ""),
-    ("close", S.DORMANT, {"outcome": "not_cme", "reason": "x"}, "cannot close as", ""),
+    ("close", S.RECEIVED, {"outcome": None, "reason": "x"}, "Choose an outcome", "outcome"),
+    ("close", S.LOCATED, {"outcome": "home_educated", "reason": ""}, "Give the reason for closing", "reason"),
+    ("close", S.LOCATED, {"outcome": "on_roll", "reason": "Found"}, "record which school", "school"),
+    ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved"}, "record the authority and its acknowledgement", "local_authority"),
+    ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_on": TODAY}, "acknowledgement: who acknowledged it and the date", "acknowledged_by"),
+    ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_by": "J Smith"}, "acknowledgement: who acknowledged it and the date", "acknowledged_on"),
+    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmed_on": TODAY}, "record the confirmation: who confirmed it and the date", "confirmation_source"),
+    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmation_source": "Border Force", "confirmed_on": TODAY + dt.timedelta(days=1)}, "confirmation cannot be in the future", "confirmed_on"),
+    ("close", S.LOCATED, {"outcome": "attendance_matter", "reason": "x"}, "cannot close as", ""),
+    # Issue 17: a tracked or dormant child is located first; a located case closes with its
+    # own route; home educated only with its evidence.
+    ("close", S.TRACKING, {"outcome": "home_educated", "reason": "Parent says so"}, "record where the child is first", "outcome"),
+    ("close", S.TRACKING, {"outcome": "on_roll", "reason": "Found", "school": "SCHOOL"}, "record where the child is first", "outcome"),
+    ("close", S.DORMANT, {"outcome": "not_cme", "reason": "x"}, "not closed while the child is not found", "outcome"),
+    ("close", S.LOCATED, {"outcome": "on_roll", "reason": "Found", "school": "SCHOOL", "_route": "living_here"}, "located living in the area and not in education", "outcome"),
+    ("close", S.LOCATED, {"outcome": "home_educated", "reason": "EHE", "_route": "on_roll"}, "located as on a school roll: the case closes as", "outcome"),
+    ("close", S.LOCATED, {"outcome": "home_educated", "reason": "EHE"}, "only with evidence", "home_education_evidence"),
+    ("close", S.LOCATED, {"outcome": "home_educated", "reason": "EHE", "home_education_evidence": "parent_notice"}, "Enter the date of the evidence", "home_education_evidence_on"),
+    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated"}, "only with evidence", "home_education_evidence"),
+    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "visit", "home_education_evidence_on": TODAY}, "Record the visit first", "home_education_evidence"),
+    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "parent_notice", "home_education_evidence_on": TODAY + dt.timedelta(days=1)}, "cannot be in the future", "home_education_evidence_on"),
     ("make_dormant", S.TRACKING, {}, DORMANT_NEEDS_RISK_ASSESSMENT, ""),
     ("reopen_tracking", S.DORMANT, {"new_information": ""}, "only with new information", "new_information"),
     ("reopen", S.CLOSED, {"reason": ""}, "Give the reason for reopening", "reason"),
@@ -210,6 +235,15 @@ def test_precondition_refusals(action, state, kwargs, message, field, school, ot
     kwargs = {
         k: school if v == "SCHOOL" else other_la if v == "LA" else v for k, v in kwargs.items()
     }
+    route = kwargs.pop("_route", kwargs.get("outcome"))
+    if action == "close" and state == S.LOCATED and route in LocatedRoute.values:
+        # Located on the route under test, with nothing else recorded (a system write).
+        case = audited_update(
+            actor=Actor.system("test"),
+            instance=case,
+            child_id=case.child_id,
+            changes={"located_route": route, "destination_school": None},
+        )
     before = (_counts(case), case.version)
     with pytest.raises(TransitionNotAllowed) as refused:
         ACTIONS[action].service(actor=actor, case=case, **kwargs)
@@ -332,14 +366,16 @@ def test_statutory_dates_are_set_by_the_moves_that_imply_them(school):
 
 
 @pytest.mark.django_db
-def test_placement_failed_clears_the_placement(school, actor):
+def test_placement_failed_clears_the_placement_and_keeps_its_episode(school, actor):
     case = case_in_state(S.IN_PROVISION, school=school)
+    moved = case.date_moved_into_provision
     case = services.case_placement_failed(actor=actor, case=case, reason="Refused to attend")
-    assert (case.state, case.provider, case.date_moved_into_provision) == (
-        S.AWAITING_PROVISION,
-        None,
-        None,
-    )
+    assert (case.state, case.provider) == (S.AWAITING_PROVISION, None)
+    # The date moved into provision stays (pace keeps the case), and the placement is kept
+    # as an episode that ended today.
+    assert case.date_moved_into_provision == moved
+    episode = case.provision_episodes.get()
+    assert (episode.started_on, episode.ended_on, episode.provider) == (moved, TODAY, school)
     assert case.date_provision_determined is not None
 
 
@@ -360,7 +396,12 @@ def test_placement_failed_clears_the_placement(school, actor):
             "left_country_source",
             "Family's solicitor",
         ),
-        ("home_educated", {}, "outcome", "home_educated"),
+        (
+            "home_educated",
+            {"home_education_evidence": "parent_notice", "home_education_evidence_on": TODAY},
+            "home_education_evidence",
+            "parent_notice",
+        ),
     ],
 )
 def test_located_outcomes_close_with_their_record(
@@ -371,7 +412,9 @@ def test_located_outcomes_close_with_their_record(
     case = case_in_state(S.TRACKING, school=school)
     case = services.case_locate(
         actor=actor, case=case, where="Found", route=LocatedRoute(outcome), **{
-            k: v for k, v in kwargs.items() if k in ("school", "local_authority")
+            k: v for k, v in kwargs.items() if k in (
+                "school", "local_authority", "home_education_evidence", "home_education_evidence_on"
+            )
         }
     )  # fmt: skip
     _record_departure_evidence(case, outcome, other_la, actor)
