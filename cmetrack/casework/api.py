@@ -19,16 +19,14 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ConfigDict
 
+from cmetrack.accounts.api import api_user as _user
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.cases.selectors import cases_visible_to
-from cmetrack.core.api_support import Error, ValidationErrorOut
-from cmetrack.core.api_support import api_user as _user
-from cmetrack.core.api_support import invalid as _invalid
-from cmetrack.core.api_support import person_name as _person
-from cmetrack.core.api_support import run_write as _write
-from cmetrack.registers.api import router as home_education_router
+from cmetrack.kit.problems import InputSchema, Problem, invalid_field
+from cmetrack.kit.problems import person_name as _person
+from cmetrack.kit.problems import run_write as _write
 
 from . import selectors, services
 from .models import (
@@ -90,7 +88,7 @@ class ChecklistItemOut(Schema):
     history: list[CheckOut]
 
 
-class CheckIn(Schema):
+class CheckIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -128,7 +126,7 @@ class ContactOut(Schema):
         return _person(obj.by)
 
 
-class ContactIn(Schema):
+class ContactIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -162,7 +160,7 @@ class NoteOut(Schema):
         return _person(obj.by)
 
 
-class NoteIn(Schema):
+class NoteIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"text": "Neighbour says the family left in October."}]}
     )
@@ -197,7 +195,7 @@ class TaskOut(Schema):
         return obj.is_overdue()
 
 
-class TaskIn(Schema):
+class TaskIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -216,7 +214,7 @@ class TaskIn(Schema):
     details: str = ""
 
 
-class ReassignIn(Schema):
+class ReassignIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"owner_id": 14}]})
     owner_id: int
 
@@ -250,7 +248,7 @@ def _owner(owner_id: int) -> User:
 
 @router.get(
     "/cases/{case_id}/checks",
-    response={200: list[ChecklistItemOut], 403: Error, 404: Error},
+    response={200: list[ChecklistItemOut], 403: Problem, 404: Problem},
     summary="A case's address-search checklist",
     operation_id="case_checks_list",
 )
@@ -260,7 +258,7 @@ def checks_list(request: HttpRequest, case_id: int) -> list[selectors.ChecklistI
 
 @router.post(
     "/cases/{case_id}/checks",
-    response={201: CheckOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: CheckOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a source on a case's address-search checklist",
     operation_id="case_checks_record",
 )
@@ -268,7 +266,7 @@ def checks_record(request: HttpRequest, case_id: int, payload: CheckIn) -> Any:
     case = _writable_case(request, case_id)
     source = AddressSearchSource.objects.filter(pk=payload.source_id).first()
     if source is None:
-        return _invalid(ValidationError({"source_id": "Choose a source on the checklist"}))
+        invalid_field("source_id", "Choose a source on the checklist")
     return _write(
         lambda: services.address_check_record(
             actor=Actor.from_request(request),
@@ -287,7 +285,7 @@ def checks_record(request: HttpRequest, case_id: int, payload: CheckIn) -> Any:
 
 @router.get(
     "/cases/{case_id}/contacts",
-    response={200: list[ContactOut], 403: Error, 404: Error},
+    response={200: list[ContactOut], 403: Problem, 404: Problem},
     summary="A case's contact attempts, newest first",
     operation_id="case_contacts_list",
 )
@@ -297,7 +295,7 @@ def contacts_list(request: HttpRequest, case_id: int) -> QuerySet[ContactAttempt
 
 @router.post(
     "/cases/{case_id}/contacts",
-    response={201: ContactOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: ContactOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a contact attempt",
     operation_id="case_contacts_record",
 )
@@ -315,7 +313,7 @@ def contacts_record(request: HttpRequest, case_id: int, payload: ContactIn) -> A
 
 @router.get(
     "/cases/{case_id}/notes",
-    response={200: list[NoteOut], 403: Error, 404: Error},
+    response={200: list[NoteOut], 403: Problem, 404: Problem},
     summary="A case's notes, newest first",
     operation_id="case_notes_list",
 )
@@ -325,7 +323,7 @@ def notes_list(request: HttpRequest, case_id: int) -> QuerySet[CaseNote]:
 
 @router.post(
     "/cases/{case_id}/notes",
-    response={201: NoteOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: NoteOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Add a note (notes are never changed; a correction is a new note)",
     operation_id="case_notes_add",
 )
@@ -343,7 +341,7 @@ def notes_add(request: HttpRequest, case_id: int, payload: NoteIn) -> Any:
 
 @router.get(
     "/cases/{case_id}/tasks",
-    response={200: list[TaskOut], 403: Error, 404: Error},
+    response={200: list[TaskOut], 403: Problem, 404: Problem},
     summary="A case's tasks, by due date",
     operation_id="case_tasks_list",
 )
@@ -353,7 +351,7 @@ def case_tasks_list(request: HttpRequest, case_id: int) -> QuerySet[Task]:
 
 @router.post(
     "/cases/{case_id}/tasks",
-    response={201: TaskOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: TaskOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Give someone a task on a case",
     operation_id="case_tasks_create",
 )
@@ -397,7 +395,7 @@ def _task(request: HttpRequest, task_id: int) -> Task:
 
 @router.post(
     "/tasks/{task_id}/complete",
-    response={200: TaskOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: TaskOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Mark a task as done",
     operation_id="task_complete",
 )
@@ -408,7 +406,7 @@ def task_complete(request: HttpRequest, task_id: int) -> Any:
 
 @router.post(
     "/tasks/{task_id}/reassign",
-    response={200: TaskOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: TaskOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Give a task to someone else who works on the case",
     operation_id="task_reassign",
 )
@@ -425,13 +423,13 @@ def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn) -> An
 # --- consultations ---------------------------------------------------------------------------
 
 
-class ConsultationOutcomeIn(Schema):
+class ConsultationOutcomeIn(InputSchema):
     title: str
     owner_id: int
     due: dt.date
 
 
-class ConsultationIn(Schema):
+class ConsultationIn(InputSchema):
     consulted_on: dt.date
     consulted_with: ConsultedWith
     consultee: str = ""
@@ -463,7 +461,7 @@ class ConsultationOut(Schema):
 
 @router.get(
     "/cases/{case_id}/consultations",
-    response={200: list[ConsultationOut], 403: Error, 404: Error},
+    response={200: list[ConsultationOut], 403: Problem, 404: Problem},
     summary="A case's consultations, newest first, with the tasks they became",
     operation_id="case_consultations_list",
 )
@@ -473,7 +471,7 @@ def consultations_list(request: HttpRequest, case_id: int) -> QuerySet[Consultat
 
 @router.post(
     "/cases/{case_id}/consultations",
-    response={201: ConsultationOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: ConsultationOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a consultation; each outcome becomes a task on the case",
     operation_id="case_consultations_record",
 )
@@ -483,9 +481,7 @@ def consultations_record(request: HttpRequest, case_id: int, payload: Consultati
     for i, o in enumerate(payload.outcomes):
         owner = User.objects.filter(pk=o.owner_id, is_active=True).first()
         if owner is None:
-            return _invalid(
-                ValidationError({f"outcome_{i}_owner": "Choose someone who works on this case"})
-            )
+            invalid_field(f"outcomes.{i}.owner_id", "Choose someone who works on this case")
         outcomes.append(services.ConsultationOutcome(title=o.title, owner=owner, due=o.due))
     fields = payload.dict(exclude={"outcomes"})
     return _write(
@@ -493,7 +489,3 @@ def consultations_record(request: HttpRequest, case_id: int, payload: Consultati
             actor=Actor.from_request(request), case=case, outcomes=outcomes, **fields
         )
     )
-
-
-# The home-education list's endpoints (registers app) are served through this router.
-router.add_router("", home_education_router)

@@ -23,6 +23,7 @@ from .models import (
     ContactMethod,
     ContactOutcome,
 )
+from .services import ConsultationOutcome
 
 DATE_PARTS = ("day", "month", "year")
 
@@ -272,7 +273,6 @@ class ConsultationForm(TrackingForm):
         return data
 
     def service_kwargs(self) -> dict[str, Any]:
-        from .services import ConsultationOutcome
 
         d = self.cleaned_data
         outcomes = [

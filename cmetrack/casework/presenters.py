@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cmetrack.accounts.models import User
 from cmetrack.cases.models import Case
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 
 from .forms import CheckForm, ContactForm, GovukDateField, NoteForm, TaskForm
 from .models import (
@@ -115,6 +115,11 @@ class TrackingPresenter:
 
     @property
     def errors(self) -> list[dict[str, str]]:
+        """The error summary: every source of the checklist form with a problem (it is
+        one form), or the one other form sent."""
+        wrong = [f for f in self.check_forms.values() if f.is_bound and f.errors]
+        if wrong:
+            return [e for f in wrong for e in error_list(f)]
         return error_list(self.bound_form)
 
     @property

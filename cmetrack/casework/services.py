@@ -23,8 +23,10 @@ from cmetrack.audit.services import Actor, audited_create, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case, ChronologyKind
 from cmetrack.cases.services import chronology_add
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.notifications.services import notification_send
+from cmetrack.schoolcalendar.calendar import add_school_days
+from cmetrack.schoolcalendar.selectors import school_days
 
 from .models import (
     AddressSearchCheck,
@@ -149,8 +151,10 @@ def contact_attempt_record(
 
 @transaction.atomic
 def case_note_add(*, actor: Actor, case: Case, text: str) -> CaseNote:
-    """Add a note. Notes are never changed: a correction is another note."""
+    """Add a note. Notes are never changed: a correction is another note. A closed
+    episode takes no more notes (its chronology does not grow): reopen it instead."""
     _require_writer(actor, case)
+    _require_open(case)
     note = audited_create(
         actor=actor,
         instance=CaseNote(case=case, text=text.strip(), by=actor.user),
@@ -222,7 +226,7 @@ def task_create(
     chronology_add(
         actor=actor,
         case=case,
-        kind=ChronologyKind.ASSIGNMENT,
+        kind=ChronologyKind.TASK,
         summary=f"Task for {_name(owner)}, due {govuk_date(due)}: {task.title}",
     )
     if actor.user is None or owner.pk != actor.user.pk:
@@ -309,7 +313,7 @@ def task_reassign(*, actor: Actor, task: Task, owner: User) -> Task:
     chronology_add(
         actor=actor,
         case=locked.case,
-        kind=ChronologyKind.ASSIGNMENT,
+        kind=ChronologyKind.TASK,
         summary=f"Task given to {_name(owner)}: {locked.title}",
     )
     if actor.user is None or owner.pk != actor.user.pk:
@@ -476,3 +480,42 @@ def consultation_record(
     if errors:
         raise ValidationError(errors)
     return consultation
+
+
+#: School days the new school has to receive the Common Transfer File (rules.md §7).
+CTF_SCHOOL_DAYS = 15
+
+
+def transfer_file_due(left_on: dt.date) -> dt.date:
+    """The 15th school day after ``left_on`` by the authority's calendar (three calendar
+    weeks where the calendar does not reach), and never before today."""
+    days = school_days(None, left_on, left_on + dt.timedelta(days=120))
+    due = add_school_days(days, left_on, CTF_SCHOOL_DAYS) or left_on + dt.timedelta(days=21)
+    return max(due, timezone.localdate())
+
+
+def transfer_file_prompt(actor: Actor, case: Case, from_state: str) -> None:
+    """A child found on another school's roll: a task to send the Common Transfer File to
+    that school (national guidance 3.8.2.2), for the case's officer (or, with nobody
+    assigned, the person who recorded it). Registered as an after-move hook of the case
+    engine (``casework/extensions.py``); acts on the move into located."""
+    school = case.destination_school
+    if (
+        case.state != "located"
+        or case.located_route != "on_roll"
+        or school is None
+        or case.last_education_school_id in (None, school.pk)
+    ):
+        return
+    owner = case.assigned_officer or actor.user
+    previous = case.last_education_school
+    reminder_task_give(
+        actor=actor,
+        case=case,
+        title=f"Send the Common Transfer File to {school.name}",
+        owner=owner,
+        due=transfer_file_due(case.located_on or timezone.localdate()),
+        details=f"The child was found on the roll of {school.name}. Make sure "
+        f"{previous} sends the child's Common Transfer File to the new school (or send "
+        "it from Transfer files) within 15 school days of the child leaving.",
+    )

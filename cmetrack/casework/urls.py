@@ -3,7 +3,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import child_views, views
 
 app_name = "casework"
 urlpatterns = [
@@ -17,9 +17,11 @@ urlpatterns = [
         views.check_record,
         name="check-record",
     ),
+    path("cases/<int:case_id>/tracking/checks/", views.checklist_record, name="checklist-record"),
     path("cases/<int:case_id>/tracking/contacts/", views.contact_record, name="contact-record"),
     path("cases/<int:case_id>/tracking/notes/", views.note_add, name="note-add"),
     path("cases/<int:case_id>/consultations/", views.consultations, name="consultations"),
+    path("cases/<int:case_id>/child/", child_views.child_details, name="child-details"),
     path("cases/<int:case_id>/tracking/tasks/", views.task_add, name="task-add"),
     path(
         "cases/<int:case_id>/tracking/tasks/<int:task_id>/done/",

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -145,6 +146,47 @@ def check_record(request: HttpRequest, case_id: int, source_id: int) -> HttpResp
         success=f"{source.name} recorded on the address-search checklist",
         anchor="checklist",
     )
+
+
+@login_required
+@require_POST
+def checklist_record(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The whole address-search checklist as one form: every source whose status was chosen
+    is recorded, all of them or (if any is wrong) none."""
+    case = _writable_case(request, case_id)
+    check_forms = {
+        item.source.pk: CheckForm(request.POST, source=item.source)
+        for item in selectors.checklist_for(case)
+        if item.source.active
+    }
+    chosen = {pk: f for pk, f in check_forms.items() if request.POST.get(f"check-{pk}-status")}
+    if not chosen:
+        first = next(iter(check_forms.values()), None)
+        if first is not None:
+            first.is_valid()
+            first.add_error("status", "Select what you found for at least one source")
+            return _render_tracking(request, case, check_forms={first.source.pk: first})
+        return HttpResponseRedirect(_tracking_url(case, "checklist"))
+    valid = all([f.is_valid() for f in chosen.values()])  # noqa: C419  (every form validated, for its errors)
+    if valid:
+        actor = Actor.from_request(request)
+        try:
+            with transaction.atomic():
+                for form in chosen.values():
+                    try:
+                        services.address_check_record(
+                            actor=actor, case=case, source=form.source, **form.cleaned_data
+                        )
+                    except ValidationError as exc:
+                        form.add_service_errors(exc)
+                        raise
+        except ValidationError:
+            valid = False
+    if not valid:
+        return _render_tracking(request, case, check_forms=chosen)
+    names = ", ".join(f.source.name for f in chosen.values())
+    messages.success(request, f"Recorded on the address-search checklist: {names}")
+    return HttpResponseRedirect(_tracking_url(case, "checklist"))
 
 
 @login_required

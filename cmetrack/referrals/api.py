@@ -5,10 +5,12 @@ an agency refers as itself; both read only what their organisation referred (CME
 and managers read every referral, an SLO the school referrals of linked schools). A
 referral out of scope is a 404, like one that does not exist.
 
-A rule the referral breaks is a 422 with one message per field::
+A rule the referral breaks is a 422 problem (RFC 9457) with one message per field::
 
-    {"detail": "The referral was not saved: correct the fields listed.",
-     "errors": [{"field": "absence_school_days", "message": "..."}]}
+    {"type": "/api/v1/problems/invalid", "status": 422, "code": "invalid",
+     "detail": "The referral was not saved: correct the fields listed.",
+     "errors": [{"field": "absence_school_days", "pointer": "/absence_school_days",
+                 "message": "..."}], ...}
 
 School checks' fields are named ``checks.<kind>.<field>``.
 """
@@ -17,34 +19,64 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ConfigDict
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.services import Actor
-from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
+from cmetrack.cases.models import Case, ReferralRoute
+from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.idempotency.services import Receipt, api_submit_once
+from cmetrack.kit.problems import (
+    ApiProblem,
+    InputSchema,
+    Problem,
+    field_error,
+    forbidden,
+    invalid_field,
+    not_found,
+    problems,
+    refused,
+    validation_errors,
+)
+from cmetrack.people.models import Child
+from cmetrack.people.selectors import children_visible_to
 from cmetrack.rules import normalise_upn
 
 from .models import AgencySituation, CheckKind, CheckStatus, Concern, Referral
 from .presenters import off_roll_advice, referrer_status
-from .selectors import own_latest_roll, referral_get, referrals_visible_to
-from .services import CheckInput, referral_agency_create, referral_school_create
+from .selectors import (
+    TRIAGE_ROLES,
+    may_triage,
+    own_latest_roll,
+    referral_get,
+    referrals_visible_to,
+    triage_duplicates,
+    triage_queue,
+)
+from .services import (
+    CheckInput,
+    TriageNotAllowed,
+    referral_agency_create,
+    referral_link_to_child,
+    referral_school_create,
+    referral_triage,
+)
 
 router = Router(tags=["Referrals"])
 
 NOT_SAVED = "The referral was not saved: correct the fields listed."
 
 
-class ParentCarerIn(Schema):
+class ParentCarerIn(InputSchema):
     name: str = Field(max_length=200, examples=["Maria Kowalska"])
     relationship: str = Field(
         examples=["mother"],
@@ -55,7 +87,7 @@ class ParentCarerIn(Schema):
     email: str = Field("", max_length=254, examples=["maria@example.org"])
 
 
-class SchoolCheckIn(Schema):
+class SchoolCheckIn(InputSchema):
     kind: CheckKind
     status: CheckStatus
     done_on: dt.date | None = Field(None, description="Required when the check was done.")
@@ -88,7 +120,7 @@ SCHOOL_EXAMPLE: dict[str, Any] = {
 }  # fmt: skip
 
 
-class SchoolReferralIn(Schema):
+class SchoolReferralIn(InputSchema):
     """A school's referral of a pupil on its own latest roll, found by UPN. Identity fields
     left out are taken from the roll."""
 
@@ -128,7 +160,7 @@ AGENCY_EXAMPLE: dict[str, Any] = {
 }
 
 
-class AgencyReferralIn(Schema):
+class AgencyReferralIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [AGENCY_EXAMPLE]})
 
     given_names: str
@@ -176,6 +208,7 @@ class ReferralOut(Schema):
     progress: str = Field(description="The referral's progress as the referrer may know it.")
     off_roll_advice: str = Field(description="School referrals: the SLO's advice on the roll.")
     case_reference: str | None = Field(description="Only for the CME team.")
+    case_id: int | None = Field(None, description="Only for the CME team (the case's id).")
 
     @staticmethod
     def resolve_child_name(obj: Referral) -> str:
@@ -196,48 +229,16 @@ class ReferralOut(Schema):
             return obj.case.reference
         return None
 
-
-class ReferralFieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ReferralValidationErrorOut(Schema):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "detail": NOT_SAVED,
-                    "errors": [
-                        {
-                            "field": "all_checks_complete",
-                            "message": "The child has been absent for fewer than 10 school "
-                            "days: confirm that every check is complete, or refer when the "
-                            "absence reaches 10 school days",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-
-    detail: str
-    errors: list[ReferralFieldErrorOut]
+    @staticmethod
+    def resolve_case_id(obj: Referral, context: dict[str, Any]) -> int | None:
+        user = context["request"].auth
+        if obj.case_id is not None and user.has_role(*ALL_CASES_ROLES, Role.SLO):
+            return obj.case_id
+        return None
 
 
-class ReferralErrorOut(Schema):
-    detail: str
-
-
-def _errors(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "detail": NOT_SAVED,
-        "errors": [
-            {"field": field, "message": message}
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        ],
-    }
+def _errors(exc: ValidationError) -> ApiProblem:
+    return ApiProblem("invalid", NOT_SAVED, errors=validation_errors(exc))
 
 
 def _user(request: HttpRequest) -> User:
@@ -254,22 +255,18 @@ IDEMPOTENCY = (
 def _create_once(
     request: HttpRequest, response: HttpResponse, scope: str, create: Callable[[], Referral]
 ) -> Referral:
-    """Run ``create`` once per ``Idempotency-Key``; a repeat answers with the first referral."""
-    try:
-        outcome = api_submit_once(
-            request,
-            scope=scope,
-            create=create,
-            receipt=lambda r: Receipt(
-                url=reverse("referrals:submitted", kwargs={"reference": r.reference}),
-                reference=r.reference,
-                object_ids=(r.pk,),
-            ),
-        )
-    except InvalidKey as exc:
-        raise HttpError(400, str(exc)) from exc
-    except KeyReused as exc:
-        raise HttpError(422, str(exc)) from exc
+    """Run ``create`` once per ``Idempotency-Key``; a repeat answers with the first referral.
+    (A malformed key is a 400, a key used for another body a 422: the API's handlers.)"""
+    outcome = api_submit_once(
+        request,
+        scope=scope,
+        create=create,
+        receipt=lambda r: Receipt(
+            url=reverse("referrals:submitted", kwargs={"reference": r.reference}),
+            reference=r.reference,
+            object_ids=(r.pk,),
+        ),
+    )
     if outcome.previous is not None:
         response["Idempotent-Replayed"] = "true"
         return Referral.objects.get(pk=outcome.previous.object_ids[0])
@@ -279,7 +276,7 @@ def _create_once(
 
 @router.post(
     "/referrals/school",
-    response={201: ReferralOut, 403: ReferralErrorOut, 422: ReferralValidationErrorOut},
+    response={201: ReferralOut, 403: Problem, 422: Problem},
     summary="Refer a pupil on your school's roll",
     description=IDEMPOTENCY.strip(),
     operation_id="referral_school_create",
@@ -289,21 +286,14 @@ def create_school_referral(
 ) -> Status[Any]:
     user = _user(request)
     if not user.has_role(Role.SCHOOL_USER):
-        raise HttpError(403, "Only a school user makes a school referral.")
+        forbidden("Only a school user makes a school referral.")
     upn = normalise_upn(payload.upn)
     entry = own_latest_roll(user).filter(upn=upn).first()
     if entry is None:
-        return Status(
-            422,
-            {
-                "detail": NOT_SAVED,
-                "errors": [
-                    {
-                        "field": "upn",
-                        "message": f"No pupil with UPN {upn} is on your school's latest roll",
-                    }
-                ],
-            },
+        raise ApiProblem(
+            "invalid",
+            NOT_SAVED,
+            errors=[field_error("upn", f"No pupil with UPN {upn} is on your school's latest roll")],
         )
     data = payload.dict()
     fields = {
@@ -348,15 +338,13 @@ def create_school_referral(
             ),
         )
     except ValidationError as exc:
-        return Status(422, _errors(exc))
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
+        raise _errors(exc) from exc
     return Status(201, referral)
 
 
 @router.post(
     "/referrals/agency",
-    response={201: ReferralOut, 403: ReferralErrorOut, 422: ReferralValidationErrorOut},
+    response={201: ReferralOut, 403: Problem, 422: Problem},
     summary="Refer a child as an agency",
     description=IDEMPOTENCY.strip(),
     operation_id="referral_agency_create",
@@ -366,7 +354,7 @@ def create_agency_referral(
 ) -> Status[Any]:
     user = _user(request)
     if not user.has_role(Role.AGENCY_USER):
-        raise HttpError(403, "Only an agency user makes an agency referral.")
+        forbidden("Only an agency user makes an agency referral.")
     data = payload.dict()
     data["situation"] = str(data["situation"])
     data["safeguarding_concern"] = str(data["safeguarding_concern"])
@@ -378,9 +366,7 @@ def create_agency_referral(
             lambda: referral_agency_create(actor=Actor.from_request(request), **data),
         )
     except ValidationError as exc:
-        return Status(422, _errors(exc))
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
+        raise _errors(exc) from exc
     return Status(201, referral)
 
 
@@ -399,13 +385,209 @@ def list_referrals(request: HttpRequest, route: str | None = None) -> QuerySet[R
 
 
 @router.get(
+    "/referrals/triage",
+    response={200: list[ReferralOut], **problems(403, 422)},
+    summary="Referrals waiting for triage that you may triage, newest first",
+    operation_id="referral_triage_queue",
+)
+@paginate(LimitOffsetPagination)
+def triage_list(request: HttpRequest, route: str = "") -> QuerySet[Referral]:
+    user = _user(request)
+    if not user.has_role(*TRIAGE_ROLES):
+        forbidden("Only the CME team and School Liaison Officers triage referrals.")
+    if route and route not in ReferralRoute.values:
+        invalid_field("route", "Choose one of: " + ", ".join(ReferralRoute.values))
+    return triage_queue(user, route=route)
+
+
+@router.get(
     "/referrals/{reference}",
-    response={200: ReferralOut, 404: ReferralErrorOut},
+    response={200: ReferralOut, 404: Problem},
     summary="One referral you may see",
     operation_id="referral_get",
 )
-def get_referral(request: HttpRequest, reference: str) -> Status[Any]:
+def get_referral(request: HttpRequest, reference: str) -> Referral:
     try:
-        return Status(200, referral_get(_user(request), reference))
+        return referral_get(_user(request), reference)
     except Referral.DoesNotExist:
-        return Status(404, {"detail": "No such referral."})
+        not_found("No such referral.")
+
+
+# --- triage: what happens to a referral (the triage page) ------------------------------------
+
+
+class OpenCaseOut(Schema):
+    id: int
+    reference: str
+    state: str
+
+
+class PossibleDuplicateOut(Schema):
+    child_id: int
+    name: str
+    dob: dt.date | None
+    probability: float = Field(description="The engine's probability that it is the same child")
+    band: str
+    equally_good: bool = Field(description="Another child matches as well (twins?)")
+    reasons: list[str]
+    open_cases: list[OpenCaseOut]
+
+
+class PossibleDuplicatesOut(Schema):
+    items: list[PossibleDuplicateOut]
+    others_hidden: bool = Field(
+        description="There were possible duplicates outside what you may see."
+    )
+
+
+class TriageIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "open", "new_child": True, "assign_to_id": 12},
+                {"decision": "open", "child_id": 345},
+                {"decision": "same_child", "child_id": 345},
+                {"decision": "duplicate", "duplicate_of_case_id": 678, "reason": "Same family"},
+                {"decision": "not_school_age", "new_child": True, "reason": "Aged 17"},
+            ]
+        }
+    )
+
+    decision: Literal["open", "not_school_age", "duplicate", "same_child"] = Field(
+        description="open: open a case (a school referral goes to the SLO, any other to "
+        "tracking); not_school_age: open and close it as not CME, with the reason; "
+        "duplicate: link it to an open case it repeats; same_child: the referral is about "
+        "child_id, a possible duplicate, in one step (linked to the child's newest open "
+        "case, or a case opened for the child if there is none)."
+    )
+    child_id: int | None = Field(
+        None, description="The child's record (open, not_school_age): one you may see."
+    )
+    new_child: bool = Field(
+        False, description="Create a new child record from the referral instead of child_id."
+    )
+    family_name: str = Field(
+        "", max_length=100, description="For a new record, if the referral had no last name."
+    )
+    duplicate_of_case_id: int | None = Field(None, description="duplicate: the open case.")
+    reason: str = Field("", max_length=300)
+    assign_to_id: int | None = Field(
+        None, description="Assign the new case (an SLO may assign only themselves)."
+    )
+
+
+def _triageable(request: HttpRequest, reference: str) -> Referral:
+    user = _user(request)
+    try:
+        referral = referral_get(user, reference)
+    except Referral.DoesNotExist:
+        not_found("No such referral.")
+    if not user.has_role(*TRIAGE_ROLES) or not may_triage(user, referral):
+        forbidden("You may not triage this referral.")
+    return referral
+
+
+@router.get(
+    "/referrals/{reference}/possible-duplicates",
+    response={200: PossibleDuplicatesOut, **problems(403, 404, 503)},
+    summary="Children the referral may be about, with their open cases (for triage)",
+    description="As the triage page shows them: only children you may see, each one "
+    "shown audited as a read of that child's record. 503 while the search is prepared "
+    "(never read that as no duplicate).",
+    operation_id="referral_possible_duplicates",
+)
+def possible_duplicates(request: HttpRequest, reference: str) -> dict[str, Any]:
+    referral = _triageable(request, reference)
+    shown, hidden = triage_duplicates(actor=Actor.from_request(request), referral=referral)
+    return {
+        "items": [
+            {
+                "child_id": d.child.pk,
+                "name": d.child.full_name,
+                "dob": d.child.dob,
+                "probability": round(d.score, 6),
+                "band": d.band_label,
+                "equally_good": d.equally_good,
+                "reasons": d.reasons,
+                "open_cases": [
+                    {"id": c.pk, "reference": c.reference, "state": c.state} for c in d.open_cases
+                ],
+            }
+            for d in shown
+        ],
+        "others_hidden": hidden,
+    }
+
+
+@router.post(
+    "/referrals/{reference}/triage",
+    response={200: ReferralOut, **problems(403, 404, 422)},
+    summary="Triage a received referral: open a case, close it as not CME, or link it",
+    description="The same service as the triage page, in one transaction and audited. A "
+    "referral already triaged, or a choice the rules refuse, is a 422 saying why.",
+    operation_id="referral_triage",
+)
+def triage(request: HttpRequest, reference: str, payload: TriageIn) -> Referral:
+    referral = _triageable(request, reference)
+    user = _user(request)
+    child: Child | None = None
+    if payload.decision in ("open", "not_school_age", "same_child"):
+        if payload.child_id is None and not payload.new_child:
+            invalid_field("child_id", "Give the child's record, or new_child: true for a new one")
+        if payload.child_id is not None:
+            child = children_visible_to(user).filter(pk=payload.child_id).first()
+            if child is None:
+                invalid_field("child_id", "Choose a child record you can see")
+    duplicate_of: Case | None = None
+    if payload.decision == "duplicate":
+        if payload.duplicate_of_case_id is None:
+            invalid_field("duplicate_of_case_id", "Choose the open case this referral repeats")
+        duplicate_of = cases_visible_to(user).filter(pk=payload.duplicate_of_case_id).first()
+        if duplicate_of is None:
+            invalid_field("duplicate_of_case_id", "Choose an open case you can see")
+    assign_to: User | None = None
+    if payload.assign_to_id is not None:
+        assign_to = User.objects.filter(pk=payload.assign_to_id).first()
+        if assign_to is None:
+            invalid_field("assign_to_id", "Choose someone who works on cases")
+    if payload.decision == "same_child" and child is None:
+        invalid_field("child_id", "Give the child's record the referral is about")
+    try:
+        if payload.decision == "same_child":
+            assert child is not None
+            referral_link_to_child(
+                actor=Actor.from_request(request),
+                referral=referral,
+                child=child,
+                assign_to=assign_to,
+            )
+            return referral_get(user, referral.reference)
+        referral_triage(
+            actor=Actor.from_request(request),
+            referral=referral,
+            decision=payload.decision,
+            child=child,
+            duplicate_of=duplicate_of,
+            reason=payload.reason,
+            assign_to=assign_to,
+            family_name=payload.family_name,
+        )
+    except ValidationError as exc:
+        raise ApiProblem(
+            "invalid",
+            "The referral was not triaged: correct the fields listed.",
+            errors=[
+                field_error(_TRIAGE_FIELDS.get(e["field"], e["field"]), e["message"])
+                for e in validation_errors(exc)
+            ],
+        ) from exc
+    except TriageNotAllowed as exc:
+        refused(str(exc))
+    return referral_get(user, referral.reference)
+
+
+_TRIAGE_FIELDS = {
+    "child": "child_id",
+    "duplicate_of": "duplicate_of_case_id",
+    "assign_to": "assign_to_id",
+}

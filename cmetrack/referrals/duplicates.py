@@ -39,6 +39,8 @@ class PossibleDuplicate:
     score: float  # the engine's probability that it is the same child, 0..1
     reasons: list[str]
     open_cases: list[Case] = field(default_factory=list)
+    band_label: str = ""  # "Strong match", "Possible — check" or "Unlikely"
+    equally_good: bool = False  # another child matches as well (twins?)
 
 
 def _sentence(text: str) -> str:
@@ -52,6 +54,7 @@ def possible_duplicates(
     dob: dt.date | None,
     upn: str | None,
     postcode: str | None,
+    sex: str = "",
 ) -> list[PossibleDuplicate]:
     """Children who may be the one described, most likely first, with their open cases
     and the engine's reason for each field compared."""
@@ -61,6 +64,7 @@ def possible_duplicates(
         dob,
         normalise_upn(upn) if upn else None,
         postcode,
+        sex=sex or "",
         limit=RESULT_LIMIT,
         min_probability=MIN_PROBABILITY,
     )
@@ -84,7 +88,12 @@ def possible_duplicates(
             reasons.append("Has an open case: " + ", ".join(c.reference for c in cases))
         out.append(
             PossibleDuplicate(
-                child=m.child, score=round(m.probability, 3), reasons=reasons, open_cases=cases
+                child=m.child,
+                score=round(m.probability, 3),
+                reasons=reasons,
+                open_cases=cases,
+                band_label=m.band_label,
+                equally_good=m.equally_good,
             )
         )
     return out

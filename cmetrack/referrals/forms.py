@@ -16,8 +16,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from cmetrack.kit.forms import too_long
 from cmetrack.people.choices import Relationship, Sex
 from cmetrack.rules import InvalidUPN, normalise_upn, validate_upn
+from cmetrack.rules.names import name_problem, phone_problem
 
 from .models import AgencySituation, CheckKind, CheckStatus, Concern
 
@@ -85,7 +87,7 @@ def _req(message: str) -> dict[str, str]:
 def _text(label: str, *, required: str = "", max_length: int = 100, **kw: Any) -> forms.CharField:
     messages = {
         "required": required,
-        "max_length": f"{label} must be {max_length} characters or fewer",
+        "max_length": too_long(label, max_length),
     }
     return forms.CharField(
         label=label, required=bool(required), max_length=max_length, error_messages=messages, **kw
@@ -156,6 +158,12 @@ class ParentsMixin:
                 continue
             if not row["name"]:
                 self.add_error(f"parent{n}_name", f"Enter the full name of parent or carer {n}")  # type: ignore[attr-defined]
+            elif problem := name_problem(row["name"], f"the name of parent or carer {n}"):
+                self.add_error(f"parent{n}_name", problem)  # type: ignore[attr-defined]
+            if row["phone"] and (
+                problem := phone_problem(row["phone"], f"the phone number of parent or carer {n}")
+            ):
+                self.add_error(f"parent{n}_phone", problem)  # type: ignore[attr-defined]
             if not row["relationship"]:
                 self.add_error(  # type: ignore[attr-defined]
                     f"parent{n}_relationship",
@@ -165,10 +173,37 @@ class ParentsMixin:
         return rows
 
 
+#: The child's names on every referral form, and the words for them in messages.
+CHILD_NAMES = {"given_names": "the child's first name", "family_name": "the child's last name"}
+
+
+def _check_names(form: forms.Form, names: Mapping[str, str]) -> None:
+    """Names as people write them (Welsh and Irish names, accents, apostrophes), not digits
+    or emoji; each problem on its own field, naming it (rules/names.py)."""
+    for field, what in names.items():
+        if (problem := name_problem(str(form.cleaned_data.get(field) or ""), what)) is not None:
+            form.add_error(field, problem)
+
+
+def keep_revealed(form: forms.Form, revealed: Mapping[str, tuple[str, ...]], chosen: Any) -> None:
+    """A conditional reveal on the server: the answers revealed by an option (GOV.UK radios'
+    ``conditional``) count only when that option is chosen. The others are dropped with
+    any error they had, so a question answered and then hidden again is neither checked
+    nor kept."""
+    shown = set(revealed.get(str(chosen or ""), ()))
+    for name in {n for names in revealed.values() for n in names} - shown:
+        form.errors.pop(name, None)
+        form.cleaned_data[name] = None if isinstance(form.fields[name], GovukDateField) else ""
+
+
+#: The safeguarding question's answer that reveals the details, and the details.
+SAFEGUARDING_REVEALS = {Concern.YES.value: ("safeguarding_details",)}
+
+
 def _safeguarding(form: forms.Form) -> None:
-    if form.cleaned_data.get("safeguarding_concern") == Concern.YES and not form.cleaned_data.get(
-        "safeguarding_details"
-    ):
+    chosen = form.cleaned_data.get("safeguarding_concern")
+    keep_revealed(form, SAFEGUARDING_REVEALS, chosen)
+    if chosen == Concern.YES and not form.cleaned_data.get("safeguarding_details"):
         form.add_error("safeguarding_details", "Describe the safeguarding concern")
 
 
@@ -228,6 +263,7 @@ class SchoolReferralForm(ParentsMixin, forms.Form):
         super().clean()
         data = self.cleaned_data
         data["parents_carers"] = self.clean_parents()
+        _check_names(self, CHILD_NAMES)
         _safeguarding(self)
         return data
 
@@ -257,18 +293,25 @@ class CheckForm(forms.Form):
         message = f"Select whether “{kind.label.lower()}” was done, not possible or not applicable"
         self.fields["status"].error_messages.update(required=message, invalid_choice=message)
 
+    #: What each answer reveals (the template's conditional reveals); the rest is dropped.
+    REVEALS = {
+        CheckStatus.DONE.value: ("done_on", "result"),
+        CheckStatus.NOT_POSSIBLE.value: ("reason",),
+    }
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         status = data.get("status")
-        if (
-            status == CheckStatus.DONE
-            and data.get("done_on") is None
-            and "done_on" not in self.errors
-        ):
-            self.add_error("done_on", f"Enter the date of “{self.kind.label.lower()}”")
+        keep_revealed(self, self.REVEALS, status)
+        what = self.kind.label.lower()
+        if status == CheckStatus.DONE:
+            if data.get("done_on") is None and "done_on" not in self.errors:
+                self.add_error("done_on", f"Enter the date of “{what}”")
+            if not data.get("result") and "result" not in self.errors:
+                self.add_error("result", f"Say what happened when you did “{what}”")
         if status == CheckStatus.NOT_POSSIBLE and not data.get("reason"):
-            self.add_error("reason", f"Say why “{self.kind.label.lower()}” was not possible")
+            self.add_error("reason", f"Say why “{what}” was not possible")
         return data
 
 
@@ -329,6 +372,7 @@ class AgencyReferralForm(ParentsMixin, forms.Form):
         super().clean()
         data = self.cleaned_data
         data["parents_carers"] = self.clean_parents()
+        _check_names(self, CHILD_NAMES)
         _safeguarding(self)
         return data
 
@@ -374,6 +418,12 @@ class PublicReportForm(forms.Form):
     reporter_contact = _text("Your phone number or email address (optional)", max_length=200)
     # A field people never see: a bot that fills every field fills this one.
     website = forms.CharField(label="Leave this field empty", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_names(self, {**CHILD_NAMES, "reporter_name": "your name"})
+        return data
+
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def service_fields(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page
+from django.forms import BooleanField, ChoiceField
 from django.urls import NoReverseMatch, reverse
 
 from cmetrack.accounts.models import User
@@ -14,9 +15,18 @@ from cmetrack.accounts.roles import ALL_CASES_ROLES
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case, ReferralRoute
 from cmetrack.cases.presenters import DO_NOT_REMOVE, school_status
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
+from cmetrack.kit.words import lower_label
 
 from .duplicates import PossibleDuplicate
+from .forms import (
+    RELATIONSHIP_CHOICES,
+    AgencyReferralForm,
+    CheckForm,
+    GovukDateField,
+    PublicReportForm,
+    SchoolReferralForm,
+)
 from .models import CheckStatus, Concern, Referral, ReferralStatus
 from .services import school_age_statement
 
@@ -249,6 +259,7 @@ class DuplicateRow:
     score: str
     reasons: list[str]
     open_cases: list[tuple[int, str, str]]  # (case id, reference, state)
+    band_label: str = ""  # "Strong match", "Possible — check" or "Unlikely"
 
 
 @dataclass(frozen=True)
@@ -285,6 +296,7 @@ class TriagePresenter:
                 score=f"{round(d.score * 100)}%",
                 reasons=d.reasons,
                 open_cases=[(c.pk, c.reference, c.get_state_display()) for c in d.open_cases],
+                band_label=d.band_label,
             )
             for d in self.duplicates
         ]
@@ -307,7 +319,238 @@ class TriagePresenter:
     @property
     def open_case_choices(self) -> list[tuple[str, str]]:
         return [
-            (str(c.pk), f"{c.reference}: {d.child.full_name} ({c.get_state_display().lower()})")
+            (
+                str(c.pk),
+                f"{c.reference}: {d.child.full_name} ({lower_label(c.get_state_display())})",
+            )
             for d in self.duplicates
             for c in d.open_cases
         ]
+
+
+# --- check your answers ---------------------------------------------------------------
+
+NOT_GIVEN = "Not given"
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One row of a "Check your answers" summary list, with its "Change" link."""
+
+    key: str
+    lines: tuple[str, ...]
+    href: str
+    #: What "Change" changes, for people who hear the link out of context.
+    change_what: str
+
+
+@dataclass(frozen=True)
+class AnswerSection:
+    title: str
+    rows: tuple[AnswerRow, ...]
+
+
+def field_anchor(form: Any, name: str) -> str:
+    """The id of a field's first input, as the form templates and the error summary
+    write it: ``id_<name>``, the day of a date, the first of a set of radios."""
+    bound = form[name]
+    suffix = "-day" if isinstance(bound.field, GovukDateField) else ""
+    return f"id_{bound.html_name}{suffix}"
+
+
+def answer_text(form: Any, name: str) -> str:
+    """A cleaned answer as the person chose it: a date the GOV.UK way, a choice's label."""
+    field_ = form.fields[name]
+    value = form.cleaned_data.get(name)
+    if isinstance(field_, BooleanField):
+        return "Yes" if value else "No"
+    if value in (None, ""):
+        return NOT_GIVEN
+    if isinstance(field_, GovukDateField):
+        return govuk_date(value)
+    if isinstance(field_, ChoiceField):
+        return str(dict(field_.choices).get(value, value))  # type: ignore[arg-type]
+    return str(value)
+
+
+def _row(form: Any, name: str, form_url: str, key: str = "") -> AnswerRow:
+    label = key or str(form.fields[name].label or name)
+    return AnswerRow(
+        key=label,
+        lines=tuple(answer_text(form, name).splitlines() or [NOT_GIVEN]),
+        href=f"{form_url}#{field_anchor(form, name)}",
+        change_what=lower_label(label),
+    )
+
+
+def _parent_rows(form: Any, form_url: str) -> list[AnswerRow]:
+    rows = []
+    for n, parent in enumerate(form.cleaned_data.get("parents_carers") or [], start=1):
+        relationship = str(dict(RELATIONSHIP_CHOICES).get(parent["relationship"], ""))
+        lines = [f"{parent['name']} ({relationship.lower()})" if relationship else parent["name"]]
+        lines += [parent[k] for k in ("phone", "email") if parent[k]]
+        rows.append(
+            AnswerRow(
+                key=f"Parent or carer {n}",
+                lines=tuple(lines),
+                href=f"{form_url}#id_parent{n}_name",
+                change_what=f"parent or carer {n}",
+            )
+        )
+    return rows
+
+
+def _check_row(check: CheckForm, form_url: str) -> AnswerRow:
+    d = check.cleaned_data
+    status = d.get("status")
+    if status == CheckStatus.DONE:
+        lines = [f"Done on {govuk_date(d.get('done_on'))}", *str(d.get("result")).splitlines()]
+    elif status == CheckStatus.NOT_POSSIBLE:
+        lines = ["Not possible", *str(d.get("reason")).splitlines()]
+    else:
+        lines = [CheckStatus(status).label if status else NOT_GIVEN]
+    return AnswerRow(
+        key=check.kind.label,
+        lines=tuple(lines),
+        href=f"{form_url}#{field_anchor(check, 'status')}",
+        change_what=f"“{check.kind.label.lower()}”",
+    )
+
+
+def _section(
+    form: Any, title: str, names: tuple[str, ...], form_url: str, **keys: str
+) -> AnswerSection:
+    return AnswerSection(title, tuple(_row(form, n, form_url, keys.get(n, "")) for n in names))
+
+
+def _concern_rows(form: Any, form_url: str) -> tuple[AnswerRow, ...]:
+    rows = [_row(form, "safeguarding_concern", form_url, "Safeguarding concern")]
+    if form.cleaned_data.get("safeguarding_concern") == Concern.YES:
+        rows.append(_row(form, "safeguarding_details", form_url, "The concern"))
+    return tuple(rows)
+
+
+def school_answers(
+    form: SchoolReferralForm, checks: list[CheckForm], form_url: str
+) -> list[AnswerSection]:
+    """A school's referral as the school will send it, each answer with its "Change" link."""
+    return [
+        _section(
+            form,
+            "The child",
+            (
+                "given_names",
+                "family_name",
+                "aliases",
+                "dob",
+                "sex",
+                "gender",
+                "upn",
+                "address",
+                "postcode",
+                "siblings",
+            ),
+            form_url,
+            aliases="Other names",
+            gender="Gender",
+            upn="UPN",
+            siblings="Siblings and their schools",
+            dob="Date of birth",
+        ),
+        AnswerSection("Parents and carers", tuple(_parent_rows(form, form_url))),
+        _section(
+            form,
+            "Absence",
+            ("date_last_attendance", "absence_school_days"),
+            form_url,
+            date_last_attendance="Date the child last attended",
+        ),
+        AnswerSection("Safeguarding", _concern_rows(form, form_url)),
+        AnswerSection(
+            "The school's checks",
+            (
+                *(_check_row(c, form_url) for c in checks),
+                _row(form, "all_checks_complete", form_url),
+            ),
+        ),
+        _section(form, "Why you are referring", ("reason",), form_url),
+    ]
+
+
+def agency_answers(form: AgencyReferralForm, form_url: str) -> list[AnswerSection]:
+    """An agency's referral as it will be sent, each answer with its "Change" link."""
+    return [
+        _section(
+            form,
+            "The child",
+            (
+                "given_names",
+                "family_name",
+                "aliases",
+                "dob",
+                "approximate_age",
+                "sex",
+                "gender",
+                "upn",
+                "situation",
+                "address",
+                "postcode",
+                "siblings",
+            ),
+            form_url,
+            family_name="Last name",
+            aliases="Other names",
+            dob="Date of birth",
+            approximate_age="Approximate age",
+            gender="Gender",
+            upn="UPN",
+            situation="The child's situation",
+            address="Last known address",
+            postcode="Postcode",
+            siblings="Siblings and their schools",
+        ),
+        AnswerSection("Parents and carers", tuple(_parent_rows(form, form_url))),
+        AnswerSection(
+            "What you know",
+            (
+                _row(form, "how_met", form_url, "How your agency met the child"),
+                _row(form, "reason", form_url, "What you know about the child"),
+                *_concern_rows(form, form_url),
+            ),
+        ),
+    ]
+
+
+def public_answers(form: PublicReportForm, form_url: str) -> list[AnswerSection]:
+    """A public report as it will be sent, each answer with its "Change" link."""
+    return [
+        _section(
+            form,
+            "The child",
+            (
+                "given_names",
+                "family_name",
+                "approximate_age",
+                "dob",
+                "address",
+                "postcode",
+                "reason",
+            ),
+            form_url,
+            given_names="First name",
+            family_name="Last name",
+            approximate_age="Age",
+            dob="Date of birth",
+            address="Where you have seen the child",
+            postcode="Postcode",
+            reason="Why you think the child is not in school",
+        ),
+        _section(
+            form,
+            "How we can contact you",
+            ("reporter_name", "reporter_contact"),
+            form_url,
+            reporter_name="Your name",
+            reporter_contact="Your phone number or email address",
+        ),
+    ]

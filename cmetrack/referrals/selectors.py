@@ -9,6 +9,7 @@ from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.models import ReferralRoute
+from cmetrack.people.selectors import children_visible_to
 from cmetrack.registers.models import RollEntry, RollSnapshot
 
 from .duplicates import PossibleDuplicate, possible_duplicates
@@ -111,7 +112,6 @@ def triage_duplicates(*, actor: Actor, referral: Referral) -> tuple[list[Possibl
     """The possible duplicates of ``referral`` that the actor may see, and whether there
     were others outside their scope. Showing a child as a possible match is a read of that
     child's record: each one shown is audited."""
-    from cmetrack.people.selectors import children_visible_to
 
     assert actor.user is not None, "a person triages"
     found = possible_duplicates(
@@ -120,6 +120,7 @@ def triage_duplicates(*, actor: Actor, referral: Referral) -> tuple[list[Possibl
         dob=referral.dob,
         upn=referral.upn,
         postcode=referral.postcode,
+        sex=referral.sex,
     )
     visible = set(
         children_visible_to(actor.user)

@@ -23,12 +23,15 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, audited_create, audited_update
-from cmetrack.cases.lifecycle import CaseState, Outcome
+from cmetrack.cases.lifecycle import OPEN_STATES, CaseState, Outcome
 from cmetrack.cases.models import Case, ChronologyKind, ReferralRoute
+from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.cases.services import case_assign, case_open, case_transition, chronology_add
+from cmetrack.kit.dates import govuk_date
 from cmetrack.notifications.services import notification_send
 from cmetrack.organisations.models import Organisation
 from cmetrack.people.models import Child, FormerUpn
+from cmetrack.people.selectors import children_visible_to
 from cmetrack.people.services import (
     child_add_address,
     child_add_alias,
@@ -36,7 +39,12 @@ from cmetrack.people.services import (
     child_create,
 )
 from cmetrack.registers.models import RollEntry
-from cmetrack.rules import CME_REFERRAL_SCHOOL_DAYS, is_of_compulsory_school_age, normalise_upn
+from cmetrack.rules import (
+    CME_REFERRAL_SCHOOL_DAYS,
+    compulsory_school_age,
+    is_of_compulsory_school_age,
+    normalise_upn,
+)
 
 from .models import (
     CheckKind,
@@ -219,15 +227,16 @@ def _safeguarding_problems(fields: Mapping[str, Any], errors: dict[str, list[str
 # --- the three routes -----------------------------------------------------------------
 
 
-def referral_school_create(
+def _school_referral_prepared(
     *,
     actor: Actor,
     roll_entry: RollEntry,
     checks: Sequence[CheckInput],
     all_checks_complete: bool,
     **fields: Any,
-) -> Referral:
-    """A school refers a pupil from its own latest roll, with its six checks."""
+) -> tuple[Referral, list[SchoolCheck]]:
+    """The school's referral and its checks, checked against every rule and not saved;
+    ``ValidationError`` with every problem, keyed by field."""
     user = actor.user
     if user is None or not own_latest_roll(user).filter(pk=roll_entry.pk).exists():
         raise PermissionDenied("A school refers only pupils on its own latest roll.")
@@ -255,6 +264,45 @@ def referral_school_create(
         errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+    return referral, rows
+
+
+def referral_school_check(
+    *,
+    actor: Actor,
+    roll_entry: RollEntry,
+    checks: Sequence[CheckInput],
+    all_checks_complete: bool,
+    **fields: Any,
+) -> None:
+    """Whether the school's referral would be accepted as it stands (the "check your
+    answers" step): ``ValidationError`` as :func:`referral_school_create` would raise it;
+    nothing is saved."""
+    _school_referral_prepared(
+        actor=actor,
+        roll_entry=roll_entry,
+        checks=checks,
+        all_checks_complete=all_checks_complete,
+        **fields,
+    )
+
+
+def referral_school_create(
+    *,
+    actor: Actor,
+    roll_entry: RollEntry,
+    checks: Sequence[CheckInput],
+    all_checks_complete: bool,
+    **fields: Any,
+) -> Referral:
+    """A school refers a pupil from its own latest roll, with its six checks."""
+    referral, rows = _school_referral_prepared(
+        actor=actor,
+        roll_entry=roll_entry,
+        checks=checks,
+        all_checks_complete=all_checks_complete,
+        **fields,
+    )
     with transaction.atomic():
         audited_create(actor=actor, instance=referral, summary="Referral received from a school")
         for row in rows:
@@ -284,8 +332,7 @@ def referral_school_create(
     return referral
 
 
-def referral_agency_create(*, actor: Actor, **fields: Any) -> Referral:
-    """An agency refers a child not on a roll or whose whereabouts are not known."""
+def _agency_referral_prepared(*, actor: Actor, **fields: Any) -> Referral:
     user = actor.user
     if user is None or not user.has_role(Role.AGENCY_USER) or user.organisation is None:
         raise PermissionDenied("Only a signed-in agency user makes an agency referral.")
@@ -301,6 +348,17 @@ def referral_agency_create(*, actor: Actor, **fields: Any) -> Referral:
     _validated_referral(referral, errors)
     if errors:
         raise ValidationError(errors)
+    return referral
+
+
+def referral_agency_check(*, actor: Actor, **fields: Any) -> None:
+    """Whether the agency's referral would be accepted as it stands; nothing is saved."""
+    _agency_referral_prepared(actor=actor, **fields)
+
+
+def referral_agency_create(*, actor: Actor, **fields: Any) -> Referral:
+    """An agency refers a child not on a roll or whose whereabouts are not known."""
+    referral = _agency_referral_prepared(actor=actor, **fields)
     with transaction.atomic():
         audited_create(actor=actor, instance=referral, summary="Referral received from an agency")
         referral_acknowledge(actor=actor, referral=referral)
@@ -323,15 +381,26 @@ def referral_acknowledge(*, actor: Actor, referral: Referral) -> None:
     )
 
 
-def referral_public_create(*, actor: Actor, **fields: Any) -> Referral:
-    """A member of the public tells the authority about a child. Nothing is looked up:
-    the answer is the same whether or not the child is known."""
+def _public_report_prepared(**fields: Any) -> Referral:
     fields = _clean_fields(fields, PUBLIC_FIELDS)
     errors = _required_problems(fields, PUBLIC_REQUIRED)
     referral = Referral(route=ReferralRoute.PUBLIC, safeguarding_concern=Concern.UNKNOWN, **fields)
     _validated_referral(referral, errors)
     if errors:
         raise ValidationError(errors)
+    return referral
+
+
+def referral_public_check(**fields: Any) -> None:
+    """Whether a public report would be accepted as it stands; nothing is saved or
+    looked up."""
+    _public_report_prepared(**fields)
+
+
+def referral_public_create(*, actor: Actor, **fields: Any) -> Referral:
+    """A member of the public tells the authority about a child. Nothing is looked up:
+    the answer is the same whether or not the child is known."""
+    referral = _public_report_prepared(**fields)
     return audited_create(
         actor=Actor(user=None, ip_address=actor.ip_address, label="member of the public"),
         instance=referral,
@@ -408,8 +477,6 @@ def referral_date(referral: Referral) -> dt.date:
 
 def school_age_statement(referral: Referral) -> tuple[bool | None, str]:
     """Whether the child is of compulsory school age on the referral date, in words."""
-    from cmetrack.core.jinja import govuk_date
-    from cmetrack.rules import compulsory_school_age
 
     on = referral_date(referral)
     if referral.dob is None:
@@ -581,8 +648,6 @@ def referral_triage(
     if decision == TriageDecision.NOT_SCHOOL_AGE and not reason.strip():
         raise ValidationError({"reason": ["Say why the child is not children missing education"]})
     if child is not None:
-        from cmetrack.people.selectors import children_visible_to
-
         if not children_visible_to(user).filter(pk=child.pk).exists():
             raise ValidationError({"child": ["Choose a child record you can see"]})
     else:
@@ -654,3 +719,39 @@ def referral_triage(
         summary=f"Referral {referral.reference} triaged: {TriageOutcome(outcome).label}",
     )
     return referral
+
+
+def referral_link_to_child(
+    *, actor: Actor, referral: Referral, child: Child, assign_to: User | None = None
+) -> Referral:
+    """Triage a referral in one step as being about ``child``, a possible duplicate the
+    officer recognises: when the child has an open case the officer may see, the referral
+    is linked to it as a duplicate (the newest such case); otherwise a case is opened for
+    the existing child and routed as :func:`referral_triage` routes it. One transaction,
+    the same checks and audit rows as :func:`referral_triage`."""
+    user = actor.user
+    if user is None:
+        raise PermissionDenied("A person triages referrals.")
+    if not children_visible_to(user).filter(pk=child.pk).exists():
+        raise ValidationError({"child": ["Choose a child record you can see"]})
+    open_case = (
+        cases_visible_to(user)
+        .filter(child_id=child.pk, state__in=OPEN_STATES)
+        .order_by("-pk")
+        .first()
+    )
+    if open_case is not None:
+        return referral_triage(
+            actor=actor,
+            referral=referral,
+            decision=TriageDecision.DUPLICATE,
+            duplicate_of=open_case,
+            reason=f"The referral is about {child.full_name}, who has this open case.",
+        )
+    return referral_triage(
+        actor=actor,
+        referral=referral,
+        decision=TriageDecision.OPEN,
+        child=child,
+        assign_to=assign_to,
+    )

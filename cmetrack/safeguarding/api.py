@@ -19,16 +19,16 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
+from cmetrack.accounts.api import api_user as _user
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
-from cmetrack.core.api_support import Error, ValidationErrorOut
-from cmetrack.core.api_support import api_user as _user
-from cmetrack.core.api_support import person_name as _person
-from cmetrack.core.api_support import run_write as _write
+from cmetrack.kit.problems import InputSchema, Problem, forbidden, problems
+from cmetrack.kit.problems import person_name as _person
+from cmetrack.kit.problems import run_write as _write
 from cmetrack.rules import next_dormant_review
 
 from . import selectors, services
-from .models import DormantReview, RiskAssessment, VulnerabilityScreening
+from .models import DormantReview, RiskAssessment, VirtualSchoolNotice, VulnerabilityScreening
 from .presenters import due_rows
 from .rules import Answer, RiskLevel, SentTo, screening_recommendations
 
@@ -36,7 +36,7 @@ router = Router(tags=["Safeguarding"])
 QUEUE_LIMIT = 200
 
 
-class AnswerIn(Schema):
+class AnswerIn(InputSchema):
     answer: Answer
     details: str = ""
 
@@ -73,7 +73,7 @@ class ScreeningOut(Schema):
         return [r.title for r in screening_recommendations(obj.answer_map())]
 
 
-class ScreeningIn(Schema):
+class ScreeningIn(InputSchema):
     """Every question of forms.md §4 by key (see the screening page), yes/no/unknown,
     with details for every yes."""
 
@@ -132,7 +132,7 @@ class RiskAssessmentOut(Schema):
         ]
 
 
-class RiskAssessmentIn(Schema):
+class RiskAssessmentIn(InputSchema):
     """The fifteen factors of forms.md §3 by number ("1" to "15"); supporting information
     is required for every yes. It then waits for another person, a CME manager, to
     authorise it."""
@@ -171,7 +171,7 @@ class ReviewOut(Schema):
         return _person(obj.by)
 
 
-class ReviewIn(Schema):
+class ReviewIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -224,7 +224,7 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 
 @router.get(
     "/cases/{case_id}/screenings",
-    response={200: list[ScreeningOut], 404: Error},
+    response={200: list[ScreeningOut], 404: Problem},
     summary="A case's vulnerability screenings, newest (current) first",
     operation_id="case_screenings_list",
 )
@@ -234,7 +234,7 @@ def screenings_list(request: HttpRequest, case_id: int) -> list[VulnerabilityScr
 
 @router.post(
     "/cases/{case_id}/screenings",
-    response={201: ScreeningOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: ScreeningOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a vulnerability screening (its recommendations become tasks)",
     operation_id="case_screenings_record",
 )
@@ -253,7 +253,7 @@ def screenings_record(request: HttpRequest, case_id: int, payload: ScreeningIn) 
 
 @router.get(
     "/cases/{case_id}/risk-assessments",
-    response={200: list[RiskAssessmentOut], 404: Error},
+    response={200: list[RiskAssessmentOut], 404: Problem},
     summary="A case's risk assessments, newest first",
     operation_id="case_risk_assessments_list",
 )
@@ -263,7 +263,7 @@ def risk_assessments_list(request: HttpRequest, case_id: int) -> list[RiskAssess
 
 @router.post(
     "/cases/{case_id}/risk-assessments",
-    response={201: RiskAssessmentOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: RiskAssessmentOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a risk assessment (it waits for a manager to authorise it)",
     operation_id="case_risk_assessments_record",
 )
@@ -284,7 +284,7 @@ def risk_assessments_record(request: HttpRequest, case_id: int, payload: RiskAss
 
 @router.post(
     "/cases/{case_id}/risk-assessments/{assessment_id}/authorise",
-    response={200: RiskAssessmentOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: RiskAssessmentOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Authorise a risk assessment (a CME manager who did not complete it)",
     description="The actions for its risk level become tasks. Authorising your own "
     "assessment is refused (400).",
@@ -310,7 +310,7 @@ def risk_assessments_authorise(request: HttpRequest, case_id: int, assessment_id
 
 @router.get(
     "/cases/{case_id}/dormant-reviews",
-    response={200: list[ReviewOut], 404: Error},
+    response={200: list[ReviewOut], 404: Problem},
     summary="A case's monthly dormant reviews, newest first",
     operation_id="case_dormant_reviews_list",
 )
@@ -320,7 +320,7 @@ def reviews_list(request: HttpRequest, case_id: int) -> list[DormantReview]:
 
 @router.post(
     "/cases/{case_id}/dormant-reviews",
-    response={201: ReviewOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: ReviewOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a monthly review of a dormant case (optionally resuming tracking)",
     operation_id="case_dormant_reviews_record",
 )
@@ -372,3 +372,37 @@ def review_queues(request: HttpRequest, on: dt.date | None = None) -> dict[str, 
         "due_this_week_total": week.count(),
         "due_this_week": rows(list(week[:QUEUE_LIMIT])),
     }
+
+
+# --- telling the Virtual School (a child in care on a CME case) ------------------------------
+
+
+class VirtualSchoolNoticeOut(Schema):
+    case_id: int
+    lead_id: int | None = Field(description="The Virtual School officer who leads.")
+    lead: str | None
+    keep_on_roll_until_admitted: bool
+    told_by: str | None
+    told_at: dt.datetime
+
+    @staticmethod
+    def resolve_lead(obj: VirtualSchoolNotice) -> str | None:
+        return _person(obj.lead)
+
+    @staticmethod
+    def resolve_told_by(obj: VirtualSchoolNotice) -> str | None:
+        return _person(obj.told_by)
+
+
+@router.post(
+    "/cases/{case_id}/virtual-school-notice",
+    response={200: VirtualSchoolNoticeOut, **problems(403, 404, 422)},
+    summary="Tell the Virtual School about a child in care (it then leads; telling twice "
+    "changes nothing)",
+    operation_id="case_virtual_school_tell",
+)
+def virtual_school_tell(request: HttpRequest, case_id: int) -> VirtualSchoolNotice:
+    case = _case(request, case_id)
+    if not selectors.may_screen(_user(request), case):
+        forbidden("You cannot tell the Virtual School about this case.")
+    return services.virtual_school_tell(actor=Actor.from_request(request), case=case)

@@ -1,5 +1,3 @@
-import datetime as dt
-
 from django.apps import AppConfig
 
 
@@ -10,19 +8,3 @@ class SafeguardingConfig(AppConfig):
     label = "safeguarding"
     verbose_name = "Safeguarding"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from cmetrack.jobs.registry import register_schedule
-
-        register_schedule(
-            "dormant-review-reminders",
-            "cmetrack.safeguarding.jobs.dormant_review_reminders",
-            daily_at=dt.time(6, 15),
-            weekdays_only=True,
-        )
-        register_schedule(
-            "dormant-review-emails",
-            "cmetrack.safeguarding.jobs.dormant_review_emails",
-            daily_at=dt.time(6, 20),
-            weekdays_only=True,
-        )

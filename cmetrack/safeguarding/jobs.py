@@ -12,7 +12,8 @@ from django.utils import timezone
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.casework.services import reminder_task_give
-from cmetrack.core.jinja import govuk_date
+from cmetrack.jobs.registry import register_schedule
+from cmetrack.kit.dates import govuk_date
 from cmetrack.notifications.services import notification_send, notification_sent_before
 from cmetrack.rules import next_dormant_review
 
@@ -95,3 +96,19 @@ def dormant_review_emails() -> str:
     """Daily (weekdays): emails of dormant reviews due within 7 days or overdue."""
     sent = dormant_review_emails_send(actor=Actor.system("dormant review emails"))
     return f"dormant review emails: {sent} case(s)"
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule(
+    "dormant-review-reminders",
+    "cmetrack.safeguarding.jobs.dormant_review_reminders",
+    daily_at=dt.time(6, 15),
+    weekdays_only=True,
+)
+register_schedule(
+    "dormant-review-emails",
+    "cmetrack.safeguarding.jobs.dormant_review_emails",
+    daily_at=dt.time(6, 20),
+    weekdays_only=True,
+)

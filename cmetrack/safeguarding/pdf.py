@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cmetrack.core.pdf import PdfUnavailable
-from cmetrack.core.pdf import render_pdf as _render
+from cmetrack.kit.pdf import PdfUnavailable
+from cmetrack.kit.pdf import render_pdf as _render
 
 PRINT_CSS = Path(__file__).parent / "static" / "safeguarding" / "print.css"
 

@@ -16,7 +16,7 @@ from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case
 from cmetrack.casework.presenters import case_page_url, error_list
 from cmetrack.casework.selectors import checklist_for
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.people.selectors import addresses_for_display
 from cmetrack.rules import is_review_overdue, next_dormant_review
 
@@ -48,10 +48,15 @@ def _when(at: dt.datetime) -> str:
 
 
 def social_care_phone() -> str:
-    return str(
-        getattr(settings, "CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "")
-        or "the children's social care front door"
-    )
+    """The children's social care line, or "" when it has not been set (only possible with
+    DEBUG on: system check safeguarding.E001 refuses to start otherwise)."""
+    return str(getattr(settings, "CMETRACK_CHILDRENS_SOCIAL_CARE_PHONE", "") or "").strip()
+
+
+def tel_href(number: str) -> str:
+    """A ``tel:`` link for a phone number as people write it ("01632 960 000")."""
+    digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+    return f"tel:{digits}" if digits else ""
 
 
 # --- the emergency route and the screening result (the reusable include) -----------------
@@ -75,6 +80,10 @@ class EmergencyPresenter:
         if not self.recommendations:
             return "No referral recommended by the latest screening."
         return "; ".join(r.title for r in self.recommendations) + "."
+
+    @property
+    def social_care_href(self) -> str:
+        return tel_href(self.social_care_phone)
 
 
 def emergency_for(case: Case, screening: VulnerabilityScreening | None) -> EmergencyPresenter:
@@ -606,3 +615,33 @@ class ReviewQueuePresenter:
         if self.viewer.has_role(Role.CME_MANAGER):
             return "Every dormant case of the team."
         return "The dormant cases assigned to you."
+
+
+@dataclass(frozen=True)
+class ToAuthoriseRow:
+    reference: str
+    href: str
+    child: str
+    level: str
+    officer: str
+    completed: str
+    waiting: str
+
+
+def to_authorise_rows(assessments: list[RiskAssessment], today: dt.date) -> list[ToAuthoriseRow]:
+    """Risk assessments waiting for a manager: whose, what level, by whom, how long."""
+    rows = []
+    for a in assessments:
+        days = (today - timezone.localdate(a.recorded_at)).days
+        rows.append(
+            ToAuthoriseRow(
+                reference=a.case.reference,
+                href=reverse("safeguarding:risk-assessment", args=[a.case_id, a.pk]),
+                child=a.case.child.full_name,
+                level=a.get_risk_level_display(),
+                officer=_by(a.officer),
+                completed=govuk_date(a.date_of_assessment),
+                waiting="Today" if days <= 0 else "1 day" if days == 1 else f"{days} days",
+            )
+        )
+    return rows

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
-from cmetrack.cases.lifecycle import CaseState
+from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, CaseStateChange
 from cmetrack.cases.selectors import cases_visible_to
 
@@ -78,6 +78,23 @@ def may_authorise(user: User, assessment: RiskAssessment) -> bool:
 
 
 # --- screenings and assessments -----------------------------------------------------------
+
+
+def risk_assessments_to_authorise(user: User) -> QuerySet[RiskAssessment]:
+    """Risk assessments waiting for a manager's authorisation that ``user`` may authorise
+    (a manager; never the ones they completed), on open cases they may see, the oldest
+    first (the longest wait at the top)."""
+    if not _active(user) or not user.has_role(Role.CME_MANAGER):
+        return RiskAssessment.objects.none()
+    return (
+        RiskAssessment.objects.filter(
+            authorised_at__isnull=True,
+            case__in=cases_visible_to(user).filter(state__in=OPEN_STATES).values("pk"),
+        )
+        .exclude(officer=user)
+        .select_related("case__child", "officer")
+        .order_by("recorded_at", "id")
+    )
 
 
 def screenings_for(case: Case) -> QuerySet[VulnerabilityScreening]:

@@ -26,7 +26,7 @@ from cmetrack.cases.services import case_reopen_tracking, chronology_add
 from cmetrack.casework.models import Task, TaskKind, TaskStatus
 from cmetrack.casework.selectors import may_own_task
 from cmetrack.casework.services import task_create
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.notifications.services import notification_send, users_with_role
 
 from . import selectors
@@ -224,6 +224,13 @@ def risk_assessment_record(
     errors = _answers_errors(
         keyed, {f"factor_{f.value}": f.label for f in RiskFactor}, why="supporting information"
     )
+    # A factor the form does not have (a sixteenth) is refused, never silently dropped.
+    unknown = sorted(int(f) for f in factors if int(f) not in RiskFactor.values)
+    if unknown:
+        errors["factors"] = (
+            f"The risk assessment has {len(RiskFactor)} factors, numbered 1 to "
+            f"{len(RiskFactor)}: there is no factor {', '.join(str(n) for n in unknown)}"
+        )
     today = timezone.localdate()
     if date_of_assessment is None:
         errors["date_of_assessment"] = "Enter the date of the assessment"

@@ -10,6 +10,7 @@ app_name = "safeguarding"
 _ra = "cases/<int:case_id>/safeguarding/risk-assessments/<int:assessment_id>/"
 urlpatterns = [
     path("dormant-reviews/", views.reviews_queue, name="reviews"),
+    path("risk-assessments/to-authorise/", views.to_authorise, name="to-authorise"),
     path("cases/<int:case_id>/safeguarding/", views.case_safeguarding, name="case"),
     path("cases/<int:case_id>/safeguarding/screening/", views.screening, name="screening"),
     path(

@@ -21,12 +21,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.lifecycle import TransitionNotAllowed
 from cmetrack.cases.models import Case
 from cmetrack.cases.services import case_make_dormant
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.rules import next_dormant_review
 
 from . import selectors, services
@@ -42,6 +43,7 @@ from .presenters import (
     ScreeningFormPresenter,
     due_rows,
     emergency_for,
+    to_authorise_rows,
 )
 from .rules import SCREENING_QUESTIONS, Answer
 
@@ -368,3 +370,19 @@ def reviews_queue(request: HttpRequest) -> HttpResponse:
         this_week_total=week_qs.count(),
     )
     return render(request, "safeguarding/reviews.jinja", {"presenter": presenter, "page": page})
+
+
+@login_required
+def to_authorise(request: HttpRequest) -> HttpResponse:
+    """A manager's list of risk assessments waiting for authorisation, longest wait first."""
+    user = _user(request)
+    if not user.has_role(Role.CME_MANAGER):
+        raise Http404("No such page")
+    waiting = Paginator(selectors.risk_assessments_to_authorise(user), PAGE_SIZE)
+    page = waiting.get_page(request.GET.get("page"))
+    rows = to_authorise_rows(list(page.object_list), timezone.localdate())
+    return render(
+        request,
+        "safeguarding/to_authorise.jinja",
+        {"rows": rows, "total": waiting.count, "page": page},
+    )

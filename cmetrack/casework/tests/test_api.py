@@ -14,6 +14,7 @@ from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import ChronologyKind
 from cmetrack.casework.models import AddressSearchSource, Task, TaskStatus
+from cmetrack.kit.testing import assert_problem, errors_by_field
 
 from .factories import open_case
 
@@ -68,20 +69,19 @@ def test_validation_errors_say_what_to_fix_and_write_nothing(api):
     response = api(
         "post", f"/cases/{case.pk}/checks", {"source_id": source.pk, "status": "checked"}
     )
-    assert response.status_code == 400
-    assert response.json() == {
-        "detail": "There is a problem",
-        "errors": {
-            "date": ["Enter the date you checked this source"],
-            "result": ["Select whether the child was found"],
-        },
+    body = assert_problem(response, 422, "invalid")
+    assert body["detail"] == "Nothing was saved: correct the fields listed."
+    assert errors_by_field(body) == {
+        "date": ["Enter the date you checked this source"],
+        "result": ["Select whether the child was found"],
     }
     response = api("post", f"/cases/{case.pk}/checks", {"source_id": 0, "status": "checked"})
-    assert response.status_code == 400
-    assert "source_id" in response.json()["errors"]
-    # Wrong types are refused by the schema (422).
+    assert_problem(response, 422, "invalid", fields={"source_id"})
+    # Wrong types are refused by the schema (422, the same shape).
     response = api("post", f"/cases/{case.pk}/contacts", {"method": "pigeon"})
-    assert response.status_code == 422
+    assert "method" in errors_by_field(assert_problem(response, 422, "invalid"))
+    response = api("post", f"/cases/{case.pk}/notes", {"text": "A note", "txet": "typo"})
+    assert_problem(response, 422, "invalid", fields={"txet"})
     assert AuditEvent.objects.count() == before
 
 
@@ -123,8 +123,8 @@ def test_tasks_create_list_complete_reassign(api, officer, make_user):
     bad = api(
         "post", f"/cases/{case.pk}/tasks", {"title": "x", "owner_id": school_user.pk, "due": due}
     )
-    assert bad.status_code == 400
-    assert bad.json()["errors"] == {"owner": ["Choose someone who works on this case"]}
+    body = assert_problem(bad, 422, "invalid")
+    assert errors_by_field(body) == {"owner": ["Choose someone who works on this case"]}
 
     mine = api("get", "/tasks").json()
     assert mine["count"] == 1
@@ -139,8 +139,8 @@ def test_tasks_create_list_complete_reassign(api, officer, make_user):
     assert done.status_code == 200
     assert done.json()["status"] == TaskStatus.DONE
     again = api("post", f"/tasks/{task_id}/complete")
-    assert again.status_code == 400
-    assert again.json()["errors"] == {"__all__": ["This task is already done."]}
+    body = assert_problem(again, 422, "invalid")
+    assert errors_by_field(body) == {"": ["This task is already done."]}
 
 
 def test_task_endpoints_are_scoped(make_user, client):
@@ -150,14 +150,14 @@ def test_task_endpoints_are_scoped(make_user, client):
         case=hidden, title="T", owner=make_user(Role.CME_OFFICER), due=timezone.localdate()
     )
     client.force_login(slo)
-    assert client.post(f"/api/v1/tasks/{task.pk}/complete").status_code == 404
+    assert_problem(client.post(f"/api/v1/tasks/{task.pk}/complete"), 404, "not_found")
     adviser = make_user(Role.SAFEGUARDING_ADVISER)
     visible = open_case(officer=adviser)
     task2 = Task.objects.create(
         case=visible, title="T", owner=make_user(Role.CME_OFFICER), due=timezone.localdate()
     )
     client.force_login(adviser)
-    assert client.post(f"/api/v1/tasks/{task2.pk}/complete").status_code == 403
+    assert_problem(client.post(f"/api/v1/tasks/{task2.pk}/complete"), 403, "forbidden")
 
 
 def test_bearer_token(client, make_user):
@@ -182,10 +182,11 @@ def test_openapi_documents_every_endpoint_with_examples(client, make_user):
     for what in ("checks", "contacts", "notes", "tasks"):
         ops = paths[f"/api/v1/cases/{{case_id}}/{what}"]
         assert set(ops) >= {"get", "post"}
-        assert {"400", "403", "404"} <= set(ops["post"]["responses"])
+        assert {"403", "404", "422"} <= set(ops["post"]["responses"])
     assert "get" in paths["/api/v1/tasks"]
     assert "post" in paths["/api/v1/tasks/{task_id}/complete"]
     components = schema["components"]["schemas"]
     for name in ("CheckIn", "ContactIn", "NoteIn", "TaskIn", "ReassignIn"):
         assert components[name]["examples"], name
-    assert components["ValidationErrorOut"]["properties"]["errors"]["examples"]
+    assert "ValidationErrorOut" not in components
+    assert components["FieldError"]["properties"]["message"]["examples"]

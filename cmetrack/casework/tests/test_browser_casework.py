@@ -79,11 +79,11 @@ def test_officer_records_tracking_work(browser_page: Any, make_user: Any) -> Non
     expect(page.get_by_text("0 of 10 sources recorded.")).to_be_visible()
     assert_accessible(page)
 
-    # A checklist entry: first without the date and result, then correctly.
-    details = page.locator("details", has_text="Record Electoral roll")
-    details.locator("summary").click()
+    # A checklist entry (the checklist is one form, a group of radios a source): first
+    # without the date and result, then correctly.
+    details = page.get_by_role("group", name="Electoral roll", exact=True)
     details.get_by_label("Checked").check()
-    details.get_by_role("button", name="Save Electoral roll").click()
+    page.get_by_role("button", name="Save the checklist").click()
     summary = page.locator(".govuk-error-summary")
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
     expect(summary.get_by_role("link")).to_have_text(
@@ -92,14 +92,16 @@ def test_officer_records_tracking_work(browser_page: Any, make_user: Any) -> Non
     expect(page).to_have_title(re.compile(r"^Error: Tracking work"))
     assert_accessible(page)
     summary.get_by_role("link", name="Enter the date you checked this source").click()
-    details = page.locator("details", has_text="Record Electoral roll")
+    details = page.locator("details", has_text="Date, result and details: Electoral roll")
     expect(details.get_by_label("Day")).to_be_focused()
-    expect(details.get_by_label("Checked")).to_be_checked()  # what was typed is kept
+    expect(
+        page.get_by_role("group", name="Electoral roll", exact=True).get_by_label("Checked")
+    ).to_be_checked()  # what was typed is kept
     fill_date(details, today.day, today.month, today.year)
     details.get_by_label("Not found").check()
-    details.get_by_role("button", name="Save Electoral roll").click()
+    page.get_by_role("button", name="Save the checklist").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
-        "Electoral roll recorded on the address-search checklist"
+        "Recorded on the address-search checklist: Electoral roll"
     )
     expect(page.get_by_text("1 of 10 sources recorded.")).to_be_visible()
     checklist = page.get_by_role("table", name="Address-search checklist")

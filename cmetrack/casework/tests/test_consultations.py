@@ -19,6 +19,7 @@ from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.casework import services
 from cmetrack.casework.models import Consultation, Task, TaskKind
+from cmetrack.kit.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -177,5 +178,5 @@ def test_consultation_api(make_user):
     assert len(created.json()["task_ids"]) == 1
     assert client.get(url).json()[0]["named"] is False
     missing = client.post(url, {**body, "not_told_reason": ""}, content_type="application/json")
-    assert missing.status_code == 400
+    assert_problem(missing, 422, "invalid")
     assert _client(make_user(Role.SCHOOL_USER)).get(url).status_code == 404

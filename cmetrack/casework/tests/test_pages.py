@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
-from cmetrack.audit.models import AuditEvent
+from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.casework.forms import ContactForm, GovukDateField, NoteForm, TaskForm
 from cmetrack.casework.models import (
     AddressSearchCheck,
@@ -143,8 +143,13 @@ def test_tracking_page_shows_the_checklist_and_forms(signed_in, officer):
     assert response.status_code == 200
     assert "<title>Tracking work: " in html
     assert "0 of 10 sources recorded." in html
+    # Every Result cell says something (an empty one once fell back to an undefined "text").
+    checklist = html.split('id="checklist"')[1].split("</table>")[0]
+    assert checklist.count("Not recorded") == 10
+    # One form for the whole checklist (no longer ten).
+    assert html.count(f'action="/cases/{case.pk}/tracking/checks/"') == 1
     for source in AddressSearchSource.objects.all():
-        assert f"Record {source.name}" in html
+        assert f'name="check-{source.pk}-status"' in html
         assert f'name="check-{source.pk}-date-day"' in html
     assert html.count("There is a problem") == 0
 
@@ -155,7 +160,9 @@ def _counts() -> tuple[int, ...]:
         ContactAttempt.objects.count(),
         CaseNote.objects.count(),
         Task.objects.count(),
-        AuditEvent.objects.count(),
+        # The page shown again is a read of the child's record (audited as a view); nothing
+        # else may be recorded.
+        AuditEvent.objects.exclude(action=AuditAction.VIEW).count(),
     )
 
 
@@ -245,15 +252,22 @@ def test_navigation_has_tasks_for_case_workers(make_user):
         assert ("Tasks" in texts) is expected, role
 
 
-def test_home_shows_overdue_tasks_only_when_there_are_some(officer):
+def test_home_shows_tasks_due_only_when_there_are_some_overdue_first(officer):
     case = open_case(officer=officer)
     titles = lambda: [s.title for s in HomePresenter(officer).sections]  # noqa: E731
-    assert "Your overdue tasks" not in titles()
+    assert "Your tasks due" not in titles()
+    Task.objects.create(case=case, title="Later", owner=officer, due=TODAY + dt.timedelta(days=3))
+    Task.objects.create(case=case, title="Now", owner=officer, due=TODAY)
     Task.objects.create(case=case, title="Late", owner=officer, due=TODAY - dt.timedelta(days=1))
-    section = next(s for s in HomePresenter(officer).sections if s.title == "Your overdue tasks")
-    assert section.total == 1
-    assert section.rows[0].cells[0] == "Late"
-    assert section.rows[0].href == reverse("casework:case-tracking", args=[case.pk])
+    Task.objects.create(case=case, title="Far", owner=officer, due=TODAY + dt.timedelta(days=30))
+    sections = HomePresenter(officer).sections
+    # Something overdue puts the section first, above the open cases.
+    assert sections[0].title == "Your tasks due"
+    section = sections[0]
+    assert (section.total, section.overdue, section.due_today) == (3, 1, 1)
+    assert [r.cells[0] for r in section.rows] == ["Late", "Now", "Later"]
+    assert [r.tag[0] for r in section.rows if r.tag] == ["Overdue", "Today", "This week"]
+    assert section.rows[0].href == reverse("casework:case-tracking", args=[case.pk]) + "#tasks"
 
 
 def _fill(case: Any, officer: Any, n: int) -> None:
@@ -295,3 +309,32 @@ def test_pages_make_the_same_number_of_queries_however_many_rows(client, officer
             assert client.get(path).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_checklist_is_one_form_recording_all_or_nothing(signed_in, officer):
+    case = open_case(officer=officer)
+    health = AddressSearchSource.objects.get(name="Health")
+    others = AddressSearchSource.objects.exclude(pk=health.pk).order_by("pk")[:2]
+    today = timezone.localdate()
+    data = {
+        f"check-{health.pk}-status": "checked",
+        f"check-{health.pk}-date-day": str(today.day),
+        f"check-{health.pk}-date-month": str(today.month),
+        f"check-{health.pk}-date-year": str(today.year),
+        f"check-{health.pk}-result": "found",
+        f"check-{health.pk}-details": "Registered with a GP in Leeds",
+        f"check-{others[0].pk}-status": "not_available",
+        # A third source chosen but incomplete: nothing at all is saved.
+        f"check-{others[1].pk}-status": "checked",
+    }
+    url = reverse("casework:checklist-record", args=[case.pk])
+    refused = signed_in.post(url, data)
+    assert refused.status_code == 200
+    assert "There is a problem" in refused.content.decode()
+    assert not AddressSearchCheck.objects.exists()
+    del data[f"check-{others[1].pk}-status"]
+    saved = signed_in.post(url, data)
+    assert saved.status_code == 302
+    assert AddressSearchCheck.objects.filter(case=case).count() == 2
+    nothing = signed_in.post(url, {})
+    assert "Select what you found for at least one source" in nothing.content.decode()

@@ -112,7 +112,7 @@ WRITES: dict[str, tuple[Callable[..., Any], str, ChronologyKind, str, str]] = {
         "Neighbour says they left.",
     ),
     "task": (
-        _task, "casework.task", ChronologyKind.ASSIGNMENT, AuditAction.CREATE,
+        _task, "casework.task", ChronologyKind.TASK, AuditAction.CREATE,
         "Task for Olive Officer, due",
     ),
     "complete": (
@@ -120,7 +120,7 @@ WRITES: dict[str, tuple[Callable[..., Any], str, ChronologyKind, str, str]] = {
         "Task done by Olive Officer: T",
     ),
     "reassign": (
-        _reassign, "casework.task", ChronologyKind.ASSIGNMENT, AuditAction.UPDATE,
+        _reassign, "casework.task", ChronologyKind.TASK, AuditAction.UPDATE,
         "Task given to Max Manager: T",
     ),
 }  # fmt: skip
@@ -282,12 +282,14 @@ def test_cancel_needs_a_reason(actor, case):
     assert task.status == TaskStatus.CANCELLED
 
 
-def test_closed_case_takes_notes_but_no_other_work(actor, source):
+def test_closed_case_takes_no_more_work_not_even_notes(actor, source):
+    """Issue 17: a closed episode is frozen; its chronology does not grow."""
     closed = open_case(state=CaseState.CLOSED)
-    for call in (_check, _contact, _task):
+    entries = closed.chronology.count()
+    for call in (_check, _contact, _task, _note):
         with pytest.raises(ValidationError, match="This case is closed"):
             call(actor, closed, source)
-    assert _note(actor, closed, source).case == closed
+    assert closed.chronology.count() == entries
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from cmetrack.accounts.services import api_token_create
 from cmetrack.accounts.tests.factories import AgencyFactory, SchoolFactory
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import ReferralRoute
+from cmetrack.kit.testing import assert_problem
 from cmetrack.referrals.api import AGENCY_EXAMPLE, SCHOOL_EXAMPLE
 from cmetrack.referrals.models import Referral
 from cmetrack.referrals.services import referral_record
@@ -58,10 +59,12 @@ def test_a_school_cannot_refer_a_pupil_not_on_its_roll(
     response = post(
         client, f"{API}/school", {**SCHOOL_EXAMPLE, "upn": "B801200005001"}, school_user
     )
-    assert response.status_code == 422
-    assert response.json()["errors"] == [
+    body = assert_problem(response, 422, "invalid", fields={"upn"})
+    assert body["errors"] == [
         {
             "field": "upn",
+            "pointer": "/upn",
+            "line": None,
             "message": "No pupil with UPN B801200005001 is on your school's latest roll",
         }
     ]
@@ -76,15 +79,25 @@ def test_rule_errors_are_422_with_field_messages(client: Client, school_user: An
         "checks": SCHOOL_EXAMPLE["checks"][:5],
     }
     response = post(client, f"{API}/school", body, school_user)
-    assert response.status_code == 422
-    fields = {e["field"] for e in response.json()["errors"]}
-    assert fields == {"all_checks_complete", "checks.slo_discussed.status"}
-    assert response.json()["detail"].startswith("The referral was not saved")
+    problem = assert_problem(
+        response, 422, "invalid", fields={"all_checks_complete", "checks.slo_discussed.status"}
+    )
+    assert problem["detail"].startswith("The referral was not saved")
 
 
 def test_schema_errors_are_422(client: Client, school_user: Any) -> None:
     response = post(client, f"{API}/school", {"upn": "x"}, school_user)
-    assert response.status_code == 422
+    problem = assert_problem(response, 422, "invalid")
+    assert "reason" in {e["field"] for e in problem["errors"]}
+    assert "Give reason: it is required" in {e["message"] for e in problem["errors"]}
+
+
+def test_an_unknown_field_is_refused_by_name(client: Client, school_user: Any) -> None:
+    body = {**SCHOOL_EXAMPLE, "favourite_colour": "blue"}
+    response = post(client, f"{API}/school", body, school_user)
+    problem = assert_problem(response, 422, "invalid", fields={"favourite_colour"})
+    assert problem["errors"][0]["pointer"] == "/favourite_colour"
+    assert not Referral.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -100,7 +113,7 @@ def test_wrong_role_is_403(
     client: Client, make_user: Any, role: Role, path: str, body: Any
 ) -> None:
     response = post(client, f"{API}{path}", body, make_user(role))
-    assert response.status_code == 403
+    assert_problem(response, 403, "forbidden")
     assert not Referral.objects.exists()
 
 
@@ -110,10 +123,8 @@ def test_an_agency_refers(client: Client, make_user: Any) -> None:
     assert response.status_code == 201
     assert Referral.objects.get().referring_organisation == user.organisation
     response = post(client, f"{API}/agency", {**AGENCY_EXAMPLE, "how_met": ""}, user)
-    assert response.status_code == 422
-    assert response.json()["errors"] == [
-        {"field": "how_met", "message": "Say how your agency met the child"}
-    ]
+    problem = assert_problem(response, 422, "invalid", fields={"how_met"})
+    assert problem["errors"][0]["message"] == "Say how your agency met the child"
 
 
 def test_reads_are_scoped(client: Client, make_user: Any) -> None:
@@ -142,14 +153,14 @@ def test_reads_are_scoped(client: Client, make_user: Any) -> None:
     assert listed["count"] == 1
     assert client.get(f"{API}/{mine.reference}", headers=headers).status_code == 200
     assert client.get(f"{API}/{other.reference}", headers=headers).status_code == 404
-    assert client.get(f"{API}/R-NOSUCH00", headers=headers).status_code == 404
+    assert_problem(client.get(f"{API}/R-NOSUCH00", headers=headers), 404, "not_found")
     officer = token_for(make_user(Role.CME_OFFICER))
     assert client.get(API, headers=officer).json()["count"] == 2
     assert client.get(f"{API}?route=agency", headers=officer).json()["count"] == 0
 
 
 def test_anonymous_is_401(client: Client) -> None:
-    assert client.get(API).status_code == 401
+    assert_problem(client.get(API), 401, "unauthenticated")
     assert (
         client.post(f"{API}/agency", AGENCY_EXAMPLE, content_type="application/json").status_code
         == 401
@@ -163,7 +174,9 @@ def test_openapi_documents_examples_and_errors(client: Client, make_user: Any) -
     assert set(post_school["responses"]) >= {"201", "403", "422"}
     components = schema["components"]["schemas"]
     assert components["SchoolReferralIn"]["examples"][0]["upn"] == "H801200001001"
-    assert components["ReferralValidationErrorOut"]["examples"]
+    assert "ReferralValidationErrorOut" not in components
+    problem = post_school["responses"]["422"]["content"]["application/problem+json"]
+    assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "/api/v1/referrals/{reference}" in schema["paths"]
     assert dt.date.fromisoformat(
         components["SchoolReferralIn"]["examples"][0]["date_last_attendance"]

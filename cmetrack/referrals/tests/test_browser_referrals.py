@@ -96,25 +96,63 @@ def test_a_school_refers_a_pupil_from_its_roll(page: Any, make_user: Any) -> Non
     page.get_by_role("group", name="Is there a safeguarding concern about the child?").get_by_label(
         "No", exact=True
     ).check()
+    # The checks' follow-up questions are revealed by the answer that needs them.
+    friends = page.locator(f"#check-{CheckKind.FRIENDS}")
+    expect(friends.get_by_label("Why was it not possible?")).to_be_hidden()
+    friends.get_by_label("Not possible", exact=True).check()
+    expect(friends.get_by_label("Why was it not possible?")).to_be_visible()
+    expect(friends.get_by_label("What happened")).to_be_hidden()
+    friends.get_by_label("Why was it not possible?").fill("Typed, then the answer changed")
     for kind in CheckKind:
         check = page.locator(f"#check-{kind}")
         if kind == CheckKind.TELEPHONED:
             check.get_by_label("Done", exact=True).check()
+            expect(check.get_by_label("What happened")).to_be_visible()
             fill_date(check, today.day, today.month, today.year)
-            check.get_by_label("If done, what happened").fill("No answer on either number")
+            check.get_by_label("What happened").fill("No answer on either number")
         else:
             check.get_by_label("Not applicable", exact=True).check()
+    expect(friends.get_by_label("Why was it not possible?")).to_be_hidden()
+    concern = page.get_by_role("group", name="Is there a safeguarding concern about the child?")
+    expect(page.get_by_label("Describe the concern")).to_be_hidden()
+    concern.get_by_label("Yes", exact=True).check()
+    expect(page.get_by_label("Describe the concern")).to_be_visible()
+    assert_accessible(page)  # with the reveals open
+    concern.get_by_label("No", exact=True).check()
     page.get_by_label("Why are you referring the child?").fill("Not seen since 30 October.")
-    page.get_by_role("button", name="Send referral").click()
+    page.get_by_role("button", name="Continue").click()
     summary = page.locator(".govuk-error-summary")
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
     expect(summary).to_contain_text("fewer than 10 school days")
     expect(page).to_have_title(re.compile(r"^Error: Refer Ola Kowalska"))
     assert_accessible(page)
+    # The summary's link takes the keyboard to the field.
+    summary.get_by_role("link", name=re.compile("fewer than 10 school days")).click()
+    expect(page.get_by_label("The school has completed every check")).to_be_focused()
     assert not Referral.objects.exists()
 
-    # Every check done or not applicable, and the school says so: accepted.
+    # Every check done or not applicable, and the school says so: on to check the answers.
     page.get_by_label("The school has completed every check").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check your answers before referring Ola Kowalska"
+    )
+    answers = page.locator(".govuk-summary-list")
+    expect(answers.first).to_contain_text("Ola")
+    expect(page.locator("main")).to_contain_text("No answer on either number")
+    expect(page.locator("main")).not_to_contain_text("Typed, then the answer changed")
+    assert_accessible(page)
+    assert not Referral.objects.exists()  # nothing is sent before "Send referral"
+
+    # "Change" goes back to the field, with every answer kept.
+    page.get_by_role("link", name="Change why are you referring the child?").click()
+    expect(page.get_by_label("Why are you referring the child?")).to_have_value(
+        "Not seen since 30 October."
+    )
+    assert_accessible(page)
+    page.get_by_label("Why are you referring the child?").fill("Not seen since 30 October 2026.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("main")).to_contain_text("Not seen since 30 October 2026.")
     page.get_by_role("button", name="Send referral").click()
     referral = Referral.objects.get()
     expect(page.locator(".govuk-panel")).to_contain_text(referral.reference)
@@ -126,6 +164,9 @@ def test_a_school_refers_a_pupil_from_its_roll(page: Any, make_user: Any) -> Non
     assert_accessible(page)
     assert referral.checks.count() == 6
     assert referral.all_checks_complete
+    assert referral.reason == "Not seen since 30 October 2026."
+    friends_check = referral.checks.get(kind=CheckKind.FRIENDS)
+    assert (friends_check.status, friends_check.reason) == ("not_applicable", "")
 
 
 def test_a_member_of_the_public_reports_a_child(page: Any, settings: Any) -> None:
@@ -137,13 +178,18 @@ def test_a_member_of_the_public_reports_a_child(page: Any, settings: Any) -> Non
     )
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     assert_accessible(page)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the child's first name")
     assert_accessible(page)
     page.get_by_label("Child's first name").fill("Sam")
     page.get_by_label("How old do you think the child is? (optional)").fill("10")
     page.get_by_label("Where have you seen the child, or where do they live?").fill("Mill Lane")
     page.get_by_label("Why do you think the child is not in school?").fill("Home every day")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before sending")
+    expect(page.locator("main")).to_contain_text("Mill Lane")
+    assert_accessible(page)
+    assert not Referral.objects.exists()
     page.get_by_role("button", name="Send").click()
     referral = Referral.objects.get()
     expect(page.locator(".govuk-panel")).to_contain_text(referral.reference)

@@ -68,8 +68,26 @@ FRIENDS = "“spoke to the child's friends”"
 SELECT_FRIENDS = f"Select whether {FRIENDS} was done, not possible or not applicable"
 CHECK_CASES: list[tuple[dict[str, str], dict[str, list[str]]]] = [
     ({"status": "not_applicable"}, {}),
-    ({"status": "done", "done_on-day": "2", "done_on-month": "11", "done_on-year": "2026"}, {}),
-    ({"status": "done"}, {"done_on": [f"Enter the date of {FRIENDS}"]}),
+    (
+        {
+            "status": "done",
+            "done_on-day": "2",
+            "done_on-month": "11",
+            "done_on-year": "2026",
+            "result": "Nobody had seen her",
+        },
+        {},
+    ),
+    (
+        {"status": "done"},
+        {
+            "done_on": [f"Enter the date of {FRIENDS}"],
+            "result": [f"Say what happened when you did {FRIENDS}"],
+        },
+    ),
+    # What an answer does not reveal is neither checked nor kept (a hidden reveal).
+    ({"status": "not_applicable", "done_on-day": "40", "reason": "x"}, {}),
+    ({"status": "not_possible", "reason": "Moved away", "done_on-day": "40"}, {}),
     ({"status": "not_possible"}, {"reason": [f"Say why {FRIENDS} was not possible"]}),
     ({"status": "not_possible", "reason": "No friends known"}, {}),
     ({}, {"status": [SELECT_FRIENDS]}),
@@ -82,6 +100,23 @@ def test_check_form(data: dict[str, str], errors: dict[str, list[str]]) -> None:
     form = CheckForm({f"friends-{k}": v for k, v in data.items()}, kind=CheckKind.FRIENDS)
     form.is_valid()
     assert dict(form.errors) == errors
+
+
+def test_answers_a_check_does_not_reveal_are_dropped() -> None:
+    """Done, then changed to not possible: the date and result typed first are not kept."""
+    data = {
+        "status": "not_possible",
+        "done_on-day": "2",
+        "done_on-month": "11",
+        "done_on-year": "2026",
+        "result": "No answer",
+        "reason": "The family moved away",
+    }
+    form = CheckForm({f"friends-{k}": v for k, v in data.items()}, kind=CheckKind.FRIENDS)
+    assert form.is_valid()
+    assert form.cleaned_data["done_on"] is None
+    assert form.cleaned_data["result"] == ""
+    assert form.cleaned_data["reason"] == "The family moved away"
 
 
 AGENCY_OK = {

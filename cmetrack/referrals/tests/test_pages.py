@@ -20,6 +20,7 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.referrals.models import CheckKind, Referral, ReferralStatus
 from cmetrack.referrals.services import referral_record, referral_triage
 from cmetrack.referrals.tests.factories import RollEntryFactory, RollSnapshotFactory
+from cmetrack.referrals.tests.journey import send
 
 pytestmark = pytest.mark.django_db
 
@@ -148,13 +149,16 @@ def test_a_school_refers_and_sees_the_reference(
     client: Client, school_user: Any, entry: Any
 ) -> None:
     client.force_login(school_user)
-    response = client.post(f"/referrals/school/pupil/{entry.pk}/", school_post())
+    response = send(client, f"/referrals/school/pupil/{entry.pk}/", school_post())
     referral = Referral.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/referrals/{referral.reference}/sent/"
     page = text(client.get(response["Location"]))
     assert "Referral sent" in page
     assert referral.reference in page
+    # The panel's markup is markup, not text (it once showed "Your reference<br><strong>").
+    assert f"Your reference<br><strong>{referral.reference}</strong>" in page
+    assert "&lt;br&gt;" not in page
     assert "Do not remove this pupil from your roll" in page
 
 
@@ -192,6 +196,18 @@ def test_a_school_refers_and_sees_the_reference(
             ["Say why “spoke to the child's friends” was not possible"],
         ),
         ({"upn": "A123456789001"}, ["Enter a real UPN"]),
+        (
+            {"family_name": "Kowalska😀"},
+            ["The child's last name must only include letters, spaces, hyphens and apostrophes"],
+        ),
+        (
+            {"parent1_phone": "07700 900123📞"},
+            [
+                "Enter the phone number of parent or carer 1 using numbers, like 01632 960 001 "
+                "or +44 7700 900 982"
+            ],
+        ),
+        ({"given_names": "0la"}, ["The child's first name must not include numbers"]),
         ({"absence_school_days": "4"}, ["The child has been absent for fewer than 10 school days"]),
     ],
 )
@@ -216,7 +232,7 @@ def test_under_ten_days_with_every_check_complete_is_accepted(
 ) -> None:
     client.force_login(school_user)
     data = school_post(absence_school_days="4", all_checks_complete="on")
-    assert client.post(f"/referrals/school/pupil/{entry.pk}/", data).status_code == 302
+    assert send(client, f"/referrals/school/pupil/{entry.pk}/", data).status_code == 302
     assert Referral.objects.get().all_checks_complete
 
 
@@ -226,7 +242,8 @@ def test_under_ten_days_with_every_check_complete_is_accepted(
 def test_an_agency_refers(client: Client, make_user: Any) -> None:
     user = make_user(Role.AGENCY_USER, organisation=AgencyFactory.create())
     client.force_login(user)
-    response = client.post(
+    response = send(
+        client,
         "/referrals/agency/",
         {
             "given_names": "Jakub",
@@ -489,3 +506,20 @@ def test_duplicates_shown_at_triage_are_audited_and_scoped(client: Client, make_
     event = AuditEvent.objects.get(child_id=known.pk, action="view")
     assert event.actor == officer
     assert referral.reference in event.summary
+
+
+@pytest.mark.parametrize(
+    ("family", "parent"), [("Ó Súilleabháin", "Siân ap Gwilym"), ("O'Brien", "Ní Bhriain")]
+)
+def test_welsh_and_irish_names_and_apostrophes_are_accepted(
+    client: Client, school_user: Any, entry: Any, family: str, parent: str
+) -> None:
+    client.force_login(school_user)
+    response = send(
+        client,
+        f"/referrals/school/pupil/{entry.pk}/",
+        school_post(family_name=family, parent1_name=parent),
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert referral.family_name == family

@@ -22,6 +22,7 @@ from cmetrack.referrals.models import Referral
 
 pytestmark = pytest.mark.django_db
 URL = "/report-a-child/"
+CHECK_URL = "/report-a-child/check/"
 REFERENCE = re.compile(r"R-[A-Z0-9]{8}")
 
 
@@ -51,7 +52,14 @@ def report(client: Client, *, shown_seconds_ago: float = 10, **overrides: Any) -
     }
     data.update(overrides)
     ip = data.pop("ip", "203.0.113.5")
-    return client.post(URL, data, REMOTE_ADDR=ip, follow=True)
+    before = Referral.objects.count()
+    answered = client.post(URL, data, REMOTE_ADDR=ip, follow=True)
+    if answered.redirect_chain != [(CHECK_URL, 302)]:
+        return answered  # the form again with its errors, a bot's "success" or 429
+    # "Check your answers" lists them and sends nothing until "Send".
+    assert "Check your answers before sending" in text(answered)
+    assert Referral.objects.count() == before
+    return client.post(CHECK_URL, {}, REMOTE_ADDR=ip, follow=True)
 
 
 def test_the_form_needs_no_sign_in_and_carries_csrf_and_a_token(client: Client) -> None:
@@ -120,6 +128,8 @@ def test_public_form_errors(client: Client, overrides: dict[str, Any], message: 
 def test_the_honeypot_is_answered_like_success_and_keeps_nothing(client: Client) -> None:
     page = text(report(client, website="http://spam.example"))
     assert "We have your report" in page
+    assert "Your reference<br><strong>R-" in page
+    assert "&lt;strong&gt;" not in page
     assert REFERENCE.search(page)
     assert not Referral.objects.exists()
 

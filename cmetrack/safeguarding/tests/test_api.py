@@ -16,6 +16,7 @@ from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import CaseStateChange
 from cmetrack.casework.models import Task
+from cmetrack.kit.testing import assert_problem, errors_by_field
 from cmetrack.safeguarding.rules import SCREENING_QUESTIONS, RiskFactor
 
 from .factories import authorised_assessment, dormant_case, open_case, record_assessment, user
@@ -59,8 +60,7 @@ def test_screening_round_trip() -> None:
     case = open_case(officer=officer)
     api = api_for(officer)
     response = api("post", f"/cases/{case.pk}/screenings", _screening(cp_plan=""))
-    assert response.status_code == 400
-    assert response.json()["errors"] == {
+    assert errors_by_field(assert_problem(response, 422, "invalid")) == {
         "cp_plan_details": ["Enter the details for “Subject of a child protection plan?”"]
     }
     response = api("post", f"/cases/{case.pk}/screenings", _screening(cp_plan="Since May"))
@@ -76,8 +76,7 @@ def test_risk_assessment_record_and_authorise() -> None:
     officer, manager = user(Role.CME_OFFICER), user(Role.CME_MANAGER, full_name="Mia Manager")
     case = open_case(officer=officer)
     response = api_for(officer)("post", f"/cases/{case.pk}/risk-assessments", _assessment(f3=""))
-    assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["factor_3_details"]
+    assert list(errors_by_field(assert_problem(response, 422))) == ["factor_3_details"]
     response = api_for(officer)(
         "post", f"/cases/{case.pk}/risk-assessments", _assessment(f3="Reported 2025")
     )
@@ -86,7 +85,7 @@ def test_risk_assessment_record_and_authorise() -> None:
     assert (ra["risk_level"], ra["authorised_by"], len(ra["factors"])) == ("high", None, 15)
     url = f"/cases/{case.pk}/risk-assessments/{ra['id']}/authorise"
     # Officers cannot authorise; the manager can.
-    assert api_for(officer)("post", url).status_code == 403
+    assert_problem(api_for(officer)("post", url), 403, "forbidden")
     response = api_for(manager)("post", url)
     assert response.status_code == 200
     assert response.json()["authorised_by"] == "Mia Manager"
@@ -97,13 +96,24 @@ def test_risk_assessment_record_and_authorise() -> None:
     assert len(titles) == 5
 
 
+def test_a_sixteenth_factor_is_refused_not_dropped() -> None:
+    """Issue 17: an unknown factor is an error naming it; nothing is recorded."""
+    officer = user(Role.CME_OFFICER)
+    case = open_case(officer=officer)
+    body = _assessment()
+    body["factors"]["16"] = {"answer": "yes", "details": "Made up"}
+    response = api_for(officer)("post", f"/cases/{case.pk}/risk-assessments", body)
+    errors = errors_by_field(assert_problem(response, 422))
+    assert "there is no factor 16" in " ".join(m for ms in errors.values() for m in ms)
+    assert not case.risk_assessments.exists()
+
+
 def test_self_authorisation_through_the_api_is_refused() -> None:
     manager = user(Role.CME_MANAGER)
     case = open_case()
     ra = record_assessment(case, manager)
     response = api_for(manager)("post", f"/cases/{case.pk}/risk-assessments/{ra.pk}/authorise")
-    assert response.status_code == 400
-    assert "you cannot authorise it" in response.json()["errors"]["__all__"][0]
+    assert "you cannot authorise it" in errors_by_field(assert_problem(response, 422))[""][0]
 
 
 def test_dormant_reviews_and_queues_on_a_given_date() -> None:
@@ -127,8 +137,7 @@ def test_dormant_reviews_and_queues_on_a_given_date() -> None:
     on = api("get", "/dormant-reviews?on=2026-03-01").json()
     assert on["overdue_total"] == 0  # next due 27 March
     bad = api("post", f"/cases/{case.pk}/dormant-reviews", {**body, "reviewed_on": "2026-01-01"})
-    assert bad.status_code == 400
-    assert "reviewed_on" in bad.json()["errors"]
+    assert "reviewed_on" in errors_by_field(assert_problem(bad, 422, "invalid"))
 
 
 @pytest.mark.parametrize(
@@ -143,7 +152,7 @@ def test_out_of_scope_is_404_and_queues_are_empty(role: Role) -> None:
     api = api_for(user(role))
     for url in ("screenings", "risk-assessments", "dormant-reviews"):
         assert api("get", f"/cases/{case.pk}/{url}").status_code == 404
-    assert api("post", f"/cases/{case.pk}/screenings", _screening()).status_code == 404
+    assert_problem(api("post", f"/cases/{case.pk}/screenings", _screening()), 404, "not_found")
     assert api("post", f"/cases/{case.pk}/risk-assessments/{ra.pk}/authorise").status_code == 404
     queues = api("get", "/dormant-reviews?on=2030-01-01").json()
     assert (queues["overdue_total"], queues["due_this_week_total"]) == (0, 0)
@@ -168,5 +177,24 @@ def test_bearer_token_and_openapi() -> None:
         "case_screenings_list", "case_screenings_record", "case_risk_assessments_list",
         "case_risk_assessments_record", "case_risk_assessments_authorise",
         "case_dormant_reviews_list", "case_dormant_reviews_record", "dormant_review_queues",
+        "case_virtual_school_tell",
     }  # fmt: skip
     assert all(op["summary"] for op in ops.values())
+
+
+def test_telling_the_virtual_school() -> None:
+    officer = user(Role.CME_OFFICER)
+    vs = user(Role.VIRTUAL_SCHOOL, full_name="Vera School")
+    api = api_for(officer)
+    not_in_care = open_case(officer=officer)
+    refused = api("post", f"/cases/{not_in_care.pk}/virtual-school-notice")
+    assert "only for a child in care" in assert_problem(refused, 422, "invalid")["detail"]
+    case = open_case(officer=officer, in_care=True)
+    told = api("post", f"/cases/{case.pk}/virtual-school-notice")
+    assert told.status_code == 200, told.content
+    assert (told.json()["lead_id"], told.json()["lead"]) == (vs.pk, "Vera School")
+    again = api("post", f"/cases/{case.pk}/virtual-school-notice")
+    assert again.json()["told_at"] == told.json()["told_at"]
+    assert Task.objects.filter(case=case, owner=vs).count() == 1
+    school = user(Role.SCHOOL_USER)
+    assert_problem(api_for(school)("post", f"/cases/{case.pk}/virtual-school-notice"), 404)

@@ -64,7 +64,7 @@ def test_tracking_to_dormant_through_an_authorised_risk_assessment(
     expect(page.get_by_role("heading", level=1)).to_have_text("Safeguarding")
     emergency = page.get_by_role("region", name="Immediate danger")
     expect(emergency).to_contain_text("call the police on 999")
-    expect(emergency).to_contain_text("Children's social care: 01234 567890")
+    expect(emergency).to_contain_text("Call children's social care on 01234 567890")
     expect(page.locator("main")).to_contain_text("Refer to the police")
     expect(page.locator("main")).to_contain_text(
         "A case goes dormant only once a risk assessment has been authorised by a manager."

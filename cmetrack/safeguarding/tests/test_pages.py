@@ -57,7 +57,8 @@ def test_the_safeguarding_page_shows_the_emergency_route_and_the_screening(setti
     c = client_for(officer)
     page = text(c.get(f"/cases/{case.pk}/safeguarding/"))
     assert "call the police on 999" in page
-    assert "Children's social care: 01234 567890" in page
+    assert "Call children's social care on" in page
+    assert '<a class="govuk-link" href="tel:01234567890">01234 567890</a>' in page
     assert "Not screened yet" in page
     record_screening(
         case, Actor(user=officer), missing_without_family="Alone", mobility="Moves often"

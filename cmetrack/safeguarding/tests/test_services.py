@@ -21,7 +21,7 @@ from cmetrack.cases.lifecycle import (
     TransitionNotAllowed,
 )
 from cmetrack.cases.models import Case, CaseStateChange
-from cmetrack.cases.services import case_close, case_make_dormant
+from cmetrack.cases.services import case_close, case_locate, case_make_dormant
 from cmetrack.casework.models import Task, TaskKind
 from cmetrack.safeguarding import selectors, services
 from cmetrack.safeguarding.models import (
@@ -272,9 +272,10 @@ def test_another_cases_assessment_does_not_count() -> None:
     [
         (Outcome.NOT_CME, TransitionNotAllowed),
         (Outcome.ATTENDANCE_MATTER, TransitionNotAllowed),
-        (Outcome.ON_ROLL, PreconditionFailed),  # no school: not found
-        (Outcome.MOVED_LA, PreconditionFailed),  # no acknowledgement
-        (Outcome.LEFT_COUNTRY, PreconditionFailed),  # no confirmation
+        # Issue 17: a dormant child is located first, whatever the outcome.
+        (Outcome.ON_ROLL, TransitionNotAllowed),
+        (Outcome.MOVED_LA, TransitionNotAllowed),
+        (Outcome.LEFT_COUNTRY, TransitionNotAllowed),
         (None, PreconditionFailed),
     ],
 )
@@ -287,12 +288,17 @@ def test_an_unfound_dormant_child_is_never_closed(
     assert Case.objects.get(pk=case.pk).state == CaseState.DORMANT
 
 
-def test_a_dormant_child_found_on_a_roll_closes() -> None:
+def test_a_dormant_child_found_on_a_roll_is_located_then_closes() -> None:
     case = dormant_case()
+    school = SchoolFactory.create()
+    with pytest.raises(TransitionNotAllowed, match="record where the child is first"):
+        case_close(actor=SYSTEM, case=case, outcome=Outcome.ON_ROLL, reason="Found", school=school)
+    case = case_locate(
+        actor=SYSTEM, case=case, where="On the school's roll", route="on_roll", school=school
+    )
     closed = case_close(
-        actor=SYSTEM, case=case, outcome=Outcome.ON_ROLL, reason="Found",
-        school=SchoolFactory.create(),
-    )  # fmt: skip
+        actor=SYSTEM, case=case, outcome=Outcome.ON_ROLL, reason="Found", school=school
+    )
     assert closed.state == CaseState.CLOSED
 
 
