@@ -52,15 +52,17 @@ _ATTENDED = ", ".join(
     for c in ATTENDANCE_CODES.values()
     if c.category in {AttendanceCategory.PRESENT, AttendanceCategory.APPROVED_ACTIVITY}
 )
-#: Codes not counted in possible sessions (D, Z, #) and X (not of compulsory school age).
+#: Codes not counted in possible sessions (D, Z, #), X (not of compulsory school age), and
+#: "unable to attend" (Q, Y1 to Y7): not absence, so never counted against a child in care.
 _NOT_POSSIBLE = ", ".join(
     f"'{c.code}'"
     for c in ATTENDANCE_CODES.values()
-    if c.category == AttendanceCategory.NOT_COUNTED or c.code == "X"
+    if c.category in {AttendanceCategory.NOT_COUNTED, AttendanceCategory.UNABLE_TO_ATTEND}
+    or c.code == "X"
 )
 
 MARKS_COLUMNS = ("laestab", "upn", "date", "session", "code")
-#: Typed CSV reading of marks.
+#: Typed CSV reading of marks (by column name: the header may list them in any order).
 _CSV_COLUMNS = (
     "{'laestab': 'VARCHAR', 'upn': 'VARCHAR', 'date': 'DATE', 'session': 'VARCHAR', "
     "'code': 'VARCHAR'}"
@@ -144,20 +146,39 @@ def calendar_from_csv(con: Any, terms_csv: Path, closures_csv: Path | None) -> N
 
 
 def marks_sources(data_dir: Path) -> tuple[list[str], list[str]]:
-    """Parquet and CSV files of marks under ``data_dir`` (calendar CSVs left out)."""
-    parquet = sorted(str(p) for p in data_dir.rglob("*.parquet"))
-    csv = sorted(
-        str(p)
-        for p in data_dir.rglob("*.csv")
-        if p.name not in {"terms.csv", "closures.csv"} and _is_marks_csv(p)
-    )
+    """Parquet and CSV files of marks under ``data_dir`` (calendar CSVs left out), whatever
+    the case of their extension (``.CSV``). A CSV whose header lacks a marks column raises
+    :class:`MarksFileError` naming it: it is never skipped in silence."""
+    files = [p for p in sorted(data_dir.rglob("*")) if p.is_file()]
+    parquet = [str(p) for p in files if p.suffix.lower() == ".parquet"]
+    csv = []
+    for path in files:
+        if path.suffix.lower() != ".csv" or path.name.lower() in {"terms.csv", "closures.csv"}:
+            continue
+        missing = marks_csv_missing(path)
+        if missing:
+            raise MarksFileError(
+                f"{path} is not a file of marks: its header has no column "
+                f"{', '.join(missing)} (expected {','.join(MARKS_COLUMNS)}, in any order)"
+            )
+        csv.append(str(path))
     return parquet, csv
 
 
-def _is_marks_csv(path: Path) -> bool:
+class MarksFileError(ValueError):
+    """A file in a folder of marks that cannot be read as marks (the message says why)."""
+
+
+def marks_csv_missing(path: Path) -> list[str]:
+    """The marks columns missing from the CSV's header (names in any order and case)."""
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline().strip().lower().replace(" ", "")
-    return header.split(",")[:5] == list(MARKS_COLUMNS)
+        header = handle.readline(1 << 20).strip().lower()
+    names = {name.strip().strip('"').strip() for name in header.split(",")}
+    return [c for c in MARKS_COLUMNS if c not in names]
+
+
+def _is_marks_csv(path: Path) -> bool:
+    return not marks_csv_missing(path)
 
 
 def create_marks_view(con: Any, parquet: Sequence[str] = (), csv: Sequence[str] = ()) -> None:
@@ -179,7 +200,8 @@ def create_marks_view(con: Any, parquet: Sequence[str] = (), csv: Sequence[str] 
             con.execute(
                 "CREATE OR REPLACE TABLE marks_csv AS "  # noqa: S608 - paths escaped
                 "SELECT laestab, upn, date AS d, session, code "
-                f"FROM read_csv({_list_sql(csv)}, header = true, columns = {_CSV_COLUMNS})"
+                f"FROM read_csv({_list_sql(csv)}, header = true, delim = ',', "
+                f"union_by_name = true, types = {_CSV_COLUMNS})"
             )
         except duckdb.Error:
             # Not every date is ISO (a spreadsheet's 03/09/2025): read them as text.
@@ -187,7 +209,8 @@ def create_marks_view(con: Any, parquet: Sequence[str] = (), csv: Sequence[str] 
                 "CREATE OR REPLACE TABLE marks_csv AS "  # noqa: S608 - paths escaped
                 "SELECT laestab, upn, coalesce(TRY_CAST(date AS DATE), "
                 "CAST(try_strptime(date, '%d/%m/%Y') AS DATE)) AS d, session, code "
-                f"FROM read_csv({_list_sql(csv)}, header = true, all_varchar = true)"
+                f"FROM read_csv({_list_sql(csv)}, header = true, delim = ',', "
+                "union_by_name = true, all_varchar = true)"
             )
         _normalise_marks_table(con, "marks_csv")
         parts.append("SELECT laestab, upn, d, session, code FROM marks_csv")
@@ -325,10 +348,13 @@ SELECT laestab, upn, row_number() OVER () AS pid FROM (
 )
 """  # noqa: S608 - constant SQL built from the code tables
 
-RUNS_SQL = f"""
-WITH candidates AS (SELECT laestab, upn, pid FROM run_candidates),
-school_last AS MATERIALIZED (
-    -- Each school's last marked morning and afternoon: 250 groups, not one per school day.
+#: Each school's end of data: its last marked school session up to ``$as_of``. From each
+#: school's last marked morning and afternoon (250 groups, not one per school day); a
+#: school whose last mark is not on a school session (a stray mark on a closed day) is
+#: worked out mark by mark.
+SCHOOL_END_SQL = """
+CREATE OR REPLACE TEMP TABLE school_end AS
+WITH school_last AS MATERIALIZED (
     SELECT laestab, max(d) FILTER (WHERE session = 'AM') AS am_d,
         max(d) FILTER (WHERE session = 'PM') AS pm_d
     FROM marks WHERE d <= $as_of GROUP BY laestab
@@ -339,32 +365,24 @@ quick_end AS MATERIALIZED (
     FROM school_last x
     LEFT JOIN school_sessions a ON a.laestab = x.laestab AND a.d = x.am_d AND a.session = 'AM'
     LEFT JOIN school_sessions p ON p.laestab = x.laestab AND p.d = x.pm_d AND p.session = 'PM'
-),
-school_end AS MATERIALIZED (
-    -- A school whose last mark is not on a school session (a stray mark on a closed day)
-    -- is worked out mark by mark.
-    SELECT laestab, end_seq FROM quick_end WHERE NOT odd AND end_seq IS NOT NULL
-    UNION ALL
-    SELECT m.laestab, max(s.seq) AS end_seq
-    FROM marks m
-    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
-    WHERE m.d <= $as_of AND m.laestab IN (SELECT laestab FROM quick_end WHERE odd)
-    GROUP BY m.laestab
-),
-candidate_marks AS MATERIALIZED (
-    -- Narrow the marks to the candidates first (a SEMI JOIN always builds its hash table
-    -- on the candidates, never on the marks), then find their sessions.
-    SELECT m.laestab, m.upn, m.d, m.session, m.code
-    FROM marks m
-    SEMI JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
-    WHERE m.d <= $as_of
-),
+)
+SELECT laestab, end_seq FROM quick_end WHERE NOT odd AND end_seq IS NOT NULL
+UNION ALL
+SELECT m.laestab, max(s.seq) AS end_seq
+FROM marks m
+JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+WHERE m.d <= $as_of AND m.laestab IN (SELECT laestab FROM quick_end WHERE odd)
+GROUP BY m.laestab
+"""
+
+RUNS_SQL = f"""
+WITH candidates AS (SELECT laestab, upn, pid FROM run_candidates),
 ms AS (
     -- In the shared steps below "upn" holds the candidate's number. One mark a session:
     -- a file that repeats a session (imports refuse that; other exports may not) must not
     -- count it twice, so one code is kept, the same on every run.
     SELECT m.laestab, c.pid AS upn, s.seq, max(m.code) AS code
-    FROM candidate_marks m
+    FROM candidate_mark_rows m
     JOIN candidates c ON c.laestab = m.laestab AND c.upn = m.upn
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
     GROUP BY m.laestab, c.pid, s.seq
@@ -397,18 +415,240 @@ ORDER BY g.laestab, c.upn, g.first_seq
 """  # noqa: S608 - constant SQL built from the code tables
 
 
+#: The candidates' marks: read once (a SEMI JOIN always builds its hash table on the
+#: candidates, never on the marks) and kept as a table for the steps that follow.
+CANDIDATE_MARKS_SQL = """
+CREATE OR REPLACE TEMP TABLE candidate_mark_rows AS
+SELECT m.laestab, m.upn, m.d, m.session, m.code
+FROM marks m
+SEMI JOIN run_candidates c ON c.laestab = m.laestab AND c.upn = m.upn
+WHERE m.d <= $as_of
+"""
+
+#: From this run length on, a run must cover a whole calendar week of its school: a run
+#: that covers no week whole lies in at most two weeks, fewer than 10 sessions of each
+#: (a week has at most 10), so it has at most 18 sessions.
+WEEK_FILTER_MIN_SESSIONS = 19
+
+#: Of the candidates, those with a "clean" week: G/N/O in it and no session of it that
+#: only a breaking code marks. A run of 19 or more sessions covers such a week (above),
+#: so the others cannot have one. Sessions are bits of a 14-bit mask of the week (Monday
+#: AM = bit 0), so a session given twice (a breaking and another code; imports refuse
+#: that) keeps the pupil a candidate rather than losing a run.
+WEEK_FILTER_SQL = f"""
+CREATE OR REPLACE TEMP TABLE run_candidates AS
+SELECT laestab, upn, row_number() OVER () AS pid FROM (
+    SELECT laestab, upn FROM (
+        SELECT m.laestab, m.upn, (m.d - DATE '2000-01-03') // 7 AS week,
+            count(*) FILTER (WHERE m.code IN ({_ABSENT})) AS absent,
+            coalesce(bit_or(b) FILTER (WHERE m.code NOT IN ({_ABSENT})
+                                       AND m.code NOT IN ({_NEUTRAL})), 0) AS breaks,
+            coalesce(bit_or(b) FILTER (WHERE m.code IN ({_ABSENT})
+                                       OR m.code IN ({_NEUTRAL})), 0) AS others
+        FROM (
+            SELECT *, CAST(1 AS INTEGER) << (2 * (isodow(d) - 1)
+                + CASE WHEN session = 'PM' THEN 1 ELSE 0 END) AS b
+            FROM candidate_mark_rows
+            WHERE session IN ('AM', 'PM')
+        ) m
+        SEMI JOIN school_days sd ON sd.laestab = m.laestab AND sd.d = m.d
+        GROUP BY ALL
+    )
+    GROUP BY laestab, upn
+    HAVING bool_or(absent > 0 AND breaks & ~others = 0)
+)
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
 def _candidates(con: Any, sql: str, as_of: date, min_sessions: int) -> None:
+    """``run_candidates`` (pupils worth a grid) and ``candidate_mark_rows`` (their marks)."""
     params = {"as_of": as_of}
     if "$min_sessions" in sql:
         params["min_sessions"] = min_sessions  # type: ignore[assignment]
     con.execute("CREATE OR REPLACE TEMP TABLE run_candidates AS " + sql, params)
+    con.execute(CANDIDATE_MARKS_SQL, {"as_of": as_of})
+    if min_sessions >= WEEK_FILTER_MIN_SESSIONS:
+        con.execute(WEEK_FILTER_SQL)
+        # Only the remaining candidates' marks go on (a tenth of them, or less).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE candidate_mark_rows AS SELECT m.* "
+            "FROM candidate_mark_rows m SEMI JOIN run_candidates c "
+            "ON c.laestab = m.laestab AND c.upn = m.upn"
+        )
 
 
-def absence_runs(con: Any, as_of: date, min_sessions: int = 1) -> list[RunRow]:
-    """Every run of unexplained absence up to ``as_of`` at least ``min_sessions`` long."""
-    _candidates(con, CANDIDATES_SQL, as_of, min_sessions)
-    rows = con.execute(RUNS_SQL, {"as_of": as_of, "min_sessions": min_sessions}).fetchall()
+def school_ends(con: Any, as_of: date) -> None:
+    """The table ``school_end(laestab, end_seq)``: each school's last marked session."""
+    con.execute(SCHOOL_END_SQL, {"as_of": as_of})
+
+
+def absence_runs(
+    con: Any,
+    as_of: date,
+    min_sessions: int = 1,
+    *,
+    with_state: bool = False,
+    prepared: bool = False,
+) -> list[RunRow]:
+    """Every run of unexplained absence up to ``as_of`` at least ``min_sessions`` long.
+
+    The runs stay in the table ``found_runs`` (and the candidates' marks in
+    ``candidate_mark_rows``) for :func:`run_evidence`. With ``with_state`` the open-run
+    state (``run_state``, ``school_state``, as :func:`save_run_state` gives) comes from the
+    same reading of the marks: the pupils who may have an open run are those with a G/N/O
+    and no breaking mark on their school's last marked session, and their marks are read
+    with the candidates'.
+    """
+    if prepared:
+        # school_end, absent_pupils and their marks (candidate_mark_rows) are given
+        # (from the session grids: see :mod:`cmetrack.detection.grids`).
+        _candidates_from_absent(con, min_sessions)
+    elif not with_state:
+        school_ends(con, as_of)
+        _candidates(con, CANDIDATES_SQL, as_of, min_sessions)
+    else:
+        school_ends(con, as_of)
+        _candidates_and_open(con, as_of, min_sessions)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE found_runs AS " + RUNS_SQL,
+        {"min_sessions": min_sessions},
+    )
+    rows = con.execute("SELECT * FROM found_runs ORDER BY laestab, upn, first_seq").fetchall()
+    if with_state:
+        _state_from_open_candidates(con)
     return [RunRow(*row) for row in rows]
+
+
+#: Pupils with unexplained absence, and whether a breaking mark ends their school's data
+#: (then they cannot have an open run). The last session of each school is one session,
+#: so the second reading is of one day's marks.
+_ABSENT_PUPILS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE absent_pupils AS
+WITH ends AS (
+    SELECT s.laestab, s.d, s.session FROM school_end e
+    JOIN school_sessions s ON s.laestab = e.laestab AND s.seq = e.end_seq
+),
+broken_at_end AS (
+    -- (every mark of the session breaking: a session given twice may count as absent)
+    SELECT m.laestab, m.upn FROM marks m
+    SEMI JOIN ends e ON e.laestab = m.laestab AND e.d = m.d AND e.session = m.session
+    WHERE m.d IN (SELECT d FROM ends)
+    GROUP BY m.laestab, m.upn
+    HAVING bool_and(m.code NOT IN ({_ABSENT}) AND m.code NOT IN ({_NEUTRAL}))
+)
+SELECT a.laestab, a.upn, a.n >= $min_sessions AS candidate,
+    NOT EXISTS (SELECT 1 FROM broken_at_end b WHERE b.laestab = a.laestab AND b.upn = a.upn)
+        AS may_be_open
+FROM (
+    SELECT laestab, upn, count(*) AS n FROM marks
+    WHERE d <= $as_of AND code IN ({_ABSENT}) GROUP BY laestab, upn
+) a
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
+def _candidates_and_open(con: Any, as_of: date, min_sessions: int) -> None:
+    """:func:`_candidates`, with the pupils who may have an open run read in the same
+    pass (``open_candidates``)."""
+    con.execute(_ABSENT_PUPILS_SQL, {"as_of": as_of, "min_sessions": min_sessions})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE run_candidates AS SELECT laestab, upn, "
+        "row_number() OVER () AS pid FROM absent_pupils WHERE candidate OR may_be_open"
+    )
+    con.execute(CANDIDATE_MARKS_SQL, {"as_of": as_of})
+    _candidates_from_absent(con, min_sessions)
+
+
+def _candidates_from_absent(con: Any, min_sessions: int) -> None:
+    """``run_candidates`` and ``open_candidates`` from ``absent_pupils``, and
+    ``candidate_mark_rows`` (read with both) narrowed to them."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE open_candidates AS SELECT laestab, upn, "
+        "row_number() OVER () AS pid FROM absent_pupils WHERE may_be_open"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE run_candidates AS SELECT laestab, upn, "
+        "row_number() OVER () AS pid FROM absent_pupils WHERE candidate"
+    )
+    if min_sessions >= WEEK_FILTER_MIN_SESSIONS:
+        con.execute(
+            WEEK_FILTER_SQL.replace(
+                "FROM candidate_mark_rows\n",
+                "FROM candidate_mark_rows SEMI JOIN run_candidates USING (laestab, upn)\n",
+            )
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE candidate_mark_rows AS SELECT m.* "
+        "FROM candidate_mark_rows m WHERE EXISTS (SELECT 1 FROM run_candidates c "
+        "WHERE c.laestab = m.laestab AND c.upn = m.upn) OR EXISTS (SELECT 1 FROM "
+        "open_candidates o WHERE o.laestab = m.laestab AND o.upn = m.upn)"
+    )
+
+
+def _state_from_open_candidates(con: Any) -> None:
+    """``run_state`` and ``school_state`` from the open candidates' marks (already read):
+    only their marks from the day of their last break on go through the run query."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE open_marks AS "  # noqa: S608 - constant SQL
+        # A session's code is the one the run query keeps (max, if a file gave it twice).
+        "WITH eff AS (SELECT m.laestab, m.upn, m.d, m.session, max(m.code) AS code "
+        "FROM candidate_mark_rows m SEMI JOIN open_candidates o USING (laestab, upn) "
+        "SEMI JOIN school_days sd ON sd.laestab = m.laestab AND sd.d = m.d "
+        "WHERE m.session IN ('AM', 'PM') GROUP BY ALL), "
+        "last_break AS (SELECT laestab, upn, max(d) AS after FROM eff "
+        f"WHERE code NOT IN ({_ABSENT}) AND code NOT IN ({_NEUTRAL}) GROUP BY ALL) "
+        "SELECT m.* FROM candidate_mark_rows m JOIN open_candidates o USING (laestab, upn) "
+        "LEFT JOIN last_break b USING (laestab, upn) "
+        "WHERE m.d >= coalesce(b.after, DATE '0001-01-01')"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE run_candidates AS SELECT * FROM open_candidates")
+    con.execute(
+        "CREATE OR REPLACE TABLE run_state AS "  # noqa: S608 - constant SQL
+        "SELECT laestab, upn, first_seq, last_seq, sessions, data_gaps FROM ("
+        + RUNS_SQL.replace("FROM candidate_mark_rows m", "FROM open_marks m").replace(
+            "ORDER BY g.laestab, c.upn, g.first_seq", ""
+        )
+        + ") WHERE open",
+        {"min_sessions": 1},
+    )
+    con.execute("CREATE OR REPLACE TABLE school_state AS SELECT * FROM school_end")
+
+
+#: The marks of each run in ``found_runs`` at least ``$min_sessions`` long: every school
+#: session from its first G/N/O on (at most ``$limit``, up to its last), with the code or
+#: NULL (no mark), as ``[date, session, code]`` lists. One query for every run, over the
+#: candidates' marks already read (a session given twice shows the code the run used).
+EVIDENCE_SQL = """
+WITH wanted AS (
+    SELECT laestab, upn, first_seq, least(last_seq, first_seq + $limit - 1) AS upto
+    FROM found_runs WHERE sessions >= $min_sessions
+),
+their_marks AS (
+    SELECT m.laestab, m.upn, m.d, m.session, max(m.code) AS code
+    FROM {marks} m SEMI JOIN wanted w ON w.laestab = m.laestab AND w.upn = m.upn
+    GROUP BY ALL
+)
+SELECT w.laestab, w.upn, w.first_seq,
+    list([strftime(s.d, '%Y-%m-%d'), s.session, m.code] ORDER BY s.seq) AS marks
+FROM wanted w
+JOIN school_sessions s ON s.laestab = w.laestab AND s.seq BETWEEN w.first_seq AND w.upto
+LEFT JOIN their_marks m
+    ON m.laestab = w.laestab AND m.upn = w.upn AND m.d = s.d AND m.session = s.session
+GROUP BY w.laestab, w.upn, w.first_seq
+"""
+
+
+def run_evidence(
+    con: Any, min_sessions: int, limit: int, *, marks_table: str = "candidate_mark_rows"
+) -> dict[tuple[str, str, int], list[list[str | None]]]:
+    """The marks of every run in ``found_runs`` at least ``min_sessions`` long (first
+    ``limit`` sessions), by ``(laestab, upn, first_seq)``: set-wise, one query."""
+    sql = EVIDENCE_SQL.format(marks=marks_table)
+    return {
+        (laestab, upn, first_seq): marks
+        for laestab, upn, first_seq, marks in con.execute(
+            sql, {"min_sessions": min_sessions, "limit": limit}
+        ).fetchall()
+    }
 
 
 ATTENDANCE_SQL = f"""
@@ -440,14 +680,14 @@ class AttendanceRow:
 
 
 def attendance_summary(
-    con: Any, start: date, as_of: date, upns: Iterable[str] | None = None
+    con: Any, start: date, as_of: date, upns: Iterable[str] | None = None, *, marks: str = "marks"
 ) -> list[AttendanceRow]:
     """Attendance per pupil from ``start`` to ``as_of`` (school sessions only).
 
-    Attended: present and approved educational activity. Possible: every mark but D, Z, #
-    and X. ``illness``: sessions coded I.
+    Attended: present and approved educational activity. Possible: every mark but D, Z, #,
+    X and the "unable to attend" codes Q and Y1 to Y7. ``illness``: sessions coded I.
     """
-    sql = ATTENDANCE_SQL
+    sql = ATTENDANCE_SQL.replace("FROM marks m", f"FROM {marks} m")
     params: dict[str, Any] = {"start": start, "as_of": as_of}
     if upns is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE wanted_upns (upn VARCHAR)")
@@ -469,13 +709,14 @@ HAVING count(*) >= $min_sessions
 
 
 def illness_pupils(
-    con: Any, start: date, as_of: date, min_sessions: int
+    con: Any, start: date, as_of: date, min_sessions: int, *, marks: str = "marks"
 ) -> list[tuple[str, str, int, date]]:
     """Pupils with at least ``min_sessions`` illness (I) sessions from ``start`` to ``as_of``."""
     return [
         tuple(row)
         for row in con.execute(
-            ILLNESS_SQL, {"start": start, "as_of": as_of, "min_sessions": min_sessions}
+            ILLNESS_SQL.replace("FROM marks m", f"FROM {marks} m"),
+            {"start": start, "as_of": as_of, "min_sessions": min_sessions},
         ).fetchall()
     ]
 
@@ -491,64 +732,66 @@ def nth_school_day_after(con: Any, laestab: str, after: date, n: int) -> date | 
 
 # --- One-day increments -------------------------------------------------------------------
 #
-# After a full run, ``save_run_state`` keeps every open run (any length) and each school's
-# last marked session. ``incremental_runs`` then reads only the new marks (a view
-# ``new_marks`` with the columns of ``marks``): each open run is carried in as one
-# synthetic G/N/O row holding its sessions and gaps so far, followed by the new sessions,
-# and the same segment-and-aggregate step gives the runs as a full recompute would.
+# The state after a detection: every open run (of any length) in ``run_state`` and each
+# school's last marked session in ``school_state``. ``incremental_runs`` then reads only
+# the new marks (a view ``new_marks`` with the columns of ``marks``): each open run is
+# carried in as one synthetic G/N/O row holding its sessions and gaps so far, followed by
+# the new sessions, and the same segment-and-aggregate step gives the runs as a full
+# recompute would. A pupil with a new mark on or before the school's end of data (a late
+# correction) is recomputed from all their marks instead.
 
-STATE_SQL = """
-CREATE OR REPLACE TABLE school_state AS
-SELECT m.laestab, max(s.seq) AS end_seq
-FROM marks m
-JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
-WHERE m.d <= $as_of
-GROUP BY m.laestab
-"""
-
-
-#: Pupils whose last G/N/O comes after their last break: only they can have an open run.
-_OPEN_CANDIDATES = f"""SELECT laestab, upn, row_number() OVER () AS pid FROM (
-    SELECT m.laestab, m.upn FROM marks m
-    JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
-    WHERE m.d <= $as_of
-    GROUP BY m.laestab, m.upn
-    HAVING max(s.seq) FILTER (WHERE m.code IN ({_ABSENT})) > coalesce(
-        max(s.seq) FILTER (WHERE m.code NOT IN ({_ABSENT}) AND m.code NOT IN ({_NEUTRAL})), -1
-    )
-)"""  # noqa: S608 - constant SQL built from the code tables
+#: Pupils who may have an open run: their last G/N/O is on or after their last breaking
+#: mark's day, or that day is not a school day of theirs (a mark the calendar now
+#: ignores). One pass over the marks, no calendar join.
+OPEN_CANDIDATES_SQL = f"""
+CREATE OR REPLACE TEMP TABLE open_candidates AS
+WITH p AS (
+    SELECT laestab, upn,
+        max(d) FILTER (WHERE code IN ({_ABSENT})) AS last_absent,
+        max(d) FILTER (WHERE code NOT IN ({_ABSENT}) AND code NOT IN ({_NEUTRAL})) AS last_break
+    FROM marks WHERE d <= $as_of
+    GROUP BY laestab, upn
+    HAVING max(d) FILTER (WHERE code IN ({_ABSENT})) IS NOT NULL
+)
+SELECT laestab, upn, row_number() OVER () AS pid
+FROM p
+WHERE last_break IS NULL OR last_absent >= last_break
+   OR NOT EXISTS (SELECT 1 FROM school_days sd WHERE sd.laestab = p.laestab
+                  AND sd.d = p.last_break)
+"""  # noqa: S608 - constant SQL built from the code tables
 
 
 def save_run_state(con: Any, as_of: date) -> None:
-    """Keep the open runs and each school's end of data, for :func:`incremental_runs`.
+    """``run_state`` (every open run, any length) and ``school_state`` as of ``as_of``.
 
-    The same run query as a full detection, but only over the pupils who can have an
-    open run (their last G/N/O is after their last break), of any length.
+    Only the pupils who may have an open run are looked at, and of each only the marks
+    from the day of their last break on: one pass over the marks and a small run query.
+    (:func:`absence_runs` with ``with_state`` does the same within a full detection.)
     """
-    con.execute(STATE_SQL, {"as_of": as_of})
-    _candidates(con, _OPEN_CANDIDATES, as_of, 1)
+    school_ends(con, as_of)
+    con.execute(OPEN_CANDIDATES_SQL, {"as_of": as_of})
     con.execute(
-        "CREATE OR REPLACE TABLE run_state AS "  # noqa: S608 - constant SQL
-        "SELECT laestab, upn, first_seq, last_seq, sessions, data_gaps FROM ("
-        + RUNS_SQL.replace("ORDER BY g.laestab, c.upn, g.first_seq", "")
-        + ") WHERE open",
-        {"as_of": as_of, "min_sessions": 1},
+        "CREATE OR REPLACE TEMP TABLE candidate_mark_rows AS "
+        "SELECT m.laestab, m.upn, m.d, m.session, m.code FROM marks m "
+        "SEMI JOIN open_candidates c ON c.laestab = m.laestab AND c.upn = m.upn "
+        "WHERE m.d <= $as_of",
+        {"as_of": as_of},
     )
+    _state_from_open_candidates(con)
 
 
 INCREMENT_SQL = f"""
 WITH nm AS MATERIALIZED (
-    SELECT m.laestab, m.upn, s.seq, m.code
+    SELECT m.laestab, m.upn, s.seq, max(m.code) AS code
     FROM new_marks m
     JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
     WHERE m.d <= $as_of
+    GROUP BY ALL
 ),
 ends AS (
-    SELECT coalesce(n.laestab, o.laestab) AS laestab,
-        greatest(coalesce(n.end_seq, 0), coalesce(o.end_seq, 0)) AS end_seq,
-        coalesce(o.end_seq, 0) AS old_end
-    FROM (SELECT laestab, max(seq) AS end_seq FROM nm GROUP BY laestab) n
-    FULL JOIN school_state o ON o.laestab = n.laestab
+    -- school_end: the new end of each school's data (from every new mark).
+    SELECT e.laestab, e.end_seq, coalesce(o.end_seq, 0) AS old_end
+    FROM school_end e LEFT JOIN school_state o ON o.laestab = e.laestab
 ),
 fresh AS (
     SELECT laestab, upn, min(seq) AS start_seq FROM nm
@@ -606,35 +849,75 @@ FROM groups g
 LEFT JOIN school_sessions f ON f.laestab = g.laestab AND f.seq = g.first_seq
 LEFT JOIN school_sessions l ON l.laestab = g.laestab AND l.seq = g.last_seq
 WHERE g.sessions >= 1
-ORDER BY g.laestab, g.upn, g.first_seq
 """  # noqa: S608 - constant SQL built from the code tables
+
+#: Pupils with a new mark on or before their school's end of data: recomputed whole.
+CORRECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE corrected AS
+SELECT DISTINCT m.laestab, m.upn
+FROM new_marks m
+JOIN school_sessions s ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session
+JOIN school_state e ON e.laestab = m.laestab
+WHERE m.d <= $as_of AND s.seq <= e.end_seq
+"""
 
 
 def incremental_runs(con: Any, as_of: date, *, keep_state: bool = True) -> list[RunRow]:
     """Runs touched by the marks in ``new_marks`` (open runs carried in from the state).
 
-    Returns every run that the new marks extended, closed or started (runs already closed
-    before are not repeated). With ``keep_state`` the state moves on to ``as_of``.
+    Returns every run that the new marks extended, closed or started, and every run of a
+    pupil with a late correction (a new mark on or before the school's end of data; that
+    pupil is recomputed from all their marks in ``marks``). Runs already closed before
+    are not repeated. The runs are left in ``found_runs``; with ``keep_state`` the state
+    moves on to ``as_of``.
     """
-    con.execute("CREATE OR REPLACE TEMP TABLE increment_runs AS " + INCREMENT_SQL, {"as_of": as_of})
+    con.execute(CORRECTED_SQL, {"as_of": as_of})
+    (corrections,) = con.execute("SELECT count(*) FROM corrected").fetchone()
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW increment_marks AS SELECT * FROM new_marks m "
+        "WHERE NOT EXISTS (SELECT 1 FROM corrected c WHERE c.laestab = m.laestab "
+        "AND c.upn = m.upn)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW increment_state AS SELECT * FROM run_state r "
+        "WHERE NOT EXISTS (SELECT 1 FROM corrected c WHERE c.laestab = r.laestab "
+        "AND c.upn = r.upn)"
+    )
+    # The new end of each school's data.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE school_end AS "
+        "SELECT laestab, max(end_seq) AS end_seq FROM (SELECT * FROM school_state "
+        "UNION ALL SELECT m.laestab, max(s.seq) FROM new_marks m JOIN school_sessions s "
+        "ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session "
+        "WHERE m.d <= $as_of GROUP BY m.laestab) GROUP BY laestab",
+        {"as_of": as_of},
+    )
+    sql = INCREMENT_SQL.replace("FROM new_marks m", "FROM increment_marks m").replace(
+        "FROM run_state r", "FROM increment_state r"
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE found_runs AS " + sql, {"as_of": as_of})
+    if corrections:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE run_candidates AS "
+            "SELECT laestab, upn, row_number() OVER () AS pid FROM corrected"
+        )
+        con.execute(CANDIDATE_MARKS_SQL, {"as_of": as_of})
+        con.execute(
+            "INSERT INTO found_runs "
+            + RUNS_SQL.replace("ORDER BY g.laestab, c.upn, g.first_seq", ""),
+            {"min_sessions": 1},
+        )
     rows = [
         RunRow(*row)
         for row in con.execute(
-            "SELECT * FROM increment_runs ORDER BY laestab, upn, first_seq"
+            "SELECT * FROM found_runs ORDER BY laestab, upn, first_seq"
         ).fetchall()
     ]
     if keep_state:
-        con.execute(
-            "CREATE OR REPLACE TABLE school_state AS "
-            "SELECT laestab, max(end_seq) AS end_seq FROM (SELECT * FROM school_state "
-            "UNION ALL SELECT m.laestab, max(s.seq) FROM new_marks m JOIN school_sessions s "
-            "ON s.laestab = m.laestab AND s.d = m.d AND s.session = m.session "
-            "WHERE m.d <= $as_of GROUP BY m.laestab) GROUP BY laestab",
-            {"as_of": as_of},
-        )
+        con.execute("CREATE OR REPLACE TABLE school_state AS SELECT * FROM school_end")
         # Set-based: the open runs become the new state (no row-by-row inserts).
         con.execute(
             "CREATE OR REPLACE TABLE run_state AS SELECT laestab, upn, first_seq, last_seq, "
-            "sessions, data_gaps FROM increment_runs WHERE open"
+            "sessions, data_gaps FROM found_runs WHERE open"
         )
     return rows

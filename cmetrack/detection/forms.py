@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from cmetrack.core.uploads import validate_upload
+from cmetrack.kit.uploads import validate_upload
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.choices import VulnerableGroup
 
@@ -181,3 +181,16 @@ class DeletionReturnForm(forms.Form):
         label="Parent the pupil lives with", max_length=150, required=False
     )
     parent_phone = forms.CharField(label="Parent's phone number", max_length=40, required=False)
+    school_enquiries = forms.CharField(
+        label="The school's enquiries (grounds h and i)",
+        help_text="What the school did, jointly with the authority, to find the pupil",
+        max_length=4000,
+        required=False,
+    )
+    la_enquiries = forms.CharField(
+        label="The authority's enquiries (grounds h and i)",
+        help_text="What the local authority did to find the pupil",
+        max_length=4000,
+        required=False,
+    )
+    leave_ended_on = _date_field("Last day of the authorised leave (ground h)", required=False)

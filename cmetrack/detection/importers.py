@@ -9,32 +9,41 @@ README ("Data feeds").
 from __future__ import annotations
 
 import contextlib
-import errno
+import csv
 import hashlib
 import itertools
 import logging
 import os
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from django.conf import settings
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
-from cmetrack.core.storage import StorageUnavailable, staged_upload
+from cmetrack.kit.db import update_fields_many
+from cmetrack.kit.storage import StorageUnavailable, staged_upload
 from cmetrack.organisations.models import Organisation
 from cmetrack.people.choices import Sex
 from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
+from cmetrack.registers.services import (
+    home_education_deletion_refusals,
+    home_education_from_deletion_return,
+)
 from cmetrack.rules.attendance import AttendanceCodeError, attendance_code
-from cmetrack.rules.upn import InvalidUPN, validate_upn
+from cmetrack.rules.deletion import ground_h_problem, joint_enquiries_problem
+from cmetrack.rules.upn import CHECK_LETTERS, InvalidUPN, validate_upn
 from cmetrack.schoolcalendar.models import ClosureDay, Term
-from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
+from cmetrack.schoolcalendar.selectors import closure_rows, school_days, term_rows
 
-from . import engine
+from . import engine, lines, store
 from .imports import (
+    MAX_REPORTED_PROBLEMS,
     ImportContext,
     ProgressListener,
     csv_rows,
@@ -53,6 +62,7 @@ from .models import (
     ImportRun,
     ImportStatus,
 )
+from .registries import DeletionToCheck, after_roll_import_run, deletion_refusals
 
 logger = logging.getLogger(__name__)
 
@@ -219,11 +229,9 @@ def roll_import(
         handler=handler,
     )
     if done.status != ImportStatus.FAILED:
-        # New joiners are looked for in the lost-pupil area (issue 9): the snapshots not
-        # yet checked, this file's among them; a repeat import checks nothing again.
-        from cmetrack.transfers.services import lost_pupils_check_rolls
-
-        lost_pupils_check_rolls(actor=actor)
+        # What follows a roll's import in the areas above (transfers: new joiners are
+        # looked for in the lost-pupil area).
+        after_roll_import_run(actor)
     return done
 
 
@@ -351,6 +359,9 @@ DELETION_OPTIONAL = (
     "future_postcode",
     "parent_name",
     "parent_phone",
+    "school_enquiries",
+    "la_enquiries",
+    "leave_ended_on",
 )
 ADDITION_COLUMNS = ("laestab", "upn", "legal_given_name", "legal_family_name", "dob", "joined_on")
 ALLOCATION_COLUMNS = (
@@ -416,8 +427,6 @@ def deletions_import(
 
 
 def _deletions(path: Path, context: ImportContext) -> None:
-    from cmetrack.virtualschool.services import DeletionToCheck, deletion_return_refusals
-
     good: list[tuple[dict[str, Any], dict[str, Any]]] = []
     in_care_checks: list[DeletionToCheck] = []
     for line, row in csv_rows(path, context, DELETION_COLUMNS, DELETION_OPTIONAL):
@@ -440,8 +449,22 @@ def _deletions(path: Path, context: ImportContext) -> None:
         start = parse_date(
             context, line, "destination_start", row.get("destination_start", ""), required=False
         )
+        leave_ended = parse_date(
+            context, line, "leave_ended_on", row.get("leave_ended_on", ""), required=False
+        )
+        enquiries = joint_enquiries_problem(
+            ground, row.get("school_enquiries", ""), row.get("la_enquiries", "")
+        )
+        if enquiries:
+            context.error(line, "school_enquiries", enquiries)
         if school is None or identity is None or deleted_on is None:
             continue
+        if ground == DeletionGround.H:
+            after = leave_ended or deleted_on
+            days = school_days(school, after + timedelta(days=1), deleted_on)
+            problem = ground_h_problem(leave_ended, deleted_on, days)
+            if problem:
+                context.error(line, "leave_ended_on", problem)
         named = bool(destination or row.get("destination_name", "").strip())
         in_care_checks.append(
             DeletionToCheck(line, identity["upn"], ground, deleted_on, named, start)
@@ -461,31 +484,44 @@ def _deletions(path: Path, context: ImportContext) -> None:
                     "future_postcode": row.get("future_postcode", "").upper()[:10],
                     "parent_name": row.get("parent_name", "")[:150],
                     "parent_phone": row.get("parent_phone", "")[:40],
+                    "school_enquiries": row.get("school_enquiries", "")[:4000],
+                    "la_enquiries": row.get("la_enquiries", "")[:4000],
+                    "leave_ended_on": leave_ended,
                 },
             )
         )
     # Virtual School rule: a child in care stays on roll until a new school admits them.
-    for line, message in deletion_return_refusals(in_care_checks):
+    for line, message in deletion_refusals(in_care_checks):
         context.error(line, "", message)
     # Home education (2026 Act): no ground (f) deletion without the authority's consent
     # where it is needed; every ground (f) return puts the child on the home-education list.
-    from cmetrack.registers.services import (
-        home_education_deletion_refusals,
-        home_education_from_deletions,
-    )
-
     for line, message in home_education_deletion_refusals(
         (c.line, c.upn, c.ground, keys["school"])
         for c, (keys, _) in zip(in_care_checks, good, strict=True)
     ):
         context.error(line, "ground", message)
+    # A UPN never seen on any school's roll: accepted, but said (a typing error, or a
+    # pupil the authority has never been told of).
+    known = set(
+        RollEntry.objects.filter(upn__in={k["upn"] for k, _ in good}).values_list("upn", flat=True)
+    )
+    for check, (keys, _) in zip(in_care_checks, good, strict=True):
+        if keys["upn"] not in known:
+            context.warning(
+                check.line,
+                "upn",
+                f"{keys['upn']} has never been on any school's roll sent to the authority: "
+                "check the UPN",
+            )
     context.check()
     for done, (keys, values) in enumerate(good):
         context.progress(done, len(good), "Saving")
         _upsert(context, DeletionReturn, keys, values)
-    home_education_from_deletions(
-        actor=context.actor, keys=[k for k, v in good if v["ground"] == DeletionGround.F]
-    )
+    # Every ground (f) return puts its child on the home-education list.
+    for keys, values in good:
+        if values["ground"] == DeletionGround.F:
+            deletion = DeletionReturn.objects.select_related("school").get(**keys)
+            home_education_from_deletion_return(actor=context.actor, deletion=deletion)
 
 
 #: A deletion return the server could not store (disk full or read-only).
@@ -636,6 +672,19 @@ def attendance_import(
     )
 
 
+_LETTERS = CHECK_LETTERS
+#: Whether ``upn`` (upper case, no spaces) is a valid UPN, as ``rules.upn.validate_upn``
+#: decides it: a check letter, 11 digits, a digit or letter, and the check letter the
+#: weighted sum gives (tested against the Python rule).
+UPN_VALID_SQL = (
+    "(regexp_full_match(upn, '[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]') AND "
+    f"substr('{_LETTERS}', 1 + CAST((list_sum([coalesce(TRY_CAST(substr(upn, k, 1) AS "
+    "INTEGER), 0) * k for k in range(2, 13)]) + 13 * CASE WHEN substr(upn, 13, 1) "
+    "BETWEEN '0' AND '9' THEN coalesce(TRY_CAST(substr(upn, 13, 1) AS INTEGER), 0) "
+    f"ELSE strpos('{_LETTERS}', substr(upn, 13, 1)) - 1 END) % 23 AS INTEGER), 1) "
+    "= substr(upn, 1, 1))"
+)
+
 _RAW_SQL = """
 CREATE TABLE raw AS
 SELECT line, trim(CAST(laestab AS VARCHAR)) AS laestab_raw,
@@ -647,37 +696,110 @@ SELECT line, trim(CAST(laestab AS VARCHAR)) AS laestab_raw,
     ) AS d,
     upper(trim(CAST(session AS VARCHAR))) AS session,
     upper(trim(CAST(code AS VARCHAR))) AS code
-FROM (SELECT row_number() OVER () + {offset} AS line, * FROM {source})
+FROM ({source})
 """
+#: A CSV file read as it is (see :func:`lines.is_plain_csv`): row n is line n + 1.
+_PLAIN_CSV = (
+    "SELECT row_number() OVER () + 1 AS line, * FROM read_csv(?, header = true, "
+    "delim = ',', quote = '\"', escape = '\"', auto_detect = false, columns = "
+    "{'laestab': 'VARCHAR', 'upn': 'VARCHAR', 'date': 'VARCHAR', 'session': 'VARCHAR', "
+    "'code': 'VARCHAR'})"
+)
+_PARQUET = "SELECT row_number() OVER () AS line, * FROM read_parquet(?)"
+#: The careful reading's output (:func:`_attendance_csv_careful`): the line is a column.
+_CAREFUL_CSV = (
+    "SELECT * FROM read_csv(?, header = true, delim = ',', "
+    "quote = '\"', escape = '\"', auto_detect = false, columns = "
+    "{'line': 'BIGINT', 'laestab': 'VARCHAR', 'upn': 'VARCHAR', 'date': 'VARCHAR', "
+    "'session': 'VARCHAR', 'code': 'VARCHAR'})"
+)
+
+
+def _attendance_source(path: Path, context: ImportContext, con: Any) -> tuple[str, Path | None]:
+    """The SQL that reads the marks with their real line numbers (bound to one path), and
+    the temporary file to remove afterwards; ``("", None)`` if the file cannot be read."""
+    with path.open("rb") as handle:
+        is_parquet = handle.read(4) == b"PAR1"
+    if is_parquet:
+        try:
+            columns = [
+                str(row[0]).lower()
+                for row in con.execute(
+                    "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
+                ).fetchall()
+            ]
+        except Exception as exc:
+            context.error(0, "", f"the file could not be read as Parquet: {exc}")
+            return "", None
+        missing = [c for c in ATTENDANCE_COLUMNS if c not in columns]
+        if missing:
+            context.error(
+                0,
+                ", ".join(missing),
+                f"the file has no column {', '.join(missing)} "
+                f"(expected: {','.join(ATTENDANCE_COLUMNS)}; found: {', '.join(columns)})",
+            )
+            return "", None
+        return _PARQUET, None
+    with path.open("rb") as handle:
+        header = handle.readline(lines.MAX_LINE_BYTES).decode("utf-8-sig", "replace")
+    names = [h.strip().strip('"').strip().lower() for h in header.rstrip("\r\n").split(",")]
+    if names == list(ATTENDANCE_COLUMNS) and lines.is_plain_csv(path, len(names)):
+        return _PLAIN_CSV, None
+    return _attendance_csv_careful(path, context)
+
+
+def _attendance_csv_careful(path: Path, context: ImportContext) -> tuple[str, Path | None]:
+    """Read the CSV line by line (columns by name in any order; each unreadable line, short
+    or long row its own error) into a clean temporary CSV that carries each row's line."""
+    target = path.with_name(f".{path.name}.{uuid.uuid4().hex}.lines.csv")
+    good = 0
+    try:
+        with target.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", *ATTENDANCE_COLUMNS])
+            for line, row in csv_rows(path, context, ATTENDANCE_COLUMNS):
+                writer.writerow([line, *(row[c] for c in ATTENDANCE_COLUMNS)])
+                good += 1
+    except OSError:
+        target.unlink(missing_ok=True)
+        raise
+    if not good and context.error_count:
+        target.unlink(missing_ok=True)
+        return "", None
+    return _CAREFUL_CSV, target
 
 
 def _attendance(path: Path, context: ImportContext) -> None:
     con = engine.connect()
-    is_parquet = path.read_bytes()[:4] == b"PAR1"
-    source = "read_parquet(?)" if is_parquet else "read_csv(?, header = true, all_varchar = true)"
-    try:
-        columns = [
-            str(row[0]).lower()
-            for row in con.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()  # noqa: S608 - bound values
-        ]
-    except Exception as exc:
-        context.error(
-            1, "", f"the file could not be read as {'Parquet' if is_parquet else 'CSV'}: {exc}"
-        )
-        return
-    missing = [c for c in ATTENDANCE_COLUMNS if c not in columns]
-    if missing:
-        context.error(
-            1,
-            ", ".join(missing),
-            f"the header is missing {', '.join(missing)} "
-            f"(expected: {','.join(ATTENDANCE_COLUMNS)})",
-        )
-        return
-    # Line numbers: CSV line 2 is the first row; in Parquet, "line" is the row number.
     context.progress(0, None, "Reading the marks")
-    con.execute(_RAW_SQL.format(offset=0 if is_parquet else 1, source=source), [str(path)])
-    context.rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+    source, temporary = _attendance_source(path, context, con)
+    if not source:
+        return
+    if source == _PLAIN_CSV:
+        try:
+            con.execute(_RAW_SQL.format(source=source), [str(path)])
+        except duckdb.Error:
+            # Short and long lines whose commas balanced out: read it carefully instead.
+            source, temporary = _attendance_csv_careful(path, context)
+            if not source:
+                return
+    try:
+        careful_rows = context.rows  # (the careful reading counts rows, blank lines not)
+        if temporary is not None:
+            con.execute(_RAW_SQL.format(source=source), [str(temporary)])
+        elif source != _PLAIN_CSV:
+            con.execute(_RAW_SQL.format(source=source), [str(path)])
+    except duckdb.Error as exc:
+        context.error(0, "", f"the file could not be read: {exc}")
+        return
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    if temporary is None:
+        context.rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+    else:
+        context.rows = careful_rows
     context.progress(0, context.rows, "Checking marks")
 
     # Schools: known, and allowed for this importer.
@@ -703,8 +825,11 @@ def _attendance(path: Path, context: ImportContext) -> None:
                 message,
             )
 
-    # UPNs: validated once per distinct value.
-    for (upn,) in con.execute("SELECT DISTINCT upn FROM raw").fetchall():
+    # UPNs: validated once per distinct value; those the check in SQL passes are valid
+    # (the same rule), the others are checked again for the reason.
+    for (upn,) in con.execute(
+        f"SELECT DISTINCT upn FROM raw WHERE NOT coalesce({UPN_VALID_SQL}, false)"  # noqa: S608 - constant SQL
+    ).fetchall():
         try:
             validate_upn(upn or "")
         except InvalidUPN as exc:
@@ -747,18 +872,61 @@ def _attendance(path: Path, context: ImportContext) -> None:
         return
     context.progress(context.rows // 2, context.rows, "Checking school days")
 
-    # Non-school days: a warning each, and the mark is left out.
+    # Marks dated outside every loaded term: refused (a forgotten calendar must not lose a
+    # month of marks quietly). Marks on a weekend, holiday or closure inside a term: a
+    # warning each, left out, and counted in one plain sentence.
     laestabs = [x for (x,) in con.execute("SELECT DISTINCT laestab_raw FROM raw").fetchall()]
     engine.load_calendar(con, term_rows(), closure_rows())
+    outside = "NOT EXISTS (SELECT 1 FROM terms t WHERE raw.d BETWEEN t.term_start AND t.term_end)"
+    (count, first, last) = con.execute(
+        f"SELECT count(*), min(d), max(d) FROM raw WHERE {outside}"  # noqa: S608 - constant SQL
+    ).fetchone()
+    if count:
+        loaded = con.execute("SELECT min(term_start), max(term_end) FROM terms").fetchone()
+        where = (
+            f"the school calendar loaded runs from {loaded[0]:%-d %B %Y} to {loaded[1]:%-d %B %Y}"
+            if loaded[0]
+            else "no term dates are loaded"
+        )
+        context.error(
+            0,
+            "date",
+            f"{count:,} mark{'s are' if count != 1 else ' is'} dated outside the school "
+            f"calendar ({first:%-d %B %Y} to {last:%-d %B %Y}; {where}). Nothing was "
+            "imported: load the term dates for these days first, then send the file again",
+        )
+        _row_errors(
+            con,
+            context,
+            outside,
+            [],
+            "date",
+            None,
+            lambda d: f"{d:%-d %B %Y} is not in any term of the school calendar loaded",
+            "d",
+        )
+        return
     (last_day,) = con.execute("SELECT max(d) FROM raw").fetchone()
     engine.build_school_days(con, last_day, laestabs)
+    not_school_day = (
+        "NOT EXISTS (SELECT 1 FROM school_days s WHERE s.laestab = r.laestab_raw AND s.d = r.d)"
+    )
+    (ignored,) = con.execute(f"SELECT count(*) FROM raw r WHERE {not_school_day}").fetchone()  # noqa: S608 - constant SQL
+    if ignored:
+        context.warning(
+            0,
+            "date",
+            f"{ignored:,} mark{'s were' if ignored != 1 else ' was'} on days that are not school "
+            "days (weekends, holidays or closure days) and left out",
+        )
     for line, d, laestab in con.execute(
-        "SELECT line, d, laestab_raw FROM raw r WHERE NOT EXISTS (SELECT 1 FROM school_days s "
-        "WHERE s.laestab = r.laestab_raw AND s.d = r.d) ORDER BY line"
+        f"SELECT line, d, laestab_raw FROM raw r WHERE {not_school_day} ORDER BY line LIMIT ?",  # noqa: S608 - constant SQL
+        [MAX_REPORTED_PROBLEMS - 1],
     ).fetchall():
         context.warning(
             line, "date", f"{d:%A %-d %B %Y} is not a school day at {laestab}: mark ignored"
         )
+    context.warning_count = max(context.warning_count, ignored + 1)
     con.execute(
         "CREATE TABLE good AS SELECT laestab_raw AS laestab, upn, d AS date, session, code, "
         "CASE WHEN month(d) >= 9 THEN year(d) ELSE year(d) - 1 END AS academic_year "
@@ -788,91 +956,177 @@ def _row_errors(
 
 
 def _write_partitions(con: Any, context: ImportContext) -> None:
+    """Append the marks that are new or changed to the store: one delta file per school
+    and academic year, named after this import (see :mod:`cmetrack.detection.store`). No
+    existing file is rewritten. A mark dated after the partition's last mark is new; only
+    marks on or before it are compared with what the store holds (a repeat, or a
+    correction), so a school day's import reads nothing back."""
     root = attendance_dir()
     schools = context.schools
+    known = {
+        (p.school.laestab, p.academic_year): p
+        for p in AttendancePartition.objects.select_related("school__local_authority")
+    }
+    con.execute("CREATE OR REPLACE TABLE known_parts (laestab VARCHAR, year INTEGER, last DATE)")
+    rows = [(la, year, p.last_date) for (la, year), p in known.items() if p.last_date]
+    if rows:
+        con.executemany("INSERT INTO known_parts VALUES (?, ?, ?)", rows)
+    (to_compare,) = con.execute(
+        "SELECT count(*) FROM good g JOIN known_parts k "
+        "ON k.laestab = g.laestab AND k.year = g.academic_year WHERE g.date <= k.last"
+    ).fetchone()
+    if to_compare:
+        laestabs = [
+            la
+            for (la,) in con.execute(
+                "SELECT DISTINCT g.laestab FROM good g JOIN known_parts k ON k.laestab = "
+                "g.laestab AND k.year = g.academic_year WHERE g.date <= k.last"
+            ).fetchall()
+        ]
+        store.create_store_view(con, root, name="stored_marks", laestabs=laestabs)
+        old = (
+            "(SELECT s.laestab, s.upn, s.d, s.session, s.code FROM stored_marks s "
+            "SEMI JOIN (SELECT DISTINCT laestab, date FROM good) g "
+            "ON g.laestab = s.laestab AND g.date = s.d)"
+        )
+    else:
+        old = (
+            "(SELECT NULL::VARCHAR AS laestab, NULL::VARCHAR AS upn, NULL::DATE AS d, "
+            "NULL::VARCHAR AS session, NULL::VARCHAR AS code WHERE false)"
+        )
+    # Each good mark with what the store holds for it (NULL: nothing, a new mark).
+    con.execute(
+        "CREATE OR REPLACE TABLE changed AS "  # noqa: S608 - our SQL
+        "SELECT g.laestab, g.upn, g.date, g.session, g.code, g.academic_year, "
+        "o.code IS NULL AS is_new "
+        "FROM good g LEFT JOIN known_parts k "
+        "ON k.laestab = g.laestab AND k.year = g.academic_year AND g.date <= k.last "
+        f"LEFT JOIN {old} o ON k.laestab IS NOT NULL AND o.laestab = g.laestab "
+        "AND o.upn = g.upn AND o.d = g.date AND o.session = g.session "
+        "WHERE o.code IS DISTINCT FROM g.code"
+    )
     parts = con.execute(
-        "SELECT laestab, academic_year, count(*) FROM good GROUP BY ALL ORDER BY ALL"
+        "SELECT laestab, academic_year, count(*), count(*) FILTER (WHERE is_new), "
+        "min(date), max(date) FROM changed GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     moves: list[tuple[Path, Path]] = []
-    metadata: list[tuple[Organisation, int, Path, int, date, date]] = []
-    saved = 0
-    context.progress(0, sum(int(p[2]) for p in parts), "Saving marks")
+    total = sum(int(p[2]) for p in parts)
+    context.progress(0, total, "Saving marks")
+    # One write for every school and year: DuckDB writes each partition's delta into its
+    # folder under a hidden temporary name; each is renamed into place at the end.
+    prefix = f".{store.delta_name(context.run.pk)}-{uuid.uuid4().hex[:8]}-"
+    now = timezone.now()
+
+    def written() -> list[Path]:
+        return [
+            p
+            for laestab, year, *_ in parts
+            for p in store.partition_dir(root, laestab, year).glob(f"{prefix}*.tmp")
+        ]
+
     try:
-        for laestab, year, _count in parts:
-            context.progress(saved)
-            saved += int(_count)
-            final = root / f"school={laestab}" / f"year={year}" / "marks.parquet"
-            with _storage(final):
-                final.parent.mkdir(parents=True, exist_ok=True)
-            temp = final.with_name(f".marks-{context.run.pk}.parquet.tmp")
-            new = (
-                "(SELECT laestab, upn, date, session, code FROM good "
-                "WHERE laestab = ? AND academic_year = ?)"
-            )
-            params: list[Any] = [laestab, year]
-            if final.exists():
-                old = "read_parquet(?)"
-                (changes,) = con.execute(
-                    f"SELECT count(*) FROM {new} n LEFT JOIN {old} o "  # noqa: S608 - bound values
-                    "ON o.upn = n.upn AND o.date = n.date AND o.session = n.session "
-                    "WHERE o.code IS DISTINCT FROM n.code",
-                    [*params, str(final)],
-                ).fetchone()
-                merged = (
-                    "SELECT laestab, upn, date, session, code FROM "  # noqa: S608 - bound values
-                    f"(SELECT *, 1 AS pri FROM {new} "
-                    f"UNION ALL SELECT laestab, upn, date, session, code, 0 FROM {old}) "
-                    "QUALIFY row_number() OVER "
-                    "(PARTITION BY upn, date, session ORDER BY pri DESC) = 1"
+        if parts:
+            with _storage(root):
+                root.mkdir(parents=True, exist_ok=True)
+                _copy_partitioned(
+                    con,
+                    "SELECT laestab, upn, date, session, code, laestab AS school, "
+                    "academic_year AS year FROM changed "
+                    "ORDER BY laestab, academic_year, upn, date, session",
+                    root,
+                    prefix,
                 )
-                merge_params = [*params, str(final)]
-            else:
-                changes = _count
-                merged = f"SELECT * FROM {new}"  # noqa: S608 - bound values
-                merge_params = params
-            if not changes:
+        new_parts: list[AttendancePartition] = []
+        old_parts: list[AttendancePartition] = []
+        for laestab, year, _count, new_keys, first, last in parts:
+            folder = store.partition_dir(root, laestab, year)
+            files = list(folder.glob(f"{prefix}*.tmp"))
+            if len(files) != 1:
+                raise RuntimeError(f"{len(files)} files written for {laestab} {year}")
+            moves.append((files[0], folder / store.delta_name(context.run.pk)))
+            partition = known.get((laestab, int(year)))
+            if partition is None:
+                new_parts.append(
+                    AttendancePartition(
+                        school=schools[laestab],
+                        academic_year=int(year),
+                        path=partition_stored_path(folder / store.BASE_NAME),
+                        marks=int(new_keys),
+                        first_date=first,
+                        last_date=last,
+                        updated_at=now,
+                        last_import=context.run,
+                    )
+                )
                 continue
-            context.changed(int(changes))
-            moves.append((temp, final))
-            with _storage(temp):
-                _copy_to_parquet(con, f"{merged} ORDER BY upn, date, session", merge_params, temp)
-            (n, first, last) = con.execute(
-                "SELECT count(*), min(date), max(date) FROM read_parquet(?)", [str(temp)]
-            ).fetchone()
-            metadata.append((schools[laestab], int(year), final, int(n), first, last))
-        for school, year, final, n, first, last in metadata:
-            AttendancePartition.objects.update_or_create(
-                school=school,
-                academic_year=year,
-                defaults={
-                    "path": partition_stored_path(final),
-                    "marks": n,
-                    "first_date": first,
-                    "last_date": last,
-                    "updated_at": timezone.now(),
-                    "last_import": context.run,
-                },
-            )
+            partition.marks += int(new_keys)
+            partition.first_date = min(first, partition.first_date or first)
+            partition.last_date = max(last, partition.last_date or last)
+            partition.updated_at = now
+            partition.last_import = context.run
+            old_parts.append(partition)
+        AttendancePartition.objects.bulk_create(new_parts, batch_size=500)
+        _update_partitions(old_parts)
+        context.changed(total)
+        context.progress(total)
     except Exception:
-        for temp, _ in moves:
-            temp.unlink(missing_ok=True)
+        _remove(written())
         raise
 
     def finish() -> None:
-        _replace_all(moves, backup_suffix=f".marks-{context.run.pk}.parquet.old")
+        _move_all(moves)
 
     def cleanup() -> None:
-        for temp, _ in moves:
-            temp.unlink(missing_ok=True)
+        _remove(written())
 
     context.on_success(finish, cleanup)
 
 
-def _copy_to_parquet(con: Any, query: str, params: list[Any], target: Path) -> None:
-    """Write the rows of ``query`` to the Parquet file ``target`` (a temporary name)."""
+def _move_all(moves: list[tuple[Path, Path]]) -> None:
+    """Move every new delta into place, or none: a failure half-way removes the ones
+    already moved (they are new files, so nothing else changes)."""
+    done: list[Path] = []
+    try:
+        for temp, final in moves:
+            os.replace(temp, final)
+            done.append(final)
+    except OSError as exc:
+        for final in done:
+            try:
+                final.unlink(missing_ok=True)
+            except OSError:
+                logger.exception("could not remove %s", final)
+        for temp, _ in moves:
+            temp.unlink(missing_ok=True)
+        logger.error("could not move the new marks into place: %s", exc)
+        raise StorageUnavailable from exc
+
+
+def _copy_partitioned(con: Any, query: str, target: Path, prefix: str) -> None:
+    """Write the rows of ``query`` (with columns ``school`` and ``year``) under the folder
+    ``target`` as ``school=<school>/year=<year>/<prefix><n>.tmp``: one Parquet file a
+    partition (the two columns left out of it); nothing else in the folders is touched."""
+    if "'" in prefix or "{" in prefix:
+        raise ValueError(f"not a file name prefix: {prefix!r}")
     con.execute(
-        f"COPY ({query}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
-        params,
+        f"COPY ({query}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, "
+        f"PARTITION_BY (school, year), FILENAME_PATTERN '{prefix}{{i}}', "
+        "FILE_EXTENSION 'tmp', OVERWRITE_OR_IGNORE)"
+    )
+
+
+def _remove(paths: list[Path]) -> None:
+    """Remove the temporary files a failed import left."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _update_partitions(partitions: list[AttendancePartition]) -> None:
+    """Save each partition's counts and dates: one UPDATE statement run for them all."""
+    if not partitions:
+        return
+    update_fields_many(
+        partitions, ("marks", "first_date", "last_date", "updated_at", "last_import")
     )
 
 
@@ -889,47 +1143,6 @@ def _storage(path: Path) -> Iterator[None]:
         raise StorageUnavailable from exc
 
 
-#: Errors of a file system that cannot hard-link (the backup is then a rename).
-_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK})
-
-
-def _replace_all(moves: list[tuple[Path, Path]], *, backup_suffix: str) -> None:
-    """Move every new file into place, or none of them: a failure half-way puts back the
-    files already replaced (from hard-linked backups), so each partition is either the
-    previous file or the new one."""
-    done: list[tuple[Path, Path | None]] = []
-    try:
-        for temp, final in moves:
-            backup = None
-            if final.exists():
-                backup = final.with_name(backup_suffix)
-                backup.unlink(missing_ok=True)
-                try:
-                    os.link(final, backup)  # readers never see the partition missing
-                except OSError as exc:
-                    if exc.errno not in _NO_HARD_LINKS:
-                        raise
-                    os.replace(final, backup)  # a file system without hard links
-            os.replace(temp, final)
-            done.append((final, backup))
-    except OSError as exc:
-        for final, backup in reversed(done):
-            try:
-                if backup is not None:
-                    os.replace(backup, final)
-                else:
-                    final.unlink(missing_ok=True)
-            except OSError:
-                logger.exception("could not put back %s", final)
-        for _, final in moves:
-            final.with_name(backup_suffix).unlink(missing_ok=True)
-        logger.error("could not move the new marks into place: %s", exc)
-        raise StorageUnavailable from exc
-    for _final, backup in done:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
-
-
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -938,7 +1151,9 @@ def attendance_partitions_by_school() -> dict[str, list[str]]:
     """The Parquet files of marks, by LAESTAB (for the detection engine)."""
     files: dict[str, list[str]] = defaultdict(list)
     for partition in AttendancePartition.objects.select_related("school__local_authority"):
-        files[partition.school.laestab].append(str(partition_file(partition.path)))
+        base = partition_file(partition.path)
+        found = store.store_files_in(base.parent)
+        files[partition.school.laestab].extend(found or [str(base)])
     return dict(files)
 
 

@@ -18,7 +18,7 @@ was no error, it writes, counting the rows that changed data with
 * files outside the database (attendance Parquet) are written to temporary names and
   moved into place only as the last step (:meth:`ImportContext.on_success`), so a
   failure leaves them as they were. A disk that is full or read-only raises
-  :class:`~cmetrack.core.storage.StorageUnavailable`: a run made for the import in a
+  :class:`~cmetrack.kit.storage.StorageUnavailable`: a run made for the import in a
   request is then removed again (the page says nothing was imported, and nothing is
   recorded), and a queued run is failed with the same words;
 * importing the same data again changes nothing: every importer upserts on natural keys
@@ -27,9 +27,7 @@ was no error, it writes, counting the rows that changed data with
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import threading
 import time
@@ -46,15 +44,27 @@ from django.utils import timezone
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
-from cmetrack.core.storage import StorageUnavailable
+from cmetrack.jobs.services import enqueue
+from cmetrack.jobs.status import pending_args
+from cmetrack.kit.storage import StorageUnavailable
+from cmetrack.kit.words import plural
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.rules.upn import InvalidUPN, normalise_upn, validate_upn
 
+from .lines import LineProblem, read_records
 from .models import ImportKind, ImportRun, ImportStatus
 
-#: Kinds whose success is followed by a detection run (new attendance or rolls).
+#: Kinds whose success is followed by a detection run: every feed the rules read
+#: (attendance, rolls, deletion and addition returns, allocations).
 FEED_KINDS = frozenset(
-    {ImportKind.ROLL.value, ImportKind.CTF_ROLL.value, ImportKind.ATTENDANCE.value}
+    {
+        ImportKind.ROLL.value,
+        ImportKind.CTF_ROLL.value,
+        ImportKind.ATTENDANCE.value,
+        ImportKind.DELETIONS.value,
+        ImportKind.ADDITIONS.value,
+        ImportKind.ALLOCATIONS.value,
+    }
 )
 #: Detection as of today over the imported data, run by the background worker.
 DETECT_TASK = "cmetrack.detection.jobs.detect_today"
@@ -64,8 +74,6 @@ def detection_after_feed() -> None:
     """Queue a detection run after new attendance or rolls (however they were imported:
     the upload page, the worker, ``cmetrack import_data``), unless one is waiting (one
     already running may have started before these data, so it does not count)."""
-    from cmetrack.jobs.services import enqueue
-    from cmetrack.jobs.status import pending_args
 
     if not pending_args(DETECT_TASK, waiting_only=True):
         enqueue(DETECT_TASK, task_name="detection after a data feed")
@@ -398,7 +406,8 @@ def run_import(
                 action=AuditAction.CREATE,
                 obj=run,
                 summary=f"Imported {run.get_kind_display().lower()} from {run.file_name}: "
-                f"{run.rows} rows, {run.created} changed, {context.warning_count} warnings",
+                f"{plural(run.rows, 'row')} read, {run.created:,} changed, "
+                f"{plural(context.warning_count, 'warning')}",
             )
             for finish in context._finishers:
                 finish()
@@ -457,7 +466,8 @@ def _log_failure(
     with transaction.atomic():
         run.status = ImportStatus.FAILED
         run.rows = rows
-        run.errors = [e.as_dict() for e in errors]
+        # In the file's order (a problem of the whole file, line 0, first).
+        run.errors = [e.as_dict() for e in sorted(errors, key=lambda e: e.line)]
         run.warnings = [w.as_dict() for w in warnings]
         run.finished_at = timezone.now()
         run.upload_path = ""
@@ -489,42 +499,82 @@ def csv_rows(
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line number, row)`` for each data row, with lower-case column names.
 
-    A missing required column is an error on line 1 and no rows are returned.
+    Columns are found by name, in any order and any case. Line numbers are the file's own
+    (blank lines counted; a row is on the line it starts on). A line that cannot be read
+    (not UTF-8, far too long) and a row with too few or too many values are that line's
+    errors, and the rest of the file is still checked (:mod:`cmetrack.detection.lines`). A
+    missing required column is an error on line 1 and no rows are returned.
     """
-    text = decode(path.read_bytes())
-    # The rows to check, for the progress bar (a quoted value could span lines: an estimate).
-    total = max(0, text.count("\n") - 1 + (0 if text.endswith("\n") else 1))
-    context.progress(0, total, "Checking rows")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        context.error(1, "", "the file is empty: it needs a header row")
-        return
-    missing = [c for c in required if c not in header]
-    if missing:
-        context.error(
-            1,
-            ", ".join(missing),
-            "the header row is missing the column"
-            + ("s " if len(missing) > 1 else " ")
-            + ", ".join(missing)
-            + f" (expected: {', '.join([*required, *optional])})",
-        )
-        return
-    for values in reader:
-        line = reader.line_num
-        context.progress(line - 1)
+    required = list(required)
+    expected = ", ".join([*required, *optional])
+    header: list[str] | None = None
+    header_line = 1
+    for item in read_records(path):
+        if isinstance(item, LineProblem):
+            if header is None:
+                context.error(item.line, "", f"{item.message} (the header row)")
+                return
+            context.rows += 1
+            index = item.column
+            column = header[index] if index is not None and index < len(header) else ""
+            context.error(item.line, column, item.message)
+            continue
+        values = item.values
+        if header is None:
+            if not any(v.strip() for v in values):
+                continue  # blank lines before the header
+            header = [h.strip().lower() for h in values]
+            missing = [c for c in required if c not in header]
+            if missing:
+                context.error(
+                    item.line,
+                    ", ".join(missing),
+                    "the header row is missing the column"
+                    + ("s " if len(missing) > 1 else " ")
+                    + ", ".join(missing)
+                    + f" (expected: {expected}; found: {', '.join(header)})",
+                )
+                return
+            header_line = item.line
+            context.progress(0, max(0, count_lines(path) - header_line), "Checking rows")
+            continue
+        context.progress(item.line - header_line)
         if not any(v.strip() for v in values):
             continue
-        if len(values) != len(header):
-            context.rows += 1
-            context.error(
-                line, "", f"this row has {len(values)} values but the header has {len(header)}"
-            )
-            continue
         context.rows += 1
-        yield line, {h: v.strip() for h, v in zip(header, values, strict=True)}
+        if len(values) != len(header):
+            context.error(item.line, *_row_length_problem(values, header))
+            continue
+        yield item.line, {h: v.strip() for h, v in zip(header, values, strict=True)}
+    if header is None:
+        context.error(1, "", "the file is empty: it needs a header row")
+
+
+def count_lines(path: Path) -> int:
+    """The lines of the file (for a progress bar): newlines counted a megabyte at a time."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def _row_length_problem(values: list[str], header: list[str]) -> tuple[str, str]:
+    """A row with too few or too many values: the column and the words for it."""
+    count, wanted = len(values), len(header)
+    if count < wanted:
+        missing = header[count:]
+        return missing[0], (
+            f"this row has {count} value{'s' if count != 1 else ''} but the header has "
+            f"{wanted} columns: no value for {', '.join(missing)}"
+        )
+    return "", (
+        f"this row has {count} values but the header has {wanted} columns: "
+        f"{count - wanted} value{'s' if count - wanted != 1 else ''} too many (a comma in a "
+        "value must be inside double quotes)"
+    )
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -35,17 +36,24 @@ from django.utils import timezone
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
-from cmetrack.core.storage import save_atomically
 from cmetrack.jobs import status as worker_status
+from cmetrack.jobs.registry import register_schedule
 from cmetrack.jobs.services import enqueue
 from cmetrack.jobs.watch import process_alive
-from cmetrack.notifications.services import notification_send
-from cmetrack.organisations.models import Organisation
+from cmetrack.kit.storage import save_atomically
+from cmetrack.notifications.services import (
+    cme_team,
+    notification_send,
+    notification_sent_before,
+)
 
+from . import importers
+from .freshness import feed_freshness, stale_school_days
 from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
 from .imports import DETECT_TASK as DETECT_TASK  # (re-exported: the task after a feed)
 from .imports import FEED_KINDS as FEED_KINDS
 from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus
+from .services import DetectionConfig, detection_run, leaver_school_days_setting
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +94,6 @@ _BUILTIN_LOADED = False
 
 def _register_builtin() -> None:
     global _BUILTIN_LOADED
-    from . import importers
 
     for kind in (
         ImportKind.TERMS,
@@ -248,36 +255,22 @@ def import_process(run: ImportRun, *, listener: ProgressListener | None = None) 
 
 
 def attendance_feeds_stale_tell(*, today: date | None = None) -> int:
-    """Email the CME team (managers and officers: there is no attendance team role) about
-    each school whose latest attendance mark is more than
-    ``CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS`` school days old. Only schools that have sent
-    attendance are watched; once for each school and last date. Returns the schools."""
-    from django.db.models import Max
-
-    from cmetrack.notifications.services import cme_team, notification_sent_before
-    from cmetrack.schoolcalendar.selectors import school_days_by_school
-
-    from .models import AttendancePartition
-
+    """Tell the attendance team (CME managers and officers: there is no separate attendance
+    role) about each school whose attendance feed is more than
+    ``CMETRACK_FEED_STALE_SCHOOL_DAYS`` school days behind (default 3; see
+    :mod:`cmetrack.detection.freshness`). Only schools that have sent attendance are
+    watched; each school is told of once for each latest date, so a feed that stays stopped
+    is not raised again day after day. Returns the schools told of."""
     today = today or timezone.localdate()
-    limit = int(getattr(settings, "CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", 5))
-    latest = dict(
-        AttendancePartition.objects.values("school")
-        .annotate(last=Max("last_date"))
-        .exclude(last=None)
-        .values_list("school", "last")
-    )
-    if not latest:
-        return 0
-    schools = {s.pk: s for s in Organisation.objects.filter(pk__in=latest, is_active=True)}
-    earliest = min(latest.values())
-    days = school_days_by_school(schools.values(), earliest, today - timedelta(days=1))
+    limit = stale_school_days()
     team = cme_team()
     told = 0
-    for pk, school in sorted(schools.items()):
-        last = latest[pk]
-        missed = [d for d in days.get(pk, []) if d > last]
-        if len(missed) <= limit or notification_sent_before("feed_stale", school, last.isoformat()):
+    for row in feed_freshness(today=today):
+        last = row.attendance
+        school = row.school
+        if last is None or not row.behind(limit):
+            continue
+        if notification_sent_before("feed_stale", school, last.isoformat()):
             continue
         with transaction.atomic():
             notification_send(
@@ -287,11 +280,11 @@ def attendance_feeds_stale_tell(*, today: date | None = None) -> int:
                 personalisation={
                     "school": school.name,
                     "last": f"{last:%-d %B %Y}",
-                    "days": str(len(missed)),
+                    "days": str(row.attendance_school_days_behind),
                     "marker": last.isoformat(),
                 },
                 obj=school,
-                link=reverse("detection:import-list"),
+                link=reverse("detection:feed-freshness"),
                 actor=Actor.system("attendance feed check"),
             )
         told += 1
@@ -378,7 +371,6 @@ def imports_watchdog() -> str:
 def detect_today() -> str:
     """Run every detection rule as of today over the imported attendance and rolls (what
     ``cmetrack detect --as-of TODAY`` does): nightly, and after each roll or attendance feed."""
-    from .services import DetectionConfig, detection_run, leaver_school_days_setting
 
     config = DetectionConfig(
         as_of=timezone.localdate(), leaver_school_days=leaver_school_days_setting()
@@ -406,3 +398,30 @@ def import_runs_visible_to(user: User) -> QuerySet[ImportRun]:
     if user.has_role("school_user") and user.organisation_id is not None:
         return runs.filter(Q(organisation_id=user.organisation_id))
     return runs.none()
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+# Imports whose worker died are failed within a minute; lost tasks are queued again.
+register_schedule("imports-watchdog", "cmetrack.detection.jobs.imports_watchdog", minutes=1)
+# Nightly, besides the run after each roll or attendance import.
+register_schedule(
+    "detection-nightly", "cmetrack.detection.jobs.detect_today", daily_at=dt.time(2, 0)
+)
+# Schools whose attendance feed has gone quiet: the CME team is emailed.
+register_schedule(
+    "attendance-feed-stale",
+    "cmetrack.detection.jobs.attendance_feeds_stale",
+    daily_at=dt.time(7, 30),
+    weekdays_only=True,
+)
+# Files left in the drop folder (CMETRACK_FEED_DROP_DIR, an SFTP landing area) are imported
+# and moved to done/ or failed/ with their reports (cmetrack.detection.feeds).
+register_schedule("feeds-drop-folder", "cmetrack.detection.feeds.drop_folder_job", minutes=5)
+# Attendance deltas that detection has read are folded into each partition's file
+# (cmetrack.detection.store): nightly, before detection.
+register_schedule(
+    "attendance-compact",
+    "cmetrack.detection.services.attendance_compact_job",
+    daily_at=dt.time(1, 30),
+)

@@ -203,6 +203,12 @@ class DeletionReturn(PupilIdentity):
     future_postcode = models.CharField(max_length=10, blank=True)
     parent_name = models.CharField(max_length=150, blank=True)
     parent_phone = models.CharField(max_length=40, blank=True)
+    #: Grounds (h) and (i): the record of the reasonable joint enquiries that failed, the
+    #: school's and the authority's (reg 9; rules.md section 4).
+    school_enquiries = models.TextField("the school's enquiries", blank=True)
+    la_enquiries = models.TextField("the local authority's enquiries", blank=True)
+    #: Ground (h): the last day of the authorised leave the pupil did not return from.
+    leave_ended_on = models.DateField("last day of authorised leave", null=True, blank=True)
     import_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.PROTECT)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -275,6 +281,10 @@ class AlertRule(models.TextChoices):
     ILLNESS_15 = "illness_15", "15 school days of illness"
     Y6_Y7_TRANSFER = "y6_y7_transfer", "Year 6 pupil on no roll in Year 7"
     SUGGEST_LOCATED = "suggest_located", "Open case: child found on a roll"
+    DESTINATION_NOT_ON_ROLL = (
+        "destination_not_on_roll",
+        "Deleted to a named school whose next roll lacks the child",
+    )
 
 
 class AlertState(models.TextChoices):

@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
+from cmetrack.kit.words import plural
+from cmetrack.rules.attendance import ATTENDANCE_CODES
 
 from .models import Alert, AlertState, ImportRun, ImportStatus
 from .selectors import AlertFilters
@@ -150,8 +152,6 @@ class AlertPresenter:
     def marks(self) -> list[tuple[str, str, str]]:
         from datetime import date
 
-        from cmetrack.rules.attendance import ATTENDANCE_CODES
-
         rows = []
         for day, half, code in self.alert.evidence.get("marks", []):
             meaning = "No mark (data gap)"
@@ -225,7 +225,7 @@ class ImportRunPresenter:
         if run.status == ImportStatus.QUEUED:
             return "Waiting for the import to start."
         if run.finished:
-            return f"{run.rows:,} rows, {run.created:,} changed."
+            return f"{plural(run.rows, 'row')} read, {run.created:,} changed."
         if run.rows_total:
             return (
                 f"{run.rows_done:,} of {run.rows_total:,} rows ({self.percent}%)"

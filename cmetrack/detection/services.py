@@ -9,6 +9,11 @@ existing alert and never duplicates it.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import shutil
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,26 +23,33 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, ReferralRoute
+from cmetrack.kit.db import insert_many, update_fields_many
+from cmetrack.matching.services import refresh_index
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.referrals.services import referral_record
-from cmetrack.registers.models import HomeEducationRecord, RollEntry
+from cmetrack.registers.adapters import find_on_rolls
+from cmetrack.registers.models import HomeEducationRecord, RollEntry, RollSnapshot
 from cmetrack.rules.attendance import (
     CME_REFERRAL_SCHOOL_DAYS,
     DELETION_GROUND_I_SCHOOL_DAYS,
     ILLNESS_RETURN_SCHOOL_DAYS,
+    NEUTRAL_FOR_RUNS_CODES,
     SESSIONS_PER_SCHOOL_DAY,
+    UNEXPLAINED_ABSENCE_CODES,
 )
 from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
 
-from . import engine
+from . import engine, grids, store
 from .importers import attendance_dir
 from .models import (
     SETTLED_GROUNDS,
@@ -46,6 +58,7 @@ from .models import (
     Alert,
     AlertRule,
     AlertState,
+    AttendancePartition,
     DeletionReturn,
 )
 
@@ -67,6 +80,14 @@ class DetectionConfig:
     memory_limit: str | None = None
     #: Runs at least this long are reported (alerts are still only for 20 and 40).
     min_run_sessions: int = CME_REFERRAL_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
+    #: Over the imported attendance: carry the open runs on from the stored state and
+    #: read only the marks imported since (a full run when there is no usable state).
+    incremental: bool = True
+    #: Write the open-run state for the next run (``detection_run`` does; a dry run not).
+    keep_state: bool = False
+    #: Over the imported attendance, read the session grids (:mod:`.grids`) rather than
+    #: every mark as a row (the same findings; False reads the rows, as ``--data`` does).
+    use_grids: bool = True
 
 
 @dataclass
@@ -102,6 +123,11 @@ class DetectionReport:
     findings: list[Finding] = field(default_factory=list)
     created: int = 0
     updated: int = 0
+    #: True when only the marks imported since the last run were read.
+    incremental: bool = False
+    #: The open-run state written for the next run (moved into place after the commit).
+    new_state: Path | None = None
+    state_meta: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -122,38 +148,74 @@ def _register(
     types: Sequence[pa.DataType],
 ) -> None:
     data = list(rows)
-    arrays = [pa.array([r[i] for r in data], type=t) for i, t in enumerate(types)]
+    arrays = [_column([r[i] for r in data], t) for i, t in enumerate(types)]
     con.register(f"{name}_arrow", pa.Table.from_arrays(arrays, names=list(columns)))
     con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608 - bound values
     con.unregister(f"{name}_arrow")
 
 
+def _column(values: list[Any], kind: pa.DataType) -> Any:
+    """An Arrow column; dates given as ISO text (read so from the database: no Python
+    date object a row) are parsed by Arrow."""
+    if kind == pa.date32() and any(isinstance(v, str) for v in values):
+        return pa.array(values, type=pa.string()).cast(pa.date32())
+    return pa.array(values, type=kind)
+
+
 def _load_registers(con: Any) -> None:
     """Copy the registers the rules need from the application database into DuckDB."""
     s, d, i = pa.string(), pa.date32(), pa.int64()
-    _register(
-        con,
-        "rolls",
-        ("laestab", "taken_on", "upn", "given", "family", "dob", "nc_year"),
-        (
-            (f"{la}{estab}", taken, upn, given, family, dob, year)
-            for la, estab, taken, upn, given, family, dob, year in RollEntry.objects.values_list(
-                "snapshot__school__local_authority__code",
-                "snapshot__school__estab_number",
-                "snapshot__taken_on",
-                "upn",
-                "legal_given_name",
-                "legal_family_name",
-                "dob",
-                "nc_year",
-            ).iterator(chunk_size=5000)
-        ),
-        (s, d, s, s, s, d, i),
+    # The rolls (a row a pupil a snapshot: 250,000 and more) read straight from the
+    # database cursor, dates as text (no Python date, no Django converter, a value); each
+    # snapshot's school and date are read once, not once a pupil.
+    snapshots = list(
+        RollSnapshot.objects.annotate(taken_text=Cast("taken_on", CharField())).values_list(
+            "pk", "school__local_authority__code", "school__estab_number", "taken_text"
+        )
     )
+    position = {pk: n for n, (pk, *_) in enumerate(snapshots)}
+    query = RollEntry.objects.annotate(dob_text=Cast("dob", CharField())).values_list(
+        "snapshot_id", "upn", "legal_given_name", "legal_family_name", "dob_text", "nc_year"
+    )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    snapshot, upn, given, family, dob, year = (
+        list(column) for column in (zip(*rows, strict=True) if rows else [()] * 6)
+    )
+    which = pa.array([position[pk] for pk in snapshot], type=pa.int32())
+    school_of = pa.array([f"{la}{estab}" for _, la, estab, _ in snapshots], type=s)
+    taken_of = _column([taken for *_, taken in snapshots], d)
+    rolls = pa.table(
+        {
+            "laestab": pa.DictionaryArray.from_arrays(which, school_of).cast(s),
+            "taken_on": pa.DictionaryArray.from_arrays(which, taken_of).cast(d),
+            "upn": pa.array(upn, type=s),
+            "given": pa.array(given, type=s),
+            "family": pa.array(family, type=s),
+            "dob": _column(dob, d),
+            "nc_year": pa.array(year, type=i),
+        }
+    )
+    con.register("rolls_arrow", rolls)
+    con.execute("CREATE OR REPLACE TABLE rolls AS SELECT * FROM rolls_arrow")
+    con.unregister("rolls_arrow")
     _register(
         con,
         "deletions",
-        ("laestab", "upn", "given", "family", "dob", "ground", "deleted_on", "known"),
+        (
+            "laestab",
+            "upn",
+            "given",
+            "family",
+            "dob",
+            "ground",
+            "deleted_on",
+            "known",
+            "destination",
+            "destination_start",
+        ),
         (
             (
                 r.school.laestab,
@@ -164,10 +226,14 @@ def _load_registers(con: Any) -> None:
                 r.ground,
                 r.deleted_on,
                 r.destination_known,
+                r.destination_school.laestab if r.destination_school else None,
+                r.destination_start,
             )
-            for r in DeletionReturn.objects.select_related("school__local_authority")
+            for r in DeletionReturn.objects.select_related(
+                "school__local_authority", "destination_school__local_authority"
+            )
         ),
-        (s, s, s, s, d, s, d, pa.bool_()),
+        (s, s, s, s, d, s, d, pa.bool_(), s, d),
     )
     _register(
         con,
@@ -293,13 +359,20 @@ WITH due AS (
 SELECT laestab, upn, CAST(expected_start AS VARCHAR), given, family, dob,
     json_object('expected_start', CAST(expected_start AS VARCHAR),
                 'due_on', CAST(due_on AS VARCHAR), 'school_days', $allocation_days,
+                'last_on_roll', (SELECT CASE WHEN max(r.taken_on) IS NULL THEN NULL ELSE
+                                 json_object('school', arg_max(r.laestab, r.taken_on),
+                                             'taken_on', CAST(max(r.taken_on) AS VARCHAR)) END
+                                 FROM rolls r WHERE r.upn = a.upn),
                 'not_found_on', ['the school''s roll since the expected start',
+                                 'any other school''s roll since the expected start',
                                  'an addition return from the school',
                                  'the school''s attendance marks']) AS evidence
 FROM due a
 WHERE due_on IS NOT NULL AND due_on <= $as_of
-  AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = a.upn AND r.laestab = a.laestab
-                  AND r.taken_on >= a.expected_start)
+  -- on any school's roll since the expected start (the allocated one, or another school
+  -- the family chose): the place was not needed, the child is not missing
+  AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = a.upn
+                  AND r.taken_on >= a.expected_start AND r.taken_on <= $as_of)
   AND NOT EXISTS (SELECT 1 FROM additions x WHERE x.upn = a.upn AND x.laestab = a.laestab)
   AND NOT EXISTS (SELECT 1 FROM marks m WHERE m.upn = a.upn AND m.laestab = a.laestab
                   AND m.d >= a.expected_start AND m.d <= $as_of AND m.code <> 'Z')
@@ -312,17 +385,32 @@ WITH y6 AS (
     FROM rolls WHERE nc_year = 6 AND month(taken_on) BETWEEN 5 AND 8
     GROUP BY upn
 ),
-autumn AS (
-    SELECT year(taken_on) AS y, min(taken_on) AS first_autumn
-    FROM rolls WHERE month(taken_on) BETWEEN 9 AND 12 GROUP BY ALL
+destination AS (
+    -- the secondary school allocated for that September, if the authority knows it
+    SELECT y6.upn, arg_max(a.laestab, a.expected_start) AS laestab
+    FROM y6 JOIN allocations a ON a.upn = y6.upn
+        AND a.expected_start BETWEEN make_date(y6.summer_year, 7, 1)
+                                 AND make_date(y6.summer_year, 12, 31)
+    GROUP BY y6.upn
+),
+checked AS (
+    SELECT y6.*, dest.laestab AS destination,
+        (SELECT min(r.taken_on) FROM rolls r WHERE r.laestab = dest.laestab
+         AND r.taken_on BETWEEN make_date(y6.summer_year, 9, 1)
+                            AND make_date(y6.summer_year, 12, 31)) AS destination_autumn,
+        make_date(summer_year, $y7_month, $y7_day) AS authority_date
+    FROM y6 LEFT JOIN destination dest ON dest.upn = y6.upn
 )
-SELECT y6.laestab, y6.upn, CAST(make_date(summer_year, 9, 1) AS VARCHAR), given, family, dob,
+SELECT laestab, upn, CAST(make_date(summer_year, 9, 1) AS VARCHAR), given, family, dob,
     json_object('year_6_roll', CAST(last_seen AS VARCHAR),
-                'first_autumn_snapshot', CAST(first_autumn AS VARCHAR),
+                'destination', destination,
+                'destination_autumn_roll', CAST(destination_autumn AS VARCHAR),
+                'authority_date', CAST(authority_date AS VARCHAR),
                 'not_found_on', ['any roll since 1 September', 'an addition return',
                                  'the home-education list', 'an open case']) AS evidence
-FROM y6 JOIN autumn ON autumn.y = y6.summer_year
-WHERE first_autumn <= $as_of
+FROM checked y6
+-- the destination school's own autumn roll is in, or the authority's date has passed
+WHERE (destination_autumn <= $as_of OR authority_date <= $as_of)
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = y6.upn
                   AND r.taken_on >= make_date(summer_year, 9, 1))
   AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = y6.upn
@@ -331,6 +419,33 @@ WHERE first_autumn <= $as_of
                   AND h.started_on <= $as_of
                   AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = y6.upn)
+""",
+    AlertRule.DESTINATION_NOT_ON_ROLL: """
+WITH named AS (
+    SELECT d.*, greatest(d.deleted_on, coalesce(d.destination_start, d.deleted_on)) AS due_from
+    FROM deletions d WHERE d.destination IS NOT NULL
+),
+next_roll AS (
+    SELECT n.*, (SELECT min(r.taken_on) FROM rolls r WHERE r.laestab = n.destination
+                 AND r.taken_on >= n.due_from AND r.taken_on <= $as_of) AS next_taken_on
+    FROM named n
+)
+SELECT n.laestab, n.upn, CAST(n.deleted_on AS VARCHAR), n.given, n.family, n.dob,
+    json_object('deleted_on', CAST(n.deleted_on AS VARCHAR), 'ground', n.ground,
+                'destination', n.destination,
+                'destination_start', CAST(n.destination_start AS VARCHAR),
+                'destination_roll', CAST(n.next_taken_on AS VARCHAR),
+                'not_found_on', ['the named school''s next roll', 'an addition return from it',
+                                 'any other school''s roll since']) AS evidence
+FROM next_roll n
+WHERE n.next_taken_on IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = n.upn AND r.laestab = n.destination
+                  AND r.taken_on = n.next_taken_on)
+  AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = n.upn AND r.laestab <> n.laestab
+                  AND r.taken_on >= n.deleted_on AND r.taken_on <= $as_of)
+  AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = n.upn
+                  AND a.joined_on >= n.deleted_on AND a.joined_on <= $as_of)
+  AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = n.upn)
 """,
     AlertRule.SUGGEST_LOCATED: """
 WITH seen AS (
@@ -352,23 +467,80 @@ GROUP BY upn, case_id, date_referred
 }
 
 
-def _marks_sources(config: DetectionConfig) -> tuple[list[str], list[str]]:
+STATE_FILES = ("run_state", "school_state")
+
+
+def _state_dir() -> Path:
+    return attendance_dir() / store.STATE_DIR
+
+
+def _calendar_fingerprint(con: Any) -> str:
+    """What the sessions are numbered from: a new term or closure renumbers them."""
+    (digest,) = con.execute(
+        "SELECT md5(coalesce(string_agg(x, ';' ORDER BY x), '')) FROM ("
+        "SELECT 't' || term_start || term_end AS x FROM terms "
+        "UNION ALL SELECT 'c' || laestab || d FROM closures)"
+    ).fetchone()
+    return str(digest)
+
+
+def _stored_state() -> dict[str, Any] | None:
+    folder = _state_dir()
+    try:
+        meta = json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not all((folder / f"{name}.parquet").is_file() for name in STATE_FILES):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _open_marks(con: Any, config: DetectionConfig) -> store.StoreFiles | None:
+    """The ``marks`` view: files under ``--data``, else the attendance store."""
     if config.data_dir is not None:
-        return engine.marks_sources(config.data_dir)
-    root = attendance_dir()
-    return (sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []), []
+        parquet, csv = engine.marks_sources(config.data_dir)
+        engine.create_marks_view(con, parquet, csv)
+        return None
+    # Over the session grids the view is read only for a late correction: built lazily.
+    return store.create_store_view(con, attendance_dir(), lazy=config.use_grids)
+
+
+def _school_codes(files: store.StoreFiles | None) -> set[str] | None:
+    """The schools of the store's files (from their folder names: no scan of the marks)."""
+    if files is None:
+        return None
+    return {
+        Path(p).parent.parent.name.removeprefix("school=") for p in [*files.bases, *files.deltas]
+    }
+
+
+def _calendar_file(folder: Path, name: str) -> Path:
+    """``folder/name`` in any case of its name (``TERMS.CSV``), else the lower-case path."""
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.name.lower() == name:
+            return path
+    return folder / name
 
 
 def detection_find(config: DetectionConfig) -> DetectionReport:
-    """Run every rule up to ``config.as_of``; return the findings (nothing is written)."""
-    import json
+    """Run every rule up to ``config.as_of``; return the findings (nothing is written
+    but, with ``keep_state``, the next state in a new folder for :func:`detection_run`)."""
+    if config.data_dir is not None:
+        return _find(config)
+    with store.store_lock(attendance_dir()):
+        return _find(config)
 
+
+def _find(config: DetectionConfig) -> DetectionReport:
     con = engine.connect(threads=config.threads, memory_limit=config.memory_limit)
-    parquet, csv = _marks_sources(config)
-    engine.create_marks_view(con, parquet, csv)
-    terms_csv = config.data_dir / "terms.csv" if config.data_dir else None
+    files = _open_marks(con, config)
+    terms_csv = _calendar_file(config.data_dir, "terms.csv") if config.data_dir else None
     if terms_csv is not None and terms_csv.exists():
-        engine.calendar_from_csv(con, terms_csv, config.data_dir / "closures.csv")  # type: ignore[operator]
+        engine.calendar_from_csv(con, terms_csv, _calendar_file(config.data_dir, "closures.csv"))  # type: ignore[arg-type]
     else:
         engine.load_calendar(con, term_rows(), closure_rows())
     _load_registers(con)
@@ -379,28 +551,24 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
             "UNION SELECT laestab FROM deletions"
         ).fetchall()
     ]
-    engine.build_school_days(con, config.as_of, extra_laestabs=extra)
+    engine.build_school_days(con, config.as_of, laestabs=_school_codes(files), extra_laestabs=extra)
     report = DetectionReport(as_of=config.as_of)
-    report.marks = int(con.execute("SELECT count(*) FROM marks").fetchone()[0])
-    names = {
-        upn: (given, family, dob)
-        for upn, given, family, dob in con.execute(
-            "SELECT upn, arg_max(given, taken_on), arg_max(family, taken_on), "
-            "arg_max(dob, taken_on) FROM rolls GROUP BY upn"
-        ).fetchall()
-    }
+    gs = _grid_set(con, config, files)
+    marks = "grid_marks" if gs is not None else "marks"
+    # The pupils' names (their latest roll's) are looked up at the end, for the findings
+    # only: not a dictionary of every pupil on every roll.
+    names = _RollNames()
 
     threshold = CME_REFERRAL_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
-    report.runs = engine.absence_runs(
-        con, config.as_of, min_sessions=max(1, min(config.min_run_sessions, threshold))
-    )
+    report.runs, evidence_marks = _absence_runs(con, config, files, report, threshold, gs)
     for run in report.runs:
         if run.sessions < threshold:
             continue
+        evidence = _run_evidence(run, evidence_marks.get((run.laestab, run.upn, run.first_seq)))
         rules = [AlertRule.ABSENCE_20]
         if run.sessions >= DELETION_GROUND_I_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY:
             rules.append(AlertRule.ABSENCE_40)
-        given, family, dob = names.get(run.upn, ("", "", None))
+        given, family, dob = names.get(run.upn)
         for rule in rules:
             report.findings.append(
                 Finding(
@@ -408,20 +576,32 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
                     laestab=run.laestab,
                     upn=run.upn,
                     episode_start=f"{run.first_date.isoformat()} {run.first_session}",
-                    evidence=_run_evidence(con, run),
+                    evidence=evidence,
                     given_name=given,
                     family_name=family,
                     dob=dob,
                 )
             )
 
+    # Runs split by a school move or dual registration, joined across the schools.
+    known = {(str(f.rule), f.upn, f.episode_start) for f in report.findings}
+    for finding in joined_runs(con, config.as_of, threshold, marks=marks):
+        given, family, dob = names.get(finding.upn)
+        finding.given_name, finding.family_name, finding.dob = given, family, dob
+        if (str(finding.rule), finding.upn, finding.episode_start) not in known:
+            report.findings.append(finding)
+
+    y7_month, y7_day = y6_y7_authority_date()
     params = {
         "as_of": config.as_of,
         "leaver_days": config.leaver_school_days,
         "allocation_days": ALLOCATION_SCHOOL_DAYS,
+        "y7_month": y7_month,
+        "y7_day": y7_day,
     }
     for rule, sql in RULE_SQL.items():
         wanted = {k: v for k, v in params.items() if f"${k}" in sql}
+        sql = sql.replace("FROM marks m", f"FROM {marks} m")
         for laestab, upn, episode, given, family, dob, evidence in con.execute(
             sql, wanted
         ).fetchall():
@@ -448,9 +628,9 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
     year_start = academic_year_start(config.as_of)
     in_care = [row[0] for row in con.execute("SELECT upn FROM in_care").fetchall()]
     if in_care:
-        for row in engine.attendance_summary(con, year_start, config.as_of, in_care):
+        for row in engine.attendance_summary(con, year_start, config.as_of, in_care, marks=marks):
             if row.possible and row.percent <= IN_CARE_ATTENDANCE_PERCENT:
-                given, family, dob = names.get(row.upn, ("", "", None))
+                given, family, dob = names.get(row.upn)
                 report.findings.append(
                     Finding(
                         rule=AlertRule.IN_CARE_ATTENDANCE,
@@ -470,9 +650,13 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
                     )
                 )
     for upn, laestab, sessions, first in engine.illness_pupils(
-        con, year_start, config.as_of, ILLNESS_RETURN_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY
+        con,
+        year_start,
+        config.as_of,
+        ILLNESS_RETURN_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY,
+        marks=marks,
     ):
-        given, family, dob = names.get(upn, ("", "", None))
+        given, family, dob = names.get(upn)
         report.findings.append(
             Finding(
                 rule=AlertRule.ILLNESS_15,
@@ -489,8 +673,327 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
                 dob=dob,
             )
         )
+    names.fill(con, report.findings)
     con.close()
     return report
+
+
+class _RollNames:
+    """Names for findings from the rolls, looked up once at the end for those findings
+    only. :meth:`get` hands out blanks and remembers who asked; :meth:`fill` writes each
+    pupil's name, family name and date of birth from their latest roll entry."""
+
+    def __init__(self) -> None:
+        self.upns: set[str] = set()
+
+    def get(self, upn: str) -> tuple[str, str, date | None]:
+        self.upns.add(upn)
+        return "", "", None
+
+    def fill(self, con: Any, findings: list[Finding]) -> None:
+        if not self.upns:
+            return
+        _register(con, "named_upns", ("upn",), [(u,) for u in sorted(self.upns)], (pa.string(),))
+        found = {
+            upn: (given or "", family or "", dob)
+            for upn, given, family, dob in con.execute(
+                "SELECT upn, arg_max(given, taken_on), arg_max(family, taken_on), "
+                "arg_max(dob, taken_on) FROM rolls SEMI JOIN named_upns USING (upn) "
+                "GROUP BY upn"
+            ).fetchall()
+        }
+        for finding in findings:
+            if finding.rule in _NAMED_FROM_ROLLS and finding.upn in found:
+                finding.given_name, finding.family_name, finding.dob = found[finding.upn]
+
+
+#: The rules whose findings take the pupil's name from the rolls (the others' queries
+#: give the name of the return, allocation or case they come from).
+_NAMED_FROM_ROLLS = frozenset(
+    {
+        AlertRule.ABSENCE_20,
+        AlertRule.ABSENCE_40,
+        AlertRule.IN_CARE_ATTENDANCE,
+        AlertRule.ILLNESS_15,
+    }
+)
+
+
+_ABSENT_CODES = ", ".join(f"'{c}'" for c in sorted(UNEXPLAINED_ABSENCE_CODES))
+_NEUTRAL_CODES = ", ".join(f"'{c}'" for c in sorted(NEUTRAL_FOR_RUNS_CODES | {"D"}))
+
+#: A pupil's runs across every school they have marks at (rules.md section 4 applied to the
+#: pupil, not one school): each school session of any of the pupil's schools (within the
+#: dates that school marked them) is *broken* if any school recorded attendance or any
+#: other breaking code, *absent* if a school recorded G, N or O and none broke it, a *gap*
+#: if no school marked it, else neutral. ``D`` (at the other school) is neutral here: the
+#: other school's mark decides. Only pupils with unexplained absence at two or more schools
+#: are looked at, and only runs with absence at two or more schools are kept (the others are
+#: the single-school runs the engine already finds).
+JOINED_RUNS_SQL = f"""
+WITH movers AS (
+    -- pupils with unexplained absence at two or more schools (a cheap filter first: only
+    -- the G, N and O marks are grouped)
+    SELECT upn FROM marks WHERE code IN ({_ABSENT_CODES}) AND d <= $as_of
+    GROUP BY upn HAVING count(DISTINCT laestab) > 1
+),
+spans AS (
+    SELECT m.upn, m.laestab, min(m.d) AS lo, max(m.d) AS hi
+    FROM marks m JOIN movers USING (upn) WHERE m.d <= $as_of GROUP BY ALL
+),
+slots AS (
+    SELECT DISTINCT sp.upn, s.d, s.session
+    FROM spans sp JOIN school_sessions s
+      ON s.laestab = sp.laestab AND s.d BETWEEN sp.lo AND sp.hi
+),
+coded AS (
+    SELECT sl.upn, sl.d, sl.session,
+        coalesce(bool_or(m.code IN ({_ABSENT_CODES})), false) AS absent,
+        coalesce(bool_or(m.code NOT IN ({_ABSENT_CODES}) AND m.code NOT IN ({_NEUTRAL_CODES})),
+                 false) AS breaks,
+        count(m.code) AS marks,
+        list(m.laestab) FILTER (WHERE m.code IN ({_ABSENT_CODES})) AS absent_at
+    FROM slots sl LEFT JOIN marks m ON m.upn = sl.upn AND m.d = sl.d AND m.session = sl.session
+    GROUP BY ALL
+),
+seg AS (
+    SELECT *, sum(CASE WHEN breaks THEN 1 ELSE 0 END)
+        OVER (PARTITION BY upn ORDER BY d, session) AS grp
+    FROM coded
+),
+firsts AS (
+    SELECT upn, grp, min(d || ' ' || session) AS first_key, max(d || ' ' || session) AS last_key
+    FROM seg WHERE absent AND NOT breaks GROUP BY ALL
+),
+last_groups AS (SELECT upn, max(grp) AS last_grp FROM seg GROUP BY upn),
+runs AS (
+    SELECT s.upn, s.grp, any_value(f.first_key) AS first_key, any_value(f.last_key) AS last_key,
+        count(*) FILTER (WHERE s.absent) AS sessions,
+        count(*) FILTER (WHERE s.marks = 0) AS gaps,
+        list_distinct(flatten(list(s.absent_at) FILTER (WHERE s.absent))) AS schools,
+        arg_max(s.absent_at[-1], s.d || ' ' || s.session) FILTER (WHERE s.absent) AS last_school,
+        any_value(s.grp = l.last_grp) AS is_last
+    FROM seg s
+    JOIN firsts f ON f.upn = s.upn AND f.grp = s.grp
+        AND (s.d || ' ' || s.session) BETWEEN f.first_key AND f.last_key
+    JOIN last_groups l ON l.upn = s.upn
+    WHERE NOT s.breaks
+    GROUP BY s.upn, s.grp
+)
+SELECT upn, last_school, first_key, last_key, sessions, gaps, list_sort(schools), is_last
+FROM runs WHERE sessions >= $min_sessions AND len(schools) > 1
+ORDER BY upn, first_key
+"""  # noqa: S608 - constant SQL built from the code tables
+
+
+def joined_runs(con: Any, as_of: date, min_sessions: int, *, marks: str = "marks") -> list[Finding]:
+    """Absence runs joined across a school move or dual registration (see the SQL)."""
+    findings = []
+    sql = JOINED_RUNS_SQL.replace("FROM marks ", f"FROM {marks} ").replace(
+        "JOIN marks m", f"JOIN {marks} m"
+    )
+    rows = con.execute(sql, {"as_of": as_of, "min_sessions": min_sessions})
+    for upn, laestab, first, last, sessions, gaps, schools, is_last in rows.fetchall():
+        evidence = {
+            "first_session": first,
+            "last_session": last,
+            "sessions": sessions,
+            "school_days": sessions / SESSIONS_PER_SCHOOL_DAY,
+            "data_gaps": gaps,
+            "open": bool(is_last),
+            "schools": schools,
+            "joined": "absence at more than one school (a school move or dual registration)",
+        }
+        rules = [AlertRule.ABSENCE_20]
+        if sessions >= DELETION_GROUND_I_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY:
+            rules.append(AlertRule.ABSENCE_40)
+        for rule in rules:
+            findings.append(
+                Finding(rule=rule, laestab=laestab, upn=upn, episode_start=first, evidence=evidence)
+            )
+    return findings
+
+
+def _absence_runs(
+    con: Any,
+    config: DetectionConfig,
+    files: store.StoreFiles | None,
+    report: DetectionReport,
+    threshold: int,
+    gs: grids.GridSet | None = None,
+) -> tuple[list[engine.RunRow], dict[tuple[str, str, int], list[list[str | None]]]]:
+    """Runs of unexplained absence and their alerts' marks: carried on from the stored
+    state over the marks imported since (an increment), or from every mark."""
+    min_sessions = max(1, min(config.min_run_sessions, threshold))
+    fingerprint = _calendar_fingerprint(con) if files is not None else ""
+    state = _stored_state() if files is not None and config.incremental else None
+    usable = (
+        state is not None
+        and state.get("calendar") == fingerprint
+        and state.get("as_of", "9999") <= config.as_of.isoformat()
+    )
+    if files is not None and state is not None and usable:
+        folder = _state_dir()
+        for name in STATE_FILES:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM "  # noqa: S608 - our files
+                f"read_parquet('{_sql_path(folder / f'{name}.parquet')}')"
+            )
+        consumed = set(state.get("consumed", []))
+        root = attendance_dir()
+        new = [p for p in files.deltas if str(Path(p).relative_to(root)) not in consumed]
+        if gs is not None and new and new == files.deltas:  # read with the grids
+            con.execute("CREATE OR REPLACE TEMP VIEW new_marks AS SELECT * FROM store_deltas")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE new_marks AS {store.deltas_sql(new)}")
+        report.marks = int(con.execute("SELECT count(*) FROM new_marks").fetchone()[0])
+        runs = [r for r in engine.incremental_runs(con, config.as_of) if r.sessions >= min_sessions]
+        if gs is not None:
+            _grid_marks(con, config, gs, increment=True)
+            evidence = grids.run_evidence(con, gs, threshold, EVIDENCE_MARKS)
+        else:
+            evidence = engine.run_evidence(con, threshold, EVIDENCE_MARKS, marks_table="marks")
+        report.incremental = True
+    elif gs is not None:
+        with_state = config.keep_state
+        report.marks = gs.marks
+        _grid_candidates(con, config, gs, min_sessions, with_state=with_state)
+        runs = grids.absence_runs(con, gs, min_sessions=min_sessions, with_state=with_state)
+        evidence = grids.run_evidence(con, gs, threshold, EVIDENCE_MARKS)
+        _grid_marks(con, config, gs, increment=False)
+    else:
+        report.marks = int(con.execute("SELECT count(*) FROM marks").fetchone()[0])
+        runs = engine.absence_runs(
+            con,
+            config.as_of,
+            min_sessions=min_sessions,
+            with_state=files is not None and config.keep_state,
+        )
+        evidence = engine.run_evidence(con, threshold, EVIDENCE_MARKS)
+    if files is not None and config.keep_state:
+        root = attendance_dir()
+        target = _state_dir() / f".new-{uuid.uuid4().hex}"
+        target.mkdir(parents=True)
+        for name in STATE_FILES:
+            con.execute(
+                f"COPY {name} TO '{_sql_path(target / f'{name}.parquet')}' (FORMAT parquet)"
+            )
+        report.new_state = target
+        report.state_meta = {
+            "as_of": config.as_of.isoformat(),
+            "calendar": fingerprint,
+            "consumed": sorted(str(Path(p).relative_to(root)) for p in files.deltas),
+        }
+    return runs, evidence
+
+
+def _grid_set(
+    con: Any, config: DetectionConfig, files: store.StoreFiles | None
+) -> grids.GridSet | None:
+    """The session grids of the store's partitions (deltas laid over them), or None (the
+    marks are then read as rows): over ``--data``, or when a partition cannot be held in
+    a grid."""
+    if files is None or not config.use_grids:
+        return None
+    table = None
+    if files.deltas:  # read once: the grids and an increment's new marks both need them
+        table = "store_deltas"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {store.deltas_sql(files.deltas)}")
+    try:
+        loaded = grids.load_grids(con, attendance_dir(), files, deltas_table=table)
+    except grids.GridUnusable:
+        return None
+    return grids.grid_set(con, loaded, config.as_of)
+
+
+def _grid_candidates(
+    con: Any, config: DetectionConfig, gs: grids.GridSet, min_sessions: int, *, with_state: bool
+) -> None:
+    grids.prepare_runs(
+        con,
+        gs,
+        min_sessions=min_sessions,
+        with_state=with_state,
+        illness_from=academic_year_start(config.as_of),
+        marks=False,
+    )
+
+
+def _grid_marks(con: Any, config: DetectionConfig, gs: grids.GridSet, *, increment: bool) -> None:
+    """``grid_marks``: the marks of the pupils the other rules look at (see
+    :func:`grids.prepare_other_rules`; the runs' evidence is read from the grids by
+    :func:`grids.run_evidence`). An increment counts the pupils' marks first (a full run
+    has counted them for the runs)."""
+    if increment:
+        grids.pupil_counts(gs, con, illness_from=academic_year_start(config.as_of), runs=False)
+    upns_from = ["SELECT upn FROM in_care", "SELECT upn FROM allocations"]
+    grids.prepare_other_rules(
+        con,
+        gs,
+        illness_sessions=ILLNESS_RETURN_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY,
+        upns_from=upns_from,
+    )
+
+
+def _state_commit(report: DetectionReport) -> None:
+    """Move the new state into place (after the alerts are committed)."""
+    if report.new_state is None:
+        return
+    folder = _state_dir()
+    for name in STATE_FILES:
+        os.replace(report.new_state / f"{name}.parquet", folder / f"{name}.parquet")
+    temp = folder / ".state.json.tmp"
+    temp.write_text(json.dumps(report.state_meta))
+    os.replace(temp, folder / "state.json")
+    shutil.rmtree(report.new_state, ignore_errors=True)
+    report.new_state = None
+
+
+def _state_discard(report: DetectionReport) -> None:
+    if report.new_state is not None:
+        shutil.rmtree(report.new_state, ignore_errors=True)
+        report.new_state = None
+
+
+def detection_state_consumed() -> set[str] | None:
+    """The deltas the stored state has read (compaction folds only those), or None when
+    there is no state (the next detection reads everything anyway)."""
+    state = _stored_state()
+    return None if state is None else set(state.get("consumed", []))
+
+
+def attendance_compact(*, threads: int | None = None) -> list[store.Compacted]:
+    """Fold the attendance deltas that detection has read into each partition's
+    ``marks.parquet`` (all of them when there is no detection state yet), and record each
+    partition's exact count of marks."""
+    root = attendance_dir()
+    if not root.exists():
+        return []
+    con = engine.connect(threads=threads)
+    try:
+        done = store.compact(con, root, only=detection_state_consumed)
+        # Each compacted file's session grid, for detection (built only where missing or
+        # older than its marks file).
+        with store.store_lock(root, exclusive=True):
+            grids.build_missing(con, root)
+    finally:
+        con.close()
+    for part in done:
+        AttendancePartition.objects.filter(
+            school__local_authority__code=part.laestab[:3],
+            school__estab_number=part.laestab[3:],
+            academic_year=part.year,
+        ).update(marks=part.marks, updated_at=timezone.now())
+    return done
+
+
+def attendance_compact_job() -> str:
+    """Nightly in the worker (``attendance-compact``), before detection."""
+    done = attendance_compact()
+    return (
+        f"attendance: {sum(p.deltas for p in done)} delta file(s) folded into "
+        f"{len(done)} partition(s)"
+    )
 
 
 #: The cases the matching engine looks for on later rolls: whereabouts not yet known.
@@ -507,8 +1010,6 @@ def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
     UPN, a retyped name), looked for on the latest rolls through the matching engine
     (issue 7: detection's "child found on a roll" goes through the engine). One search per
     such case against the cached roll index: milliseconds each."""
-    from cmetrack.matching.services import find_on_rolls, refresh_index
-
     findings = []
     cases = (
         Case.objects.filter(state__in=NOT_FOUND_STATES, date_referred__lte=as_of)
@@ -557,13 +1058,9 @@ def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
 EVIDENCE_MARKS = 120
 
 
-def _run_evidence(con: Any, run: engine.RunRow) -> dict[str, Any]:
-    rows = con.execute(
-        "SELECT s.d, s.session, m.code FROM school_sessions s LEFT JOIN marks m "
-        "ON m.laestab = s.laestab AND m.d = s.d AND m.session = s.session AND m.upn = ? "
-        "WHERE s.laestab = ? AND s.seq BETWEEN ? AND ? ORDER BY s.seq LIMIT ?",
-        [run.upn, run.laestab, run.first_seq, run.last_seq, EVIDENCE_MARKS],
-    ).fetchall()
+def _run_evidence(run: engine.RunRow, marks: list[list[str | None]] | None) -> dict[str, Any]:
+    """An absence alert's evidence: the run, and its marks (from :func:`engine.run_evidence`,
+    computed for every run at once)."""
     return {
         "first_session": f"{run.first_date.isoformat()} {run.first_session}",
         "last_session": f"{run.last_date.isoformat()} {run.last_session}",
@@ -572,14 +1069,55 @@ def _run_evidence(con: Any, run: engine.RunRow) -> dict[str, Any]:
         "span_sessions": run.span_sessions,
         "data_gaps": run.data_gaps,
         "open": run.open,
-        "marks": [[d.isoformat(), half, code] for d, half, code in rows],
+        # (DuckDB gives each mark as a list already: copied only if it did not)
+        "marks": marks
+        if marks is not None and all(type(mark) is list for mark in marks)
+        else [list(mark) for mark in marks or []],
     }
 
 
-@transaction.atomic
 def detection_run(*, actor: Actor, config: DetectionConfig) -> DetectionReport:
-    """Find, then write the alerts: new ones created, known ones' evidence refreshed."""
-    report = detection_find(config)
+    """Find, then write the alerts: new ones created, known ones' evidence refreshed.
+
+    Over the imported attendance the open-run state moves on with the alerts: it is put
+    in place only after they are committed, with the store locked for reading throughout
+    (so compaction cannot fold a delta this run has not read)."""
+    config = dataclasses.replace(config, keep_state=config.data_dir is None)
+    if config.data_dir is not None:
+        return _detection_write(actor, config, _find(config))
+    with store.store_lock(attendance_dir()):
+        report = _find(config)
+        try:
+            _detection_write(actor, config, report)
+        except BaseException:
+            _state_discard(report)
+            raise
+        _state_commit(report)
+    return report
+
+
+def _insert_alerts(alerts: list[Alert]) -> None:
+    """Insert the new alerts: one INSERT statement run for every alert (a full year's
+    first detection writes 6,000; Django's ``bulk_create`` prepares each value through
+    its query compiler and reads every new id back, which nothing here needs)."""
+    if not alerts:
+        return
+    insert_many(alerts)
+
+
+def _update_alerts(alerts: list[Alert], names: Sequence[str]) -> None:
+    """Write ``names`` of each alert: one UPDATE statement run for every alert (an increment
+    refreshes the evidence of every open run's alert, a thousand or more; Django's
+    ``bulk_update`` builds a CASE expression a row and took over a second for them)."""
+    if not alerts:
+        return
+    update_fields_many(alerts, names)
+
+
+@transaction.atomic
+def _detection_write(
+    actor: Actor, config: DetectionConfig, report: DetectionReport
+) -> DetectionReport:
     now = timezone.now()
     schools = {
         s.laestab: s
@@ -631,18 +1169,23 @@ def detection_run(*, actor: Actor, config: DetectionConfig) -> DetectionReport:
                 case_id=finding.case_id,
             )
         )
-    Alert.objects.bulk_create(to_create, batch_size=1000)
-    Alert.objects.bulk_update(
-        to_update, ["evidence", "last_detected_at", "detected_on"], batch_size=1000
-    )
+    _insert_alerts(to_create)
+    _update_alerts(to_update, ("evidence", "last_detected_at", "detected_on"))
     report.created, report.updated = len(to_create), len(to_update)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,
         object_type="detection.alert",
         summary=f"Detection as of {config.as_of}: {report.created} new alerts, "
-        f"{report.updated} updated",
-        changes={"after": {"counts": report.counts(), "marks": report.marks}},
+        f"{report.updated} updated"
+        + (" (marks imported since the last run)" if report.incremental else ""),
+        changes={
+            "after": {
+                "counts": report.counts(),
+                "marks": report.marks,
+                "incremental": report.incremental,
+            }
+        },
     )
     return report
 
@@ -729,6 +1272,21 @@ def _referral_reason(alert: Alert) -> str:
             + f"; {evidence.get('data_gaps', 0)} sessions without a mark."
         )
     return text + " Found by the authority's own data."
+
+
+#: Year 6 to 7: the day (month, day) after which a Year 6 pupil on no Year 7 roll is raised
+#: even if the destination school has not sent its autumn roll (``DETECTION_Y6_Y7_DATE``,
+#: "MM-DD"; default 1 October).
+DEFAULT_Y6_Y7_DATE = (10, 1)
+
+
+def y6_y7_authority_date() -> tuple[int, int]:
+    value = str(getattr(settings, "DETECTION_Y6_Y7_DATE", "") or "")
+    if not value:
+        return DEFAULT_Y6_Y7_DATE
+    month, _, day = value.partition("-")
+    date(2000, int(month), int(day))  # a real day of the year, or ValueError
+    return int(month), int(day)
 
 
 def leaver_school_days_setting() -> int:

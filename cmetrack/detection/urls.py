@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.alert_list, name="alert-list"),
     path("upload/", views.upload, name="upload"),
     path("imports/", views.import_list, name="import-list"),
+    path("feeds/", views.feed_freshness_view, name="feed-freshness"),
     path("imports/<int:run_id>/", views.import_run, name="import-run"),
     path("imports/<int:run_id>/progress.json", views.import_progress, name="import-progress"),
     path("deletion-return/", views.deletion_return, name="deletion-return"),

@@ -10,15 +10,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.selectors import open_cases_for
-from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
+from cmetrack.kit.storage import StorageUnavailable, staged_upload, upload_not_stored
+from cmetrack.organisations.models import OrganisationKind
 
-from . import jobs
+from . import importers, jobs
+from .feeds import detection_message
 from .forms import AlertFilterForm, AttachForm, DeletionReturnForm, DismissForm, UploadForm
+from .freshness import feed_freshness, stale_school_days
+from .importers import RETURN_NOT_STORED, deletion_return_submit
 from .imports import allowed_school_ids, may_import
 from .models import Alert, ImportRun, ImportStatus
 from .presenters import (
@@ -194,8 +199,6 @@ def upload(request: HttpRequest) -> HttpResponse:
     """
     from pathlib import Path
 
-    from . import importers
-
     actor = Actor.from_request(request)
     if not may_import(actor):
         raise PermissionDenied
@@ -235,6 +238,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "run": run,
+            "detection_text": detection_message(run) if run is not None else "",
             "has_errors": bool(form.errors),
             "worker_warning": "" if jobs.worker_alive() else NO_WORKER_UPLOAD_MESSAGE,
         },
@@ -258,7 +262,11 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(
         request,
         "detection/import_run.jinja",
-        {"run": run, "presenter": ImportRunPresenter(run, worker_running=_worker_running(run))},
+        {
+            "run": run,
+            "presenter": ImportRunPresenter(run, worker_running=_worker_running(run)),
+            "detection_text": detection_message(run),
+        },
     )
 
 
@@ -299,11 +307,31 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def feed_freshness_view(request: HttpRequest) -> HttpResponse:
+    """Schools and the date of their latest data per feed (a school sees its own)."""
+    actor = Actor.from_request(request)
+    if not may_import(actor):
+        raise PermissionDenied
+    limit = stale_school_days()
+    rows = feed_freshness(today=timezone.localdate(), school_ids=allowed_school_ids(actor))
+    behind_only = request.GET.get("behind") == "1"
+    if behind_only:
+        rows = [r for r in rows if r.behind(limit)]
+    return render(
+        request,
+        "detection/feed_freshness.jinja",
+        {
+            "rows": rows,
+            "limit": limit,
+            "behind_only": behind_only,
+            "behind_count": sum(1 for r in rows if r.behind(limit)),
+        },
+    )
+
+
+@login_required
 def deletion_return(request: HttpRequest) -> HttpResponse:
     """A school tells the authority it deleted a pupil from its roll."""
-    from cmetrack.organisations.models import OrganisationKind
-
-    from .importers import RETURN_NOT_STORED, deletion_return_submit
 
     user = _user(request)
     school = user.organisation

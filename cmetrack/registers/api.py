@@ -17,17 +17,20 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from cmetrack.accounts.api import api_user as _user
+from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
-from cmetrack.core.api_support import Error, ValidationErrorOut
-from cmetrack.core.api_support import api_user as _user
-from cmetrack.core.api_support import invalid as _invalid
-from cmetrack.core.api_support import run_write as _write
+from cmetrack.kit.problems import InputSchema, Problem
+from cmetrack.kit.problems import run_write as _write
 from cmetrack.organisations.models import Organisation, OrganisationKind
 
 from . import selectors, services
 from .models import (
     ConsentStatus,
+    EheEnd,
+    EheReason,
     HomeEducationConsentRequest,
+    HomeEducationNoticeKind,
     HomeEducationRecord,
     LearntFrom,
     SenStatus,
@@ -53,6 +56,9 @@ class RecordOut(Schema):
     previous_school_id: int | None
     previous_school: str
     sen_status: SenStatus
+    primary_reason: EheReason
+    #: Why home education ended ("" while the child is on the list).
+    ended_because: str
     concern_raised: bool
     outcome: str = Field(examples=["No further action"])
     case_id: int | None
@@ -83,7 +89,7 @@ class RecordOut(Schema):
         return concern_text(obj)
 
 
-class ChildIn(Schema):
+class ChildIn(InputSchema):
     given_names: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     dob: dt.date | None = None
@@ -93,7 +99,7 @@ class ChildIn(Schema):
     parent_name: str = ""
 
 
-class RecordIn(Schema):
+class RecordIn(InputSchema):
     child: ChildIn
     learnt_from: LearntFrom
     learnt_on: dt.date
@@ -104,7 +110,7 @@ class RecordIn(Schema):
     source: str = ""
 
 
-class ConcernIn(Schema):
+class ConcernIn(InputSchema):
     raised_on: dt.date
     raised_by_whom: str
     details: str
@@ -120,12 +126,31 @@ class ConcernOut(Schema):
     case_opened: bool
 
 
-class EndIn(Schema):
+class EndIn(InputSchema):
     ended_on: dt.date
     reason: str
+    ended_because: EheEnd | None = None
 
 
-class ConsentRequestIn(Schema):
+class NoticeIn(InputSchema):
+    kind: HomeEducationNoticeKind
+    served_on: dt.date
+    notes: str = ""
+
+
+class NoticeOut(Schema):
+    id: int
+    record_id: int
+    kind: HomeEducationNoticeKind
+    served_on: dt.date
+    notes: str
+
+
+class ReasonIn(InputSchema):
+    primary_reason: EheReason
+
+
+class ConsentRequestIn(InputSchema):
     child: ChildIn
     school_id: int
     requested_on: dt.date
@@ -133,7 +158,7 @@ class ConsentRequestIn(Schema):
     child_protection_enquiries: bool = False
 
 
-class ConsentDecisionIn(Schema):
+class ConsentDecisionIn(InputSchema):
     decision: ConsentStatus
     decided_on: dt.date
     reason: str
@@ -212,16 +237,13 @@ def home_education_list(
 
 @router.post(
     "/home-education",
-    response={201: RecordOut, 400: ValidationErrorOut, 403: Error},
+    response={201: RecordOut, 422: Problem, 403: Problem},
     summary="Put a child on the home-education list (the child is found or recorded)",
     operation_id="home_education_add",
 )
 def home_education_add(request: HttpRequest, payload: RecordIn) -> Any:
     _keeper(request)
-    try:
-        school = _school(payload.previous_school_id, "previous_school_id")
-    except ValidationError as exc:
-        return _invalid(exc)
+    school = _school(payload.previous_school_id, "previous_school_id")
     fields = payload.dict(exclude={"child", "previous_school_id"})
     return _write(
         lambda: services.home_education_child_add(
@@ -235,7 +257,7 @@ def home_education_add(request: HttpRequest, payload: RecordIn) -> Any:
 
 @router.get(
     "/home-education/figures",
-    response={200: CountsOut, 403: Error},
+    response={200: CountsOut, 403: Problem},
     summary="The list in figures: on the list on a date, and what happened in a period",
     operation_id="home_education_figures",
 )
@@ -245,7 +267,6 @@ def home_education_figures(
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
 ) -> Any:
-    from cmetrack.accounts.roles import Role
 
     if not _user(request).has_role(*selectors.HOME_EDUCATION_ROLES, Role.AUDITOR):
         raise HttpError(403, "You do not have access to these figures.")
@@ -269,16 +290,13 @@ def consent_list(request: HttpRequest) -> QuerySet[HomeEducationConsentRequest]:
 
 @router.post(
     "/home-education/consent-requests",
-    response={201: ConsentRequestOut, 400: ValidationErrorOut, 403: Error},
+    response={201: ConsentRequestOut, 422: Problem, 403: Problem},
     summary="Record a request for consent to withdraw a child for home education",
     operation_id="home_education_consent_request",
 )
 def consent_request(request: HttpRequest, payload: ConsentRequestIn) -> Any:
     _keeper(request)
-    try:
-        school = _school(payload.school_id, "school_id")
-    except ValidationError as exc:
-        return _invalid(exc)
+    school = _school(payload.school_id, "school_id")
     return _write(
         lambda: services.consent_request_for_identity(
             actor=Actor.from_request(request),
@@ -293,7 +311,7 @@ def consent_request(request: HttpRequest, payload: ConsentRequestIn) -> Any:
 
 @router.post(
     "/home-education/consent-requests/{request_id}/decision",
-    response={200: ConsentRequestOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: ConsentRequestOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Give or refuse consent (CME managers)",
     operation_id="home_education_consent_decide",
 )
@@ -311,7 +329,7 @@ def consent_decide(request: HttpRequest, request_id: int, payload: ConsentDecisi
 
 @router.get(
     "/home-education/{record_id}",
-    response={200: RecordOut, 404: Error},
+    response={200: RecordOut, 404: Problem},
     summary="One record on the home-education list (audited read)",
     operation_id="home_education_get",
 )
@@ -321,7 +339,7 @@ def home_education_get(request: HttpRequest, record_id: int) -> HomeEducationRec
 
 @router.post(
     "/home-education/{record_id}/concerns",
-    response={201: ConcernOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: ConcernOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a welfare concern: opens a CME case (or adds to the open one)",
     operation_id="home_education_concern",
 )
@@ -337,15 +355,50 @@ def concern_record(request: HttpRequest, record_id: int, payload: ConcernIn) -> 
 
 @router.post(
     "/home-education/{record_id}/end",
-    response={200: RecordOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: RecordOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Take a child off the list (no longer home educated)",
     operation_id="home_education_end",
 )
 def record_end(request: HttpRequest, record_id: int, payload: EndIn) -> Any:
     _keeper(request)
     record = _record(request, record_id)
+    data = payload.dict()
+    data["ended_because"] = data["ended_because"] or ""
     return _write(
         lambda: services.home_education_record_end(
+            actor=Actor.from_request(request), record=record, **data
+        ),
+        success=200,
+    )
+
+
+@router.post(
+    "/home-education/{record_id}/notices",
+    response={201: NoticeOut, 422: Problem, 403: Problem, 404: Problem},
+    summary="Record a section 437(1) notice or a school attendance order served",
+    operation_id="home_education_notice",
+)
+def record_notice(request: HttpRequest, record_id: int, payload: NoticeIn) -> Any:
+    _keeper(request)
+    record = _record(request, record_id)
+    return _write(
+        lambda: services.home_education_notice_record(
+            actor=Actor.from_request(request), record=record, **payload.dict()
+        )
+    )
+
+
+@router.post(
+    "/home-education/{record_id}/reason",
+    response={200: RecordOut, 422: Problem, 403: Problem, 404: Problem},
+    summary="Record the parent's primary reason for home education",
+    operation_id="home_education_reason",
+)
+def record_reason(request: HttpRequest, record_id: int, payload: ReasonIn) -> Any:
+    _keeper(request)
+    record = _record(request, record_id)
+    return _write(
+        lambda: services.home_education_reason_record(
             actor=Actor.from_request(request), record=record, **payload.dict()
         ),
         success=200,

@@ -11,7 +11,14 @@ from django import forms
 from cmetrack.casework.forms import GovukDateField, TrackingForm, _radio, _text
 from cmetrack.organisations.models import Organisation, OrganisationKind
 
-from .models import ConsentStatus, LearntFrom, SenStatus
+from .models import (
+    ConsentStatus,
+    EheEnd,
+    EheReason,
+    HomeEducationNoticeKind,
+    LearntFrom,
+    SenStatus,
+)
 from .selectors import ListStatus
 
 
@@ -129,10 +136,33 @@ class ConcernForm(TrackingForm):
 class EndForm(TrackingForm):
     prefix = "end"
     ended_on = GovukDateField(what="the date home education ended", when="past")
+    ended_because = _radio(EheEnd.choices, "Choose why home education ended")
     reason = _text(
         "Enter why the child is no longer home educated",
         300,
         "The reason must be 300 characters or fewer",
+    )
+
+
+class NoticeForm(TrackingForm):
+    """A section 437(1) notice or a school attendance order served (the DfE return)."""
+
+    prefix = "notice"
+    kind = _radio(
+        HomeEducationNoticeKind.choices,
+        "Choose a section 437(1) notice or a school attendance order",
+    )
+    served_on = GovukDateField(what="the date the notice was served", when="past")
+    notes = _text(None, 4000, "The notes must be 4000 characters or fewer", widget=forms.Textarea)
+
+
+class ReasonForm(TrackingForm):
+    """The parent's primary reason for home education (the DfE return)."""
+
+    prefix = "reason"
+    primary_reason = _radio(
+        [(v, label) for v, label in EheReason.choices if v],
+        "Choose the primary reason for home education",
     )
 
 

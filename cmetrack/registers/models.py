@@ -92,6 +92,42 @@ class SenStatus(models.TextChoices):
     UNKNOWN = "unknown", "Not known"
 
 
+class EheReason(models.TextChoices):
+    """The parent's primary reason for home education, as the DfE's termly return counts
+    it (docs/dfe-return.md: the wording is ours until checked against the DfE guide)."""
+
+    PHILOSOPHICAL = "philosophical", "Philosophical or preferential reasons"
+    LIFESTYLE = "lifestyle", "Lifestyle choice"
+    RELIGIOUS = "religious", "Religious grounds"
+    CULTURAL = "cultural", "Cultural reasons"
+    DISSATISFIED = "dissatisfied", "Dissatisfaction with the school"
+    SEN = "sen", "Special educational needs"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    PHYSICAL_HEALTH = "physical_health", "Physical health"
+    BULLYING = "bullying", "Bullying"
+    NO_PLACE = "no_place", "Did not get a place at a preferred school"
+    EXCLUSION = "exclusion", "Exclusion, or to avoid exclusion"
+    TEMPORARY = "temporary", "Temporary intervention until a school place is found"
+    OTHER = "other", "Other"
+    NOT_KNOWN = "", "Not known"
+
+
+class EheEnd(models.TextChoices):
+    """Why a child left the home-education list (the DfE counts returns to school)."""
+
+    RETURNED_TO_SCHOOL = "returned_to_school", "Returned to school"
+    SCHOOL_ATTENDANCE_ORDER = "sao", "Registered at a school under a school attendance order"
+    MOVED_AWAY = "moved_away", "Moved out of the authority"
+    BEYOND_SCHOOL_AGE = "beyond_school_age", "Beyond compulsory school age"
+    CME = "cme", "Education judged unsuitable: children missing education"
+    OTHER = "other", "Other"
+
+
+class HomeEducationNoticeKind(models.TextChoices):
+    S437_1 = "s437_1", "Notice under section 437(1) of the Education Act 1996"
+    SAO = "sao", "School attendance order (section 437(3))"
+
+
 class HomeEducationRecord(models.Model):
     """A child on the authority's home-education list (elective home education).
 
@@ -126,6 +162,16 @@ class HomeEducationRecord(models.Model):
     )
     sen_status = models.CharField(
         "SEN or EHC plan", max_length=12, choices=SenStatus.choices, default=SenStatus.UNKNOWN
+    )
+    primary_reason = models.CharField(
+        "primary reason for home education",
+        max_length=20,
+        choices=EheReason.choices,
+        blank=True,
+        default="",
+    )
+    ended_because = models.CharField(
+        "why home education ended", max_length=20, choices=EheEnd.choices, blank=True
     )
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -170,6 +216,30 @@ class HomeEducationRecord(models.Model):
             errors["end_reason"] = "Enter why the child is no longer home educated"
         if errors:
             raise ValidationError(errors)
+
+
+class HomeEducationNotice(models.Model):
+    """A notice served about a child on the list: a section 437(1) notice (the parent must
+    satisfy the authority that the education is suitable) or a school attendance order.
+    The DfE's termly return counts both over the year. Written only by the services."""
+
+    record = models.ForeignKey(
+        HomeEducationRecord, on_delete=models.PROTECT, related_name="notices"
+    )
+    kind = models.CharField(max_length=8, choices=HomeEducationNoticeKind.choices)
+    served_on = models.DateField("date served")
+    notes = models.TextField(blank=True, max_length=4000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["served_on", "id"]
+        indexes = [models.Index(fields=["kind", "served_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} served {self.served_on:%d %b %Y}"
 
 
 class HomeEducationConcern(models.Model):

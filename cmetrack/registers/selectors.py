@@ -5,6 +5,7 @@ home-education list is scoped by :func:`home_education_visible_to`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
@@ -20,8 +21,10 @@ from cmetrack.people.models import Child, FormerUpn
 from .consent import ConsentAnswer, consent_grounds, withdrawal_for_home_education
 from .models import (
     ConsentStatus,
+    EheEnd,
     HomeEducationConcern,
     HomeEducationConsentRequest,
+    HomeEducationNotice,
     HomeEducationRecord,
     LearntFrom,
     RollEntry,
@@ -186,6 +189,17 @@ def _child_for_upn(upn: str) -> Child | None:
     return child
 
 
+#: Registers above this one that may record child protection enquiries about a child
+#: (``cnis/extensions.py``: the children-not-in-school register's details), asked by
+#: :func:`consent_answer` when no consent request recorded them.
+CHILD_PROTECTION_ENQUIRY_SOURCES: list[Callable[[Child], bool]] = []
+
+
+def child_protection_enquiry_source_register(source: Callable[[Child], bool]) -> None:
+    if source not in CHILD_PROTECTION_ENQUIRY_SOURCES:
+        CHILD_PROTECTION_ENQUIRY_SOURCES.append(source)
+
+
 def consent_answer(*, child: Child | None, school: Organisation) -> ConsentAnswer:
     """Whether ``child`` may be withdrawn from ``school`` for home education now.
 
@@ -199,12 +213,8 @@ def consent_answer(*, child: Child | None, school: Organisation) -> ConsentAnswe
         plan = child.child_protection_plan
         requests = HomeEducationConsentRequest.objects.filter(child=child)
         enquiries = requests.filter(child_protection_enquiries=True).exists()
-        if not enquiries:  # or the children-not-in-school register says so
-            from cmetrack.cnis.models import RegisterDetails, YesNoUnknown
-
-            enquiries = RegisterDetails.objects.filter(
-                child=child, child_protection_enquiries=YesNoUnknown.YES
-            ).exists()
+        if not enquiries:  # or another register says so (the children-not-in-school one)
+            enquiries = any(source(child) for source in CHILD_PROTECTION_ENQUIRY_SOURCES)
         latest = requests.filter(school=school).order_by("-requested_on", "-id").first()
         decision = latest.status if latest else None
     grounds = consent_grounds(
@@ -295,6 +305,37 @@ def home_education_counts(
         consents_granted_in_period=decided.filter(status=ConsentStatus.GRANTED).count(),
         consents_refused_in_period=decided.filter(status=ConsentStatus.REFUSED).count(),
     )
+
+
+def home_education_year_rows(start: dt.date, end: dt.date) -> list[tuple[int, dt.date | None, str]]:
+    """(child id, date of birth, event) for the DfE return's EHE over the year from
+    ``start`` to ``end``: "any" for each record on the list on any day of it, "start" for
+    each that started in it, "returned" for each that ended in it because the child
+    returned to school (or registered under an order), "s437_1" and "sao" for each notice
+    served in it. Three queries; the caller folds the rows (each child once per event)."""
+    rows: list[tuple[int, dt.date | None, str]] = []
+    records = HomeEducationRecord.objects.filter(started_on__lte=end).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gte=start)
+    )
+    for child, dob, started, ended, because in records.values_list(
+        "child_id", "child__dob", "started_on", "ended_on", "ended_because"
+    ).order_by("pk"):
+        rows.append((int(child), dob, "any"))
+        if started >= start:
+            rows.append((int(child), dob, "start"))
+        if (
+            ended is not None
+            and start <= ended <= end
+            and because in (EheEnd.RETURNED_TO_SCHOOL, EheEnd.SCHOOL_ATTENDANCE_ORDER)
+        ):
+            rows.append((int(child), dob, "returned"))
+    for child, dob, kind in (
+        HomeEducationNotice.objects.filter(served_on__range=(start, end))
+        .values_list("record__child_id", "record__child__dob", "kind")
+        .order_by("pk")
+    ):
+        rows.append((int(child), dob, str(kind)))
+    return rows
 
 
 def home_education_rows_at(census: dt.date) -> list[tuple[int, int, dt.date | None, str]]:

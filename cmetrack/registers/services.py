@@ -2,41 +2,48 @@
 
 The home-education list: a child is added when a parent tells the authority, when a
 school's deletion return gives ground (f), or when a CME case closes as home educated.
-No further action is the default. A welfare concern opens a case through the referrals
-and cases services (:func:`home_education_concern_record`). Withdrawing a child who needs
-the authority's consent (``registers.consent``) is refused until consent is given.
+No further action is the default. A welfare concern opens a case through the referral
+pathway, which registers how (:data:`CONCERN_CASE_OPENERS`,
+:func:`home_education_concern_record`). Withdrawing a child who needs the authority's
+consent (``registers.consent``) is refused until consent is given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor, audited_create, audited_update
+from cmetrack.cases.models import Case
 from cmetrack.organisations.models import Organisation, SchoolType
 from cmetrack.people.choices import Relationship, SenProvision
 from cmetrack.people.models import Child, FormerUpn
+from cmetrack.people.services import child_add_address, child_add_parent_carer, child_create
 from cmetrack.rules import is_valid_upn
 
 from .models import (
     ConsentStatus,
+    EheEnd,
+    EheReason,
     HomeEducationConcern,
     HomeEducationConsentRequest,
+    HomeEducationNotice,
+    HomeEducationNoticeKind,
     HomeEducationRecord,
     LearntFrom,
     SenStatus,
 )
-from .selectors import consent_answer, may_decide_consent, may_keep_home_education_list
-
-if TYPE_CHECKING:
-    from cmetrack.cases.models import Case
-    from cmetrack.detection.models import DeletionReturn
-    from cmetrack.referrals.models import Referral
+from .selectors import (
+    consent_answer,
+    ground_f_deletion_problem,
+    may_decide_consent,
+    may_keep_home_education_list,
+)
 
 SEN_FROM_CHILD = {
     SenProvision.EHC_PLAN: SenStatus.EHC_PLAN,
@@ -139,21 +146,101 @@ def _record_add(
 
 @transaction.atomic
 def home_education_record_end(
-    *, actor: Actor, record: HomeEducationRecord, ended_on: dt.date, reason: str
+    *,
+    actor: Actor,
+    record: HomeEducationRecord,
+    ended_on: dt.date,
+    reason: str,
+    ended_because: EheEnd | str = "",
 ) -> HomeEducationRecord:
-    """Take the child off the list (back at school, moved away, past school age)."""
+    """Take the child off the list (back at school, moved away, past school age).
+    ``ended_because`` is the coded reason the DfE return counts (returned to school)."""
     _require_keeper(actor)
     locked = HomeEducationRecord.objects.select_for_update().get(pk=record.pk)
     if locked.ended_on is not None:
         raise ValidationError("This child is already off the home-education list.")
     if ended_on > timezone.localdate():
         raise ValidationError({"ended_on": "The end date must be today or in the past"})
+    if ended_because and ended_because not in EheEnd.values:
+        raise ValidationError({"ended_because": "Choose why home education ended."})
     return audited_update(
         actor=actor,
         instance=locked,
-        changes={"ended_on": ended_on, "end_reason": reason.strip()},
+        changes={
+            "ended_on": ended_on,
+            "end_reason": reason.strip(),
+            "ended_because": str(ended_because),
+        },
         child_id=locked.child_id,
         summary="Taken off the home-education list",
+    )
+
+
+@transaction.atomic
+def home_education_reason_record(
+    *, actor: Actor, record: HomeEducationRecord, primary_reason: EheReason | str
+) -> HomeEducationRecord:
+    """Record the parent's primary reason for home education (the DfE return's)."""
+    _require_keeper(actor)
+    if primary_reason not in EheReason.values:
+        raise ValidationError({"primary_reason": "Choose the primary reason for home education."})
+    locked = HomeEducationRecord.objects.select_for_update().get(pk=record.pk)
+    return audited_update(
+        actor=actor,
+        instance=locked,
+        changes={"primary_reason": str(primary_reason)},
+        child_id=locked.child_id,
+        summary="Recorded the primary reason for home education",
+    )
+
+
+@transaction.atomic
+def home_education_notice_record(
+    *,
+    actor: Actor,
+    record: HomeEducationRecord,
+    kind: HomeEducationNoticeKind | str,
+    served_on: dt.date | None,
+    notes: str = "",
+) -> HomeEducationNotice:
+    """Record a section 437(1) notice or a school attendance order served on the parent of
+    a child on the list (counted in the DfE return over the year). A school attendance
+    order follows a 437(1) notice already served."""
+    _require_keeper(actor)
+    errors: dict[str, str] = {}
+    if kind not in HomeEducationNoticeKind.values:
+        errors["kind"] = "Choose a section 437(1) notice or a school attendance order."
+    if served_on is None:
+        errors["served_on"] = "Enter the date the notice was served."
+    elif served_on > timezone.localdate():
+        errors["served_on"] = "The date served must be today or in the past."
+    elif served_on < record.started_on:
+        errors["served_on"] = "The date served cannot be before the child went on the list."
+    if (
+        not errors
+        and kind == HomeEducationNoticeKind.SAO
+        and not record.notices.filter(
+            kind=HomeEducationNoticeKind.S437_1, served_on__lte=served_on
+        ).exists()
+    ):
+        errors["kind"] = (
+            "A school attendance order follows a section 437(1) notice: record the notice first."
+        )
+    if errors:
+        raise ValidationError(errors)
+    assert served_on is not None
+    notice = HomeEducationNotice(
+        record=record,
+        kind=str(kind),
+        served_on=served_on,
+        notes=notes.strip(),
+        recorded_by=actor.user,
+    )
+    return audited_create(
+        actor=actor,
+        instance=notice,
+        child_id=record.child_id,
+        summary=f"Recorded {notice.get_kind_display()} served {served_on.isoformat()}",
     )
 
 
@@ -184,7 +271,6 @@ def _find_or_create(
     home-education list is a child the authority works with (it must keep them on its
     register), so the record is made (docs/adr/0008: registers are not children until the
     authority works with them)."""
-    from cmetrack.people.services import child_add_address, child_add_parent_carer, child_create
 
     upn = upn.strip().upper()
     child = Child.objects.filter(upn=upn).first() if upn else None
@@ -235,7 +321,6 @@ def home_education_deletion_refusals(
     of each ground (f) deletion the school may not make yet, because the child needs the
     authority's consent to be home educated and it has not been given. ``rows`` are
     (line, UPN, ground, school)."""
-    from .selectors import ground_f_deletion_problem
 
     out = []
     for line, upn, ground, school in rows:
@@ -247,19 +332,27 @@ def home_education_deletion_refusals(
     return out
 
 
-def home_education_from_deletions(*, actor: Actor, keys: Iterable[dict[str, Any]]) -> None:
-    """After the import saved its deletion returns: every ground (f) return puts its child
-    on the home-education list (``keys`` are the returns' natural keys)."""
-    from cmetrack.detection.models import DeletionReturn
+class DeletionFacts(Protocol):
+    """What a school's deletion return (``detection.DeletionReturn``, above registers)
+    tells the home-education list."""
 
-    for key in keys:
-        deletion = DeletionReturn.objects.select_related("school").get(**key)
-        home_education_from_deletion_return(actor=actor, deletion=deletion)
+    ground: str
+    legal_given_name: str
+    legal_family_name: str
+    dob: dt.date
+    upn: str
+    future_address: str
+    future_postcode: str
+    parent_name: str
+    parent_phone: str
+    deleted_on: dt.date
+    submitted_at: dt.datetime
+    school: Organisation
 
 
 @transaction.atomic
 def home_education_from_deletion_return(
-    *, actor: Actor, deletion: DeletionReturn
+    *, actor: Actor, deletion: DeletionFacts
 ) -> HomeEducationRecord | None:
     """A school deleted a pupil on ground (f): put the child on the home-education list,
     from the deletion date, learnt from the return on the day it was submitted.
@@ -293,31 +386,21 @@ def home_education_from_deletion_return(
 # --- welfare concerns ------------------------------------------------------------------------
 
 
-def _triage_concern(
-    actor: Actor, referral: Referral, child: Child, open_case: Case | None
-) -> tuple[Case | None, bool]:
-    """The concern's referral into a new case, or onto the child's open case (a repeat)."""
-    from cmetrack.referrals.services import TriageDecision, referral_triage
+class ConcernCaseOpener(Protocol):
+    def __call__(
+        self, *, actor: Actor, child: Child, raised_by_whom: str, details: str
+    ) -> tuple[Case, bool]: ...
 
-    reason = "Welfare concern about a home-educated child"
-    if open_case is not None:
-        referral_triage(
-            actor=actor,
-            referral=referral,
-            decision=TriageDecision.DUPLICATE,
-            duplicate_of=open_case,
-            reason=reason,
-        )
-        return open_case, False
-    triaged = referral_triage(
-        actor=actor,
-        referral=referral,
-        decision=TriageDecision.OPEN,
-        child=child,
-        reason=reason,
-        assign_to=actor.user,
-    )
-    return triaged.case, True
+
+#: How a welfare concern opens a CME case: the referral pathway, above registers,
+#: registers it (``referrals/extensions.py``): a referral from the local authority team,
+#: triaged into a new case, or onto the child's open case as a repeat. Returns the case and
+#: whether it was opened; raises ``ValidationError`` when the referral cannot be triaged.
+CONCERN_CASE_OPENERS: list[ConcernCaseOpener] = []
+
+
+def concern_case_opener_register(opener: ConcernCaseOpener) -> None:
+    CONCERN_CASE_OPENERS[:] = [opener]
 
 
 @transaction.atomic
@@ -333,10 +416,6 @@ def home_education_concern_record(
     referral from the local authority team, triaged straight into a case (the referrals
     and cases services, audited) and assigned to the person recording it; or, if the child
     already has an open case, the referral is added to that case as a repeat."""
-    from cmetrack.cases.lifecycle import OPEN_STATES
-    from cmetrack.cases.models import Case, ReferralRoute
-    from cmetrack.referrals.services import TriageNotAllowed, referral_record
-
     _require_keeper(actor)
     if actor.user is None:
         raise PermissionDenied("A person records a welfare concern.")
@@ -345,21 +424,11 @@ def home_education_concern_record(
     if not raised_by_whom.strip():
         raise ValidationError({"raised_by_whom": "Enter who raised the concern"})
     child = record.child
-    referral = referral_record(
-        actor=actor,
-        route=ReferralRoute.LA_TEAM,
-        given_names=child.legal_given_names,
-        family_name=child.legal_family_name,
-        dob=child.dob,
-        sex=child.sex,
-        reason=f"Welfare concern about a home-educated child, raised by "
-        f"{raised_by_whom.strip()}: {details.strip()}"[:2000],
+    if not CONCERN_CASE_OPENERS:
+        raise ImproperlyConfigured("A welfare concern opens a case through the referrals app.")
+    case, opened = CONCERN_CASE_OPENERS[0](
+        actor=actor, child=child, raised_by_whom=raised_by_whom, details=details
     )
-    open_case = Case.objects.filter(child=child, state__in=OPEN_STATES).order_by("-pk").first()
-    try:
-        case, opened = _triage_concern(actor, referral, child, open_case)
-    except TriageNotAllowed as exc:
-        raise ValidationError(str(exc)) from exc
     concern = HomeEducationConcern(
         record=record,
         raised_on=raised_on,

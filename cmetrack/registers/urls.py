@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:record_id>/", views.home_education_detail, name="detail"),
     path("<int:record_id>/concerns/", views.concern_record, name="concern"),
     path("<int:record_id>/end/", views.record_end, name="end"),
+    path("<int:record_id>/notices/", views.record_notice, name="notice"),
+    path("<int:record_id>/reason/", views.record_reason, name="reason"),
 ]

@@ -28,6 +28,8 @@ from .forms import (
     EndForm,
     HomeEducationAddForm,
     ListFilterForm,
+    NoticeForm,
+    ReasonForm,
 )
 from .models import ConsentStatus, HomeEducationConsentRequest, HomeEducationRecord
 
@@ -117,9 +119,13 @@ def _render_detail(
     record: HomeEducationRecord,
     concern_form: ConcernForm | None = None,
     end_form: EndForm | None = None,
+    notice_form: NoticeForm | None = None,
+    reason_form: ReasonForm | None = None,
 ) -> HttpResponse:
     user = _user(request)
-    forms_with_errors = [f for f in (concern_form, end_form) if f is not None]
+    forms_with_errors = [
+        f for f in (concern_form, end_form, notice_form, reason_form) if f is not None
+    ]
     errors = [e for f in forms_with_errors for e in error_list(f)]
     return render(
         request,
@@ -135,6 +141,10 @@ def _render_detail(
             "can_keep": selectors.may_keep_home_education_list(user),
             "concern_form": concern_form or ConcernForm(),
             "end_form": end_form or EndForm(),
+            "notice_form": notice_form or NoticeForm(),
+            "reason_form": reason_form
+            or ReasonForm(initial={"primary_reason": record.primary_reason or None}),
+            "notices": [(n.get_kind_display(), n.served_on, n.notes) for n in record.notices.all()],
             "errors": errors,
             "success": [str(m) for m in messages.get_messages(request)],
         },
@@ -187,6 +197,34 @@ def record_end(request: HttpRequest, record_id: int) -> HttpResponse:
         lambda record, d: services.home_education_record_end(actor=actor, record=record, **d),
         "The child is no longer on the home-education list",
         "end_form",
+    )
+
+
+@login_required
+@require_POST
+def record_notice(request: HttpRequest, record_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    return _post(
+        request,
+        record_id,
+        NoticeForm(request.POST),
+        lambda record, d: services.home_education_notice_record(actor=actor, record=record, **d),
+        "Notice recorded",
+        "notice_form",
+    )
+
+
+@login_required
+@require_POST
+def record_reason(request: HttpRequest, record_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    return _post(
+        request,
+        record_id,
+        ReasonForm(request.POST),
+        lambda record, d: services.home_education_reason_record(actor=actor, record=record, **d),
+        "Primary reason for home education recorded",
+        "reason_form",
     )
 
 

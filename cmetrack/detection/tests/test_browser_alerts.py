@@ -10,6 +10,7 @@ import pytest
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import TEST_PASSWORD
+from cmetrack.core.tests.autocomplete import choose
 from cmetrack.core.tests.axe import assert_accessible
 from cmetrack.referrals.models import Referral
 
@@ -52,7 +53,7 @@ def test_officer_works_the_alerts_queue(browser_page: Any, make_user: Any) -> No
         "Potential children missing education"
     )
     assert_accessible(page)
-    page.get_by_label("School").select_option(label="Oak Primary")
+    choose(page, "School", "Oak Primary")
     page.get_by_role("button", name="Filter").click()
     assert_accessible(page)
     page.get_by_role("link", name="Amira Khan").click()

@@ -66,7 +66,7 @@ def test_the_progress_bar_follows_a_background_import(
     assert claimed is not None
     jobs.import_process(claimed)
     expect(page.get_by_text("File imported")).to_be_visible()
-    expect(page.get_by_text("Imported: 10 rows, 10 changed")).to_be_visible()
+    expect(page.get_by_text("10 rows read, 10 changed")).to_be_visible()
     assert_accessible(page)
     assert DeletionReturn.objects.count() == 10
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -45,7 +46,7 @@ A, B = "9992001", "9992002"
 AS_OF = date(2025, 12, 1)
 TERM = (date(2025, 9, 3), date(2025, 12, 19))
 INSET = date(2025, 10, 24)
-U = {n: make_upn(n) for n in range(1, 16)}
+U = {n: make_upn(n) for n in range(1, 23)}
 
 
 def sessions(start: date, count: int) -> list[tuple[date, str]]:
@@ -88,6 +89,15 @@ def authority(tmp_path: Path) -> Path:
     add(A, 3, date(2025, 9, 3), ["/"] * 124)  # present every day to 28 November
     add(A, 12, date(2025, 11, 24), ["/", "/", "/", "O"])  # in care, 75 %
     add(B, 13, date(2025, 10, 1), ["I"] * 30)  # 15 days of illness
+    # A school move: 6 days absent at A, then 6 at B: one run of 12 days across both.
+    add(A, 20, date(2025, 10, 13), ["N"] * 12)
+    add(B, 20, date(2025, 10, 21), ["N"] * 12)
+    # Dual registration: A on Monday to Wednesday, B on Thursday and Friday, absent at both
+    # for 3 weeks (D at the school the pupil is not due at): one run of 15 days.
+    for d, h in sessions(date(2025, 11, 3), 30):
+        at_a = d.weekday() < 3
+        marks.append([A, U[21], d.isoformat(), h, "N" if at_a else "D"])
+        marks.append([B, U[21], d.isoformat(), h, "D" if at_a else "N"])
     data = tmp_path / "data"
     data.mkdir()
     write_csv(data / "marks.csv", ["laestab", "upn", "date", "session", "code"], marks)
@@ -96,7 +106,9 @@ def authority(tmp_path: Path) -> Path:
     roll(A, date(2025, 7, 2), [15], nc_year=6)  # Year 6 in summer, then home educated
     roll(A, date(2025, 10, 1), [1, 2, 3, 4, 5])
     roll(A, date(2025, 11, 3), [1, 2, 3])  # 4 and 5 left
-    roll(B, date(2025, 11, 10), [5, 9, 11])  # 5 found at B; 9 took up the place; 11 located
+    roll(B, date(2025, 11, 10), [5, 9, 11, 19])  # 5 found at B; 9 took the place; 11 located
+    roll(A, date(2025, 11, 20), [1, 2, 3, 16])  # 16 went to A, not the allocated B
+    roll(A, date(2025, 7, 3), [17], nc_year=6)  # Year 6, allocated to B, on no autumn roll
     common = {"legal_given_name": "Kim", "legal_family_name": "Example", "dob": date(2013, 2, 2)}
     DeletionReturn.objects.create(
         school=SCHOOLS[A], upn=U[6], ground="i", deleted_on=date(2025, 10, 6), **common
@@ -107,6 +119,21 @@ def authority(tmp_path: Path) -> Path:
     for n in (8, 9):
         AdmissionAllocation.objects.create(
             school=SCHOOLS[B], upn=U[n], expected_start=date(2025, 11, 3), **common
+        )
+    for n, start in ((16, date(2025, 11, 3)), (17, date(2025, 9, 3))):
+        AdmissionAllocation.objects.create(
+            school=SCHOOLS[B], upn=U[n], expected_start=start, **common
+        )
+    # Deleted to a named school: 18 is not on B's next roll, 19 is.
+    for n in (18, 19):
+        DeletionReturn.objects.create(
+            school=SCHOOLS[A],
+            upn=U[n],
+            ground="a",
+            deleted_on=date(2025, 10, 6),
+            destination_school=SCHOOLS[B],
+            destination_start=date(2025, 10, 7),
+            **common,
         )
     CaseFactory.create(child=ChildFactory.create(upn=U[11]), date_referred=date(2025, 9, 15))
     ChildFactory.create(upn=U[12], in_care=True)
@@ -142,9 +169,17 @@ def test_every_rule_finds_its_children_and_no_one_else(authority: Path) -> None:
             ("suggest_located", U[11]),
             ("in_care_attendance", U[12]),
             ("illness_15", U[13]),
+            # Year 6 allocated to B: B's autumn roll is in, and the child is on no roll.
+            ("y6_y7_transfer", U[17]),
+            ("allocation_not_taken", U[17]),
+            ("destination_not_on_roll", U[18]),
+            # Runs joined across a school move (20) and a dual registration (21).
+            ("absence_20", U[20]),
+            ("absence_20", U[21]),
+            # 16 is on A's roll, not the allocated B's: no alert (issue 18).
         ]
     )
-    assert Alert.objects.count() == 10
+    assert Alert.objects.count() == 15
 
 
 def test_json_reports_each_run_with_its_sessions_days_gaps_and_state(authority: Path) -> None:
@@ -188,14 +223,14 @@ def test_min_sessions_lists_shorter_runs_without_alerting_on_them(authority: Pat
     short = [r for r in result["runs"] if r["upn"] == U[12]]
     assert [(r["sessions"], r["open"], r["rule"]) for r in short] == [(1, True, "below_threshold")]
     assert not [a for a in result["alerts"] if a["upn"] == U[12] and "absence" in a["rule"]]
-    assert result["summary"]["absence_20"] == 2
+    assert result["summary"]["absence_20"] == 4
 
 
 def test_running_again_never_duplicates_an_alert(authority: Path) -> None:
     detect(authority)
     again = detect(authority)
     assert (again["created"], again["updated"]) == (0, 0)
-    assert Alert.objects.count() == 10
+    assert Alert.objects.count() == 15
 
 
 def test_a_run_that_grows_updates_its_alert(authority: Path) -> None:
@@ -226,6 +261,7 @@ def test_a_leaver_on_the_home_education_list_is_not_missing(authority: Path) -> 
     allocation = next(a for a in alerts if a["rule"] == "allocation_not_taken")
     assert allocation["not_found_on"] == [
         "the school's roll since the expected start",
+        "any other school's roll since the expected start",
         "an addition return from the school",
         "the school's attendance marks",
     ]
@@ -258,8 +294,8 @@ def test_summary_output(authority: Path) -> None:
     call_command("detect", "--data", str(authority), "--as-of", "2025-12-01", stdout=out)
     text = out.getvalue()
     assert "Detection as of 01 December 2025" in text
-    assert "absence_20: 2" in text
-    assert "10 new alerts, 0 updated" in text
+    assert "absence_20: 4" in text
+    assert "15 new alerts, 0 updated" in text
 
 
 # --- What an officer does with an alert -----------------------------------------------
@@ -353,3 +389,84 @@ def test_a_child_with_an_open_case_and_no_upn_is_found_on_a_later_roll_by_matchi
     assert by_case[case.pk]["school"] == B
     assert "matching engine" in by_case[case.pk]["source"]
     assert twin.cases.get().pk not in by_case  # the twin sister is not him
+
+
+# --- detect --data reads columns by name, any case of extension, or says why not ----------
+
+
+def test_detect_data_reads_columns_in_any_order_from_a_dot_CSV_file(authority: Path) -> None:
+    original = authority / "marks.csv"
+    rows = original.read_text().splitlines()
+    header = rows[0].split(",")
+    order = [4, 3, 2, 1, 0]  # code,session,date,upn,laestab
+    lines_out = [",".join(header[i].upper() for i in order)]
+    lines_out += [",".join(r.split(",")[i] for i in order) for r in rows[1:]]
+    original.unlink()
+    (authority / "MARKS.CSV").write_text("\n".join(lines_out) + "\n")
+    result = detect(authority)
+    assert result["marks"] == len(rows) - 1
+    assert ("absence_40", U[2]) in {(a["rule"], a["upn"]) for a in result["alerts"]}
+
+
+def test_detect_data_refuses_a_csv_that_is_not_marks_and_an_empty_folder(
+    authority: Path, tmp_path: Path
+) -> None:
+    (authority / "notes.csv").write_text("pupil,when\nx,y\n")
+    with pytest.raises(CommandError, match=r"notes.csv is not a file of marks: its header has no"):
+        detect(authority)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CommandError, match="has no marks"):
+        detect(empty)
+
+
+# --- Rules of issue 18 (item 5) on the same authority ------------------------------------
+
+
+def test_allocation_alert_says_where_the_child_was_last_on_a_roll(authority: Path) -> None:
+    alerts = {(a["rule"], a["upn"]): a for a in detect(authority)["alerts"]}
+    assert ("allocation_not_taken", U[16]) not in alerts
+    assert alerts[("allocation_not_taken", U[17])]["last_on_roll"] == {
+        "school": A,
+        "taken_on": "2025-07-03",
+    }
+    assert alerts[("allocation_not_taken", U[8])]["last_on_roll"] is None
+
+
+def test_year_6_to_7_waits_for_the_destinations_autumn_roll_or_the_authoritys_date(
+    authority: Path, settings: Any
+) -> None:
+    settings.DETECTION_Y6_Y7_DATE = "12-15"  # after AS_OF
+    found = {(a["rule"], a["upn"]) for a in detect(authority)["alerts"]}
+    # 17's destination (B) sent its autumn roll on 10 November: raised.
+    assert ("y6_y7_transfer", U[17]) in found
+    # 10 has no known destination: waits for the authority's date.
+    assert ("y6_y7_transfer", U[10]) not in found
+    settings.DETECTION_Y6_Y7_DATE = "11-30"
+    found = {(a["rule"], a["upn"]) for a in detect(authority, "--dry-run")["alerts"]}
+    assert ("y6_y7_transfer", U[10]) in found
+
+
+def test_a_named_destination_whose_next_roll_lacks_the_child(authority: Path) -> None:
+    alerts = {(a["rule"], a["upn"]): a for a in detect(authority)["alerts"]}
+    evidence = alerts[("destination_not_on_roll", U[18])]
+    assert (evidence["destination"], evidence["destination_roll"]) == (B, "2025-11-10")
+    assert ("destination_not_on_roll", U[19]) not in alerts
+    assert ("leaver_no_destination", U[18]) not in alerts
+
+
+def test_runs_are_joined_across_a_school_move_and_a_dual_registration(authority: Path) -> None:
+    alerts = {(a["rule"], a["upn"]): a for a in detect(authority)["alerts"]}
+    moved = alerts[("absence_20", U[20])]
+    assert (moved["school"], moved["first_session"], moved["last_session"]) == (
+        B,
+        "2025-10-13 AM",
+        "2025-10-29 PM",
+    )
+    assert (moved["sessions"], moved["data_gaps"], moved["schools"]) == (24, 0, [A, B])
+    dual = alerts[("absence_20", U[21])]
+    assert (dual["sessions"], dual["schools"], dual["open"]) == (30, [A, B], True)
+    assert ("absence_40", U[21]) not in alerts
+    # Neither school alone saw 10 days: the engine's own runs are shorter.
+    runs = detect(authority, "--min-sessions", "1", "--dry-run")["runs"]
+    assert max(r["sessions"] for r in runs if r["upn"] in {U[20], U[21]}) == 12

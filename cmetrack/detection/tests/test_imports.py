@@ -12,11 +12,14 @@ import duckdb
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
-from cmetrack.detection import importers
+from cmetrack.detection import importers, store
 from cmetrack.detection.models import (
     AdditionReturn,
     AdmissionAllocation,
@@ -28,6 +31,7 @@ from cmetrack.detection.models import (
 )
 from cmetrack.registers.models import RollEntry, RollSnapshot
 from cmetrack.registers.selectors import joiners_and_leavers
+from cmetrack.rules.upn import is_valid_upn, upn_check_letter
 
 from .factories import TermFactory, make_upn, school, write_csv
 
@@ -173,7 +177,7 @@ def test_roll_rejects_a_pupil_twice_and_a_short_row(tmp_path: Path, schools: Any
     run = importers.roll_import(
         actor=SYSTEM, path=path, file_name="r.csv", taken_on=date(2025, 10, 2)
     )
-    assert [(e["line"], e["column"]) for e in run.errors] == [(3, "upn"), (4, "")]
+    assert [(e["line"], e["column"]) for e in run.errors] == [(3, "upn"), (4, "legal_given_name")]
     assert "already on line 2" in run.errors[0]["message"]
     assert "has 3 values but the header has 14" in run.errors[1]["message"]
 
@@ -257,14 +261,11 @@ def marks_file(tmp_path: Path, rows: list[list[str]], name: str = "marks.csv") -
 
 
 def read_marks(root: Path) -> list[tuple[Any, ...]]:
-    files = sorted(str(p) for p in root.rglob("*.parquet"))
-    if not files:
-        return []
+    """The store's marks as detection reads them (the newest import's value wins)."""
     con = duckdb.connect()
+    store.create_store_view(con, root)
     return con.execute(
-        "SELECT laestab, upn, CAST(date AS VARCHAR), session, code FROM read_parquet(?) "
-        "ORDER BY ALL",
-        [files],
+        "SELECT laestab, upn, CAST(d AS VARCHAR), session, code FROM marks ORDER BY ALL"
     ).fetchall()
 
 
@@ -282,7 +283,10 @@ def test_attendance_csv_is_stored_in_parquet_by_school_and_year(
     run = importers.attendance_import(actor=SYSTEM, path=path, file_name="marks.csv")
     assert run.status == ImportStatus.SUCCEEDED, run.errors
     assert (run.rows, run.created) == (3, 3)
-    assert (attendance_dir / "school=9992001" / "year=2025" / "marks.parquet").exists()
+    # Appended as this import's delta; compaction makes marks.parquet later.
+    assert (
+        attendance_dir / "school=9992001" / "year=2025" / f"delta-{run.pk:012d}.parquet"
+    ).exists()
     assert read_marks(attendance_dir) == [
         ("9992001", U1, "2025-10-06", "AM", "/"),
         ("9992001", U1, "2025-10-06", "PM", "N"),
@@ -308,7 +312,9 @@ def test_attendance_folder_restored_elsewhere_is_still_read(
     shutil.rmtree(attendance_dir)
     settings.ATTENDANCE_DIR = str(moved)
     files = importers.attendance_partitions_by_school()
-    assert files == {"9992001": [str(moved / "school=9992001" / "year=2025" / "marks.parquet")]}
+    assert files == {
+        "9992001": [str(moved / "school=9992001" / "year=2025" / f"delta-{run.pk:012d}.parquet")]
+    }
     assert read_marks(moved) == [("9992001", U1, "2025-10-06", "AM", "N")]
 
     # A row written before paths were relative still names its file.
@@ -379,7 +385,8 @@ def test_attendance_missing_column(tmp_path: Path, schools: Any) -> None:
         {
             "line": 1,
             "column": "session",
-            "message": "the header is missing session (expected: laestab,upn,date,session,code)",
+            "message": "the header row is missing the column session (expected: laestab, upn, "
+            "date, session, code; found: laestab, upn, date, code)",
         }
     ]
 
@@ -395,10 +402,16 @@ def test_a_mark_on_a_non_school_day_is_a_warning_and_ignored(
     assert run.status == ImportStatus.SUCCEEDED
     assert run.warnings == [
         {
+            "line": 0,
+            "column": "date",
+            "message": "1 mark was on days that are not school days (weekends, holidays or "
+            "closure days) and left out",
+        },
+        {
             "line": 3,
             "column": "date",
             "message": "Saturday 4 October 2025 is not a school day at 9992001: mark ignored",
-        }
+        },
     ]
     assert len(read_marks(attendance_dir)) == 1
 
@@ -429,16 +442,13 @@ def test_attendance_failure_half_way_leaves_files_and_rows_as_they_were(
         file_name="m.csv",
     )
     before = read_marks(attendance_dir)
-    original = AttendancePartition.objects.update_or_create
-    calls: list[int] = []
 
     def failing(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("database went away")
-        return original(*args, **kwargs)
+        # The new school's partition is created, then the known one's update fails.
+        assert AttendancePartition.objects.count() == 2
+        raise RuntimeError("database went away")
 
-    monkeypatch.setattr(AttendancePartition.objects, "update_or_create", failing)
+    monkeypatch.setattr(importers, "_update_partitions", failing)
     path = marks_file(
         tmp_path,
         [["9992001", U1, "2025-10-06", "AM", "N"], ["9992002", U2, "2025-10-06", "AM", "N"]],
@@ -456,8 +466,17 @@ def test_attendance_failure_half_way_leaves_files_and_rows_as_they_were(
 IMPORTERS: dict[str, tuple[Callable[..., ImportRun], tuple[str, ...], list[str], Any]] = {
     "deletions": (
         importers.deletions_import,
-        (*importers.DELETION_COLUMNS, "destination_name", "future_address"),
-        ["9992001", U1, "Amira", "Khan", "2014-05-01", "(i)", "2025-11-03", "", "1 New Road"],
+        (
+            *importers.DELETION_COLUMNS,
+            "destination_name",
+            "future_address",
+            "school_enquiries",
+            "la_enquiries",
+        ),
+        [
+            *("9992001", U1, "Amira", "Khan", "2014-05-01", "(i)", "2025-11-03", ""),
+            *("1 New Road", "Home visit, calls, neighbours", "Checked records with health"),
+        ],
         DeletionReturn,
     ),
     "additions": (
@@ -542,6 +561,8 @@ def test_deletion_return_from_the_form(schools: Any, make_user: Any) -> None:
         dob=date(2014, 5, 1),
         ground="i",
         deleted_on=date(2025, 11, 3),
+        school_enquiries="Home visit and calls",
+        la_enquiries="Checked records",
     )
     assert record.ground == "i"
     assert not record.destination_known
@@ -555,3 +576,23 @@ def test_import_command_reports_errors_and_exits_non_zero(tmp_path: Path, school
     ok = roll_file(tmp_path, [roll_row(U1)], "ok.csv")
     call_command("import_data", "roll", str(ok), "--taken-on", "2025-10-02")
     assert RollEntry.objects.count() == 1
+
+
+@hypothesis_settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.one_of(
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=0, max_size=14),
+        st.from_regex(r"[A-Z][0-9]{11}[0-9A-Z]", fullmatch=True),
+        st.from_regex(r"[0-9]{11}[0-9A-HJ-NP-RT-Z]", fullmatch=True).map(
+            lambda body: upn_check_letter(body) + body
+        ),
+    )
+)
+def test_the_upn_check_in_sql_is_the_rule(upn: str) -> None:
+    """The import checks UPNs in SQL first: it must accept exactly what the rule accepts."""
+    con = duckdb.connect()
+    (by_sql,) = con.execute(  # type: ignore[misc]
+        f"SELECT coalesce({importers.UPN_VALID_SQL}, false) FROM (SELECT ? AS upn)",  # noqa: S608 - constant SQL
+        [upn],
+    ).fetchone()
+    assert by_sql == is_valid_upn(upn)

@@ -25,7 +25,6 @@ from django.urls import reverse
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
-from cmetrack.core.storage import STORAGE_MESSAGE, StorageUnavailable
 from cmetrack.core.tests.faults import (
     files_under,
     fill_disk,
@@ -41,6 +40,8 @@ from cmetrack.detection.models import (
     ImportRun,
     ImportStatus,
 )
+from cmetrack.kit.storage import STORAGE_MESSAGE, StorageUnavailable
+from cmetrack.kit.testing import assert_problem
 from cmetrack.registers.models import RollEntry
 
 from .factories import TermFactory, make_upn, school
@@ -177,6 +178,8 @@ def test_a_deletion_return_on_a_full_disk_says_so_and_keeps_nothing(
             "legal_family_name": "Khan",
             "dob": "01/05/2014",
             "ground": "i",
+            "school_enquiries": "Home visit and calls",
+            "la_enquiries": "Checked records",
             "deleted_on": "03/11/2025",
         },
     )
@@ -200,12 +203,14 @@ def test_a_deletion_return_through_the_api_on_a_read_only_disk_is_a_503(
             "legal_family_name": "Khan",
             "dob": "2014-05-01",
             "ground": "i",
+            "school_enquiries": "Home visit and calls",
+            "la_enquiries": "Checked records",
             "deleted_on": "2025-11-03",
         },
         content_type="application/json",
     )
-    assert response.status_code == 503
-    assert "storage is full or read-only" in response.json()["detail"]
+    body = assert_problem(response, 503, "service_unavailable")
+    assert "storage is full or read-only" in body["detail"]
     assert not DeletionReturn.objects.exists()
     assert not ImportRun.objects.exists()
 
@@ -230,13 +235,15 @@ def test_the_import_command_queueing_on_a_full_disk_records_no_run(
 
 
 def _copy_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DuckDB's COPY writes part of the new Parquet file, then the disk is full."""
+    """DuckDB's COPY writes part of the new Parquet files, then the disk is full."""
 
-    def copy(con: Any, query: str, params: list[Any], target: Path) -> None:
-        target.write_bytes(b"PAR1 half a file")
-        raise duckdb.IOException(f'IO Error: Could not write file "{target}": No space left')
+    def copy(con: Any, query: str, target: Path, prefix: str) -> None:
+        part = target / "school=9992001" / "year=2025"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"{prefix}0.tmp").write_bytes(b"PAR1 half a file")
+        raise duckdb.IOException(f'IO Error: Could not write file "{part}": No space left')
 
-    monkeypatch.setattr(importers, "_copy_to_parquet", copy)
+    monkeypatch.setattr(importers, "_copy_partitioned", copy)
 
 
 def _first_marks(tmp_path: Path) -> None:

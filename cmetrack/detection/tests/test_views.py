@@ -13,6 +13,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.cases.tests.factories import CaseFactory
 from cmetrack.detection.models import Alert, AlertRule, AlertState
+from cmetrack.kit.testing import assert_problem
 from cmetrack.people.models import ChildVulnerability
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.referrals.models import Referral
@@ -196,7 +197,7 @@ def test_api_is_scoped_and_audits_a_read(setting: dict[str, Any], make_user: Any
     client = client_for(user)
     listed = client.get("/api/v1/alerts").json()
     assert [a["family_name"] for a in listed["items"]] == ["Ours"]
-    assert client.get(f"/api/v1/alerts/{setting['theirs'].pk}").status_code == 404
+    assert_problem(client.get(f"/api/v1/alerts/{setting['theirs'].pk}"), 404, "not_found")
     detail = client.get(f"/api/v1/alerts/{setting['mine'].pk}").json()
     assert detail["evidence"]["sessions"] == 20
     assert AuditEvent.objects.filter(actor=user, action="view").count() == 1
@@ -284,6 +285,8 @@ def test_a_school_sends_a_deletion_return_from_the_form(
         "legal_family_name": "Khan",
         "dob": "01/05/2014",
         "ground": "i",
+        "school_enquiries": "Home visit and calls",
+        "la_enquiries": "Checked records",
         "deleted_on": "03/11/2025",
     }
     bad = client.post(url, {**fields, "upn": "A999200025007", "dob": "31/02/2014"})

@@ -16,6 +16,7 @@ from cmetrack.accounts.tests.factories import TEST_PASSWORD, SchoolFactory
 from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.tests.factories import case_in_state
+from cmetrack.core.tests.autocomplete import choose
 from cmetrack.core.tests.axe import assert_accessible
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.registers.models import HomeEducationRecord
@@ -69,7 +70,7 @@ def test_home_education_journey(browser_page: Any, make_user: Any) -> None:
     page.get_by_label("The parent told the authority").check()
     fill_date(page, "When did the authority learn of it?", today.day, today.month, today.year)
     fill_date(page, "When did home education start?", today.day, today.month, today.year)
-    page.get_by_label("Previous school", exact=True).select_option(label="Hillside Primary")
+    choose(page, "Previous school", "Hillside Primary", exact=True)
     page.get_by_label("No special educational needs").check()
     page.get_by_role("button", name="Add to the list").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Rosa Quint")

@@ -7,7 +7,7 @@ import pytest
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
-from cmetrack.cases.lifecycle import CaseState, Outcome
+from cmetrack.cases.lifecycle import CaseState, LocatedRoute, Outcome
 from cmetrack.cases.services import case_close, case_reopen
 from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.registers.models import HomeEducationRecord
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_closing_as_home_educated_records_the_child_on_the_list(make_user):
     actor = Actor(user=make_user(Role.CME_OFFICER))
-    case = case_in_state(CaseState.LOCATED)
+    case = case_in_state(CaseState.LOCATED, route=LocatedRoute.HOME_EDUCATED)
     closed = case_close(actor=actor, case=case, outcome=Outcome.HOME_EDUCATED, reason="EHE")
     record = HomeEducationRecord.objects.get(child=case.child)
     assert record.case_id == closed.pk
@@ -39,7 +39,10 @@ def case_in_state_from(case, actor):
     from cmetrack.cases.services import case_locate, case_start_tracking
 
     case = case_start_tracking(actor=actor, case=case)
-    return case_locate(actor=actor, case=case, where="At home", route="home_educated")
+    return case_locate(
+        actor=actor, case=case, where="At home", route="home_educated",
+        home_education_evidence="deletion_ground_f", home_education_evidence_on=case.date_referred,
+    )  # fmt: skip
 
 
 def test_other_outcomes_do_not_touch_the_list(make_user):

@@ -12,7 +12,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
-from cmetrack.cases.lifecycle import CaseState
+from cmetrack.cases.lifecycle import CaseState, LocatedRoute
 from cmetrack.cases.models import Case
 from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.people.tests.factories import ChildFactory
@@ -385,7 +385,7 @@ def test_rows_for_the_dfe_return(officer):
 
 
 def test_case_route_dates_come_from_the_case():
-    case = case_in_state(CaseState.LOCATED)
+    case = case_in_state(CaseState.LOCATED, route=LocatedRoute.HOME_EDUCATED)
     from cmetrack.cases.services import case_close
 
     closed = case_close(

@@ -22,6 +22,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
+from cmetrack.detection import engine
 from cmetrack.detection.services import (
     DetectionConfig,
     detection_find,
@@ -33,6 +34,10 @@ from cmetrack.detection.services import (
 class Command(BaseCommand):
     help = "Run the detection rules over attendance and registers, and write alerts."
 
+    # A batch command, run every night and after every feed: Django's system checks
+    # (a second of start-up) are run by the web server, the worker and `migrate`.
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", type=Path, help="Folder of marks (Parquet and/or CSV).")
         parser.add_argument("--as-of", required=True, help="Detect as of this date (YYYY-MM-DD).")
@@ -43,6 +48,12 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="School days before a leaver with no destination is an alert.",
+        )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Read every imported mark (by default the open runs are carried on from "
+            "the last run and only the marks imported since are read).",
         )
         parser.add_argument("--threads", type=int, default=None, help="DuckDB threads.")
         parser.add_argument(
@@ -64,6 +75,16 @@ class Command(BaseCommand):
         data: Path | None = options["data"]
         if data is not None and not data.is_dir():
             raise CommandError(f"--data {data} is not a folder")
+        if data is not None:
+            try:
+                parquet, csv = engine.marks_sources(data)
+            except engine.MarksFileError as exc:
+                raise CommandError(str(exc)) from exc
+            if not parquet and not csv:
+                raise CommandError(
+                    f"--data {data} has no marks: expected .parquet or .csv files with the "
+                    f"columns {','.join(engine.MARKS_COLUMNS)} (in any order)"
+                )
         config = DetectionConfig(
             as_of=as_of,
             data_dir=data,
@@ -71,6 +92,7 @@ class Command(BaseCommand):
             threads=options["threads"],
             memory_limit=options["memory_limit"],
             min_run_sessions=options["min_sessions"],
+            incremental=not options["full"],
         )
         started = time.perf_counter()
         if options["dry_run"]:
@@ -81,7 +103,10 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(_as_json(report), indent=1, default=str))
             return
-        self.stdout.write(f"Detection as of {as_of:%d %B %Y}: {report.marks} marks read")
+        self.stdout.write(
+            f"Detection as of {as_of:%d %B %Y}: {report.marks} marks read"
+            + (" (imported since the last run; open runs carried on)" if report.incremental else "")
+        )
         for rule, count in sorted(report.counts().items()):
             self.stdout.write(f"  {rule}: {count}")
         self.stdout.write(

@@ -20,10 +20,15 @@ from cmetrack.audit.services import Actor
 from cmetrack.detection import importers, jobs
 from cmetrack.detection.models import ImportStatus
 from cmetrack.detection.progress import ProgressBar
+from cmetrack.kit.words import plural
 
 
 class Command(BaseCommand):
     help = "Import a calendar, roll, attendance, returns or allocations file."
+
+    # A batch command, run every night and after every feed: Django's system checks
+    # (a second of start-up) are run by the web server, the worker and `migrate`.
+    requires_system_checks: list[str] = []
 
     KINDS = ("terms", "closures", "roll", "attendance", "deletions", "additions", "allocations")
 
@@ -75,8 +80,8 @@ class Command(BaseCommand):
                 f"warning: line {problem['line']}, {problem['column']}: {problem['message']}"
             )
         self.stdout.write(
-            f"{run.get_status_display()}: {run.rows} rows, {run.created} changed, "
-            f"{len(run.warnings)} warnings, {len(run.errors)} errors "
+            f"{run.get_status_display()}: {plural(run.rows, 'row')} read, {run.created:,} changed, "
+            f"{plural(len(run.warnings), 'warning')}, {plural(len(run.errors), 'error')} "
             f"({time.perf_counter() - started:.1f} s)"
         )
         if run.status == ImportStatus.FAILED:

@@ -1,0 +1,136 @@
+"""``POST /api/v1/feeds/{attendance,rolls,deletions,allocations}``: schools' systems push data.
+
+The body is the file itself: CSV (``Content-Type: text/csv``, a header row, the upload's
+columns) or JSON lines (``application/x-ndjson``: one object per line, the same names). It
+is streamed to storage, never read into memory. A batch id (``Idempotency-Key`` or
+``X-Batch-Id`` header, or ``?batch=``) makes a repeat harmless. See docs/data-feeds.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.responses import Status
+
+from cmetrack.accounts.models import User
+from cmetrack.audit.services import Actor
+from cmetrack.detection.imports import may_import
+from cmetrack.kit.problems import ApiProblem, field_error, forbidden, problems
+from cmetrack.kit.storage import StorageUnavailable
+
+from .feeds import PUSH_KINDS, FeedError, FeedResult, feed_receive, request_chunks
+from .jobs import import_runs_visible_to
+from .models import ImportRun, ImportStatus
+
+router = Router(tags=["Data feeds"])
+
+
+class Problem(Schema):
+    line: int
+    column: str
+    message: str
+
+
+class FeedOut(Schema):
+    batch: str = Field(description="The batch id sent, if any")
+    run: int = Field(description="The import run (also on the Imports page)")
+    kind: str
+    status: str = Field(description="succeeded, unchanged, queued or running")
+    repeated: bool = Field(description="True: this batch was sent before; nothing was redone")
+    rows: int
+    changed: int
+    error_count: int
+    errors: list[Problem]
+    warning_count: int
+    warnings: list[Problem]
+    detection: str = Field(description="When alerts from this feed will appear")
+
+
+def _batch(request: HttpRequest, query: str) -> str:
+    value = (
+        request.headers.get("Idempotency-Key") or request.headers.get("X-Batch-Id") or query
+    ).strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if value and not (len(value) <= 128 and value.isascii() and value.isprintable()):
+        raise ApiProblem(
+            "invalid",
+            "The batch id must be 1 to 128 visible ASCII characters",
+            errors=[field_error("batch", "Give a batch id of 1 to 128 visible characters")],
+        )
+    return value
+
+
+def _answer(result: Any) -> Status[dict[str, Any]]:
+    data = result.as_dict()
+    run: ImportRun = result.run
+    if run.status == ImportStatus.FAILED:
+        raise ApiProblem(
+            "invalid",
+            f"Nothing was imported: {data['error_count']} problem(s) in the file "
+            f"(import run {run.pk}). Correct them and send the whole file again.",
+            errors=[
+                field_error(e.get("column") or "__all__", e["message"], line=e.get("line"))
+                for e in data["errors"]
+            ],
+        )
+    if run.status in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
+        return Status(202, data)
+    return Status(200 if result.repeated else 201, data)
+
+
+@router.post(
+    "/feeds/{kind}",
+    response={200: FeedOut, 201: FeedOut, 202: FeedOut, **problems(403, 404, 413, 422, 503)},
+    summary="Send a feed (attendance, rolls, deletions, allocations) as CSV or JSON lines",
+    operation_id="feed_send",
+)
+def feed_send(
+    request: HttpRequest, kind: str, taken_on: dt.date | None = None, batch: str = ""
+) -> Any:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    actor = Actor.from_request(request)
+    if kind not in PUSH_KINDS:
+        raise ApiProblem("not_found", f"There is no feed {kind!r}: use {', '.join(PUSH_KINDS)}")
+    if not may_import(actor):
+        forbidden("This account may not send data: ask the authority for a school feed token")
+    try:
+        result = feed_receive(
+            actor=actor,
+            kind=kind,
+            body=request_chunks(request),
+            content_type=request.content_type or "text/csv",
+            batch=_batch(request, batch),
+            taken_on=taken_on,
+        )
+    except FeedError as exc:
+        code = {
+            404: "not_found",
+            409: "idempotency_key_reused",
+            413: "payload_too_large",
+        }.get(exc.status, "invalid")
+        errors = [field_error("__all__", str(exc), line=exc.line)] if exc.line else []
+        raise ApiProblem(code, str(exc), errors=errors) from exc
+    except StorageUnavailable as exc:
+        raise ApiProblem(
+            "service_unavailable", "The server's storage is full or read-only: nothing was imported"
+        ) from exc
+    return _answer(result)
+
+
+@router.get(
+    "/feeds/runs/{run_id}",
+    response={200: FeedOut, **problems(404)},
+    summary="A feed's import run (to follow a queued one)",
+    operation_id="feed_run",
+)
+def feed_run(request: HttpRequest, run_id: int) -> Any:
+    user = request.auth  # type: ignore[attr-defined]
+    run = import_runs_visible_to(user).filter(pk=run_id).first()
+    if run is None:
+        raise ApiProblem("not_found", "No such import run")
+    return FeedResult(run=run).as_dict()

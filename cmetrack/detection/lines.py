@@ -1,0 +1,220 @@
+"""Reading a data file line by line, truthfully: every problem with its real line.
+
+A file is read as bytes, one physical line at a time (so a large file is never held in
+memory), and each line is checked before the CSV parser sees it:
+
+* **line numbers** are physical lines, counted from 1 for the header, blank lines and the
+  lines of a quoted value that spans lines included: a record's line is the line it starts
+  on;
+* **encoding**: UTF-8 (a byte-order mark is allowed). A file with no UTF-8 at all outside
+  plain ASCII whose every line reads as Windows-1252 is a spreadsheet's export and is read
+  as Windows-1252. Otherwise a line that is not UTF-8 is that line's problem, naming the
+  column and the byte, and the rest of the file is still checked;
+* **huge lines**: a line longer than :data:`MAX_LINE_BYTES` is that line's problem (it is
+  skipped without being read into memory), and the rest of the file is still checked.
+
+:func:`read_records` yields :class:`Record` (line, values) and :class:`LineProblem` items in
+file order; the CSV importers (:func:`cmetrack.detection.imports.csv_rows`) turn them into
+rows and errors.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The longest line a data file may have (bytes). Real rows are a few hundred bytes.
+MAX_LINE_BYTES = 1 << 20
+#: Bytes read at a time while skipping a huge line.
+_SKIP_BLOCK = 1 << 16
+#: A UTF-8 sequence beyond ASCII (a file that has one is a UTF-8 file).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+
+csv.field_size_limit(MAX_LINE_BYTES * 2)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One CSV record: the physical line it starts on and its values (not stripped)."""
+
+    line: int
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line that could not be read: where, which column if known, and why."""
+
+    line: int
+    column: int | None  # 0-based index of the value the problem is in, if known
+    message: str
+
+
+def _physical_lines(path: Path) -> Iterator[tuple[int, bytes | None, int]]:
+    """``(line number, bytes without the line ending or None if too long, length)``."""
+    with path.open("rb") as handle:
+        number = 0
+        while True:
+            chunk = handle.readline(MAX_LINE_BYTES + 2)
+            if not chunk:
+                return
+            number += 1
+            if chunk.endswith(b"\n") or len(chunk) <= MAX_LINE_BYTES:
+                yield number, chunk.rstrip(b"\r\n"), len(chunk.rstrip(b"\r\n"))
+                continue
+            length = len(chunk)
+            while not chunk.endswith(b"\n"):
+                chunk = handle.readline(_SKIP_BLOCK)
+                if not chunk:
+                    break
+                length += len(chunk)
+            yield number, None, length - (1 if chunk.endswith(b"\n") else 0)
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` or, for a spreadsheet's Windows-1252 export, ``cp1252`` (see above)."""
+    with path.open("rb") as handle:
+        if handle.read(3) == codecs.BOM_UTF8:
+            return "utf-8-sig"
+    any_utf8 = False
+    any_bad = False
+    all_cp1252 = True
+    for _, raw, _ in _physical_lines(path):
+        if raw is None or raw.isascii():
+            continue
+        try:
+            raw.decode("utf-8")
+            any_utf8 = True
+            continue
+        except UnicodeDecodeError:
+            any_bad = True
+        if _UTF8_MULTIBYTE.search(raw):
+            any_utf8 = True
+        try:
+            raw.decode("cp1252")
+        except UnicodeDecodeError:
+            all_cp1252 = False
+    return "cp1252" if any_bad and all_cp1252 and not any_utf8 else "utf-8-sig"
+
+
+def _bad_byte(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> tuple[int | None, str]:
+    """The 0-based CSV value the bad byte is in (counting commas before it) and its text."""
+    byte = raw[exc.start : exc.start + 1]
+    column = raw[: exc.start].count(b",") if b'"' not in raw[: exc.start] else None
+    name = "UTF-8" if encoding.startswith("utf-8") else "Windows-1252"
+    return column, (
+        f"this line is not {name} text: byte 0x{byte.hex().upper()} at character "
+        f"{exc.start + 1} cannot be read. Save the file as CSV UTF-8 and send it again"
+    )
+
+
+def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | LineProblem]:
+    """Every record and every unreadable line of the CSV file at ``path``, in order.
+
+    A line that cannot be read is given to the CSV parser as an empty line, so a problem in
+    one line never hides the lines after it.
+    """
+    encoding = encoding or detect_encoding(path)
+    problems: list[LineProblem] = []
+    first = True
+
+    def text_lines() -> Iterator[str]:
+        nonlocal first
+        for number, raw, length in _physical_lines(path):
+            if raw is None:
+                problems.append(
+                    LineProblem(
+                        number,
+                        None,
+                        f"this line is {length:,} characters long: a line may have at most "
+                        f"{MAX_LINE_BYTES:,}. It was not read",
+                    )
+                )
+                yield "\n"
+                continue
+            if first and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            first = False
+            try:
+                text = raw.decode("utf-8" if encoding.startswith("utf-8") else encoding)
+            except UnicodeDecodeError as exc:
+                column, message = _bad_byte(raw, exc, encoding)
+                problems.append(LineProblem(number, column, message))
+                yield "\n"
+                continue
+            yield text + "\n"
+
+    reader = csv.reader(text_lines())
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield from _drain(problems)
+            yield LineProblem(start, None, f"this line could not be read as CSV: {exc}")
+            continue
+        # Problems found while the parser read these lines come first (they are earlier).
+        yield from _drain(problems)
+        yield Record(start, values)
+    yield from _drain(problems)
+
+
+def _drain(problems: list[LineProblem]) -> Iterator[LineProblem]:
+    while problems:
+        yield problems.pop(0)
+
+
+# --- Attendance marks: a fast check, and a careful reading when it fails ------------------
+
+_BLOCK = 16 << 20
+
+
+def is_plain_csv(path: Path, columns: int) -> bool:
+    """Whether the file can be read as it is, line for row (checked at C speed, a block at a
+    time): UTF-8, no quotes, no blank line, no line over :data:`MAX_LINE_BYTES`, and as many
+    commas as ``columns - 1`` per line. Then row *n* of the data is line *n + 1*. (Commas
+    could still balance out between a short and a long line: the reader then fails, and
+    the caller reads the file carefully instead.)"""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    commas = lines = 0
+    carry = b""
+    previous_end = b"\n"
+    with path.open("rb") as handle:
+        start = handle.read(3)
+        if start != codecs.BOM_UTF8:
+            carry = start
+        while True:
+            block = handle.read(_BLOCK)
+            data = carry + block
+            final = not block
+            cut = len(data) if final else data.rfind(b"\n") + 1
+            if not final and cut == 0:
+                if len(data) > MAX_LINE_BYTES:
+                    return False
+                carry = data
+                continue
+            whole, carry = data[:cut], data[cut:]
+            if not whole:
+                break
+            if b'"' in whole or b"\n\n" in whole or b"\n\r\n" in whole:
+                return False
+            if previous_end == b"\n" and whole[:1] in (b"\n", b"\r"):
+                return False  # a blank line where the last block ended
+            previous_end = whole[-1:]
+            try:
+                decoder.decode(whole, final=final)
+            except UnicodeDecodeError:
+                return False
+            if max(map(len, whole.split(b"\n"))) > MAX_LINE_BYTES:
+                return False
+            commas += whole.count(b",")
+            lines += whole.count(b"\n") + (0 if whole.endswith(b"\n") else 1)
+            if final:
+                break
+    return lines > 0 and commas == lines * (columns - 1)
