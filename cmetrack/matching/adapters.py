@@ -3,8 +3,11 @@
 An adapter says how to read its register as :class:`PersonRecord` rows (for the index),
 how cheaply to tell that the register has changed (``signature``), which of a handful of
 candidate rows a user may see (``permitted``, one query, before anything is scored) and
-how to show a result. Later registers (the home-education list, lost-pupil transfer
-files) add an adapter to :data:`ADAPTERS`; nothing else changes.
+how to show a result. The children with a case are here; the registers above matching
+(the rolls and the home-education list in ``registers``, the lost-pupil area in
+``transfers``) add their adapters from their ``extensions`` modules with
+:func:`adapter_register`; nothing else changes. An adapter that offers
+``training_records()`` gives the rows the model is trained on.
 
 An adapter may also let its index grow by appending (:class:`AppendableAdapter`): the
 worker then adds the rows whose primary key is above the saved index's instead of
@@ -24,11 +27,9 @@ from django.db.models import Count, Max, Prefetch
 from django.urls import reverse
 
 from cmetrack.accounts.models import User
-from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.people.models import Address, Child, ChildAlias, FormerUpn, ParentCarer
-from cmetrack.registers.models import RollEntry, RollSnapshot
-from cmetrack.registers.selectors import latest_snapshots
+from cmetrack.people.selectors import children_visible_to
 
 from .features import PersonRecord
 
@@ -96,7 +97,9 @@ def appendable(adapter: RegisterAdapter) -> AppendableAdapter | None:
     return adapter if hasattr(adapter, "watermark") else None  # type: ignore[return-value]
 
 
-def _pk_range(after: int | None, upto: int | None, field: str = "pk") -> dict[str, int]:
+def pk_range(after: int | None, upto: int | None, field: str = "pk") -> dict[str, int]:
+    """Filter arguments for the rows an index append reads: ``field`` after ``after``, up to
+    ``upto`` (the adapters of every register share them)."""
     bounds = {}
     if after is not None:
         bounds[f"{field}__gt"] = after
@@ -105,153 +108,12 @@ def _pk_range(after: int | None, upto: int | None, field: str = "pk") -> dict[st
     return bounds
 
 
-def _stamp(value: object) -> object:
+def stamp(value: object) -> object:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _split_names(value: str) -> tuple[str, ...]:
     return (value,) if value else ()
-
-
-class RollAdapter:
-    """The latest roll snapshot of every school (dual registrations appear once per
-    school). CME officers and managers search every roll, an SLO the rolls of their linked
-    schools, a school user their own school's roll; other roles none."""
-
-    name = "roll"
-    label = "School roll"
-
-    def signature(self) -> tuple[object, ...]:
-        # A roll re-imported for the same date keeps its snapshot row and replaces its
-        # entries: the newest import time and entry id tell that apart (both cheap: a
-        # small table, and the maximum of a primary key).
-        agg = RollSnapshot.objects.aggregate(
-            n=Count("pk"), top=Max("pk"), imported=Max("imported_at")
-        )
-        entries = RollEntry.objects.aggregate(top=Max("pk"))
-        return (agg["n"], agg["top"], agg["imported"], entries["top"])
-
-    def watermark(self) -> dict[str, object]:
-        top = self.top_pk()
-        latest = sorted(latest_snapshots().values_list("pk", flat=True))
-        agg = RollEntry.objects.filter(snapshot__in=latest, pk__lte=top or 0).aggregate(
-            n=Count("pk")
-        )
-        imported = RollSnapshot.objects.filter(pk__in=latest).aggregate(at=Max("imported_at"))
-        return {
-            "max_pk": top,
-            "snapshots": latest,
-            "count": agg["n"],
-            "imported": _stamp(imported["at"]),
-        }
-
-    def unchanged(self, watermark: dict[str, object]) -> bool:
-        """Every snapshot indexed is still the latest of its school and was not
-        re-imported, and the latest snapshots hold no other entry up to ``max_pk`` (a new
-        school's first roll, with higher ids, is appended; a school's newer roll replaces
-        its older one, which is a rebuild)."""
-        top = watermark.get("max_pk")
-        if top is None:
-            return False
-        before = set(watermark.get("snapshots") or [])  # type: ignore[call-overload]
-        latest = set(latest_snapshots().values_list("pk", flat=True))
-        if not before <= latest:
-            return False
-        imported = RollSnapshot.objects.filter(pk__in=before).aggregate(at=Max("imported_at"))
-        count = RollEntry.objects.filter(snapshot__in=latest, pk__lte=top).count()
-        return _stamp(imported["at"]) == watermark.get("imported") and count == watermark.get(
-            "count"
-        )
-
-    def top_pk(self) -> int | None:
-        top: int | None = RollEntry.objects.aggregate(top=Max("pk"))["top"]
-        return top
-
-    def records_between(
-        self, after: int | None, upto: int | None
-    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
-        return self.records(bounds=_pk_range(after, upto))
-
-    def records(
-        self,
-        snapshot_ids: Sequence[int] | None = None,
-        *,
-        bounds: dict[str, int] | None = None,
-    ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
-        snapshots = latest_snapshots() if snapshot_ids is None else snapshot_ids
-        rows = (
-            RollEntry.objects.filter(snapshot__in=snapshots, **(bounds or {}))
-            .values_list(
-                "pk",
-                "snapshot__school_id",
-                "upn",
-                "former_upn",
-                "legal_given_name",
-                "legal_family_name",
-                "preferred_given_name",
-                "preferred_family_name",
-                "dob",
-                "sex",
-                "address",
-                "postcode",
-            )
-            .order_by()
-            .iterator(chunk_size=5000)
-        )
-        for pk, school, upn, former, given, family, p_given, p_family, dob, sex, addr, pc in rows:
-            aliases = ((p_given, p_family),) if (p_given or p_family) else ()
-            yield (
-                RegisterRef(self.name, pk, school),
-                PersonRecord(
-                    given_names=given,
-                    family_name=family,
-                    aliases=aliases,
-                    dob=dob,
-                    sex=sex,
-                    postcode=pc,
-                    address=addr,
-                    upns=tuple(u for u in (upn, former) if u),
-                ),
-            )
-
-    @staticmethod
-    def schools_for(user: User) -> set[int] | None:
-        """None: every school; otherwise the schools whose rolls ``user`` may search."""
-        if not user.is_authenticated or not user.is_active:
-            return set()
-        if user.has_role(*ALL_CASES_ROLES):
-            return None
-        schools: set[int] = set()
-        if user.has_role(Role.SLO):
-            schools |= set(user.linked_schools.values_list("pk", flat=True))
-        if user.has_role(Role.SCHOOL_USER) and user.organisation_id:
-            schools.add(user.organisation_id)
-        return schools
-
-    def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
-        schools = self.schools_for(user)
-        if schools is None:
-            return set(refs)
-        return {r for r in refs if r.school_id in schools}
-
-    def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]:
-        entries = RollEntry.objects.filter(pk__in=[r.pk for r in refs]).select_related(
-            "snapshot__school"
-        )
-        by_pk = {e.pk: e for e in entries}
-        out = {}
-        for ref in refs:
-            e = by_pk.get(ref.pk)
-            if e is None:
-                continue
-            out[ref] = ResultDetails(
-                name=f"{e.legal_given_name} {e.legal_family_name}",
-                dob=govuk_date(e.dob),
-                where=f"{e.snapshot.school.name} (roll of {govuk_date(e.snapshot.taken_on)})",
-                postcode=e.postcode,
-                upn=e.upn,
-            )
-        return out
 
 
 def _child_record(
@@ -309,7 +171,7 @@ class ChildAdapter:
         child = Child.objects.filter(pk__lte=top).aggregate(
             n=Count("pk"), changed=Max("updated_at")
         )
-        state: dict[str, object] = {"count": child["n"], "changed": _stamp(child["changed"])}
+        state: dict[str, object] = {"count": child["n"], "changed": stamp(child["changed"])}
         for model in cls._RELATED:
             agg = model.objects.filter(child_id__lte=top).aggregate(n=Count("pk"), top=Max("pk"))
             state[model.__name__] = [agg["n"], agg["top"]]
@@ -333,10 +195,14 @@ class ChildAdapter:
     def records_between(
         self, after: int | None, upto: int | None
     ) -> Iterator[tuple[RegisterRef, PersonRecord]]:
-        return self.records(bounds=_pk_range(after, upto))
+        return self.records(bounds=pk_range(after, upto))
 
     #: Children read at a time by :meth:`records`.
     CHUNK = 5000
+
+    def training_records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
+        """Every child with a case: the model learns from them as well as the rolls."""
+        return self.records()
 
     def records(
         self, *, bounds: dict[str, int] | None = None
@@ -435,8 +301,6 @@ class ChildAdapter:
         )
 
     def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
-        from cmetrack.people.selectors import children_visible_to
-
         if not refs:
             return set()
         visible = set(
@@ -472,12 +336,21 @@ class ChildAdapter:
         return out
 
 
-#: Every register the search looks in. Later issues append their adapters here.
-ADAPTERS: list[RegisterAdapter] = [RollAdapter(), ChildAdapter()]
+#: Every register the search looks in: the children with a case here; the areas above
+#: add theirs from their ``extensions`` modules (:func:`adapter_register`): the rolls and
+#: the home-education list (registers), the lost-pupil area (transfers).
+ADAPTERS: list[RegisterAdapter] = [ChildAdapter()]
 
-from cmetrack.transfers.adapters import LostPupilAdapter  # noqa: E402 - the lost-pupil area
 
-ADAPTERS.append(LostPupilAdapter())
+def adapter_register(adapter: RegisterAdapter, *, first: bool = False) -> None:
+    """Add ``adapter``'s register to those searched (once per name); ``first`` puts it
+    before the others (the rolls: training reads the registers in this order)."""
+    if any(a.name == adapter.name for a in ADAPTERS):
+        return
+    if first:
+        ADAPTERS.insert(0, adapter)
+    else:
+        ADAPTERS.append(adapter)
 
 
 def adapter_for(name: str) -> RegisterAdapter:

@@ -10,18 +10,18 @@ import datetime as dt
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.errors import HttpError
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
+from cmetrack.kit.problems import InputSchema, forbidden, invalid_field, problems, refused
 from cmetrack.rules import InvalidUPN, normalise_upn, validate_upn
 
-from .services import SEARCH_ROLES, SearchNotReady, SearchQuery, search_children
+from .services import SEARCH_ROLES, SearchQuery, search_children
 
 router = Router(tags=["Finding a child"])
 
 
-class SearchIn(Schema):
+class SearchIn(InputSchema):
     given_names: str = Field("", max_length=100, examples=["Bob"])
     middle_names: str = Field("", max_length=100)
     family_name: str = Field("", max_length=100, examples=["Smith-Jones"])
@@ -64,19 +64,24 @@ class MatchOut(Schema):
     fields: list[FieldOut]
 
 
-@router.post("/children/search", response=list[MatchOut])
+@router.post(
+    "/children/search",
+    response={200: list[MatchOut], **problems(403, 422, 503)},
+    operation_id="children_search",
+    summary="Find a child across every register you may search",
+)
 def children_search(request: HttpRequest, payload: SearchIn) -> list[MatchOut]:
     """Children who may be the one described, most likely first, from every register the
     caller may search, each with a match probability and why."""
     user: User = request.auth  # type: ignore[attr-defined]
     if not user.has_role(*SEARCH_ROLES):
-        raise HttpError(403, "Your role may not search for children.")
+        forbidden("Your role may not search for children.")
     upn = normalise_upn(payload.upn) if payload.upn else ""
     if upn:
         try:
             validate_upn(upn)
         except InvalidUPN as exc:
-            raise HttpError(422, f"upn: {exc}") from exc
+            invalid_field("upn", str(exc))
     query = SearchQuery(
         given_names=payload.given_names,
         middle_names=payload.middle_names,
@@ -93,13 +98,11 @@ def children_search(request: HttpRequest, payload: SearchIn) -> list[MatchOut]:
         upn=upn,
     )
     if query.is_empty():
-        raise HttpError(422, "Give at least a name, a date of birth, a postcode or a UPN.")
-    try:
-        results = search_children(
-            user=user, query=query, actor=Actor.from_request(request), limit=payload.limit
-        )
-    except SearchNotReady as exc:
-        raise HttpError(503, SearchNotReady.message) from exc
+        refused("Give at least a name, a date of birth, a postcode or a UPN.")
+    # While the search index is prepared the API answers 503 (config.api's handler).
+    results = search_children(
+        user=user, query=query, actor=Actor.from_request(request), limit=payload.limit
+    )
     return [
         MatchOut(
             register_code=r.register,

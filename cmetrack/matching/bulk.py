@@ -24,12 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import assign, bulk_sql
 from .bulk_sql import COLUMNS as COLUMNS
 from .bulk_sql import FileError as FileError
-from .features import PersonRecord, parse_aliases
-from .index import CandidateIndex
+from .features import PersonRecord, features_of, parse_aliases
+from .index import STAGE_BUDGETS, CandidateIndex
 from .model import MatchModel
-from .normalise import split_list
+from .normalise import dob_parts, split_list
+from .scorer import Scorer
+from .training import train
 
 #: Candidates kept per record in linkage (pairs above the threshold beyond these are rare).
 LINK_TOP = 10
@@ -144,6 +147,7 @@ def _lookup(chunk: list[tuple[int, str, PersonRecord]]) -> list[tuple[Any, ...]]
             # A file's duplicates come in groups: a record that has found one of its
             # group still looks for the others (as the DuckDB path does).
             all_stages=job.dedupe,
+            budgets=STAGE_BUDGETS,  # as the DuckDB path (bulk_sql) scores
         )
         elapsed = time.perf_counter() - start
         if job.timed:
@@ -208,24 +212,43 @@ def link(
     return sorted(((a, b, p) for (a, b), p in pairs.items()), key=lambda t: (-t[2], t[0], t[1]))
 
 
-def one_to_one(pairs: Sequence[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
-    """Each left and each right record in at most one pair: the most probable pairs first
-    (ties by id), a pair dropped when either side is already taken.
+def one_to_one(
+    pairs: Sequence[tuple[str, str, float]], *, threshold: float = 0.0
+) -> list[tuple[str, str, float]]:
+    """Each left and each right record in at most one pair, chosen optimally within each
+    block of competing pairs (:func:`assign.one_to_one`: the Hungarian algorithm on the
+    pairs' log-likelihood ratios, not most-probable-first).
 
     When two files each list a child once (two snapshots of a roll, two registers without
     duplicates), a record has at most one true partner; a second candidate above the
-    threshold is then a brother or sister, or a look-alike, and dropping it costs no true
-    link. That is how linkage of two files is run by default (``cmetrack link``;
-    ``--many-to-many`` keeps every pair, for files that hold duplicates themselves)."""
-    taken_left: set[str] = set()
-    taken_right: set[str] = set()
+    threshold is then a brother or sister, or a look-alike. That is how linkage of two
+    files is run by default (``cmetrack link``; ``--many-to-many`` keeps every pair, for
+    files that hold duplicates themselves)."""
+    return assign.one_to_one(pairs, threshold=threshold)
+
+
+def cluster_rows(
+    path: Path,
+    pairs: Sequence[tuple[str, str, float]],
+    *,
+    model: MatchModel,
+    family_rules: bool,
+) -> list[tuple[str, str, str, float, int, str]]:
+    """The duplicate ``pairs`` of the file at ``path`` as clusters (:func:`assign.clusters`):
+    (cluster id, record id, linked to, probability, cluster size, reasons), the reasons
+    being the scorer's explanation of the pair that brought the record in."""
+    members = assign.clusters(pairs)
+    wanted = {m.record for m in members}
+    records = {ident: r for ident, r in read_people(path) if ident in wanted}
+    scorer = Scorer(model, family_rules=family_rules)
     out = []
-    for a, b, p in sorted(pairs, key=lambda t: (-t[2], t[0], t[1])):
-        if a in taken_left or b in taken_right:
-            continue
-        taken_left.add(a)
-        taken_right.add(b)
-        out.append((a, b, p))
+    for m in members:
+        reasons = ""
+        if m.linked_to and m.record in records and m.linked_to in records:
+            a = features_of(records[m.record])[0]
+            b = features_of(records[m.linked_to])[0]
+            reasons = scorer.explain(a, b).explanation
+        out.append((m.cluster, m.record, m.linked_to, round(m.probability, 6), m.size, reasons))
     return out
 
 
@@ -241,7 +264,6 @@ def guess_profile(
     sibling rules are about children: among adults a shared surname, address and date of
     birth with another given name is as often the same person with a name recorded
     wrongly), "children" when most are not, None when none has a year."""
-    from .normalise import dob_parts
 
     year = (today or dt.date.today()).year
     adults = dated = 0
@@ -294,8 +316,6 @@ def train_on_files(
     """A model trained without labels (Splink's EM) on the people of ``paths``: how a
     file from elsewhere is linked with weights that fit its own errors. Raises
     :class:`FileError` or ``training.TrainingError``."""
-    from .features import features_of
-    from .training import train
 
     rows = [
         (f"{path.name}:{ident}", features_of(record)[0])
@@ -327,7 +347,6 @@ def link_files(
     or the duplicate pairs within ``left`` (each once, lower id first). ``family_rules``
     defaults to the model's profile; linking two files keeps pairs one to one unless
     ``one_to_one_links`` is false (see :func:`one_to_one`)."""
-    from . import bulk_sql
 
     rules = model.family_rules if family_rules is None else family_rules
     if engine == "python":
@@ -353,7 +372,7 @@ def link_files(
     else:
         raise ValueError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
     if right is not None and one_to_one_links:
-        return one_to_one(pairs)
+        return one_to_one(pairs, threshold=threshold)
     return pairs
 
 

@@ -50,18 +50,21 @@ from typing import Any
 from .compare import (
     ADDRESS_SHARED,
     COMPARISONS,
+    GIVEN_NOT_SAME,
     HOUSEHOLD,
     HOUSEHOLD_CAP,
     SIBLING_GIVEN_WEIGHT,
     SWAP_PENALTY,
     TWIN_FAMILY_LEVELS,
     TWIN_GIVEN_WEIGHT,
+    UPN_LINK_WEIGHT,
     Comparison,
 )
 from .features import (
     FamilyName,
     GivenName,
     address,
+    any_valid_upn,
     family_name,
     given_name,
     normalise_sex,
@@ -86,7 +89,7 @@ from .index import (
     STAGE_BUDGETS,
 )
 from .model import MIN_PROBABILITY, MatchModel
-from .normalise import dob_parts, name_variants, phonetic_key, split_list
+from .normalise import dob_parts, jaro_winkler, name_variants, phonetic_key, split_list
 
 #: Candidates kept per left record (as the Python path's LINK_TOP).
 LINK_TOP = 10
@@ -234,7 +237,7 @@ def _parent_cols(value: str) -> dict[str, Any]:
 
 def _upn_cols(value: str) -> dict[str, Any]:
     upns = {normalise_upn(u) for u in split_list(value.strip()) if u and u.strip()}
-    return {"upns": sorted(upns) or None}
+    return {"upns": sorted(upns) or None, "upn_valid": any_valid_upn(upns)}
 
 
 def _sex_cols(value: str) -> dict[str, Any]:
@@ -272,6 +275,7 @@ FEATURE_TYPES: dict[str, str] = {
     "addr": _STR,
     "addr_parts": _STR + "[]",
     "upns": _STR + "[]",
+    "upn_valid": _BOOL,
     "parent_full": _STR + "[]",
     "parent_parts": _STR + "[]",
 }
@@ -729,6 +733,7 @@ PAIR_COLUMNS = (
     "addr",
     "addr_parts",
     "upns",
+    "upn_valid",
     "parent_full",
     "parent_parts",
 )
@@ -746,10 +751,14 @@ def scores_sql(model: MatchModel, *, family_rules: bool, candidates: str) -> str
     dob_far = f"{idx['dob']['else']}, {idx['dob']['null']}"
     household = " + ".join(f"w_{n}" for n in HOUSEHOLD)
     others = " + ".join(f"w_{c.name}" for c in COMPARISONS if c.name not in HOUSEHOLD)
+    not_same = ", ".join(str(idx["given_name"][k]) for k in sorted(GIVEN_NOT_SAME))
+    sex_else, upn_exact = idx["sex"]["else"], idx["upn"]["exact"]
+    upn_agrees = f"(upn_valid_l AND g_upn = {upn_exact})"
     if family_rules:
         floor = (
-            f"CASE WHEN g_given_name = {given_else} AND g_family_name IN ({family_agree}) "
-            f"AND g_dob NOT IN ({dob_far}) THEN least(0e0, "
+            f"CASE WHEN (g_given_name = {given_else} OR (g_sex = {sex_else} "
+            f"AND g_given_name IN ({not_same}))) AND g_family_name IN ({family_agree}) "
+            f"AND g_dob NOT IN ({dob_far}) AND NOT {upn_agrees} THEN least(0e0, "
             f"CASE WHEN g_dob = {idx['dob']['exact']} THEN {_num(TWIN_GIVEN_WEIGHT)} "
             f"ELSE {_num(SIBLING_GIVEN_WEIGHT)} END - w_given_name) ELSE 0e0 END"
         )
@@ -758,6 +767,11 @@ def scores_sql(model: MatchModel, *, family_rules: bool, candidates: str) -> str
         total = f"{others} + {household}"
     last_given = len(idx["given_name"]) - 1
     last_family = len(idx["family_name"]) - 1
+    swap = f"CASE WHEN swapped_l THEN {_num(SWAP_PENALTY)} ELSE 0e0 END"
+    linked = (
+        f"CASE WHEN {upn_agrees} AND NOT (g_dob = {idx['dob']['else']} AND g_sex = {sex_else}) "
+        f"THEN greatest({total} - {swap}, {_num(UPN_LINK_WEIGHT)}) ELSE {total} - {swap} END"
+    )
     return f"""
 WITH pairs AS (
     SELECT l.rec AS lrec, r.rec AS rrec, l.swapped AS swapped_l,
@@ -770,19 +784,20 @@ WITH pairs AS (
     JOIN rfeat r ON r.row = c.rrow
 ),
 levels AS (
-    SELECT lrec, rrec, swapped_l, tf_given_r, tf_family_r, dob_d_l, dob_m_l,
+    SELECT lrec, rrec, swapped_l, upn_valid_l, tf_given_r, tf_family_r, dob_d_l, dob_m_l,
     {levels}
     FROM pairs
 ),
 weighted AS (
-    SELECT lrec, rrec, swapped_l, g_given_name, g_family_name, g_dob,
+    SELECT lrec, rrec, swapped_l, upn_valid_l, g_given_name, g_family_name, g_dob, g_sex,
+        g_upn,
     {weights}
     FROM levels
     WHERE NOT swapped_l OR (g_given_name BETWEEN 1 AND {last_given - 1}
         AND g_family_name BETWEEN 1 AND {last_family - 1})
 )
 SELECT lrec, rrec,
-    max({total} - CASE WHEN swapped_l THEN {_num(SWAP_PENALTY)} ELSE 0e0 END) AS weight
+    max({linked}) AS weight
 FROM weighted
 GROUP BY lrec, rrec"""
 
@@ -1101,7 +1116,6 @@ def _hamming(a: str | None, b: str | None) -> int | None:
 
 
 def _jaro_winkler(a: str | None, b: str | None) -> float | None:
-    from .normalise import jaro_winkler
 
     return None if a is None or b is None else jaro_winkler(a, b)
 

@@ -17,6 +17,9 @@ from typing import Any
 from .features import Features
 from .normalise import dob_one_digit_apart, jaro_winkler, within_one_edit
 
+#: Names shorter than this are never "one typed letter" apart (Al and Ed are not a typo).
+EDIT_MIN_LENGTH = 3
+
 Test = Callable[[Features, Features], bool]
 
 #: Jaro-Winkler similarity above which two names count as a likely typing error.
@@ -97,12 +100,30 @@ def _given_phonetic(a: Features, b: Features) -> bool:
     return a.given.phonetic == b.given.phonetic
 
 
+def one_typed_letter(a: str, b: str) -> bool:
+    """Two names (each at least :data:`EDIT_MIN_LENGTH` letters) one typing error apart:
+    a letter changed, added or left out, or two neighbours swapped ("adina", "auina")."""
+    return len(a) >= EDIT_MIN_LENGTH and len(b) >= EDIT_MIN_LENGTH and within_one_edit(a, b)
+
+
 def _given_jw(a: Features, b: Features) -> bool:
     assert a.given is not None
     assert b.given is not None
     return (
         jaro_winkler(a.given.first, b.given.first) >= JW_THRESHOLD
         or jaro_winkler(_squashed(a), _squashed(b)) >= JW_THRESHOLD
+        or one_typed_letter(a.given.first, b.given.first)
+    )
+
+
+#: SQL for :func:`one_typed_letter` (DuckDB's damerau_levenshtein is slow over millions of
+#: pairs, so it only decides between two names of one length Levenshtein puts two apart).
+def _one_edit_sql(a: str, b: str) -> str:
+    return (
+        f"(length({a}) >= {EDIT_MIN_LENGTH} AND length({b}) >= {EDIT_MIN_LENGTH} AND "
+        f"CASE WHEN levenshtein({a}, {b}) <= 1 THEN true "
+        f"WHEN length({a}) <> length({b}) OR levenshtein({a}, {b}) <> 2 THEN false "
+        f"ELSE damerau_levenshtein({a}, {b}) = 1 END)"
     )
 
 
@@ -139,7 +160,8 @@ GIVEN = Comparison(
         Level(
             "typo",
             f"jaro_winkler_similarity(given_l, given_r) >= {JW_THRESHOLD} OR "
-            f"jaro_winkler_similarity(given_sq_l, given_sq_r) >= {JW_THRESHOLD}",
+            f"jaro_winkler_similarity(given_sq_l, given_sq_r) >= {JW_THRESHOLD} OR "
+            + _one_edit_sql("given_l", "given_r"),
             _given_jw,
             "given name differs by a typing error",
         ),
@@ -483,23 +505,48 @@ COMPARISONS: tuple[Comparison, ...] = (GIVEN, FAMILY, DOB, SEX, POSTCODE, ADDRES
 #: agrees on all of them, so together they count for no more than HOUSEHOLD_CAP bits.
 HOUSEHOLD = ("family_name", "postcode", "address", "parents")
 HOUSEHOLD_CAP = 14.0
-#: When the surname agrees, the given names plainly differ and the dates of birth are
-#: close, the pair looks like two children of one family: the given-name disagreement then
-#: counts at least SIBLING_GIVEN_WEIGHT against, and at least TWIN_GIVEN_WEIGHT when the
-#: dates of birth are the same (twins).
+#: When the surname agrees, the given names plainly differ (or differ at all while the sex
+#: differs: Adrian and his twin sister Adriana) and the dates of birth are close, the pair
+#: looks like two children of one family: the given-name disagreement then counts at
+#: least SIBLING_GIVEN_WEIGHT against, and at least TWIN_GIVEN_WEIGHT when the dates of
+#: birth are the same (twins). An agreeing valid UPN overrides the rule.
 SIBLING_GIVEN_WEIGHT = -12.0
 TWIN_GIVEN_WEIGHT = -24.0
 #: Reading a record with given and family names swapped costs this many bits.
 SWAP_PENALTY = 3.0
 TWIN_FAMILY_LEVELS = frozenset({"exact", "part", "phonetic", "typo"})
+#: A valid UPN (or former UPN) that agrees makes the pair weigh at least this many bits
+#: (a probability above 0.999 even against 10 million records) unless the date of birth
+#: and the sex both disagree: a UPN is issued to one child and is typed from a record,
+#: not remembered.
+UPN_LINK_WEIGHT = 34.0
+#: Given-name levels that are not the same name: with the sex disagreeing as well, the
+#: pair is a brother and sister (twins when the date of birth is the same).
+GIVEN_NOT_SAME = frozenset({"variant", "phonetic", "typo", "other_given", "else"})
 
 
-def given_floor(levels: dict[str, str]) -> float | None:
+def upn_links(levels: dict[str, str], upn_valid: bool) -> bool:
+    """Whether an agreeing valid UPN links the pair whatever else differs: unless the
+    date of birth and the sex both disagree."""
+    return (
+        upn_valid
+        and levels.get("upn") == "exact"
+        and not (levels.get("dob") == "else" and levels.get("sex") == "else")
+    )
+
+
+def given_floor(levels: dict[str, str], upn_valid: bool = False) -> float | None:
     """The most the given-name disagreement may count for, when the pair looks like two
-    children of one family: same surname, plainly different given names and dates of
-    birth the same (twins) or close (None otherwise; dates far apart already count
-    against)."""
-    if levels.get("given_name") != "else" or levels.get("family_name") not in TWIN_FAMILY_LEVELS:
+    children of one family: same surname, given names plainly different (or not the same
+    and the sex different), dates of birth the same (twins) or close, and no agreeing
+    valid UPN (None otherwise; dates far apart already count against)."""
+    given = levels.get("given_name")
+    sex_differs = levels.get("sex") == "else"
+    if not (given == "else" or (sex_differs and given in GIVEN_NOT_SAME)):
+        return None
+    if levels.get("family_name") not in TWIN_FAMILY_LEVELS:
+        return None
+    if upn_valid and levels.get("upn") == "exact":
         return None
     dob = levels.get("dob")
     if dob == "exact":
@@ -507,8 +554,8 @@ def given_floor(levels: dict[str, str]) -> float | None:
     return None if dob in ("else", "null", None) else SIBLING_GIVEN_WEIGHT
 
 
-def is_twin_pattern(levels: dict[str, str]) -> bool:
-    return given_floor(levels) == TWIN_GIVEN_WEIGHT
+def is_twin_pattern(levels: dict[str, str], upn_valid: bool = False) -> bool:
+    return given_floor(levels, upn_valid) == TWIN_GIVEN_WEIGHT
 
 
 # --- the SQL table of features ----------------------------------------------------------
@@ -534,6 +581,7 @@ SQL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("addr", "VARCHAR"),
     ("addr_parts", "VARCHAR[]"),
     ("upns", "VARCHAR[]"),
+    ("upn_valid", "BOOLEAN"),
     ("parent_full", "VARCHAR[]"),
     ("parent_parts", "VARCHAR[]"),
 )
@@ -565,6 +613,7 @@ def sql_row(f: Features) -> dict[str, Any]:
         "addr": ad.text if ad else None,
         "addr_parts": sorted(ad.parts) if ad else None,
         "upns": sorted(f.upns) or None,
+        "upn_valid": f.upn_valid,
         "parent_full": sorted(par.full) if par else None,
         "parent_parts": sorted(par.parts) if par else None,
     }

@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from cmetrack.rules.upn import is_valid_upn
+
 from .normalise import (
     NO_DOB,
     DobParts,
@@ -100,6 +102,9 @@ class Features:
     parents: ParentNames | None
     name_source: str = ""
     swapped: bool = field(default=False, compare=False)
+    #: Whether one of ``upns`` is a valid UPN (check letter right): only a valid UPN that
+    #: agrees links a pair whatever else differs (compare.UPN_LINK_WEIGHT).
+    upn_valid: bool = field(default=False, compare=False)
 
 
 @lru_cache(maxsize=200_000)
@@ -157,6 +162,11 @@ def normalise_upn(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+def any_valid_upn(upns: frozenset[str] | set[str]) -> bool:
+    """Whether any of the (normalised) UPNs is a valid UPN."""
+    return any(is_valid_upn(u) for u in upns)
+
+
 @lru_cache(maxsize=100_000)
 def _dob(value: dt.date | str) -> DobParts:
     """Shared tuples, so the scorer's per-query cache (by object) works for dates too."""
@@ -166,13 +176,15 @@ def _dob(value: dt.date | str) -> DobParts:
 def features_of(record: PersonRecord) -> list[Features]:
     """The record's legal name first, then one entry per alias (other fields shared)."""
     dob = _dob(record.dob) if record.dob else NO_DOB
+    upns = frozenset(normalise_upn(u) for u in record.upns if u and u.strip())
     shared = {
         "dob": dob,
         "sex": normalise_sex(record.sex),
         "postcode": postcode(record.postcode or ""),
         "address": address(record.address or ""),
-        "upns": frozenset(normalise_upn(u) for u in record.upns if u and u.strip()),
+        "upns": upns,
         "parents": parent_names(tuple(record.parent_names)),
+        "upn_valid": any_valid_upn(upns),
     }
     rows = [
         Features(
@@ -208,6 +220,7 @@ def swapped(features: Features) -> Features | None:
         parents=features.parents,
         name_source=features.name_source,
         swapped=True,
+        upn_valid=features.upn_valid,
     )
 
 

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from cmetrack.kit.forms import name_length_limits
 from cmetrack.rules import InvalidUPN, normalise_upn, validate_upn
 
 from .services import SearchQuery
@@ -44,6 +45,15 @@ class FindChildForm(forms.Form):
         label="Names of parents or carers", required=False, max_length=300
     )
     upn = forms.CharField(label="UPN", required=False, max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_length_limits(self)
+        for part, word in (("day", "Day"), ("month", "Month"), ("year", "Year")):
+            self.fields[f"dob_{part}"].error_messages["max_length"] = (
+                f"{word} of birth must be {self.fields[f'dob_{part}'].max_length} "  # type: ignore[attr-defined]
+                "characters or fewer"
+            )
 
     def clean_upn(self) -> str:
         raw = self.cleaned_data.get("upn", "").strip()
@@ -97,9 +107,13 @@ class FindChildForm(forms.Form):
         data["dob"], data["dob_year_int"], data["dob_month_int"] = dob, year, month
         searchable = ("given_names", "family_name", "other_names", "postcode", "upn")
         if not self.errors and not (dob or year or any(data.get(f) for f in searchable)):
-            raise ValidationError(
-                "Enter at least a name, a date of birth, a postcode or a UPN",
-                code="empty",
+            # Shown by the first field, where the summary's link lands (GOV.UK: an error
+            # about several fields goes with the first of them).
+            self.add_error(
+                "given_names",
+                ValidationError(
+                    "Enter at least a name, a date of birth, a postcode or a UPN", code="empty"
+                ),
             )
         return data
 

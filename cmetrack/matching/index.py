@@ -26,13 +26,14 @@ in well under a second and processes share its pages.
 
 **Searching** scores candidates against the columns with one cache per comparison keyed
 by vocabulary id, so a candidate costs a few dictionary look-ups; blocks of a stage are
-read smallest first and a stage stops reading at :data:`STAGE_BUDGET` rows (a common
-name with thousands of postings says little the smaller blocks did not).
+read smallest first and a stage scores at most its budget of rows
+(:data:`SEARCH_STAGE_BUDGETS` for a search, :data:`STAGE_BUDGETS` in bulk linkage), those
+filed under the most of the query's keys first (a common name with thousands of postings
+says little the smaller blocks did not).
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import functools
 import json
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
@@ -53,6 +55,7 @@ from .compare import (
     COMPARISONS,
     FAMILY,
     GIVEN,
+    GIVEN_NOT_SAME,
     HOUSEHOLD_CAP,
     PARENTS,
     POSTCODE,
@@ -72,6 +75,7 @@ from .features import (
     features_of,
     given_name,
     normalise_upn,
+    parse_aliases,
     swapped,
 )
 from .model import MatchModel
@@ -121,9 +125,31 @@ BLOCK_CAPS = {
 #: Rows scored in one stage at most (see :meth:`CandidateIndex.candidate_rows`): a query
 #: whose keys are all common is not allowed to score thousands of strangers.
 STAGE_BUDGET = 100
-#: The budget of each stage: the birth-year keys of the last stage are the broadest (a
-#: name with a year), so it scores fewer.
+#: The budget of each stage in bulk linkage (``cmetrack link``, both engines): the
+#: birth-year keys of the last stage are the broadest (a name with a year), so it scores
+#: fewer.
 STAGE_BUDGETS = (STAGE_BUDGET, STAGE_BUDGET, STAGE_BUDGET // 2)
+#: An interactive search's budgets (:func:`search_budgets`; an officer is waiting) at
+#: a million records or fewer: the rows filed under the most of the query's keys come
+#: first, and on the independent evaluation population (bench/bench_matching_eval.py,
+#: 4,000 searches of every error kind) the child was found as often at 1 million with
+#: these as with the bulk budgets, while the slowest searches scored far fewer rows.
+SEARCH_STAGE_BUDGETS = (40, 40, 20)
+
+
+def search_budgets(records: int) -> tuple[int, ...]:
+    """The stage budgets of a search of a register of ``records``: blocks grow denser as
+    a register grows, so the budgets grow with it, from :data:`SEARCH_STAGE_BUDGETS` at a
+    million records to the bulk :data:`STAGE_BUDGETS` at ten million (at 10 million the
+    smaller budgets lost children of moved families with a changed surname: 0.76 found
+    against 0.90)."""
+    scale = max(1.0, records / 1_000_000) ** 0.4
+    return tuple(
+        min(bulk, round(small * scale))
+        for small, bulk in zip(SEARCH_STAGE_BUDGETS, STAGE_BUDGETS, strict=True)
+    )
+
+
 #: Name and date comparisons remembered across searches (query value, vocabulary id):
 #: about 100 bytes each.
 PAIR_CACHE_SIZE = 1_000_000
@@ -209,47 +235,88 @@ def _h(value: str) -> int:
     return stable_hash(value) if value else 0
 
 
-def query_keys(orientations: Sequence[Features]) -> list[list[tuple[int, int]]]:
-    """The (kind, key) pairs a query looks itself up under, in three stages: exact date of
-    birth or UPN; then mistyped dates, names without the date and postcodes; then the
-    broad birth-year keys. A stage runs only when the ones before found no confident
-    match, so an ordinary query reads a handful of entries."""
-    stages: list[set[tuple[int, int]]] = [set(), set(), set()]
+@functools.lru_cache(maxsize=20_000)
+def _typed_dates(dob: DobParts) -> Any:
+    """The dates ``dob`` may have been mistyped from (``dob_typing_variants``: about a
+    hundred), as the low bits of a key (numpy ``uint64``). Remembered: a register's
+    children share a few thousand dates of birth."""
+    return np.array([_dob_int(*v) & _B_MASK for v in dob_typing_variants(dob)], dtype=np.uint64)
+
+
+def _prefix(kind: int, a: int) -> int:
+    """The bits of ``pack(kind, a, b)`` that do not depend on ``b``."""
+    return (kind << 59) | ((a & 0xFFFFFFFF) << 27)
+
+
+def query_keys(orientations: Sequence[Features]) -> list[Any]:
+    """The keys a query looks itself up under (packed as :func:`pack`, their kind in the
+    top bits), in three stages: exact date of birth or UPN; then mistyped dates, names
+    without the date and postcodes; then the broad birth-year keys. A stage runs only
+    when the ones before found no confident match, so an ordinary query reads a handful
+    of entries. Each stage is a sorted array of distinct keys (numpy ``uint64``), looked
+    up all at once (:meth:`CandidateIndex.candidate_rows`); a mistyped date of birth
+    brings a hundred or more."""
+    stages: list[set[int]] = [set(), set(), set()]
     first, second, third = stages
+    # The mistyped dates' keys (most of the second stage) as numpy arrays, one a prefix.
+    typed_keys: list[Any] = []
+    no_dates = np.zeros(0, dtype=np.uint64)
+    mask = _B_MASK
     for f in orientations:
-        first.update((KEY_UPN, pack(KEY_UPN, stable_hash(u), 0)) for u in f.upns)
+        first.update(pack(KEY_UPN, stable_hash(u), 0) for u in f.upns)
         own_given = _given_keys(f.given)
         all_given = set(own_given)
         if f.given is not None:
             all_given |= {stable_hash(phonetic_key(v)) for v in name_variants(f.given.first)}
         family = _family_keys(f.family)
         y, m, d = f.dob
-        exact = [_dob_int(y, m, d)] if (y and m and d) else []
+        exact = [_dob_int(y, m, d) & mask] if (y and m and d) else []
         # A swapped reading with a mistyped date as well is two errors: exact dates only.
-        typed = [] if f.swapped else [_dob_int(*v) for v in dob_typing_variants(f.dob)]
-        years = [y - 1, y, y + 1] if y else []
+        typed = no_dates if f.swapped else _typed_dates(f.dob)
+        years = [(y - 1) & mask, y & mask, (y + 1) & mask] if y else []
+        given_b = [gk & mask for gk in all_given]
         pcode = _h(f.postcode.full) if f.postcode else 0
+        prefixes = []
         for fk in family:
-            first.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in exact)
-            second.update((KEY_FAMILY_DOB, pack(KEY_FAMILY_DOB, fk, v)) for v in typed)
-            second.update((KEY_FAMILY_GIVEN, pack(KEY_FAMILY_GIVEN, fk, gk)) for gk in all_given)
-            third.update((KEY_FAMILY_YEAR, pack(KEY_FAMILY_YEAR, fk, v)) for v in years)
+            base = _prefix(KEY_FAMILY_DOB, fk)
+            first.update([base | v for v in exact])
+            prefixes.append(base)
+            base = _prefix(KEY_FAMILY_GIVEN, fk)
+            second.update([base | g for g in given_b])
+            base = _prefix(KEY_FAMILY_YEAR, fk)
+            third.update([base | v for v in years])
         for gk in all_given:
-            first.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in exact)
-            third.update((KEY_GIVEN_YEAR, pack(KEY_GIVEN_YEAR, gk, v)) for v in years)
+            base = _prefix(KEY_GIVEN_DOB, gk)
+            first.update([base | v for v in exact])
+            base = _prefix(KEY_GIVEN_YEAR, gk)
+            third.update([base | v for v in years])
             if pcode:
-                second.add((KEY_POSTCODE_GIVEN, pack(KEY_POSTCODE_GIVEN, pcode, gk)))
-        for gk in own_given:
-            second.update((KEY_GIVEN_DOB, pack(KEY_GIVEN_DOB, gk, v)) for v in typed)
+                second.add(pack(KEY_POSTCODE_GIVEN, pcode, gk))
+        prefixes += [_prefix(KEY_GIVEN_DOB, gk) for gk in own_given]
         if pcode:
-            first.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pcode, v)) for v in exact)
-            second.update((KEY_POSTCODE_DOB, pack(KEY_POSTCODE_DOB, pcode, v)) for v in typed)
-            second.update(
-                (KEY_POSTCODE_FAMILY, pack(KEY_POSTCODE_FAMILY, pcode, fk)) for fk in family
-            )
+            base = _prefix(KEY_POSTCODE_DOB, pcode)
+            first.update([base | v for v in exact])
+            prefixes.append(base)
+            second.update(pack(KEY_POSTCODE_FAMILY, pcode, fk) for fk in family)
             if _initials(f):
-                third.add((KEY_POSTCODE_INITIALS, pack(KEY_POSTCODE_INITIALS, pcode, _initials(f))))
-    return [sorted(stage) for stage in stages]
+                third.add(pack(KEY_POSTCODE_INITIALS, pcode, _initials(f)))
+        if len(typed) and prefixes:
+            typed_keys.append(
+                (np.array(prefixes, dtype=np.uint64)[:, None] | typed[None, :]).ravel()
+            )
+    out = [np.fromiter(stage, dtype=np.uint64, count=len(stage)) for stage in stages]
+    out[1] = np.concatenate([out[1], *typed_keys])
+    return [np.unique(keys) for keys in out]
+
+
+@functools.lru_cache(maxsize=64)
+def prepared_query(
+    query: PersonRecord,
+) -> tuple[list[Features], list[Features], list[Any]]:
+    """The query's readings, their hashed forms and its keys by stage, worked out once
+    for every register one search looks in (a search reads four or five indexes)."""
+    plain = query_orientations(query)
+    return plain, [hashed_query(q) for q in plain], query_keys(plain)
 
 
 def query_orientations(query: PersonRecord) -> list[Features]:
@@ -264,16 +331,23 @@ def query_orientations(query: PersonRecord) -> list[Features]:
 
 
 class Candidate(Generic[T]):
-    """A record found, its probability, and (worked out when first read: a batch of
-    searches reads the probabilities only) its per-field explanation, ``score``."""
+    """A record found, its match weight and probability, and (worked out when first read:
+    ranking and the exclusive probabilities need the weight only, so only the results
+    shown are explained) its per-field explanation, ``score``, whose weight is ``weight``
+    (tests/test_index.py checks the fast path and the explanation agree)."""
 
-    __slots__ = ("_explain", "_score", "item", "probability")
+    __slots__ = ("_explain", "_score", "equally_good", "item", "probability", "weight")
 
-    def __init__(self, item: T, probability: float, explain: Callable[[], Score]) -> None:
+    def __init__(
+        self, item: T, probability: float, explain: Callable[[], Score], weight: float
+    ) -> None:
         self.item = item
         self.probability = probability
+        self.weight = weight
         self._explain = explain
         self._score: Score | None = None
+        #: Set by a caller that compares candidates (services._make_exclusive).
+        self.equally_good = False
 
     @property
     def score(self) -> Score:
@@ -354,6 +428,7 @@ def hashed_query(q: Features) -> Features:
         parents=parents,
         name_source=q.name_source,
         swapped=q.swapped,
+        upn_valid=q.upn_valid,
     )
 
 
@@ -634,7 +709,6 @@ class CandidateIndex(Generic[T]):
             extra_record = []
             given_col = cols["given_names"]
             family_col = cols["family_name"]
-            from .features import parse_aliases
 
             for i in with_alias:
                 own_given = given_col[i].as_py()
@@ -860,6 +934,7 @@ class CandidateIndex(Generic[T]):
 
     def _set_data(self, rows: pa.Table, keys: pa.Table, tf: dict[str, dict[str, int]]) -> None:
         self._pairs: dict[tuple[int, object, int], tuple[int, float]] = {}
+        self._standins: dict[tuple[int, int], Features] = {}
         self._rows_table = rows.combine_chunks()
         for name in _ROW_COLUMNS:
             if self._rows_table.column(name).type != pa.int32():
@@ -869,7 +944,9 @@ class CandidateIndex(Generic[T]):
         self.row_record = _view(self._rows_table.column("record"), "i")
         self._columns = [_view(self._rows_table.column(c), "i") for c in _ROW_COLUMNS]
         self._keys = _view(keys.column("key"), "Q")
+        self._keys_np = np.frombuffer(self._keys, dtype=np.uint64)
         self._key_rows = _view(keys.column("row"), "i")
+        self._key_rows_np = np.frombuffer(self._key_rows, dtype=np.int32)
         self.scorer = Scorer(
             self.model,
             self._smoothed(tf["given"], "given_name"),
@@ -1114,28 +1191,32 @@ class CandidateIndex(Generic[T]):
     def key_count(self) -> int:
         return len(self._keys)
 
-    def _block(self, key: int) -> tuple[int, int]:
-        keys = self._keys
-        lo = bisect.bisect_left(keys, key)
-        if lo == len(keys) or keys[lo] != key:
-            return lo, lo
-        return lo, bisect.bisect_right(keys, key, lo)
-
-    def candidate_rows(
-        self, keys: Iterable[tuple[int, int]], budget: int = STAGE_BUDGET
-    ) -> set[int]:
-        """Rows filed under any of ``keys`` (kind, key), at most ``budget`` of them.
+    def candidate_rows(self, keys: Any, budget: int = STAGE_BUDGET) -> set[int]:
+        """Rows filed under any of ``keys`` (packed keys, :func:`query_keys`; any
+        sequence of them), at most ``budget`` of them.
 
         Blocks over their kind's cap are skipped. When the rest hold more than ``budget``
         rows, the rows filed under the most of the query's keys are kept (the child a
         query describes agrees with it on several keys: names with the date, the
         postcode with a name; a stranger who shares one common name, on one), and among
         rows filed under as many, those from the smallest blocks."""
-        blocks = []
-        for kind, key in keys:
-            lo, hi = self._block(key)
-            if 0 < hi - lo <= BLOCK_CAPS[kind]:
-                blocks.append((hi - lo, lo, hi))
+        keys = np.asarray(keys, dtype=np.uint64)
+        if not len(keys):
+            return set()
+        # Every key's block by two binary searches of the sorted keys, all keys at once.
+        los = np.searchsorted(self._keys_np, keys, "left")
+        sizes = np.searchsorted(self._keys_np, keys, "right") - los
+        hit = np.flatnonzero(sizes)
+        blocks = [
+            (size, lo, lo + size)
+            for size, lo, kind in zip(
+                sizes[hit].tolist(),
+                los[hit].tolist(),
+                (keys[hit] >> np.uint64(59)).tolist(),
+                strict=True,
+            )
+            if size <= BLOCK_CAPS[kind]
+        ]
         blocks.sort()
         key_rows = self._key_rows
         if sum(size for size, _lo, _hi in blocks) <= budget:
@@ -1143,14 +1224,22 @@ class CandidateIndex(Generic[T]):
             for _size, lo, hi in blocks:
                 rows.update(key_rows[lo:hi])
             return rows
-        hits: Counter[int] = Counter()
-        for _size, lo, hi in blocks:
-            hits.update(key_rows[lo:hi])
-        if len(hits) <= budget:
-            return set(hits)
-        # Counter keeps first-seen order (smallest block first); sorted() is stable.
-        ranked = sorted(hits.items(), key=lambda kv: -kv[1])
-        return {row for row, _n in ranked[:budget]}
+        # Each row with how many of the blocks hold it, in the order first seen (smallest
+        # block first). Rows under two keys or more are few: they are ranked (a stable
+        # sort, ties in that order) and the rest filled from the rows under one key in
+        # that order.
+        found = np.concatenate([self._key_rows_np[lo:hi] for _size, lo, hi in blocks])
+        distinct, first, counts = np.unique(found, return_index=True, return_counts=True)
+        if len(distinct) <= budget:
+            return set(distinct.tolist())
+        order = np.argsort(first, kind="stable")
+        distinct, counts = distinct[order], counts[order]
+        several = np.flatnonzero(counts > 1)
+        several = several[np.argsort(-counts[several], kind="stable")][:budget]
+        out = set(distinct[several].tolist())
+        if len(out) < budget:
+            out.update(distinct[counts == 1][: budget - len(out)].tolist())
+        return out
 
     def features(self, row: int) -> Features:
         """Row ``row`` as :class:`Features`, with postcode, address, parents and UPNs as
@@ -1180,6 +1269,14 @@ class CandidateIndex(Generic[T]):
         full = self._par_full[p]
         return ParentNames(_hashes(full), _hashes(self._par_parts[p])) if full else None
 
+    def _standin_of(self, i: int, value: int) -> Features:
+        """:meth:`_standin`, kept for the next query (a register's surnames and dates of
+        birth recur: at most one stand-in for each of them)."""
+        standin = self._standins.get((i, value))
+        if standin is None:
+            standin = self._standins[(i, value)] = self._standin(i, value)
+        return standin
+
     def _standin(self, i: int, value: int) -> Features:
         """A row with only comparison ``i``'s field set, to work out that field's level."""
         name = COMPARISONS[i].name
@@ -1207,13 +1304,17 @@ class CandidateIndex(Generic[T]):
         permit: Callable[[list[T]], set[T]] | None,
         best: dict[int, tuple[float, int, int]],
         exclude: int | None,
+        min_weight: float | None = None,
     ) -> None:
-        """Score ``rows`` for every reading of the query, keeping each record's best."""
+        """Score ``rows`` for every reading of the query, keeping each record's best.
+        With ``min_weight``, a row whose names and date of birth already rule out reaching
+        it (:meth:`_QueryState.bound`: the most the other fields could add) is left out
+        without scoring the rest of it."""
         row_record = self.row_record
         if permit is not None:
-            numbers = {row_record[row] for row in rows}
-            allowed_items = permit([self.items[n] for n in numbers])
-            allowed = {n for n in numbers if self.items[n] in allowed_items}
+            items = {n: self.items[n] for n in {row_record[row] for row in rows}}
+            allowed_items = permit(list(items.values()))
+            allowed = {n for n, item in items.items() if item in allowed_items}
             rows = [row for row in rows if row_record[row] in allowed]
         _r, _s, c_given, c_family, c_dob, c_sex, c_pc, c_addr, c_upn, c_par = self._columns
         for row in rows:
@@ -1225,6 +1326,8 @@ class CandidateIndex(Generic[T]):
             for o, state in enumerate(states):
                 names = state.names(self, g, f, d)
                 if names is None:
+                    continue
+                if min_weight is not None and state.bound(names) < min_weight:
                     continue
                 if values is None:
                     values = (c_sex[row], c_pc[row], c_addr[row], c_upn[row], c_par[row])
@@ -1242,17 +1345,25 @@ class CandidateIndex(Generic[T]):
         prior: float | None = None,
         exclude: int | None = None,
         all_stages: bool = False,
+        min_weight: float | None = None,
+        budgets: Sequence[int] | None = None,
     ) -> list[Candidate[T]]:
         """The best ``limit`` records for ``query``, best first. ``permit`` is given the
         candidates' items and returns those the caller may see; it runs before anything is
         scored, so what is out of scope never affects the results. ``exclude`` is a record
         number left out (the record itself, when deduplicating). Keys are tried in stages
         (see :func:`query_keys`) until one finds a confident match, or all of them with
-        ``all_stages`` (a duplicate check wants the second record of a child too)."""
-        plain = query_orientations(query)
+        ``all_stages`` (a duplicate check wants the second record of a child too).
+        ``min_weight``: records that cannot reach this weight are not wanted (a caller
+        that shows nothing below a floor of probability): they are not fully scored and
+        not returned. ``budgets``: rows scored in each stage at most (default
+        :func:`search_budgets` of this register's size; bulk linkage passes
+        :data:`STAGE_BUDGETS`)."""
+        if not self.record_count:
+            return []  # an empty register (most of a new installation's): nothing to set up
+        plain, orientations, stages = prepared_query(query)
         if not plain:
             return []
-        orientations = [hashed_query(q) for q in plain]
         dob_caches: dict[DobParts, dict[int, tuple[int, float]]] = {}
         states = [
             _QueryState(q, self.scorer, dob_caches.setdefault(q.dob, {})) for q in orientations
@@ -1260,18 +1371,23 @@ class CandidateIndex(Generic[T]):
         prior = prior if prior is not None else 1.0 / max(len(self), 1)
         best: dict[int, tuple[float, int, int]] = {}
         seen: set[int] = set()
-        for stage, budget in zip(query_keys(plain), STAGE_BUDGETS, strict=True):
+        if budgets is None:
+            budgets = search_budgets(self.record_count)
+        for stage, budget in zip(stages, budgets, strict=True):
             rows = self.candidate_rows(stage, budget) - seen
             seen |= rows
-            self._best(rows, states, permit, best, exclude)
+            self._best(rows, states, permit, best, exclude, min_weight)
             top = max((w for w, _r, _o in best.values()), default=-math.inf)
             if not all_stages and probability(top, prior) >= CONFIDENT:
                 break
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        kept = best.items()
+        if min_weight is not None:
+            kept = [kv for kv in kept if kv[1][0] >= min_weight]  # type: ignore[assignment]
+        ranked = sorted(kept, key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         out = []
         for record_no, (w, row, o) in ranked:
             explain = functools.partial(self._explain, orientations[o], row)
-            out.append(Candidate(self.items[record_no], probability(w, prior), explain))
+            out.append(Candidate(self.items[record_no], probability(w, prior), explain, w))
         return out
 
 
@@ -1287,6 +1403,7 @@ _PC = {k: _level_index(POSTCODE, k) for k in (lv.key for lv in POSTCODE.levels)}
 _ADDR = {k: _level_index(ADDRESS, k) for k in (lv.key for lv in ADDRESS.levels)}
 _UPN = {k: _level_index(UPN, k) for k in ("null", "exact", "else")}
 _PAR = {k: _level_index(PARENTS, k) for k in ("null", "full", "part", "else")}
+_G_NOT_SAME = frozenset(i for i, level in enumerate(GIVEN.levels) if level.key in GIVEN_NOT_SAME)
 
 
 def sex_level(q: int, r: int) -> int:
@@ -1367,6 +1484,13 @@ class _QueryState:
             None,
         )
         self.q_alone = self.q_first_only.given
+        # What identifies it in the index's cache of pairs: its fields as a tuple (hashed
+        # in C; the dataclass's own hash is a Python call on every look-up).
+        self.q_alone_key = (
+            tuple(getattr(self.q_alone, f.name) for f in dataclasses.fields(self.q_alone))
+            if self.q_alone is not None
+            else None
+        )
         self.pair_keys: list[object] = [
             None,
             (q.family.full, q.family.parts) if q.family is not None else None,
@@ -1397,19 +1521,34 @@ class _QueryState:
         w = scorer.level_weights
         self.w_sex, self.w_pc, self.w_addr = w("sex"), w("postcode"), w("address")
         self.w_upn, self.w_par = w("upn"), w("parents")
-        self.sex_weights = [self.w_sex[sex_level(self.sex, code)] for code in range(len(_SEXES))]
+        self.sex_levels = [sex_level(self.sex, code) for code in range(len(_SEXES))]
+        self.sex_weights = [self.w_sex[level] for level in self.sex_levels]
+        self.upn_valid = q.upn_valid
         self.pc_cache: dict[int, float] = {}
         self.addr_cache: dict[int, float] = {}
         self.par_cache: dict[int, float] = {}
         self.family_rules = scorer.family_rules
         self.penalty = SWAP_PENALTY if q.swapped else 0.0
+        # The most the fields other than the names and date could add (bound()): each
+        # field's best level when the query has the field (a row without it adds 0).
+        best_of = {
+            "pc": max(0.0, *self.w_pc) if self.pc is not None else 0.0,
+            "addr": max(0.0, *self.w_addr) if self.addr is not None else 0.0,
+            "par": max(0.0, *self.w_par) if self.parents is not None else 0.0,
+        }
+        self.household_most = best_of["pc"] + best_of["addr"] + best_of["par"]
+        self.others_most = max(0.0, *self.sex_weights) + (
+            max(0.0, *self.w_upn) if self.upns else 0.0
+        )
+        # A valid UPN that agrees lifts the weight to UPN_LINK_WEIGHT: no bound then.
+        self.bounded = not (self.upn_valid and self.upns)
 
     def _cached(self, index: CandidateIndex[Any], i: int, value: int) -> tuple[int, float]:
         """Surname (i = 1) or date of birth (i = 2) result, through the index's cache of
         pairs seen by earlier queries (a register's names and dates recur)."""
         found = index._pairs.get((i, self.pair_keys[i], value))
         if found is None:
-            found = self.scorer._field(i, COMPARISONS[i], self.q, index._standin(i, value))
+            found = self.scorer._field(i, COMPARISONS[i], self.q, index._standin_of(i, value))
             index._remember((i, self.pair_keys[i], value), found)
         self.caches[i][value] = found
         return found
@@ -1422,7 +1561,7 @@ class _QueryState:
         if first < 0 or q is None:
             found = self.scorer._field(0, GIVEN, self.q, _EMPTY)
         else:
-            remembered = index._pairs.get((0, self.q_alone, first))
+            remembered = index._pairs.get((0, self.q_alone_key, first))
             if remembered is not None:
                 found = remembered
             else:
@@ -1430,7 +1569,7 @@ class _QueryState:
                     index.first_vocab[first], None, NO_DOB, "", None, None, frozenset(), None
                 )
                 found = self.scorer._field(0, GIVEN, self.q_first_only, stand)
-                index._remember((0, self.q_alone, first), found)
+                index._remember((0, self.q_alone_key, first), found)
             if found[0] == _G_ELSE:
                 row_given = index.given_vocab[value]
                 assert row_given is not None
@@ -1455,6 +1594,18 @@ class _QueryState:
         dob: tuple[int, float] = self.caches[2].get(d) or self._cached(index, 2, d)
         return given, family, dob
 
+    def bound(self, names: tuple[tuple[int, float], tuple[int, float], tuple[int, float]]) -> float:
+        """The most :meth:`weight` can be for a row with these name and date results,
+        whatever its sex, postcode, address, parents and UPN (the sibling and twin rules
+        only take away; the household cap is kept)."""
+        if not self.bounded:
+            return math.inf
+        (_gi, gw), (_fi, fw), (_di, dw) = names
+        household = fw + self.household_most
+        if self.family_rules:
+            household = min(household, HOUSEHOLD_CAP)
+        return gw + dw + self.others_most + household - self.penalty
+
     def weight(
         self,
         index: CandidateIndex[Any],
@@ -1470,23 +1621,43 @@ class _QueryState:
             full, sector, district, code = index._pc
             pc_w = self.w_pc[postcode_level(self.pc, full[p], sector[p], district[p], code[p])]
             self.pc_cache[p] = pc_w
+        # The address's and parents' words are read only when the whole values differ
+        # (address_level and parents_level need them only then).
         addr_w = self.addr_cache.get(a)
         if addr_w is None:
-            level = address_level(self.addr, index._addr_text[a], index._addr_parts[a])
+            text, q_addr = index._addr_text[a], self.addr
+            if q_addr is None or not text:
+                level = _ADDR["null"]
+            elif q_addr[0] == text:
+                level = _ADDR["exact"]
+            else:
+                level = address_level(q_addr, text, index._addr_parts[a])
             addr_w = self.addr_cache[a] = self.w_addr[level]
         par_w = self.par_cache.get(par)
         if par_w is None:
-            level = parents_level(self.parents, index._par_full[par], index._par_parts[par])
+            q_par = self.parents
+            par_full = index._par_full[par] if q_par is not None else ()
+            if q_par is None or not par_full:
+                level = _PAR["null"]
+            elif not q_par[0].isdisjoint(par_full):
+                level = _PAR["full"]
+            else:
+                level = parents_level(q_par, par_full, index._par_parts[par])
             par_w = self.par_cache[par] = self.w_par[level]
-        upn_w = self.w_upn[upn_level(self.upns, index._upns[u])] if self.upns else 0.0
+        ui = upn_level(self.upns, index._upns[u]) if self.upns else _UPN["null"]
+        upn_w = self.w_upn[ui] if self.upns else 0.0
+        si = self.sex_levels[s]
         total = gw + dw + self.sex_weights[s] + upn_w
         if self.family_rules:
-            if gi == _G_ELSE:
-                total += self.scorer.family_adjustment(gi, fi, di, gw)
+            if gi == _G_ELSE or (si == _SEX["else"] and gi in _G_NOT_SAME):
+                total += self.scorer.family_adjustment(gi, fi, di, gw, si, ui, self.upn_valid)
             total += min(fw + pc_w + addr_w + par_w, HOUSEHOLD_CAP)
         else:
             total += fw + pc_w + addr_w + par_w
-        return total - self.penalty
+        total -= self.penalty
+        if self.upn_valid and ui == _UPN["exact"]:
+            total = self.scorer.upn_override(total, di, si, ui, True)
+        return total
 
 
 def iter_rows(index: CandidateIndex[Any]) -> Iterator[Features]:

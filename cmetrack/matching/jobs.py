@@ -25,6 +25,8 @@ import resource
 import time
 from dataclasses import dataclass, replace
 
+from cmetrack.jobs.registry import register_schedule
+
 from .adapters import ADAPTERS, RegisterAdapter, RegisterRef, appendable
 from .index import FORMAT_VERSION, CandidateIndex
 from .model import MatchModel, current_model
@@ -207,3 +209,8 @@ def refresh_indexes(*, full: bool = False) -> list[dict[str, object]]:
 
 
 __all__ = ["Refreshed", "plan", "refresh_indexes", "refresh_register"]
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule("matching-index-refresh", "cmetrack.matching.jobs.refresh_indexes", minutes=10)

@@ -9,6 +9,8 @@ and points ``current.json`` at it. :func:`current_model` reads whichever is newe
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -51,6 +53,62 @@ class LevelParameters:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """How a search's exclusive probabilities are made honest (probability.exclusive): a
+    monotone map of each candidate's probability, given as knots ``(x, y)`` in log2 odds
+    (x: the probability the weights give, y: the share of such results that were the
+    child), straight lines between knots and slope one beyond them.
+
+    Fitted by isotonic regression (pool-adjacent-violators) on labelled searches of one
+    evaluation population and checked on another (``bench/bench_matching_calibrate.py``;
+    ``source`` says which). Non-decreasing, so a more probable result never becomes a
+    less probable one."""
+
+    knots: tuple[tuple[float, float], ...]
+    source: str = ""
+    #: The knots' x, looked up for every candidate of every search (set from ``knots``).
+    _xs: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        xs = [x for x, _y in self.knots]
+        ys = [y for _x, y in self.knots]
+        if not self.knots or not all(math.isfinite(v) for v in (*xs, *ys)):
+            raise ModelError("a calibration needs finite knots")
+        if any(b <= a for a, b in itertools.pairwise(xs)) or any(
+            b < a for a, b in itertools.pairwise(ys)
+        ):
+            raise ModelError("a calibration's knots must rise (x strictly, y never falling)")
+        object.__setattr__(self, "_xs", tuple(xs))
+
+    def log2_odds(self, x: float) -> float:
+        knots = self.knots
+        if x <= knots[0][0]:
+            return knots[0][1] + (x - knots[0][0])
+        if x >= knots[-1][0]:
+            return knots[-1][1] + (x - knots[-1][0])
+        i = bisect.bisect_right(self._xs, x)
+        (x0, y0), (x1, y1) = knots[i - 1], knots[i]
+        return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+    def probability(self, p: float) -> float:
+        """The calibrated probability of a result the weights give ``p``."""
+        if p <= 0.0 or p >= 1.0:
+            return p
+        y = self.log2_odds(max(-60.0, min(60.0, math.log2(p / (1 - p)))))
+        return 1.0 / (1.0 + 2.0 ** (-y)) if y > -60 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"knots": [[x, y] for x, y in self.knots], "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Calibration | None:
+        if not data:
+            return None
+        knots = tuple((float(x), float(y)) for x, y in data["knots"])
+        return cls(knots, str(data.get("source", "")))
+
+
+@dataclass(frozen=True)
 class MatchModel:
     version: str
     parameters: dict[str, dict[str, LevelParameters]]
@@ -60,6 +118,9 @@ class MatchModel:
     records: int = 0
     source: str = ""
     profile: str = DEFAULT_PROFILE
+    #: None: probabilities as the weights give them (a model an authority trained has
+    #: none until one is fitted for it).
+    calibration: Calibration | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,6 +148,7 @@ class MatchModel:
                 name: {key: {"m": p.m, "u": p.u} for key, p in levels.items()}
                 for name, levels in self.parameters.items()
             },
+            **({"calibration": self.calibration.to_json()} if self.calibration else {}),
             **self.extra,
         }
 
@@ -112,6 +174,7 @@ class MatchModel:
             records=int(data.get("records") or 0),
             source=str(data.get("source", "")),
             profile=profile,
+            calibration=Calibration.from_json(data.get("calibration")),
         )
 
 

@@ -150,9 +150,80 @@ def _group_members() -> dict[int, frozenset[str]]:
     return {number: frozenset(names) for number, names in members.items()}
 
 
+@cache
+def _table_names_by_key() -> dict[str, tuple[str, ...]]:
+    """The names of the tables by phonetic key."""
+    by_key: dict[str, list[str]] = {}
+    for name in _variant_index():
+        by_key.setdefault(phonetic_key(name), []).append(name)
+    return {key: tuple(sorted(names)) for key, names in by_key.items()}
+
+
+@lru_cache(maxsize=50_000)
+def spelling_neighbours(name: str) -> tuple[str, ...]:
+    """Names of the tables that are another spelling of ``name``: the same phonetic key
+    and one typing error apart ("mathew" → "matthew"), so a name the tables do not list
+    still reaches the nicknames of the name it spells (Matt ↔ Mathew ↔ Matthew). The last
+    letter must be the same: an ending is how many names change sex (Adrian, Adriana;
+    Louis, Louise; Mario, Maria), and a brother's nicknames are not his sister's."""
+    if len(name) < 4:
+        return ()
+    return tuple(
+        other
+        for other in _table_names_by_key().get(phonetic_key(name), ())
+        if other != name
+        and other[0] == name[0]
+        and other[-1] == name[-1]
+        and within_one_edit(other, name)
+    )
+
+
+@lru_cache(maxsize=50_000)
 def name_groups(name: str) -> frozenset[int]:
-    """The nickname and transliteration groups a (normalised, squashed) given name is in."""
-    return _variant_index().get(name, frozenset())
+    """The nickname and transliteration groups a (normalised, squashed) given name is in,
+    directly or through another spelling of it (:func:`spelling_neighbours`)."""
+    index = _variant_index()
+    groups = set(index.get(name, frozenset()))
+    for other in spelling_neighbours(name):
+        groups |= index[other]
+    return frozenset(groups)
+
+
+def variant_explanation(a: str, b: str) -> str:
+    """Why two given names are variants, in an officer's words: "given name Matt is a
+    nickname or other spelling of Matthew (written Mathew)"."""
+    members = _group_members()
+    index = _variant_index()
+
+    def listed(name: str) -> tuple[str, str]:
+        """(the listed name it is, how it is written when not listed itself)."""
+        if name in index:
+            return name, ""
+        neighbours = spelling_neighbours(name)
+        return (neighbours[0], name) if neighbours else (name, "")
+
+    shared = name_groups(a) & name_groups(b)
+    la, wa = listed(a)
+    lb, wb = listed(b)
+    for number in sorted(shared):
+        group = members[number]
+        for name in (la, *spelling_neighbours(a)):
+            if name in group:
+                la = name
+                break
+        for name in (lb, *spelling_neighbours(b)):
+            if name in group:
+                lb = name
+                break
+        break
+
+    def shown(listed_name: str, written: str) -> str:
+        text = listed_name.title()
+        return f"{text} (written {written.title()})" if written else text
+
+    if la == lb:
+        return f"given name {a.title()} is another spelling of {b.title()}"
+    return f"given name {shown(la, wa)} is a known nickname or other spelling of {shown(lb, wb)}"
 
 
 @lru_cache(maxsize=50_000)

@@ -19,6 +19,9 @@ class ResultRow:
     likelihood: str
     explanation: str
     strong: bool
+    band: str  # "strong", "possible" or "unlikely"
+    band_label: str  # "Strong match", "Possible — check", "Unlikely"
+    warning: str  # "Two records match equally well: …" or ""
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,10 @@ class FindChildPresenter:
                     upn=d.upn,
                     likelihood=r.percent,
                     explanation=r.explanation,
-                    strong=r.probability >= 0.9,
+                    strong=r.band == "strong",
+                    band=r.band,
+                    band_label=r.band_label,
+                    warning=r.warning,
                 )
             )
         return rows

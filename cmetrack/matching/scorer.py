@@ -10,7 +10,11 @@ that the independence assumption of Fellegi-Sunter misses:
 - when the surname agrees, the given names plainly differ and the dates of birth are
   close, the pair looks like a brother and sister, and the given-name disagreement counts
   at least :data:`compare.SIBLING_GIVEN_WEIGHT` against; with the same date of birth it
-  looks like twins, and counts at least :data:`compare.TWIN_GIVEN_WEIGHT` against.
+  looks like twins, and counts at least :data:`compare.TWIN_GIVEN_WEIGHT` against (also
+  when the given names are close but the sex differs: a brother and sister);
+- a valid UPN that agrees makes the weight at least :data:`compare.UPN_LINK_WEIGHT`
+  unless the date of birth and the sex both disagree, and then no twin or sibling rule
+  applies.
 
 The probability is the weight turned into odds with a prior (for a search, one in the
 number of records searched).
@@ -25,17 +29,21 @@ from typing import Any
 
 from .compare import (
     COMPARISONS,
+    GIVEN_NOT_SAME,
     HOUSEHOLD,
     HOUSEHOLD_CAP,
     SIBLING_GIVEN_WEIGHT,
     SWAP_PENALTY,
     TWIN_FAMILY_LEVELS,
     TWIN_GIVEN_WEIGHT,
+    UPN_LINK_WEIGHT,
     Comparison,
     given_floor,
+    upn_links,
 )
 from .features import Features
 from .model import MIN_PROBABILITY, MatchModel
+from .normalise import variant_explanation
 
 PARTIAL_DOB_LEVELS = frozenset({"year_month", "year"})
 _ATTRS = {
@@ -123,11 +131,15 @@ class Scorer:
             (i, c, _ATTRS[c.name], self._weights[c.name], c.name in HOUSEHOLD)
             for i, c in enumerate(COMPARISONS)
         ]
-        given, family, dob = COMPARISONS[0], COMPARISONS[1], COMPARISONS[2]
+        given, family, dob, sex, upn = (COMPARISONS[i] for i in (0, 1, 2, 3, 6))
         self._given_else = [level.key == "else" for level in given.levels]
+        self._given_not_same = [level.key in GIVEN_NOT_SAME for level in given.levels]
         self._family_agrees = [level.key in TWIN_FAMILY_LEVELS for level in family.levels]
         self._dob_close = [level.key not in ("else", "null") for level in dob.levels]
         self._dob_exact = [level.key == "exact" for level in dob.levels]
+        self._dob_else = [level.key == "else" for level in dob.levels]
+        self._sex_else = [level.key == "else" for level in sex.levels]
+        self._upn_exact = [level.key == "exact" for level in upn.levels]
 
     def level_weights(self, comparison: str) -> list[float]:
         """The weight of each level of ``comparison`` (0 for its null level), before any
@@ -172,28 +184,56 @@ class Scorer:
                 found = self._field(i, comparison, query, record)
                 cache[i][id(value)] = found
             results.append(found)
-        return self.total(results, query.swapped)
+        return self.total(results, query.swapped, query.upn_valid)
 
     def family_adjustment(
-        self, given_index: int, family_index: int, dob_index: int, given_weight: float
+        self,
+        given_index: int,
+        family_index: int,
+        dob_index: int,
+        given_weight: float,
+        sex_index: int = 0,
+        upn_index: int = 0,
+        upn_valid: bool = False,
     ) -> float:
-        """What the sibling and twin rules add (0 or less) for these levels of given
-        name, surname and date of birth: when the surname agrees, the given names plainly
-        differ and the dates are the same or close, the given-name disagreement counts at
-        least the twin or sibling floor."""
+        """What the sibling and twin rules add (0 or less) for these levels: when the
+        surname agrees, the given names plainly differ (or are not the same and the sex
+        differs) and the dates are the same or close, and no valid UPN agrees, the
+        given-name disagreement counts at least the twin or sibling floor."""
         if not (
-            self._given_else[given_index]
+            (
+                self._given_else[given_index]
+                or (self._sex_else[sex_index] and self._given_not_same[given_index])
+            )
             and self._family_agrees[family_index]
             and self._dob_close[dob_index]
         ):
             return 0.0
+        if upn_valid and self._upn_exact[upn_index]:
+            return 0.0
         floor = TWIN_GIVEN_WEIGHT if self._dob_exact[dob_index] else SIBLING_GIVEN_WEIGHT
         return min(0.0, floor - given_weight)
 
-    def total(self, results: Sequence[tuple[int, float]], swapped: bool) -> float:
+    def upn_override(
+        self, total: float, dob_index: int, sex_index: int, upn_index: int, upn_valid: bool
+    ) -> float:
+        """``total`` raised to :data:`compare.UPN_LINK_WEIGHT` when a valid UPN agrees and
+        the date of birth and the sex do not both disagree."""
+        if (
+            upn_valid
+            and self._upn_exact[upn_index]
+            and not (self._dob_else[dob_index] and self._sex_else[sex_index])
+        ):
+            return max(total, UPN_LINK_WEIGHT)
+        return total
+
+    def total(
+        self, results: Sequence[tuple[int, float]], swapped: bool, upn_valid: bool = False
+    ) -> float:
         """The match weight from each comparison's (level index, weight), in the order of
         :data:`compare.COMPARISONS`: the sum with the household cap, the sibling and twin
-        floors and the swap penalty applied (the one place they are applied)."""
+        floors, the swap penalty and the UPN rule applied (the one place they are
+        applied)."""
         total = household = 0.0
         for (_i, _c, _attr, _weights, is_household), (_index, weight) in zip(
             self._plan, results, strict=True
@@ -204,13 +244,21 @@ class Scorer:
                 total += weight
         if self.family_rules:
             given_index, given_weight = results[0]
-            total += self.family_adjustment(given_index, results[1][0], results[2][0], given_weight)
+            total += self.family_adjustment(
+                given_index,
+                results[1][0],
+                results[2][0],
+                given_weight,
+                results[3][0],
+                results[6][0],
+                upn_valid,
+            )
             total += min(household, HOUSEHOLD_CAP)
         else:
             total += household
         if swapped:
             total -= SWAP_PENALTY
-        return total
+        return self.upn_override(total, results[2][0], results[3][0], results[6][0], upn_valid)
 
     def explain(self, query: Features, record: Features) -> Score:
         """The weight with what each field contributed, in words."""
@@ -221,22 +269,28 @@ class Scorer:
             index, weight = self._field(i, comparison, query, record)
             keys[comparison.name] = comparison.levels[index].key
             results.append((comparison, index, weight))
-        floor = given_floor(keys) if self.family_rules else None
+        floor = given_floor(keys, query.upn_valid) if self.family_rules else None
         household = total = 0.0
         notes: list[str] = []
         for comparison, index, weight in results:
             level = comparison.levels[index]
             if level.is_null:
                 continue
+            explanation = level.explanation
+            if comparison.name == "given_name" and level.key == "variant":
+                assert query.given is not None
+                assert record.given is not None
+                explanation = variant_explanation(query.given.first, record.given.first)
             if comparison.name == "given_name" and floor is not None:
                 weight = min(weight, floor)
+                sexes = " and a different sex" if keys.get("sex") == "else" else ""
                 notes.append(
-                    "same date of birth and surname but a different given name (a twin?)"
+                    f"same date of birth and surname but a different given name{sexes} (a twin?)"
                     if floor == TWIN_GIVEN_WEIGHT
-                    else "same surname but a different given name (a brother or sister?)"
+                    else f"same surname but a different given name{sexes} (a brother or sister?)"
                 )
             fields.append(
-                FieldResult(comparison.name, comparison.label, level.key, level.explanation, weight)
+                FieldResult(comparison.name, comparison.label, level.key, explanation, weight)
             )
             if comparison.name in HOUSEHOLD:
                 household += weight
@@ -248,4 +302,14 @@ class Scorer:
             notes.append("given and family names are the other way round")
         if record.name_source:
             notes.append(f"matched on a recorded {record.name_source}")
+        if upn_links(keys, query.upn_valid):
+            if total < UPN_LINK_WEIGHT:
+                notes.insert(0, "the UPN matches, which identifies the child")
+            total = max(total, UPN_LINK_WEIGHT)
+        elif query.upn_valid and keys.get("upn") == "exact":
+            notes.insert(
+                0,
+                "the UPN matches but the date of birth and sex both differ: check the UPN "
+                "was typed from this child's record",
+            )
         return Score(total, tuple(fields), query.swapped, record.name_source, tuple(notes))

@@ -28,9 +28,11 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.jobs.services import enqueue
+from cmetrack.kit.words import plural
 from cmetrack.people.models import Child
-from cmetrack.registers.models import RollEntry
 
+from . import synthetic
 from .adapters import (
     ADAPTERS,
     ChildAdapter,
@@ -42,10 +44,22 @@ from .adapters import (
 )
 from .features import Features, PersonRecord, features_of, parse_aliases
 from .index import Candidate, CandidateIndex
-from .model import MatchModel, current_model
+from .jobs import refresh_register
+from .model import Calibration, MatchModel, current_model, default_model, save_model
+from .probability import (
+    BAND_LABELS,
+    EQUALLY_WELL,
+    FLOOR,
+    NEGLIGIBLE,
+    band,
+    equally_good,
+    exclusive,
+    weight_for,
+)
 from .scorer import FieldResult
-from .store import Manifest, Store, current_store
+from .store import Manifest, Store, _memory, current_store
 from .store import index_dir as index_dir  # where saved indexes live (re-exported)
+from .training import train
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +167,21 @@ class MatchResult:
     explanation: str
     fields: tuple[FieldResult, ...]
     details: ResultDetails
+    #: Another record matches as well as this one (twins, or one child recorded twice).
+    equally_good: bool = False
+
+    @property
+    def band(self) -> str:
+        """ "strong", "possible" (check) or "unlikely" (probability.band)."""
+        return band(self.probability)
+
+    @property
+    def band_label(self) -> str:
+        return BAND_LABELS[self.band]
+
+    @property
+    def warning(self) -> str:
+        return EQUALLY_WELL if self.equally_good else ""
 
     @property
     def percent(self) -> str:
@@ -227,10 +256,6 @@ def request_refresh(store: Store | None = None) -> bool:
     if not store.request_refresh():
         return False
     try:
-        from cmetrack.jobs.services import enqueue
-    except ImportError:  # pragma: no cover - the jobs app is part of cmetrack
-        return False
-    try:
         enqueue(REFRESH_TASK, task_name="matching-index-refresh")
     except Exception:  # the queue is unreachable: the schedule refreshes it
         log.exception("matching: could not queue an index refresh")
@@ -250,7 +275,6 @@ def _store_key(store: Store) -> str:
 def _current(adapter: RegisterAdapter, model: MatchModel, *, build: bool) -> _Loaded:
     """The register's saved index, loaded (memory-mapped) once per process and generation;
     raises :class:`SearchNotReady` when there is none (unless ``build``)."""
-    from .jobs import refresh_register
 
     store = current_store()
     if build:
@@ -337,7 +361,6 @@ def refresh_index(register: str) -> None:
     """Bring one register's saved index up to date now, building it if there is none. For
     jobs and commands only (at county scale a full build takes a minute or more): a
     detection run calls it for the rolls before it looks children up on them."""
-    from .jobs import refresh_register
 
     refresh_register(adapter_for(register))
 
@@ -350,7 +373,6 @@ def clear_indexes() -> None:
 
 
 def _memory_store() -> Store:
-    from .store import _memory
 
     return _memory
 
@@ -406,11 +428,18 @@ def _search(
     population: int = 1,
     all_stages: bool = False,
     build: bool | None = None,
+    exclusive_per_register: bool = True,
+    floor: float | None = None,
 ) -> list[tuple[RegisterAdapter, Candidate[RegisterRef]]]:
     """The best ``limit`` candidates over ``adapters``; the prior is one in the number of
-    records searched, or in ``population`` when that is larger. Raises
+    records searched, or in ``population`` when that is larger. With
+    ``exclusive_per_register`` (what an officer is shown) the probabilities of one
+    register's candidates and "none of these" add up to one (:func:`_make_exclusive`);
+    without, each is the candidate's own probability against a random record. Raises
     :class:`SearchNotReady` when a register has no saved index (``build``: a job or
-    command builds it instead)."""
+    command builds it instead). ``floor``: the caller keeps nothing less probable, so
+    records that could not reach a hundredth of it (probability.NEGLIGIBLE) are not
+    scored in full."""
     model = current_model()
     build = build_in_request() if build is None else build
     indexes: list[tuple[RegisterAdapter, CandidateIndex[RegisterRef]]] = []
@@ -429,6 +458,10 @@ def _search(
         raise SearchNotReady(not_ready)
     total = sum(len(i) for _a, i in indexes)
     prior = 1.0 / max(total, population, 1)
+    min_weight = None
+    if floor is not None:
+        calibration = model.calibration if exclusive_per_register else None
+        min_weight = weight_for(floor / NEGLIGIBLE, prior, calibration)
     found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]] = []
     for adapter, index in indexes:
         permit = None
@@ -442,11 +475,39 @@ def _search(
         found += [
             (adapter, c)
             for c in index.search(
-                query, limit=limit, permit=permit, prior=prior, all_stages=all_stages
+                query,
+                limit=limit,
+                permit=permit,
+                prior=prior,
+                all_stages=all_stages,
+                min_weight=min_weight,
             )
         ]
-    found.sort(key=lambda ac: -ac[1].score.weight)
+    found.sort(key=lambda ac: -ac[1].weight)
+    if exclusive_per_register:
+        _make_exclusive(found, prior, model.calibration)
     return found[:limit]
+
+
+def _make_exclusive(
+    found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]],
+    prior: float,
+    calibration: Calibration | None = None,
+) -> None:
+    """Each candidate's probability becomes the probability that it is the child among
+    its register's candidates and "none of these" (probability.exclusive), recalibrated
+    by the model's calibration; candidates that match as well as the best of their
+    register are marked."""
+    by_register: dict[str, list[Candidate[RegisterRef]]] = {}
+    for adapter, c in found:
+        by_register.setdefault(adapter.name, []).append(c)
+    for candidates in by_register.values():
+        weights = [c.weight for c in candidates]
+        probabilities = exclusive(weights, prior, calibration)
+        tied = equally_good(weights, probabilities)
+        for i, (c, p) in enumerate(zip(candidates, probabilities, strict=True)):
+            c.probability = p
+            c.equally_good = i in tied
 
 
 def _results(found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]]) -> list[MatchResult]:
@@ -459,13 +520,14 @@ def _results(found: list[tuple[RegisterAdapter, Candidate[RegisterRef]]]) -> lis
             register_label=adapter.label,
             ref=c.item,
             probability=c.probability,
-            weight=c.score.weight,
+            weight=c.weight,
             explanation=c.score.explanation,
             fields=c.score.fields,
             details=details[c.item],
+            equally_good=c.equally_good,
         )
         for adapter, c in found
-        if c.item in details
+        if c.item in details and c.probability >= FLOOR
     ]
 
 
@@ -485,13 +547,18 @@ def search_children(
     adapters = [adapter_for(r) for r in registers] if registers else list(ADAPTERS)
     results: list[MatchResult] = []
     if not query.is_empty() and user.is_active and user.has_role(*SEARCH_ROLES):
-        found = _search(query=query.as_record(), adapters=adapters, user=user, limit=limit)
+        found = _search(
+            query=query.as_record(), adapters=adapters, user=user, limit=limit, floor=FLOOR
+        )
         results = _results(found)
     audit_record(
         actor=actor,
         action=AuditAction.VIEW,
         object_type="matching.search",
-        summary=f"Searched for a child ({len(results)} possible matches shown)",
+        summary=(
+            f"Searched for a child "
+            f"({plural(len(results), 'possible match', 'possible matches')} shown)"
+        ),
         changes={
             "fields": query.fields_used(),
             "registers": [a.name for a in adapters],
@@ -515,6 +582,16 @@ class ChildMatch:
     child: Child
     probability: float
     reasons: list[str] = field(default_factory=list)
+    #: Another child matches as well (twins, or one child recorded twice).
+    equally_good: bool = False
+
+    @property
+    def band(self) -> str:
+        return band(self.probability)
+
+    @property
+    def band_label(self) -> str:
+        return BAND_LABELS[self.band]
 
 
 def find_possible_duplicates(
@@ -556,6 +633,7 @@ def find_possible_duplicates(
         limit=limit,
         population=DUPLICATE_PRIOR_POPULATION,
         all_stages=True,
+        floor=min_probability,
     )
     children = Child.objects.in_bulk([c.item.pk for _a, c in found])
     out = []
@@ -564,81 +642,74 @@ def find_possible_duplicates(
         if child is None or c.probability < min_probability:
             continue
         reasons = list(c.score.notes) + [f.explanation for f in c.score.fields if f.explanation]
-        out.append(ChildMatch(child=child, probability=c.probability, reasons=reasons))
+        if c.equally_good:
+            reasons.insert(0, EQUALLY_WELL)
+        out.append(
+            ChildMatch(
+                child=child,
+                probability=c.probability,
+                reasons=reasons,
+                equally_good=c.equally_good,
+            )
+        )
     return out
 
 
 @dataclass(frozen=True)
-class RollMatch:
-    """A roll entry that is probably the child (for detection's "found on a roll")."""
+class RegisterMatch:
+    """A row of a register that is probably the child."""
 
-    entry: RollEntry
+    pk: int
     probability: float
     explanation: str
 
 
-def find_on_rolls(
-    child: Child,
-    *,
-    since: dt.date | None = None,
-    min_probability: float = 0.9,
-    limit: int = 5,
-) -> list[RollMatch]:
-    """Entries of the latest roll of each school (taken after ``since``, when given) that
-    are probably ``child``, most likely first: the engine's search with everything known
-    about the child (aliases, former UPNs, parents, address), every stage run. For
-    detection looking for a child with an open case on a later roll, where the UPN may
-    have changed or a name been retyped. Not scoped or audited here: the caller is the
-    system and records what it does with a finding. Raises :class:`SearchNotReady` when
-    there is no roll index (a job calls :func:`refresh_index` first)."""
+def find_in_register(
+    child: Child, register: str, *, min_probability: float = 0.9, limit: int = 5
+) -> list[RegisterMatch]:
+    """Rows of ``register`` that are probably ``child``, most likely first: the engine's
+    search with everything known about the child (aliases, former UPNs, parents, address),
+    every stage run. Not scoped or audited here: the caller is the system (for example
+    ``registers.adapters.find_on_rolls``). Raises :class:`SearchNotReady` when there is no
+    index of the register (a job calls :func:`refresh_index` first)."""
     record = ChildAdapter.record_of(child)
+    # Not exclusive: one child may be on the latest rolls of two schools (dual
+    # registration, or a move the old school has not yet recorded).
     found = _search(
-        query=record, adapters=[adapter_for("roll")], user=None, limit=limit, all_stages=True
+        query=record,
+        adapters=[adapter_for(register)],
+        user=None,
+        limit=limit,
+        all_stages=True,
+        exclusive_per_register=False,
+        floor=min_probability,
     )
-    entries = RollEntry.objects.select_related("snapshot").in_bulk([c.item.pk for _a, c in found])
-    out = []
-    for _adapter, c in found:
-        entry = entries.get(c.item.pk)
-        if entry is None or c.probability < min_probability:
-            continue
-        if since is not None and entry.snapshot.taken_on <= since:
-            continue
-        out.append(RollMatch(entry, c.probability, c.score.explanation))
-    return out
+    return [
+        RegisterMatch(c.item.pk, c.probability, c.score.explanation)
+        for _adapter, c in found
+        if c.probability >= min_probability
+    ]
 
 
 # --- training ---------------------------------------------------------------------------
 
-#: Snapshots per school used for training: the same pupils on two dated rolls are the
-#: matching pairs EM learns from.
-TRAINING_SNAPSHOTS_PER_SCHOOL = 2
-
 
 def _training_rows() -> list[tuple[str, Features]]:
-    from cmetrack.registers.models import RollSnapshot
-
-    from .adapters import ChildAdapter, RollAdapter
-
-    kept: dict[int, list[int]] = {}
-    for pk, school in RollSnapshot.objects.order_by("school_id", "-taken_on").values_list(
-        "pk", "school_id"
-    ):
-        if len(kept.setdefault(school, [])) < TRAINING_SNAPSHOTS_PER_SCHOOL:
-            kept[school].append(pk)
-    snapshot_ids = [pk for pks in kept.values() for pk in pks]
+    """The rows the model learns from: those of every register that offers training
+    records (the newest rolls of each school, the children with a case), in order."""
     rows: list[tuple[str, Features]] = []
-    for ref, record in RollAdapter().records(snapshot_ids=snapshot_ids):
-        rows.append((f"roll:{ref.pk}", features_of(record)[0]))
-    for ref, record in ChildAdapter().records():
-        rows.append((f"children:{ref.pk}", features_of(record)[0]))
+    for adapter in ADAPTERS:
+        training = getattr(adapter, "training_records", None)
+        if training is None:
+            continue
+        for ref, record in training():
+            rows.append((f"{adapter.name}:{ref.pk}", features_of(record)[0]))
     return rows
 
 
 def matcher_train(*, actor: Actor | None = None, seed: int = 1) -> tuple[MatchModel, Path]:
     """Train on the authority's registers, save the model as a new version and make it
     current. Raises ``ValueError`` (:class:`TrainingError`) when there is too little data."""
-    from .model import default_model, save_model
-    from .training import train
 
     actor = actor or Actor.system("train_matcher")
     rows = _training_rows()
@@ -659,8 +730,6 @@ def matcher_train_synthetic(size: int, *, seed: int = 1) -> MatchModel:
     """A model trained by Splink on a synthetic population and a later snapshot of it
     with errors (how ``data/default_model.json`` is made: ``cmetrack train_matcher
     --synthetic 30000 --out cmetrack/matching/data/default_model.json``)."""
-    from . import synthetic
-    from .training import train
 
     first = synthetic.population(size, seed=seed)
     second = synthetic.next_snapshot(first, seed=seed + 1, upn_rate=0.5)

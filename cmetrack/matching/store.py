@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import RegisterRef
-from .index import FORMAT_VERSION, CandidateIndex
+from .index import FORMAT_VERSION, CandidateIndex, _view
 from .model import MatchModel
 
 #: Generations older than the current one and the one before it are removed after this
@@ -165,8 +165,6 @@ def _int64_array(values: Any) -> Any:
 def _read_refs(path: Path, register: str) -> _Refs:
     import pyarrow as pa
     import pyarrow.ipc as ipc
-
-    from .index import _view
 
     refs = ipc.open_file(pa.memory_map(str(path / "refs.arrow"), "r")).read_all()
     return _Refs(

@@ -47,7 +47,7 @@ def features_table(rows: Iterable[tuple[str, Features]]) -> Any:
         columns["unique_id"].append(uid)
         for name, value in sql_row(features).items():
             columns[name].append(value)
-    types = {"VARCHAR": pa.string(), "INTEGER": pa.int32()}
+    types = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
     schema = pa.schema(
         [("unique_id", pa.string())]
         + [

@@ -7,19 +7,18 @@ results. Closed and forwarded pupils are left out.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Max
 from django.urls import reverse
 
 from cmetrack.accounts.models import User
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
+from cmetrack.matching.adapters import RegisterRef, ResultDetails
+from cmetrack.matching.features import PersonRecord
 
 from .models import LostPupil, LostPupilStatus
-
-if TYPE_CHECKING:  # matching.adapters imports this module to register the adapter
-    from cmetrack.matching.adapters import RegisterRef, ResultDetails
-    from cmetrack.matching.features import PersonRecord
+from .selectors import may_use_lost_pupil_area
+from .services import lost_pupil_record
 
 _SEARCHABLE = (LostPupilStatus.OPEN, LostPupilStatus.POSSIBLE_MATCH)
 
@@ -36,10 +35,6 @@ class LostPupilAdapter:
         return (agg["n"], agg["top"], agg["newest"], closed["changed"])
 
     def records(self) -> Iterator[tuple[RegisterRef, PersonRecord]]:
-        from cmetrack.matching.adapters import RegisterRef
-
-        from .services import lost_pupil_record
-
         rows = (
             LostPupil.objects.filter(status__in=_SEARCHABLE).select_related("pupil").order_by("pk")
         )
@@ -47,13 +42,9 @@ class LostPupilAdapter:
             yield RegisterRef(self.name, lost.pk), lost_pupil_record(lost.pupil)
 
     def permitted(self, user: User, refs: Sequence[RegisterRef]) -> set[RegisterRef]:
-        from .selectors import may_use_lost_pupil_area
-
         return set(refs) if may_use_lost_pupil_area(user) else set()
 
     def details(self, refs: Sequence[RegisterRef]) -> dict[RegisterRef, ResultDetails]:
-        from cmetrack.matching.adapters import ResultDetails
-
         rows = LostPupil.objects.filter(pk__in=[r.pk for r in refs]).select_related("pupil__file")
         by_pk = {x.pk: x for x in rows}
         out = {}

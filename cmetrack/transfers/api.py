@@ -13,12 +13,20 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Field, File, Router, Schema
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from cmetrack.accounts.api import api_user
 from cmetrack.audit.services import Actor
-from cmetrack.core.api_support import Error, api_user
+from cmetrack.kit.problems import (
+    ApiProblem,
+    InputSchema,
+    field_error,
+    forbidden,
+    invalid_field,
+    problems,
+    refused,
+)
 from cmetrack.matching.services import SearchQuery
 from cmetrack.rules import InvalidUPN, normalise_upn, validate_upn
 
@@ -27,17 +35,6 @@ from .forms import MAX_CTF_BYTES
 from .selectors import may_use_lost_pupil_area
 
 router = Router(tags=["Common Transfer Files and the lost-pupil area"])
-
-
-class ProblemOut(Schema):
-    line: int
-    element: str
-    message: str
-
-
-class RejectedOut(Schema):
-    detail: str = Field(examples=["The file was not imported"])
-    problems: list[ProblemOut]
 
 
 class UploadOut(Schema):
@@ -53,19 +50,20 @@ class UploadOut(Schema):
 
 @router.post(
     "/transfers/ctf",
-    response={201: UploadOut, 200: UploadOut, 400: RejectedOut, 403: Error},
+    response={201: UploadOut, 200: UploadOut, **problems(403, 413, 422)},
+    summary="Upload a Common Transfer File",
+    operation_id="ctf_upload",
 )
 def upload_ctf(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     """Upload a Common Transfer File. A school may upload only its own school's files;
-    CME officers, managers and administrators any. All or nothing."""
+    CME officers, managers and administrators any. All or nothing: a file refused is a 422
+    whose ``errors`` give each problem's element (``field``) and ``line``; a file over the
+    size limit is a 413."""
     user = api_user(request)
     if file.size is None or file.size > MAX_CTF_BYTES:
-        return Status(
-            400,
-            {
-                "detail": "The file was not imported",
-                "problems": [{"line": 0, "element": "", "message": "the file is too large"}],
-            },
+        raise ApiProblem(
+            "payload_too_large",
+            f"The file was not imported: it is larger than {MAX_CTF_BYTES // (1024 * 1024)} MB.",
         )
     actor = Actor(user=user, ip_address=request.META.get("REMOTE_ADDR"))
     try:
@@ -73,18 +71,13 @@ def upload_ctf(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
             actor=actor, data=file.read(), file_name=(file.name or "upload.xml")[:255]
         )
     except PermissionDenied as exc:
-        raise HttpError(403, str(exc) or "You cannot upload transfer files.") from exc
+        forbidden(str(exc) or "You cannot upload transfer files.")
     except services.CtfRejected as exc:
-        return Status(
-            400,
-            {
-                "detail": "The file was not imported",
-                "problems": [
-                    {"line": p.line, "element": p.element, "message": p.message}
-                    for p in exc.problems
-                ],
-            },
-        )
+        raise ApiProblem(
+            "invalid",
+            "The file was not imported: correct the problems listed.",
+            errors=[field_error(p.element, p.message, line=p.line) for p in exc.problems],
+        ) from exc
     return Status(
         201 if result.created else 200,
         UploadOut(
@@ -100,7 +93,7 @@ def upload_ctf(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     )
 
 
-class LostSearchIn(Schema):
+class LostSearchIn(InputSchema):
     given_names: str = Field("", max_length=100, examples=["Amara"])
     family_name: str = Field("", max_length=100, examples=["Hart"])
     aliases: list[str] = Field(default_factory=list)
@@ -124,20 +117,23 @@ class LostMatchOut(Schema):
 
 
 @router.post(
-    "/transfers/lost-pupils/search", response={200: list[LostMatchOut], 403: Error, 422: Error}
+    "/transfers/lost-pupils/search",
+    response={200: list[LostMatchOut], **problems(403, 422, 503)},
+    summary="Search the lost-pupil area",
+    operation_id="lost_pupils_search",
 )
 def search_lost_pupils(request: HttpRequest, payload: LostSearchIn) -> Any:
     """Lost pupils who may be the one described, most likely first (CME officers and
     managers only; logged as a search)."""
     user = api_user(request)
     if not may_use_lost_pupil_area(user):
-        raise HttpError(403, "Only CME officers and managers can search the lost-pupil area.")
+        forbidden("Only CME officers and managers can search the lost-pupil area.")
     upn = normalise_upn(payload.upn) if payload.upn else ""
     if upn:
         try:
             validate_upn(upn)
         except InvalidUPN as exc:
-            raise HttpError(422, f"upn: {exc}") from exc
+            invalid_field("upn", str(exc))
     query = SearchQuery(
         given_names=payload.given_names,
         family_name=payload.family_name,
@@ -148,15 +144,11 @@ def search_lost_pupils(request: HttpRequest, payload: LostSearchIn) -> Any:
         upn=upn,
     )
     if query.is_empty():
-        raise HttpError(422, "Give at least a name, a date of birth, a postcode or a UPN.")
-    from cmetrack.matching.services import SearchNotReady
-
-    try:
-        results = services.lost_pupils_search(
-            actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")), query=query
-        )
-    except SearchNotReady as exc:
-        raise HttpError(503, SearchNotReady.message) from exc
+        refused("Give at least a name, a date of birth, a postcode or a UPN.")
+    # While the search index is prepared the API answers 503 (config.api's handler).
+    results = services.lost_pupils_search(
+        actor=Actor(user=user, ip_address=request.META.get("REMOTE_ADDR")), query=query
+    )
     return [
         LostMatchOut(
             id=r.ref.pk,

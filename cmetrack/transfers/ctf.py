@@ -584,6 +584,12 @@ FILE_NAME = re.compile(
 )
 
 
+def academic_year_of(day: date) -> str:
+    """The header's ``<AcademicYear>``: the year the academic year of ``day`` began (1
+    September), as four digits ("2025" for 2025/26)."""
+    return str(day.year if day.month >= 9 else day.year - 1)
+
+
 def ctf_file_name(source: SchoolRef, dest: SchoolRef, serial: int) -> str:
     """``LLLEEEE_CTF_LLLEEEE_nnn.xml`` (rules.md section 7); ``serial`` from 1 to 999."""
     if not 1 <= serial <= 999:

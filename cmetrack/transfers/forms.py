@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from cmetrack.core.uploads import validate_upload
+from cmetrack.kit.uploads import validate_upload
 from cmetrack.matching.forms import FindChildForm
 from cmetrack.organisations.models import Organisation, OrganisationKind
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
+from cmetrack.detection.importers import _entries_hash, _nc_year
 from cmetrack.detection.imports import ImportContext, run_import
 from cmetrack.detection.models import ImportKind, ImportRun, ImportStatus
 from cmetrack.people.choices import Sex
@@ -24,6 +25,7 @@ from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
 from cmetrack.rules.upn import InvalidUPN, validate_upn
 
 from . import ctf
+from .services import lost_pupils_check_rolls
 from .xmlsafe import XmlRejected
 
 
@@ -56,14 +58,11 @@ def ctf_roll_import(
         **extra,
     )
     if snapshots and run.status != ImportStatus.FAILED:
-        from .services import lost_pupils_check_rolls
-
         lost_pupils_check_rolls(actor=actor, snapshots=snapshots)
     return run
 
 
 def _ctf_roll(path: Path, context: ImportContext, taken_on: date | None) -> list[RollSnapshot]:
-    from cmetrack.detection.importers import _entries_hash, _nc_year
 
     try:
         document = ctf.read_ctf(path.read_bytes())

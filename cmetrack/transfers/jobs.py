@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from cmetrack.audit.services import Actor
+from cmetrack.jobs.registry import register_schedule
 
 from .services import lost_pupils_check_rolls
 
@@ -12,3 +15,12 @@ def lost_pupils_match() -> str:
     ``cmetrack lost_pupils_match`` does; only snapshots not checked before are read)."""
     found = lost_pupils_check_rolls(actor=Actor.system("lost-pupil matching (scheduled)"))
     return f"lost-pupil matching: {found} new possible match{'es' if found != 1 else ''}"
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule(
+    "lost-pupils-match",
+    "cmetrack.transfers.jobs.lost_pupils_match",
+    daily_at=dt.time(1, 30),
+)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 
 from .models import CtfPupil, LostPupil
 from .selectors import MonthActivity

@@ -14,9 +14,10 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from cmetrack.accounts.models import User
-from cmetrack.accounts.roles import Role
+from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.organisations.models import Organisation, OrganisationKind
 
 from .models import (
     CtfFile,
@@ -27,7 +28,16 @@ from .models import (
     SearchRequest,
     TransferEvent,
 )
-from .services import OFFICER_ROLES, _school_of
+
+#: Who works with every file (CME officers and managers).
+OFFICER_ROLES = ALL_CASES_ROLES
+
+
+def _school_of(user: User | None) -> Organisation | None:
+    if user is None or not user.has_role(Role.SCHOOL_USER):
+        return None
+    org = user.organisation
+    return org if org is not None and org.kind == OrganisationKind.SCHOOL else None
 
 
 def _active(user: User) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -24,9 +24,18 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import ALL_CASES_ROLES, Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
+from cmetrack.cases.models import Case
+from cmetrack.matching.adapters import adapter_for
+from cmetrack.matching.features import PersonRecord
+from cmetrack.matching.index import CandidateIndex
+from cmetrack.matching.model import current_model
+from cmetrack.matching.services import SearchNotReady, register_index, search_children
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
+from cmetrack.people.selectors import children_visible_to
 from cmetrack.registers.models import RollEntry, RollSnapshot
+from cmetrack.registers.selectors import joiners_and_leavers, latest_snapshots, previous_snapshot
+from cmetrack.rules.school_age import national_curriculum_year
 from cmetrack.rules.upn import InvalidUPN, validate_upn
 
 from . import ctf
@@ -45,10 +54,10 @@ from .models import (
     SearchRequest,
     TransferEvent,
 )
+from .selectors import OFFICER_ROLES, _school_of, files_visible_to
 from .xmlsafe import XmlRejected
 
 #: Roles that work the lost-pupil area (search, forward, export) and upload any school's CTF.
-OFFICER_ROLES = ALL_CASES_ROLES
 UPLOAD_ANY_ROLES = frozenset({*ALL_CASES_ROLES, Role.ADMINISTRATOR})
 #: A joiner this likely to be a lost pupil is recorded as a possible match.
 MATCH_THRESHOLD = 0.80
@@ -175,13 +184,6 @@ def _require_officer(actor: Actor) -> User:
         raise PermissionDenied("Only CME officers and managers can do this.")
     assert actor.user is not None
     return actor.user
-
-
-def _school_of(user: User | None) -> Organisation | None:
-    if user is None or not user.has_role(Role.SCHOOL_USER):
-        return None
-    org = user.organisation
-    return org if org is not None and org.kind == OrganisationKind.SCHOOL else None
 
 
 def may_upload(user: User | None) -> bool:
@@ -401,7 +403,6 @@ def _pupil_row(file: CtfFile, position: int, p: ctf.CtfPupil) -> CtfPupil:
 
 def lost_pupil_record(row: CtfPupil) -> Any:
     """The pupil as the matching engine's :class:`PersonRecord`."""
-    from cmetrack.matching.features import PersonRecord
 
     aliases = []
     if row.preferred_forename or row.preferred_surname:
@@ -519,8 +520,6 @@ def _match(
     """Record each lost pupil's likely matches among ``entries`` (never at the school the
     pupil left). Same UPN or former UPN is certain; otherwise the matching engine over
     one index of ``entries``. Returns the positions of the entries newly matched."""
-    from cmetrack.matching.index import CandidateIndex
-    from cmetrack.matching.model import current_model
 
     if not lost_pupils or not entries:
         return []
@@ -554,7 +553,6 @@ def _match(
 
 
 def _roll_record(entry: RollEntry) -> Any:
-    from cmetrack.matching.features import PersonRecord
 
     p_given, p_family = entry.preferred_given_name, entry.preferred_family_name
     return PersonRecord(
@@ -574,10 +572,6 @@ def _match_against_latest_rolls(actor: Actor, lost: Sequence[LostPupil]) -> int:
 
     Uses the matching engine's cached index of the latest rolls (the find-a-child one),
     so a new file costs a few searches, not a rebuild; same UPN is looked up directly."""
-    from cmetrack.matching.adapters import adapter_for
-    from cmetrack.matching.model import current_model
-    from cmetrack.matching.services import SearchNotReady, register_index
-    from cmetrack.registers.selectors import latest_snapshots
 
     pupils = list(
         LostPupil.objects.filter(pk__in=[x.pk for x in lost]).select_related("pupil__file")
@@ -637,7 +631,6 @@ def lost_pupils_check_rolls(
     school's first snapshot). The joiners of every snapshot checked go into one index, so
     a term's rolls cost one pass. Run after every roll import (``cmetrack
     lost_pupils_match``, and by the CTF roll importer); checking twice finds nothing new."""
-    from cmetrack.registers.selectors import joiners_and_leavers, previous_snapshot
 
     checked = dict(RollCheck.objects.values_list("snapshot_id", "content_hash"))
     todo = (
@@ -687,7 +680,6 @@ def lost_pupils_search(
     *, actor: Actor, query: Any, request: SearchRequest | None = None
 ) -> list[Any]:
     """Search the lost-pupil area through the matching engine (audited there), logged."""
-    from cmetrack.matching.services import search_children
 
     user = _require_officer(actor)
     results = search_children(user=user, query=query, actor=actor, registers=["lost_pupils"])
@@ -749,6 +741,10 @@ def _send(
     dest = _school_ref(dest_school)
     serial = _next_serial(source, dest)
     now = timezone.localtime()
+    # The full header (rules.md §7): the source's academic year is the one the school sent,
+    # or the current one for a file the authority makes.
+    if not source.academic_year:
+        source = replace(source, academic_year=ctf.academic_year_of(now.date()))
     document = ctf.CtfDocument(
         header=ctf.CtfHeader(
             version=ctf.DEFAULT_VERSION,
@@ -828,9 +824,7 @@ def lost_pupil_forward(
     if request is not None and request.school_id != school.pk:
         raise ValidationError({"school": "Forward the file to the school that asked"})
     row = lost.pupil
-    source = ctf.SchoolRef(
-        lea=row.file.source_lea, estab=row.file.source_estab, name=row.file.source_name
-    )
+    source = _received_source(row.file)
     with transaction.atomic():
         sent = _send(
             actor=actor,
@@ -859,7 +853,6 @@ def child_ctf_export(*, actor: Actor, child: Child, school: Organisation) -> Ctf
     child's record (names, date of birth, UPNs, current address unless restricted,
     parents) and, if a transfer file for the child was received, everything else it held.
     A child with any restricted address has no address at all in the file."""
-    from cmetrack.people.selectors import children_visible_to
 
     user = _require_officer(actor)
     if not children_visible_to(user).filter(pk=child.pk).exists():
@@ -877,13 +870,12 @@ def child_ctf_export(*, actor: Actor, child: Child, school: Organisation) -> Ctf
     base = stored_pupil(previous) if previous is not None else ctf.CtfPupil()
     pupil = _pupil_from_child(child, base)
     if previous is not None:
-        source = ctf.SchoolRef(
-            lea=previous.file.source_lea,
-            estab=previous.file.source_estab,
-            name=previous.file.source_name,
-        )
+        source = _received_source(previous.file)
     else:
-        source = ctf.SchoolRef(lea=str(settings.CMETRACK_LA_CODE)[:3], estab="0000", name="")
+        # The authority's own file: its LA code, no establishment, its name.
+        source = ctf.SchoolRef(
+            lea=str(settings.CMETRACK_LA_CODE)[:3], estab="0000", name=settings.CMETRACK_LA_NAME
+        )
     with transaction.atomic():
         return _send(
             actor=actor,
@@ -896,9 +888,55 @@ def child_ctf_export(*, actor: Actor, child: Child, school: Organisation) -> Ctf
         )
 
 
-def _pupil_from_child(child: Child, base: ctf.CtfPupil) -> ctf.CtfPupil:
-    from dataclasses import replace
+def _received_source(file: CtfFile) -> ctf.SchoolRef:
+    """The source school of a received file as the school sent it (its header, academic
+    year included); the stored columns if the file cannot be read again."""
+    try:
+        source = ctf.read_ctf(bytes(file.content)).header.source
+    except (ctf.CtfError, XmlRejected, ValueError):
+        source = ctf.SchoolRef()
+    return ctf.SchoolRef(
+        lea=source.lea or file.source_lea,
+        estab=source.estab or file.source_estab,
+        name=source.name or file.source_name,
+        academic_year=source.academic_year,
+    )
 
+
+def _school_history(child: Child) -> dict[str, Any] | None:
+    """``<SchoolHistory>`` from what the child's cases know: each last known school with a
+    LAESTAB, with the date of last known education as the leaving date."""
+    schools: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    cases = Case.objects.filter(child=child, last_education_school__isnull=False).order_by(
+        "date_referred", "pk"
+    )
+    for case in cases.select_related("last_education_school__local_authority"):
+        school = case.last_education_school
+        if school is None or school.pk in seen or not school.laestab:
+            continue
+        seen.add(school.pk)
+        c: list[dict[str, Any]] = [
+            {"n": "LEA", "t": school.local_authority.code if school.local_authority else ""},
+            {"n": "Estab", "t": school.estab_number},
+            {"n": "SchoolName", "t": school.name},
+        ]
+        if case.last_education_date:
+            c.append({"n": "LeavingDate", "t": case.last_education_date.isoformat()})
+        schools.append({"n": "School", "c": c})
+    return {"n": "SchoolHistory", "c": schools} if schools else None
+
+
+def _sen_history(child: Child) -> dict[str, Any] | None:
+    """``<SENhistory>`` with the child's current SEN provision (E or K), if any."""
+    if child.sen_provision not in ("E", "K"):
+        return None
+    return {"n": "SENhistory", "c": [{"n": "SEN", "c": [
+        {"n": "SENprovision", "t": child.sen_provision}
+    ]}]}  # fmt: skip
+
+
+def _pupil_from_child(child: Child, base: ctf.CtfPupil) -> ctf.CtfPupil:
     former = list(child.former_upns.values_list("upn", flat=True))
     aliases = list(child.aliases.all())
     preferred = next((a for a in aliases if a.alias_type == "known_as"), None)
@@ -912,8 +950,23 @@ def _pupil_from_child(child: Child, base: ctf.CtfPupil) -> ctf.CtfPupil:
     sections = [(k, t) for k, t in base.sections if not (k == "Contacts" and contacts)]
     if contacts:
         sections.append(("Contacts", contacts))
+    # What the school sent stays; what the authority knows fills the gaps (issue 17).
+    held = {k for k, _ in sections}
+    gaps = (("SchoolHistory", _school_history(child)), ("SENhistory", _sen_history(child)))
+    for name, tree in gaps:
+        if tree is not None and name not in held:
+            sections.append((name, tree))
+    basic = list(base.basic_details)
+    if child.ethnicity and not any(t.get("n") == "Ethnicity" for t in basic):
+        basic.append({"n": "Ethnicity", "t": child.ethnicity})
+    nc_year = base.nc_year
+    if not nc_year and child.dob is not None:
+        year = national_curriculum_year(child.dob, int(ctf.academic_year_of(timezone.localdate())))
+        nc_year = "R" if year == 0 else str(year) if 1 <= year <= 14 else ""
     return replace(
         base,
+        basic_details=tuple(basic),
+        nc_year=nc_year,
         upn=child.upn or base.upn,
         surname=child.legal_family_name,
         forename=child.legal_given_names,
@@ -974,8 +1027,6 @@ def _contacts_tree(child: Child) -> dict[str, Any]:
 
 def ctf_file_download(*, actor: Actor, file: CtfFile) -> bytes:
     """The file's bytes, for someone allowed to have it (see selectors), logged."""
-    from .selectors import files_visible_to
-
     user = actor.user
     if user is None or not files_visible_to(user).filter(pk=file.pk).exists():
         raise PermissionDenied("You cannot download this file.")

@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cmetrack.accounts.models import User
+from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
-from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
+from cmetrack.kit.storage import StorageUnavailable, staged_upload, upload_not_stored
 from cmetrack.matching.presenters import FindChildPresenter
 from cmetrack.matching.services import SearchNotReady, SearchQuery
 from cmetrack.people.models import Child
@@ -28,6 +29,7 @@ from .forms import (
     UploadKind,
     error_list,
 )
+from .importers import ctf_roll_import
 from .models import CtfFile, LostPupil, RequestStatus, SearchRequest
 from .presenters import LostPupilPresenter, activity_rows
 
@@ -55,7 +57,6 @@ def _officer(request: HttpRequest) -> User:
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload a CTF: a school its own files, CME officers, managers and administrators any."""
-    from .importers import ctf_roll_import
 
     user = _user(request)
     if not selectors.may_upload_page(user):
@@ -386,7 +387,6 @@ def child_export(request: HttpRequest, child_id: int) -> HttpResponse:
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
     """Monthly uploads, downloads, searches and forwards (self-evaluation evidence)."""
-    from cmetrack.accounts.roles import Role
 
     user = _user(request)
     if not user.has_role(Role.CME_OFFICER, Role.CME_MANAGER, Role.AUDITOR):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from cmetrack.detection.tests.factories import school
-from cmetrack.matching.adapters import RollAdapter
+from cmetrack.registers.adapters import RollAdapter
 from cmetrack.registers.models import RollEntry, RollSnapshot
 
 pytestmark = pytest.mark.django_db

@@ -218,3 +218,62 @@ def test_link_can_train_on_children_s_files_when_asked(files, tmp_path):
     out = tmp_path / "pairs.csv"
     assert "Trained model" in _link(tmp / "left.csv", tmp / "right.parquet", out, "--train")
     assert len(read_csv(out)) > 200
+
+
+def test_dedupe_gives_clusters_with_an_id_and_the_reasons(tmp_path):
+    """A child recorded three times is one cluster (transitive), with the pair that brought
+    each record in and the scorer's reasons (issue 19 item 4)."""
+    pupils = synthetic.population(150, seed=34)
+    rng = random.Random(4)
+    copies = []
+    for i, p in enumerate(pupils[:10]):
+        for j in range(2):
+            copy = synthetic.with_errors(rng, p, 1)[0]
+            copies.append(synthetic.replace_id(copy, f"D{i}x{j}"))
+    write_people(tmp_path / "one.csv", pupils + copies)
+    out, clusters = tmp_path / "pairs.csv", tmp_path / "clusters.csv"
+    messages = io.StringIO()
+    call_command(
+        "link",
+        str(tmp_path / "one.csv"),
+        "--out",
+        str(out),
+        "--clusters",
+        str(clusters),
+        "--threshold",
+        "0.5",
+        stdout=messages,
+    )
+    rows = read_csv(clusters)
+    assert "clusters" in messages.getvalue()
+    by_record = {r["record_id"]: r for r in rows}
+    assert len(by_record) == len(rows)  # each record in one cluster
+    pairs = read_csv(out)
+    for pair in pairs:  # transitive: both ends of every pair share a cluster
+        assert by_record[pair["left_id"]]["cluster_id"] == by_record[pair["right_id"]]["cluster_id"]
+    whole = 0
+    for i, p in enumerate(pupils[:10]):
+        ids = {p.id, f"D{i}x0", f"D{i}x1"}
+        cluster_ids = {by_record[x]["cluster_id"] for x in ids if x in by_record}
+        if len(cluster_ids) == 1 and ids <= set(by_record):
+            whole += 1
+            cluster = next(iter(cluster_ids))
+            assert cluster == "C" + min(ids)
+            members = [r for r in rows if r["cluster_id"] == cluster]
+            assert {r["cluster_size"] for r in members} == {str(len(members))}
+            assert all(r["reasons"] for r in members if r["linked_to"])
+    assert whole >= 8
+
+
+def test_clusters_are_for_one_file(files):
+    tmp_path, *_ = files
+    with pytest.raises(CommandError, match="one file"):
+        call_command(
+            "link",
+            str(tmp_path / "left.csv"),
+            str(tmp_path / "right.parquet"),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--clusters",
+            str(tmp_path / "c.csv"),
+        )

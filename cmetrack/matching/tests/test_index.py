@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import random
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -236,3 +237,82 @@ def test_a_postcode_one_typing_error_away_is_found_and_explained():
     top = index.search(query)[0]
     assert top.item == n
     assert "postcode differs by a typing error" in top.score.explanation
+
+
+def test_a_search_s_budgets_grow_with_the_register_up_to_the_bulk_ones():
+    from cmetrack.matching.index import SEARCH_STAGE_BUDGETS, STAGE_BUDGETS, search_budgets
+
+    assert search_budgets(5_000) == SEARCH_STAGE_BUDGETS
+    assert search_budgets(1_000_000) == SEARCH_STAGE_BUDGETS
+    assert search_budgets(10_000_000) == STAGE_BUDGETS
+    sizes = [10**k for k in range(3, 9)] + [2_000_000, 5_000_000]
+    for small, large in itertools.pairwise(sorted(sizes)):
+        assert all(
+            a <= b <= c
+            for a, b, c in zip(
+                search_budgets(small), search_budgets(large), STAGE_BUDGETS, strict=True
+            )
+        )
+
+
+def _rows_by_bisect(index: CandidateIndex[int], keys: list[int]) -> dict[int, list[int]]:
+    """The rows filed under each key, found one key at a time by binary search (what
+    candidate_rows did before it looked all a stage's keys up at once)."""
+    import bisect
+
+    from cmetrack.matching.index import BLOCK_CAPS
+
+    everything = list(index._keys)
+    out = {}
+    for key in keys:
+        lo, hi = bisect.bisect_left(everything, key), bisect.bisect_right(everything, key)
+        if 0 < hi - lo <= BLOCK_CAPS[key >> 59]:
+            out[key] = sorted(index._key_rows[lo:hi])
+    return out
+
+
+def test_a_stage_s_keys_looked_up_at_once_find_the_rows_each_key_finds(index, people):
+    from cmetrack.matching.index import prepared_query
+
+    rng = random.Random(4)
+    checked = 0
+    for n in rng.sample(range(SIZE), 60):
+        record = synthetic.as_record(people[n], with_upn=n % 2 == 0)
+        _plain, _hashed, stages = prepared_query(record)
+        for stage in stages:
+            keys = [int(k) for k in stage]
+            assert keys == sorted(set(keys))  # sorted, distinct
+            by_key = _rows_by_bisect(index, keys)
+            expected = {row for rows in by_key.values() for row in rows}
+            # With a budget large enough for every block, every row of every block.
+            assert index.candidate_rows(stage, budget=10**9) == expected
+            # The budget is kept.
+            assert len(index.candidate_rows(stage, budget=5)) <= 5
+            checked += bool(expected)
+    assert checked > 50
+    assert index.candidate_rows([]) == set()
+
+
+def test_the_query_s_keys_are_the_packed_keys_of_its_fields():
+    from cmetrack.matching.index import (
+        KEY_FAMILY_DOB,
+        KEY_GIVEN_DOB,
+        KEY_GIVEN_YEAR,
+        _dob_int,
+        _family_keys,
+        _given_keys,
+        pack,
+        query_keys,
+    )
+
+    record = PersonRecord(given_names="Amira", family_name="Khan", dob=dt.date(2015, 3, 14))
+    (plain,) = [q for q in query_orientations(record) if not q.swapped]
+    first, second, third = ({int(k) for k in stage} for stage in query_keys([plain]))
+    (fk,) = _family_keys(plain.family)
+    gk = next(iter(_given_keys(plain.given)))
+    exact = _dob_int(2015, 3, 14)
+    assert pack(KEY_FAMILY_DOB, fk, exact) in first
+    assert pack(KEY_GIVEN_DOB, gk, exact) in first
+    assert pack(KEY_FAMILY_DOB, fk, _dob_int(2015, 3, 15)) in second  # one digit mistyped
+    assert pack(KEY_GIVEN_YEAR, gk, 2014) in third
+    assert not first & second

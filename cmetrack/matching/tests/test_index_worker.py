@@ -17,6 +17,7 @@ from django.core.management import call_command
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.cases.tests.factories import CaseFactory
+from cmetrack.kit.testing import assert_problem
 from cmetrack.matching import adapters, jobs, services, store
 from cmetrack.matching.index import FORMAT_VERSION, CandidateIndex
 from cmetrack.matching.model import current_model
@@ -41,7 +42,7 @@ def production(settings, tmp_path, monkeypatch):
         queued.append((func, task_name))
         return "task-id"
 
-    monkeypatch.setattr("cmetrack.jobs.services.enqueue", enqueue)
+    monkeypatch.setattr("cmetrack.matching.services.enqueue", enqueue)
     monkeypatch.setattr(services, "_last_request", 0.0)
     services.clear_indexes()
     yield {"dir": tmp_path, "queued": queued}
@@ -123,8 +124,7 @@ def test_the_api_answers_503_while_search_is_being_prepared(production, client, 
         content_type="application/json",
         headers={"Authorization": f"Bearer {raw}"},
     )
-    assert response.status_code == 503
-    assert response.json()["detail"] == PREPARING
+    assert assert_problem(response, 503, "service_unavailable")["detail"] == PREPARING
 
 
 def test_after_the_worker_refreshes_the_same_search_finds_the_child(

@@ -216,7 +216,7 @@ def test_possible_duplicates_for_a_referral(world):
     found = find_possible_duplicates("Margret", "Evans", dt.date(2011, 1, 17), None, "EX7 9DD")
     assert [m.child.pk for m in found] == [world["child"].pk]
     assert found[0].probability > 0.9
-    assert any("sounds the same" in r for r in found[0].reasons)
+    assert any("Margret is another spelling of Margaret" in r for r in found[0].reasons)
     assert find_possible_duplicates("", "", None, None, None) == []
 
 
@@ -270,6 +270,10 @@ def test_the_page_searches_and_shows_why(world, client, make_user):
     assert "1 possible match" in html or "possible matches" in html
     assert f'href="/children/{world["child"].pk}/"' in html
     assert "Given name matches" in html
+    assert "Strong match" in html  # the band beside the likelihood (issue 19)
+    assert "1 possible matches" not in html
+    summary = AuditEvent.objects.filter(object_type="matching.search").latest("pk").summary
+    assert summary == "Searched for a child (1 possible match shown)"
 
 
 @pytest.mark.parametrize(
@@ -362,7 +366,7 @@ def test_find_on_rolls_finds_a_child_with_a_new_upn_and_a_retyped_name():
     """Detection's question, "is the child of an open case on a later roll?": found with
     another UPN and another spelling; not on a roll taken before the referral; not a
     twin on the same roll."""
-    from cmetrack.matching.services import find_on_rolls
+    from cmetrack.registers.adapters import find_on_rolls
 
     child = ChildFactory.create(
         upn="A801200009999",

@@ -11,6 +11,7 @@ from django.test import Client
 
 from cmetrack.accounts.services import api_token_create
 from cmetrack.audit.services import Actor
+from cmetrack.kit.testing import assert_problem
 from cmetrack.transfers.models import CtfFile, EventKind, TransferEvent
 
 from .conftest import XXX_FILE, sample
@@ -53,13 +54,12 @@ def test_upload_then_search(schools: dict[str, Any], officer: Any) -> None:
     assert TransferEvent.objects.filter(kind=EventKind.SEARCH).count() == 1
 
 
-def test_hostile_upload_is_400_with_problems(schools: dict[str, Any], officer: Any) -> None:
+def test_hostile_upload_is_422_with_problems(schools: dict[str, Any], officer: Any) -> None:
     data = (
         b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x>&e;</x>'
     )
     response = _post_file(officer, data, "evil.xml")
-    assert response.status_code == 400
-    (problem,) = response.json()["problems"]
+    (problem,) = assert_problem(response, 422, "invalid")["errors"]
     assert problem["line"] == 2
     assert "document type declaration" in problem["message"]
     assert CtfFile.objects.count() == 0
@@ -69,7 +69,7 @@ def test_school_cannot_search_or_upload_another_schools_file(
     schools: dict[str, Any], school_user: Callable[[str], Any]
 ) -> None:
     user = school_user("st_brigids")
-    assert _post_file(user, sample(XXX_FILE)).status_code == 400
+    assert_problem(_post_file(user, sample(XXX_FILE)), 422, "invalid")
     client, headers = token_client(user)
     response = client.post(
         "/api/v1/transfers/lost-pupils/search",

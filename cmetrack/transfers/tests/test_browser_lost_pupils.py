@@ -11,6 +11,7 @@ import pytest
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import TEST_PASSWORD
+from cmetrack.core.tests.autocomplete import choose
 from cmetrack.core.tests.axe import assert_accessible
 
 from .conftest import DATA, XXX_FILE
@@ -67,9 +68,7 @@ def test_upload_find_forward_download(
     page.locator("#results + table").get_by_role("link", name="Amara Grace Okonkwo-Hart").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Amara Grace Okonkwo-Hart")
     assert_accessible(page)
-    page.get_by_label("School to send the file to").select_option(
-        label="Riverside Academy (9992003)"
-    )
+    choose(page, "School to send the file to", "Riverside Academy (9992003)")
     page.get_by_role("button", name="Forward file").click()
     expect(page.get_by_text("is ready for Riverside Academy to download")).to_be_visible()
     assert_accessible(page)

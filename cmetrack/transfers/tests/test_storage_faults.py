@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from cmetrack.core.storage import STORAGE_MESSAGE
 from cmetrack.core.tests.faults import files_under, fill_disk, lock_disk
 from cmetrack.detection.models import ImportRun
+from cmetrack.kit.storage import STORAGE_MESSAGE
 from cmetrack.registers.models import RollSnapshot
 
 from .conftest import ROLL_FILE, sample

@@ -15,6 +15,7 @@ from cmetrack.matching.bulk import (
     ENGINES,
     SPARK_MISSING,
     FileError,
+    cluster_rows,
     default_workers,
     file_dobs,
     guess_profile,
@@ -86,6 +87,15 @@ class Command(BaseCommand):
             help="The same as --profile generic.",
         )
         parser.add_argument(
+            "--clusters",
+            type=Path,
+            help=(
+                "Deduplicating one file: also write the duplicate pairs joined into "
+                "clusters (cluster_id, record_id, linked_to, match_probability, "
+                "cluster_size, reasons): a child recorded three times is one cluster."
+            ),
+        )
+        parser.add_argument(
             "--many-to-many",
             action="store_true",
             help=(
@@ -97,6 +107,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["threshold"] <= 1:
             raise CommandError("--threshold is a probability between 0 and 1")
+        if options["clusters"] and options["right"] is not None:
+            raise CommandError("--clusters is for deduplicating one file")
         if options["engine"] == "spark" and importlib.util.find_spec("pyspark") is None:
             raise CommandError(SPARK_MISSING)
         model = self._model(options["model"])
@@ -130,6 +142,24 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{count} {what} written to {options['out']} in {time.perf_counter() - start:.1f} s"
         )
+        if options["clusters"]:
+            members = cluster_rows(
+                options["left"], pairs, model=model, family_rules=profile == "children"
+            )
+            written = write_rows(
+                options["clusters"],
+                (
+                    "cluster_id",
+                    "record_id",
+                    "linked_to",
+                    "match_probability",
+                    "cluster_size",
+                    "reasons",
+                ),
+                members,
+            )
+            n = len({row[0] for row in members})
+            self.stdout.write(f"{n} clusters ({written} records) written to {options['clusters']}")
 
     def _profile(self, options: dict[str, Any], model: MatchModel, files: list[Path]) -> str:
         """--profile (or --no-family-rules); else generic for files of adults; else the
