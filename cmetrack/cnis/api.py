@@ -11,8 +11,8 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
-from cmetrack.core.api_support import Error
-from cmetrack.core.api_support import api_user as _user
+from cmetrack.accounts.api import api_user as _user
+from cmetrack.kit.problems import Problem
 
 from . import presenters, selectors
 
@@ -107,7 +107,7 @@ def _allowed(request: HttpRequest) -> None:
 
 @router.get(
     "/children-not-in-school",
-    response={200: list[EntryOut], 403: Error, 404: Error},
+    response={200: list[EntryOut], 403: Problem, 404: Problem},
     summary="The register on a date (default today), with every item and what is missing",
     operation_id="cnis_register",
 )
@@ -118,7 +118,7 @@ def register(request: HttpRequest, on: dt.date | None = None) -> list[EntryOut]:
 
 @router.get(
     "/children-not-in-school/completeness",
-    response={200: CompletenessOut, 403: Error, 404: Error},
+    response={200: CompletenessOut, 403: Problem, 404: Problem},
     summary="What the register is missing, for whom",
     operation_id="cnis_completeness",
 )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.people.models import Address
 
 from .selectors import RegisterEntry

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.casework.presenters import error_list
-from cmetrack.core.exports import csv_response
+from cmetrack.kit.exports import csv_response
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import child_get_for_view
 

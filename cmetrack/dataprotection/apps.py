@@ -1,5 +1,3 @@
-import datetime as dt
-
 from django.apps import AppConfig
 
 
@@ -7,10 +5,3 @@ class DataProtectionConfig(AppConfig):
     name = "cmetrack.dataprotection"
     label = "dataprotection"
     verbose_name = "Data protection"
-
-    def ready(self) -> None:
-        from cmetrack.jobs.registry import register_schedule
-
-        register_schedule(
-            "retention-list", "cmetrack.dataprotection.jobs.retention_list", daily_at=dt.time(5, 0)
-        )

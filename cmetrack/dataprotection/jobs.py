@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.utils import timezone
+
+from cmetrack.jobs.registry import register_schedule
 
 from .retention import children_past_retention, retention_age_years
 
@@ -23,3 +26,10 @@ def retention_list() -> str:
     if count:
         logger.warning(message)
     return message
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule(
+    "retention-list", "cmetrack.dataprotection.jobs.retention_list", daily_at=dt.time(5, 0)
+)

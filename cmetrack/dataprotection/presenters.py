@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from cmetrack.audit.presenters import when
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.people.models import Address
 
 from .selectors import SubjectAccess

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from cmetrack.notifications.models import Message
 from cmetrack.people.models import Child, SiblingLink
 
 #: How many foreign-key steps away from the child the walk goes (child → case → note).
@@ -75,7 +76,6 @@ def child_records(child: Child) -> ChildRecords:
                         found.append(instance)
         frontier = found
     # Emails about the child (kept by id, as the audit trail is, not by a foreign key).
-    from cmetrack.notifications.models import Message
 
     for message in Message.objects.filter(child_id=child.pk).order_by("pk"):
         records.add(message)

@@ -15,23 +15,40 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from cmetrack.accounts.api import api_user as _user
+from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.cases.selectors import cases_visible_to
-from cmetrack.core.api_support import Error, ValidationErrorOut
-from cmetrack.core.api_support import api_user as _user
-from cmetrack.core.api_support import run_write as _write
-from cmetrack.idempotency.services import InvalidKey, KeyReused, Receipt, api_submit_once
+from cmetrack.idempotency.services import Receipt, api_submit_once
+from cmetrack.kit.problems import (
+    InputSchema,
+    Problem,
+    forbidden,
+    invalid_field,
+    not_found,
+    problems,
+)
+from cmetrack.kit.problems import run_write as _write
 from cmetrack.organisations.models import LocalAuthority
 from cmetrack.organisations.selectors import authority_directory, contact_is_stale
 
 from . import selectors, services
-from .dataset import ALL_ITEMS, EnquiryDetails
-from .models import EnquiryStatus, IncomingEnquiry, OutgoingEnquiry, ReplyOutcome, RiskLevel
+from .dataset import ALL_ITEMS, MINIMUM_ITEMS, EnquiryDetails
+from .models import (
+    EnquiryStatus,
+    HomeOfficeCheck,
+    HomeOfficeResult,
+    IncomingEnquiry,
+    MoveNotification,
+    OutgoingEnquiry,
+    ReplyOutcome,
+    RiskLevel,
+)
 
 router = Router(tags=["Inter-authority enquiries"])
 
@@ -102,13 +119,19 @@ class EnquiryDetailOut(EnquiryOut):
         return list(obj.replies.all())
 
 
-class EnquiryIn(Schema):
+class EnquiryIn(InputSchema):
     case_id: int
     authority_code: str = Field(description="The DfE code of the one authority to ask.")
     reason_linked: str = Field(description="Why the child is believed linked to it (required).")
     share: list[str] = Field(
-        default_factory=lambda: list(ALL_ITEMS),
-        description="Items to share: " + ", ".join(ALL_ITEMS),
+        default_factory=lambda: list(MINIMUM_ITEMS),
+        description=(
+            "Items to share: "
+            + ", ".join(ALL_ITEMS)
+            + ". Left out, the minimum another authority needs to find the child: "
+            + ", ".join(MINIMUM_ITEMS)
+            + " (data minimisation); name a vulnerability only when this enquiry needs it."
+        ),
     )
     date_left_area: dt.date | None = None
     possible_new_address: str = ""
@@ -131,18 +154,21 @@ class EnquiryIn(Schema):
         )
 
 
-class BatchItem(Schema):
+class BatchItem(InputSchema):
     authority_code: str
     reason_linked: str
 
 
-class BatchIn(Schema):
+class BatchIn(InputSchema):
     case_id: int
     requests: list[BatchItem]
-    share: list[str] = Field(default_factory=lambda: list(ALL_ITEMS))
+    share: list[str] = Field(
+        default_factory=lambda: list(MINIMUM_ITEMS),
+        description="As for one enquiry: the minimum unless items are named.",
+    )
 
 
-class ReplyIn(Schema):
+class ReplyIn(InputSchema):
     received_on: dt.date
     outcome: ReplyOutcome
     responder_name: str
@@ -152,17 +178,17 @@ class ReplyIn(Schema):
     address: str = ""
 
 
-class AcknowledgeIn(Schema):
+class AcknowledgeIn(InputSchema):
     acknowledged_on: dt.date
     acknowledged_by: str
 
 
-class ChaseIn(Schema):
+class ChaseIn(InputSchema):
     chased_on: dt.date | None = None
     note: str = ""
 
 
-class CloseIn(Schema):
+class CloseIn(InputSchema):
     reason: str
 
 
@@ -244,7 +270,7 @@ class IncomingDetailOut(IncomingOut):
     document: dict[str, Any] | None = Field(None, description="Their JSON enquiry, if sent.")
 
 
-class IncomingReplyIn(Schema):
+class IncomingReplyIn(InputSchema):
     outcome: ReplyOutcome
     details: str = ""
     replied_on: dt.date | None = None
@@ -252,25 +278,26 @@ class IncomingReplyIn(Schema):
     address: str = ""
 
 
-class MatchIn(Schema):
+class MatchIn(InputSchema):
     choice: str = Field(
         description="The `key` of one of the possible matches, or `none` (none of them "
         "is the child)."
     )
 
 
-class AssessIn(Schema):
+class AssessIn(InputSchema):
     assessed_on: dt.date
     risk_level: RiskLevel
     assessment: str
 
 
-class VisitIn(Schema):
+class VisitIn(InputSchema):
     owner_id: int = Field(description="Who visits (someone who works the case).")
     due: dt.date
 
 
 class AuthorityOut(Schema):
+    id: int = Field(description="Give it where an endpoint takes a local authority by id.")
     code: str
     name: str
     country: str
@@ -292,7 +319,11 @@ class AuthorityOut(Schema):
 
 def _require_see(request: HttpRequest) -> None:
     if not selectors.may_see_enquiries(_user(request)):
-        raise HttpError(403, "Only the CME team and auditors see inter-authority enquiries.")
+        raise HttpError(
+            403,
+            "Only the CME team sees inter-authority enquiries: they hold children's details "
+            "(auditors see the register without them, on the enquiries page).",
+        )
 
 
 def _require_act(request: HttpRequest) -> None:
@@ -346,7 +377,7 @@ def _authority(code: str, field: str = "authority_code") -> LocalAuthority:
 
 @router.get(
     "/enquiries",
-    response={200: list[EnquiryOut], 403: Error},
+    response={200: list[EnquiryOut], 403: Problem},
     summary="Outgoing enquiries the caller may see",
     operation_id="enquiry_list",
 )
@@ -362,7 +393,7 @@ def enquiry_list(
     qs = selectors.reply_overdue(user) if overdue else selectors.outgoing_visible_to(user)
     if status:
         if status not in EnquiryStatus.values:
-            raise HttpError(400, "status must be one of " + ", ".join(EnquiryStatus.values))
+            invalid_field("status", "Choose one of: " + ", ".join(EnquiryStatus.values))
         qs = qs.filter(status=status)
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
@@ -391,12 +422,7 @@ def _send_once(
         )
 
     def once() -> Any:
-        try:
-            outcome = api_submit_once(request, scope=scope, create=call, receipt=receipt)
-        except InvalidKey as exc:
-            raise HttpError(400, str(exc)) from exc
-        except KeyReused as exc:
-            raise HttpError(422, str(exc)) from exc
+        outcome = api_submit_once(request, scope=scope, create=call, receipt=receipt)
         if outcome.previous is None:
             return outcome.result
         response["Idempotent-Replayed"] = "true"
@@ -410,7 +436,7 @@ def _send_once(
 
 @router.post(
     "/enquiries",
-    response={201: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Make an enquiry to one named authority",
     description=IDEMPOTENCY.strip(),
     operation_id="enquiry_create",
@@ -433,7 +459,7 @@ def enquiry_create(request: HttpRequest, response: HttpResponse, payload: Enquir
 
 @router.post(
     "/enquiries/batch",
-    response={201: list[EnquiryDetailOut], 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: list[EnquiryDetailOut], 422: Problem, 403: Problem, 404: Problem},
     summary="Several enquiries at once: one per authority, each with its own reason",
     description="Refused as a whole (nothing sent) unless every authority has its own, "
     "distinct reason: a blanket enquiry is not allowed." + IDEMPOTENCY,
@@ -463,7 +489,7 @@ def enquiry_batch(request: HttpRequest, response: HttpResponse, payload: BatchIn
 
 @router.get(
     "/enquiries/incoming",
-    response={200: list[IncomingOut], 403: Error},
+    response={200: list[IncomingOut], 403: Problem},
     summary="Other authorities' enquiries to us, the reply deadline first",
     operation_id="incoming_enquiry_list",
 )
@@ -484,7 +510,7 @@ def incoming_list(
 
 @router.post(
     "/enquiries/incoming",
-    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error},
+    response={201: IncomingDetailOut, 422: Problem, 403: Problem},
     summary="Log another authority's enquiry from its JSON file (the published schema)",
     description="The body is the enquiry document itself (docs/enquiry-schema.json), as the "
     "import page takes it; it is logged as a referral from another authority. Every problem "
@@ -508,7 +534,7 @@ def incoming_create(request: HttpRequest) -> Any:
 
 @router.get(
     "/enquiries/incoming/{enquiry_id}",
-    response={200: IncomingDetailOut, 403: Error, 404: Error},
+    response={200: IncomingDetailOut, 403: Problem, 404: Problem},
     summary="One incoming enquiry, with the possible matches found",
     operation_id="incoming_enquiry_get",
 )
@@ -525,26 +551,22 @@ def _incoming_write(request: HttpRequest, enquiry_id: int, call: Any, success: i
 
 @router.post(
     "/enquiries/incoming/{enquiry_id}/search",
-    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: IncomingDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Search every register for the child (matching engine, scoped and audited)",
     operation_id="incoming_enquiry_search",
 )
 def incoming_search(request: HttpRequest, enquiry_id: int) -> Any:
-    from cmetrack.matching.services import SearchNotReady
-
-    try:
-        return _incoming_write(
-            request,
-            enquiry_id,
-            lambda actor, e: services.incoming_enquiry_search(actor=actor, enquiry=e),
-        )
-    except SearchNotReady as exc:
-        raise HttpError(503, SearchNotReady.message) from exc
+    # While the search index is prepared the API answers 503 (config.api's handler).
+    return _incoming_write(
+        request,
+        enquiry_id,
+        lambda actor, e: services.incoming_enquiry_search(actor=actor, enquiry=e),
+    )
 
 
 @router.post(
     "/enquiries/incoming/{enquiry_id}/match",
-    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: IncomingDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Say which possible match is the child, or that none of them is",
     operation_id="incoming_enquiry_match",
 )
@@ -560,7 +582,7 @@ def incoming_match(request: HttpRequest, enquiry_id: int, payload: MatchIn) -> A
 
 @router.post(
     "/enquiries/incoming/{enquiry_id}/assessment",
-    response={200: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: IncomingDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record the vulnerability assessment (before any visit)",
     operation_id="incoming_enquiry_assess",
 )
@@ -574,7 +596,7 @@ def incoming_assess(request: HttpRequest, enquiry_id: int, payload: AssessIn) ->
 
 @router.post(
     "/enquiries/incoming/{enquiry_id}/visit",
-    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: IncomingDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Set a visit to the address given, as a task on the child's case",
     operation_id="incoming_enquiry_visit",
 )
@@ -583,7 +605,6 @@ def incoming_visit(request: HttpRequest, enquiry_id: int, payload: VisitIn) -> A
         owners = {pk for pk, _name in selectors.visit_owner_choices(e)}
         if str(payload.owner_id) not in owners:
             raise ValidationError({"owner_id": ["Choose someone who works on the case"]})
-        from cmetrack.accounts.models import User
 
         owner = User.objects.get(pk=payload.owner_id)
         return services.incoming_enquiry_visit_task(
@@ -595,7 +616,7 @@ def incoming_visit(request: HttpRequest, enquiry_id: int, payload: VisitIn) -> A
 
 @router.post(
     "/enquiries/incoming/{enquiry_id}/reply",
-    response={201: IncomingDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: IncomingDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record our reply to the authority (whatever the result, after the search)",
     operation_id="incoming_enquiry_reply",
 )
@@ -610,7 +631,7 @@ def incoming_reply(request: HttpRequest, enquiry_id: int, payload: IncomingReply
 
 @router.get(
     "/enquiries/incoming/{enquiry_id}/reply-document",
-    response={200: dict[str, Any], 403: Error, 404: Error},
+    response={200: dict[str, Any], 403: Problem, 404: Problem},
     summary="Our reply as the structured file (docs/enquiry-schema.json), audited as an export",
     operation_id="incoming_enquiry_reply_document",
 )
@@ -625,7 +646,7 @@ def incoming_reply_document(request: HttpRequest, enquiry_id: int) -> HttpRespon
 
 @router.get(
     "/enquiries/{enquiry_id}",
-    response={200: EnquiryDetailOut, 403: Error, 404: Error},
+    response={200: EnquiryDetailOut, 403: Problem, 404: Problem},
     summary="One enquiry, with what was shared and the replies",
     operation_id="enquiry_get",
 )
@@ -635,7 +656,7 @@ def enquiry_get(request: HttpRequest, enquiry_id: int) -> OutgoingEnquiry:
 
 @router.get(
     "/enquiries/{enquiry_id}/document",
-    response={200: dict[str, Any], 403: Error, 404: Error},
+    response={200: dict[str, Any], 403: Problem, 404: Problem},
     summary="The enquiry as the structured file (docs/enquiry-schema.json)",
     operation_id="enquiry_document",
 )
@@ -655,7 +676,7 @@ def _reload(enquiry: OutgoingEnquiry) -> OutgoingEnquiry:
 
 @router.post(
     "/enquiries/{enquiry_id}/reply",
-    response={201: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record the other authority's reply",
     operation_id="enquiry_reply_record",
 )
@@ -674,7 +695,7 @@ def enquiry_reply(request: HttpRequest, enquiry_id: int, payload: ReplyIn) -> An
 
 @router.post(
     "/enquiries/{enquiry_id}/reply/import",
-    response={201: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Import the other authority's JSON reply (validated against the schema)",
     description="The body is the reply document itself (document_type cme_enquiry_reply).",
     operation_id="enquiry_reply_import",
@@ -700,7 +721,7 @@ def enquiry_reply_import(request: HttpRequest, enquiry_id: int) -> Any:
 
 @router.post(
     "/enquiries/{enquiry_id}/acknowledged",
-    response={200: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record that the authority acknowledged the enquiry",
     operation_id="enquiry_acknowledge",
 )
@@ -717,7 +738,7 @@ def enquiry_acknowledge(request: HttpRequest, enquiry_id: int, payload: Acknowle
 
 @router.post(
     "/enquiries/{enquiry_id}/chased",
-    response={200: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a reminder sent to the authority",
     operation_id="enquiry_chase",
 )
@@ -734,7 +755,7 @@ def enquiry_chase(request: HttpRequest, enquiry_id: int, payload: ChaseIn) -> An
 
 @router.post(
     "/enquiries/{enquiry_id}/close",
-    response={200: EnquiryDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: EnquiryDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Close the enquiry, with the reason",
     operation_id="enquiry_close",
 )
@@ -751,7 +772,7 @@ def enquiry_close(request: HttpRequest, enquiry_id: int, payload: CloseIn) -> An
 
 @router.get(
     "/local-authorities",
-    response={200: list[AuthorityOut], 403: Error},
+    response={200: list[AuthorityOut], 403: Problem},
     summary="The directory of authorities and their named CME contacts",
     operation_id="local_authority_directory",
 )
@@ -762,3 +783,204 @@ def local_authorities(
     if not selectors.may_see_directory(_user(request)):
         raise HttpError(403, "The directory of authorities is for local authority staff.")
     return authority_directory(query=q[:100], country=country, stale_only=stale)
+
+
+# --- a case's move notices and Home Office checks (the case's "departure" on the pages) -----
+
+
+class MoveNoticeIn(InputSchema):
+    local_authority_id: int = Field(
+        description="The authority the child moved to (an id from /local-authorities)."
+    )
+    sent_on: dt.date | None = Field(None, description="Default today; today or earlier.")
+    details: str = Field("", max_length=2000)
+
+
+class MoveNoticeAcknowledgeIn(InputSchema):
+    acknowledged_by: str = Field(max_length=150)
+    acknowledged_on: dt.date
+
+
+class MoveNoticeOut(Schema):
+    id: int
+    reference: str
+    case_id: int
+    local_authority_id: int
+    authority_code: str
+    authority_name: str
+    contact_name: str
+    contact_email: str
+    sent_on: dt.date
+    details: str
+    acknowledged_on: dt.date | None
+    acknowledged_by: str
+
+    @staticmethod
+    def resolve_authority_code(obj: MoveNotification) -> str:
+        return obj.local_authority.code
+
+    @staticmethod
+    def resolve_authority_name(obj: MoveNotification) -> str:
+        return obj.local_authority.name
+
+
+class HomeOfficeCheckIn(InputSchema):
+    requested_on: dt.date
+    result: HomeOfficeResult
+    result_on: dt.date | None = Field(None, description="Required unless still awaiting.")
+    reference: str = Field("", max_length=60)
+    details: str = Field("", max_length=2000)
+
+
+class HomeOfficeCheckOut(Schema):
+    id: int
+    case_id: int
+    requested_on: dt.date
+    result: str
+    result_on: dt.date | None
+    reference: str
+    details: str
+
+
+def _notice(request: HttpRequest, case_id: int, notice_id: int) -> MoveNotification:
+    """A move notice of a case in the caller's scope (404 otherwise), as the pages find it."""
+    _require_see(request)
+    try:
+        return selectors.move_notices_visible_to(_user(request)).get(pk=notice_id, case_id=case_id)
+    except MoveNotification.DoesNotExist:
+        not_found("No such move notice.")
+
+
+def _once(request: HttpRequest, response: HttpResponse, scope: str, case: Case, call: Any) -> Any:
+    """Run ``call`` once per ``Idempotency-Key`` (a repeat answers with the first result)."""
+    page = reverse("enquiries:case", args=[case.pk]) + "#departure"
+    outcome = api_submit_once(
+        request,
+        scope=scope,
+        create=call,
+        receipt=lambda made: Receipt(url=page, reference=case.reference, object_ids=(made.pk,)),
+    )
+    if outcome.previous is None:
+        return outcome.result
+    response["Idempotent-Replayed"] = "true"
+    return outcome.previous.object_ids[0]
+
+
+@router.get(
+    "/cases/{case_id}/move-notices",
+    response={200: list[MoveNoticeOut], **problems(403, 404)},
+    summary="A case's notices to the authorities the child moved to, newest first",
+    operation_id="case_move_notices_list",
+)
+def move_notices_list(request: HttpRequest, case_id: int) -> Any:
+    _require_see(request)
+    case = _case(request, case_id)
+    return list(selectors.move_notices_visible_to(_user(request)).filter(case=case))
+
+
+@router.post(
+    "/cases/{case_id}/move-notices",
+    response={201: MoveNoticeOut, **problems(403, 404, 422)},
+    summary="Record the notice to the authority the child moved to (its named CME contact)",
+    description="As the case's enquiries page does: the notice (letter and JSON) is made from "
+    "the case, recorded on the chronology and audited. A restricted address never leaves "
+    "(422)." + IDEMPOTENCY,
+    operation_id="case_move_notice_send",
+)
+def move_notice_send(
+    request: HttpRequest, response: HttpResponse, case_id: int, payload: MoveNoticeIn
+) -> Any:
+    _require_act(request)
+    case = _case(request, case_id)
+    authority = selectors.authorities_to_ask().filter(pk=payload.local_authority_id).first()
+    if authority is None:
+        invalid_field("local_authority_id", "Choose the authority the child moved to")
+    found: LocalAuthority = authority
+
+    def call() -> MoveNotification:
+        return services.move_notification_send(
+            actor=Actor.from_request(request),
+            case=case,
+            local_authority=found,
+            sent_on=payload.sent_on,
+            details=payload.details,
+        )
+
+    made = _once(request, response, "enquiries.case.notice", case, call)
+    pk = made if isinstance(made, int) else made.pk
+    return Status(201, selectors.move_notices_visible_to(_user(request)).get(pk=pk))
+
+
+@router.post(
+    "/cases/{case_id}/move-notices/{notice_id}/acknowledged",
+    response={200: MoveNoticeOut, **problems(403, 404, 422)},
+    summary="Record that the authority acknowledged the move notice",
+    description="Closing a case as moved to another authority needs an acknowledged notice.",
+    operation_id="case_move_notice_acknowledge",
+)
+def move_notice_acknowledge(
+    request: HttpRequest, case_id: int, notice_id: int, payload: MoveNoticeAcknowledgeIn
+) -> Any:
+    _require_act(request)
+    _case(request, case_id)
+    notice = _notice(request, case_id, notice_id)
+    services.move_notification_acknowledge(
+        actor=Actor.from_request(request),
+        notification=notice,
+        acknowledged_by=payload.acknowledged_by,
+        acknowledged_on=payload.acknowledged_on,
+    )
+    return selectors.move_notices_visible_to(_user(request)).get(pk=notice.pk)
+
+
+@router.get(
+    "/cases/{case_id}/move-notices/{notice_id}/document",
+    response={200: dict[str, Any], **problems(403, 404)},
+    summary="The move notice as the structured file (docs/enquiry-schema.json), audited",
+    operation_id="case_move_notice_document",
+)
+def move_notice_document(request: HttpRequest, case_id: int, notice_id: int) -> HttpResponse:
+    notice = _notice(request, case_id, notice_id)
+    try:
+        text = services.move_notice_export(
+            actor=Actor.from_request(request), notice=notice, kind="JSON file (API)"
+        )
+    except ValidationError as exc:  # a restricted address would leave: nothing is produced
+        forbidden(" ".join(exc.messages))
+    return HttpResponse(text, content_type="application/json")
+
+
+@router.get(
+    "/cases/{case_id}/home-office-checks",
+    response={200: list[HomeOfficeCheckOut], **problems(403, 404)},
+    summary="A case's checks with the Home Office that the child left the country",
+    operation_id="case_home_office_checks_list",
+)
+def home_office_checks_list(request: HttpRequest, case_id: int) -> Any:
+    _require_see(request)
+    case = _case(request, case_id)
+    return list(HomeOfficeCheck.objects.filter(case=case).order_by("-requested_on", "-id"))
+
+
+@router.post(
+    "/cases/{case_id}/home-office-checks",
+    response={201: HomeOfficeCheckOut, **problems(403, 404, 422)},
+    summary="Record a check with the Home Office that the child left the country",
+    description="Closing a case as gone abroad relies on it. Audited and on the chronology, "
+    "as on the page." + IDEMPOTENCY,
+    operation_id="case_home_office_check_record",
+)
+def home_office_check_record(
+    request: HttpRequest, response: HttpResponse, case_id: int, payload: HomeOfficeCheckIn
+) -> Any:
+    _require_act(request)
+    case = _case(request, case_id)
+
+    def call() -> HomeOfficeCheck:
+        return services.home_office_check_record(
+            actor=Actor.from_request(request), case=case, **payload.dict()
+        )
+
+    made = _once(request, response, "enquiries.case.home_office", case, call)
+    pk = made if isinstance(made, int) else made.pk
+    return Status(201, HomeOfficeCheck.objects.get(pk=pk))

@@ -61,6 +61,20 @@ VULNERABILITY_ITEMS: dict[str, str] = {
     "other_vulnerability": "Other vulnerability indicators",
 }
 ALL_ITEMS: dict[str, str] = {**CHILD_ITEMS, **VULNERABILITY_ITEMS}
+#: What the enquiry form ticks to start with: the least another authority needs to find the
+#: child (data minimisation, UK GDPR article 5(1)(c)). The officer ticks more, above all a
+#: vulnerability, only when it is needed for this enquiry.
+MINIMUM_ITEMS: tuple[str, ...] = (
+    "name",
+    "dob",
+    "gender",
+    "upn",
+    "parents",
+    "previous_school",
+    "date_left_area",
+    "possible_new_address",
+    "possible_new_school",
+)
 
 #: What the officer types (each shared only if its item is chosen and it is not blank).
 TYPED_FIELDS = (

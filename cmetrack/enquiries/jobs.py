@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from cmetrack.audit.services import Actor
 from cmetrack.casework.services import reminder_task_give
-from cmetrack.core.jinja import govuk_date
+from cmetrack.jobs.registry import register_schedule
+from cmetrack.kit.dates import govuk_date
 from cmetrack.notifications.services import notification_send, notification_sent_before
 
 from .models import AWAITING_REPLY, OutgoingEnquiry
@@ -102,3 +103,19 @@ def enquiry_reply_emails() -> str:
     """Daily (weekdays): emails of enquiry replies due soon or overdue."""
     sent = enquiry_reply_emails_send(actor=Actor.system("enquiry reply emails"))
     return f"enquiry reply emails: {sent} enquiry(ies)"
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+register_schedule(
+    "enquiry-reply-reminders",
+    "cmetrack.enquiries.jobs.enquiry_reply_reminders",
+    daily_at=dt.time(6, 30),
+    weekdays_only=True,
+)
+register_schedule(
+    "enquiry-reply-emails",
+    "cmetrack.enquiries.jobs.enquiry_reply_emails",
+    daily_at=dt.time(6, 35),
+    weekdays_only=True,
+)

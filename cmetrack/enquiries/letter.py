@@ -1,4 +1,4 @@
-"""The enquiry as a letter for secure email: HTML, then PDF through ``core.pdf``.
+"""The enquiry as a letter for secure email: HTML, then PDF through ``kit.pdf``.
 
 The letter is made only from the stored document (``OutgoingEnquiry.shared``), the same one
 as the JSON file, so both hold exactly what was checked when the enquiry was made.
@@ -12,11 +12,12 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from cmetrack.core.jinja import govuk_date
-from cmetrack.core.pdf import render_pdf
+from cmetrack.kit.dates import govuk_date
+from cmetrack.kit.pdf import render_pdf
 
 from .documents import EnquiryDocument, MoveNoticeDocument
 from .models import MoveNotification, OutgoingEnquiry
+from .services import move_notice_document
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,12 @@ def letter_html(enquiry: OutgoingEnquiry) -> str:
 
 
 def letter_pdf(enquiry: OutgoingEnquiry) -> bytes:
-    """The letter as PDF bytes (raises ``core.pdf.PdfUnavailable`` without Pango)."""
+    """The letter as PDF bytes (raises ``kit.pdf.PdfUnavailable`` without Pango)."""
     return render_pdf(letter_html(enquiry))
 
 
 def move_notice_html(notice: MoveNotification) -> str:
     """The move notice for secure email, made from the stored notice only."""
-    from .services import move_notice_document
 
     doc = move_notice_document(notice)
     return render_to_string(
@@ -118,5 +118,5 @@ def move_notice_html(notice: MoveNotification) -> str:
 
 
 def move_notice_pdf(notice: MoveNotification) -> bytes:
-    """The move notice as PDF bytes (raises ``core.pdf.PdfUnavailable`` without Pango)."""
+    """The move notice as PDF bytes (raises ``kit.pdf.PdfUnavailable`` without Pango)."""
     return render_pdf(move_notice_html(notice))

@@ -9,13 +9,15 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from cmetrack.core.jinja import govuk_date
+from cmetrack.cases.home import QUEUE_LIMIT, QueueRow, QueueSection
+from cmetrack.kit.dates import govuk_date
 from cmetrack.organisations.models import LocalAuthority
 from cmetrack.organisations.selectors import contact_is_stale
 
 from .documents import EnquiryDocument
 from .letter import LetterRow, letter_sections
 from .models import AWAITING_REPLY, IncomingEnquiry, OutgoingEnquiry
+from .selectors import incoming_to_answer, reply_overdue
 
 
 def _date(value: dt.date | None) -> str:
@@ -190,9 +192,6 @@ def directory_rows(
 def home_section(user: Any, today: dt.date | None = None) -> Any:
     """The home page's reminders (CME officers and managers): enquiries overdue for a
     reply, ours and other authorities'. None when nothing is overdue."""
-    from cmetrack.core.presenters import QUEUE_LIMIT, QueueRow, QueueSection
-
-    from .selectors import incoming_to_answer, reply_overdue
 
     today = today or timezone.localdate()
     ours = list(reply_overdue(user, today)[:QUEUE_LIMIT])

@@ -3,7 +3,9 @@
 Who sees what:
 - CME officers and managers see and work every enquiry (outgoing and incoming) on the cases
   they may see (every case);
-- auditors and senior managers see every enquiry, read-only;
+- auditors and senior managers see the enquiry register as metadata only (reference,
+  authority, status, dates): never a child's name or UPN, in no page, letter, PDF, JSON or
+  API answer (issue 17; :func:`enquiry_register_metadata`);
 - nobody else (school, agency, SLO, Virtual School ...) sees any: 403 on the pages, and an
   enquiry outside a person's scope is "not found".
 Opening an enquiry about a child writes a ``view`` audit row with the child's id.
@@ -12,21 +14,26 @@ Opening an enquiry about a child writes a ``view`` audit row with the child's id
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from cmetrack.accounts.models import User
+from cmetrack.accounts.models import User as UserModel
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.lifecycle import Outcome
 from cmetrack.cases.models import Case
+from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.casework.selectors import task_owner_choices
 from cmetrack.organisations.models import LocalAuthority
 
 from .models import (
     AWAITING_REPLY,
+    EnquiryStatus,
     HomeOfficeCheck,
     HomeOfficeResult,
     IncomingEnquiry,
@@ -36,7 +43,7 @@ from .models import (
 
 #: Roles that make, follow up and answer enquiries.
 ENQUIRY_ROLES = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
-#: Roles that may read every enquiry without changing any.
+#: Roles that may read the enquiry register as metadata (no child's identity), changing none.
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 #: Roles that see the directory of authorities (every authority role, not schools or agencies).
 DIRECTORY_ROLES = frozenset(
@@ -58,7 +65,37 @@ def _active(user: User) -> bool:
 
 
 def may_see_enquiries(user: User) -> bool:
+    """Whether ``user`` may see enquiries and move notices themselves (they name a child)."""
+    return _active(user) and user.has_role(*ENQUIRY_ROLES)
+
+
+def may_see_enquiry_register(user: User) -> bool:
+    """Whether ``user`` may see the register: the CME team, and auditors as metadata."""
     return _active(user) and user.has_role(*ENQUIRY_ROLES, *READ_ONLY_ROLES)
+
+
+def enquiry_register_metadata() -> dict[str, list[Any]]:
+    """The enquiry register with no child's identity: each enquiry's reference, authority,
+    status and dates (what an auditor sees)."""
+    outgoing = [
+        (r, la, str(EnquiryStatus(s).label), sent.isoformat(), due.isoformat())
+        for r, la, s, sent, due in OutgoingEnquiry.objects.order_by("-sent_on", "-pk").values_list(
+            "reference", "local_authority__name", "status", "sent_on", "reply_due_on"
+        )
+    ]
+    incoming = [
+        (str(pk), la, received.isoformat(), due.isoformat())
+        for pk, la, received, due in IncomingEnquiry.objects.order_by(
+            "-received_on", "-pk"
+        ).values_list("pk", "from_la__name", "received_on", "reply_due_on")
+    ]
+    notices = [
+        (la, sent.isoformat() if sent else "", ack.isoformat() if ack else "")
+        for la, sent, ack in MoveNotification.objects.order_by("-pk").values_list(
+            "local_authority__name", "sent_on", "acknowledged_on"
+        )
+    ]
+    return {"outgoing": outgoing, "incoming": incoming, "notices": notices}
 
 
 def may_act_on_enquiries(user: User) -> bool:
@@ -74,7 +111,6 @@ def may_edit_directory(user: User) -> bool:
 
 
 def _visible_cases(user: User) -> QuerySet[Case]:
-    from cmetrack.cases.selectors import cases_visible_to
 
     return cases_visible_to(user)
 
@@ -83,18 +119,14 @@ def outgoing_visible_to(user: User) -> QuerySet[OutgoingEnquiry]:
     qs = OutgoingEnquiry.objects.select_related("case__child", "local_authority")
     if not may_see_enquiries(user):
         return qs.none()
-    if user.has_role(*READ_ONLY_ROLES) and not user.has_role(*ENQUIRY_ROLES):
-        return qs
     return qs.filter(case__in=_visible_cases(user))
 
 
 def move_notices_visible_to(user: User) -> QuerySet[MoveNotification]:
-    """Move notices, scoped like outgoing enquiries (through the case; auditors read all)."""
+    """Move notices, scoped like outgoing enquiries (through the case; auditors see none)."""
     qs = MoveNotification.objects.select_related("case__child", "local_authority", "recorded_by")
     if not may_see_enquiries(user):
         return qs.none()
-    if user.has_role(*READ_ONLY_ROLES) and not user.has_role(*ENQUIRY_ROLES):
-        return qs
     return qs.filter(case__in=_visible_cases(user))
 
 
@@ -217,8 +249,6 @@ def close_evidence_problem(
 def visit_owner_choices(enquiry: IncomingEnquiry) -> list[tuple[str, str]]:
     """Who may be given the visit: people who work the case (or, before there is a case,
     CME officers and managers), as (user id, name)."""
-    from cmetrack.accounts.models import User as UserModel
-    from cmetrack.casework.selectors import task_owner_choices
 
     case = enquiry.referral.case
     if case is not None:

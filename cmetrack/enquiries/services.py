@@ -20,25 +20,37 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, audited_create, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case, ChronologyKind, ReferralRoute
 from cmetrack.cases.services import chronology_add
-from cmetrack.core.jinja import govuk_date
+from cmetrack.casework.services import task_create
+from cmetrack.kit.dates import govuk_date
+from cmetrack.matching.adapters import RegisterRef, adapter_for
+from cmetrack.matching.services import SearchQuery, search_children
 from cmetrack.notifications.services import notification_send
 from cmetrack.organisations.models import LocalAuthority
-from cmetrack.people.models import Child
+from cmetrack.organisations.services import other_la_organisation
+from cmetrack.people.models import Child, FormerUpn
+from cmetrack.people.services import child_create
+from cmetrack.referrals.services import referral_record, referral_triage
+from cmetrack.registers.models import HomeEducationRecord, RollEntry
 from cmetrack.rules.working_days import add_working_days
+from cmetrack.schoolcalendar.models import ClosureDay
+from cmetrack.transfers.models import LostPupil
 
 from . import documents
 from .dataset import (
+    ALL_ITEMS,
     TYPED_FIELDS,
     EnquiryDetails,
     RestrictedMarkers,
@@ -103,7 +115,6 @@ def incoming_reply_working_days() -> int:
 
 def closure_bank_holidays(start: dt.date, end: dt.date) -> set[dt.date]:
     """LA-wide closure days recorded as bank holidays (a one-off day proclaimed later)."""
-    from cmetrack.schoolcalendar.models import ClosureDay
 
     return set(
         ClosureDay.objects.filter(
@@ -348,7 +359,6 @@ def enquiry_document_for_email(enquiry_id: str) -> tuple[str, bytes]:
 
 
 def documents_items() -> list[str]:
-    from .dataset import ALL_ITEMS
 
     return list(ALL_ITEMS)
 
@@ -651,8 +661,6 @@ def incoming_enquiry_log(
 ) -> IncomingEnquiry:
     """Log another authority's enquiry as a referral (route "another local authority")
     with its reply deadline."""
-    from cmetrack.organisations.services import other_la_organisation
-    from cmetrack.referrals.services import referral_record
 
     _require_actor(actor)
     errors: dict[str, list[str]] = {}
@@ -773,7 +781,6 @@ def incoming_enquiry_import(
 
 
 def _search_query(enquiry: IncomingEnquiry) -> object:
-    from cmetrack.matching.services import SearchQuery
 
     referral = enquiry.referral
     child = (enquiry.document or {}).get("child", {})
@@ -802,7 +809,6 @@ def _search_query(enquiry: IncomingEnquiry) -> object:
 def incoming_enquiry_search(*, actor: Actor, enquiry: IncomingEnquiry) -> IncomingEnquiry:
     """Search every register the officer may search with the matching engine, and keep
     what was found (register, who, how likely) on the enquiry."""
-    from cmetrack.matching.services import SearchQuery, search_children
 
     _require_actor(actor)
     if actor.user is None:
@@ -871,18 +877,12 @@ def _child_for_register_record(*, actor: Actor, register: str, pk: int) -> Child
     """The Child a register row stands for: the row's own child (a child with a case, a
     home-education record), a child already on record with the row's UPN, or a new child
     made from the row's identity (a roll entry, a lost pupil)."""
-    from cmetrack.people.models import FormerUpn
-    from cmetrack.people.services import child_create
 
     if register == "children":
         return Child.objects.get(pk=pk)
     if register == "home_education":
-        from cmetrack.registers.models import HomeEducationRecord
-
         return HomeEducationRecord.objects.select_related("child").get(pk=pk).child
     if register == "roll":
-        from cmetrack.registers.models import RollEntry
-
         entry = RollEntry.objects.get(pk=pk)
         identity = {
             "legal_given_names": entry.legal_given_name,
@@ -892,8 +892,6 @@ def _child_for_register_record(*, actor: Actor, register: str, pk: int) -> Child
             "upn": entry.upn,
         }
     elif register == "lost_pupils":
-        from cmetrack.transfers.models import LostPupil
-
         pupil = LostPupil.objects.select_related("pupil").get(pk=pk).pupil
         identity = {
             "legal_given_names": pupil.forename,
@@ -915,7 +913,8 @@ def _child_for_register_record(*, actor: Actor, register: str, pk: int) -> Child
         )
         if known is not None:
             return known
-    return child_create(actor=actor, **{k: v for k, v in identity.items() if v is not None})
+    fields: dict[str, Any] = {k: v for k, v in identity.items() if v is not None}
+    return child_create(actor=actor, **fields)
 
 
 @transaction.atomic
@@ -930,7 +929,6 @@ def incoming_enquiry_choose_match(
     its identity). The visit and the reply then use that child. Only before the referral
     is triaged and the visit arranged, from the results shown and still in the user's
     scope."""
-    from cmetrack.matching.adapters import RegisterRef, adapter_for
 
     _require_actor(actor)
     user = actor.user
@@ -1075,9 +1073,6 @@ def incoming_enquiry_visit_task(
     Only after the vulnerability assessment, and only when an address was given. If the
     referral has no case yet it is triaged now (a case opened, for ``child`` if the search
     found the child already known, else a new child), assigned to the visitor."""
-    from cmetrack.accounts.models import User
-    from cmetrack.casework.services import task_create
-    from cmetrack.referrals.services import referral_triage
 
     _require_actor(actor)
     assert isinstance(owner, User)

@@ -24,9 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
+from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.casework.presenters import case_page_url, error_list
-from cmetrack.core.pdf import PdfUnavailable
-from cmetrack.core.uploads import validate_upload
 from cmetrack.idempotency.services import (
     Outcome,
     Receipt,
@@ -35,6 +34,8 @@ from cmetrack.idempotency.services import (
     repeat_message,
     submit_once,
 )
+from cmetrack.kit.pdf import PdfUnavailable
+from cmetrack.kit.uploads import validate_upload
 from cmetrack.matching.services import SearchNotReady
 from cmetrack.organisations.models import Country, LocalAuthority
 from cmetrack.organisations.selectors import authority_directory, stale_contact_days
@@ -44,7 +45,7 @@ from cmetrack.organisations.services import (
 )
 
 from . import selectors, services
-from .dataset import ALL_ITEMS, CHILD_ITEMS, VULNERABILITY_ITEMS, record_preview
+from .dataset import CHILD_ITEMS, MINIMUM_ITEMS, VULNERABILITY_ITEMS, record_preview
 from .documents import schema_text
 from .forms import (
     AcknowledgeForm,
@@ -77,7 +78,10 @@ def _user(request: HttpRequest) -> User:
 def _require_see(request: HttpRequest) -> User:
     user = _user(request)
     if not selectors.may_see_enquiries(user):
-        raise PermissionDenied("Only the CME team and auditors see inter-authority enquiries.")
+        raise PermissionDenied(
+            "Only the CME team sees inter-authority enquiries (auditors see the register "
+            "without children's details)."
+        )
     return user
 
 
@@ -89,7 +93,6 @@ def _require_act(request: HttpRequest) -> User:
 
 
 def _case(request: HttpRequest, case_id: int) -> Case:
-    from cmetrack.cases.selectors import cases_visible_to
 
     try:
         return cases_visible_to(_user(request)).get(pk=case_id)
@@ -188,7 +191,16 @@ def _outgoing_receipt(case: Case, created: list[OutgoingEnquiry]) -> Receipt:
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    user = _require_see(request)
+    user = _user(request)
+    if not selectors.may_see_enquiry_register(user):
+        raise PermissionDenied("Only the CME team and auditors see the enquiry register.")
+    if not selectors.may_see_enquiries(user):
+        # Auditors: the register as metadata, never a child's identity (issue 17).
+        return render(
+            request,
+            "enquiries/register_metadata.jinja",
+            {"register": selectors.enquiry_register_metadata()},
+        )
     today = timezone.localdate()
     overdue = list(selectors.reply_overdue(user, today)[:PAGE_SIZE])
     awaiting = list(selectors.awaiting_reply(user)[:PAGE_SIZE])
@@ -254,7 +266,8 @@ def outgoing_new(request: HttpRequest, case_id: int) -> HttpResponse:
             )
             return HttpResponseRedirect(reverse("enquiries:outgoing-detail", args=[enquiry.pk]))
     else:
-        form = EnquiryForm(authorities=authorities, initial={"share": list(ALL_ITEMS)})
+        # The minimum by default: more only when the officer ticks it (dataset.py).
+        form = EnquiryForm(authorities=authorities, initial={"share": list(MINIMUM_ITEMS)})
     return render(
         request,
         "enquiries/outgoing_new.jinja",

@@ -26,7 +26,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from cmetrack.accounts.models import User
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case, CaseStateChange
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.schoolcalendar.selectors import calendar_extent, school_days
 
 from . import conf, selectors

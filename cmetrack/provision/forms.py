@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from cmetrack.cases.models import Case, FormOfProvision
 from cmetrack.casework.forms import GovukDateField, TrackingForm, _radio, _text
-from cmetrack.core.uploads import validate_upload
+from cmetrack.kit.uploads import validate_upload
 from cmetrack.organisations.models import Organisation
 
 from .models import ApplicationOutcome, PanelDecision, ProvisionImportKind, SenSuitability
@@ -251,5 +251,20 @@ class StartForm(VersionedForm, ProviderChoiceMixin):
     def clean_upn(self) -> str:
         value = str(self.cleaned_data.get("upn", "")).strip().upper().replace(" ", "")
         if value and len(value) != 13:
+            raise ValidationError("The UPN must be 13 characters, like A123456789012")
+        return value
+
+
+class PlacementUpnForm(ServiceForm):
+    """Record the start again: the UPN at the provider."""
+
+    upn = _text(
+        "Enter the child's UPN at the new school or provider", 13, "The UPN must be 13 characters"
+    )
+    reason = _text(None, 300, "The reason must be 300 characters or fewer", widget=forms.Textarea)
+
+    def clean_upn(self) -> str:
+        value = str(self.cleaned_data.get("upn", "")).strip().upper().replace(" ", "")
+        if len(value) != 13:
             raise ValidationError("The UPN must be 13 characters, like A123456789012")
         return value

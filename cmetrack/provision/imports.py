@@ -36,6 +36,7 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.models import FormOfProvision
 from cmetrack.detection.imports import MAX_REPORTED_PROBLEMS, RowProblem, decode, file_hash
+from cmetrack.kit.words import plural
 from cmetrack.organisations.models import Organisation
 
 from .models import (
@@ -49,6 +50,7 @@ from .models import (
     SenSuitability,
 )
 from .rules import normalise_postcode
+from .selectors import current_figures, may_update_places, providers
 
 
 class ImportRejected(Exception):
@@ -130,7 +132,6 @@ class Context:
         """Schools and alternative providers by LAESTAB and by URN."""
         if self._providers is None:
             self._providers = {}
-            from .selectors import providers
 
             for org in providers(active_only=False):
                 if org.laestab:
@@ -247,8 +248,6 @@ def run_import(
     ctx = Context(actor=actor, file_name=file_name[:255])
     try:
         with transaction.atomic():
-            from .selectors import may_update_places
-
             if not may_update_places(actor.user):
                 ctx.error(0, "", "you do not have permission to import places or providers")
             else:
@@ -270,7 +269,7 @@ def run_import(
                 action=AuditAction.CREATE,
                 obj=run,
                 summary=f"Imported {run.get_kind_display().lower()} from {run.file_name}: "
-                f"{run.rows} rows, {run.changed} changed",
+                f"{plural(run.rows, 'row')}, {run.changed:,} changed",
             )
             return run
     except ImportRejected:
@@ -352,7 +351,6 @@ def _places(path: Path, ctx: Context) -> None:
 
 
 def _current_for(provider_ids: list[int]) -> list[PlaceFigure]:
-    from .selectors import current_figures
 
     return list(current_figures(provider_ids))
 

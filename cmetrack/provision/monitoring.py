@@ -6,9 +6,10 @@ with attendance over them of at least ``monitoring_threshold_percent()`` (settin
 :mod:`cmetrack.provision.conf`). :func:`attending_close_refusal` is called by
 ``cases.services.case_close`` and names the rule when it refuses.
 
-Marks are read from the detection app's Parquet partitions
-(``<attendance_dir>/school=<LAESTAB>/year=<YYYY>/marks.parquet``) with DuckDB, for the one
-pupil and school, from the start date.
+Marks are read from the detection app's attendance store
+(``<attendance_dir>/school=<LAESTAB>/year=<YYYY>/``: the compacted ``marks.parquet`` and
+the deltas of later imports, see :mod:`cmetrack.detection.store`) with DuckDB, for the
+one pupil and school, from the start date.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from cmetrack.cases.models import Case
-from cmetrack.core.jinja import govuk_date
+from cmetrack.detection import engine, store
+from cmetrack.detection.importers import attendance_dir
+from cmetrack.kit.dates import govuk_date
 from cmetrack.organisations.models import Organisation
 from cmetrack.schoolcalendar.selectors import school_days
 
@@ -30,19 +33,16 @@ from .rules import MonitoringResult, monitoring_result
 
 def marks_for(provider: Organisation, upn: str, since: dt.date) -> list[tuple[dt.date, str, str]]:
     """The pupil's marks at ``provider`` on or after ``since``, from the attendance feed."""
-    from cmetrack.detection import engine
-    from cmetrack.detection.importers import attendance_dir
 
     laestab = provider.laestab
     if not laestab or not upn:
         return []
-    root = attendance_dir() / f"school={laestab}"
-    files = sorted(str(p) for p in root.glob("year=*/marks.parquet")) if root.exists() else []
-    if not files:
+    if store.store_files(attendance_dir(), laestabs=[laestab]).empty:
         return []
     con = engine.connect(threads=1)
     try:
-        engine.create_marks_view(con, files)
+        # The school's compacted marks and the deltas of later imports (the newest wins).
+        store.create_store_view(con, attendance_dir(), laestabs=[laestab])
         rows = con.execute(
             "SELECT d, session, code FROM marks WHERE upn = ? AND laestab = ? AND d >= ? "
             "ORDER BY d, session",

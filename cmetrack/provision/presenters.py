@@ -11,21 +11,23 @@ from django.urls import reverse
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
-from cmetrack.cases.models import Case
+from cmetrack.cases.home import QUEUE_LIMIT, QueueRow, QueueSection
+from cmetrack.cases.models import Case, FormOfProvision
 from cmetrack.casework.forms import GovukDateField
 from cmetrack.casework.presenters import error_list
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.organisations.models import Organisation
+from cmetrack.schoolcalendar.selectors import school_days
 
-from .delays import Delay
+from .delays import Delay, delay_queue_page
 from .models import AdmissionApplication, PanelReferral, PlaceFigure, ProviderProfile
 from .monitoring import Monitoring
-from .rules import is_stale, phases_for, year_group_label
+from .rules import is_stale, phases_for, school_days_after, year_group_label
 from .selectors import Offer
-from .shortlist import Shortlist, provision_form_of
+from .shortlist import Shortlist, provision_form_of, year_group_for
 
 if TYPE_CHECKING:
-    from cmetrack.core.presenters import QueueSection
+    from cmetrack.cases.home import QueueSection
 
 
 def figure_text(figure: PlaceFigure, today: dt.date) -> str:
@@ -61,7 +63,6 @@ def provider_row(
     provider: Organisation, figures: dict[int, PlaceFigure], today: dt.date
 ) -> ProviderRow:
     profile: ProviderProfile | None = getattr(provider, "provider_profile", None)
-    from cmetrack.cases.models import FormOfProvision
 
     form = FormOfProvision(provision_form_of(provider, profile)).label
     if profile is not None:
@@ -247,6 +248,10 @@ class CaseProvisionPresenter:
         return self.can_change_case and self.case.state == "awaiting_provision"
 
     @property
+    def may_start_again(self) -> bool:
+        return self.can_change_case and self.case.state == "in_provision"
+
+    @property
     def may_refer_to_panel(self) -> bool:
         return (
             self.can_record
@@ -282,10 +287,6 @@ def home_section(user: User, today: dt.date | None = None) -> QueueSection | Non
     admissions officers, for CME staff only when there is a delay."""
     from django.utils import timezone
 
-    from cmetrack.core.presenters import QUEUE_LIMIT, QueueRow, QueueSection
-
-    from .delays import delay_queue_page
-
     page = delay_queue_page(user, today or timezone.localdate(), limit=QUEUE_LIMIT)
     if not page.total and not user.has_role(Role.ADMISSIONS):
         return None
@@ -315,10 +316,6 @@ class PanelAgendaRow:
 def panel_agenda_rows(referrals: list[PanelReferral], today: dt.date) -> list[PanelAgendaRow]:
     """The children waiting for the panel: who, year group, form recommended, dates and the
     school days waited (LA calendar)."""
-    from cmetrack.schoolcalendar.selectors import school_days
-
-    from .rules import school_days_after
-    from .shortlist import year_group_for
 
     if not referrals:
         return []

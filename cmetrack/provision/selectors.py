@@ -29,7 +29,10 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.models import Case
+from cmetrack.cases.permissions import may_act
+from cmetrack.cases.selectors import cases_visible_to
 from cmetrack.organisations.models import Organisation, OrganisationKind
+from cmetrack.people.selectors import addresses_for_display
 
 from .models import (
     AdmissionApplication,
@@ -75,7 +78,6 @@ def may_work_provision(user: User) -> bool:
 
 def provision_cases_visible_to(user: User) -> QuerySet[Case]:
     """Cases whose provision page ``user`` may open."""
-    from cmetrack.cases.selectors import cases_visible_to
 
     if not _active(user):
         return Case.objects.none()
@@ -112,14 +114,12 @@ def may_record_applications(user: User | None, case: Case) -> bool:
         return False
     if user.has_role(Role.ADMISSIONS) and case.state in ADMISSIONS_STATES:
         return True
-    from cmetrack.cases.permissions import may_act
 
     return user.has_role(*ALL_CASES_ROLES) and may_act(user, case)
 
 
 def may_change_case(user: User | None, case: Case) -> bool:
     """The steps that move the case (recommendation, start): the case services' rule."""
-    from cmetrack.cases.permissions import may_act
 
     return may_act(user, case)
 
@@ -190,7 +190,6 @@ def home_postcode(*, user: User, case: Case) -> tuple[str, str]:
     A restricted address (fleeing domestic abuse) is used only for users a manager has
     named for the child; for anyone else no distance from it is shown.
     """
-    from cmetrack.people.selectors import addresses_for_display
 
     current = [
         (a, shown)

@@ -26,7 +26,7 @@ from cmetrack.cases.services import (
     case_move_into_provision,
     chronology_add,
 )
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.rules.upn import InvalidUPN, normalise_upn, validate_upn
 
@@ -42,6 +42,7 @@ from .models import (
     ProviderProfile,
 )
 from .rules import year_group_label
+from .shortlist import year_group_for
 
 CLOSED_CASE = "This case is closed: record provision on a new episode for the child."
 
@@ -237,8 +238,6 @@ def admission_application_record(
     assert applied_on is not None
     _not_before_referral(case, applied_on, "applied_on", "the date of the application")
     if year_group is None:
-        from .shortlist import year_group_for
-
         year_group = year_group_for(case, applied_on or timezone.localdate())
     if year_group is None or not 0 <= year_group <= 13:
         raise ValidationError(
@@ -439,6 +438,54 @@ def panel_decision_record(
     return updated
 
 
+START_NEEDS_UPN = (
+    "Enter the child's UPN at the new school or provider: its attendance is read by UPN "
+    "before the case can close"
+)
+
+
+def _placement_upn(upn: str) -> str:
+    code = normalise_upn(upn) if upn else ""
+    if code:
+        try:
+            validate_upn(code)
+        except InvalidUPN as exc:
+            raise ValidationError({"upn": f"{code} is not a valid UPN: {exc}"}) from exc
+    return code
+
+
+@transaction.atomic
+def placement_correct(*, actor: Actor, case: Case, upn: str, reason: str = "") -> Placement:
+    """Record the start again while the child is in provision: the UPN at the provider as
+    it should have been (the attendance feed is read for it). The placement is changed
+    through the audited path, so the audit trail keeps the previous value. (The day the
+    child started is the case's statutory date moved into provision: a manager corrects
+    it with "Correct a statutory date".)"""
+    if not selectors.may_change_case(actor.user, case):
+        raise PermissionDenied("You cannot change this case.")
+    placement = Placement.objects.select_for_update().filter(case=case).first()
+    if placement is None or case.state != CaseState.IN_PROVISION:
+        raise ValidationError("Only the start of a child in provision can be recorded again.")
+    code = _placement_upn(upn)
+    if not code:
+        raise ValidationError({"upn": START_NEEDS_UPN})
+    audited_update(
+        actor=actor,
+        instance=placement,
+        changes={"upn": code},
+        child_id=case.child_id,
+        summary=f"{case.reference}: UPN at {placement.provider} recorded again"
+        + (f" ({reason.strip()})" if reason.strip() else ""),
+    )
+    chronology_add(
+        actor=actor,
+        case=case,
+        kind=ChronologyKind.CORRECTION,
+        summary=f"UPN at {placement.provider} recorded again: {code}",
+    )
+    return placement
+
+
 @transaction.atomic
 def provision_start_record(
     *,
@@ -454,12 +501,11 @@ def provision_start_record(
     """The child started at ``provider``: sets the date moved into provision (through
     ``case_move_into_provision``) and keeps the UPN the attendance feed uses there, so the
     attendance can be monitored until the case closes."""
-    code = normalise_upn(upn) if upn else ""
-    if code:
-        try:
-            validate_upn(code)
-        except InvalidUPN as exc:
-            raise ValidationError({"upn": f"{code} is not a valid UPN: {exc}"}) from exc
+    code = _placement_upn(upn)
+    if not code and not case.child.upn:
+        # Closing needs the attendance at the provider, read by UPN: ask for it now, not
+        # at the close (provision/monitoring.py).
+        raise ValidationError({"upn": START_NEEDS_UPN})
     moved = case_move_into_provision(
         actor=actor,
         case=case,
@@ -493,6 +539,7 @@ __all__ = [
     "panel_decision_record",
     "panel_referral_record",
     "place_figure_record",
+    "placement_correct",
     "provider_profile_save",
     "provision_recommend",
     "provision_start_record",

@@ -27,4 +27,5 @@ urlpatterns: list[URLPattern] = [
         name="panel-decision",
     ),
     path("cases/<int:case_id>/start/", views.start, name="start"),
+    path("cases/<int:case_id>/start/again/", views.start_again, name="start-again"),
 ]

@@ -25,9 +25,10 @@ from django.views.decorators.http import require_GET
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.lifecycle import TransitionNotAllowed
-from cmetrack.cases.models import Case
+from cmetrack.cases.models import Case, FormOfProvision
 from cmetrack.cases.services import CaseVersionConflict
-from cmetrack.core.storage import StorageUnavailable, staged_upload, upload_not_stored
+from cmetrack.kit.exports import csv_response
+from cmetrack.kit.storage import StorageUnavailable, staged_upload, upload_not_stored
 from cmetrack.organisations.models import Organisation
 
 from . import selectors, services
@@ -40,6 +41,7 @@ from .forms import (
     PanelDecisionForm,
     PanelReferralForm,
     PlaceFigureForm,
+    PlacementUpnForm,
     ProviderProfileForm,
     RecommendForm,
     ServiceForm,
@@ -59,6 +61,7 @@ from .presenters import (
     panel_agenda_rows,
     provider_row,
 )
+from .rules import is_stale, year_group_label
 from .shortlist import shortlist_for
 
 
@@ -91,12 +94,8 @@ def places_list(request: HttpRequest) -> HttpResponse:
     figures = selectors.figures_by_provider([p.pk for p in providers])
     rows = [provider_row(p, figures.get(p.pk, {}), today) for p in providers]
     if form in dict(FORM_CHOICES):
-        from cmetrack.cases.models import FormOfProvision
-
         rows = [r for r in rows if r.form == FormOfProvision(form).label]
     if year.isdigit() and 0 <= int(year) <= 13:
-        from .rules import year_group_label
-
         label = year_group_label(int(year))
         rows = [r for r in rows if any(f.year == label and f.places > 0 for f in r.figures)]
         for r in rows:
@@ -121,9 +120,6 @@ def places_list(request: HttpRequest) -> HttpResponse:
 def places_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every current figure as CSV; the columns are the places import's, so the file can be
     edited and imported back."""
-    from cmetrack.core.exports import csv_response
-
-    from .rules import is_stale
 
     _require(selectors.may_see_places(_user(request)))
     today = timezone.localdate()
@@ -609,6 +605,35 @@ def start(request: HttpRequest, case_id: int) -> HttpResponse:
         ),
         done="Start recorded: attendance is now monitored.",
         intro="This sets the case's date moved into provision.",
+    )
+
+
+@login_required
+def start_again(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Record the start again (in provision): the UPN at the provider."""
+    case = _case(request, case_id)
+    _require(selectors.may_change_case(_user(request), case) and case.state == "in_provision")
+    placement = selectors.latest_placement(case)
+    initial = {"upn": (placement.upn if placement else "") or case.child.upn or ""}
+    form = PlacementUpnForm(request.POST or None, initial=initial)
+    actor = Actor.from_request(request)
+    return _step(
+        request,
+        case,
+        form,
+        title="Record the start again",
+        button="Save",
+        action=reverse("provision:start-again", args=[case.pk]),
+        labels={
+            "upn": ("UPN at the provider", "The attendance feed is read for this UPN"),
+            "reason": "Why it is recorded again (optional)",
+        },
+        save=lambda d: services.placement_correct(
+            actor=actor, case=case, upn=d["upn"], reason=d.get("reason", "")
+        ),
+        done="Start recorded again: attendance is monitored for the new UPN.",
+        intro="The day the child started is the case's date moved into provision: a manager "
+        "corrects it with “Correct a statutory date” on the case.",
     )
 
 

@@ -18,11 +18,11 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from cmetrack.accounts.api import api_user as _user
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
-from cmetrack.core.api_support import Error, ValidationErrorOut, invalid, run_write
-from cmetrack.core.api_support import api_user as _user
+from cmetrack.kit.problems import InputSchema, Problem, invalid_field, run_write
 from cmetrack.organisations.models import LocalAuthority, Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import children_visible_to
@@ -81,7 +81,7 @@ class CicRecordDetailOut(CicRecordOut):
     placements: list[CicPlacementOut]
 
 
-class CicPlacementIn(Schema):
+class CicPlacementIn(InputSchema):
     started_on: dt.date
     placement_type: PlacementType
     placing_authority: str = Field(description="DfE code, e.g. 886")
@@ -97,7 +97,7 @@ class CicPlacementIn(Schema):
     reason: str = ""
 
 
-class CicRecordIn(Schema):
+class CicRecordIn(InputSchema):
     child_id: int
     upn: str = ""
     responsible_authority: str = Field(description="DfE code, e.g. 886")
@@ -111,7 +111,7 @@ class CicRecordIn(Schema):
     placement: CicPlacementIn | None = None
 
 
-class CicRecordPatch(Schema):
+class CicRecordPatch(InputSchema):
     upn: str | None = None
     responsible_authority: str | None = None
     legal_status: LegalStatus | None = None
@@ -166,7 +166,7 @@ class PepOut(Schema):
     reviews: list[PepReviewOut]
 
 
-class PepTargetIn(Schema):
+class PepTargetIn(InputSchema):
     actions: str | None = None
     responsible: str | None = None
     due_on: dt.date | None = None
@@ -174,7 +174,7 @@ class PepTargetIn(Schema):
     progress: str | None = None
 
 
-class PepIn(Schema):
+class PepIn(InputSchema):
     case_id: int
     meeting_on: dt.date
     attendees: str
@@ -191,7 +191,7 @@ class PepIn(Schema):
     )
 
 
-class PepPatch(Schema):
+class PepPatch(InputSchema):
     meeting_on: dt.date | None = None
     attendees: str | None = None
     summary: str | None = None
@@ -203,7 +203,7 @@ class PepPatch(Schema):
     targets: dict[str, PepTargetIn] = Field(default_factory=dict)
 
 
-class PepReviewIn(Schema):
+class PepReviewIn(InputSchema):
     reviewed_on: dt.date
     attendees: str
     summary: str
@@ -359,7 +359,7 @@ def _targets(body: dict[str, PepTargetIn]) -> dict[str, dict[str, Any]]:
 
 @router.get(
     "/virtual-school/records",
-    response={200: list[CicRecordOut], 404: Error},
+    response={200: list[CicRecordOut], 404: Problem},
     summary="Children in care on record (current records)",
 )
 def cic_records_list(request: HttpRequest) -> Any:
@@ -371,7 +371,7 @@ def cic_records_list(request: HttpRequest) -> Any:
 
 @router.post(
     "/virtual-school/records",
-    response={201: CicRecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: CicRecordDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record that a child is in care (with their current placement)",
 )
 def cic_record_create(request: HttpRequest, body: CicRecordIn) -> Any:
@@ -404,7 +404,7 @@ def cic_record_create(request: HttpRequest, body: CicRecordIn) -> Any:
 
 @router.get(
     "/virtual-school/records/{record_id}",
-    response={200: CicRecordDetailOut, 404: Error},
+    response={200: CicRecordDetailOut, 404: Problem},
     summary="One in-care record with its placement history (the read is audited)",
 )
 def cic_record_get(request: HttpRequest, record_id: int) -> Any:
@@ -419,7 +419,7 @@ def cic_record_get(request: HttpRequest, record_id: int) -> Any:
 
 @router.patch(
     "/virtual-school/records/{record_id}",
-    response={200: CicRecordDetailOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: CicRecordDetailOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Change an in-care record (ceased_on ends the child's time in care)",
 )
 def cic_record_patch(request: HttpRequest, record_id: int, body: CicRecordPatch) -> Any:
@@ -446,7 +446,7 @@ def cic_record_patch(request: HttpRequest, record_id: int, body: CicRecordPatch)
 
 @router.post(
     "/virtual-school/records/{record_id}/placements",
-    response={201: CicMoveOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: CicMoveOut, 422: Problem, 403: Problem, 404: Problem},
     summary="The child moves placement (a move without a school place raises an alert)",
 )
 def cic_placement_create(request: HttpRequest, record_id: int, body: CicPlacementIn) -> Any:
@@ -469,7 +469,7 @@ def cic_placement_create(request: HttpRequest, record_id: int, body: CicPlacemen
 
 @router.get(
     "/virtual-school/records/{record_id}/peps",
-    response={200: list[PepOut], 404: Error},
+    response={200: list[PepOut], 404: Problem},
     summary="The personal education plans of a child in care",
 )
 def cic_peps_list(request: HttpRequest, record_id: int) -> Any:
@@ -479,7 +479,7 @@ def cic_peps_list(request: HttpRequest, record_id: int) -> Any:
 
 @router.post(
     "/virtual-school/records/{record_id}/peps",
-    response={201: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: PepOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Write the personal education plan of a child in care on a CME case",
 )
 def cic_pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
@@ -491,7 +491,7 @@ def cic_pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
     if case is None:
         case = Case.objects.filter(pk=body.case_id, child_id=record.child_id).first()
     if case is None:
-        return invalid(ValidationError({"case_id": "Choose a CME case of this child"}))
+        invalid_field("case_id", "Choose a CME case of this child")
     found: Case = case
 
     def call() -> Any:
@@ -510,7 +510,7 @@ def cic_pep_create(request: HttpRequest, record_id: int, body: PepIn) -> Any:
 
 @router.get(
     "/virtual-school/peps/{pep_id}",
-    response={200: PepOut, 404: Error},
+    response={200: PepOut, 404: Problem},
     summary="One personal education plan (the read is audited)",
 )
 def cic_pep_get(request: HttpRequest, pep_id: int) -> Any:
@@ -523,7 +523,7 @@ def cic_pep_get(request: HttpRequest, pep_id: int) -> Any:
 
 @router.patch(
     "/virtual-school/peps/{pep_id}",
-    response={200: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={200: PepOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Change a plan and its targets",
 )
 def cic_pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
@@ -544,7 +544,7 @@ def cic_pep_patch(request: HttpRequest, pep_id: int, body: PepPatch) -> Any:
 
 @router.post(
     "/virtual-school/peps/{pep_id}/reviews",
-    response={201: PepOut, 400: ValidationErrorOut, 403: Error, 404: Error},
+    response={201: PepOut, 422: Problem, 403: Problem, 404: Problem},
     summary="Record a review meeting of a plan (moves its next review date on)",
 )
 def cic_pep_review(request: HttpRequest, pep_id: int, body: PepReviewIn) -> Status[Any] | Any:

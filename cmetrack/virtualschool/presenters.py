@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from cmetrack.accounts.models import User
 from cmetrack.casework.presenters import case_page_url, error_list
-from cmetrack.core.jinja import govuk_date
 from cmetrack.detection.models import Alert
+from cmetrack.kit.dates import govuk_date
 
 from .models import ChildInCare, PersonalEducationPlan, Placement, PlacementAlert
 from .rules import PEP_STATUS_TEXT, PepStatus

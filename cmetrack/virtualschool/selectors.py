@@ -28,7 +28,7 @@ from cmetrack.audit.services import Actor, audit_record
 from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case
 from cmetrack.cases.selectors import cases_visible_to
-from cmetrack.detection.models import Alert, AlertRule, AlertState
+from cmetrack.detection.models import AdditionReturn, Alert, AlertRule, AlertState, DeletionReturn
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import may_see_restricted_addresses
 from cmetrack.registers.models import RollEntry, RollSnapshot
@@ -127,7 +127,6 @@ def child_on_roll(*, upn: str | None, school_id: int | None) -> bool:
     their place."""
     if not upn or school_id is None:
         return False
-    from cmetrack.detection.models import AdditionReturn, DeletionReturn
 
     latest = RollSnapshot.objects.filter(school_id=school_id).aggregate(d=Max("taken_on"))["d"]
     seen = RollEntry.objects.filter(upn=upn, snapshot__school_id=school_id).aggregate(

@@ -28,12 +28,15 @@ from cmetrack.audit.services import Actor, audited_create, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES
 from cmetrack.cases.models import Case, ChronologyKind
 from cmetrack.cases.services import chronology_add
-from cmetrack.core.jinja import govuk_date
 from cmetrack.detection.models import Alert
+from cmetrack.detection.registries import DeletionToCheck
+from cmetrack.detection.services import alert_acknowledge, alert_dismiss
+from cmetrack.kit.dates import govuk_date
 from cmetrack.organisations.models import LocalAuthority, Organisation, OrganisationKind
 from cmetrack.people.models import Child, FormerUpn
 from cmetrack.people.services import child_update
 from cmetrack.rules.upn import InvalidUPN, normalise_upn, validate_upn
+from cmetrack.safeguarding.services import virtual_school_tell
 
 from . import rules
 from .models import (
@@ -148,13 +151,25 @@ def _sync_child(actor: Actor, record: ChildInCare, *, upn: str | None = None) ->
                 }
             )
         changes["upn"] = upn
-    child_update(actor=actor, child=child, **changes)
+    # The care status is a dated fact: from the day the child came into care (or ceased
+    # to be looked after), so earlier days' figures keep the status they had.
+    took_effect = (record.came_into_care_on if record.is_current else record.ceased_on) or None
+    if took_effect is not None:
+        took_effect = min(took_effect, timezone.localdate())
+    child_update(
+        actor=actor,
+        child=child,
+        effective_on=took_effect,
+        reason="The date recorded on the child's in-care record.",
+        # The in-care record is the source: its dates replace what was recorded after.
+        replace_later=True,
+        **changes,
+    )
 
 
 def _tell_virtual_school(actor: Actor, child_id: int) -> None:
     """Each open CME case of the child: the Virtual School leads (safeguarding's notice and
     the lead's task), told once."""
-    from cmetrack.safeguarding.services import virtual_school_tell
 
     for case in _open_cases(child_id):
         virtual_school_tell(actor=actor, case=case)
@@ -502,14 +517,12 @@ def placement_alert_resolve(
 
 
 def attendance_alert_acknowledge(*, actor: Actor, alert: Alert) -> Alert:
-    from cmetrack.detection.services import alert_acknowledge
 
     _require_vs(actor)
     return alert_acknowledge(actor=actor, alert=alert)
 
 
 def attendance_alert_dismiss(*, actor: Actor, alert: Alert, reason: str) -> Alert:
-    from cmetrack.detection.services import alert_dismiss
 
     _require_vs(actor)
     return alert_dismiss(actor=actor, alert=alert, reason=reason)
@@ -746,18 +759,6 @@ def pep_review_record(
 
 
 # --- Deletion returns: a child in care stays on roll until admitted elsewhere ----------------
-
-
-@dataclass(frozen=True)
-class DeletionToCheck:
-    """One deletion return as parsed (CSV row, school form or API)."""
-
-    line: int
-    upn: str
-    ground: str
-    deleted_on: dt.date | None
-    new_school_named: bool
-    new_school_start: dt.date | None
 
 
 def in_care_upns(upns: Iterable[str]) -> set[str]:

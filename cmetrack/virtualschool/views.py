@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
-from cmetrack.cases.selectors import cases_visible_to
-from cmetrack.core.pdf import PdfUnavailable, render_pdf
+from cmetrack.cases.selectors import cases_visible_to, search_cases
 from cmetrack.detection.models import Alert
+from cmetrack.kit.pdf import PdfUnavailable, render_pdf
 from cmetrack.people.models import Child
 from cmetrack.people.selectors import children_visible_to
 
@@ -131,7 +131,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _find_case(request: HttpRequest, user: User, reference: str) -> HttpResponse:
     """The dashboard's "record a child in care" box: a case reference → that child."""
-    from cmetrack.cases.selectors import search_cases
 
     case = search_cases(cases_visible_to(user), reference).first()
     if case is None:

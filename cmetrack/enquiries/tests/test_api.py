@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.enquiries.models import EnquiryStatus, OutgoingEnquiry
+from cmetrack.kit.testing import assert_problem, errors_by_field
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
 
@@ -60,6 +61,35 @@ def test_create_get_list_and_reply(api, case, other_la):
 
 
 @pytest.mark.django_db
+def test_an_enquiry_shares_the_minimum_unless_items_are_named(api, case, other_la):
+    """As on the form: what another authority needs to find the child, and no more, unless
+    the officer names more (data minimisation)."""
+    r = post(api, BASE, {"case_id": case.pk, "authority_code": "202", "reason_linked": "Aunt."})
+    assert r.status_code == 201, r.content
+    doc = api.get(f"{BASE}/{r.json()['id']}/document").json()
+    assert doc["child"]["date_of_birth"]
+    # (what is not shared is left out of the document altogether)
+    assert "looked_after" not in doc.get("vulnerability", {})
+    assert "child_protection" not in doc.get("vulnerability", {})
+    assert "ethnicity" not in doc["child"]
+
+    r = post(
+        api,
+        BASE,
+        {
+            "case_id": case.pk,
+            "authority_code": "202",
+            "reason_linked": "Aunt.",
+            "share": ["name", "dob", "care_and_protection"],
+        },
+    )
+    assert r.status_code == 201, r.content
+    doc = api.get(f"{BASE}/{r.json()['id']}/document").json()
+    assert "looked_after" in doc["vulnerability"]
+    assert "upn" not in doc["child"]
+
+
+@pytest.mark.django_db
 def test_blanket_batch_is_refused_with_the_reason(api, case, other_la, third_la):
     r = post(
         api,
@@ -72,8 +102,7 @@ def test_blanket_batch_is_refused_with_the_reason(api, case, other_la, third_la)
             ],
         },
     )
-    assert r.status_code == 400
-    messages = r.json()["errors"]["requests"]
+    messages = errors_by_field(assert_problem(r, 422, "invalid"))["requests"]
     assert "blanket enquiry" in messages[0]
     assert not OutgoingEnquiry.objects.exists()
     r = post(
@@ -94,10 +123,11 @@ def test_blanket_batch_is_refused_with_the_reason(api, case, other_la, third_la)
 @pytest.mark.django_db
 def test_validation_errors_name_the_field(api, case, other_la):
     r = post(api, BASE, {"case_id": case.pk, "authority_code": "202", "reason_linked": ""})
-    assert r.status_code == 400
-    assert "reason_linked" in r.json()["errors"]
+    assert "reason_linked" in errors_by_field(assert_problem(r, 422, "invalid"))
     r = post(api, BASE, {"case_id": case.pk, "authority_code": "000", "reason_linked": "x"})
-    assert r.json()["errors"]["authority_code"] == ["000 is not the code of an authority"]
+    assert errors_by_field(assert_problem(r, 422))["authority_code"] == [
+        "000 is not the code of an authority"
+    ]
 
 
 @pytest.mark.django_db
@@ -121,12 +151,12 @@ def test_reply_import_through_the_api(api, case, other_la, actor):
         "colour": "blue",
     }
     r = post(api, f"{BASE}/{enquiry.pk}/reply/import", reply)
-    assert r.status_code == 400
-    assert r.json()["errors"]["file"] == ["colour: is not a field of the schema"]
+    assert errors_by_field(assert_problem(r, 422, "invalid"))["file"] == [
+        "colour: is not a field of the schema"
+    ]
     del reply["colour"]
     r = post(api, f"{BASE}/{enquiry.pk}/reply/import", reply)
-    assert r.status_code == 400
-    assert "the enquiry went to Camden (202)" in r.json()["errors"]["file"][0]
+    assert "the enquiry went to Camden (202)" in errors_by_field(assert_problem(r, 422))["file"][0]
     reply["responder"]["authority_code"] = "202"
     r = post(api, f"{BASE}/{enquiry.pk}/reply/import", reply)
     assert r.status_code == 201
@@ -137,7 +167,7 @@ def test_reply_import_through_the_api(api, case, other_la, actor):
 @pytest.mark.parametrize("role", [Role.SCHOOL_USER, Role.AGENCY_USER, Role.SLO])
 def test_other_roles_get_403(client, make_user, case, other_la, role):
     client.force_login(make_user(role))
-    assert client.get(BASE).status_code == 403
+    assert_problem(client.get(BASE), 403, "forbidden")
     r = post(client, BASE, {"case_id": case.pk, "authority_code": "202", "reason_linked": "x"})
     assert r.status_code == 403
 
@@ -154,8 +184,9 @@ def test_auditor_reads_but_cannot_write(client, make_user, case, other_la, actor
         sent_on=TODAY - dt.timedelta(days=30),
     )
     client.force_login(make_user(Role.AUDITOR))
-    assert client.get(f"{BASE}/{enquiry.pk}").status_code == 200
-    assert client.get(f"{BASE}?overdue=true").json()["count"] == 1
+    # Issue 17: an enquiry names the child; auditors see the register page's metadata only.
+    assert client.get(f"{BASE}/{enquiry.pk}").status_code == 403
+    assert client.get(f"{BASE}?overdue=true").status_code == 403
     r = post(client, f"{BASE}/{enquiry.pk}/close", {"reason": "x"})
     assert r.status_code == 403
 
@@ -164,7 +195,8 @@ def test_auditor_reads_but_cannot_write(client, make_user, case, other_la, actor
 def test_directory_api(client, make_user, other_la):
     client.force_login(make_user(Role.SLO))
     body = client.get("/api/v1/local-authorities?q=camden").json()
+    assert body["items"][0]["id"] == other_la.pk
     assert body["items"][0]["cme_contact_email"] == "cme@202.gov.uk"
     assert body["items"][0]["contact_stale"] is False
     client.force_login(make_user(Role.SCHOOL_USER))
-    assert client.get("/api/v1/local-authorities").status_code == 403
+    assert_problem(client.get("/api/v1/local-authorities"), 403, "forbidden")

@@ -201,6 +201,9 @@ def test_moved_la_closes_only_after_the_named_contact_acknowledged(actor, other_
 @pytest.mark.django_db
 def test_left_the_country_closes_only_after_the_home_office_check(actor):
     case = case_in_state(CaseState.TRACKING)
+    case = case_services.case_locate(
+        actor=actor, case=case, where="Abroad", route=LocatedRoute.LEFT_COUNTRY
+    )
     close: dict[str, Any] = {
         "outcome": "left_country",
         "reason": "Gone abroad",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from django.utils import timezone
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.enquiries import services
+from cmetrack.enquiries.dataset import MINIMUM_ITEMS, VULNERABILITY_ITEMS
 from cmetrack.enquiries.models import EnquiryStatus, OutgoingEnquiry
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
@@ -60,21 +62,46 @@ def test_school_agency_and_other_roles_cannot_see_enquiries(client, make_user, e
 
 
 @pytest.mark.django_db
-def test_auditor_reads_but_cannot_change(client, make_user, enquiry):
+def test_auditor_sees_the_register_as_metadata_only(client, make_user, enquiry, actor):
+    """Issue 17: the register (reference, authority, status, dates), never the child."""
     auditor = make_user(Role.AUDITOR)
+    notice = services.move_notification_send(
+        actor=actor, case=enquiry.case, local_authority=enquiry.local_authority
+    )
     login(client, auditor)
-    page = client.get(reverse("enquiries:outgoing-detail", args=[enquiry.pk]))
-    assert page.status_code == 200
-    assert b"Record the acknowledgement" not in page.content
+    child = enquiry.case.child
+    register = client.get(reverse("enquiries:index"))
+    assert register.status_code == 200
+    text = register.content.decode()
+    assert enquiry.reference in text
+    assert enquiry.local_authority.name in text
+    for secret in (child.legal_family_name, child.legal_given_names, child.upn or "UPN-NONE"):
+        assert secret not in text
+    case, pk = enquiry.case_id, enquiry.pk
+    for name, args in (
+        ("enquiries:outgoing-detail", [pk]),
+        ("enquiries:outgoing-json", [pk]),
+        ("enquiries:outgoing-letter", [pk]),
+        ("enquiries:outgoing-letter-pdf", [pk]),
+        ("enquiries:case", [case]),
+        ("enquiries:move-notice-letter", [case, notice.pk]),
+        ("enquiries:move-notice-pdf", [case, notice.pk]),
+        ("enquiries:move-notice-json", [case, notice.pk]),
+    ):
+        response = client.get(reverse(name, args=args))
+        assert response.status_code in (403, 404), name
+        assert child.legal_family_name.encode() not in response.content, name
+    for url in ("/api/v1/enquiries", f"/api/v1/enquiries/{pk}", f"/api/v1/enquiries/{pk}/document"):
+        response = client.get(url)
+        assert response.status_code in (403, 404), url
+        assert child.legal_family_name.encode() not in response.content, url
     posted = client.post(
         reverse("enquiries:outgoing-close", args=[enquiry.pk]), {"close-reason": "No"}
     )
     assert posted.status_code == 403
     enquiry.refresh_from_db()
     assert enquiry.status == EnquiryStatus.SENT
-    assert AuditEvent.objects.filter(
-        actor=auditor, action=AuditAction.VIEW, child_id=enquiry.case.child_id
-    ).exists()
+    assert not AuditEvent.objects.filter(actor=auditor, child_id=child.pk).exists()
 
 
 @pytest.mark.django_db
@@ -85,6 +112,12 @@ def test_officer_makes_an_enquiry_from_the_case(client, officer, case, other_la)
     assert form.status_code == 200
     assert b"restricted address" in form.content
     assert RESTRICTED_LINE.encode() not in form.content
+    # The minimum is ticked to start with; no vulnerability is (data minimisation).
+    ticked = set(
+        re.findall(r'name="share" type="checkbox" value="([a-z_]+)" checked', form.content.decode())
+    )
+    assert ticked == set(MINIMUM_ITEMS)
+    assert not ticked & set(VULNERABILITY_ITEMS)
     response = client.post(
         url,
         {

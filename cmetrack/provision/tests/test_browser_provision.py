@@ -14,6 +14,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.cases.lifecycle import CaseState, Outcome
 from cmetrack.cases.models import Case
 from cmetrack.cases.tests.factories import case_in_state
+from cmetrack.core.tests.autocomplete import choose
 from cmetrack.core.tests.axe import assert_accessible
 from cmetrack.people.models import Address
 from cmetrack.people.tests.factories import ChildFactory
@@ -96,7 +97,7 @@ def test_a_located_child_through_the_panel_into_a_school_and_closed_after_monito
     agenda.get_by_role("link", name=case.reference).click()
     page.get_by_role("link", name="Record the panel's decision").click()
     page.get_by_label("A school is named to admit the child").check()
-    page.get_by_label("School or provider named").select_option(label="Hillside Academy")
+    choose(page, "School or provider named", "Hillside Academy")
     date("Date of the decision", day[35])
     assert_accessible(page)
     save("Save decision")
@@ -104,7 +105,10 @@ def test_a_located_child_through_the_panel_into_a_school_and_closed_after_monito
 
     # The child starts at the school named (offered first on the form).
     page.get_by_role("link", name="Record the start at the new provider").click()
-    expect(page.get_by_label("School or provider")).to_have_value(str(named.pk))
+    # The named school is chosen already (the autocomplete shows its name; the select
+    # underneath holds its id).
+    expect(page.get_by_label("School or provider")).to_have_value(named.name)
+    expect(page.locator("select[name=provider]")).to_have_value(str(named.pk))
     date("Date the child started", day[30])
     expect(page.get_by_label("UPN at the provider")).to_have_value(make_upn(5))
     save("Save start")
@@ -113,7 +117,8 @@ def test_a_located_child_through_the_panel_into_a_school_and_closed_after_monito
 
     # Closing now is refused, naming the rule.
     page.get_by_role("link", name="Back to the case").click()
-    page.get_by_role("link", name="Close the case").click()
+    # In provision, closing is the case page's next step (its one primary button).
+    page.locator("main a.govuk-button", has_text="Close the case").click()
     page.get_by_label("Reason for closing").fill("Attending well.")
     page.get_by_role("button", name="Close the case").click()
     expect(page.get_by_role("alert")).to_contain_text("20 school days")
@@ -128,7 +133,8 @@ def test_a_located_child_through_the_panel_into_a_school_and_closed_after_monito
     expect(page.locator("main")).to_contain_text("Monitoring complete: the case can close")
     assert_accessible(page)
     page.get_by_role("link", name="Back to the case").click()
-    page.get_by_role("link", name="Close the case").click()
+    # In provision, closing is the case page's next step (its one primary button).
+    page.locator("main a.govuk-button", has_text="Close the case").click()
     page.get_by_label("Reason for closing").fill("Attending well for four weeks.")
     page.get_by_role("button", name="Close the case").click()
     expect(page).to_have_url(path_is(f"/cases/{case.pk}/"))

@@ -16,7 +16,7 @@ from cmetrack.provision.delays import delay_queue, delays_for_cases
 from cmetrack.provision.models import ApplicationOutcome, PanelDecision
 from cmetrack.schoolcalendar.selectors import school_days
 
-from .factories import SYSTEM, provider, term_around, today
+from .factories import SYSTEM, make_upn, provider, term_around, today
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +136,7 @@ def test_a_failed_placement_starts_the_wait_again():
         provider=school,
         started_on=n_school_days_ago(24),
         provision_accessed="mainstream",
+        upn=make_upn(1),
     )
     case = case_services.case_placement_failed(actor=SYSTEM, case=case, reason="Excluded")
     # The search began again today: the old determination date does not count.

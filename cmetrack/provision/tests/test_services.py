@@ -297,6 +297,47 @@ def test_the_start_refuses_a_bad_upn_and_writes_nothing(school):
     assert case.state == S.AWAITING_PROVISION
 
 
+def test_the_start_asks_for_the_upn_when_the_child_has_none(school):
+    case = awaiting_provision(child=ChildFactory.create(upn=None))
+    with pytest.raises(ValidationError) as refused:
+        services.provision_start_record(
+            actor=SYSTEM,
+            case=case,
+            provider=school,
+            started_on=today(),
+            provision_accessed="mainstream",
+        )
+    assert refused.value.message_dict["upn"] == [services.START_NEEDS_UPN]
+    case.refresh_from_db()
+    assert case.state == S.AWAITING_PROVISION
+
+
+def test_the_start_can_be_recorded_again_with_the_right_upn(school):
+    case = awaiting_provision(child=ChildFactory.create(upn=make_upn(3)))
+    moved = services.provision_start_record(
+        actor=SYSTEM,
+        case=case,
+        provider=school,
+        started_on=today(),
+        provision_accessed="mainstream",
+        expected_version=case.version,
+    )
+    assert Placement.objects.get(case=case).upn == make_upn(3)
+    placement = services.placement_correct(actor=SYSTEM, case=moved, upn=make_upn(4).lower())
+    assert placement.upn == make_upn(4)
+    audit = AuditEvent.objects.filter(object_type="provision.placement", action="update").get()
+    assert audit.changes == {"before": {"upn": make_upn(3)}, "after": {"upn": make_upn(4)}}
+    assert moved.chronology.filter(summary__contains=f"recorded again: {make_upn(4)}").exists()
+    with pytest.raises(ValidationError):
+        services.placement_correct(actor=SYSTEM, case=moved, upn="")
+
+
+def test_the_start_is_recorded_again_only_in_provision(school):
+    case = awaiting_provision()
+    with pytest.raises(ValidationError):
+        services.placement_correct(actor=SYSTEM, case=case, upn=make_upn(4))
+
+
 # --- Monitoring and closing -----------------------------------------------------------------
 
 

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from cmetrack.accounts.roles import Role
-from cmetrack.core.storage import STORAGE_MESSAGE
 from cmetrack.core.tests.faults import files_under, fill_disk, lock_disk
+from cmetrack.kit.storage import STORAGE_MESSAGE
 from cmetrack.provision.models import PlaceFigure, ProvisionImport
 
 from .factories import provider, today

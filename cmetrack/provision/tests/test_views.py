@@ -12,6 +12,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
 from cmetrack.cases.lifecycle import CaseState
 from cmetrack.cases.tests.factories import case_in_state
+from cmetrack.kit.testing import assert_problem, errors_by_field
 from cmetrack.provision.models import (
     AdmissionApplication,
     PanelReferral,
@@ -19,7 +20,7 @@ from cmetrack.provision.models import (
     Placement,
 )
 
-from .factories import awaiting_provision, figure, provider, today
+from .factories import awaiting_provision, figure, make_upn, provider, today
 
 pytestmark = pytest.mark.django_db
 
@@ -227,6 +228,7 @@ def test_the_whole_flow_through_the_pages(client, make_user, school):
             {
                 "provider": school.pk,
                 "provision_accessed": "mainstream",
+                "upn": make_upn(1),
                 "expected_version": case.version,
                 **date_fields("started_on", today()),
             },
@@ -249,6 +251,7 @@ def test_a_stale_version_is_a_conflict(client, make_user, school):
         {
             "provider": school.pk,
             "provision_accessed": "mainstream",
+            "upn": make_upn(2),
             "expected_version": case.version - 1,
             **date_fields("started_on", today()),
         },
@@ -320,8 +323,7 @@ def test_api_places_and_shortlist(client, make_user, school):
         },
         content_type="application/json",
     )
-    assert bad.status_code == 400
-    assert "as_of" in bad.json()["errors"]
+    assert "as_of" in errors_by_field(assert_problem(bad, 422, "invalid"))
     case = awaiting_provision()
     shortlist = client.get(f"/api/v1/cases/{case.pk}/shortlist").json()
     assert shortlist["year_group"] == 7

@@ -10,6 +10,7 @@ from django.test import Client
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
+from cmetrack.kit.testing import assert_problem, errors_by_field
 from cmetrack.people.models import RestrictedAddressAccess
 from cmetrack.people.tests.factories import ChildFactory
 
@@ -41,8 +42,8 @@ def test_record_round_trip_with_a_placement_move() -> None:
         "child_id": child.pk, "responsible_authority": "000", "legal_status": "C2",
         "came_into_care_on": days_ago(30).isoformat(), "social_worker_name": "Dee",
     })  # fmt: skip
-    assert bad.status_code == 400
-    assert "not the DfE code" in bad.json()["errors"]["responsible_authority"][0]
+    body = assert_problem(bad, 422, "invalid")
+    assert "not the DfE code" in errors_by_field(body)["responsible_authority"][0]
     created = api("post", "/virtual-school/records", {
         "child_id": child.pk, "responsible_authority": la.code, "legal_status": "C2",
         "came_into_care_on": days_ago(30).isoformat(), "social_worker_name": "Dee",
@@ -79,8 +80,7 @@ def test_pep_round_trip_and_who_may_write() -> None:
         "case_id": case.pk, "meeting_on": days_ago(1).isoformat(), "attendees": "VS",
         "summary": "x", "suitable_education": "not_known",
     })  # fmt: skip
-    assert bad.status_code == 400
-    assert "suitable_education_reasons" in bad.json()["errors"]
+    assert "suitable_education_reasons" in errors_by_field(assert_problem(bad, 422, "invalid"))
     made = api("post", f"/virtual-school/records/{rec.pk}/peps", {
         "case_id": case.pk, "meeting_on": days_ago(1).isoformat(), "attendees": "VS",
         "summary": "x", "suitable_education": "no", "suitable_education_reasons": "No place",
@@ -113,7 +113,7 @@ def test_other_roles_get_nothing_from_the_api(role: Role) -> None:
     rec = record(placement=placement_values(line1="1 Hidden Row", is_restricted=True))
     plan = pep(rec, cme_case(rec.child), vs)
     api = api_for(user(role))
-    assert api("get", "/virtual-school/records").status_code == 404
+    assert_problem(api("get", "/virtual-school/records"), 404, "not_found")
     assert api("get", f"/virtual-school/records/{rec.pk}").status_code == 404
     assert api("get", f"/virtual-school/records/{rec.pk}/peps").status_code == 404
     assert api("get", f"/virtual-school/peps/{plan.pk}").status_code == 404
