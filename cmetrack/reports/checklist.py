@@ -11,7 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cmetrack.cases.models import Case
+from cmetrack.detection.models import ImportRun
+from cmetrack.provision.rules import is_stale
+from cmetrack.provision.selectors import current_figures
+from cmetrack.referrals.models import Referral
+from cmetrack.transfers.models import CtfFile
+from cmetrack.transfers.selectors import activity_by_month
 
+from .models import TermlyReport
 from .periods import months_back
 
 
@@ -82,9 +89,6 @@ def _figure(key: str, dimension: str = "") -> str:
 def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]:
     """What the records show for point ``number``; empty when the system cannot evidence
     it (policy, governance, named roles are outside the records)."""
-    from cmetrack.referrals.models import Referral
-
-    from .models import TermlyReport
 
     today = today or timezone.localdate()
     year_ago = months_back(today, 12)
@@ -168,9 +172,6 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
             Evidence("Pace into provision: mean, median, mode and range.", reverse("reports:pace"))
         ]
     if number == 16:
-        from cmetrack.provision.rules import is_stale
-        from cmetrack.provision.selectors import current_figures
-
         dates = list(current_figures().values_list("as_of", flat=True))
         stale = sum(1 for d in dates if is_stale(d, today))
         if not dates:
@@ -195,8 +196,6 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
             Evidence("Dormant cases by review status.", _figure("dormant", "review")),
         ]
     if number == 20:
-        from cmetrack.transfers.models import CtfFile
-
         files = CtfFile.objects.count()
         return [
             Evidence(
@@ -205,9 +204,6 @@ def evidence_for(number: int, *, today: dt.date | None = None) -> list[Evidence]
             )
         ]
     if number == 22:
-        from cmetrack.detection.models import ImportRun
-        from cmetrack.transfers.selectors import activity_by_month
-
         month_ago = months_back(today, 1)
         runs = ImportRun.objects.filter(started_at__date__gte=month_ago).count()
         months = activity_by_month(month_ago, today)

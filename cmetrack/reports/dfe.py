@@ -1,9 +1,15 @@
 """The DfE termly elective home education (EHE) and children missing education (CME)
-return, from the records. See docs/dfe-return.md for the version followed and what is
-assumed.
+return, from the records. See docs/dfe-return.md for the version followed, every field
+and what is assumed.
 
-Every count is a grouped query; the groups (by date of birth, sex and length of time) are
-folded with the pure rules (compulsory school age, national curriculum year).
+Classification follows the DfE: a child whose home education is judged unsuitable (on the
+list and with a case missing education on census day) counts as CME only; a child located
+on a roll, home educated or gone does not count as CME. Every value is read as it was on
+census day, as now known (the state history and the dated facts: docs/reporting.md).
+
+Every count is one pass over the cases; the rows (by date of birth, sex, length of time,
+reason, SEN, child in need or protection) are folded with the pure rules (compulsory
+school age, national curriculum year).
 """
 
 from __future__ import annotations
@@ -18,12 +24,28 @@ from django.db.models import Case as When_
 from django.db.models import QuerySet, Value, When
 from django.utils import timezone
 
-from cmetrack.cases.models import Case, CmeReason
-from cmetrack.registers.selectors import home_education_rows_at
+from cmetrack.cases.models import Case, CaseStateChange, CmeReason
+from cmetrack.kit.exports import csv_rows
+from cmetrack.people.models import Child
+from cmetrack.registers.models import EheReason
+from cmetrack.registers.selectors import (
+    home_education_rows_at,
+    home_education_year_rows,
+    on_list_at,
+)
 from cmetrack.rules import is_of_compulsory_school_age, national_curriculum_year
 
 from .periods import Season, census_day, months_back
-from .selectors import CME_STATES, cases_in_states_at, grouped_in_states_at
+from .selectors import (
+    _ELSEWHERE_SQL,
+    CME_STATES,
+    STATE_THEN,
+    _cases_then_sql,
+    cases_in_states_at,
+    fact_column,
+    grouped_in_states_at,
+    route_at_sql,
+)
 
 SEASON_LABEL = {
     Season.AUTUMN: "Autumn term",
@@ -46,6 +68,23 @@ CME_REASON_LABELS: dict[str, str] = {
     "": NOT_KNOWN,
 }
 YEAR_GROUPS = ("Reception", *(f"Year {n}" for n in range(1, 12)))
+#: SEN status (the child's SEN provision on census day).
+SEN_LABELS = {"E": "EHC plan", "K": "SEN support", "N": "No SEN"}
+#: Child in need or child protection plan on census day (a plan outranks in need).
+CIN_CP_LABELS = ("Child protection plan", "Child in need", "Neither")
+#: The breakdown label of each recorded EHE primary reason ("" counts as "Not known").
+EHE_REASON_LABELS: dict[str, str] = {
+    **{str(v): str(label) for v, label in EheReason.choices if v},
+    "": NOT_KNOWN,
+}
+#: EHE over the previous academic year (the autumn return): breakdown → the event.
+EHE_YEAR_ITEMS = (
+    ("Home educated at any time", "any"),
+    ("Started home education", "start"),
+    ("Returned to school", "returned"),
+    ("Section 437(1) notices served", "s437_1"),
+    ("School attendance orders served", "sao"),
+)
 
 CSV_HEADER = (
     "data_item",
@@ -78,6 +117,10 @@ class DfeReturn:
     cme: dict[str, dict[str, int]] = field(default_factory=dict)
     cme_full_year: int | None = None
     ehe: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: EHE over the previous academic year (autumn only): breakdown → children.
+    ehe_full_year: dict[str, int] | None = None
+    #: Children on the home-education list counted as CME only (unsuitable education).
+    ehe_counted_as_cme: int = 0
     problems: list[Problem] = field(default_factory=list)
     problem_total: int = 0
     #: Children counted whose primary reason for CME is not recorded (every one, for now).
@@ -106,7 +149,7 @@ class DfeReturn:
             rows.append(
                 (
                     "cme_full_year",
-                    self.time_period,
+                    self.previous_time_period,
                     "Academic year",
                     *base[2:],
                     "Total",
@@ -114,7 +157,30 @@ class DfeReturn:
                     self.cme_full_year,
                 )
             )
+        for breakdown, n in (self.ehe_full_year or {}).items():
+            rows.append(
+                (
+                    "ehe_full_year",
+                    self.previous_time_period,
+                    "Academic year",
+                    *base[2:],
+                    "EHE over the year",
+                    breakdown,
+                    n,
+                )
+            )
         return rows
+
+    @property
+    def previous_time_period(self) -> str:
+        """The academic year before the return's (the full-year items of autumn)."""
+        start = int(self.time_period[:4]) - 1
+        return f"{start}{(start + 1) % 100:02d}"
+
+    def csv_bytes(self) -> bytes:
+        """The return as the CSV file that is downloaded and kept when submitted (UTF-8,
+        every cell through the formula guard)."""
+        return "".join(csv_rows(CSV_HEADER, self.csv_rows())).encode("utf-8")
 
 
 def _length_band(census: dt.date) -> When_:
@@ -138,35 +204,74 @@ def _band_sql(census: dt.date) -> tuple[str, list[Any]]:
     return sql, bounds
 
 
-#: One case as the return sees it: (case id, child id, date of birth, sex, length band,
-#: primary reason).
-CaseRow = tuple[int, int, dt.date | None, str, str, str]
+#: One case (or home-education record) as the return sees it: (id, child id, date of
+#: birth, sex, length band, primary reason, SEN provision, child in need or protection).
+CaseRow = tuple[int, int, dt.date | None, str, str, str, str, str]
+
+
+def _cin_cp(cin: Any, cp: Any) -> str:
+    if str(cp) in ("True", "1", "true"):
+        return CIN_CP_LABELS[0]
+    if str(cin) in ("True", "1", "true"):
+        return CIN_CP_LABELS[1]
+    return CIN_CP_LABELS[2]
 
 
 def _case_rows(qs: QuerySet[Case] | None, census: dt.date) -> list[CaseRow]:
-    """The cases of ``qs`` through the ORM, or (``qs`` None) the cases missing education
-    on ``census`` in one SQL pass over the state history; one narrow row each. The
-    tables, the child counts and the validation report are all folded from these rows,
-    so the history is read once."""
+    """The cases of ``qs`` through the ORM (today: the current columns), or (``qs``
+    None) the cases missing education on ``census`` in one SQL pass over the state
+    history, with the reason, SEN and child in need or protection as they were on that
+    day; one narrow row each. The tables, the child counts and the validation report are
+    all folded from these rows, so the history is read once."""
     if qs is None:
         band, params = _band_sql(census)
+        columns = ["c.id", "c.child_id", "ch.dob", "ch.sex", band]
+        for dimension in ("reason", "sen", "cin", "cp"):
+            sql, fact_params = fact_column(dimension, census)
+            columns.append(sql)
+            params += fact_params
         rows: Any = grouped_in_states_at(
-            census,
-            CME_STATES,
-            ["c.id", "c.child_id", "ch.dob", "ch.sex", band, "c.cme_reason"],
-            column_params=params,
-            unit="cases",
+            census, CME_STATES, columns, column_params=params, unit="cases"
         )
     else:
         rows = (
             qs.annotate(band=_length_band(census))
-            .values_list("pk", "child_id", "child__dob", "child__sex", "band", "cme_reason")
+            .values_list(
+                "pk",
+                "child_id",
+                "child__dob",
+                "child__sex",
+                "band",
+                "cme_reason",
+                "child__sen_provision",
+                "child__child_in_need",
+                "child__child_protection_plan",
+            )
             .order_by()
         )
     return [
-        (int(pk), int(child), dob, str(sx), str(b), str(r or ""))
-        for pk, child, dob, sx, b, r, *_ in rows
+        (int(pk), int(child), dob, str(sx), str(b), str(r or ""), str(sen), _cin_cp(cin, cp))
+        for pk, child, dob, sx, b, r, sen, cin, cp, *_ in rows
     ]
+
+
+def _child_facts_at(child_ids: list[int], census: dt.date) -> dict[int, tuple[str, str]]:
+    """(SEN provision, child in need or protection) of each child on ``census``."""
+    if not child_ids:
+        return {}
+    columns, params = [], []
+    for dimension in ("sen", "cin", "cp"):
+        sql, fact_params = fact_column(dimension, census)
+        columns.append(sql)
+        params += fact_params
+    placeholders = ", ".join(["%s"] * len(child_ids))
+    sql = (
+        f"SELECT ch.id, {', '.join(columns)} FROM {Child._meta.db_table} ch "  # noqa: S608
+        f"WHERE ch.id IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *child_ids])
+        return {int(pk): (str(sen), _cin_cp(cin, cp)) for pk, sen, cin, cp in cursor.fetchall()}
 
 
 @dataclass
@@ -180,14 +285,17 @@ class _Folded:
 
 
 def _tables(rows: list[CaseRow], census: dt.date, with_length: bool) -> _Folded:
-    """Total, sex, year group (and length of time and reason) of the children of
+    """Total, sex, year group, SEN status and child in need or protection (and length of
+    time and reason for CME, or the primary reason for EHE) of the children of
     compulsory school age in ``rows``, each child once (by their latest case)."""
     year = census.year if census.month >= 9 else census.year - 1
     total = not_csa = 0
     sex = dict.fromkeys(SEX_LABEL.values(), 0)
     years = dict.fromkeys(YEAR_GROUPS, 0)
     lengths = {label: 0 for _, label in LENGTH_BANDS}
-    reasons = dict.fromkeys(CME_REASON_LABELS.values(), 0)
+    reasons = dict.fromkeys((CME_REASON_LABELS if with_length else EHE_REASON_LABELS).values(), 0)
+    sen_counts = dict.fromkeys(SEN_LABELS.values(), 0)
+    cin_cp = dict.fromkeys(CIN_CP_LABELS, 0)
     names = dict(LENGTH_BANDS)
     latest: dict[int, CaseRow] = {}
     for row in rows:
@@ -195,7 +303,7 @@ def _tables(rows: list[CaseRow], census: dt.date, with_length: bool) -> _Folded:
             latest[row[1]] = row
     no_dob: list[int] = []
     no_reason: list[int] = []
-    for pk, _child, dob, sx, band, reason in sorted(latest.values()):
+    for pk, _child, dob, sx, band, reason, sen, status in sorted(latest.values()):
         if dob is None:
             no_dob.append(pk)
             continue
@@ -207,15 +315,23 @@ def _tables(rows: list[CaseRow], census: dt.date, with_length: bool) -> _Folded:
         nc = national_curriculum_year(dob, year)
         label = "Reception" if nc <= 0 else f"Year {min(nc, 11)}"
         years[label] += 1
+        sen_counts[SEN_LABELS.get(sen, SEN_LABELS["N"])] += 1
+        cin_cp[status] += 1
         if with_length:
             lengths[names[band]] += 1
             reasons[CME_REASON_LABELS.get(reason, NOT_KNOWN)] += 1
             if not reason:
                 no_reason.append(pk)
+        else:
+            reasons[EHE_REASON_LABELS.get(reason, NOT_KNOWN)] += 1
     tables: dict[str, dict[str, int]] = {"Total": {"Total": total}, "Sex": sex, "Year group": years}
     if with_length:
         tables["Length of time missing education"] = lengths
         tables["Primary reason for CME"] = reasons
+    else:
+        tables["Primary reason for EHE"] = reasons
+    tables["SEN status"] = sen_counts
+    tables["Child in need or child protection plan"] = cin_cp
     return _Folded(tables, not_csa, no_dob, no_reason)
 
 
@@ -228,17 +344,27 @@ def dfe_return(
     result = DfeReturn(season=s, year=year, census=census)
     # A census day before today: one pass over the cases as they were.
     source = None if census < today else cases_in_states_at(census, CME_STATES, today=today)
-    cme = _tables(_case_rows(source, census), census, with_length=True)
+    case_rows = _case_rows(source, census)
+    cme = _tables(case_rows, census, with_length=True)
     result.cme, result.not_school_age = cme.tables, cme.not_school_age
     result.reason_not_recorded = len(cme.no_reason)
+    # The DfE counts a child whose home education is unsuitable (missing education on
+    # census day) as CME only.
+    missing = {row[1] for row in case_rows}
+    on_list = home_education_rows_at(census)
+    result.ehe_counted_as_cme = len({child for _, child, _, _ in on_list if child in missing})
+    reasons = dict(on_list_at(census).values_list("pk", "primary_reason"))
+    facts = _child_facts_at(sorted({child for _, child, _, _ in on_list}), census)
     ehe_rows: list[CaseRow] = [
-        (pk, child, dob, sex, "", "") for pk, child, dob, sex in home_education_rows_at(census)
+        (pk, child, dob, sex, "", str(reasons.get(pk) or ""), *facts.get(child, ("N", "Neither")))
+        for pk, child, dob, sex in on_list
+        if child not in missing
     ]
     ehe = _tables(ehe_rows, census, with_length=False)
     result.ehe = ehe.tables
-    result.ehe["Primary reason for EHE"] = {NOT_KNOWN: result.ehe["Total"]["Total"]}
     if s == Season.AUTUMN:
         result.cme_full_year = _cme_full_year(year - 1, today=today)
+        result.ehe_full_year = _ehe_full_year(year - 1)
     result.problem_total = len(cme.no_dob)
     references = [
         (
@@ -258,16 +384,27 @@ def dfe_return(
     return result
 
 
+def _ehe_full_year(start_year: int) -> dict[str, int]:
+    """EHE over the academic year starting ``start_year``: children on the list at any
+    time, who started, who returned to school, and the children served a section 437(1)
+    notice or a school attendance order in it; each child once per item, of compulsory
+    school age on the year's first or last day."""
+    start, end = dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31)
+    seen: dict[str, set[int]] = {event: set() for _, event in EHE_YEAR_ITEMS}
+    for child, dob, event in home_education_year_rows(start, end):
+        if dob is None or not (
+            is_of_compulsory_school_age(dob, start) or is_of_compulsory_school_age(dob, end)
+        ):
+            continue
+        seen[event].add(child)
+    return {label: len(seen[event]) for label, event in EHE_YEAR_ITEMS}
+
+
 def _cme_full_year(start_year: int, *, today: dt.date) -> int:
     """Children missing education at any time in the academic year starting
     ``start_year``: a missing-education state held on the year's first day, or a change
     into one during the year; and of compulsory school age on its first or last day. One
     SQL pass grouped by date of birth."""
-    from cmetrack.cases.models import CaseStateChange
-    from cmetrack.people.models import Child
-
-    from .selectors import STATE_THEN, _cases_then_sql, end_of_day
-
     start, end = dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31)
     ops = connection.ops
     states = sorted(CME_STATES)
@@ -277,16 +414,18 @@ def _cme_full_year(start_year: int, *, today: dt.date) -> int:
         f"SELECT ch.dob, COUNT(DISTINCT c.child_id) FROM {Case._meta.db_table} c "  # noqa: S608
         f"JOIN {Child._meta.db_table} ch ON ch.id = c.child_id "
         f"WHERE ch.dob IS NOT NULL AND c.id IN (SELECT c.id FROM {cases} "
-        f"AND {STATE_THEN} IN ({placeholders}) UNION SELECT case_id FROM "
-        f"{CaseStateChange._meta.db_table} WHERE to_state IN ({placeholders}) "
-        "AND at >= %s AND at < %s) GROUP BY ch.dob"
+        f"AND {STATE_THEN} IN ({placeholders}) UNION SELECT s.case_id FROM "
+        f"{CaseStateChange._meta.db_table} s JOIN {Case._meta.db_table} c2 ON c2.id = s.case_id "
+        f"WHERE s.to_state IN ({placeholders}) AND s.effective_on > %s "
+        "AND s.effective_on <= %s AND NOT (s.to_state = 'located' AND "
+        f"{route_at_sql('s.case_id', 's.effective_on')} IN ({_ELSEWHERE_SQL}))) GROUP BY ch.dob"
     )
     params = [
         *cases_params,
         *states,
         *states,
-        ops.adapt_datetimefield_value(end_of_day(start)),
-        ops.adapt_datetimefield_value(end_of_day(end)),
+        ops.adapt_datefield_value(start),
+        ops.adapt_datefield_value(end),
     ]
     total = 0
     with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
+from cmetrack.jobs.registry import register_schedule
 
 from .models import TermlyReport
 from .periods import census_day, term_containing
@@ -31,3 +32,11 @@ def termly_report_due(today: dt.date | None = None) -> str:
         notes=f"Issued automatically after the census day ({census:%d %B %Y}).",
     )
     return f"termly report: issued {report.title} (report {report.pk})"
+
+
+# --- Schedules (``CoreConfig.ready()`` loads this module: ``autodiscover_modules``) ---
+
+# Each day: has this term's census day passed with no report issued yet?
+register_schedule(
+    "termly-report", "cmetrack.reports.jobs.termly_report_due", daily_at=dt.time(7, 0)
+)

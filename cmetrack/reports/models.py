@@ -71,3 +71,32 @@ class ChecklistRating(models.Model):
 
     def __str__(self) -> str:
         return f"Point {self.point}: {self.rating} on {self.rated_on:%d %b %Y}"
+
+
+class DfeSubmission(models.Model):
+    """A DfE termly return as submitted: the file's bytes exactly as they were, who
+    submitted it and when. Never edited: submitting the term again is a new row, and any
+    earlier one can be downloaded again byte for byte (its SHA-256 is kept to show it)."""
+
+    season = models.CharField(max_length=6)
+    year = models.PositiveSmallIntegerField()
+    census = models.DateField("census day")
+    filename = models.CharField(max_length=100)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    notes = models.TextField(blank=True, max_length=4000)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by_label = models.CharField(max_length=254)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["year", "season", "-submitted_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"DfE return {self.season} {self.year} (submitted {self.submitted_at:%d %b %Y %H:%M})"
+        )

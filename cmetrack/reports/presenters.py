@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 
 from . import selectors as sel
 from .periods import Grain, Period, Season, parse_date, term, term_containing, trend_periods
@@ -40,6 +40,20 @@ class Table:
     note: str = ""
 
 
+def query_date(query: QueryDict, name: str, default: dt.date) -> dt.date:
+    """A date from the filters: the GOV.UK date input's three boxes (``<name>-day``,
+    ``-month``, ``-year``), or an ISO date in ``<name>`` (links and exports), or
+    ``default`` when neither is a real date."""
+    parts = [str(query.get(f"{name}-{p}") or "").strip() for p in ("day", "month", "year")]
+    if any(parts):
+        try:
+            day, month, year = (int(p) for p in parts)
+            return dt.date(year, month, day) if len(parts[2]) == 4 else default
+        except ValueError:
+            return default
+    return parse_date(query.get(name), default)
+
+
 @dataclass(frozen=True)
 class Filters:
     as_at: dt.date
@@ -49,11 +63,11 @@ class Filters:
     @classmethod
     def from_query(cls, query: QueryDict, today: dt.date | None = None) -> Filters:
         today = today or timezone.localdate()
-        as_at = min(parse_date(query.get("as_at"), today), today)
+        as_at = min(query_date(query, "as_at", today), today)
         season, year = term_containing(as_at)
         default = term(season, year)
-        start = parse_date(query.get("from"), default.start)
-        end = parse_date(query.get("to"), default.end)
+        start = query_date(query, "from", default.start)
+        end = query_date(query, "to", default.end)
         if end < start:
             start, end = end, start
         label = (
@@ -370,6 +384,9 @@ def termly_figures(
                 "how": f.how,
             }
             for f in sel.FIGURES.values()
+            # A report quotes only its own dates: a figure that is always as at today
+            # belongs in a report only when the report is as at today.
+            if f.kind != "today" or as_at >= today
         ],
         "breakdowns": [_table_json(breakdown_table(cme, d, filters)) for d in TERMLY_DIMENSIONS],
         "closed": _table_json(breakdown_table(sel.FIGURES["closed"], "outcome", filters)),

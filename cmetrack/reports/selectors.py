@@ -6,10 +6,13 @@ CME officers and managers see the counts and, on opening a figure, the cases beh
 through :func:`cmetrack.cases.selectors.cases_visible_to`; nobody else sees reports.
 
 "As at a date" is reconstructed from the append-only state history
-(:class:`cmetrack.cases.models.CaseStateChange`): the state of a case at the end of day D
-is the ``to_state`` of its latest change at or before the end of D (ties broken by id). One
-correlated subquery per query, answered from the index on the change's case. For the
-current day the case's own ``state`` column is the same thing, and is used.
+(:class:`cmetrack.cases.models.CaseStateChange`) by the day each change took effect
+(``effective_on``, not when it was keyed): the state of a case at the end of day D is the
+``to_state`` of its latest change effective on or before D (ties broken by id). The facts a
+breakdown uses (care, SEN, child in need or protection, vulnerable groups, the reason, new
+to the area or country) are read as at D from their dated rows, as now known (corrections
+replace the value they correct, for every day). For the current day the case's own
+columns are the same thing, and are used.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ from django.db.models.functions import (
     StrIndex,
     Substr,
     Trim,
-    TruncDate,
     Upper,
 )
 from django.utils import timezone
@@ -54,16 +56,23 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.cases.lifecycle import OPEN_STATES, CaseState, LocatedRoute, Outcome
 from cmetrack.cases.models import (
+    CME_REASON_CATEGORY,
     Case,
+    CaseFact,
     CaseStateChange,
     CmeCategory,
     CmeReason,
+    ProvisionEpisode,
     ReferralRoute,
     YesNoUnknown,
 )
 from cmetrack.cases.selectors import cases_visible_to
+from cmetrack.casework.models import ContactAttempt
+from cmetrack.casework.selectors import no_contact_days
+from cmetrack.detection.models import Alert, AlertRule, AlertState
 from cmetrack.people.choices import Ethnicity, SenProvision, Sex, VulnerableGroup
-from cmetrack.people.models import Child
+from cmetrack.people.models import Child, ChildFact, ChildVulnerability
+from cmetrack.referrals.models import Referral
 from cmetrack.rules import academic_year_start_for, national_curriculum_year
 from cmetrack.rules.reviews import next_dormant_review
 
@@ -110,33 +119,108 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(midnight)
 
 
-#: The state of case ``c`` at the end of the day, in the SQL of :func:`_cases_then_sql`.
-STATE_THEN = "COALESCE(n.from_state, c.state)"
+#: Located routes after which a located case is not missing education: the child is on
+#: a roll, home educated, or gone (the DfE's rule). A located case without a route yet
+#: still counts.
+LOCATED_ELSEWHERE = (
+    LocatedRoute.ON_ROLL.value,
+    LocatedRoute.HOME_EDUCATED.value,
+    LocatedRoute.MOVED_LA.value,
+    LocatedRoute.LEFT_COUNTRY.value,
+)
+_ELSEWHERE_SQL = ", ".join(f"'{r}'" for r in LOCATED_ELSEWHERE)
+#: The pseudo-state of a case located on a roll, home educated or gone: in no figure.
+LOCATED_ELSEWHERE_STATE = "located_elsewhere"
+#: The state of case ``c`` at the end of the day, in the SQL of :func:`_cases_then_sql`:
+#: the ``from_state`` of its first change effective after that day; with none, its current
+#: state; "" (the case's first change is after the day, yet it was referred by then: keyed
+#: late) is "received". A located case whose route is elsewhere counts as
+#: :data:`LOCATED_ELSEWHERE_STATE`. Only constants are put into the SQL.
+_RAW_STATE_THEN = (
+    "(CASE WHEN n.from_state IS NULL THEN c.state WHEN n.from_state = '' THEN 'received' "
+    "ELSE n.from_state END)"
+)
+#: The located route of case ``c`` at the end of the day, in the SQL of
+#: :func:`_cases_then_sql` (joins ``rf``, ``rt`` of :func:`route_then_join`): the route row
+#: in force then, as now known; "" before the first (located, route not yet known); for a
+#: case with no dated route row (located before routes were dated), its column.
+ROUTE_THEN = "(CASE WHEN rf.case_id IS NULL THEN c.located_route ELSE COALESCE(rt.value, '') END)"
+STATE_THEN = (
+    f"(CASE WHEN {_RAW_STATE_THEN} = 'located' AND {ROUTE_THEN} IN ({_ELSEWHERE_SQL}) "
+    f"THEN '{LOCATED_ELSEWHERE_STATE}' ELSE {_RAW_STATE_THEN} END)"
+)
+
+
+def route_at_sql(case_id: str, day: str) -> str:
+    """The located route of case ``case_id`` in force at the end of ``day`` (SQL column
+    expressions of the caller's own tables, no parameters): the latest route row not
+    superseded that took effect by then; with no route row at all, the case's column."""
+    facts = CaseFact._meta.db_table
+    return (
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {facts} r0 WHERE r0.case_id = {case_id} "  # noqa: S608
+        "AND r0.kind = 'located_route') THEN COALESCE((SELECT r1.value FROM "
+        f"{facts} r1 WHERE r1.case_id = {case_id} AND r1.kind = 'located_route' "
+        f"AND r1.superseded_at IS NULL AND r1.effective_on <= {day} "
+        "ORDER BY r1.effective_on DESC, r1.id DESC LIMIT 1), '') "
+        f"ELSE (SELECT r2.located_route FROM {Case._meta.db_table} r2 WHERE r2.id = {case_id}) END)"
+    )
+
+
+def route_then_join(as_at: dt.date) -> tuple[str, list[Any]]:
+    """The joins (onto cases ``c``) that make :data:`ROUTE_THEN` each case's located route
+    at the end of ``as_at``. Route rows are few (located cases only), so both are small."""
+    facts = CaseFact._meta.db_table
+    day = connection.ops.adapt_datefield_value(as_at)
+    sql = (
+        f" LEFT JOIN (SELECT DISTINCT case_id FROM {facts} WHERE kind = 'located_route') rf "  # noqa: S608
+        "ON rf.case_id = c.id LEFT JOIN (SELECT f.case_id, f.value FROM "
+        f"{facts} f WHERE f.kind = 'located_route' AND f.superseded_at IS NULL "
+        f"AND f.effective_on <= %s AND NOT EXISTS (SELECT 1 FROM {facts} g "
+        "WHERE g.case_id = f.case_id AND g.kind = 'located_route' AND g.superseded_at IS NULL "
+        "AND g.effective_on <= %s AND (g.effective_on > f.effective_on OR "
+        "(g.effective_on = f.effective_on AND g.id > f.id)))) rt ON rt.case_id = c.id"
+    )
+    return sql, [day, day]
+
+
+def in_states_q(states: Iterable[str]) -> Q:
+    """Cases whose current state is one of ``states`` (a located case only when its route
+    is not elsewhere): today's side of :data:`STATE_THEN`."""
+    states = set(states)
+    q = Q(state__in=sorted(states - {CaseState.LOCATED}))
+    if CaseState.LOCATED in states:
+        q |= Q(state=CaseState.LOCATED) & ~Q(located_route__in=LOCATED_ELSEWHERE)
+    return q
 
 
 def state_then_join(as_at: dt.date) -> tuple[str, list[Any]]:
     """The join (onto cases ``c``) that makes :data:`STATE_THEN` each case's state at the
-    end of ``as_at``: the ``from_state`` of its first change after that day, if any."""
-    params = [connection.ops.adapt_datetimefield_value(end_of_day(as_at))]
+    end of ``as_at``: the ``from_state`` of its first change effective after that day."""
+    params = [connection.ops.adapt_datefield_value(as_at)]
     changes = CaseStateChange._meta.db_table
     if connection.vendor == "postgresql":
-        # One probe of the (case, at, id) index per case the outer query keeps: far
-        # cheaper than numbering every change since when the date is months back.
+        # One probe of the (case, effective_on, id) index per case the outer query keeps:
+        # far cheaper than numbering every change since when the date is months back.
         return (
             f"LEFT JOIN LATERAL (SELECT s.from_state FROM {changes} s "  # noqa: S608
-            "WHERE s.case_id = c.id AND s.at >= %s ORDER BY s.at, s.id LIMIT 1) n ON TRUE",
+            "WHERE s.case_id = c.id AND s.effective_on > %s "
+            "ORDER BY s.effective_on, s.id LIMIT 1) n ON TRUE",
             params,
         )
     return (
         "LEFT JOIN (SELECT case_id, from_state, ROW_NUMBER() OVER "  # noqa: S608
-        f"(PARTITION BY case_id ORDER BY at, id) AS rn FROM {changes} WHERE at >= %s) n "
-        "ON n.case_id = c.id AND n.rn = 1",
+        f"(PARTITION BY case_id ORDER BY effective_on, id) AS rn FROM {changes} "
+        "WHERE effective_on > %s) n ON n.case_id = c.id AND n.rn = 1",
         params,
     )
 
 
 def _cases_then_sql(
-    as_at: dt.date, states: Iterable[str], *, join: str = ""
+    as_at: dt.date,
+    states: Iterable[str],
+    *,
+    join: str = "",
+    join_params: list[Any] | None = None,
 ) -> tuple[str, list[Any]]:
     """A FROM clause (cases ``c``) for the cases referred by ``as_at``, where
     :data:`STATE_THEN` is each case's state at the end of that day.
@@ -146,7 +230,7 @@ def _cases_then_sql(
     state (:func:`state_then_join`), so the cost falls the nearer D is to today. A case opened
     after D has "" there and counts in no state. Cases closed by D are left out when
     ``states`` has no "closed": closed is final, and ``closed_on`` is the day the closing
-    change was made. Only table names and placeholders are put into the SQL."""
+    change took effect. Only table names and placeholders are put into the SQL."""
     ops = connection.ops
     day = ops.adapt_datefield_value(as_at)
     params: list[Any] = [day]
@@ -154,9 +238,10 @@ def _cases_then_sql(
     if CaseState.CLOSED not in set(states):
         where += " AND (c.closed_on IS NULL OR c.closed_on > %s)"
         params.append(day)
-    state_join, join_params = state_then_join(as_at)
-    sql = f"{Case._meta.db_table} c {state_join}{join} WHERE {where}"
-    return sql, [*join_params, *params]
+    state_join, state_params = state_then_join(as_at)
+    route_join, route_params = route_then_join(as_at)
+    sql = f"{Case._meta.db_table} c {state_join}{route_join}{join} WHERE {where}"
+    return sql, [*state_params, *route_params, *(join_params or []), *params]
 
 
 def _case_ids_in_states_at(as_at: dt.date, states: Iterable[str]) -> RawSQL:
@@ -177,7 +262,7 @@ def cases_in_states_at(
     today = today or timezone.localdate()
     states = list(states)
     if as_at >= today:
-        return Case.objects.filter(state__in=states)
+        return Case.objects.filter(in_states_q(states))
     return Case.objects.filter(
         date_referred__lte=as_at, pk__in=_case_ids_in_states_at(as_at, states)
     )
@@ -224,9 +309,18 @@ def _not_in_education(p: Params) -> QuerySet[Case]:
     """Located as living in the area (the route recorded when located), and at the date
     still located, in needs assessment or awaiting provision."""
     states = {*NOT_IN_EDUCATION_STATES, CaseState.LOCATED}
-    return cases_in_states_at(p.as_at, states, today=p.today).filter(
-        located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION
-    )
+    living_here = LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value
+    qs = cases_in_states_at(p.as_at, states, today=p.today)
+    if p.as_at >= p.today:
+        return qs.filter(located_route=living_here)
+    return qs.filter(pk__in=_case_ids_with_route_at(p.as_at, living_here))
+
+
+def _case_ids_with_route_at(as_at: dt.date, route: str) -> RawSQL:
+    """The cases whose located route at the end of ``as_at`` was ``route`` (as now known)."""
+    join, params = route_then_join(as_at)
+    sql = f"SELECT c.id FROM {Case._meta.db_table} c{join} WHERE {ROUTE_THEN} = %s"  # noqa: S608
+    return RawSQL(sql, [*params, route])  # noqa: S611 (placeholders only)
 
 
 def _opened_q(p: Params) -> Q:
@@ -250,8 +344,6 @@ def _no_contact_q(p: Params) -> Q:
     there is none, ``CMETRACK_NO_CONTACT_DAYS`` or more days ago), written as an anti-join
     on the (case, date) index instead of a grouped MAX so that breakdowns stay one pass:
     referred by the cut-off, and no attempt after it."""
-    from cmetrack.casework.models import ContactAttempt
-    from cmetrack.casework.selectors import no_contact_days
 
     cutoff = p.today - dt.timedelta(days=no_contact_days())
     attempts = ContactAttempt.objects.filter(case_id=OuterRef("pk"))
@@ -315,10 +407,13 @@ FIGURES: dict[str, Figure] = {
             title="Children missing education",
             how=(
                 "Children with a case open at the end of the day, not yet in provision: "
-                "received, SLO investigation, tracking, located, needs assessment, awaiting "
-                "provision or dormant. The state on a past date is the state after the "
-                "case's last recorded state change on or before that day. A child counts "
-                "once even with two open cases."
+                "received, SLO investigation, tracking, located living in the area (or "
+                "with no route yet), needs assessment, awaiting provision or dormant. A "
+                "child located on a roll, home educated or gone is not missing education. "
+                "The state on a past date is the state after the case's last change that "
+                "took effect on or before that day, as now known (a change keyed late "
+                "counts from the day it took effect). A child counts once even with two "
+                "open cases."
             ),
             kind="as_at",
             unit="children",
@@ -607,7 +702,7 @@ def figure_date(figure: Figure, p: Params) -> dt.date:
 PAST_COLUMNS = {
     "state": "",
     "route": "c.route",
-    "located_route": "c.located_route",
+    "located_route": ROUTE_THEN,
     "outcome": "c.outcome",
     "category": "c.cme_category",
     "reason": "c.cme_reason",
@@ -622,6 +717,91 @@ PAST_COLUMNS = {
 }
 
 
+# --- facts as at a date ------------------------------------------------------------------
+
+#: The dated child facts (``people.ChildFact``): dimension → (kind, the child's column,
+#: the value before the first dated row, whether a boolean).
+CHILD_FACT_COLUMNS: dict[str, tuple[str, str, str, bool]] = {
+    "sen": ("sen", "sen_provision", "N", False),
+    "in_care": ("in_care", "in_care", "0", True),
+    "cin": ("cin", "child_in_need", "0", True),
+    "cp": ("cp", "child_protection_plan", "0", True),
+}
+#: The dated case facts (``cases.CaseFact``): dimension → (kind, the case's column, the
+#: value before the first dated row).
+CASE_FACT_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "reason": ("reason", "cme_reason", ""),
+    "new_to_area": ("new_to_area", "new_to_area", "unknown"),
+    "new_to_country": ("new_to_country", "new_to_country", "unknown"),
+}
+
+
+def _fact_sql(
+    table: str, owner: str, owner_id: str, kind: str, current: str, default: str, as_at: dt.date
+) -> tuple[str, list[Any]]:
+    """The value of fact ``kind`` as at the end of ``as_at``, as now known: the latest row
+    not superseded that took effect by then; before the first, ``default``; for a record
+    with no dated row of this kind (kept before dates were), its column ``current``. Only
+    table and column names from this module are put into the SQL."""
+    sql = (
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {table} f0 WHERE f0.{owner} = {owner_id} "  # noqa: S608
+        f"AND f0.kind = %s) THEN COALESCE((SELECT f.value FROM {table} f "
+        f"WHERE f.{owner} = {owner_id} AND f.kind = %s AND f.superseded_at IS NULL "
+        "AND f.effective_on <= %s ORDER BY f.effective_on DESC, f.id DESC LIMIT 1), %s) "
+        f"ELSE {current} END)"
+    )
+    return sql, [kind, kind, connection.ops.adapt_datefield_value(as_at), default]
+
+
+def fact_column(dimension: str, as_at: dt.date) -> tuple[str, list[Any]]:
+    """The SQL (over cases ``c`` and children ``ch``) of a dated fact's value as at
+    ``as_at``; booleans come back as "True" or "False", as the breakdown's keys."""
+    if dimension in CHILD_FACT_COLUMNS:
+        kind, column, default, boolean = CHILD_FACT_COLUMNS[dimension]
+        current = f"(CASE WHEN ch.{column} THEN '1' ELSE '0' END)" if boolean else f"ch.{column}"
+        sql, params = _fact_sql(
+            ChildFact._meta.db_table, "child_id", "ch.id", kind, current, default, as_at
+        )
+        if boolean:
+            sql = f"(CASE WHEN {sql} = '1' THEN 'True' ELSE 'False' END)"
+        return sql, params
+    if dimension == "category":
+        reason, params = fact_column("reason", as_at)
+        whens = " ".join(f"WHEN '{r}' THEN '{c}'" for r, c in sorted(CME_REASON_CATEGORY.items()))
+        return f"(CASE {reason} {whens} ELSE '' END)", params
+    kind, column, default = CASE_FACT_COLUMNS[dimension]
+    return _fact_sql(
+        CaseFact._meta.db_table, "case_id", "c.id", kind, f"c.{column}", default, as_at
+    )
+
+
+def vulnerable_groups_sql(as_at: dt.date) -> tuple[str, list[Any]]:
+    """A table (``child_id``, ``grp``) of the vulnerable groups each child was in at the
+    end of ``as_at``, as now known: the latest dated row of each group says in ("1") or
+    out ("0"); a child with no dated rows (kept before dates were) has its current
+    groups."""
+    facts = ChildFact._meta.db_table
+    vulnerabilities = ChildVulnerability._meta.db_table
+    day = connection.ops.adapt_datefield_value(as_at)
+    sql = (
+        f"(SELECT f.child_id, f.{connection.ops.quote_name('key')} AS grp FROM {facts} f "  # noqa: S608
+        "WHERE f.kind = 'vulnerable' AND f.superseded_at IS NULL AND f.effective_on <= %s "
+        f"AND f.value = '1' AND NOT EXISTS (SELECT 1 FROM {facts} g WHERE "
+        f"g.child_id = f.child_id AND g.kind = 'vulnerable' AND "
+        f"g.{connection.ops.quote_name('key')} = f.{connection.ops.quote_name('key')} "
+        "AND g.superseded_at IS NULL AND g.effective_on <= %s AND "
+        "(g.effective_on > f.effective_on OR (g.effective_on = f.effective_on AND g.id > f.id))) "
+        f"UNION ALL SELECT v.child_id, v.{connection.ops.quote_name('group')} AS grp "
+        f"FROM {vulnerabilities} v WHERE NOT EXISTS (SELECT 1 FROM {facts} h "
+        "WHERE h.child_id = v.child_id AND h.kind = 'vulnerable'))"
+    )
+    return sql, [day, day]
+
+
+#: Breakdowns on a past date read from dated facts, not the record's current columns.
+FACT_DIMENSIONS = frozenset({*CHILD_FACT_COLUMNS, *CASE_FACT_COLUMNS, "category"})
+
+
 def grouped_in_states_at(
     as_at: dt.date,
     states: Iterable[str],
@@ -630,19 +810,21 @@ def grouped_in_states_at(
     column_params: list[Any] | None = None,
     unit: str = "children",
     living_here_only: bool = False,
+    join: str = "",
+    join_params: list[Any] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Cases (``c``, with the child as ``ch``) in ``states`` at the end of ``as_at``,
     counted by ``columns``: one grouped SQL pass. Dates of birth come back as dates on
     every database. Only table names, the callers' own column expressions and
     placeholders are put into the SQL."""
     states = sorted(states)
-    join = f" JOIN {Child._meta.db_table} ch ON ch.id = c.child_id"
-    cases, params = _cases_then_sql(as_at, states, join=join)
+    join = f" JOIN {Child._meta.db_table} ch ON ch.id = c.child_id{join}"
+    cases, params = _cases_then_sql(as_at, states, join=join, join_params=join_params)
     placeholders = ", ".join(["%s"] * len(states))
     where = f" AND {STATE_THEN} IN ({placeholders})"
     params += states
     if living_here_only:
-        where += " AND c.located_route = %s"
+        where += f" AND {ROUTE_THEN} = %s"
         params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
     count = "COUNT(DISTINCT c.child_id)" if unit == "children" else "COUNT(*)"
     positions = ", ".join(str(i + 1) for i in range(len(columns)))
@@ -665,17 +847,51 @@ def grouped_in_states_at(
 
 
 def _figure_grouped_at(figure: Figure, as_at: dt.date, dimension: str) -> list[tuple[Any, int]]:
-    """A figure on a past date grouped by one column, in the same single pass as its total."""
+    """A figure on a past date grouped by one column, in the same single pass as its total.
+    The dated facts are read as they were on that date (:func:`fact_column`)."""
+    params: list[Any] = []
+    join, join_params = "", list[Any]()
+    if dimension in FACT_DIMENSIONS:
+        column, params = fact_column(dimension, as_at)
+    elif dimension == "vulnerable":
+        table, join_params = vulnerable_groups_sql(as_at)
+        join = f" LEFT JOIN {table} vg ON vg.child_id = c.child_id"
+        column = "COALESCE(vg.grp, '')"
+    else:
+        column = PAST_COLUMNS[dimension] or STATE_THEN
     rows = grouped_in_states_at(
         as_at,
         figure.states,
-        [PAST_COLUMNS[dimension] or STATE_THEN],
+        [column],
+        column_params=params,
         unit=figure.unit,
         living_here_only=figure.living_here_only,
+        join=join,
+        join_params=join_params,
     )
-    if dimension == "in_care":
-        return [(bool(v), int(n)) for v, n in rows]
     return [(v, int(n)) for v, n in rows]
+
+
+def _case_ids_where_fact(dimension: str, as_at: dt.date, key: str) -> RawSQL:
+    """The cases whose child (or case) had ``key`` as the value of a dated fact (or, for
+    "vulnerable", was in group ``key``; "" for none) at the end of ``as_at``."""
+    cases, child = Case._meta.db_table, Child._meta.db_table
+    if dimension == "vulnerable":
+        table, params = vulnerable_groups_sql(as_at)
+        if key == "":
+            sql = (
+                f"SELECT c.id FROM {cases} c WHERE NOT EXISTS (SELECT 1 FROM {table} vg "  # noqa: S608
+                "WHERE vg.child_id = c.child_id)"
+            )
+            return RawSQL(sql, params)  # noqa: S611 (placeholders only)
+        sql = f"SELECT c.id FROM {cases} c JOIN {table} vg ON vg.child_id = c.child_id WHERE vg.grp = %s"  # noqa: S608, E501
+        return RawSQL(sql, [*params, key])  # noqa: S611 (placeholders only)
+    column, params = fact_column(dimension, as_at)
+    sql = (
+        f"SELECT c.id FROM {cases} c JOIN {child} ch ON ch.id = c.child_id "  # noqa: S608
+        f"WHERE {column} = %s"
+    )
+    return RawSQL(sql, [*params, key])  # noqa: S611 (placeholders only)
 
 
 def as_at_totals(p: Params) -> dict[str, int]:
@@ -687,7 +903,7 @@ def as_at_totals(p: Params) -> dict[str, int]:
             f.key: Count(
                 "child_id" if f.unit == "children" else "pk",
                 distinct=True,
-                filter=Q(state__in=sorted(f.states))
+                filter=in_states_q(f.states)
                 & (
                     Q(located_route=LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION)
                     if f.living_here_only
@@ -706,7 +922,7 @@ def as_at_totals(p: Params) -> dict[str, int]:
         cond = f"{STATE_THEN} IN ({placeholders})"
         col_params += sorted(f.states)
         if f.living_here_only:
-            cond += " AND c.located_route = %s"
+            cond += f" AND {ROUTE_THEN} = %s"
             col_params.append(LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION.value)
         what = "c.child_id" if f.unit == "children" else "c.id"
         cols.append(f"COUNT(DISTINCT CASE WHEN {cond} THEN {what} END)")
@@ -834,11 +1050,10 @@ def _with_last_review(qs: QuerySet[Case], on: dt.date) -> QuerySet[Case]:
     installed), or else the day the case last went dormant."""
     went_dormant = (
         CaseStateChange.objects.filter(
-            case_id=OuterRef("pk"), to_state=CaseState.DORMANT, at__lt=end_of_day(on)
+            case_id=OuterRef("pk"), to_state=CaseState.DORMANT, effective_on__lte=on
         )
-        .order_by("-at", "-id")
-        .annotate(day=TruncDate("at"))
-        .values("day")[:1]
+        .order_by("-effective_on", "-id")
+        .values("effective_on")[:1]
     )
     qs = qs.annotate(dormant_on=Subquery(went_dormant, output_field=DateField()))
     try:
@@ -886,7 +1101,11 @@ def breakdown(figure: Figure, dimension_key: str, p: Params) -> list[Bucket]:
     on = figure_date(figure, p)
     if dimension_key == "review":
         return _review_buckets(qs, on)
-    if dimension_key in PAST_COLUMNS and figure.states and _past_as_at(figure, p):
+    if (
+        (dimension_key in PAST_COLUMNS or dimension_key == "vulnerable")
+        and figure.states
+        and _past_as_at(figure, p)
+    ):
         rows: Iterable[tuple[Any, int]] = _figure_grouped_at(figure, p.as_at, dimension_key)
     else:
         rows = qs.values_list(dim.field).annotate(n=_count_expr(figure.unit)).order_by()
@@ -921,10 +1140,14 @@ def figure_cases(
     if dimension == "review":
         on = figure_date(figure, p)
         return _with_last_review(qs, on).filter(_review_q(key, on))
+    if (dimension in FACT_DIMENSIONS or dimension == "vulnerable") and _past_as_at(figure, p):
+        return qs.filter(pk__in=_case_ids_where_fact(dimension, p.as_at, key))
     if dimension == "in_care":
         return qs.filter(child__in_care=(key == "True"))
     if dimension == "state" and _past_as_at(figure, p):
         return qs.filter(pk__in=_case_ids_in_states_at(p.as_at, [key]))
+    if dimension == "located_route" and _past_as_at(figure, p):
+        return qs.filter(pk__in=_case_ids_with_route_at(p.as_at, key))
     if dimension == "vulnerable" and key == "":
         return qs.filter(child__vulnerabilities__isnull=True)
     if key == "" and dimension in ("located_route", "outcome", "ethnicity"):
@@ -985,27 +1208,31 @@ def _span_counts(ends: list[dt.date], *, by_state: bool) -> list[tuple[Any, ...]
     states = sorted(CME_STATES)
     cols, params = [], []
     for i, end in enumerate(ends):
+        # A span covers the end of day E when it took effect by E and its next change
+        # took effect after E (spans of changes superseded the same day cover nothing).
         cols.append(
-            "SUM(CASE WHEN s.start_at < %s AND (s.end_at IS NULL OR s.end_at >= %s) "
+            "SUM(CASE WHEN s.start_on <= %s AND (s.end_on IS NULL OR s.end_on > %s) "
             f"AND c.date_referred <= %s THEN 1 ELSE 0 END) AS p{i}"
         )
-        cut = ops.adapt_datetimefield_value(end_of_day(end))
-        params += [cut, cut, ops.adapt_datefield_value(end)]
+        day = ops.adapt_datefield_value(end)
+        params += [day, day, day]
     placeholders = ", ".join(["%s"] * len(states))
     head = "s.to_state, " if by_state else ""
     tail = " GROUP BY s.to_state" if by_state else ""
-    # Only table names and placeholders are interpolated.
+    # Only table names, constants and placeholders are interpolated.
     sql = (
-        "WITH s AS (SELECT case_id, to_state, at AS start_at, "  # noqa: S608
-        "LEAD(at) OVER (PARTITION BY case_id ORDER BY at, id) AS end_at "
+        "WITH s AS (SELECT case_id, to_state, effective_on AS start_on, "  # noqa: S608
+        "LEAD(effective_on) OVER (PARTITION BY case_id ORDER BY effective_on, id) AS end_on "
         f"FROM {CaseStateChange._meta.db_table}) "
         f"SELECT {head}{', '.join(cols)} FROM s "
         f"JOIN {Case._meta.db_table} c ON c.id = s.case_id "
-        f"WHERE s.to_state IN ({placeholders}) AND s.start_at < %s{tail}"
+        f"WHERE s.to_state IN ({placeholders}) AND s.start_on <= %s "
+        f"AND NOT (s.to_state = 'located' AND {route_at_sql('c.id', 's.start_on')} "
+        f"IN ({_ELSEWHERE_SQL})){tail}"
     )
-    last_cut = ops.adapt_datetimefield_value(end_of_day(max(ends)))
+    last_day = ops.adapt_datefield_value(max(ends))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *states, last_cut])
+        cursor.execute(sql, [*params, *states, last_day])
         return [tuple(r) for r in cursor.fetchall()]
 
 
@@ -1069,15 +1296,34 @@ PACE_MEASURES: dict[str, PaceMeasure] = {
 }
 
 
-def pace_cases(measure: PaceMeasure, period: Period) -> QuerySet[Case]:
-    """Cases of ``measure`` in ``period`` with both dates, annotated ``days`` (a duration)."""
-    return Case.objects.filter(
-        **{
-            f"{measure.end}__range": (period.start, period.end),
-            f"{measure.start}__isnull": False,
-        }
+def _pace_date(field: str) -> Any:
+    """A pace date of a case: the date moved into provision is the case's first provision
+    episode's start (kept when a placement fails), else the case's own date."""
+    if field != "date_moved_into_provision":
+        return F(field)
+    first = (
+        ProvisionEpisode.objects.filter(case_id=OuterRef("pk"))
+        .order_by("started_on", "id")
+        .values("started_on")[:1]
+    )
+    return Coalesce(Subquery(first, output_field=DateField()), F(field))
+
+
+def pace_annotate(qs: QuerySet[Case], measure: PaceMeasure) -> QuerySet[Case]:
+    """``qs`` annotated ``pace_start``, ``pace_end`` and ``days`` (a duration)."""
+    return qs.annotate(
+        pace_start=_pace_date(measure.start), pace_end=_pace_date(measure.end)
     ).annotate(
-        days=ExpressionWrapper(F(measure.end) - F(measure.start), output_field=DurationField())
+        days=ExpressionWrapper(F("pace_end") - F("pace_start"), output_field=DurationField())
+    )
+
+
+def pace_cases(measure: PaceMeasure, period: Period) -> QuerySet[Case]:
+    """Cases of ``measure`` in ``period`` with both dates, annotated ``days`` (a duration).
+    A case's move into provision is its first (a later failed placement changes nothing)."""
+    # (Keyword arguments by name: the django-stubs plugin does not see annotations.)
+    return pace_annotate(Case.objects.all(), measure).filter(
+        **{"pace_end__range": (period.start, period.end), "pace_start__isnull": False}
     )
 
 
@@ -1104,7 +1350,6 @@ def pace_over(measure: PaceMeasure, period: Period, threshold: int) -> QuerySet[
 
 
 def referrals_by_route(period: Period) -> list[Bucket]:
-    from cmetrack.referrals.models import Referral
 
     lo, hi = end_of_day(period.start - dt.timedelta(days=1)), end_of_day(period.end)
     rows = (
@@ -1122,7 +1367,6 @@ def leavers_without_destination(as_at: dt.date) -> dict[str, int]:
     """Children who left a roll with no known destination (detection alerts) found by
     ``as_at``, and how many are still not found (no case yet, or the case's child not yet
     located). Empty counts when detection has not run."""
-    from cmetrack.detection.models import Alert, AlertRule, AlertState
 
     qs = Alert.objects.filter(rule=AlertRule.LEAVER_NO_DESTINATION, detected_on__lte=as_at)
     not_found = Q(case__isnull=True) | Q(case__state__in=list(NOT_FOUND_STATES))

@@ -1,9 +1,11 @@
-"""Writes of the reports app: issuing a termly report, rating a checklist point, and the
-audit row of every export. Each validates, writes and audits in one transaction."""
+"""Writes of the reports app: issuing a termly report, submitting the DfE return (kept
+byte for byte), rating a checklist point, and the audit row of every export. Each
+validates, writes and audits in one transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,12 +18,14 @@ from django.utils import timezone
 
 from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record
-from cmetrack.core.exports import csv_response, csv_safe
-from cmetrack.core.pdf import render_pdf
+from cmetrack.kit.exports import csv_response, csv_safe
+from cmetrack.kit.pdf import render_pdf
 
+from . import dfe
 from .checklist import POINT_NUMBERS
-from .models import ChecklistRating, Rating, TermlyReport
-from .periods import Season, term
+from .models import ChecklistRating, DfeSubmission, Rating, TermlyReport
+from .periods import Season, census_day, term
+from .presenters import termly_figures
 
 
 def _label(actor: Actor) -> str:
@@ -29,6 +33,17 @@ def _label(actor: Actor) -> str:
 
 
 # --- exports ---------------------------------------------------------------------------
+
+
+#: Characters Excel refuses in a sheet name.
+_SHEET_FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
+
+
+def sheet_name(title: str) -> str:
+    """A sheet name Excel accepts: none of ``[ ] : * ? / \\``, no apostrophe at either
+    end, at most 31 characters, never empty ("Cases behind: CME" → "Cases behind  CME")."""
+    name = title.translate(_SHEET_FORBIDDEN).strip().strip("'").strip()
+    return name[:31].rstrip() or "Sheet1"
 
 
 def _xlsx_bytes(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -39,7 +54,7 @@ def _xlsx_bytes(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet(title[:31] or "Sheet1")
+    sheet = book.add_worksheet(sheet_name(title))
     bold = book.add_format({"bold": True})
     for col, h in enumerate(header):
         sheet.write_string(0, col, csv_safe(h), bold)
@@ -98,7 +113,6 @@ def termly_report_issue(
     as_at: dt.date | None = None,
 ) -> TermlyReport:
     """Compute the term's figures, render them as HTML and PDF and keep all three."""
-    from .presenters import termly_figures
 
     try:
         s = Season(season)
@@ -149,6 +163,73 @@ def termly_report_issue(
         changes={"after": {"season": s.value, "year": year, "as_at": as_at.isoformat()}},
     )
     return report
+
+
+# --- the DfE return, kept as submitted -------------------------------------------------------
+
+
+@transaction.atomic
+def dfe_return_submit(
+    *,
+    actor: Actor,
+    season: Season | str,
+    year: int,
+    notes: str = "",
+    today: dt.date | None = None,
+) -> DfeSubmission:
+    """Build the term's DfE return and keep its CSV file exactly as submitted, with who
+    and when (and a ``create`` audit row). Refused before census day: the return counts
+    census day. An earlier submission is never changed; this is a new one."""
+    try:
+        s = Season(season)
+    except ValueError as exc:
+        raise ValidationError({"season": "Choose autumn, spring or summer."}) from exc
+    if not 2022 <= year <= 2100:
+        raise ValidationError({"year": "Enter a year from 2022, like 2026."})
+    today = today or timezone.localdate()
+    census = census_day(s, year)
+    if census > today:
+        raise ValidationError(
+            {"year": f"The census day ({census.isoformat()}) has not come yet: submit after it."}
+        )
+    ret = dfe.dfe_return(s, year, today=today)
+    content = ret.csv_bytes()
+    submission = DfeSubmission(
+        season=s.value,
+        year=year,
+        census=census,
+        filename=f"dfe-return-{s.value}-{year}.csv",
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        rows=len(ret.csv_rows()),
+        notes=notes.strip(),
+        submitted_by=actor.user,
+        submitted_by_label=_label(actor),
+    )
+    submission.full_clean()
+    submission.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=submission,
+        summary=f"Submitted the DfE return, {s.value} {year} ({submission.rows} rows)",
+        changes={"after": {"season": s.value, "year": year, "sha256": submission.sha256}},
+    )
+    return submission
+
+
+def dfe_submission_download(*, actor: Actor, submission: DfeSubmission) -> HttpResponse:
+    """The submitted file again, byte for byte, with its ``export`` audit row."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        obj=submission,
+        summary=f"Downloaded the DfE return as submitted, {submission.season} {submission.year}",
+    )
+    response = HttpResponse(bytes(submission.content), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{submission.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the self-evaluation checklist ------------------------------------------------------

@@ -3,7 +3,8 @@
 The database returns the distribution (days → number of cases) with one grouped query;
 these functions turn it into the figures. Definitions:
 
-- mean: total days ÷ cases, rounded to one decimal place;
+- mean: total days ÷ cases, rounded to one decimal place, halves up (10.25 → 10.3, as a
+  spreadsheet does; worked in exact decimals, never binary floats);
 - median: the middle value of the sorted days; with an even number of cases, the mean of
   the two middle values (so it can end in .5);
 - mode: every value that occurs most often, smallest first. A distribution where several
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class PaceStats:
         return self.maximum - self.minimum
 
 
+def round_half_up(value: Decimal, places: int = 1) -> float:
+    """``value`` to ``places`` decimal places, a half rounded away from zero (10.25 →
+    10.3), as a float for display. Python's ``round`` rounds halves to even (10.2)."""
+    return float(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
 def _nth(distribution: list[tuple[int, int]], index: int) -> int:
     """The value at 0-based position ``index`` of the expanded sorted list."""
     seen = 0
@@ -56,7 +64,7 @@ def pace_stats(histogram: Mapping[int, int]) -> PaceStats:
     total = sum(n for _, n in dist)
     if total == 0:
         return PaceStats()
-    mean = round(sum(d * n for d, n in dist) / total, 1)
+    mean = round_half_up(Decimal(sum(d * n for d, n in dist)) / Decimal(total))
     if total % 2:
         median = float(_nth(dist, total // 2))
     else:

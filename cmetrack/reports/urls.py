@@ -11,7 +11,13 @@ urlpatterns = [
     path("pace/", views.pace, name="pace"),
     path("pace/<slug:measure>/over/", views.pace_over, name="pace-over"),
     path("dfe-return/", views.dfe_return, name="dfe-return"),
+    path(
+        "dfe-return/submitted/<int:submission_id>.csv",
+        views.dfe_submission,
+        name="dfe-submission",
+    ),
     path("termly/", views.termly_history, name="termly-history"),
+    path("termly/issuing/<str:token>/", views.termly_issuing, name="termly-issuing"),
     path("termly/<int:report_id>/", views.termly_detail, name="termly-detail"),
     path("termly/<int:report_id>/pdf/", views.termly_pdf, name="termly-pdf"),
     path("checklist/", views.checklist, name="checklist"),

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +22,13 @@ from django.views.decorators.http import require_http_methods
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.services import Actor
-from cmetrack.core.jinja import govuk_date
+from cmetrack.kit.dates import govuk_date
 
-from . import dfe, services
+from . import dfe, issuing, services
 from . import presenters as pr
 from . import selectors as sel
 from .checklist import POINTS, evidence_for
-from .models import ChecklistRating, Rating, TermlyReport
+from .models import ChecklistRating, DfeSubmission, Rating, TermlyReport
 from .periods import Grain, Season, term_containing
 
 PAGE_SIZE = 50
@@ -195,18 +195,12 @@ def pace_over(request: HttpRequest, measure: str) -> HttpResponse:
     ctx["count"] = sel.count_cases(qs.order_by())
     user = _user(request)
     if sel.may_see_cases(user):
-        visible = (
-            sel.scoped_cases(user, qs.order_by()).annotate(days=pr_days(m)).order_by("-days", "pk")
+        visible = sel.pace_annotate(sel.scoped_cases(user, qs.order_by()), m).order_by(
+            "-days", "pk"
         )
         ctx["page"] = Paginator(visible, PAGE_SIZE).get_page(request.GET.get("page"))
         ctx["page_base"] = request.path + "?" + _without_page(request)
     return render(request, "reports/pace_over.jinja", ctx)
-
-
-def pr_days(m: sel.PaceMeasure) -> Any:
-    from django.db.models import DurationField, ExpressionWrapper, F
-
-    return ExpressionWrapper(F(m.end) - F(m.start), output_field=DurationField())
 
 
 # --- exports ---------------------------------------------------------------------------
@@ -287,11 +281,54 @@ def _dfe_term(request: HttpRequest) -> tuple[Season, int]:
 
 
 @reports_view
+@require_http_methods(["GET", "POST"])
 def dfe_return(request: HttpRequest) -> HttpResponse:
+    """The return for a term; managers (and senior managers) submit it, which keeps the
+    file as submitted. Every submission of the term is listed and downloads again."""
     season, year = _dfe_term(request)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not sel.may_manage_reports(_user(request)):
+            raise PermissionDenied("Only managers and senior managers submit the DfE return.")
+        try:
+            submitted = services.dfe_return_submit(
+                actor=Actor.from_request(request),
+                season=request.POST.get("season", ""),
+                year=int(request.POST.get("year", "0") or 0),
+                notes=request.POST.get("notes", ""),
+            )
+        except (ValidationError, ValueError) as exc:
+            if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+                errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+            else:
+                errors = {"year": "Enter the year as a number, like 2026."}
+        else:
+            return HttpResponseRedirect(
+                reverse("reports:dfe-return")
+                + f"?season={submitted.season}&year={submitted.year}#submissions"
+            )
     ret = dfe.dfe_return(season, year)
-    ctx = _base(request, ret=ret, seasons=[s.value for s in Season], season=season, year=year)
-    return render(request, "reports/dfe.jinja", ctx)
+    submissions = DfeSubmission.objects.filter(season=season.value, year=year).defer("content")
+    ctx = _base(
+        request,
+        ret=ret,
+        seasons=[s.value for s in Season],
+        season=season,
+        year=year,
+        submissions=submissions,
+        errors=errors,
+        may_submit=sel.may_manage_reports(_user(request)),
+    )
+    return render(request, "reports/dfe.jinja", ctx, status=400 if errors else 200)
+
+
+@reports_view
+def dfe_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """A submitted return's file, byte for byte as submitted."""
+    submission = get_object_or_404(DfeSubmission, pk=submission_id)
+    return services.dfe_submission_download(
+        actor=Actor.from_request(request), submission=submission
+    )
 
 
 # --- termly reports --------------------------------------------------------------------
@@ -312,18 +349,14 @@ def termly_history(request: HttpRequest) -> HttpResponse:
             year_n = int(values["year"])
         except ValueError:
             errors["year"] = "Enter the year as a number, like 2026"
+        if not errors and values["season"] not in {s.value for s in Season}:
+            errors["season"] = "Choose autumn, spring or summer."
         if not errors:
-            try:
-                report = services.termly_report_issue(
-                    actor=Actor.from_request(request),
-                    season=values["season"],
-                    year=year_n,
-                    notes=values["notes"],
-                )
-            except ValidationError as exc:
-                errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
-            else:
-                return HttpResponseRedirect(reverse("reports:termly-detail", args=[report.pk]))
+            # Issued in the background (reports/issuing.py): the page follows its progress.
+            token = issuing.issue_request(
+                user=user, season=values["season"], year=year_n, notes=values["notes"]
+            )
+            return HttpResponseRedirect(reverse("reports:termly-issuing", args=[token]))
     reports = TermlyReport.objects.defer("html", "pdf", "figures").select_related("issued_by")
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     ctx = _base(
@@ -334,6 +367,19 @@ def termly_history(request: HttpRequest) -> HttpResponse:
         seasons=[s.value for s in Season],
     )
     return render(request, "reports/termly_history.jinja", ctx, status=400 if errors else 200)
+
+
+@reports_view
+def termly_issuing(request: HttpRequest, token: str) -> HttpResponse:
+    """The progress of a termly report being issued; the report itself once it is."""
+    status = issuing.issue_status(token, _user(request))
+    if status is None:
+        raise Http404("No such report being issued")
+    if request.GET.get("format") == "json":
+        return JsonResponse(status)
+    if status["href"]:
+        return HttpResponseRedirect(status["href"])
+    return render(request, "reports/termly_issuing.jinja", _base(request, status=status))
 
 
 @reports_view

@@ -18,6 +18,7 @@ from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import Case
 from cmetrack.cases.tests.factories import CaseFactory
+from cmetrack.jobs.testing import run_queued
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.reports import dfe
 from cmetrack.reports import selectors as sel
@@ -135,8 +136,22 @@ def test_dfe_return_autumn(world: World) -> None:
     rows = ret.csv_rows()
     assert rows[0][:4] == ("cme_census", "202627", "Autumn term", "Local authority")
     assert rows[0][6:] == ("Total", "Total", 3)
-    assert rows[-1][0] == "cme_full_year"
-    assert rows[-1][-1] == 2
+    full_year = [r for r in rows if r[0] == "cme_full_year"]
+    # The full-year item is the previous academic year's (2025/26).
+    assert len(full_year) == 1
+    assert full_year[0][:4] == ("cme_full_year", "202526", "Academic year", "Local authority")
+    assert full_year[0][6:] == ("Total", "Total", 2)
+    # SEN status and child in need / protection, for CME and EHE (B has an EHC plan).
+    assert ret.cme["SEN status"] == {"EHC plan": 1, "SEN support": 0, "No SEN": 2}
+    assert ret.cme["Child in need or child protection plan"] == {
+        "Child protection plan": 0,
+        "Child in need": 0,
+        "Neither": 3,
+    }
+    assert ret.ehe["SEN status"]["No SEN"] == 1
+    assert ret.ehe["Primary reason for EHE"]["Not known"] == 1
+    ehe_year = {r[7]: r[8] for r in rows if r[0] == "ehe_full_year"}
+    assert ehe_year["Home educated at any time"] == 0  # F went on the list in 2026/27
 
 
 def test_dfe_validation_report_lists_records_that_cannot_be_counted(world: World) -> None:
@@ -254,9 +269,27 @@ def test_termly_pages(client: Client, make_user: Any, world: World) -> None:
     )
     client.force_login(make_user(Role.AUDITOR))
     response = client.post(reverse("reports:termly-history"), {"season": "autumn", "year": "2026"})
+    # Issued in the background: the page follows the progress, then opens the report.
     assert response.status_code == 302
+    issuing = response["Location"]
+    assert issuing.startswith("/reports/termly/issuing/")
+    waiting = client.get(issuing)
+    assert "Waiting for the background worker" in waiting.content.decode()
+    assert client.get(issuing, {"format": "json"}).json()["finished"] is False
+    assert not TermlyReport.objects.exists()
+    run_queued()
     report = TermlyReport.objects.get()
-    assert client.get(response["Location"]).status_code == 200
+    progress = client.get(issuing, {"format": "json"}).json()
+    assert (progress["finished"], progress["percent"]) == (True, 100)
+    assert progress["href"] == reverse("reports:termly-detail", args=[report.pk])
+    opened = client.get(issuing)
+    assert opened["Location"] == progress["href"]
+    assert client.get(opened["Location"]).status_code == 200
+    # Only the person who asked follows it.
+    client.force_login(make_user(Role.AUDITOR))
+    assert client.get(issuing).status_code == 404
+    assert report.issued_by is not None
+    client.force_login(report.issued_by)
     pdf = client.get(reverse("reports:termly-pdf", args=[report.pk]))
     assert pdf.content[:5] == b"%PDF-"
     bad = client.post(reverse("reports:termly-history"), {"season": "autumn", "year": "soon"})
