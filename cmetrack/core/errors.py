@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from html import escape
 from typing import Any
@@ -13,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.backends.utils import csrf_input
 from django.template.loader import get_template
 from django.utils.functional import LazyObject, empty
+
+from cmetrack.kit.problems import problem_response
 
 #: Errors that mean the database cannot be reached (down, restarting, refusing
 #: connections, a connection that dropped): the service is unavailable, not broken.
@@ -86,14 +87,11 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     """503 when the database cannot be reached: the service's own page, or for the API a
     problem document (RFC 9457). ``Retry-After`` asks clients to try again later."""
     if request.path.startswith("/api/"):
-        problem = {
-            "type": "about:blank",
-            "title": "Service unavailable",
-            "status": 503,
-            "detail": "The service cannot be used at the moment. Try again in a few minutes.",
-        }
-        response = HttpResponse(
-            json.dumps(problem), status=503, content_type="application/problem+json"
+        # The API's one error shape (kit.problems), built without the database.
+        response = problem_response(
+            request,
+            "service_unavailable",
+            "The service cannot be used at the moment. Try again in a few minutes.",
         )
     else:
         response = render_without_session(request, "errors/503.jinja", status=503)

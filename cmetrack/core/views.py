@@ -16,14 +16,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .errors import DATABASE_UNAVAILABLE, render_without_session, service_unavailable
-from .presenters import HomePresenter
+from .presenters import HomePresenter, section_id
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.jinja", {"presenter": HomePresenter(request.user)})  # type: ignore[arg-type]
+    presenter = HomePresenter(request.user)  # type: ignore[arg-type]
+    return render(request, "core/home.jinja", {"presenter": presenter, "section_id": section_id})
 
 
 def accessibility(request: HttpRequest) -> HttpResponse:

@@ -14,14 +14,21 @@ follow-up task for their officer, written the same way.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from cmetrack.cases.lifecycle import CaseState, Outcome
+from cmetrack.cases.lifecycle import (
+    ROUTE_OUTCOME,
+    CaseState,
+    HomeEducationEvidence,
+    LocatedRoute,
+)
 from cmetrack.cases.models import (
     CME_REASON_CATEGORY,
+    OPENED_FROM,
     Case,
     CaseStateChange,
     ChronologyEvent,
@@ -31,6 +38,8 @@ from cmetrack.cases.models import (
     ReferralRoute,
     YesNoUnknown,
 )
+from cmetrack.casework.models import Task, TaskKind
+from cmetrack.detection.models import Alert, AlertRule, AlertState
 from cmetrack.people.choices import (
     AliasType,
     DobCertainty,
@@ -42,6 +51,9 @@ from cmetrack.people.choices import (
 )
 from cmetrack.people.models import Address, Child, ChildAlias, ChildVulnerability, ParentCarer
 from cmetrack.referrals.models import Referral, ReferralStatus, new_acknowledgement_reference
+from cmetrack.registers.models import RollEntry
+from cmetrack.safeguarding.models import RiskAssessment, RiskFactorAnswer
+from cmetrack.safeguarding.rules import Answer, RiskFactor, RiskLevel, risk_level_actions
 
 if TYPE_CHECKING:
     from cmetrack.accounts.models import User
@@ -62,6 +74,29 @@ REASONS = [
 LANGUAGES = ["English"] * 6 + ["Polish", "Romanian", "Urdu", "Arabic", "Somali"]
 
 
+def _at(day: dt.date, i: int) -> dt.datetime:
+    """A moment on ``day`` in working hours (the i-th thing that day, a minute apart)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 30))) + dt.timedelta(minutes=i)
+
+
+def located_route_for(rng: random.Random, state: CaseState) -> LocatedRoute:
+    """Where a demo case's child was found: living in the area for a case going on to
+    provision; on a roll or home educated for one that closes; any of the three for one
+    left located. One draw, so the services path and the bulk path agree for a seed."""
+    if state in (CaseState.NEEDS_ASSESSMENT, CaseState.AWAITING_PROVISION,
+                 CaseState.IN_PROVISION):  # fmt: skip
+        return LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION
+    if state == CaseState.CLOSED:
+        return rng.choice([LocatedRoute.ON_ROLL, LocatedRoute.HOME_EDUCATED])
+    return rng.choice(
+        [
+            LocatedRoute.ON_ROLL,
+            LocatedRoute.HOME_EDUCATED,
+            LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION,
+        ]
+    )
+
+
 @dataclass
 class _Planned:
     """One case's rows before they have primary keys."""
@@ -77,6 +112,9 @@ class _Planned:
     moves: list[tuple[str, str]] = field(default_factory=list)
     #: (kind, summary) in order.
     chronology: list[tuple[str, str]] = field(default_factory=list)
+    #: The day each move and each chronology entry happened (the case's own past).
+    move_days: list[dt.date] = field(default_factory=list)
+    chronology_days: list[dt.date] = field(default_factory=list)
     dormant_on: dt.date | None = None
 
 
@@ -110,6 +148,8 @@ class BulkCases:
             self.flush()
 
     def plan(self, state: CaseState) -> _Planned:
+        # In the function: demo.services imports this module (BulkCases) at load, and the
+        # bulk path shares the services path's state paths and referral routes.
         from .services import PATHS, referral_route_for
 
         rng, fake, b = self.b.rng, self.b.fake, self.b
@@ -202,10 +242,9 @@ class BulkCases:
             alias=alias,
             groups=groups,
         )
-        route_label = ReferralRoute(route).label.lower()
         planned.moves.append(("", CaseState.RECEIVED))
         planned.chronology.append(
-            (ChronologyKind.STATE, f"Case opened from a {route_label} referral.")
+            (ChronologyKind.STATE, f"Case opened from {OPENED_FROM.get(route, 'a referral')}.")
         )
         if school is not None:
             case.last_education_school = school
@@ -254,12 +293,16 @@ class BulkCases:
                 case.provision_accessed = case.provision_recommended
             if step == CaseState.DORMANT:
                 planned.dormant_on = day
+            if step == CaseState.LOCATED:
+                # Where the child is, with the route's evidence, as case_locate records it
+                # (the services path: _Builder.locate).
+                self.locate(case, state, day)
             if step == CaseState.CLOSED:
-                case.outcome = rng.choice(
-                    [Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA]
-                )
+                # Closed as the route it was located on, with that route's evidence.
+                case.outcome = ROUTE_OUTCOME[LocatedRoute(case.located_route)]
                 case.outcome_reason = "Demo history."
-                case.closed_on = timezone.localdate()
+                case.closed_on = day
+            planned.move_days.append(day)
             planned.moves.append((current, step))
             planned.chronology.append(
                 (ChronologyKind.STATE, f"{current.label} → {step.label}. Demo history.")
@@ -267,7 +310,28 @@ class BulkCases:
             current = step
         case.state = state
         case.version = 1 + len(planned.chronology)
+        # Everything before the first move happened on the day of the referral; each move
+        # and its entry on the day of the move.
+        planned.move_days.insert(0, date_referred)
+        opening = len(planned.chronology) - (len(planned.moves) - 1)
+        planned.chronology_days = [date_referred] * opening + planned.move_days[1:]
         return planned
+
+    def locate(self, case: Case, state: CaseState, day: dt.date) -> None:
+        """The located fields :func:`cmetrack.cases.services.case_locate` would write."""
+        rng = self.b.rng
+        route = located_route_for(rng, state)
+        case.located_on = day
+        case.located_route = route
+        if route == LocatedRoute.ON_ROLL:
+            case.destination_school = rng.choice(self.b.schools)
+            case.located_where = f"On the roll of {case.destination_school}."
+        elif route == LocatedRoute.HOME_EDUCATED:
+            case.home_education_evidence = HomeEducationEvidence.PARENT_NOTICE
+            case.home_education_evidence_on = day
+            case.located_where = "At home: the parent educates the child at home."
+        else:
+            case.located_where = "Living in the area with a parent; no school place."
 
     def flush(self) -> None:
         """Write the planned cases: a few multi-row inserts for the whole batch."""
@@ -294,26 +358,28 @@ class BulkCases:
             p.referral.child = p.child
             p.referral.case = p.case
         Referral.objects.bulk_create([p.referral for p in planned], batch_size=BATCH)
-        step = dt.timedelta(seconds=1)
         CaseStateChange.objects.bulk_create(
             [
                 CaseStateChange(
                     case=p.case,
                     from_state=before,
                     to_state=after,
-                    at=self.now + i * step,
+                    at=_at(day, i),
+                    effective_on=day,
                     reason="Demo history." if before else "",
                 )
                 for p in planned
-                for i, (before, after) in enumerate(p.moves)
+                for i, ((before, after), day) in enumerate(zip(p.moves, p.move_days, strict=True))
             ],
             batch_size=BATCH,
         )
         ChronologyEvent.objects.bulk_create(
             [
-                ChronologyEvent(case=p.case, kind=kind, summary=summary, at=self.now + i * step)
+                ChronologyEvent(case=p.case, kind=kind, summary=summary, at=_at(day, i))
                 for p in planned
-                for i, (kind, summary) in enumerate(p.chronology)
+                for i, ((kind, summary), day) in enumerate(
+                    zip(p.chronology, p.chronology_days, strict=True)
+                )
             ],
             batch_size=BATCH,
         )
@@ -323,9 +389,6 @@ class BulkCases:
         """Dormant cases: the authorised risk assessment a dormant case needs, and the
         tasks a medium risk sets (safeguarding's rules). Some open cases: a follow-up task
         for their officer, a few of them overdue."""
-        from cmetrack.casework.models import Task, TaskKind
-        from cmetrack.safeguarding.models import RiskAssessment, RiskFactorAnswer
-        from cmetrack.safeguarding.rules import Answer, RiskFactor, RiskLevel, risk_level_actions
 
         rng, manager = self.b.rng, self.users["manager"]
         assessments: list[RiskAssessment] = []
@@ -409,8 +472,6 @@ def bulk_alerts(builder: _Builder, n_alerts: int) -> int:
     """Detection's alerts about pupils on the rolls, as a county's feeds would raise them
     over a term (most new, some acknowledged, referred or dismissed). Written directly: the
     detection rules need attendance marks the demo does not have."""
-    from cmetrack.detection.models import Alert, AlertRule, AlertState
-    from cmetrack.registers.models import RollEntry
 
     rng = builder.rng
     entries = list(

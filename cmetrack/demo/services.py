@@ -20,14 +20,18 @@ from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.services import user_create
 from cmetrack.audit.services import Actor, audited_update
-from cmetrack.cases.lifecycle import CaseState, Outcome
+from cmetrack.cases.lifecycle import ROUTE_OUTCOME, CaseState, HomeEducationEvidence, LocatedRoute
 from cmetrack.cases.models import Case, CmeReason, FormOfProvision, ReferralRoute, YesNoUnknown
 from cmetrack.cases.services import (
     case_assign,
+    case_close,
+    case_locate,
     case_open,
     case_record_circumstances,
     case_transition,
 )
+from cmetrack.demo.home_education import demo_home_education
+from cmetrack.enquiries.demo import demo_enquiries
 from cmetrack.organisations.models import (
     AgencySector,
     Country,
@@ -57,11 +61,21 @@ from cmetrack.people.services import (
     child_create,
     child_set_vulnerabilities,
 )
+from cmetrack.provision.demo import demo_places
 from cmetrack.referrals.services import referral_link_case, referral_record
 from cmetrack.registers.models import EnrolmentStatus, RollEntry, RollSnapshot
-from cmetrack.rules import academic_year_start_for, upn_check_letter
+from cmetrack.rules import academic_year_start_for, next_dormant_review, upn_check_letter
+from cmetrack.safeguarding.rules import Answer, RiskFactor, RiskLevel
+from cmetrack.safeguarding.services import (
+    dormant_review_record,
+    risk_assessment_authorise,
+    risk_assessment_record,
+)
+from cmetrack.transfers.demo import demo_lost_pupils
+from cmetrack.virtualschool.demo import demo_children_in_care
 
-from .bulk import BulkCases, bulk_alerts
+from .bulk import BulkCases, bulk_alerts, located_route_for
+from .clock import DemoClock
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (synthetic demo accounts only)
 DEMO_EMAIL_DOMAIN = "demo.cmetrack.example"
@@ -173,6 +187,8 @@ class _Builder:
         self.officers = 3
         self.managers = 1
         self.progress: Callable[[str], None] = lambda message: None
+        #: The controlled clock the cases' histories are written under (demo/clock.py).
+        self.clock = DemoClock()
 
     # Organisations -------------------------------------------------------------------
     def home_authority(self) -> LocalAuthority:
@@ -442,6 +458,8 @@ class _Builder:
     ) -> Child:
         rng, fake = self.rng, self.fake
         school_referral, route, date_referred = referral_route_for(rng, state, self.today)
+        # The case's history happens on its own days: referred in the morning it came in.
+        self.clock.set_day(date_referred, hour=9 + index % 7, minute=(index * 7) % 60)
         school: Organisation | None = None
         if school_referral:
             upn, given, family, dob, sex, address, postcode, school_id = roll_pool.pop()
@@ -564,6 +582,7 @@ class _Builder:
                 new_to_country=YesNoUnknown.YES if new_country else YesNoUnknown.NO,
             )
         self.walk(case, state, officers, users)
+        self.clock.reset()
         return child
 
     def walk(
@@ -576,8 +595,9 @@ class _Builder:
             officer = users["safeguarding"] if rng.random() < 0.03 else rng.choice(officers)
             case_assign(actor=self.actor, case=case, officer=officer)
         day = case.date_referred
-        for step in PATHS[state]:
+        for number, step in enumerate(PATHS[state]):
             day = min(self.today, day + dt.timedelta(days=rng.randint(2, 20)))
+            self.clock.set_day(day, hour=10 + number % 6, minute=(7 * case.pk) % 60)
             extra: dict[str, object] = {}
             if step == CaseState.NEEDS_ASSESSMENT:
                 extra["date_of_assessment"] = day
@@ -596,24 +616,73 @@ class _Builder:
                 )
             if step == CaseState.DORMANT:
                 self.authorised_risk_assessment(case, officers[0], users["manager"], day)
-            outcome = (
-                rng.choice([Outcome.ON_ROLL, Outcome.HOME_EDUCATED, Outcome.MOVED_LA])
-                if step == CaseState.CLOSED
-                else None
+            if step == CaseState.LOCATED:
+                case = self.locate(case, state, Actor(user=users["officer"]), day)
+            elif step == CaseState.CLOSED:
+                # Closed as the route it was located on, through the one close path: the
+                # evidence each route needs was recorded when the child was located.
+                case = case_close(
+                    actor=Actor(user=users["officer"]),
+                    case=case,
+                    outcome=ROUTE_OUTCOME[LocatedRoute(case.located_route)],
+                    reason="Demo history.",
+                )
+            else:
+                case = case_transition(
+                    actor=self.actor, case=case, to_state=step, reason="Demo history."
+                )
+        if case.state == CaseState.DORMANT:
+            self.monthly_reviews(case, officers[0], day)
+
+    def locate(self, case: Case, state: CaseState, officer: Actor, day: dt.date) -> Case:
+        """Where the child is, with the route's evidence: a case going on to provision was
+        found living in the area; one that closes was found on a roll or home educated
+        (the parent's written notice); one left located, any of the three."""
+        rng = self.rng
+        route = located_route_for(rng, state)
+        school = rng.choice(self.schools) if route == LocatedRoute.ON_ROLL else None
+        home_educated = route == LocatedRoute.HOME_EDUCATED
+        where = {
+            LocatedRoute.ON_ROLL: f"On the roll of {school}.",
+            LocatedRoute.HOME_EDUCATED: "At home: the parent educates the child at home.",
+        }.get(route, "Living in the area with a parent; no school place.")
+        return case_locate(
+            actor=officer,
+            case=case,
+            where=where,
+            route=route,
+            school=school,
+            located_on=day,
+            home_education_evidence=HomeEducationEvidence.PARENT_NOTICE if home_educated else "",
+            home_education_evidence_on=day if home_educated else None,
+        )
+
+    def monthly_reviews(self, case: Case, officer: User, dormant_on: dt.date) -> None:
+        """A dormant case reviewed every month since it went dormant, on the day each was
+        due (a few a day or two late); about one in five has missed its latest review, so
+        the review queues show some overdue."""
+        day = next_dormant_review(dormant_on)
+        skip_last = case.pk % 5 == 0
+        while day <= self.today:
+            following = next_dormant_review(day)
+            if skip_last and following > self.today:
+                break
+            reviewed = min(self.today, day + dt.timedelta(days=case.pk % 3))
+            self.clock.set_day(reviewed, hour=11, minute=case.pk % 60)
+            dormant_review_record(
+                actor=Actor(user=officer),
+                case=case,
+                reviewed_on=reviewed,
+                checked="Schools' rolls, health, housing and the lost-pupil area.",
+                result="No new information: still not found.",
+                risk_level_holds=True,
             )
-            case = case_transition(
-                actor=self.actor, case=case, to_state=step, outcome=outcome, reason="Demo history."
-            )
+            day = next_dormant_review(reviewed)
 
     def authorised_risk_assessment(
         self, case: Case, officer: User, manager: User, day: dt.date
     ) -> None:
         """A dormant case needs a risk assessment an officer recorded and a manager signed."""
-        from cmetrack.safeguarding.rules import Answer, RiskFactor, RiskLevel
-        from cmetrack.safeguarding.services import (
-            risk_assessment_authorise,
-            risk_assessment_record,
-        )
 
         factors = {f.value: (Answer.NO.value, "") for f in RiskFactor}
         factors[RiskFactor.values[-1]] = (Answer.UNKNOWN.value, "")
@@ -631,7 +700,6 @@ class _Builder:
         local_authorities_sync()
         self.home_la = self.home_authority()
         orgs = self.organisations(self.home_la, n_schools)
-        from cmetrack.provision.demo import demo_places
 
         demo_places(schools=self.schools, today=self.today)
         self.progress(f"{len(self.schools)} schools")
@@ -640,10 +708,8 @@ class _Builder:
         users = self.users(orgs)
         self.cases(n_cases, users, orgs)
         self.progress(f"{min(n_cases, SERVICE_CASES)} cases through the services")
-        from cmetrack.enquiries.demo import demo_enquiries
 
         demo_enquiries(officer=users["officer"], today=self.today)
-        from cmetrack.registers.demo import demo_home_education
 
         demo_home_education(
             officer=users["officer"],
@@ -652,12 +718,10 @@ class _Builder:
             seed=self.rng.randint(0, 10**6),
             today=self.today,
         )
-        from cmetrack.virtualschool.demo import demo_children_in_care
 
         demo_children_in_care(vs_officer=users["virtual.school"], home_la=self.home_la,
                               schools=self.schools, seed=self.rng.randint(0, 10**6),
                               today=self.today)  # fmt: skip
-        from cmetrack.transfers.demo import demo_lost_pupils
 
         demo_lost_pupils(officer=users["officer"], school_user=users["school"],
                          schools=self.schools, seed=self.rng.randint(0, 10**6),
@@ -693,7 +757,9 @@ def build_demo_authority(
     builder.officers, builder.managers = max(3, officers), max(1, managers)
     if progress is not None:
         builder.progress = progress
-    with transaction.atomic():
+    # The cases' histories are written at the time they happened (demo/clock.py), so the
+    # chronologies, trends, termly figures, dormant reviews and the DfE return have a past.
+    with transaction.atomic(), builder.clock:
         return builder.build(schools, pupils, cases)
 
 
@@ -701,8 +767,10 @@ def referral_route_for(
     rng: random.Random, state: CaseState, today: dt.date
 ) -> tuple[bool, ReferralRoute, dt.date]:
     """How a demo case came in: a school referral (always for SLO investigation, else about
-    a third), otherwise another route; referred 3 to 400 days ago. One draw order, so the
-    services path and the bulk path give the same authority for the same seed."""
+    a third), otherwise another route; referred as long ago as a case in that state would
+    have been (closed cases over the last three school years, new ones this week). One
+    draw order, so the services path and the bulk path give the same authority for the
+    same seed."""
     school_referral = state == CaseState.SLO_INVESTIGATION or rng.random() < 0.35
     route = (
         ReferralRoute.SCHOOL
@@ -716,4 +784,19 @@ def referral_route_for(
             ]
         )
     )
-    return school_referral, route, today - dt.timedelta(days=rng.randint(3, 400))
+    low, high = REFERRED_DAYS_AGO[state]
+    return school_referral, route, today - dt.timedelta(days=rng.randint(low, high))
+
+
+#: How many days ago a demo case in each state was referred (its history's length).
+REFERRED_DAYS_AGO: dict[CaseState, tuple[int, int]] = {
+    CaseState.RECEIVED: (0, 6),
+    CaseState.SLO_INVESTIGATION: (2, 40),
+    CaseState.TRACKING: (3, 240),
+    CaseState.LOCATED: (10, 300),
+    CaseState.NEEDS_ASSESSMENT: (20, 300),
+    CaseState.AWAITING_PROVISION: (30, 360),
+    CaseState.IN_PROVISION: (40, 420),
+    CaseState.DORMANT: (60, 720),
+    CaseState.CLOSED: (14, 1000),
+}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cmetrack.core import storage
+from cmetrack.kit import storage
 
 
 class _FillingFile(io.FileIO):

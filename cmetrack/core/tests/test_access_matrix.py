@@ -49,8 +49,9 @@ CIC_ROLES = frozenset({Role.VIRTUAL_SCHOOL, Role.CME_OFFICER, Role.CME_MANAGER})
 VS_ONLY = frozenset({Role.VIRTUAL_SCHOOL})
 #: Roles that see every child, case and referral of the authority.
 SEE_ALL = frozenset({Role.CME_OFFICER, Role.CME_MANAGER})
-#: Inter-authority enquiries: read by the CME team and auditors; the directory of
-#: authorities by every local-authority role (not schools or agencies).
+#: Inter-authority enquiries: the CME team; auditors see only the register, as metadata
+#: (no child's identity: issue 17); the directory of authorities by every local-authority
+#: role (not schools or agencies).
 ENQ_SEE = SEE_ALL | {Role.AUDITOR}
 DIRECTORY = ALL - {Role.SCHOOL_USER, Role.AGENCY_USER}
 ADMIN_ONLY = frozenset({Role.ADMINISTRATOR})
@@ -64,6 +65,10 @@ PLACES_SEE = PLACES_EDIT | {Role.AUDITOR}
 #: (and 404 for everyone while the section has not commenced, as here by default).
 HOME_ED_READ = SEE_ALL | {Role.VIRTUAL_SCHOOL}
 MANAGER = frozenset({Role.CME_MANAGER})
+#: Who records tracking work and corrects a child's details from a case: the CME team, SLOs
+#: (their cases), the Virtual School (children in care); safeguarding advisers see the case
+#: but are refused (casework.selectors.may_record_tracking).
+TRACKING_WRITE = CASE_ROLES - {Role.SAFEGUARDING_ADVISER}
 
 
 @dataclass(frozen=True)
@@ -117,12 +122,15 @@ REGISTRY: dict[str, Entry] = {
     "referrals:list": Entry(),
     "referrals:school-pick": Entry(roles=frozenset({Role.SCHOOL_USER})),
     "referrals:school-new": Entry(methods=GET_POST, roles=frozenset({Role.SCHOOL_USER})),
+    "referrals:school-check": Entry(methods=GET_POST, roles=frozenset({Role.SCHOOL_USER})),
     "referrals:agency-new": Entry(roles=frozenset({Role.AGENCY_USER})),
+    "referrals:agency-check": Entry(methods=GET_POST, roles=frozenset({Role.AGENCY_USER})),
     "referrals:triage-queue": Entry(),
     "referrals:detail": Entry(),
     "referrals:submitted": Entry(),
     "referrals:triage": Entry(methods=GET_POST),
     "referrals:public-report": Entry(public=True),
+    "referrals:public-check": Entry(public=True),
     "referrals:public-sent": Entry(public=True),
     # cases
     "cases:queue": Entry(),
@@ -134,6 +142,9 @@ REGISTRY: dict[str, Entry] = {
     "casework:no-recent-contact": Entry(),
     "casework:case-tracking": Entry(roles=CASE_ROLES),
     "casework:check-record": Entry(methods=POST, roles=CASE_ROLES),
+    "casework:checklist-record": Entry(methods=POST, roles=TRACKING_WRITE),
+    # correcting the child's details, address and parents or carers from the case
+    "casework:child-details": Entry(methods=GET_POST, roles=TRACKING_WRITE),
     "casework:contact-record": Entry(methods=POST, roles=CASE_ROLES),
     "casework:note-add": Entry(methods=POST, roles=CASE_ROLES),
     "casework:task-add": Entry(methods=POST, roles=CASE_ROLES),
@@ -146,7 +157,9 @@ REGISTRY: dict[str, Entry] = {
     "reports:pace": Entry(roles=REPORT_ROLES),
     "reports:pace-over": Entry(roles=REPORT_ROLES),
     "reports:dfe-return": Entry(roles=REPORT_ROLES),
+    "reports:dfe-submission": Entry(roles=REPORT_ROLES),  # counts only, as submitted
     "reports:termly-history": Entry(methods=GET_POST, roles=REPORT_ROLES),
+    "reports:termly-issuing": Entry(roles=REPORT_ROLES),  # the issuer's own token only
     "reports:termly-detail": Entry(roles=REPORT_ROLES),
     "reports:termly-pdf": Entry(roles=REPORT_ROLES),
     "reports:checklist": Entry(methods=GET_POST, roles=REPORT_ROLES),
@@ -165,6 +178,7 @@ REGISTRY: dict[str, Entry] = {
     "matching:find-a-child": Entry(methods=GET_POST),
     # safeguarding (risk assessments, screening, dormant reviews)
     "safeguarding:reviews": Entry(),
+    "safeguarding:to-authorise": Entry(roles=MANAGER),
     "safeguarding:case": Entry(roles=CASE_ROLES),
     "safeguarding:screening": Entry(methods=GET_POST, roles=CASE_ROLES),
     "safeguarding:risk-assessment-new": Entry(methods=GET_POST, roles=CASE_ROLES),
@@ -211,50 +225,50 @@ REGISTRY: dict[str, Entry] = {
     "enquiries:directory": Entry(roles=DIRECTORY),
     "enquiries:authority-edit": Entry(methods=GET_POST, roles=ADMIN_ONLY),
     "enquiries:authority-confirm": Entry(methods=POST, roles=ADMIN_ONLY),
-    "enquiries:case": Entry(roles=ENQ_SEE),
+    "enquiries:case": Entry(roles=SEE_ALL),
     "enquiries:outgoing-new": Entry(methods=GET_POST, roles=SEE_ALL),
     "enquiries:move-notice": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:move-notice-acknowledge": Entry(methods=POST, roles=SEE_ALL),
-    "enquiries:move-notice-letter": Entry(roles=ENQ_SEE),
-    "enquiries:move-notice-pdf": Entry(roles=ENQ_SEE),
-    "enquiries:move-notice-json": Entry(roles=ENQ_SEE),
+    "enquiries:move-notice-letter": Entry(roles=SEE_ALL),
+    "enquiries:move-notice-pdf": Entry(roles=SEE_ALL),
+    "enquiries:move-notice-json": Entry(roles=SEE_ALL),
     "enquiries:home-office": Entry(methods=POST, roles=SEE_ALL),
-    "enquiries:outgoing-detail": Entry(roles=ENQ_SEE),
-    "enquiries:outgoing-letter": Entry(roles=ENQ_SEE),
-    "enquiries:outgoing-letter-pdf": Entry(roles=ENQ_SEE),
-    "enquiries:outgoing-json": Entry(roles=ENQ_SEE),
+    "enquiries:outgoing-detail": Entry(roles=SEE_ALL),
+    "enquiries:outgoing-letter": Entry(roles=SEE_ALL),
+    "enquiries:outgoing-letter-pdf": Entry(roles=SEE_ALL),
+    "enquiries:outgoing-json": Entry(roles=SEE_ALL),
     "enquiries:outgoing-acknowledge": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:outgoing-chase": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:outgoing-reply": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:outgoing-reply-import": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:outgoing-close": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-new": Entry(methods=GET_POST, roles=SEE_ALL),
-    "enquiries:incoming-detail": Entry(roles=ENQ_SEE),
+    "enquiries:incoming-detail": Entry(roles=SEE_ALL),
     "enquiries:incoming-search": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-match": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-assess": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-visit": Entry(methods=POST, roles=SEE_ALL),
     "enquiries:incoming-reply": Entry(methods=POST, roles=SEE_ALL),
-    "enquiries:incoming-reply-json": Entry(roles=ENQ_SEE),
-    "api:enquiry_list": Entry(roles=ENQ_SEE),
+    "enquiries:incoming-reply-json": Entry(roles=SEE_ALL),
+    "api:enquiry_list": Entry(roles=SEE_ALL),
     "api:enquiry_create": Entry(methods=POST),
     "api:enquiry_batch": Entry(methods=POST),
-    "api:enquiry_get": Entry(roles=ENQ_SEE),
-    "api:enquiry_document": Entry(roles=ENQ_SEE),
+    "api:enquiry_get": Entry(roles=SEE_ALL),
+    "api:enquiry_document": Entry(roles=SEE_ALL),
     "api:enquiry_reply": Entry(methods=POST),
     "api:enquiry_reply_import": Entry(methods=POST),
     "api:enquiry_acknowledge": Entry(methods=POST),
     "api:enquiry_chase": Entry(methods=POST),
     "api:enquiry_close": Entry(methods=POST),
-    "api:incoming_list": Entry(roles=ENQ_SEE),
+    "api:incoming_list": Entry(roles=SEE_ALL),
     "api:incoming_create": Entry(methods=POST),
-    "api:incoming_get": Entry(roles=ENQ_SEE),
+    "api:incoming_get": Entry(roles=SEE_ALL),
     "api:incoming_search": Entry(methods=POST),
     "api:incoming_match": Entry(methods=POST),
     "api:incoming_assess": Entry(methods=POST),
     "api:incoming_visit": Entry(methods=POST),
     "api:incoming_reply": Entry(methods=POST),
-    "api:incoming_reply_document": Entry(roles=ENQ_SEE),
+    "api:incoming_reply_document": Entry(roles=SEE_ALL),
     "api:local_authorities": Entry(roles=DIRECTORY),
     # transfer files and the lost-pupil area
     "transfers:upload": Entry(methods=GET_POST, roles=TRANSFER_UPLOAD),
@@ -282,6 +296,7 @@ REGISTRY: dict[str, Entry] = {
     "provision:panel-refer": Entry(methods=GET_POST, roles=PLACES_EDIT),
     "provision:panel-decision": Entry(methods=GET_POST, roles=PLACES_EDIT),
     "provision:start": Entry(methods=GET_POST, roles=PLACES_EDIT),
+    "provision:start-again": Entry(methods=GET_POST, roles=PLACES_EDIT),
     "provision:delays": Entry(roles=PLACES_EDIT),
     "provision:case": Entry(roles=PLACES_EDIT),
     "api:case_shortlist": Entry(roles=PLACES_EDIT),
@@ -289,11 +304,17 @@ REGISTRY: dict[str, Entry] = {
     "detection:import-list": Entry(roles=TRANSFER_UPLOAD),
     "detection:import-run": Entry(roles=TRANSFER_UPLOAD),
     "detection:import-progress": Entry(roles=TRANSFER_UPLOAD),
+    # feeds without uploads and their freshness (issue 18)
+    "detection:feed-freshness": Entry(roles=TRANSFER_UPLOAD),
+    "api:feed_send": Entry(methods=POST, fixed=(("kind", "allocations"),)),
+    "api:feed_run": Entry(),
     "casework:registers:list": Entry(roles=HOME_ED_READ),
     "casework:registers:detail": Entry(roles=HOME_ED_READ),
     "casework:registers:add": Entry(methods=GET_POST, roles=SEE_ALL),
     "casework:registers:concern": Entry(methods=GET_POST, roles=SEE_ALL),
     "casework:registers:end": Entry(methods=GET_POST, roles=SEE_ALL),
+    "casework:registers:notice": Entry(methods=POST, roles=SEE_ALL),
+    "casework:registers:reason": Entry(methods=POST, roles=SEE_ALL),
     "casework:registers:consents": Entry(methods=GET_POST, roles=SEE_ALL),
     "casework:registers:consent-decide": Entry(methods=GET_POST, roles=MANAGER),
     "casework:consultations": Entry(methods=GET_POST, roles=CASE_ROLES),
@@ -303,6 +324,8 @@ REGISTRY: dict[str, Entry] = {
     "api:home_education_add": Entry(methods=POST),
     "api:concern_record": Entry(methods=POST),
     "api:record_end": Entry(methods=POST),
+    "api:record_notice": Entry(methods=POST),
+    "api:record_reason": Entry(methods=POST),
     "api:consent_list": Entry(),  # everyone else: an empty list
     "api:consent_request": Entry(methods=POST),
     "api:consent_decide": Entry(methods=POST),
@@ -333,6 +356,11 @@ REGISTRY: dict[str, Entry] = {
     "api:figure": Entry(fixed=(("key", "cme"),)),
     "api:pace": Entry(),
     "api:dfe_return": Entry(),
+    # the DfE returns submitted (counts): read by report roles, submitted by managers and
+    # senior managers; the list needs ?season&year (422 before the role is checked)
+    "api:dfe_submissions": Entry(),
+    "api:dfe_submit": Entry(methods=POST),
+    "api:dfe_submission_file": Entry(roles=REPORT_ROLES),
     "api:openapi-json": Entry(),
     "api:openapi-view": Entry(),
     "api:whoami": Entry(),
@@ -346,6 +374,35 @@ REGISTRY: dict[str, Entry] = {
     "api:case_get": Entry(),
     "api:case_chronology": Entry(),
     "api:case_transition": Entry(methods=POST),
+    # what pages do on a case, over the API (issue 16): triage, departure, provision steps
+    "api:triage_list": Entry(roles=frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO})),
+    "api:possible_duplicates": Entry(
+        roles=frozenset({Role.CME_OFFICER, Role.CME_MANAGER, Role.SLO})
+    ),
+    "api:triage": Entry(methods=POST),
+    "api:move_notices_list": Entry(roles=SEE_ALL),
+    "api:move_notice_send": Entry(methods=POST),
+    "api:move_notice_acknowledge": Entry(methods=POST),
+    "api:move_notice_document": Entry(roles=SEE_ALL),
+    "api:home_office_checks_list": Entry(roles=SEE_ALL),
+    "api:home_office_check_record": Entry(methods=POST),
+    "api:applications_list": Entry(roles=PLACES_EDIT),
+    "api:application_record": Entry(methods=POST),
+    "api:application_outcome": Entry(methods=POST),
+    "api:panel_referrals_list": Entry(roles=PLACES_EDIT),
+    "api:panel_refer": Entry(methods=POST),
+    "api:panel_decide": Entry(methods=POST),
+    "api:provision_recommend": Entry(methods=POST),
+    "api:provision_start": Entry(methods=POST),
+    "api:provision_start_again": Entry(methods=POST),
+    "api:virtual_school_tell": Entry(methods=POST),
+    "api:refer_alert": Entry(methods=POST),
+    "api:acknowledge_alert": Entry(methods=POST),
+    "api:dismiss_alert": Entry(methods=POST),
+    "api:attach_alert": Entry(methods=POST),
+    # the kinds of problem (the `type` of every error document): public, no records
+    "api:problem_kinds": Entry(public=True),
+    "api:problem_kind": Entry(public=True, fixed=(("code", "not_found"),)),
     "api:checks_list": Entry(),
     "api:checks_record": Entry(methods=POST),
     "api:contacts_list": Entry(),

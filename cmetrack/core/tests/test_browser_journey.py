@@ -16,6 +16,7 @@ from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
 from cmetrack.cases.lifecycle import CaseState, Outcome
 from cmetrack.cases.models import Case
+from cmetrack.core.tests.autocomplete import choose
 from cmetrack.core.tests.axe import assert_accessible
 from cmetrack.referrals.models import CheckKind, Referral
 from cmetrack.referrals.tests.factories import RollEntryFactory, RollSnapshotFactory
@@ -68,9 +69,14 @@ def test_a_referral_from_the_school_to_a_closed_case(
         check = page.locator(f"#check-{kind}")
         check.get_by_label("Done", exact=True).check()
         fill_date(check, today.day, today.month, today.year)
-        check.get_by_label("If done, what happened").fill("No contact made")
+        check.get_by_label("What happened").fill("No contact made")
     page.get_by_label("The school has completed every check").check()
     page.get_by_label("Why are you referring the child?").fill("Not seen since 30 October.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check your answers before referring Ola Kowalska"
+    )
+    assert_accessible(page)
     page.get_by_role("button", name="Send referral").click()
     referral = Referral.objects.get()
     expect(page.locator(".govuk-panel")).to_contain_text(referral.reference)
@@ -96,14 +102,16 @@ def test_a_referral_from_the_school_to_a_closed_case(
     sign_out(page)
 
     def act(link: str) -> None:
-        page.get_by_role("link", name=link).click()
+        # The case page's next step is a link styled as a button (role "button").
+        page.get_by_role("link", name=link).or_(page.get_by_role("button", name=link)).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(link)
         assert_accessible(page)
 
     def save(button: str = "Save") -> None:
         page.get_by_role("button", name=button).click()
         expect(page).to_have_url(path_is(detail))
-        expect(page.get_by_role("alert")).to_contain_text(": done.")
+        expect(page.get_by_role("alert")).to_be_visible()
+        expect(page.get_by_role("alert")).not_to_contain_text(": done.")
         assert_accessible(page)
 
     # 3. The SLO visits and decides: children missing education, to tracking.
@@ -129,12 +137,13 @@ def test_a_referral_from_the_school_to_a_closed_case(
     page.get_by_label("Living in the area and not in education").check()
     save()
     act("Begin the needs assessment")
+    page.get_by_label("Not known").check()  # is an early help (CAF) assessment in place?
     save()
     act("Record the provision determined")
     page.get_by_label("Mainstream school").check()
     save()
     act("Record the move into provision")
-    page.get_by_label("Provider").select_option(label="Oakfield Primary School")
+    choose(page, "Provider", "Oakfield Primary School")
     fill_date(page, today.day, today.month, today.year)
     save()
     act("Close the case")

@@ -14,7 +14,6 @@ every new cursor raise ``OperationalError``, as a refused connection does.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from django.utils.functional import SimpleLazyObject
 from cmetrack.accounts.roles import Role
 from cmetrack.core import views
 from cmetrack.core.errors import RETRY_AFTER_SECONDS
+from cmetrack.kit.testing import assert_problem
 
 MANIFEST_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 PAGE_H1 = re.compile(r'<h1 class="govuk-heading-l">([^<]+)</h1>')
@@ -237,9 +237,7 @@ def test_database_outage_on_the_api_gives_a_problem_document(signed_in, database
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
-    problem = json.loads(response.content)
-    assert problem["status"] == 503
-    assert problem["title"] == "Service unavailable"
+    problem = assert_problem(response, 503, "service_unavailable")
     assert "Try again" in problem["detail"]
 
 

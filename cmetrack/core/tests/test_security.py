@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cmetrack.accounts.roles import Role
-from cmetrack.core.exports import csv_rows, csv_safe
-from cmetrack.core.uploads import validate_upload
+from cmetrack.kit.exports import csv_rows, csv_safe
+from cmetrack.kit.uploads import validate_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from cmetrack.core.storage import (
+from cmetrack.core.tests.faults import files_under, fill_disk, lock_disk
+from cmetrack.kit.storage import (
     STORAGE_MESSAGE,
     StorageUnavailable,
     save_atomically,
     staged_upload,
 )
-from cmetrack.core.tests.faults import files_under, fill_disk, lock_disk
 
 
 def test_a_file_is_written_whole_with_no_temporary_left(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_failed_move_into_place_removes_the_temporary(
     def refuse(src: object, dst: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("cmetrack.core.storage.os.replace", refuse)
+    monkeypatch.setattr("cmetrack.kit.storage.os.replace", refuse)
     with pytest.raises(StorageUnavailable):
         save_atomically(tmp_path / "a.csv", [b"data"])
     assert files_under(tmp_path) == []

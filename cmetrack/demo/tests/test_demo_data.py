@@ -12,9 +12,11 @@ from django.db import transaction
 
 from cmetrack.accounts.models import User
 from cmetrack.accounts.roles import Role
-from cmetrack.cases.lifecycle import CLOSING_OUTCOMES, OPEN_STATES, CaseState
+from cmetrack.cases.lifecycle import CLOSING_OUTCOMES, OPEN_STATES, CaseState, Outcome
 from cmetrack.cases.models import Case
 from cmetrack.cases.selectors import work_queue
+from cmetrack.cases.services import CloseDetails, close_checks
+from cmetrack.demo.home_education import DEMO_CHILDREN
 from cmetrack.demo.services import (
     DEMO_EMAIL_DOMAIN,
     DEMO_PASSWORD,
@@ -26,7 +28,6 @@ from cmetrack.demo.services import (
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.referrals.models import Referral, ReferralStatus
-from cmetrack.registers.demo import DEMO_CHILDREN
 from cmetrack.registers.models import RollEntry
 from cmetrack.rules import is_valid_upn
 
@@ -254,3 +255,50 @@ def test_command_without_if_missing_fails_when_it_exists(db):
     with pytest.raises(CommandError, match="already exists"):
         demo_command()
     assert Case.objects.count() == 25
+
+
+def test_the_demo_has_a_past(summary):
+    """Histories are written on the days they happened (demo/clock.py): the chronology,
+    the state changes and the audit rows of the cases spread over the school years behind
+    the build day, and no case's history is after its own last move."""
+    from django.utils import timezone
+
+    from cmetrack.audit.models import AuditEvent
+    from cmetrack.cases.models import Case, CaseStateChange, ChronologyEvent
+
+    days = sorted(
+        {timezone.localdate(at) for at in ChronologyEvent.objects.values_list("at", flat=True)}
+    )
+    assert days[0] < TODAY - dt.timedelta(days=60)
+    assert len(days) > 10
+    for change in CaseStateChange.objects.select_related("case"):
+        assert timezone.localdate(change.at) == change.effective_on
+        assert change.effective_on >= change.case.date_referred
+    opened = AuditEvent.objects.filter(object_type="cases.case", action="create")
+    assert {timezone.localdate(e.at) for e in opened} == set(
+        Case.objects.values_list("date_referred", flat=True)
+    )
+    for case in Case.objects.filter(state="closed"):
+        assert case.closed_on is not None
+        assert case.closed_on <= TODAY
+
+
+def closes_by_the_rules(case: Case) -> None:
+    """The evidence the one close path asks for is on the closed case: as it was when it
+    was located, it passes ``close_checks`` with nothing given at the close."""
+    located = Case.objects.get(pk=case.pk)
+    located.state = CaseState.LOCATED
+    assert located.located_where, case.reference
+    assert located.located_route, case.reference
+    close_checks(located, Outcome(case.outcome), "Demo history.", CloseDetails())
+
+
+def test_closed_demo_cases_were_located_with_their_evidence(summary):
+    """Issue 17: the demo closes through the one close path (no close without where the
+    child is and the route's evidence)."""
+    closed = Case.objects.filter(state=CaseState.CLOSED)
+    assert closed.exists()
+    for case in closed:
+        closes_by_the_rules(case)
+    located = Case.objects.filter(state=CaseState.LOCATED)
+    assert all(c.located_where and c.located_route for c in located)

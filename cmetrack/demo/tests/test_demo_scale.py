@@ -15,6 +15,7 @@ from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, CaseStateChange, ChronologyEvent
 from cmetrack.demo import services as demo_services
 from cmetrack.demo.services import DEMO_PASSWORD, _Builder, build_demo_authority, demo_email
+from cmetrack.demo.tests.test_demo_data import closes_by_the_rules
 from cmetrack.organisations.models import LocalAuthority, Organisation
 from cmetrack.people.models import Address, Child, ParentCarer
 from cmetrack.referrals.models import Referral, ReferralStatus
@@ -88,6 +89,7 @@ def test_bulk_cases_are_complete_and_consistent(bulk_demo):
         if case.state == CaseState.CLOSED:
             assert case.outcome
             assert case.closed_on
+            closes_by_the_rules(case)  # located, with the route's evidence (issue 17)
         else:
             assert case.outcome == ""
         if case.state in (CaseState.AWAITING_PROVISION, CaseState.IN_PROVISION):
