@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,7 +47,13 @@ SYSTEM_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser, PDF and Spark tests need system packages. On a machine with only Python
     they are skipped with the reason; in CI (where .ci/run installs them) a missing one
-    is a failure, never a silent skip."""
+    is a failure, never a silent skip.
+
+    A browser test is run once more only if the watchdog stopped a hung Chromium
+    (``BrowserHung``): the report shows it as rerun, and any other failure fails at once."""
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=["BrowserHung"]))
     for marker, (available, what) in SYSTEM_NEEDS.items():
         if not any(marker in item.keywords for item in items) or available():
             continue
@@ -61,12 +70,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Each test starts with an empty cache: rate limits and throttles never leak between tests."""
-    from django.core.cache import cache
+    """Each test starts with empty caches: rate limits and throttles never leak between tests."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -100,14 +111,136 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Debian chromium for the whole run; each test gets its own context."""
+#: A browser test's setup, steps or teardown running longer than this have hung inside
+#: Chromium: the watchdog stops the browser, the waiting Playwright call fails, and the test
+#: is run once more with a new browser (``pytest_runtest_call`` below).
+BROWSER_TEST_SECONDS = float(os.environ.get("CMETRACK_BROWSER_TEST_SECONDS", "300"))
+
+
+class BrowserHung(AssertionError):
+    """The watchdog stopped a browser test whose Playwright call never answered."""
+
+
+def _chromium_descendants() -> list[int]:
+    """The chromium processes started under this test process (Playwright's driver's)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                fields = stat.read()
+        except OSError:
+            continue
+        name = fields[fields.index("(") + 1 : fields.rindex(")")]
+        parents[int(entry)] = int(fields[fields.rindex(")") + 2 :].split()[1])
+        names[int(entry)] = name
+    mine = {os.getpid()}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    return [pid for pid in mine if names.get(pid, "").startswith("chrom")]
+
+
+def _stop_chromium() -> None:
+    for pid in _chromium_descendants():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _watched(item: pytest.Item) -> Iterator[None]:
+    """Run one phase of a browser test (setup, call or teardown) under the watchdog."""
+    marker = item.get_closest_marker("browser")
+    if marker is None:
+        return (yield)
+    limit = float(marker.kwargs.get("seconds", BROWSER_TEST_SECONDS))
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        _stop_chromium()
+
+    timer = threading.Timer(limit, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        return (yield)
+    except BaseException as exc:
+        if fired.is_set():
+            raise BrowserHung(
+                f"{item.nodeid} waited over {limit:.0f} s on Chromium, which was stopped"
+            ) from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _watched(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _watched(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    return (yield from _watched(item))
+
+
+class Chromium:
+    """The module's headless chromium, started again if the watchdog had to stop it."""
+
+    def __init__(self, playwright: Any) -> None:
+        self._playwright = playwright
+        self.browser = self._launch()
+
+    def _launch(self) -> Any:
+        return self._playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+    def new_context(self, **options: Any) -> Any:
+        if not self.browser.is_connected():
+            self.browser = self._launch()
+        return self.browser.new_context(**options)
+
+    def close(self) -> None:
+        if self.browser.is_connected():
+            self.browser.close()
+
+
+def close_settled(context: Any) -> None:
+    """Close a browser context once each of its pages has finished loading.
+
+    Closing a page while a navigation is still committing (a test's last step a click that
+    submits a form) can leave Chromium unable to open or close the next page
+    (microsoft/playwright#42068); waiting for the load first keeps teardown out of that race.
+    A page that never loads is left to the watchdog."""
+    for page in context.pages:
+        with contextlib.suppress(Exception):
+            page.wait_for_load_state("load", timeout=10_000)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    """One headless Debian chromium for each test module; each test gets its own context.
+
+    Not one for the whole run: a browser that has served hundreds of contexts carries their
+    state (renderer processes, caches) into the next module, and the whole PostgreSQL suite
+    once hung inside Playwright in the module after the longest journey. Starting a browser
+    takes about a second."""
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = Chromium(p)
         try:
             yield browser
         finally:
@@ -121,4 +254,4 @@ def browser_page(chromium: Any, live_server: Any) -> Iterator[Any]:
     try:
         yield context.new_page()
     finally:
-        context.close()
+        close_settled(context)

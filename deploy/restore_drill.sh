@@ -7,7 +7,8 @@
 #      rebuilt: staticfiles/, matching/index/, prometheus/).
 #   3. Restores both into a fresh database and a fresh var directory.
 #   4. Checks the copy: every table's row count equal, no migration missing, `cmetrack
-#      check` passes, the audit trail's triggers present and refusing UPDATE and DELETE,
+#      check` passes, the audit trail's triggers present and refusing UPDATE, DELETE
+#      and TRUNCATE,
 #      every file of var/ back with the same SHA-256, the Parquet file readable.
 #
 # Usage: deploy/restore_drill.sh   (from the repository, after `python3 dev.py setup`)
@@ -157,11 +158,17 @@ with psycopg.connect(f"{pg_url}/{target_db}") as conn:
             "AND NOT tgisinternal"
         )
     }
-    if triggers != {"audit_auditevent_no_update", "audit_auditevent_no_delete"}:
+    expected_triggers = {
+        "audit_auditevent_no_update",
+        "audit_auditevent_no_delete",
+        "audit_auditevent_no_truncate",
+    }
+    if triggers != expected_triggers:
         failures.append(f"the audit trail's triggers are {sorted(triggers)}")
     for statement in (
         "UPDATE audit_auditevent SET summary = 'changed' WHERE id = (SELECT min(id) FROM audit_auditevent)",
         "DELETE FROM audit_auditevent WHERE id = (SELECT min(id) FROM audit_auditevent)",
+        "TRUNCATE audit_auditevent",
     ):
         try:
             with conn.transaction():

@@ -5,9 +5,14 @@
 #   cmetrack/core/static/cmetrack/application.css        compiled Sass (Arial, no font files)
 #   cmetrack/core/static/cmetrack/govuk-frontend.min.js  GOV.UK Frontend ES module
 #   cmetrack/core/static/cmetrack/init.js                tiny module that calls initAll()
+#                                                        and enhances school/authority selects
+#   cmetrack/core/static/cmetrack/autocomplete.js        cmetrack's enhancement of those selects
+#   cmetrack/core/static/cmetrack/accessible-autocomplete.min.js  GOV.UK accessible-autocomplete
 #   cmetrack/core/static/cmetrack/chart.umd.min.js       Chart.js, for the report charts
 #   cmetrack/core/static/cmetrack/reports-charts.js      draws report charts from their JSON
 #   cmetrack/core/static/cmetrack/reports.css            report page and print styles
+#   cmetrack/core/static/cmetrack/app.css                plain CSS: table reflow, home page,
+#                                                        and accessible-autocomplete's styles
 #   cmetrack/core/static/cmetrack/assets/                favicons, manifest icons, manifest.json
 #
 # The icons in src/assets/ are cmetrack's own (a council service must not use
@@ -24,7 +29,8 @@ govuk="$here/node_modules/govuk-frontend/dist/govuk"
 
 cd "$here"
 
-if [ ! -d node_modules/govuk-frontend ] || [ ! -d node_modules/sass ] || [ ! -d node_modules/chart.js ]; then
+if [ ! -d node_modules/govuk-frontend ] || [ ! -d node_modules/sass ] || [ ! -d node_modules/chart.js ] \
+  || [ ! -d node_modules/accessible-autocomplete ]; then
   npm ci --no-audit --no-fund
 fi
 
@@ -47,8 +53,17 @@ sed -i -e 's|//# sourceMappingURL=[^ ]*$||' "$out/govuk-frontend.min.js"
 
 cat > "$out/init.js" <<'EOF'
 import { initAll } from './govuk-frontend.min.js'
+import { enhanceAutocompletes } from './autocomplete.js'
 initAll()
+enhanceAutocompletes()
 EOF
+
+# 2a. Accessible autocomplete for selects of schools and authorities (pinned in
+#     package.json), loaded by autocomplete.js only on pages with such a select.
+autocomplete="$here/node_modules/accessible-autocomplete/dist"
+cp "$autocomplete/accessible-autocomplete.min.js" "$out/accessible-autocomplete.min.js"
+sed -i -e 's|//# sourceMappingURL=[^ ]*$||' "$out/accessible-autocomplete.min.js"
+cp "$here/src/autocomplete.js" "$out/autocomplete.js"
 
 # 2b. Report charts: Chart.js (UMD build, pinned in package.json) and cmetrack's module that
 #     draws each chart from the JSON beside its data table, plus the report styles.
@@ -56,6 +71,13 @@ cp "$here/node_modules/chart.js/dist/chart.umd.min.js" "$out/chart.umd.min.js"
 sed -i -e 's|//# sourceMappingURL=[^ ]*$||' "$out/chart.umd.min.js"
 cp "$here/src/reports/reports-charts.js" "$out/reports-charts.js"
 cp "$here/src/reports/reports.css" "$out/reports.css"
+# 2c. cmetrack's own plain CSS (reflow of tables at 320px, the home page's summary).
+#     accessible-autocomplete's styles go with it (they have no url()).
+{
+  cat "$here/src/app.css"
+  echo
+  sed -e 's|/\*# sourceMappingURL=[^*]*\*/||' "$autocomplete/accessible-autocomplete.min.css"
+} > "$out/app.css"
 
 # 3. Images and web app manifest (our own, council-neutral icons).
 cp "$here"/src/assets/images/* "$out/assets/images/"
