@@ -108,7 +108,7 @@ def main() -> None:
     from cmetrack.audit.selectors import (
         AuditFilters,
         Cursor,
-        audit_batches,
+        audit_export_values,
         audit_page,
         audit_search,
     )
@@ -155,11 +155,11 @@ def main() -> None:
 
     def export_10k() -> str:
         from cmetrack.audit.presenters import CSV_HEADER, audit_csv_rows
-        from cmetrack.core.exports import csv_rows
+        from cmetrack.kit.exports import csv_rows
 
-        events = audit_batches(audit_search(AuditFilters(action="view")).defer("changes"))
+        values = audit_export_values(audit_search(AuditFilters(action="view")))
         n = 0
-        for n, _line in enumerate(csv_rows(CSV_HEADER, audit_csv_rows(events))):
+        for n, _line in enumerate(csv_rows(CSV_HEADER, audit_csv_rows(values))):
             if n == 10_000:
                 break
         return f"{n} rows"

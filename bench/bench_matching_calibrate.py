@@ -1,0 +1,224 @@
+# ruff: noqa: E501  (markdown table lines are written whole)
+"""Fit the search's probability calibration on one labelled population and check it on
+another (issue 19 item 3: honest probabilities).
+
+    # 1. labelled searches of two independent evaluation populations (different seeds,
+    #    different register sizes), every candidate's weight kept:
+    .venv/bin/python bench/bench_matching_eval.py --skip-link --search-size 250000 --seed 11 \\
+        --dump var/bench/matching/fit-250k-s11.jsonl --out var/bench/matching/fit-250k-s11.md
+    .venv/bin/python bench/bench_matching_eval.py --skip-link --search-size 1000000 --seed 7 \\
+        --dump var/bench/matching/eval-1m-s7.jsonl ...
+    # 2. fit on the first, report on every one given with --check, optionally save:
+    .venv/bin/python bench/bench_matching_calibrate.py --fit var/bench/matching/fit-250k-s11.jsonl \\
+        --check var/bench/matching/eval-1m-s7.jsonl --save
+
+The calibration (``model.Calibration``: a monotone map of each candidate's probability,
+applied after the candidates and "none of these" are normalised and keeping them
+exclusive, ``probability.exclusive``) is fitted by isotonic regression
+(``probability.fit_calibration``) on the first file only;
+the reliability tables of the other files are on searches it never saw. ``--save`` writes
+it into the shipped model (``cmetrack/matching/data/default_model.json``).
+
+Each line of a dump is one search: ``weights`` (its candidates, best first, up to the
+page's ten), ``prior``, ``right`` (which candidate was the child, or null: none of them —
+the child is not on the register or was not found) and ``label`` (the kind of error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmetrack.config.settings.test")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cmetrack.matching.model import DEFAULT_MODEL_PATH, Calibration  # noqa: E402
+from cmetrack.matching.probability import (  # noqa: E402
+    FLOOR,
+    POSSIBLE,
+    STRONG,
+    band,
+    exclusive,
+    fit_calibration,
+)
+
+BANDS = ((0.01, 0.2), (0.2, 0.5), (0.5, 0.9), (0.9, 0.99), (0.99, 0.999), (0.999, 1.0001))
+Case = tuple[list[float], float, int | None]
+
+
+def read(path: Path) -> list[Case]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append((d["weights"], d["prior"], d["right"]))
+    return out
+
+
+def shown(cases: list[Case], calibration: Calibration | None) -> list[tuple[float, bool]]:
+    """Every result an officer would be shown (probability at least the floor), with
+    whether it was the child."""
+    out = []
+    for weights, prior, right in cases:
+        for i, p in enumerate(exclusive(weights, prior, calibration)):
+            if p >= FLOOR:
+                out.append((p, i == right))
+    return out
+
+
+def log_loss(cases: list[Case], calibration: Calibration | None) -> float:
+    """Mean negative log-likelihood (nats) of the right answer (a candidate or "none of
+    these") under the exclusive probabilities."""
+    import math
+
+    total = 0.0
+    for weights, prior, right in cases:
+        ps = exclusive(weights, prior, calibration)
+        p = ps[right] if right is not None else max(1e-300, 1.0 - sum(ps))
+        total -= math.log(max(p, 1e-300))
+    return total / max(len(cases), 1)
+
+
+def table(rows: list[tuple[float, bool]]) -> list[str]:
+    lines = [
+        "| predicted | results | mean predicted | observed right |",
+        "|---|---|---|---|",
+    ]
+    for lo, hi in BANDS:
+        inside = [(p, ok) for p, ok in rows if lo <= p < hi]
+        if not inside:
+            lines.append(f"| {lo:g}–{min(hi, 1):g} | 0 | | |")
+            continue
+        mean = sum(p for p, _ in inside) / len(inside)
+        right = sum(1 for _, ok in inside if ok) / len(inside)
+        lines.append(f"| {lo:g}–{min(hi, 1):g} | {len(inside):,} | {mean:.3f} | {right:.3f} |")
+    return lines
+
+
+def officer_bands(rows: list[tuple[float, bool]]) -> list[str]:
+    lines = ["| band shown | results | observed right |", "|---|---|---|"]
+    for name, label in (
+        ("unlikely", f"Unlikely ({FLOOR:g}–{POSSIBLE:g})"),
+        ("possible", f"Possible — check ({POSSIBLE:g}–{STRONG:g})"),
+        ("strong", f"Strong match (≥ {STRONG:g})"),
+    ):
+        inside = [ok for p, ok in rows if band(p) == name]
+        rate = f"{sum(inside) / len(inside):.3f}" if inside else ""
+        lines.append(f"| {label} | {len(inside):,} | {rate} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--fit", type=Path, nargs="+", required=True, help="labelled searches to fit on"
+    )
+    parser.add_argument("--check", type=Path, nargs="*", default=[])
+    parser.add_argument("--save", action="store_true", help="write it into the shipped model")
+    parser.add_argument(
+        "--compare-shipped",
+        action="store_true",
+        help="also report the calibration the shipped model carries now, on every file",
+    )
+    parser.add_argument(
+        "--min-block",
+        type=int,
+        default=1,
+        help="pool isotonic blocks of fewer results with a neighbour (probability.fit_calibration)",
+    )
+    parser.add_argument(
+        "--centred",
+        action="store_true",
+        help="one knot at each block's mean (centred isotonic regression) rather than flat blocks",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "matching-calibration.md"
+    )
+    args = parser.parse_args()
+    fit_cases = [case for path in args.fit for case in read(path)]
+    names = " and ".join(path.stem for path in args.fit)
+    how = ("centred isotonic" if args.centred else "isotonic") + (
+        f", blocks of at least {args.min_block}" if args.min_block > 1 else ""
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    calibration = fit_calibration(
+        fit_cases,
+        source=f"fitted on {len(fit_cases):,} labelled searches of {names} ({how}; bench/bench_matching_calibrate.py)",
+        min_block=args.min_block,
+        centred=args.centred,
+    )
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    lines = [
+        "# Calibrating the search's probabilities (issue 19)",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: `.venv/bin/python bench/bench_matching_calibrate.py "
+        + " ".join(sys.argv[1:])
+        + f"` (load average {os.getloadavg()[0]:.1f}).",
+        "",
+        f"Fitted on {', '.join(f'`{path.name}`' for path in args.fit)} ({len(fit_cases):,} searches) in {seconds:.2f} s ({cpu_seconds:.2f} s CPU): "
+        f"{len(calibration.knots)} knots ({how} regression of whether each candidate was the child on its "
+        "probability as the weights give it; `probability.fit_calibration`). Knots, log2 odds before → after: "
+        + ", ".join(f"{x:+.1f} → {y:+.1f}" for x, y in calibration.knots)
+        + ". Each candidate's probability is mapped through them and the mapped probabilities, as odds against "
+        "'none of these', are normalised together (`probability.exclusive`). The other files are "
+        "searches of populations it never saw.",
+        "",
+    ]
+    shipped = None
+    if args.compare_shipped:
+        shipped = Calibration.from_json(
+            json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8")).get("calibration")
+        )
+    for path in [*args.fit, *args.check]:
+        cases = read(path)
+        role = "fitted on" if path in args.fit else "held out"
+        if shipped is not None:
+            lines += [
+                f"## `{path.name}` with the shipped calibration ({len(shipped.knots)} knots; {shipped.source})",
+                "",
+                f"Mean log-loss of the right answer: {log_loss(cases, shipped):.4f}.",
+                "",
+                *table(shown(cases, shipped)),
+                "",
+                *officer_bands(shown(cases, shipped)),
+                "",
+            ]
+        lines += [
+            f"## `{path.name}` ({role}, {len(cases):,} searches)",
+            "",
+            f"Mean log-loss of the right answer (a candidate or 'none of these'): {log_loss(cases, None):.4f} "
+            f"before, {log_loss(cases, calibration):.4f} after.",
+            "",
+            "Before (the weights' own probabilities):",
+            "",
+            *table(shown(cases, None)),
+            "",
+            "After:",
+            "",
+            *table(shown(cases, calibration)),
+            "",
+            "What officers see after, by band:",
+            "",
+            *officer_bands(shown(cases, calibration)),
+            "",
+        ]
+    if args.save:
+        data = json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+        data["calibration"] = calibration.to_json()
+        DEFAULT_MODEL_PATH.write_text(
+            json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        lines += [f"Saved into `{DEFAULT_MODEL_PATH.relative_to(ROOT)}`.", ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
