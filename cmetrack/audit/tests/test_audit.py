@@ -123,6 +123,49 @@ def test_change_and_audit_row_are_one_transaction(actor, monkeypatch):
     assert child.legal_family_name == "Smith"
 
 
+def test_audit_row_read_back_is_the_row_written(actor):
+    """audit_record writes with its own INSERT statement (not the ORM's save): the row the
+    database holds is the one the ORM would have written, field for field."""
+    changes = {"fields": ["given_names", "dob"], "shown": ["children:7"], "n": 2, "x": None}
+    event = audit_record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="matching.search",
+        object_id=12,
+        child_id=34,
+        summary="Searched for a child (1 possible match shown)",
+        changes=changes,
+    )
+    assert event.pk is not None
+    assert not event._state.adding
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.pk == AuditEvent.objects.latest("id").pk
+    for name in ("at", "actor_id", "actor_label", "ip_address", "action", "object_type"):
+        assert getattr(stored, name) == getattr(event, name), name
+    assert (stored.object_id, stored.child_id) == ("12", 34)
+    assert stored.summary == "Searched for a child (1 possible match shown)"
+    assert stored.changes == changes
+    assert stored.actor == actor.user
+    assert stored.ip_address == "192.0.2.10"
+    second = audit_record(actor=actor, action=AuditAction.VIEW, summary="again")
+    assert second.pk > event.pk
+
+
+def test_audit_row_goes_with_its_transaction(actor):
+    """Inside a transaction that is rolled back, the audit row is rolled back with it."""
+    before = AuditEvent.objects.count()
+
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            audit_record(actor=actor, action=AuditAction.EXPORT, summary="Exported a list")
+            assert AuditEvent.objects.count() == before + 1
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert AuditEvent.objects.count() == before
+
+
 def test_system_actor_is_labelled():
     event = audit_record(actor=Actor.system("nightly import"), action=AuditAction.CREATE)
     assert event.actor is None
