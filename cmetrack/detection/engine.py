@@ -33,9 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from cmetrack.rules.attendance import (
     ATTENDANCE_CODES,
@@ -44,6 +42,13 @@ from cmetrack.rules.attendance import (
     UNEXPLAINED_ABSENCE_CODES,
     AttendanceCategory,
 )
+
+from . import lazy
+
+if TYPE_CHECKING:
+    import duckdb
+else:  # imported when first used: start-up does not pay for it (see lazy.py)
+    duckdb = lazy.module("duckdb")
 
 _ABSENT = ", ".join(f"'{c}'" for c in sorted(UNEXPLAINED_ABSENCE_CODES))
 _NEUTRAL = ", ".join(f"'{c}'" for c in sorted(NEUTRAL_FOR_RUNS_CODES))

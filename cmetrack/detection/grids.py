@@ -35,10 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from cmetrack.rules.attendance import (
     ATTENDANCE_CODES,
@@ -46,7 +43,14 @@ from cmetrack.rules.attendance import (
     UNEXPLAINED_ABSENCE_CODES,
 )
 
-from . import engine, store
+from . import engine, lazy, store
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped]
+else:  # imported when first used: start-up does not pay for them (see lazy.py)
+    np = lazy.module("numpy")
+    pa = lazy.module("pyarrow")
 
 CODES_FILE = "grid-codes.npy"
 UPNS_FILE = "grid-upns.npy"

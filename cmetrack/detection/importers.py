@@ -19,9 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 from django.conf import settings
 from django.utils import timezone
 
@@ -41,7 +40,7 @@ from cmetrack.rules.upn import CHECK_LETTERS, InvalidUPN, validate_upn
 from cmetrack.schoolcalendar.models import ClosureDay, Term
 from cmetrack.schoolcalendar.selectors import closure_rows, school_days, term_rows
 
-from . import engine, lines, store
+from . import engine, lazy, lines, store
 from .imports import (
     MAX_REPORTED_PROBLEMS,
     ImportContext,
@@ -63,6 +62,11 @@ from .models import (
     ImportStatus,
 )
 from .registries import DeletionToCheck, after_roll_import_run, deletion_refusals
+
+if TYPE_CHECKING:
+    import duckdb
+else:  # imported when first used: start-up does not pay for it (see lazy.py)
+    duckdb = lazy.module("duckdb")
 
 logger = logging.getLogger(__name__)
 
@@ -1134,8 +1138,6 @@ def _update_partitions(partitions: list[AttendancePartition]) -> None:
 def _storage(path: Path) -> Iterator[None]:
     """Turn a failure to write ``path`` (``OSError``, DuckDB's ``IOException``) into
     :class:`StorageUnavailable`; the caller's cleanup removes any temporary file."""
-    import duckdb
-
     try:
         yield
     except (OSError, duckdb.IOException) as exc:

@@ -18,9 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -33,7 +32,6 @@ from cmetrack.audit.services import Actor, audit_record, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, ReferralRoute
 from cmetrack.kit.db import insert_many, update_fields_many
-from cmetrack.matching.services import refresh_index
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
 from cmetrack.referrals.services import referral_record
@@ -49,7 +47,7 @@ from cmetrack.rules.attendance import (
 )
 from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
 
-from . import engine, grids, store
+from . import engine, grids, lazy, store
 from .importers import attendance_dir
 from .models import (
     SETTLED_GROUNDS,
@@ -61,6 +59,11 @@ from .models import (
     AttendancePartition,
     DeletionReturn,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped]
+else:  # imported when first used: start-up does not pay for it (see lazy.py)
+    pa = lazy.module("pyarrow")
 
 #: School days after leaving with no known destination before the leaver alert.
 DEFAULT_LEAVER_SCHOOL_DAYS = 10
@@ -1010,6 +1013,11 @@ def _located_by_matching(as_of: date, found: set[int | None]) -> list[Finding]:
     UPN, a retyped name), looked for on the latest rolls through the matching engine
     (issue 7: detection's "child found on a roll" goes through the engine). One search per
     such case against the cached roll index: milliseconds each."""
+    # In the function: matching.services loads the search index's libraries (NumPy,
+    # PyArrow), which every command would otherwise pay for at start-up (this module is
+    # loaded by detection/jobs.py in CoreConfig.ready()).
+    from cmetrack.matching.services import refresh_index
+
     findings = []
     cases = (
         Case.objects.filter(state__in=NOT_FOUND_STATES, date_referred__lte=as_of)

@@ -23,7 +23,6 @@ from cmetrack.matching.adapters import (
     stamp,
 )
 from cmetrack.matching.features import PersonRecord
-from cmetrack.matching.services import find_in_register
 from cmetrack.people.models import Address, Child
 
 from .models import HomeEducationRecord, RollEntry, RollSnapshot
@@ -228,6 +227,11 @@ def find_on_rolls(
     have changed or a name been retyped. Not scoped or audited here: the caller is the
     system and records what it does with a finding. Raises ``SearchNotReady`` when
     there is no roll index (a job calls ``matching.services.refresh_index`` first)."""
+    # In the function: matching.services loads the search index's libraries (NumPy,
+    # PyArrow), which every command would otherwise pay for at start-up (this module
+    # is loaded by registers/extensions.py in CoreConfig.ready()).
+    from cmetrack.matching.services import find_in_register
+
     found = find_in_register(child, RollAdapter.name, min_probability=min_probability, limit=limit)
     entries = RollEntry.objects.select_related("snapshot").in_bulk([m.pk for m in found])
     out = []
