@@ -50,8 +50,8 @@ from cmetrack.jobs import status as worker_status
 from cmetrack.kit.storage import save_atomically
 from cmetrack.organisations.models import Organisation, OrganisationKind
 
-from .imports import DETECT_TASK, detection_after_feed
-from .jobs import import_enqueue, importer_for
+from .imports import DETECT_TASK, detection_after_feed, detection_in_this_process
+from .jobs import detection_after_import, import_enqueue, importer_for
 from .models import ImportKind, ImportRun, ImportStatus
 
 logger = logging.getLogger(__name__)
@@ -461,7 +461,15 @@ __all__ = [
 
 
 def drop_folder_job() -> str:
-    """Every five minutes in the worker: import what schools left in the drop folder."""
-    done = drop_folder_scan()
+    """Every five minutes in the worker: import what schools left in the drop folder, then
+    (once, however many files there were) detect over what they brought, in this process.
+    Files too large to import here are queued; the worker detects after each of those."""
+    with detection_in_this_process():
+        done = drop_folder_scan()
     failed = sum(1 for path, _ in done if path.parent.name == "failed")
-    return f"drop folder: {len(done)} file(s) imported, {failed} failed"
+    fed = [run for _, run in done if run is not None and run.status == ImportStatus.SUCCEEDED]
+    detected = ""
+    if fed:  # one run reads everything imported since the last, so once is enough
+        report = detection_after_import(fed[-1], by="drop folder")
+        detected = "" if report is None else f"; {report.created} new alert(s)"
+    return f"drop folder: {len(done)} file(s) imported, {failed} failed{detected}"

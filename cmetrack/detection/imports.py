@@ -32,7 +32,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -70,11 +71,30 @@ FEED_KINDS = frozenset(
 DETECT_TASK = "cmetrack.detection.jobs.detect_today"
 
 
-def detection_after_feed() -> None:
-    """Queue a detection run after new attendance or rolls (however they were imported:
-    the upload page, the worker, ``cmetrack import_data``), unless one is waiting (one
-    already running may have started before these data, so it does not count)."""
+#: True while a caller that runs detection itself, in this process, once the import is
+#: done (``cmetrack import_data``, the worker: :func:`cmetrack.detection.jobs.
+#: detection_after_import`) imports: the import then queues no detection task.
+_detecting_here: ContextVar[bool] = ContextVar("detecting_here", default=False)
 
+
+@contextmanager
+def detection_in_this_process() -> Iterator[None]:
+    """Imports inside this block leave detection to their caller, who runs it in this
+    process afterwards (rather than queueing it for the worker)."""
+    token = _detecting_here.set(True)
+    try:
+        yield
+    finally:
+        _detecting_here.reset(token)
+
+
+def detection_after_feed() -> None:
+    """Queue a detection run after new attendance or rolls imported where detection does
+    not follow in the same process (a feed pushed to the API and imported in the request),
+    unless one is waiting (one already running may have started before these data, so it
+    does not count)."""
+    if _detecting_here.get():
+        return  # the caller runs detection itself once the import has committed
     if not pending_args(DETECT_TASK, waiting_only=True):
         enqueue(DETECT_TASK, task_name="detection after a data feed")
 

@@ -25,13 +25,14 @@ import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from cmetrack.accounts.models import User
 from cmetrack.audit.models import AuditAction
@@ -47,20 +48,28 @@ from cmetrack.notifications.services import (
     notification_sent_before,
 )
 
-from . import importers
 from .freshness import feed_freshness, stale_school_days
-from .imports import ANY_SCHOOL_IMPORT_ROLES, ProgressListener
+from .imports import (
+    ANY_SCHOOL_IMPORT_ROLES,
+    ProgressListener,
+    detection_after_feed,
+    detection_in_this_process,
+)
 from .imports import DETECT_TASK as DETECT_TASK  # (re-exported: the task after a feed)
 from .imports import FEED_KINDS as FEED_KINDS
 from .models import FINISHED_STATUSES, ImportKind, ImportRun, ImportStatus
-from .services import DetectionConfig, detection_run, leaver_school_days_setting
+
+if TYPE_CHECKING:
+    from .services import DetectionReport
 
 logger = logging.getLogger(__name__)
 
 #: ``service(*, actor, path, file_name, run, listener, **params) -> ImportRun``.
 ImportService = Callable[..., ImportRun]
 
-_IMPORTERS: dict[str, ImportService] = {}
+#: An importer, or the dotted path of one: imported when first run, so that start-up
+#: (this module is loaded in ``CoreConfig.ready()``) does not load the importers.
+_IMPORTERS: dict[str, ImportService | str] = {}
 
 #: A running import with no progress and no heartbeat from its worker for this long has
 #: died (the worker's heartbeat and the import's progress are both written every 10 s).
@@ -74,8 +83,9 @@ STOPPED_MESSAGE = (
 )
 
 
-def register_importer(kind: str, service: ImportService) -> None:
-    """Make ``kind`` runnable in the background (the transfers app registers CTF rolls)."""
+def register_importer(kind: str, service: ImportService | str) -> None:
+    """Make ``kind`` runnable in the background (the transfers app registers CTF rolls):
+    the service, or its dotted path (imported the first time it is asked for)."""
     _IMPORTERS[kind] = service
 
 
@@ -84,9 +94,12 @@ def importer_for(kind: str) -> ImportService:
     if not _BUILTIN_LOADED:
         _register_builtin()
     try:
-        return _IMPORTERS[kind]
+        service = _IMPORTERS[kind]
     except KeyError:
         raise LookupError(f"no importer is registered for {kind!r}") from None
+    if isinstance(service, str):
+        service = _IMPORTERS[kind] = import_string(service)
+    return service
 
 
 _BUILTIN_LOADED = False
@@ -104,7 +117,7 @@ def _register_builtin() -> None:
         ImportKind.ADDITIONS,
         ImportKind.ALLOCATIONS,
     ):
-        _IMPORTERS.setdefault(kind.value, getattr(importers, f"{kind.value}_import"))
+        _IMPORTERS.setdefault(kind.value, f"cmetrack.detection.importers.{kind.value}_import")
     _BUILTIN_LOADED = True
 
 
@@ -170,10 +183,47 @@ def import_run_task(run_id: int) -> str:
     run = import_claim(worker=_runner_name(), run_id=run_id)
     if run is None:
         return f"import {run_id} was not waiting (already run, or failed)"
-    done = import_process(run)  # (a feed queues detection as it commits)
+    with detection_in_this_process():
+        done = import_process(run)
     if done.status == ImportStatus.FAILED:
         import_failed_tell(done)
-    return f"import {run_id}: {done.get_status_display()}"
+    report = detection_after_import(done, by="import worker")
+    detected = "" if report is None else f"; {detection_summary(report)}"
+    return f"import {run_id}: {done.get_status_display()}{detected}"
+
+
+def detection_after_import(
+    run: ImportRun,
+    *,
+    by: str,
+    as_of: date | None = None,
+    threads: int | None = None,
+    fallback: bool = True,
+) -> DetectionReport | None:
+    """Detection after an import, in this process: every path that imports a feed and then
+    detects goes through here (``cmetrack import_data``, the worker's queued imports, the
+    drop folder). Runs only when ``run`` changed data the rules read (a successful feed:
+    :data:`FEED_KINDS`), as of ``as_of`` (default today), carrying the open runs on from
+    the stored state (an increment over what was imported since the last run). The import
+    is committed already: if detection fails it is queued for the worker instead
+    (``fallback``) and the failure logged, and None is returned as when nothing ran."""
+    if run.status != ImportStatus.SUCCEEDED or run.kind not in FEED_KINDS:
+        return None
+    try:
+        return _detect(as_of or timezone.localdate(), by=by, threads=threads)
+    except Exception:
+        if not fallback:
+            raise
+        logger.exception("detection after import %s failed: queued for the worker", run.pk)
+        detection_after_feed()
+        return None
+
+
+def detection_summary(report: DetectionReport) -> str:
+    return (
+        f"detection as of {report.as_of:%-d %B %Y}: {report.marks:,} marks read, "
+        f"{report.created} new alerts, {report.updated} updated"
+    )
 
 
 def import_failed_tell(run: ImportRun) -> None:
@@ -371,12 +421,20 @@ def imports_watchdog() -> str:
 def detect_today() -> str:
     """Run every detection rule as of today over the imported attendance and rolls (what
     ``cmetrack detect --as-of TODAY`` does): nightly, and after each roll or attendance feed."""
+    report = _detect(timezone.localdate(), by="detection (scheduled)")
+    return f"detection: {report.marks} marks, {report.created} new alerts, {report.updated} updated"
+
+
+def _detect(as_of: date, *, by: str, threads: int | None = None) -> DetectionReport:
+    """Every rule as of ``as_of``, incrementally from the stored state, alerts written."""
+    # In the function: detection (DuckDB, the grids) is loaded when it runs, not when
+    # CoreConfig.ready() loads this module for its schedules in every process.
+    from .services import DetectionConfig, detection_run, leaver_school_days_setting
 
     config = DetectionConfig(
-        as_of=timezone.localdate(), leaver_school_days=leaver_school_days_setting()
+        as_of=as_of, leaver_school_days=leaver_school_days_setting(), threads=threads
     )
-    report = detection_run(actor=Actor.system("detection (scheduled)"), config=config)
-    return f"detection: {report.marks} marks, {report.created} new alerts, {report.updated} updated"
+    return detection_run(actor=Actor.system(by), config=config)
 
 
 # --- Workers -------------------------------------------------------------------------------

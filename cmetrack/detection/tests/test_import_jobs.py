@@ -116,13 +116,14 @@ def test_a_roll_keeps_its_date_through_the_queue(tmp_path: Path) -> None:
     ours = school(estab="2001")
     path = write_csv(tmp_path / "roll.csv", ROLL_COLUMNS, roll_rows("9992001", 2))
     run = enqueue(path, ImportKind.ROLL, taken_on="2025-10-02")
-    finished = run_queued(limit=1)
-    assert [t["result"] for t in finished] == [f"import {run.pk}: Imported"]
-    # A roll is a feed: detection runs after it (queued, not run inside the import).
-    assert worker_status.pending_args(jobs.DETECT_TASK) == [()]
-    (detection,) = run_queued()
-    assert detection["success"], detection["result"]
-    assert detection["result"].startswith("detection: ")
+    (finished,) = run_queued(limit=1)
+    # A roll is a feed: the worker detects after it, in the same task, once it committed.
+    assert finished["success"], finished["result"]
+    assert finished["result"] == (
+        f"import {run.pk}: Imported; detection as of {timezone.localdate():%-d %B %Y}: "
+        "0 marks read, 0 new alerts, 0 updated"
+    )
+    assert worker_status.pending_args(jobs.DETECT_TASK) == []  # nothing left for later
     snapshot = RollSnapshot.objects.get()
     assert (snapshot.school, snapshot.taken_on.isoformat()) == (ours, "2025-10-02")
     assert snapshot.entries.count() == 2
@@ -130,16 +131,63 @@ def test_a_roll_keeps_its_date_through_the_queue(tmp_path: Path) -> None:
 
 @pytest.mark.django_db
 def test_a_roll_imported_at_once_queues_detection_once(tmp_path: Path) -> None:
-    """However a feed arrives (here the command line, in this process), detection follows."""
+    """However a feed arrives, detection follows: the command line with ``--no-detect``
+    leaves it to the worker (queued once, however many feeds)."""
     school(estab="2001")
     for n, taken_on in enumerate(("2025-10-02", "2025-10-09")):
         path = write_csv(tmp_path / f"roll{n}.csv", ROLL_COLUMNS, roll_rows("9992001", 2))
-        call_command("import_data", "roll", str(path), "--taken-on", taken_on, stdout=io.StringIO())
+        call_command(
+            "import_data", "roll", str(path), "--taken-on", taken_on, "--no-detect",
+            stdout=io.StringIO(),
+        )  # fmt: skip
     assert RollSnapshot.objects.count() == 2
     assert worker_status.pending_args(jobs.DETECT_TASK) == [()]  # one waiting is enough
     path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
-    call_command("import_data", "deletions", str(path), stdout=io.StringIO())
+    call_command("import_data", "deletions", str(path), "--no-detect", stdout=io.StringIO())
     assert worker_status.queue_depth() == 1
+
+
+@pytest.mark.django_db
+def test_the_import_command_detects_after_a_feed_in_the_same_process(tmp_path: Path) -> None:
+    """The one-day path is one command: the import, then detection as of ``--as-of`` from
+    the stored state, in the same process; nothing is queued for the worker."""
+    school(estab="2001")
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+    out = io.StringIO()
+    call_command(
+        "import_data", "deletions", str(path), "--as-of", "2025-10-10", "--threads", "1",
+        stdout=out,
+    )  # fmt: skip
+    assert "Detection as of 10 October 2025: 0 marks read, 0 new alerts, 0 updated (" in (
+        out.getvalue()
+    )
+    assert worker_status.queue_depth() == 0
+    # Not a feed the rules read: no detection, nothing queued.
+    terms = write_csv(
+        tmp_path / "terms.csv", ["term_start", "term_end"], [["2025-09-03", "2025-10-24"]]
+    )
+    out = io.StringIO()
+    call_command("import_data", "terms", str(terms), stdout=out)
+    assert "Detection" not in out.getvalue()
+    assert worker_status.queue_depth() == 0
+
+
+@pytest.mark.django_db
+def test_detection_failing_after_an_import_is_queued_for_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import has committed: a detection that fails in the worker is queued again."""
+    school(estab="2001")
+    path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(1))
+    run = enqueue(path, ImportKind.DELETIONS)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("no room for the state")
+
+    monkeypatch.setattr(jobs, "_detect", broken)
+    assert jobs.import_run_task(run.pk) == f"import {run.pk}: Imported"
+    assert worker_status.pending_args(jobs.DETECT_TASK) == [()]
+    assert DeletionReturn.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -273,7 +321,7 @@ def test_a_task_handed_out_twice_imports_once(tmp_path: Path) -> None:
     school(estab="2001")
     path = write_csv(tmp_path / "deletions.csv", DELETION_COLUMNS, deletion_rows(2))
     run = enqueue(path, ImportKind.DELETIONS)
-    assert jobs.import_run_task(run.pk) == f"import {run.pk}: Imported"
+    assert jobs.import_run_task(run.pk).startswith(f"import {run.pk}: Imported; detection as")
     assert "was not waiting" in jobs.import_run_task(run.pk)
     assert DeletionReturn.objects.count() == 2
 
@@ -360,9 +408,11 @@ def test_the_import_command_can_queue_for_the_worker(tmp_path: Path) -> None:
     assert run.status == ImportStatus.QUEUED
     assert f"Queued as import {run.pk}" in out.getvalue()
     results = [t["result"] for t in run_queued()]
-    # Deletion returns are a feed: detection runs after them (issue 18).
-    assert results[0] == f"import {run.pk}: Imported"
-    assert results[1:] == ["detection: 0 marks, 0 new alerts, 0 updated"]
+    # Deletion returns are a feed: the worker detects after them, in the same task (issue 18).
+    assert results == [
+        f"import {run.pk}: Imported; detection as of {timezone.localdate():%-d %B %Y}: "
+        "0 marks read, 0 new alerts, 0 updated"
+    ]
     run.refresh_from_db()
     assert run.status == ImportStatus.SUCCEEDED
     assert run.rows == 2

@@ -5,6 +5,13 @@ deletions, additions, allocations. Prints the rows, the changes and every proble
 its line and column; exits non-zero if the file was refused (nothing is written then).
 Shows the progress as it goes: a bar on a terminal, plain lines otherwise.
 ``--background`` queues the file for the background worker (``cmetrack worker``) instead.
+
+A feed the detection rules read (attendance, a roll, deletion or addition returns,
+allocations) is followed, in the same process, by detection as of ``--as-of`` (default
+today): an increment from the stored state over what was imported since the last run,
+alerts written, as the worker does after every feed
+(:func:`cmetrack.detection.jobs.detection_after_import`). ``--no-detect`` leaves it to
+the worker (queued) or to ``cmetrack detect``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
-from cmetrack.detection import importers, jobs
+from cmetrack.detection import jobs
+from cmetrack.detection.imports import detection_in_this_process
 from cmetrack.detection.models import ImportStatus
 from cmetrack.detection.progress import ProgressBar
 from cmetrack.kit.words import plural
@@ -41,6 +49,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Queue the import for the background worker (cmetrack worker); return at once.",
         )
+        parser.add_argument(
+            "--no-detect",
+            action="store_true",
+            help="Do not run detection after the import (it is queued for the worker).",
+        )
+        parser.add_argument(
+            "--as-of", help="Detect as of this date after the import (YYYY-MM-DD; default today)."
+        )
+        parser.add_argument("--threads", type=int, default=None, help="Detection's DuckDB threads.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -50,6 +67,12 @@ class Command(BaseCommand):
         actor = Actor.system("cmetrack import_data")
         started = time.perf_counter()
         params: dict[str, Any] = {}
+        as_of = None
+        if options["as_of"]:
+            try:
+                as_of = date.fromisoformat(options["as_of"])
+            except ValueError as exc:
+                raise CommandError(f"--as-of must be a date like 2025-10-02: {exc}") from exc
         if kind == "roll":
             if not options["taken_on"]:
                 raise CommandError("a roll needs --taken-on YYYY-MM-DD")
@@ -68,8 +91,12 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Importing {kind} from {path.name}...")
         bar = ProgressBar(self.stdout._out)
-        service = getattr(importers, f"{kind}_import")
-        run = service(actor=actor, path=path, file_name=path.name, listener=bar, **params)
+        service = jobs.importer_for(kind)
+        if options["no_detect"]:
+            run = service(actor=actor, path=path, file_name=path.name, listener=bar, **params)
+        else:
+            with detection_in_this_process():
+                run = service(actor=actor, path=path, file_name=path.name, listener=bar, **params)
         bar.finish()
         for problem in run.errors:
             self.stderr.write(
@@ -86,3 +113,20 @@ class Command(BaseCommand):
         )
         if run.status == ImportStatus.FAILED:
             raise CommandError("nothing was imported: correct the errors and try again")
+        if options["no_detect"]:
+            return
+        detecting = time.perf_counter()
+        try:
+            report = jobs.detection_after_import(
+                run, by="cmetrack import_data", as_of=as_of, threads=options["threads"],
+                fallback=False,
+            )  # fmt: skip
+        except Exception as exc:
+            raise CommandError(
+                f"the file was imported, but detection failed ({exc}): run `cmetrack detect`"
+            ) from exc
+        if report is not None:
+            summary = jobs.detection_summary(report)
+            self.stdout.write(
+                f"{summary[0].upper()}{summary[1:]} ({time.perf_counter() - detecting:.1f} s)"
+            )
