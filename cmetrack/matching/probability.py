@@ -150,11 +150,94 @@ def fit_calibration(
     points: list[tuple[float, int]] = []
     for weights, prior, right in cases:
         for i, p in enumerate(exclusive(weights, prior)):
-            x = log2_odds(p) if 0 < p < 1 else (60.0 if p >= 1 else -60.0)
-            points.append((max(-60.0, min(60.0, x)), int(i == right)))
+            points.append((_clamped_log2_odds(p), int(i == right)))
     if not points:
         raise ValueError("no labelled searches to fit a calibration on")
-    points.sort()
+    knots = _isotonic(points, smoothing=smoothing, min_block=min_block, centred=centred)
+    return Calibration(tuple(knots), source)
+
+
+def fit_calibration_on_output(
+    cases: Sequence[tuple[Sequence[float], float, int | None]],
+    source: str = "",
+    *,
+    rounds: int = 4,
+    smoothing: float = 0.5,
+    min_block: int = 1,
+    centred: bool = False,
+) -> Calibration:
+    """A :class:`Calibration` fitted on what officers are shown: the probabilities after
+    the candidates and "none of these" are normalised together, not each candidate's on
+    its own.
+
+    :func:`fit_calibration` fits the map on each candidate's probability before the
+    normalisation, which then takes some of it away (most where a search has several
+    good candidates): the map says how often such a candidate was right, not how often a
+    result *shown* at that probability was. Here that first map ``f`` is refined in
+    ``rounds``: the shown probabilities ``q = exclusive(weights, prior, f)`` of every
+    candidate are paired with whether it was the child, an isotonic map ``g`` of
+    ``q`` is fitted on them (the same regression), and ``f`` becomes ``g ∘ f`` (a lone
+    candidate's shown probability is ``f`` of its own, so it then reads ``g(q)``: what
+    results shown at ``q`` turned out to be). The composed map still rises, so
+    candidates keep their order and stay exclusive."""
+    calibration = fit_calibration(
+        cases, source, smoothing=smoothing, min_block=min_block, centred=centred
+    )
+    for _ in range(rounds):
+        points = [
+            (_clamped_log2_odds(q), int(i == right))
+            for weights, prior, right in cases
+            for i, q in enumerate(exclusive(weights, prior, calibration))
+        ]
+        outer = Calibration(
+            tuple(_isotonic(points, smoothing=smoothing, min_block=min_block, centred=centred))
+        )
+        calibration = _compose(outer, calibration, source)
+    return calibration
+
+
+def _compose(outer: Calibration, inner: Calibration, source: str) -> Calibration:
+    """``outer ∘ inner`` as knots: at ``inner``'s knots and where ``inner`` reaches each of
+    ``outer``'s knots, straight lines between (both are straight between their knots, so
+    the composition is too), slope one beyond (as both are)."""
+    xs = {x for x, _y in inner.knots}
+    for target, _y in outer.knots:
+        lo, hi = -200.0, 200.0
+        if not inner.log2_odds(lo) < target <= inner.log2_odds(hi):
+            continue
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            if inner.log2_odds(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+        xs.add(hi)
+    knots: list[tuple[float, float]] = []
+    for x in sorted(xs):
+        y = outer.log2_odds(inner.log2_odds(x))
+        if knots and y < knots[-1][1]:
+            y = knots[-1][1]
+        # A knot on the straight line through the one before and this one says nothing.
+        if len(knots) >= 2:
+            (x0, y0), (x1, y1) = knots[-2], knots[-1]
+            before, after = (y1 - y0) / (x1 - x0), (y - y1) / (x - x1)
+            if abs(before - after) <= 1e-9 * (1.0 + abs(before)):
+                knots.pop()
+        knots.append((x, y))
+    return Calibration(tuple(knots), source)
+
+
+def _clamped_log2_odds(p: float) -> float:
+    x = log2_odds(p) if 0 < p < 1 else (60.0 if p >= 1 else -60.0)
+    return max(-60.0, min(60.0, x))
+
+
+def _isotonic(
+    points: list[tuple[float, int]], *, smoothing: float, min_block: int, centred: bool
+) -> list[tuple[float, float]]:
+    """Knots ``(log2 odds in, log2 odds of the share right)`` of the isotonic regression of
+    ``points`` (``(x, right)``); see :func:`fit_calibration`."""
+    points = sorted(points)
     # Blocks of [lowest x, highest x, right, count, sum of x], pooled while a block is no
     # more right than the one before it.
     blocks: list[list[float]] = []
@@ -195,7 +278,7 @@ def fit_calibration(
             if knots and edge <= knots[-1][0]:
                 continue
             knots.append((edge, y))
-    return Calibration(tuple(knots), source)
+    return knots
 
 
 def _pool(blocks: list[list[float]], i: int) -> None:
