@@ -19,7 +19,7 @@ How an endpoint uses it:
   (404) and wrong methods (405) with a problem, so a carelessly written endpoint still gets
   the right shape.
 * input schemas derive from :class:`InputSchema`, which refuses unknown fields (422 naming
-  each one).
+  each one); a query parameter the endpoint does not read is refused the same way.
 
 Generic: imports only Django, ninja and pydantic, no cmetrack app.
 """
@@ -126,7 +126,7 @@ KINDS: dict[str, Kind] = {
             422,
             "Some fields are missing or invalid",
             "Nothing was saved: `errors` lists each field (name and JSON pointer) with what to "
-            "fix; a field not in the request's schema is refused by name.",
+            "fix; a field or query parameter the endpoint does not take is refused by name.",
         ),
         Kind(
             "refused",
@@ -581,6 +581,54 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
 }
 
 
+def query_names(operation: Any) -> frozenset[str]:
+    """The query parameters ``operation`` reads (ninja's flattened names: a filter schema's
+    fields and pagination's ``limit``/``offset`` included)."""
+    names: set[str] = set()
+    for model in operation.models:
+        if getattr(model, "__ninja_param_source__", None) != "query":
+            continue
+        flat = getattr(model, "__ninja_flatten_map__", None)
+        if flat:
+            names.update(flat)
+        else:
+            names.update(f.alias or n for n, f in model.model_fields.items())
+    return frozenset(names)
+
+
+def _refuse_unknown_query(operation: Any) -> None:
+    """Make ``operation`` refuse a query parameter it does not read (422 naming each, as a
+    body field not in the schema is): a misspelt filter (``?stat=open``) must not quietly
+    answer with everything. Checked after authentication, so a caller not signed in still
+    gets 401. Done once per operation (the URLs may be built more than once)."""
+    if getattr(operation, "_cmetrack_query_checked", False) or operation.is_async:
+        return  # (no endpoint of ours is async; an async one would need an async check)
+    allowed = query_names(operation)
+    checks = operation._run_checks
+
+    def run_checks(request: HttpRequest) -> HttpResponse | None:
+        error: HttpResponse | None = checks(request)
+        if error is not None:
+            return error
+        unknown = [name for name in request.GET if name not in allowed]
+        if not unknown:
+            return None
+        takes = ", ".join(sorted(allowed)) if allowed else "no query parameters"
+        messages = [
+            f"“{name}” is not a query parameter of this endpoint (it takes {takes})."
+            for name in unknown
+        ]
+        errors = [
+            {"field": name, "pointer": "", "message": message, "line": None}
+            for name, message in zip(unknown, messages, strict=True)
+        ]
+        detail = messages[0] if len(messages) == 1 else "Remove the query parameters listed."
+        return problem_response(request, "invalid", detail, errors=errors)
+
+    operation._run_checks = run_checks
+    operation._cmetrack_query_checked = True
+
+
 def _problem_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Any 4xx a view answers outside ninja's responses (405 for a wrong method) as a problem."""
 
@@ -652,6 +700,11 @@ class ProblemAPI(NinjaAPI):
         return response
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
+        # The operations that answer (ninja binds a copy of each router's to the API).
+        for router in self._get_bound_routers():
+            for path_view in router.path_operations.values():
+                for operation in path_view.operations:
+                    _refuse_unknown_query(operation)
         urls = super()._get_urls()
         for pattern in urls:
             if isinstance(pattern, URLPattern):

@@ -191,3 +191,44 @@ def test_every_kind_is_described_at_its_type(client):
     for kind in KINDS.values():  # one status per kind
         assert statuses.setdefault(kind.code, kind.status) == kind.status
     assert {k.status for k in KINDS.values() if k.code in {"invalid", "refused"}} == {422}
+
+
+@pytest.mark.django_db
+def test_a_query_parameter_an_endpoint_does_not_take_is_refused_by_name(officer_client):
+    """A misspelt filter must not answer with everything: ``?stat=open`` is a 422 naming it,
+    while the endpoint's own parameters (a filter schema's, pagination's) still work."""
+    client, headers = officer_client
+    assert client.get("/api/v1/cases?state=tracking&limit=5", **headers).status_code == 200
+    assert client.get("/api/v1/organisations?kind=school&limit=5", **headers).status_code == 200
+    misspelt = client.get("/api/v1/cases?stat=tracking&limit=5", **headers)
+    body = assert_problem(misspelt, 422, "invalid", fields={"stat"})
+    assert body["errors"][0]["pointer"] == ""
+    message = body["errors"][0]["message"]
+    assert message.startswith("“stat” is not a query parameter of this endpoint")
+    assert "state" in message
+    assert "limit" in message
+    two = client.get("/api/v1/me?a=1&b=2", **headers)
+    body = assert_problem(two, 422, "invalid", fields={"a", "b"})
+    assert "takes no query parameters" in body["errors"][0]["message"]
+    # Authentication comes first: a caller not signed in learns nothing about parameters.
+    assert_problem(client.get("/api/v1/cases?stat=tracking"), 401, "unauthenticated")
+
+
+def test_every_operation_takes_exactly_the_query_parameters_it_documents(schema):
+    from cmetrack.config.api import api
+    from cmetrack.kit.problems import query_names
+
+    documented = {
+        (method.upper(), path): {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        for method, path, op in _operations(schema)
+    }
+    checked = 0
+    for router in api._get_bound_routers():
+        for route, path_view in router.path_operations.items():
+            path = "/api/v1" + (router.prefix.rstrip("/") + route).replace("//", "/")
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    if (method, path) in documented:
+                        checked += 1
+                        assert query_names(operation) == documented[(method, path)], path
+    assert checked > 60
