@@ -57,16 +57,14 @@ Case = tuple[list[float], float, int | None]
 #: are not on the register (the other labels are one error kind each, a hundred or more
 #: of every kind, so errors are far commoner in them than in real searches).
 MIX_LABELS = frozenset({"published-rate mix", "not on the register"})
-#: Set by ``--mix``: read only the searches of the realistic stream.
-ONLY_MIX = False
 
 
-def read(path: Path) -> list[Case]:
+def read(path: Path, only_mix: bool = False) -> list[Case]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
-            if ONLY_MIX and d.get("label") not in MIX_LABELS:
+            if only_mix and d.get("label") not in MIX_LABELS:
                 continue
             out.append((d["weights"], d["prior"], d["right"]))
     return out
@@ -192,8 +190,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--mix",
-        action="store_true",
-        help="fit and check on the published-rate mix and the children not on the register only",
+        choices=("fit", "check", "both"),
+        help="fit on, check on, or both, only the published-rate mix and the children not on the register",
     )
     parser.add_argument("--rounds", type=int, default=4, help="refinements with --on-output")
     parser.add_argument(
@@ -203,13 +201,12 @@ def main() -> None:
         "--out", type=Path, default=ROOT / "bench" / "results" / "matching-calibration.md"
     )
     args = parser.parse_args()
-    global ONLY_MIX
-    ONLY_MIX = args.mix
-    fit_cases = [case for path in args.fit for case in read(path)]
+    mix_fit, mix_check = args.mix in ("fit", "both"), args.mix in ("check", "both")
+    fit_cases = [case for path in args.fit for case in read(path, mix_fit)]
     names = " and ".join(path.stem for path in args.fit)
     how = (
         ("centred isotonic" if args.centred else "isotonic")
-        + (", published-rate mix and absent children only" if args.mix else "")
+        + (", published-rate mix and absent children only" if mix_fit else "")
         + (f", blocks of at least {args.min_block}" if args.min_block > 1 else "")
         + (
             f", refitted {args.rounds} times on the normalised probabilities"
@@ -255,11 +252,13 @@ def main() -> None:
         )
     verdicts = []
     for path in [*args.fit, *args.check]:
-        cases = read(path)
         role = "fitted on" if path in args.fit else "held out"
+        cases = read(path, mix_fit if role == "fitted on" else mix_check)
+        if role == "held out" and mix_check:
+            role += ", published-rate mix and absent children only"
         if shipped is not None:
             side, better = compare(shown(cases, shipped), shown(cases, calibration), args.enough)
-            if role == "held out":
+            if role.startswith("held out"):
                 verdicts.append((path.name, better))
             lines += [
                 f"## `{path.name}` ({role}): the shipped map against this one, by band",

@@ -273,17 +273,21 @@ def _position(c: evalpop.Child) -> int:
 
 
 def make_queries(
-    register: Register, per_kind: int, seed: int
+    register: Register, per_kind: int, seed: int, mix_queries: int = 0
 ) -> list[tuple[str, PersonRecord, int | None]]:
     """The benchmark's queries, shuffled: (label, record, the child's row or None when
-    the child is not on the register)."""
+    the child is not on the register). ``mix_queries``: only that many of the
+    published-rate mix and the children not on the register (a realistic stream of
+    searches, for the calibration)."""
     rng = random.Random(seed + 5)
     children = register.sample
 
     # The queries: (label, record, the child's position or None when absent)
     queries: list[tuple[str, PersonRecord, int | None]] = []
     kinds = [k for k in evalpop.ERROR_KINDS if k not in ("moved", "upn_missing")]
-    for kind in ["exact", *kinds, "moved"]:
+    if mix_queries:
+        kinds = []  # only the published-rate mix and the children not on the register
+    for kind in ["exact", *kinds, "moved"] if not mix_queries else []:
         for moved in (False, True) if kind not in ("exact", "moved") else (False,):
             got = 0
             for _ in range(per_kind * 20):
@@ -302,14 +306,14 @@ def make_queries(
                 got += 1
     # The identifier on its own terms: a valid UPN with a mistyped given name, the family
     # moved and the surname changed.
-    for _ in range(per_kind):
+    for _ in range(per_kind if not mix_queries else 0):
         c = rng.choice(children)
         q = evalpop.corrupt(rng, c, "given_typo") or c
         q = evalpop.corrupt(rng, q, "surname_changed") or q
         q = evalpop.corrupt(rng, q, "moved") or q
         queries.append(("UPN + typo + surname changed + moved", q.record(), _position(c)))
     # The published-rate mix (forename 12%, surname 18%, moved 45%…).
-    for _ in range(per_kind * 4):
+    for _ in range(mix_queries or per_kind * 4):
         c = rng.choice(children)
         q, _applied = evalpop.realistic_errors(
             rng, c, (evalpop._postcode(rng), evalpop._address(rng)) if rng.random() < 0.45 else None
@@ -317,7 +321,7 @@ def make_queries(
         queries.append(("published-rate mix", q.record(with_upn=False), _position(c)))
     # Twins asked for by their own details.
     twins = [c for c in children if c.twin_of]
-    for c in rng.sample(twins, min(per_kind, len(twins))):
+    for c in rng.sample(twins, min(per_kind if not mix_queries else 0, len(twins))):
         queries.append(("twin, exact", c.record(with_upn=False), _position(c)))
     # Children who are not on the register (another seed's population).
     for c in register.absent:
@@ -327,7 +331,14 @@ def make_queries(
 
 
 def search_section(
-    size: int, per_kind: int, seed: int, *, build: str, cache: Path | None, dump: Path | None
+    size: int,
+    per_kind: int,
+    seed: int,
+    *,
+    build: str,
+    cache: Path | None,
+    dump: Path | None,
+    mix_queries: int = 0,
 ) -> list[str]:
     from django.conf import settings
     from django.db import connection
@@ -391,7 +402,7 @@ def search_section(
             refresh_register(empty, full=True)
     # As in production: a search never builds an index (the test settings let it).
     settings.CMETRACK_SEARCH_INDEX_BUILD_IN_REQUEST = False
-    queries = make_queries(register, per_kind, seed)
+    queries = make_queries(register, per_kind, seed, mix_queries)
 
     walls: list[float] = []
     cpus: list[float] = []
@@ -616,6 +627,13 @@ def main() -> None:
         "--dump", type=Path, help="write every query's candidate weights here (JSON lines)"
     )
     parser.add_argument(
+        "--mix-queries",
+        type=int,
+        default=0,
+        help="only this many searches of the published-rate mix, and the children not on the "
+        "register (per kind x 3): a realistic stream, for the calibration",
+    )
+    parser.add_argument(
         "--generate-only", action="store_true", help="make the --cache register and stop"
     )
     parser.add_argument(
@@ -650,6 +668,7 @@ def main() -> None:
             build=args.build,
             cache=args.cache,
             dump=args.dump,
+            mix_queries=args.mix_queries,
         )
     lines.append(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
