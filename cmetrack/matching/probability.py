@@ -99,15 +99,21 @@ def weight_for(probability: float, prior: float, calibration: Calibration | None
     if calibration is not None:
         # The calibrated map rises, so the raw odds that map to the target are found by
         # halving the interval (a few dozen steps; once per search).
-        lo, hi = -200.0, 200.0
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            if calibration.log2_odds(mid) < target:
-                lo = mid
-            else:
-                hi = mid
-        target = lo
+        target, _above = _preimage(calibration, target, 60)
     return target - log2_odds(prior)
+
+
+def _preimage(calibration: Calibration, target: float, steps: int) -> tuple[float, float]:
+    """Log2 odds ``(lo, hi)`` at most ``400 / 2**steps`` apart, between -200 and 200, with
+    the map below ``target`` at ``lo`` and not below it at ``hi`` (the map rises)."""
+    lo, hi = -200.0, 200.0
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if calibration.log2_odds(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
 
 
 #: A search leaves out records whose probability, even alone, is below the floor shown
@@ -202,16 +208,8 @@ def _compose(outer: Calibration, inner: Calibration, source: str) -> Calibration
     the composition is too), slope one beyond (as both are)."""
     xs = {x for x, _y in inner.knots}
     for target, _y in outer.knots:
-        lo, hi = -200.0, 200.0
-        if not inner.log2_odds(lo) < target <= inner.log2_odds(hi):
-            continue
-        for _ in range(80):
-            mid = (lo + hi) / 2
-            if inner.log2_odds(mid) < target:
-                lo = mid
-            else:
-                hi = mid
-        xs.add(hi)
+        if inner.log2_odds(-200.0) < target <= inner.log2_odds(200.0):
+            xs.add(_preimage(inner, target, 80)[1])
     knots: list[tuple[float, float]] = []
     for x in sorted(xs):
         y = outer.log2_odds(inner.log2_odds(x))
