@@ -832,7 +832,8 @@ def _attendance(path: Path, context: ImportContext) -> None:
     # UPNs: validated once per distinct value; those the check in SQL passes are valid
     # (the same rule), the others are checked again for the reason.
     for (upn,) in con.execute(
-        f"SELECT DISTINCT upn FROM raw WHERE NOT coalesce({UPN_VALID_SQL}, false)"  # noqa: S608 - constant SQL
+        "SELECT upn FROM (SELECT DISTINCT upn FROM raw) "  # noqa: S608 - constant SQL
+        f"WHERE NOT coalesce({UPN_VALID_SQL}, false)"
     ).fetchall():
         try:
             validate_upn(upn or "")
@@ -865,10 +866,16 @@ def _attendance(path: Path, context: ImportContext) -> None:
             attendance_code(code or "")
         except AttendanceCodeError as exc:
             _row_errors(con, context, "code IS NOT DISTINCT FROM ?", [code], "code", str(exc))
+    # Repeated sessions: the (rare) repeated keys found by grouping, then their lines (a
+    # window over every row costs far more on a day of the whole authority).
     for line, first in con.execute(
-        "SELECT line, first_line FROM (SELECT line, min(line) OVER "
-        "(PARTITION BY laestab_raw, upn, d, session) AS first_line FROM raw "
-        "WHERE d IS NOT NULL) WHERE line > first_line ORDER BY line LIMIT ?",
+        "WITH repeated AS (SELECT laestab_raw, upn, d, session, min(line) AS first_line "
+        "FROM raw WHERE d IS NOT NULL GROUP BY ALL HAVING count(*) > 1) "
+        "SELECT r.line, p.first_line FROM raw r JOIN repeated p "
+        "ON r.laestab_raw IS NOT DISTINCT FROM p.laestab_raw "
+        "AND r.upn IS NOT DISTINCT FROM p.upn AND r.d = p.d "
+        "AND r.session IS NOT DISTINCT FROM p.session "
+        "WHERE r.line > p.first_line ORDER BY r.line LIMIT ?",
         [500],
     ).fetchall():
         context.error(line, "session", f"this pupil's session is already on line {first}")
@@ -973,8 +980,7 @@ def _write_partitions(con: Any, context: ImportContext) -> None:
     }
     con.execute("CREATE OR REPLACE TABLE known_parts (laestab VARCHAR, year INTEGER, last DATE)")
     rows = [(la, year, p.last_date) for (la, year), p in known.items() if p.last_date]
-    if rows:
-        con.executemany("INSERT INTO known_parts VALUES (?, ?, ?)", rows)
+    engine.insert_rows(con, "known_parts", rows, 3)
     (to_compare,) = con.execute(
         "SELECT count(*) FROM good g JOIN known_parts k "
         "ON k.laestab = g.laestab AND k.year = g.academic_year WHERE g.date <= k.last"

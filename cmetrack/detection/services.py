@@ -10,7 +10,9 @@ existing alert and never duplicates it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import CharField
+from django.db.models import CharField, Count, Max
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -61,8 +63,10 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa  # type: ignore[import-untyped]
-else:  # imported when first used: start-up does not pay for it (see lazy.py)
+else:  # imported when first used: start-up does not pay for them (see lazy.py)
+    duckdb = lazy.module("duckdb")
     pa = lazy.module("pyarrow")
 
 #: School days after leaving with no known destination before the leaver alert.
@@ -165,8 +169,65 @@ def _column(values: list[Any], kind: pa.DataType) -> Any:
     return pa.array(values, type=kind)
 
 
-def _load_registers(con: Any) -> None:
-    """Copy the registers the rules need from the application database into DuckDB."""
+logger = logging.getLogger(__name__)
+
+#: Bumped when the cached rolls' columns change.
+ROLLS_CACHE_VERSION = 1
+
+
+def _rolls_cache_dir() -> Path:
+    return Path(settings.VAR_DIR) / "detection-cache"
+
+
+def _rolls_signature() -> str:
+    """What the rolls' table is made of: every snapshot (school, date, when imported, its
+    content's hash) and the entries' count and largest id. A roll is only ever added or
+    replaced whole (its entries deleted and created again, its ``imported_at`` and
+    ``content_hash`` set), so a change to any roll changes this."""
+    snapshots = list(
+        RollSnapshot.objects.order_by("pk").values_list(
+            "pk",
+            "school__local_authority__code",
+            "school__estab_number",
+            "taken_on",
+            "imported_at",
+            "content_hash",
+        )
+    )
+    entries = RollEntry.objects.aggregate(n=Count("pk"), top=Max("pk"))
+    text = repr((ROLLS_CACHE_VERSION, snapshots, entries["n"], entries["top"]))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _load_rolls(con: Any) -> None:
+    """``rolls``: every entry of every roll snapshot, read from the database only when the
+    rolls have changed since the last detection (:func:`_rolls_signature`); otherwise from
+    the Parquet copy the last detection left (a day's increment then reads no roll)."""
+    folder = _rolls_cache_dir()
+    cached = folder / f"rolls-{_rolls_signature()}.parquet"
+    if cached.is_file():
+        try:
+            con.execute(
+                "CREATE OR REPLACE TABLE rolls AS SELECT * FROM "  # noqa: S608 - our file
+                f"read_parquet('{_sql_path(cached)}')"
+            )
+            return
+        except duckdb.Error:  # unreadable: read the database again, below
+            logger.warning("the rolls' cache %s could not be read", cached)
+    _load_rolls_from_database(con)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{cached.name}.{uuid.uuid4().hex}"
+        con.execute(f"COPY rolls TO '{_sql_path(partial)}' (FORMAT parquet)")
+        partial.replace(cached)
+        for old in folder.glob("rolls-*.parquet"):
+            if old != cached:
+                old.unlink(missing_ok=True)
+    except (OSError, duckdb.Error):  # no cache this time: the next run reads again
+        logger.warning("could not keep the rolls' cache in %s", folder)
+
+
+def _load_rolls_from_database(con: Any) -> None:
     s, d, i = pa.string(), pa.date32(), pa.int64()
     # The rolls (a row a pupil a snapshot: 250,000 and more) read straight from the
     # database cursor, dates as text (no Python date, no Django converter, a value); each
@@ -204,6 +265,12 @@ def _load_registers(con: Any) -> None:
     con.register("rolls_arrow", rolls)
     con.execute("CREATE OR REPLACE TABLE rolls AS SELECT * FROM rolls_arrow")
     con.unregister("rolls_arrow")
+
+
+def _load_registers(con: Any) -> None:
+    """Copy the registers the rules need from the application database into DuckDB."""
+    s, d, i = pa.string(), pa.date32(), pa.int64()
+    _load_rolls(con)
     _register(
         con,
         "deletions",

@@ -596,3 +596,27 @@ def test_the_upn_check_in_sql_is_the_rule(upn: str) -> None:
         [upn],
     ).fetchone()
     assert by_sql == is_valid_upn(upn)
+
+
+def test_attendance_repeated_sessions_name_the_first_line_of_each(
+    tmp_path: Path, schools: Any, autumn: None, attendance_dir: Path
+) -> None:
+    """A session three times and another twice: each repeat names its session's first line
+    (the repeats are found by grouping, then their lines listed in order)."""
+    rows = [
+        ["9992001", U1, "2025-10-07", "AM", "/"],
+        ["9992001", U1, "2025-10-07", "PM", "/"],
+        ["9992001", U1, "2025-10-07", "AM", "N"],
+        ["9992001", U2, "2025-10-07", "AM", "/"],
+        ["9992001", U1, "2025-10-07", "PM", "\\"],
+        ["9992001", U1, "07/10/2025", "AM", "/"],
+    ]
+    run = importers.attendance_import(
+        actor=SYSTEM, path=marks_file(tmp_path, rows), file_name="m.csv"
+    )
+    assert run.status == ImportStatus.FAILED
+    assert [(e["line"], e["column"], e["message"]) for e in run.errors] == [
+        (4, "session", "this pupil's session is already on line 2"),
+        (6, "session", "this pupil's session is already on line 3"),
+        (7, "session", "this pupil's session is already on line 2"),
+    ]
