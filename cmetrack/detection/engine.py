@@ -35,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmetrack.kit import lazy
 from cmetrack.rules.attendance import (
     ATTENDANCE_CODES,
     NEUTRAL_FOR_RUNS_CODES,
@@ -43,11 +44,9 @@ from cmetrack.rules.attendance import (
     AttendanceCategory,
 )
 
-from . import lazy
-
 if TYPE_CHECKING:
     import duckdb
-else:  # imported when first used: start-up does not pay for it (see lazy.py)
+else:  # imported when first used: start-up does not pay for it (see kit/lazy.py)
     duckdb = lazy.module("duckdb")
 
 _ABSENT = ", ".join(f"'{c}'" for c in sorted(UNEXPLAINED_ABSENCE_CODES))

@@ -37,18 +37,19 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmetrack.kit import lazy
 from cmetrack.rules.attendance import (
     ATTENDANCE_CODES,
     NEUTRAL_FOR_RUNS_CODES,
     UNEXPLAINED_ABSENCE_CODES,
 )
 
-from . import engine, lazy, store
+from . import engine, store
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa  # type: ignore[import-untyped]
-else:  # imported when first used: start-up does not pay for them (see lazy.py)
+else:  # imported when first used: start-up does not pay for them (see kit/lazy.py)
     np = lazy.module("numpy")
     pa = lazy.module("pyarrow")
 
@@ -803,11 +804,12 @@ def prepare_other_rules(
     register_table(con, "grid_marks", marks_table(gs, rows))
 
 
+#: The found runs' columns and their Arrow types (by name: PyArrow loads on first use).
 _RUN_COLUMNS = (
-    ("laestab", pa.string()), ("upn", pa.string()), ("first_date", pa.date32()),
-    ("first_session", pa.string()), ("last_date", pa.date32()), ("last_session", pa.string()),
-    ("sessions", pa.int64()), ("data_gaps", pa.int64()), ("open", pa.bool_()),
-    ("first_seq", pa.int64()), ("last_seq", pa.int64()),
+    ("laestab", "string"), ("upn", "string"), ("first_date", "date32"),
+    ("first_session", "string"), ("last_date", "date32"), ("last_session", "string"),
+    ("sessions", "int64"), ("data_gaps", "int64"), ("open", "bool_"),
+    ("first_seq", "int64"), ("last_seq", "int64"),
 )  # fmt: skip
 
 
@@ -917,9 +919,9 @@ def absence_runs(
                 columns[name].append(value)
     table = pa.table(
         {
-            name: pa.array(columns[name], type=pa.int32()).cast(kind)
-            if kind == pa.date32()
-            else pa.array(columns[name], type=kind)
+            name: pa.array(columns[name], type=pa.int32()).cast(pa.date32())
+            if kind == "date32"
+            else pa.array(columns[name], type=getattr(pa, kind)())
             for name, kind in _RUN_COLUMNS
         }
     )

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cmetrack.audit.services import Actor
+from cmetrack.kit import lazy
 from cmetrack.kit.db import update_fields_many
 from cmetrack.kit.storage import StorageUnavailable, staged_upload
 from cmetrack.organisations.models import Organisation
@@ -40,7 +41,7 @@ from cmetrack.rules.upn import CHECK_LETTERS, InvalidUPN, validate_upn
 from cmetrack.schoolcalendar.models import ClosureDay, Term
 from cmetrack.schoolcalendar.selectors import closure_rows, school_days, term_rows
 
-from . import engine, lazy, lines, store
+from . import engine, lines, store
 from .imports import (
     MAX_REPORTED_PROBLEMS,
     ImportContext,
@@ -65,7 +66,7 @@ from .registries import DeletionToCheck, after_roll_import_run, deletion_refusal
 
 if TYPE_CHECKING:
     import duckdb
-else:  # imported when first used: start-up does not pay for it (see lazy.py)
+else:  # imported when first used: start-up does not pay for it (see kit/lazy.py)
     duckdb = lazy.module("duckdb")
 
 logger = logging.getLogger(__name__)

@@ -33,6 +33,7 @@ from cmetrack.audit.models import AuditAction
 from cmetrack.audit.services import Actor, audit_record, audited_update
 from cmetrack.cases.lifecycle import OPEN_STATES, CaseState
 from cmetrack.cases.models import Case, ReferralRoute
+from cmetrack.kit import lazy
 from cmetrack.kit.db import insert_many, update_fields_many
 from cmetrack.organisations.models import Organisation, OrganisationKind
 from cmetrack.people.models import Child
@@ -49,7 +50,7 @@ from cmetrack.rules.attendance import (
 )
 from cmetrack.schoolcalendar.selectors import closure_rows, term_rows
 
-from . import engine, grids, lazy, store
+from . import engine, grids, store
 from .importers import attendance_dir
 from .models import (
     SETTLED_GROUNDS,
@@ -65,7 +66,7 @@ from .models import (
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa  # type: ignore[import-untyped]
-else:  # imported when first used: start-up does not pay for them (see lazy.py)
+else:  # imported when first used: start-up does not pay for them (see kit/lazy.py)
     duckdb = lazy.module("duckdb")
     pa = lazy.module("pyarrow")
 

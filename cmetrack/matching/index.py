@@ -44,11 +44,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+from cmetrack.kit import lazy
 
 from .compare import (
     ADDRESS,
@@ -94,6 +92,15 @@ from .normalise import (
     within_one_edit,
 )
 from .scorer import Score, Scorer, probability
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+else:  # imported when first used: start-up does not pay for them (see kit/lazy.py)
+    np = lazy.module("numpy")
+    pa = lazy.module("pyarrow")
+    pc = lazy.module("pyarrow.compute")
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ def _roll(tmp_path: Path, name: str, upns: list[str], taken_on: date, given: str
 def _rolls(reads: list[int]) -> list[tuple[Any, ...]]:
     con = engine.connect(threads=1)
     services._load_rolls(con)
-    rows = con.execute(
+    rows: list[tuple[Any, ...]] = con.execute(
         "SELECT laestab, taken_on, upn, given, family, dob, nc_year FROM rolls ORDER BY ALL"
     ).fetchall()
     con.close()

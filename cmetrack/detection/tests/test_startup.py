@@ -1,6 +1,6 @@
 """Start-up stays cheap: ``django.setup()`` (every ``cmetrack`` command, the web server,
 the worker) does not import the heavy libraries that only detection, the importers and the
-search index use. They are imported where they are used (``cmetrack/detection/lazy.py``)."""
+search index use. They are imported where they are used (``cmetrack/kit/lazy.py``)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,6 @@ def test_setup_does_not_import_duckdb_or_the_detection_engine(loaded: set[str]) 
     assert "cmetrack.detection.spark" not in loaded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cmetrack.matching.index imports NumPy and PyArrow at load, and the search "
-    "services (imported by referrals, enquiries, transfers, core and ops at load) import "
-    "it: matching's owner to make them lazy (cmetrack/detection/lazy.py shows how). "
-    "Strict: this fails as soon as they are lazy, so the mark is removed then.",
-)
 @pytest.mark.parametrize("library", ["numpy", "pyarrow"])
 def test_setup_does_not_import_numpy_or_pyarrow(loaded: set[str], library: str) -> None:
     assert library not in loaded
@@ -52,7 +45,7 @@ def test_the_lazy_module_imports_on_first_use() -> None:
     out = subprocess.run(
         [sys.executable, "-c",
          "import sys\n"
-         "from cmetrack.detection import lazy\n"
+         "from cmetrack.kit import lazy\n"
          "m = lazy.module('wave')\n"
          "before = 'wave' in sys.modules\n"
          "m.WAVE_FORMAT_PCM\n"
