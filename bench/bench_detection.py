@@ -40,7 +40,10 @@ in ``bench/results/detection.md`` (or ``--results``)::
 Data is generated once per size and seed under ``--data`` (default ``var/bench``); the
 ``commands`` phase keeps the application its set-up built (migrated, registers imported,
 store compacted: minutes at full size) in ``app-setup`` beside the data, and
-``--reuse-setup`` starts from a copy of it.
+``--reuse-setup`` starts from a copy of it. The timed detection reads the rolls from the
+database (``--rolls-copy cold``, as the first detection after a roll import) unless
+``--rolls-copy warm`` makes the copy of them a previous detection keeps first (no roll
+changed since: the usual night).
 """
 
 from __future__ import annotations
@@ -292,11 +295,12 @@ def engine_csv_calendar(con: Any, folder: Path) -> None:
 
 
 def phase(
-    name: str, data: Path, threads: int, memory_limit: str | None, reuse_setup: bool = False
-) -> dict[str, Any]:
+    name: str, data: Path, threads: int, memory_limit: str | None, reuse_setup: bool = False,
+    rolls_copy: str = "cold",
+) -> dict[str, Any]:  # fmt: skip
     meta = json.loads((data / "meta.json").read_text())
     if name == "commands":
-        return commands_phase(data, meta, threads, reuse_setup)
+        return commands_phase(data, meta, threads, reuse_setup, rolls_copy)
     load = os.getloadavg()[0]
     cpu_started = time.process_time()
     con = engine.connect(threads=threads, memory_limit=memory_limit)
@@ -454,8 +458,9 @@ def timed_command(args: list[str], env: dict[str, str], label: str) -> dict[str,
 
 
 def commands_phase(
-    data: Path, meta: dict[str, Any], threads: int, reuse_setup: bool = False
-) -> dict[str, Any]:
+    data: Path, meta: dict[str, Any], threads: int, reuse_setup: bool = False,
+    rolls_copy: str = "cold",
+) -> dict[str, Any]:  # fmt: skip
     """The user's commands on a full year: a fresh application (SQLite) with the schools,
     the calendar and a roll imported by ``cmetrack import_data``, the year's marks but the
     last day in the attendance store as compaction leaves it (one ``marks.parquet`` per
@@ -480,8 +485,12 @@ def commands_phase(
         if kept.exists():
             shutil.rmtree(kept)
         shutil.copytree(app, kept)
+    if rolls_copy == "warm":
+        steps.append(timed_command(["shell", "-c", WARM_ROLLS], env, WARM_LABEL))
     _user_steps(data, meta, threads, env, steps)
-    return _check_alerts(data, meta, threads, app, steps)
+    result = _check_alerts(data, meta, threads, app, steps)
+    result["rolls_copy"] = rolls_copy
+    return result
 
 
 def _set_up(
@@ -534,6 +543,18 @@ def _set_up(
         )
     )  # fmt: skip
     return steps
+
+
+#: ``--rolls-copy warm``: the copy of the rolls a detection keeps (``VAR_DIR/detection-cache``)
+#: made before the timed steps, as the application holds it when no roll has changed since
+#: its last detection (the usual night); ``cold``: the timed detection reads the rolls from
+#: the database, as the first detection after a roll import does.
+WARM_ROLLS = (
+    "from cmetrack.detection import engine, services\n"
+    "con = engine.connect(threads=1)\n"
+    "services._load_rolls(con)\n"
+)
+WARM_LABEL = "setup: the rolls' copy a previous detection leaves (--rolls-copy warm)"
 
 
 def _user_steps(
@@ -649,12 +670,20 @@ def main() -> None:
         help="commands: start from the application the last set-up left (app-setup) "
         "instead of migrating, importing the registers and compacting again",
     )
+    parser.add_argument(
+        "--rolls-copy",
+        choices=("cold", "warm"),
+        default="cold",
+        help="commands: cold, the timed detection reads the rolls from the database (as the "
+        "first detection after a roll import); warm, a previous detection's copy of them is "
+        "there (no roll changed since, the usual night)",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.data / f"detection-{args.pupils}-{args.seed}"
     if args.phase:
         print(json.dumps(phase(args.phase, data, args.threads, args.memory_limit,
-                               args.reuse_setup)))  # fmt: skip
+                               args.reuse_setup, args.rolls_copy)))  # fmt: skip
         return
     generated_in = None
     if not (data / "meta.json").exists():
@@ -669,7 +698,7 @@ def main() -> None:
         out = subprocess.run(  # noqa: S603 - bench SQL on our own files
             [sys.executable, __file__, "--phase", name, "--pupils", str(args.pupils),
              "--seed", str(args.seed), "--threads", str(args.threads), "--data", str(args.data),
-             "--memory-limit", args.memory_limit,
+             "--memory-limit", args.memory_limit, "--rolls-copy", args.rolls_copy,
              *(["--reuse-setup"] if args.reuse_setup else [])],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
@@ -740,6 +769,16 @@ def write_results(
                     "\nThe one-day command printed (its own timings, inside the process): "
                     + " / ".join(f"`{line.strip()}`" for line in step["output"])
                 )
+        lines.append(
+            "\nThe rolls: "
+            + (
+                "a previous detection's copy of them was there (`--rolls-copy warm`: no roll "
+                "changed since the last detection), made before the timed steps."
+                if r.get("rolls_copy") == "warm"
+                else "read from the database by the timed detection (`--rolls-copy cold`, as "
+                "the first detection after a roll import)."
+            )
+        )
         lines.append(
             f"\nPlanted runs of 20+ found as absence alerts in the application database: "
             f"{r['planted_found']} of {r['planted']}; other absence alerts: {r['unexpected']}."
