@@ -293,6 +293,12 @@ def field_error(field: str, message: str, *, line: int | None = None) -> dict[st
     }
 
 
+def parameter_error(name: str, message: str) -> dict[str, Any]:
+    """An entry of ``errors`` for a query, path or header parameter: no JSON pointer (it is
+    not in the body)."""
+    return {**field_error(name, message), "pointer": ""}
+
+
 def not_found(detail: str = "Not found.") -> NoReturn:
     raise ApiProblem("not_found", detail)
 
@@ -490,10 +496,9 @@ def ninja_field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, An
         elif source == "body" and len(rest) == 1 and error.get("type") == "missing":
             rest = []  # no body at all
         name = ".".join(rest)
-        entry = field_error(name, _message(error, name))
-        if source and source not in {"body", "form", "file"}:
-            entry["pointer"] = ""
-        out.append(entry)
+        in_body = not source or source in {"body", "form", "file"}
+        message = _message(error, name)
+        out.append(field_error(name, message) if in_body else parameter_error(name, message))
     return out
 
 
@@ -619,8 +624,7 @@ def _refuse_unknown_query(operation: Any) -> None:
             for name in unknown
         ]
         errors = [
-            {"field": name, "pointer": "", "message": message, "line": None}
-            for name, message in zip(unknown, messages, strict=True)
+            parameter_error(name, message) for name, message in zip(unknown, messages, strict=True)
         ]
         detail = messages[0] if len(messages) == 1 else "Remove the query parameters listed."
         return problem_response(request, "invalid", detail, errors=errors)
