@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib.util
 import os
 import shutil
@@ -89,6 +90,15 @@ def _fresh_matching_indexes() -> Iterator[None]:
     clear_indexes()
     yield
     clear_indexes()
+
+
+@pytest.fixture
+def today() -> dt.date:
+    """Today's date, worked out when the test runs: a module-level date would be the day pytest
+    collected it, and a run that crosses midnight would test yesterday."""
+    from django.utils import timezone
+
+    return timezone.localdate()
 
 
 @pytest.fixture

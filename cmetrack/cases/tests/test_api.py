@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.services import api_token_create
@@ -20,7 +20,6 @@ from cmetrack.cases.tests.factories import case_in_state
 from cmetrack.kit.testing import assert_problem
 
 S = CaseState
-TODAY = timezone.localdate()
 
 
 def token_client(user: Any) -> tuple[Client, dict[str, Any]]:
@@ -120,11 +119,11 @@ def test_chronology_in_time_order(api, school):
 
 
 @pytest.mark.django_db
-def test_transition_success_returns_the_case(api, school):
+def test_transition_success_returns_the_case(api, school, today):
     case = case_in_state(S.TRACKING, school=school)
     response = transition(
         api, case, action="locate", expected_version=case.version,
-        where="Staying with her aunt", route="living_here", located_on=TODAY.isoformat(),
+        where="Staying with her aunt", route="living_here", located_on=today.isoformat(),
     )  # fmt: skip
     assert response.status_code == 200, response.content
     body = response.json()
@@ -154,7 +153,7 @@ def test_without_a_version_428(api, school):
 
 
 @pytest.mark.django_db
-def test_version_conflict_409_and_nothing_changes(api, school, make_user):
+def test_version_conflict_409_and_nothing_changes(api, school, make_user, today):
     case = case_in_state(S.TRACKING, school=school)
     seen = case.version
     other, headers = token_client(make_user(Role.CME_MANAGER, full_name="Mo Manager"))
@@ -168,14 +167,14 @@ def test_version_conflict_409_and_nothing_changes(api, school, make_user):
     first = other.post(
         f"/api/v1/cases/{case.pk}/transitions",
         data=json.dumps({"action": "advise_off_roll", "expected_version": seen,
-                         "advised_date": TODAY.isoformat()}),
+                         "advised_date": today.isoformat()}),
         content_type="application/json",
         **headers,
     )  # fmt: skip
     assert first.status_code == 200
     response = transition(
         api, case, action="locate", expected_version=seen, where="At an aunt's",
-        route="living_here", located_on=TODAY.isoformat(),
+        route="living_here", located_on=today.isoformat(),
     )  # fmt: skip
     body = assert_problem(response, 409, "version_conflict")
     assert body["current_version"] == seen + 1
@@ -187,19 +186,23 @@ def test_version_conflict_409_and_nothing_changes(api, school, make_user):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("state", "body", "code", "detail", "field"),
+    # A date is given as its offset from today, added when the test runs.
     [
         (S.TRACKING, {"action": "make_dormant"}, "precondition_failed", DORMANT_NEEDS_RISK_ASSESSMENT, ""),
         (S.TRACKING, {"action": "determine_provision", "provision_recommended": "mainstream",
-                      "date_provision_determined": TODAY.isoformat()},
+                      "date_provision_determined": dt.timedelta(0)},
          "transition_not_allowed", "applies only to a case that is needs assessment; this case is tracking", ""),
-        (S.TRACKING, {"action": "locate", "where": "x", "route": "moved_la", "located_on": TODAY.isoformat()},
+        (S.TRACKING, {"action": "locate", "where": "x", "route": "moved_la", "located_on": dt.timedelta(0)},
          "precondition_failed", "needs that authority", "local_authority"),
         (S.TRACKING, {"action": "locate", "route": "living_here", "located_on": "31-02-2026"},
          "invalid", "Some fields are missing or invalid.", "where"),
         (S.TRACKING, {"action": "fly"}, "invalid", "No action called 'fly'", ""),
     ],
 )  # fmt: skip
-def test_refusals_422_with_the_rule(api, school, state, body, code, detail, field):
+def test_refusals_422_with_the_rule(api, school, state, body, code, detail, field, today):
+    body = {
+        k: (today + v).isoformat() if isinstance(v, dt.timedelta) else v for k, v in body.items()
+    }
     case = case_in_state(state, school=school)
     response = transition(api, case, expected_version=case.version, **body)
     answer = assert_problem(response, 422, code)

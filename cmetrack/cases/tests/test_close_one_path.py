@@ -8,7 +8,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
@@ -26,7 +25,6 @@ from cmetrack.registers.models import HomeEducationRecord
 
 pytestmark = pytest.mark.django_db
 S = CaseState
-TODAY = timezone.localdate()
 
 
 def _located_through_the_engine(**located: Any) -> Case:
@@ -63,9 +61,9 @@ def test_the_engine_refuses_to_close_a_case_located_with_nothing_recorded(outcom
     assert case.outcome == ""
 
 
-def test_the_engine_refuses_home_educated_without_the_evidence():
+def test_the_engine_refuses_home_educated_without_the_evidence(today):
     case = _located_through_the_engine(
-        located_where="At home", located_route=LocatedRoute.HOME_EDUCATED, located_on=TODAY
+        located_where="At home", located_route=LocatedRoute.HOME_EDUCATED, located_on=today
     )
     with pytest.raises(PreconditionFailed, match="only with evidence") as refused:
         _engine_close(case, Outcome.HOME_EDUCATED)
@@ -75,23 +73,23 @@ def test_the_engine_refuses_home_educated_without_the_evidence():
     assert case.state == S.LOCATED
 
 
-def test_the_engine_refuses_on_roll_without_the_school():
+def test_the_engine_refuses_on_roll_without_the_school(today):
     case = _located_through_the_engine(
-        located_where="Oakfield", located_route=LocatedRoute.ON_ROLL, located_on=TODAY
+        located_where="Oakfield", located_route=LocatedRoute.ON_ROLL, located_on=today
     )
     with pytest.raises(PreconditionFailed, match="record which school"):
         _engine_close(case, Outcome.ON_ROLL)
 
 
-def test_the_engine_refuses_moved_and_left_without_acknowledgement_or_confirmation(other_la):
+def test_the_engine_refuses_moved_and_left_without_acknowledgement_or_confirmation(other_la, today):
     moved = _located_through_the_engine(
         located_where="Elsewhere", located_route=LocatedRoute.MOVED_LA, destination_la=other_la,
-        located_on=TODAY,
+        located_on=today,
     )  # fmt: skip
     with pytest.raises(PreconditionFailed, match="acknowledgement"):
         _engine_close(moved, Outcome.MOVED_LA)
     gone = _located_through_the_engine(
-        located_where="Abroad", located_route=LocatedRoute.LEFT_COUNTRY, located_on=TODAY
+        located_where="Abroad", located_route=LocatedRoute.LEFT_COUNTRY, located_on=today
     )
     with pytest.raises(PreconditionFailed, match="record the confirmation"):
         _engine_close(gone, Outcome.LEFT_COUNTRY)
@@ -103,14 +101,14 @@ def test_the_engine_refuses_an_outcome_other_than_the_route():
         _engine_close(case, Outcome.ON_ROLL)
 
 
-def test_case_close_refuses_each_outcome_without_its_evidence(school):
+def test_case_close_refuses_each_outcome_without_its_evidence(school, today):
     for route, outcome, match in (
         (LocatedRoute.ON_ROLL, Outcome.ON_ROLL, "record which school"),
         (LocatedRoute.MOVED_LA, Outcome.MOVED_LA, "acknowledgement"),
         (LocatedRoute.LEFT_COUNTRY, Outcome.LEFT_COUNTRY, "record the confirmation"),
     ):
         case = _located_through_the_engine(
-            located_where="Somewhere", located_route=route, located_on=TODAY
+            located_where="Somewhere", located_route=route, located_on=today
         )
         with pytest.raises(PreconditionFailed, match=match):
             services.case_close(
@@ -120,14 +118,14 @@ def test_case_close_refuses_each_outcome_without_its_evidence(school):
         assert case.state == S.LOCATED
 
 
-def test_a_close_with_its_evidence_through_the_engine_lists_the_child(make_user):
+def test_a_close_with_its_evidence_through_the_engine_lists_the_child(make_user, today):
     """What closing records elsewhere runs from the engine too: home educated → the list."""
     case = _located_through_the_engine(
         located_where="At home",
         located_route=LocatedRoute.HOME_EDUCATED,
-        located_on=TODAY,
+        located_on=today,
         home_education_evidence=HomeEducationEvidence.PARENT_NOTICE,
-        home_education_evidence_on=TODAY - dt.timedelta(days=1),
+        home_education_evidence_on=today - dt.timedelta(days=1),
     )
     closed = _engine_close(case, Outcome.HOME_EDUCATED)
     assert closed.state == S.CLOSED

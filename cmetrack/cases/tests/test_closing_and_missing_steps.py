@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
@@ -33,7 +32,6 @@ from cmetrack.people.tests.factories import ChildFactory
 
 pytestmark = pytest.mark.django_db
 S = CaseState
-TODAY = timezone.localdate()
 
 
 def _api(client: Client, case: Case, **body: Any) -> Any:
@@ -76,20 +74,20 @@ def test_home_educated_from_tracking_is_refused_on_the_page_and_the_api(make_use
     assert not case.located_where
 
 
-def test_home_educated_goes_through_located_with_the_parents_notice(make_user, school):
+def test_home_educated_goes_through_located_with_the_parents_notice(make_user, school, today):
     officer = make_user(Role.CME_OFFICER)
     case = case_in_state(S.TRACKING, school=school)
     client = _logged_in(officer)
     refused = _api(
         client, case, action="locate", where="At home", route="home_educated",
-        located_on=TODAY.isoformat(),
+        located_on=today.isoformat(),
     )  # fmt: skip
     assert refused.status_code == 422
     assert "only with evidence" in refused.content.decode()
     located = _api(
         client, case, action="locate", where="At home with mother", route="home_educated",
-        located_on=TODAY.isoformat(), home_education_evidence="parent_notice",
-        home_education_evidence_on=TODAY.isoformat(),
+        located_on=today.isoformat(), home_education_evidence="parent_notice",
+        home_education_evidence_on=today.isoformat(),
     )  # fmt: skip
     assert located.status_code == 200, located.content
     case.refresh_from_db()
@@ -102,33 +100,35 @@ def test_home_educated_goes_through_located_with_the_parents_notice(make_user, s
     assert "parent's written notice" in _last_entry(case)
 
 
-def test_a_visit_is_evidence_only_once_recorded_with_the_child_or_family_seen(school, make_user):
+def test_a_visit_is_evidence_only_once_recorded_with_the_child_or_family_seen(
+    school, make_user, today
+):
     actor = Actor(user=make_user(Role.CME_OFFICER))
     case = case_in_state(S.TRACKING, school=school)
     kwargs: dict[str, Any] = {
-        "where": "At home", "route": LocatedRoute.HOME_EDUCATED, "located_on": TODAY,
-        "home_education_evidence": HomeEducationEvidence.VISIT, "home_education_evidence_on": TODAY,
+        "where": "At home", "route": LocatedRoute.HOME_EDUCATED, "located_on": today,
+        "home_education_evidence": HomeEducationEvidence.VISIT, "home_education_evidence_on": today,
     }  # fmt: skip
     services.case_record_home_visit(
-        actor=actor, case=case, visited_on=TODAY, visited_by="SLO", outcome="no_answer"
+        actor=actor, case=case, visited_on=today, visited_by="SLO", outcome="no_answer"
     )
     with pytest.raises(PreconditionFailed, match="Record the visit first"):
         services.case_locate(actor=actor, case=case, **kwargs)
     services.case_record_home_visit(
-        actor=actor, case=case, visited_on=TODAY, visited_by="SLO", outcome="family_seen"
+        actor=actor, case=case, visited_on=today, visited_by="SLO", outcome="family_seen"
     )
     case = services.case_locate(actor=actor, case=Case.objects.get(pk=case.pk), **kwargs)
     case = services.case_close(actor=actor, case=case, outcome=Outcome.HOME_EDUCATED, reason="x")
     assert case.state == S.CLOSED
 
 
-def test_a_located_case_closes_only_with_its_own_route(school, make_user):
+def test_a_located_case_closes_only_with_its_own_route(school, make_user, today):
     actor = Actor(user=make_user(Role.CME_OFFICER))
     case = case_in_state(S.LOCATED, school=school, route=LocatedRoute.ON_ROLL)
     with pytest.raises(PreconditionFailed, match="located as on a school roll"):
         services.case_close(
             actor=actor, case=case, outcome=Outcome.HOME_EDUCATED, reason="x",
-            home_education_evidence="parent_notice", home_education_evidence_on=TODAY,
+            home_education_evidence="parent_notice", home_education_evidence_on=today,
         )  # fmt: skip
     case = services.case_close(actor=actor, case=case, outcome=Outcome.ON_ROLL, reason="On roll")
     assert (case.state, case.destination_school) == (S.CLOSED, school)
@@ -166,13 +166,13 @@ FROZEN_ACTIONS: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("action", "fields"), FROZEN_ACTIONS, ids=[a for a, _ in FROZEN_ACTIONS])
 def test_a_closed_case_refuses_every_change_on_the_page_and_the_api(
-    action, fields, school, make_user
+    action, fields, school, make_user, today
 ):
     manager = make_user(Role.CME_MANAGER)
     slo = make_user(Role.SLO)
     child = ChildFactory.create(in_care=True)
     case = case_in_state(S.CLOSED, school=school, child=child)
-    subs = {"OFFICER": manager.pk, "SLO": slo.pk, "TODAY": TODAY.isoformat(),
+    subs = {"OFFICER": manager.pk, "SLO": slo.pk, "TODAY": today.isoformat(),
             "DATE": (case.date_referred - dt.timedelta(days=1)).isoformat()}  # fmt: skip
     data = {k: subs.get(v, v) for k, v in fields.items()}
     before = (case.version, case.chronology.count(), case.assigned_officer_id, case.cme_reason)
@@ -219,7 +219,7 @@ def test_reopening_is_the_one_change_a_closed_case_takes(school, make_user):
 # --- 2. a home visit asked of the School Liaison Officer (county 5.3) ------------------
 
 
-def test_a_home_visit_is_asked_of_the_slo_without_reassigning_the_case(school, make_user):
+def test_a_home_visit_is_asked_of_the_slo_without_reassigning_the_case(school, make_user, today):
     officer = make_user(Role.CME_OFFICER)
     slo = make_user(Role.SLO, full_name="Sam Slo")
     case = case_in_state(S.TRACKING, school=school, assigned_officer=officer)
@@ -243,8 +243,8 @@ def test_a_home_visit_is_asked_of_the_slo_without_reassigning_the_case(school, m
     assert slo_client.get(locate).status_code == 403
     done = slo_client.post(
         reverse("cases:case-action", args=[case.pk, "record_home_visit"]),
-        {"expected_version": case.version, "visited_on-day": TODAY.day,
-         "visited_on-month": TODAY.month, "visited_on-year": TODAY.year,
+        {"expected_version": case.version, "visited_on-day": today.day,
+         "visited_on-month": today.month, "visited_on-year": today.year,
          "visited_by": "Sam Slo", "outcome": "no_answer"},
     )  # fmt: skip
     assert done.status_code == 302, done.content
@@ -293,7 +293,7 @@ def test_a_visit_is_asked_only_while_tracking_and_of_an_slo(school, make_user):
 # --- 2. missing from care (county 5.4) ------------------------------------------------------
 
 
-def test_missing_from_care_tells_the_cme_officer(school, make_user):
+def test_missing_from_care_tells_the_cme_officer(school, make_user, today):
     officer = make_user(Role.CME_OFFICER)
     vs = make_user(Role.VIRTUAL_SCHOOL)
     case = case_in_state(
@@ -302,7 +302,7 @@ def test_missing_from_care_tells_the_cme_officer(school, make_user):
     )  # fmt: skip
     response = _api(
         _logged_in(vs), case, action="record_missing_from_care",
-        missing_since=(TODAY - dt.timedelta(days=2)).isoformat(),
+        missing_since=(today - dt.timedelta(days=2)).isoformat(),
         social_worker="Pat Worker, Children in Care team", reported_to_police="yes",
     )  # fmt: skip
     assert response.status_code == 200, response.content
@@ -313,23 +313,23 @@ def test_missing_from_care_tells_the_cme_officer(school, make_user):
     assert "missing from home or care protocol" in _last_entry(case)
 
 
-def test_missing_from_care_is_only_for_a_child_in_care(school, make_user):
+def test_missing_from_care_is_only_for_a_child_in_care(school, make_user, today):
     actor = Actor(user=make_user(Role.CME_OFFICER))
     case = case_in_state(S.TRACKING, school=school, child=ChildFactory.create(in_care=False))
     with pytest.raises(PreconditionFailed, match="for a child in care"):
         services.case_record_missing_from_care(
-            actor=actor, case=case, missing_since=TODAY, social_worker="A Worker"
+            actor=actor, case=case, missing_since=today, social_worker="A Worker"
         )
     client = _logged_in(actor.user)
     url = reverse("cases:case-detail", args=[case.pk])
     assert "missing from care" not in client.get(url).content.decode()
 
 
-def test_missing_from_care_with_nobody_assigned_tells_the_cme_team(school, make_user):
+def test_missing_from_care_with_nobody_assigned_tells_the_cme_team(school, make_user, today):
     officers = [make_user(Role.CME_OFFICER), make_user(Role.CME_MANAGER)]
     case = case_in_state(S.LOCATED, school=school, child=ChildFactory.create(in_care=True))
     services.case_record_missing_from_care(
-        actor=Actor(user=make_user(Role.VIRTUAL_SCHOOL)), case=case, missing_since=TODAY,
+        actor=Actor(user=make_user(Role.VIRTUAL_SCHOOL)), case=case, missing_since=today,
         social_worker="A Worker",
     )  # fmt: skip
     told = set(Message.objects.filter(kind="missing_from_care").values_list("recipient", flat=True))
@@ -339,19 +339,19 @@ def test_missing_from_care_with_nobody_assigned_tells_the_cme_team(school, make_
 # --- 2. lead professional and early help at needs assessment (national 3.6.3-3.6.4) -------
 
 
-def test_needs_assessment_records_early_help_and_the_lead_professional(make_user, school):
+def test_needs_assessment_records_early_help_and_the_lead_professional(make_user, school, today):
     client = _logged_in(make_user(Role.CME_OFFICER))
     case = case_in_state(S.LOCATED, school=school)
     missing = _api(client, case, action="begin_needs_assessment",
-                   date_of_assessment=TODAY.isoformat())  # fmt: skip
+                   date_of_assessment=today.isoformat())  # fmt: skip
     assert missing.status_code == 422
     assert "early help" in missing.content.decode()
     no_lead = _api(client, case, action="begin_needs_assessment",
-                   date_of_assessment=TODAY.isoformat(), early_help_assessment="yes")  # fmt: skip
+                   date_of_assessment=today.isoformat(), early_help_assessment="yes")  # fmt: skip
     assert no_lead.status_code == 422
     assert "lead professional" in no_lead.content.decode()
     done = _api(
-        client, case, action="begin_needs_assessment", date_of_assessment=TODAY.isoformat(),
+        client, case, action="begin_needs_assessment", date_of_assessment=today.isoformat(),
         early_help_assessment="yes", lead_professional="Jo Bloggs, Early Help team",
     )  # fmt: skip
     assert done.status_code == 200, done.content

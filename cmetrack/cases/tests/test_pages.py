@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
@@ -22,7 +21,6 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.rules import upn_check_letter
 
 S = CaseState
-TODAY = timezone.localdate()
 
 
 def action_url(case: Case, action: str) -> str:
@@ -113,12 +111,12 @@ def test_action_form_errors_are_summarised_and_nothing_is_saved(officer, school)
 
 
 @pytest.mark.django_db
-def test_a_rule_refusal_is_shown_against_its_field(officer, school):
+def test_a_rule_refusal_is_shown_against_its_field(officer, school, today):
     case = case_in_state(S.TRACKING, school=school)
     response = signed_in(officer).post(
         action_url(case, "locate"),
         {"expected_version": case.version, "where": "At her aunt's", "route": "on_roll",
-         **date_parts("located_on", str(TODAY.day), str(TODAY.month), str(TODAY.year))},
+         **date_parts("located_on", str(today.day), str(today.month), str(today.year))},
     )  # fmt: skip
     html = response.content.decode()
     assert "A child located on a school roll needs the school: choose the school." in html
@@ -153,7 +151,7 @@ def test_the_case_page_leads_with_the_next_step_and_shows_what_dormant_needs(off
 
 
 @pytest.mark.django_db
-def test_two_sessions_on_one_case_the_second_gets_the_conflict(make_user, school):
+def test_two_sessions_on_one_case_the_second_gets_the_conflict(make_user, school, today):
     first = signed_in(make_user(Role.CME_OFFICER, full_name="Fay First"))
     second = signed_in(make_user(Role.CME_OFFICER, full_name="Sid Second"))
     case = case_in_state(S.TRACKING, school=school)
@@ -164,7 +162,7 @@ def test_two_sessions_on_one_case_the_second_gets_the_conflict(make_user, school
     done = first.post(
         action_url(case, "locate"),
         {"expected_version": case.version, "where": "Aunt's", "route": "living_here",
-         **date_parts("located_on", str(TODAY.day), str(TODAY.month), str(TODAY.year))},
+         **date_parts("located_on", str(today.day), str(today.month), str(today.year))},
     )  # fmt: skip
     assert done.status_code == 302
     lost = second.post(

@@ -33,7 +33,6 @@ from cmetrack.cases.services import CaseVersionConflict
 from cmetrack.cases.tests.factories import case_in_state
 
 S = CaseState
-TODAY = timezone.localdate()
 TRANSITION_ACTIONS = [a for a in ACTIONS.values() if a.is_transition]
 
 CLOSE_OUTCOME = {
@@ -46,6 +45,7 @@ CLOSE_OUTCOME = {
 
 def valid_kwargs(action: str, state: CaseState, school: Any) -> dict[str, Any]:
     """Fields that satisfy the action's own preconditions."""
+    today = timezone.localdate()
     table: dict[str, dict[str, Any]] = {
         "start_slo_investigation": {},
         "start_tracking": {"reason": "Not on any roll"},
@@ -53,16 +53,16 @@ def valid_kwargs(action: str, state: CaseState, school: Any) -> dict[str, Any]:
         "locate": {
             "where": "Staying with an aunt",
             "route": LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION,
-            "located_on": TODAY,
+            "located_on": today,
         },
-        "begin_needs_assessment": {"date_of_assessment": TODAY},
+        "begin_needs_assessment": {"date_of_assessment": today},
         "determine_provision": {
             "provision_recommended": FormOfProvision.MAINSTREAM,
-            "date_provision_determined": TODAY,
+            "date_provision_determined": today,
         },
         "move_into_provision": {
             "provider": school,
-            "date_moved_into_provision": TODAY,
+            "date_moved_into_provision": today,
             "provision_accessed": FormOfProvision.MAINSTREAM,
         },
         "placement_failed": {"reason": "Excluded in the first week"},
@@ -179,32 +179,34 @@ def _other_school() -> Any:
 
 
 PRECONDITIONS: list[tuple[str, CaseState, dict[str, Any], str, str]] = [
-    # (action, state, kwargs (school filled by the test when "SCHOOL"), message, field)
+    # (action, state, kwargs (school filled by the test when "SCHOOL"), message, field). A date
+    # is given as its offset from today (a dt.timedelta), added when the test runs: a date worked
+    # out when pytest collects the module is yesterday in a run that crosses midnight.
     ("locate", S.TRACKING, {"where": " ", "route": "living_here"}, "Enter where the child is", "where"),
     ("locate", S.TRACKING, {"where": "Aunt's", "route": ""}, "Choose the route", "route"),
     ("locate", S.TRACKING, {"where": "Aunt's", "route": "on_roll"}, "needs the school", "school"),
     ("locate", S.TRACKING, {"where": "Aunt's", "route": "moved_la"}, "needs that authority", "local_authority"),
-    ("locate", S.TRACKING, {"where": "Aunt's", "route": "living_here", "located_on": TODAY + dt.timedelta(days=1)}, "cannot be in the future", "located_on"),
-    ("locate", S.TRACKING, {"where": "Aunt's", "route": "living_here", "located_on": TODAY - dt.timedelta(days=61)}, "cannot be before the date referred in", "located_on"),
+    ("locate", S.TRACKING, {"where": "Aunt's", "route": "living_here", "located_on": dt.timedelta(days=1)}, "cannot be in the future", "located_on"),
+    ("locate", S.TRACKING, {"where": "Aunt's", "route": "living_here", "located_on": dt.timedelta(days=-61)}, "cannot be before the date referred in", "located_on"),
     ("begin_needs_assessment", S.LOCATED, {"date_of_assessment": None}, "Enter the date of assessment", "date_of_assessment"),
-    ("begin_needs_assessment", S.LOCATED, {"date_of_assessment": TODAY + dt.timedelta(days=2)}, "cannot be in the future", "date_of_assessment"),
-    ("begin_needs_assessment", S.LOCATED, {"date_of_assessment": TODAY - dt.timedelta(days=50)}, "cannot be before the date the child was located", "date_of_assessment"),
-    ("determine_provision", S.NEEDS_ASSESSMENT, {"provision_recommended": "", "date_provision_determined": TODAY}, "Choose the form of provision recommended", "provision_recommended"),
-    ("determine_provision", S.NEEDS_ASSESSMENT, {"provision_recommended": "mainstream", "date_provision_determined": TODAY - dt.timedelta(days=35)}, "cannot be before the date of assessment", "date_provision_determined"),
-    ("move_into_provision", S.AWAITING_PROVISION, {"provider": None, "date_moved_into_provision": TODAY, "provision_accessed": "mainstream"}, "Choose the provider", "provider"),
-    ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": TODAY, "provision_accessed": ""}, "Choose the form of provision accessed", "provision_accessed"),
+    ("begin_needs_assessment", S.LOCATED, {"date_of_assessment": dt.timedelta(days=2)}, "cannot be in the future", "date_of_assessment"),
+    ("begin_needs_assessment", S.LOCATED, {"date_of_assessment": dt.timedelta(days=-50)}, "cannot be before the date the child was located", "date_of_assessment"),
+    ("determine_provision", S.NEEDS_ASSESSMENT, {"provision_recommended": "", "date_provision_determined": dt.timedelta(0)}, "Choose the form of provision recommended", "provision_recommended"),
+    ("determine_provision", S.NEEDS_ASSESSMENT, {"provision_recommended": "mainstream", "date_provision_determined": dt.timedelta(days=-35)}, "cannot be before the date of assessment", "date_provision_determined"),
+    ("move_into_provision", S.AWAITING_PROVISION, {"provider": None, "date_moved_into_provision": dt.timedelta(0), "provision_accessed": "mainstream"}, "Choose the provider", "provider"),
+    ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": dt.timedelta(0), "provision_accessed": ""}, "Choose the form of provision accessed", "provision_accessed"),
     ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": None, "provision_accessed": "mainstream"}, "Enter the date moved into provision", "date_moved_into_provision"),
-    ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": TODAY - dt.timedelta(days=25), "provision_accessed": "mainstream"}, "cannot be before the date form of provision determined", "date_moved_into_provision"),
+    ("move_into_provision", S.AWAITING_PROVISION, {"provider": "SCHOOL", "date_moved_into_provision": dt.timedelta(days=-25), "provision_accessed": "mainstream"}, "cannot be before the date form of provision determined", "date_moved_into_provision"),
     ("placement_failed", S.IN_PROVISION, {"reason": ""}, "Say why the placement failed", "reason"),
     ("record_slo_outcome", S.SLO_INVESTIGATION, {"outcome": "cme", "reason": ""}, "Give the reason for the SLO's decision", "reason"),
     ("close", S.RECEIVED, {"outcome": None, "reason": "x"}, "Choose an outcome", "outcome"),
     ("close", S.LOCATED, {"outcome": "home_educated", "reason": ""}, "Give the reason for closing", "reason"),
     ("close", S.LOCATED, {"outcome": "on_roll", "reason": "Found"}, "record which school", "school"),
     ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved"}, "record the authority and its acknowledgement", "local_authority"),
-    ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_on": TODAY}, "acknowledgement: who acknowledged it and the date", "acknowledged_by"),
+    ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_on": dt.timedelta(0)}, "acknowledgement: who acknowledged it and the date", "acknowledged_by"),
     ("close", S.LOCATED, {"outcome": "moved_la", "reason": "Moved", "local_authority": "LA", "acknowledged_by": "J Smith"}, "acknowledgement: who acknowledged it and the date", "acknowledged_on"),
-    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmed_on": TODAY}, "record the confirmation: who confirmed it and the date", "confirmation_source"),
-    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmation_source": "Border Force", "confirmed_on": TODAY + dt.timedelta(days=1)}, "confirmation cannot be in the future", "confirmed_on"),
+    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmed_on": dt.timedelta(0)}, "record the confirmation: who confirmed it and the date", "confirmation_source"),
+    ("close", S.LOCATED, {"outcome": "left_country", "reason": "Gone", "confirmation_source": "Border Force", "confirmed_on": dt.timedelta(days=1)}, "confirmation cannot be in the future", "confirmed_on"),
     ("close", S.LOCATED, {"outcome": "attendance_matter", "reason": "x"}, "cannot close as", ""),
     # Issue 17: a tracked or dormant child is located first; a located case closes with its
     # own route; home educated only with its evidence.
@@ -216,8 +218,8 @@ PRECONDITIONS: list[tuple[str, CaseState, dict[str, Any], str, str]] = [
     ("close", S.LOCATED, {"outcome": "home_educated", "reason": "EHE"}, "only with evidence", "home_education_evidence"),
     ("close", S.LOCATED, {"outcome": "home_educated", "reason": "EHE", "home_education_evidence": "parent_notice"}, "Enter the date of the evidence", "home_education_evidence_on"),
     ("locate", S.TRACKING, {"where": "At home", "route": "home_educated"}, "only with evidence", "home_education_evidence"),
-    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "visit", "home_education_evidence_on": TODAY}, "Record the visit first", "home_education_evidence"),
-    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "parent_notice", "home_education_evidence_on": TODAY + dt.timedelta(days=1)}, "cannot be in the future", "home_education_evidence_on"),
+    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "visit", "home_education_evidence_on": dt.timedelta(0)}, "Record the visit first", "home_education_evidence"),
+    ("locate", S.TRACKING, {"where": "At home", "route": "home_educated", "home_education_evidence": "parent_notice", "home_education_evidence_on": dt.timedelta(days=1)}, "cannot be in the future", "home_education_evidence_on"),
     ("make_dormant", S.TRACKING, {}, DORMANT_NEEDS_RISK_ASSESSMENT, ""),
     ("reopen_tracking", S.DORMANT, {"new_information": ""}, "only with new information", "new_information"),
     ("reopen", S.CLOSED, {"reason": ""}, "Give the reason for reopening", "reason"),
@@ -230,8 +232,11 @@ PRECONDITIONS: list[tuple[str, CaseState, dict[str, Any], str, str]] = [
     PRECONDITIONS,
     ids=[f"{a}-{m[:30]}" for a, _, _, m, _ in PRECONDITIONS],
 )
-def test_precondition_refusals(action, state, kwargs, message, field, school, other_la, actor):
+def test_precondition_refusals(
+    action, state, kwargs, message, field, school, other_la, actor, today
+):
     case = case_in_state(state, school=school)
+    kwargs = {k: today + v if isinstance(v, dt.timedelta) else v for k, v in kwargs.items()}
     kwargs = {
         k: school if v == "SCHOOL" else other_la if v == "LA" else v for k, v in kwargs.items()
     }
@@ -266,10 +271,10 @@ def test_slo_investigation_needs_the_school(actor):
 
 
 @pytest.mark.django_db
-def test_needs_assessment_only_for_a_child_living_here_not_in_education(school, actor):
+def test_needs_assessment_only_for_a_child_living_here_not_in_education(school, actor, today):
     case = case_in_state(S.LOCATED, school=school, route=LocatedRoute.ON_ROLL)
     with pytest.raises(PreconditionFailed, match="located as on a school roll: close the case"):
-        services.case_begin_needs_assessment(actor=actor, case=case, date_of_assessment=TODAY)
+        services.case_begin_needs_assessment(actor=actor, case=case, date_of_assessment=today)
 
 
 def test_dormant_precondition_is_the_risk_assessment_rule():
@@ -302,9 +307,9 @@ def test_attendance_matter_closes_and_tells_the_school(school, make_user):
 
 
 @pytest.mark.django_db
-def test_advised_off_roll_date_is_shown_to_the_school(school, actor):
+def test_advised_off_roll_date_is_shown_to_the_school(school, actor, today):
     case = case_in_state(S.SLO_INVESTIGATION, school=school)
-    advised = TODAY + dt.timedelta(days=5)
+    advised = today + dt.timedelta(days=5)
     case = services.case_advise_off_roll(
         actor=actor, case=case, advised_date=advised, expected_version=case.version
     )
@@ -318,33 +323,33 @@ def test_advised_off_roll_date_is_shown_to_the_school(school, actor):
 
 
 @pytest.mark.django_db
-def test_off_roll_date_needs_a_school(actor):
+def test_off_roll_date_needs_a_school(actor, today):
     case = case_in_state(S.TRACKING, school=None)
     with pytest.raises(PreconditionFailed, match="Only a child on a school roll"):
-        services.case_advise_off_roll(actor=actor, case=case, advised_date=TODAY)
+        services.case_advise_off_roll(actor=actor, case=case, advised_date=today)
 
 
 @pytest.mark.django_db
-def test_home_visits_are_rows_on_the_chronology_and_audited(school, actor):
+def test_home_visits_are_rows_on_the_chronology_and_audited(school, actor, today):
     case = case_in_state(S.SLO_INVESTIGATION, school=school)
     visit = services.case_record_home_visit(
         actor=actor,
         case=case,
-        visited_on=TODAY,
+        visited_on=today,
         visited_by="Sam Liaison and PCSO Jones",
         outcome="no_answer",
         notes="Curtains drawn; card left.",
     )
     assert HomeVisit.objects.get() == visit
     assert case.chronology.get(kind=ChronologyKind.VISIT).summary.startswith(
-        f"Home visit on {TODAY.day} "
+        f"Home visit on {today.day} "
     )
     assert AuditEvent.objects.filter(object_type="cases.homevisit", child_id=case.child_id).exists()
     with pytest.raises(PreconditionFailed, match="cannot be in the future"):
         services.case_record_home_visit(
             actor=actor,
             case=case,
-            visited_on=TODAY + dt.timedelta(days=1),
+            visited_on=today + dt.timedelta(days=1),
             visited_by="x",
             outcome="no_answer",
         )
@@ -354,19 +359,19 @@ def test_home_visits_are_rows_on_the_chronology_and_audited(school, actor):
 
 
 @pytest.mark.django_db
-def test_statutory_dates_are_set_by_the_moves_that_imply_them(school):
+def test_statutory_dates_are_set_by_the_moves_that_imply_them(school, today):
     case = case_in_state(S.IN_PROVISION, school=school)
-    assert case.date_referred == TODAY - dt.timedelta(days=60)
-    assert case.date_of_assessment == TODAY - dt.timedelta(days=30)
-    assert case.date_provision_determined == TODAY - dt.timedelta(days=20)
-    assert case.date_moved_into_provision == TODAY - dt.timedelta(days=10)
+    assert case.date_referred == today - dt.timedelta(days=60)
+    assert case.date_of_assessment == today - dt.timedelta(days=30)
+    assert case.date_provision_determined == today - dt.timedelta(days=20)
+    assert case.date_moved_into_provision == today - dt.timedelta(days=10)
     assert case.provision_recommended == case.provision_accessed == FormOfProvision.MAINSTREAM
     assert case.provider == school
     assert case.located_route == LocatedRoute.LIVING_HERE_NOT_IN_EDUCATION
 
 
 @pytest.mark.django_db
-def test_placement_failed_clears_the_placement_and_keeps_its_episode(school, actor):
+def test_placement_failed_clears_the_placement_and_keeps_its_episode(school, actor, today):
     case = case_in_state(S.IN_PROVISION, school=school)
     moved = case.date_moved_into_provision
     case = services.case_placement_failed(actor=actor, case=case, reason="Refused to attend")
@@ -375,39 +380,48 @@ def test_placement_failed_clears_the_placement_and_keeps_its_episode(school, act
     # as an episode that ended today.
     assert case.date_moved_into_provision == moved
     episode = case.provision_episodes.get()
-    assert (episode.started_on, episode.ended_on, episode.provider) == (moved, TODAY, school)
+    assert (episode.started_on, episode.ended_on, episode.provider) == (moved, today, school)
     assert case.date_provision_determined is not None
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("outcome", "kwargs", "field", "expected"),
+    # A date is given as its offset from today, added when the test runs.
     [
         ("on_roll", {"school": "SCHOOL"}, "destination_school", "SCHOOL"),
         (
             "moved_la",
-            {"local_authority": "LA", "acknowledged_by": "J Smith", "acknowledged_on": TODAY},
+            {
+                "local_authority": "LA",
+                "acknowledged_by": "J Smith",
+                "acknowledged_on": dt.timedelta(0),
+            },
             "la_acknowledged_by",
             "J Smith",
         ),
         (
             "left_country",
-            {"confirmation_source": "Family's solicitor", "confirmed_on": TODAY},
+            {"confirmation_source": "Family's solicitor", "confirmed_on": dt.timedelta(0)},
             "left_country_source",
             "Family's solicitor",
         ),
         (
             "home_educated",
-            {"home_education_evidence": "parent_notice", "home_education_evidence_on": TODAY},
+            {
+                "home_education_evidence": "parent_notice",
+                "home_education_evidence_on": dt.timedelta(0),
+            },
             "home_education_evidence",
             "parent_notice",
         ),
     ],
 )
 def test_located_outcomes_close_with_their_record(
-    outcome, kwargs, field, expected, school, other_la, actor
+    outcome, kwargs, field, expected, school, other_la, actor, today
 ):
     subs = {"SCHOOL": school, "LA": other_la}
+    kwargs = {k: today + v if isinstance(v, dt.timedelta) else v for k, v in kwargs.items()}
     kwargs = {k: subs.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
     case = case_in_state(S.TRACKING, school=school)
     case = services.case_locate(
@@ -432,6 +446,7 @@ def test_located_outcomes_close_with_their_record(
 def _record_departure_evidence(case: Any, outcome: str, la: Any, actor: Actor) -> None:
     """What the enquiries app requires first: the acknowledged notice to the other
     authority's named contact, or the answered Home Office check."""
+    today = timezone.localdate()
     from cmetrack.enquiries import services as enquiries
 
     if outcome == "moved_la":
@@ -439,15 +454,15 @@ def _record_departure_evidence(case: Any, outcome: str, la: Any, actor: Actor) -
         la.save()
         notice = enquiries.move_notification_send(actor=actor, case=case, local_authority=la)
         enquiries.move_notification_acknowledge(
-            actor=actor, notification=notice, acknowledged_by="J Smith", acknowledged_on=TODAY
+            actor=actor, notification=notice, acknowledged_by="J Smith", acknowledged_on=today
         )
     elif outcome == "left_country":
         enquiries.home_office_check_record(
             actor=actor,
             case=case,
-            requested_on=TODAY,
+            requested_on=today,
             result="departure_confirmed",
-            result_on=TODAY,
+            result_on=today,
         )
 
 
@@ -459,9 +474,9 @@ def test_close_on_roll_uses_the_school_found_when_locating(school, actor):
 
 
 @pytest.mark.django_db
-def test_correcting_a_statutory_date_is_audited_with_the_reason(school, manager):
+def test_correcting_a_statutory_date_is_audited_with_the_reason(school, manager, today):
     case = case_in_state(S.IN_PROVISION, school=school)
-    new = TODAY - dt.timedelta(days=28)
+    new = today - dt.timedelta(days=28)
     case = services.case_correct_statutory_date(
         actor=Actor(user=manager),
         case=case,
@@ -476,7 +491,7 @@ def test_correcting_a_statutory_date_is_audited_with_the_reason(school, manager)
     assert event.changes["reason"] == "Assessment meeting was on the 28th; typed wrongly"
     assert event.changes["after"]["date_of_assessment"] == new.isoformat()
     assert (
-        event.changes["before"]["date_of_assessment"] == (TODAY - dt.timedelta(days=30)).isoformat()
+        event.changes["before"]["date_of_assessment"] == (today - dt.timedelta(days=30)).isoformat()
     )
     assert case.chronology.get(kind=ChronologyKind.CORRECTION).summary.endswith(
         "Reason: Assessment meeting was on the 28th; typed wrongly"
@@ -486,18 +501,21 @@ def test_correcting_a_statutory_date_is_audited_with_the_reason(school, manager)
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("field", "value", "reason", "message"),
+    # A date is given as its offset from today, added when the test runs.
     [
-        ("date_of_assessment", TODAY + dt.timedelta(days=1), "r", "cannot be in the future"),
-        ("date_of_assessment", TODAY - dt.timedelta(days=61), "r", "cannot be before the date referred"),
-        ("date_referred", TODAY - dt.timedelta(days=29), "r", "cannot be after the date of assessment"),
-        ("date_referred", TODAY + dt.timedelta(days=1), "r", "cannot be in the future"),
-        ("date_of_assessment", TODAY, "", "Give the reason for the correction"),
-        ("outcome", TODAY, "r", "Choose which statutory date"),
+        ("date_of_assessment", dt.timedelta(days=1), "r", "cannot be in the future"),
+        ("date_of_assessment", dt.timedelta(days=-61), "r", "cannot be before the date referred"),
+        ("date_referred", dt.timedelta(days=-29), "r", "cannot be after the date of assessment"),
+        ("date_referred", dt.timedelta(days=1), "r", "cannot be in the future"),
+        ("date_of_assessment", dt.timedelta(0), "", "Give the reason for the correction"),
+        ("outcome", dt.timedelta(0), "r", "Choose which statutory date"),
         ("date_of_assessment", None, "r", "Enter the corrected date of assessment"),
-        ("date_of_assessment", TODAY - dt.timedelta(days=30), "r", "is already"),
+        ("date_of_assessment", dt.timedelta(days=-30), "r", "is already"),
     ],
 )  # fmt: skip
-def test_corrections_refused(field, value, reason, message, school, manager):
+def test_corrections_refused(field, value, reason, message, school, manager, today):
+    if isinstance(value, dt.timedelta):
+        value = today + value
     case = case_in_state(S.IN_PROVISION, school=school)
     before = _counts(case)
     with pytest.raises(PreconditionFailed, match=message):
@@ -542,14 +560,14 @@ def test_assign_needs_an_assignable_person(school, actor, make_user):
 
 
 @pytest.mark.django_db
-def test_every_change_adds_one_to_the_version(school, actor, make_user):
+def test_every_change_adds_one_to_the_version(school, actor, make_user, today):
     case = case_in_state(S.RECEIVED, school=school)
     versions = [case.version]
     case = services.case_start_tracking(actor=actor, case=case)
     versions.append(case.version)
     case = services.case_assign(actor=actor, case=case, officer=make_user(Role.CME_OFFICER))
     versions.append(case.version)
-    case = services.case_advise_off_roll(actor=actor, case=case, advised_date=TODAY)
+    case = services.case_advise_off_roll(actor=actor, case=case, advised_date=today)
     versions.append(case.version)
     assert versions == list(range(versions[0], versions[0] + 4))
 
