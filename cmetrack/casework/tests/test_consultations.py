@@ -10,7 +10,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -22,7 +21,6 @@ from cmetrack.casework.models import Consultation, Task, TaskKind
 from cmetrack.kit.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 
 def _client(user: Any) -> Client:
@@ -39,23 +37,23 @@ def _date(prefix: str, d: dt.date) -> dict[str, str]:
     }
 
 
-def test_anonymous_consultation_with_outcomes_as_tasks(make_user):
+def test_anonymous_consultation_with_outcomes_as_tasks(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     manager = make_user(Role.CME_MANAGER)
     case = case_in_state(CaseState.TRACKING)
     consultation = services.consultation_record(
         actor=Actor(user=officer),
         case=case,
-        consulted_on=TODAY,
+        consulted_on=today,
         consulted_with="cru",
         named=False,
         family_told=False,
         not_told_reason="Telling the family could put the child at risk",
         advice="Refer to children's social care if not found in a week",
         outcomes=[
-            services.ConsultationOutcome(title="Ring social care", owner=officer, due=TODAY),
+            services.ConsultationOutcome(title="Ring social care", owner=officer, due=today),
             services.ConsultationOutcome(
-                title="Review with manager", owner=manager, due=TODAY + dt.timedelta(days=7)
+                title="Review with manager", owner=manager, due=today + dt.timedelta(days=7)
             ),
         ],
     )
@@ -69,13 +67,13 @@ def test_anonymous_consultation_with_outcomes_as_tasks(make_user):
     ).exists()
 
 
-def test_family_not_told_needs_a_reason(make_user):
+def test_family_not_told_needs_a_reason(make_user, today):
     case = case_in_state(CaseState.TRACKING)
     with pytest.raises(ValidationError) as err:
         services.consultation_record(
             actor=Actor(user=make_user(Role.CME_OFFICER)),
             case=case,
-            consulted_on=TODAY,
+            consulted_on=today,
             consulted_with="cru",
             named=True,
             family_told=False,
@@ -85,21 +83,21 @@ def test_family_not_told_needs_a_reason(make_user):
     assert not Consultation.objects.exists()
 
 
-def test_bad_outcome_records_nothing(make_user):
+def test_bad_outcome_records_nothing(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     case = case_in_state(CaseState.TRACKING)
     with pytest.raises(ValidationError) as err:
         services.consultation_record(
             actor=Actor(user=officer),
             case=case,
-            consulted_on=TODAY,
+            consulted_on=today,
             consulted_with="cru",
             named=True,
             family_told=True,
             advice="Advice",
             outcomes=[
                 services.ConsultationOutcome(
-                    title="Late", owner=officer, due=TODAY - dt.timedelta(days=1)
+                    title="Late", owner=officer, due=today - dt.timedelta(days=1)
                 )
             ],
         )
@@ -108,14 +106,14 @@ def test_bad_outcome_records_nothing(make_user):
     assert not Task.objects.exists()
 
 
-def test_who_may_record(make_user):
+def test_who_may_record(make_user, today):
     case = case_in_state(CaseState.TRACKING)
     adviser = make_user(Role.SAFEGUARDING_ADVISER)
     with pytest.raises(PermissionDenied):
         services.consultation_record(
             actor=Actor(user=adviser),
             case=case,
-            consulted_on=TODAY,
+            consulted_on=today,
             consulted_with="cru",
             named=True,
             family_told=True,
@@ -123,7 +121,7 @@ def test_who_may_record(make_user):
         )
 
 
-def test_consultation_page(make_user):
+def test_consultation_page(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     case = case_in_state(CaseState.TRACKING)
     url = reverse("casework:consultations", args=[case.pk])
@@ -136,14 +134,14 @@ def test_consultation_page(make_user):
     ok = client.post(
         url,
         {
-            **_date("consultation-consulted_on", TODAY),
+            **_date("consultation-consulted_on", today),
             "consultation-consulted_with": "cru",
             "consultation-named": "yes",
             "consultation-family_told": "yes",
             "consultation-advice": "Make a home visit",
             "consultation-outcome_0_title": "Home visit",
             "consultation-outcome_0_owner": str(officer.pk),
-            **_date("consultation-outcome_0_due", TODAY + dt.timedelta(days=2)),
+            **_date("consultation-outcome_0_due", today + dt.timedelta(days=2)),
         },
     )
     assert ok.status_code == 302
@@ -159,19 +157,19 @@ def test_out_of_scope_is_404(make_user):
     assert _client(school).get(reverse("casework:consultations", args=[case.pk])).status_code == 404
 
 
-def test_consultation_api(make_user):
+def test_consultation_api(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     case = case_in_state(CaseState.TRACKING)
     client = _client(officer)
     url = f"/api/v1/cases/{case.pk}/consultations"
     body = {
-        "consulted_on": TODAY.isoformat(),
+        "consulted_on": today.isoformat(),
         "consulted_with": "cru",
         "named": False,
         "family_told": False,
         "not_told_reason": "Risk to the child",
         "advice": "Strategy discussion",
-        "outcomes": [{"title": "Ask police", "owner_id": officer.pk, "due": TODAY.isoformat()}],
+        "outcomes": [{"title": "Ask police", "owner_id": officer.pk, "due": today.isoformat()}],
     }
     created = client.post(url, body, content_type="application/json")
     assert created.status_code == 201, created.content

@@ -29,11 +29,15 @@ from .factories import open_case
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+#: Stand for next year's number and for today's day, month and year, worked out when the test
+#: runs (not when it is collected: a run that crosses midnight would otherwise test yesterday).
+NEXT_YEAR = "next year"
+TODAY = "today"
 
 
 def parts(prefix: str, d: dt.date | None = None, **override: str) -> dict[str, str]:
-    d = d or TODAY
+    today = timezone.localdate()
+    d = d or today
     values = {"day": str(d.day), "month": str(d.month), "year": str(d.year), **override}
     return {f"{prefix}-{k}": v for k, v in values.items()}
 
@@ -48,23 +52,27 @@ def parts(prefix: str, d: dt.date | None = None, **override: str) -> dict[str, s
         ("1", "13", "2026", "The date of the attempt must be a real date"),
         ("x", "1", "2026", "The date of the attempt must be a real date"),
         ("1", "1", "26", "The date of the attempt must be a real date"),
-        ("1", "1", str(TODAY.year + 1), "The date of the attempt must be today or in the past"),
-        (str(TODAY.day), str(TODAY.month), str(TODAY.year), None),
+        ("1", "1", NEXT_YEAR, "The date of the attempt must be today or in the past"),
+        (TODAY, TODAY, TODAY, None),
     ],
 )
-def test_date_field_messages(day, month, year, message):
+def test_date_field_messages(day, month, year, message, today):
+    if year == NEXT_YEAR:
+        year = str(today.year + 1)
+    if day == TODAY:
+        day, month, year = str(today.day), str(today.month), str(today.year)
     field = GovukDateField(what="the date of the attempt", when="past")
     if message is None:
-        assert field.clean([day, month, year]) == TODAY
+        assert field.clean([day, month, year]) == today
     else:
         with pytest.raises(ValidationError) as exc:
             field.clean([day, month, year])
         assert exc.value.messages == [message]
 
 
-def test_due_date_must_not_be_past():
+def test_due_date_must_not_be_past(today):
     field = GovukDateField(what="the due date", when="future")
-    yesterday = TODAY - dt.timedelta(days=1)
+    yesterday = today - dt.timedelta(days=1)
     with pytest.raises(ValidationError, match="The due date must be today or in the future"):
         field.clean([str(yesterday.day), str(yesterday.month), str(yesterday.year)])
 
@@ -214,19 +222,19 @@ def test_successful_posts_redirect_with_a_banner(signed_in, officer):
     assert "Spoke to the school office." in html
 
 
-def test_task_complete_twice_says_it_is_done(signed_in, officer):
+def test_task_complete_twice_says_it_is_done(signed_in, officer, today):
     case = open_case(officer=officer)
-    task = Task.objects.create(case=case, title="Ring GP", owner=officer, due=TODAY)
+    task = Task.objects.create(case=case, title="Ring GP", owner=officer, due=today)
     url = reverse("casework:task-complete", args=[case.pk, task.pk])
     assert "Task marked as done: Ring GP" in signed_in.post(url, follow=True).content.decode()
     assert "This task is already done." in signed_in.post(url, follow=True).content.decode()
 
 
-def test_my_tasks_and_no_contact_queues(signed_in, officer, django_assert_max_num_queries):
+def test_my_tasks_and_no_contact_queues(signed_in, officer, django_assert_max_num_queries, today):
     cases = [open_case(officer=officer, referred_days_ago=40 + i) for i in range(3)]
     for i, case in enumerate(cases):
         Task.objects.create(
-            case=case, title=f"Task {i}", owner=officer, due=TODAY - dt.timedelta(days=i)
+            case=case, title=f"Task {i}", owner=officer, due=today - dt.timedelta(days=i)
         )
     with django_assert_max_num_queries(12):
         html = signed_in.get(reverse("casework:my-tasks")).content.decode()
@@ -252,14 +260,14 @@ def test_navigation_has_tasks_for_case_workers(make_user):
         assert ("Tasks" in texts) is expected, role
 
 
-def test_home_shows_tasks_due_only_when_there_are_some_overdue_first(officer):
+def test_home_shows_tasks_due_only_when_there_are_some_overdue_first(officer, today):
     case = open_case(officer=officer)
     titles = lambda: [s.title for s in HomePresenter(officer).sections]  # noqa: E731
     assert "Your tasks due" not in titles()
-    Task.objects.create(case=case, title="Later", owner=officer, due=TODAY + dt.timedelta(days=3))
-    Task.objects.create(case=case, title="Now", owner=officer, due=TODAY)
-    Task.objects.create(case=case, title="Late", owner=officer, due=TODAY - dt.timedelta(days=1))
-    Task.objects.create(case=case, title="Far", owner=officer, due=TODAY + dt.timedelta(days=30))
+    Task.objects.create(case=case, title="Later", owner=officer, due=today + dt.timedelta(days=3))
+    Task.objects.create(case=case, title="Now", owner=officer, due=today)
+    Task.objects.create(case=case, title="Late", owner=officer, due=today - dt.timedelta(days=1))
+    Task.objects.create(case=case, title="Far", owner=officer, due=today + dt.timedelta(days=30))
     sections = HomePresenter(officer).sections
     # Something overdue puts the section first, above the open cases.
     assert sections[0].title == "Your tasks due"
@@ -271,6 +279,7 @@ def test_home_shows_tasks_due_only_when_there_are_some_overdue_first(officer):
 
 
 def _fill(case: Any, officer: Any, n: int) -> None:
+    today = timezone.localdate()
     from cmetrack.audit.services import Actor
     from cmetrack.casework import services
 
@@ -281,11 +290,11 @@ def _fill(case: Any, officer: Any, n: int) -> None:
             actor=actor, case=case, source=sources[i % len(sources)], status="not_available"
         )
         services.contact_attempt_record(
-            actor=actor, case=case, method="phone", date=TODAY, with_whom=f"P{i}",
+            actor=actor, case=case, method="phone", date=today, with_whom=f"P{i}",
             outcome="no_answer",
         )  # fmt: skip
         services.case_note_add(actor=actor, case=case, text=f"Note {i}")
-        services.task_create(actor=actor, case=case, title=f"T{i}", owner=officer, due=TODAY)
+        services.task_create(actor=actor, case=case, title=f"T{i}", owner=officer, due=today)
 
 
 @pytest.mark.parametrize(

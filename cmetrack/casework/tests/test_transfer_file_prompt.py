@@ -4,7 +4,6 @@ Transfer File (national guidance 3.8.2.2), through the case engine's after-move 
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
@@ -16,7 +15,6 @@ from cmetrack.casework.models import Task
 
 pytestmark = pytest.mark.django_db
 S = CaseState
-TODAY = timezone.localdate()
 
 
 @pytest.fixture
@@ -27,30 +25,30 @@ def school():
 # --- 2. the prompt to send the transfer file (national 3.8.2.2) ----------------------------
 
 
-def test_found_on_another_schools_roll_prompts_the_transfer_file(make_user, school):
+def test_found_on_another_schools_roll_prompts_the_transfer_file(make_user, school, today):
     officer = make_user(Role.CME_OFFICER)
     new_school = SchoolFactory.create(name="Hillside Primary")
     case = case_in_state(S.TRACKING, school=school, assigned_officer=officer)
     services.case_locate(
         actor=Actor(user=officer), case=case, where="Hillside Primary's roll",
-        route=LocatedRoute.ON_ROLL, school=new_school, located_on=TODAY,
+        route=LocatedRoute.ON_ROLL, school=new_school, located_on=today,
     )  # fmt: skip
     task = Task.objects.get(case=case)
     assert task.title == "Send the Common Transfer File to Hillside Primary"
     assert task.owner == officer
-    assert task.due >= TODAY
+    assert task.due >= today
 
 
-def test_no_prompt_when_found_on_the_same_schools_roll_or_elsewhere(make_user, school):
+def test_no_prompt_when_found_on_the_same_schools_roll_or_elsewhere(make_user, school, today):
     officer = make_user(Role.CME_OFFICER)
     same = case_in_state(S.TRACKING, school=school, assigned_officer=officer)
     services.case_locate(
         actor=Actor(user=officer), case=same, where="Back at school",
-        route=LocatedRoute.ON_ROLL, school=school, located_on=TODAY,
+        route=LocatedRoute.ON_ROLL, school=school, located_on=today,
     )  # fmt: skip
     other = case_in_state(S.TRACKING, school=school, assigned_officer=officer)
     services.case_locate(
         actor=Actor(user=officer), case=other, where="Aunt's", route="living_here",
-        located_on=TODAY,
+        located_on=today,
     )  # fmt: skip
     assert not Task.objects.filter(case__in=[same, other]).exists()
