@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
@@ -15,7 +14,6 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.registers.services import home_education_record_add
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 
 def _client(user: Any) -> Client:
@@ -25,9 +23,9 @@ def _client(user: Any) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def on_list() -> None:
-    child = ChildFactory.create(dob=dt.date(TODAY.year - 8, 5, 5), legal_family_name="Okafor")
-    home_education_record_add(actor=Actor.system("t"), child=child, started_on=TODAY)
+def on_list(today: dt.date) -> None:
+    child = ChildFactory.create(dob=dt.date(today.year - 8, 5, 5), legal_family_name="Okafor")
+    home_education_record_add(actor=Actor.system("t"), child=child, started_on=today)
 
 
 def test_off(make_user, settings):

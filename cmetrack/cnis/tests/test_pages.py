@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -20,7 +19,6 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.registers.services import home_education_record_add
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 PAGES = ["cnis:register", "cnis:completeness", "cnis:export"]
 
 
@@ -31,11 +29,11 @@ def _client(user: Any) -> Client:
 
 
 @pytest.fixture
-def child() -> Any:
+def child(today: dt.date) -> Any:
     c = ChildFactory.create(
-        dob=dt.date(TODAY.year - 9, 3, 3), legal_given_names="=Eve", legal_family_name="Adeyemi"
+        dob=dt.date(today.year - 9, 3, 3), legal_given_names="=Eve", legal_family_name="Adeyemi"
     )
-    home_education_record_add(actor=Actor.system("t"), child=c, started_on=TODAY)
+    home_education_record_add(actor=Actor.system("t"), child=c, started_on=today)
     return c
 
 
@@ -110,7 +108,7 @@ def test_others_refused_when_on(make_user, settings, child, role):
         assert client.get(reverse(name)).status_code == 403
 
 
-def test_provider_and_arrangement_end_from_the_page(make_user, settings, child):
+def test_provider_and_arrangement_end_from_the_page(make_user, settings, child, today):
     from cmetrack.accounts.tests.factories import SchoolFactory
     from cmetrack.cnis.models import PartTimeArrangement
     from cmetrack.cnis.services import part_time_arrangement_add, provider_add
@@ -124,7 +122,7 @@ def test_provider_and_arrangement_end_from_the_page(make_user, settings, child):
         child=child,
         kind="elsewhere",
         school=SchoolFactory.create(),
-        started_on=TODAY,
+        started_on=today,
     )
     client = _client(make_user(Role.CME_OFFICER))
     url = reverse("cnis:child", args=[child.pk])
@@ -132,6 +130,6 @@ def test_provider_and_arrangement_end_from_the_page(make_user, settings, child):
     assert client.post(url, {"form": "end_provider", "id": provider.pk}).status_code == 302
     assert client.post(url, {"form": "end_parttime", "id": arrangement.pk}).status_code == 302
     provider.refresh_from_db()
-    assert provider.ended_on == TODAY
-    assert PartTimeArrangement.objects.get().ended_on == TODAY
+    assert provider.ended_on == today
+    assert PartTimeArrangement.objects.get().ended_on == today
     assert client.post(url, {"form": "end_provider", "id": 99999}).status_code == 404

@@ -22,15 +22,19 @@ from cmetrack.people.tests.factories import AddressFactory, ChildFactory
 from cmetrack.registers.services import home_education_record_add, home_education_record_end
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 SYSTEM = Actor.system("test")
-SCHOOL_AGE_DOB = dt.date(TODAY.year - 10, 1, 15)
+
+
+def school_age_dob() -> dt.date:
+    """A date of birth in the year ten years before this one, worked out when the test runs."""
+    return dt.date(timezone.localdate().year - 10, 1, 15)
 
 
 def _home_educated(**child):
-    child.setdefault("dob", SCHOOL_AGE_DOB)
+    today = timezone.localdate()
+    child.setdefault("dob", school_age_dob())
     c = ChildFactory.create(**child)
-    home_education_record_add(actor=SYSTEM, child=c, started_on=TODAY - dt.timedelta(days=30))
+    home_education_record_add(actor=SYSTEM, child=c, started_on=today - dt.timedelta(days=30))
     return c
 
 
@@ -51,30 +55,32 @@ def _complete(child, parent_hours="20"):
     )
 
 
-def test_sources_of_the_register():
+def test_sources_of_the_register(today):
     he = _home_educated()
-    located = case_in_state(CaseState.LOCATED, child=ChildFactory.create(dob=SCHOOL_AGE_DOB)).child
-    tracking = case_in_state(
-        CaseState.TRACKING, child=ChildFactory.create(dob=SCHOOL_AGE_DOB)
+    located = case_in_state(
+        CaseState.LOCATED, child=ChildFactory.create(dob=school_age_dob())
     ).child
-    part_time = ChildFactory.create(dob=SCHOOL_AGE_DOB)
+    tracking = case_in_state(
+        CaseState.TRACKING, child=ChildFactory.create(dob=school_age_dob())
+    ).child
+    part_time = ChildFactory.create(dob=school_age_dob())
     services.part_time_arrangement_add(
         actor=SYSTEM,
         child=part_time,
         kind="elsewhere",
         school=SchoolFactory.create(),
-        started_on=TODAY,
+        started_on=today,
     )
-    student = ChildFactory.create(dob=SCHOOL_AGE_DOB)
+    student = ChildFactory.create(dob=school_age_dob())
     services.part_time_arrangement_add(
-        actor=SYSTEM, child=student, kind="part_time_student", started_on=TODAY
+        actor=SYSTEM, child=student, kind="part_time_student", started_on=today
     )
-    too_old = _home_educated(dob=dt.date(TODAY.year - 18, 1, 1))
+    too_old = _home_educated(dob=dt.date(today.year - 18, 1, 1))
     ended = _home_educated()
     record = ended.home_education_records.get()
-    home_education_record_end(actor=SYSTEM, record=record, ended_on=TODAY, reason="Back at school")
+    home_education_record_end(actor=SYSTEM, record=record, ended_on=today, reason="Back at school")
 
-    bases = {e.child: e.bases for e in selectors.register_entries(on=TODAY + dt.timedelta(days=1))}
+    bases = {e.child: e.bases for e in selectors.register_entries(on=today + dt.timedelta(days=1))}
     assert bases[he] == [Basis.HOME_EDUCATED]
     assert bases[located] == [Basis.CME]
     assert bases[part_time] == [Basis.ELSEWHERE]
@@ -83,7 +89,7 @@ def test_sources_of_the_register():
     assert too_old not in bases  # past compulsory school age
     assert ended not in bases  # off the list by then
     # The day before it ended the child was still on the list.
-    assert ended in {e.child for e in selectors.register_entries(on=TODAY - dt.timedelta(days=1))}
+    assert ended in {e.child for e in selectors.register_entries(on=today - dt.timedelta(days=1))}
 
 
 def test_completeness_names_each_missing_item():
