@@ -19,7 +19,6 @@ from cmetrack.registers import services
 from cmetrack.registers.models import HomeEducationRecord
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 BASE = "/api/v1/home-education"
 
 
@@ -30,18 +29,19 @@ def _client(user: Any) -> Client:
 
 
 def _body(**over: Any) -> dict[str, Any]:
+    today = timezone.localdate()
     body = {
         "child": {"given_names": "Nia", "family_name": "Rees", "dob": "2014-06-01"},
         "learnt_from": "parent",
-        "learnt_on": TODAY.isoformat(),
-        "started_on": TODAY.isoformat(),
+        "learnt_on": today.isoformat(),
+        "started_on": today.isoformat(),
         "sen_status": "sen_support",
     }
     body.update(over)
     return body
 
 
-def test_add_list_get_and_concern(make_user):
+def test_add_list_get_and_concern(make_user, today):
     officer = _client(make_user(Role.CME_OFFICER))
     created = officer.post(BASE, _body(), content_type="application/json")
     assert created.status_code == 201, created.content
@@ -53,7 +53,7 @@ def test_add_list_get_and_concern(make_user):
     concern = officer.post(
         f"{BASE}/{record_id}/concerns",
         {
-            "raised_on": TODAY.isoformat(),
+            "raised_on": today.isoformat(),
             "raised_by_whom": "School nurse",
             "details": "Thin, withdrawn",
         },
@@ -65,7 +65,7 @@ def test_add_list_get_and_concern(make_user):
     assert officer.get(BASE, {"concern": "true"}).json()["count"] == 1
 
 
-def test_consent_rule_over_the_api(make_user):
+def test_consent_rule_over_the_api(make_user, today):
     officer = _client(make_user(Role.CME_OFFICER))
     manager = _client(make_user(Role.CME_MANAGER))
     special = SchoolFactory.create(school_type="special")
@@ -79,7 +79,7 @@ def test_consent_rule_over_the_api(make_user):
         {
             "child": {"given_names": "Nia", "family_name": "Rees", "dob": "2014-06-01"},
             "school_id": special.pk,
-            "requested_on": TODAY.isoformat(),
+            "requested_on": today.isoformat(),
             "requested_by": "Mother",
         },
         content_type="application/json",
@@ -87,7 +87,7 @@ def test_consent_rule_over_the_api(make_user):
     assert req.status_code == 201
     decision = {
         "decision": "granted",
-        "decided_on": TODAY.isoformat(),
+        "decided_on": today.isoformat(),
         "reason": "Plan is suitable",
     }
     url = f"{BASE}/consent-requests/{req.json()['id']}/decision"
@@ -98,9 +98,9 @@ def test_consent_rule_over_the_api(make_user):
 
 
 @pytest.mark.parametrize("role", [Role.SCHOOL_USER, Role.SLO, Role.AUDITOR, Role.AGENCY_USER])
-def test_others_see_nothing_and_cannot_add(make_user, role):
+def test_others_see_nothing_and_cannot_add(make_user, role, today):
     services.home_education_record_add(
-        actor=Actor.system("t"), child=ChildFactory.create(), started_on=TODAY
+        actor=Actor.system("t"), child=ChildFactory.create(), started_on=today
     )
     client = _client(make_user(role))
     assert client.get(BASE).json()["count"] == 0
@@ -109,11 +109,11 @@ def test_others_see_nothing_and_cannot_add(make_user, role):
     assert client.get(f"{BASE}/{record.pk}").status_code == 404
 
 
-def test_figures_for_auditors_not_schools(make_user):
+def test_figures_for_auditors_not_schools(make_user, today):
     services.home_education_record_add(
         actor=Actor.system("t"),
         child=ChildFactory.create(),
-        started_on=TODAY - dt.timedelta(days=1),
+        started_on=today - dt.timedelta(days=1),
     )
     figures = _client(make_user(Role.AUDITOR)).get(f"{BASE}/figures")
     assert figures.status_code == 200

@@ -23,15 +23,20 @@ from cmetrack.registers.models import ConsentStatus, HomeEducationRecord, Learnt
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
-TODAY = timezone.localdate()
-DELETED = TODAY - dt.timedelta(days=2)
+
+
+def two_days_ago() -> dt.date:
+    """The deletion date in the returns, worked out when the test runs."""
+    return timezone.localdate() - dt.timedelta(days=2)
+
+
 HEADER = (*importers.DELETION_COLUMNS, "parent_name", "future_address", "future_postcode")
 UPNS = ("H801200001001", "B801200005001", "A950000178301")
 
 
 def _row(upn: str, ground: str = "f", family: str = "Khan") -> list[str]:
     return [
-        "9992001", upn, "Amira", family, "2014-05-01", ground, DELETED.isoformat(),
+        "9992001", upn, "Amira", family, "2014-05-01", ground, two_days_ago().isoformat(),
         "Sara Khan", "3 Elm Road", "EX1 1AA",
     ]  # fmt: skip
 
@@ -46,7 +51,7 @@ def test_import_puts_ground_f_children_on_the_list(tmp_path: Path) -> None:
     record = HomeEducationRecord.objects.get()
     assert record.child.upn == UPNS[0]
     assert record.learnt_from == LearntFrom.DELETION_RETURN
-    assert record.started_on == DELETED
+    assert record.started_on == two_days_ago()
     assert record.previous_school == ours
     # The same file again changes nothing.
     importers.deletions_import(
@@ -56,7 +61,7 @@ def test_import_puts_ground_f_children_on_the_list(tmp_path: Path) -> None:
 
 
 def test_special_school_ground_f_refused_by_line_until_consent(
-    tmp_path: Path, make_user: Any
+    tmp_path: Path, make_user: Any, today: dt.date
 ) -> None:
     ours = school(school_type="special")
     rows = [_row(UPNS[0])]
@@ -75,14 +80,14 @@ def test_special_school_ground_f_refused_by_line_until_consent(
         actor=Actor(user=officer),
         child=child,
         school=ours,
-        requested_on=TODAY,
+        requested_on=today,
         requested_by="Mother",
     )
     services.consent_decide(
         actor=Actor(user=manager),
         request=request,
         decision=ConsentStatus.GRANTED,
-        decided_on=TODAY,
+        decided_on=today,
         reason="Suitable",
     )
     run = importers.deletions_import(
@@ -99,13 +104,14 @@ def test_school_form_refuses_a_child_on_a_protection_plan(make_user: Any) -> Non
     with pytest.raises(ValidationError) as exc:
         importers.deletion_return_submit(
             actor=Actor(user=school_user), school=ours, upn=UPNS[2], legal_given_name="Amira",
-            legal_family_name="Khan", dob=dt.date(2014, 5, 1), ground="f", deleted_on=DELETED,
+            legal_family_name="Khan", dob=dt.date(2014, 5, 1), ground="f",
+            deleted_on=two_days_ago(),
         )  # fmt: skip
     assert "child protection plan" in str(exc.value)
     # A school user's ground (f) return for a child who needs no consent is accepted and
     # puts the child on the list (the school need not be able to read the list).
     importers.deletion_return_submit(
         actor=Actor(user=school_user), school=ours, upn=UPNS[0], legal_given_name="Ben",
-        legal_family_name="Ode", dob=dt.date(2013, 5, 1), ground="f", deleted_on=DELETED,
+        legal_family_name="Ode", dob=dt.date(2013, 5, 1), ground="f", deleted_on=two_days_ago(),
     )  # fmt: skip
     assert HomeEducationRecord.objects.get().child.legal_family_name == "Ode"

@@ -11,7 +11,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -20,46 +19,45 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.registers import selectors, services
 from cmetrack.registers.models import EheEnd, HomeEducationNotice, HomeEducationRecord
 
-TODAY = timezone.localdate()
 DAY = dt.timedelta(days=1)
 ACTOR = Actor.system("test")
 BASE = "/api/v1/home-education"
 
 
 @pytest.fixture
-def record(db: None) -> HomeEducationRecord:
+def record(db: None, today: dt.date) -> HomeEducationRecord:
     return HomeEducationRecord.objects.create(
-        child=ChildFactory.create(dob=dt.date(2014, 3, 1)), started_on=TODAY - 60 * DAY
+        child=ChildFactory.create(dob=dt.date(2014, 3, 1)), started_on=today - 60 * DAY
     )
 
 
-def test_notice_rules(record: HomeEducationRecord) -> None:
+def test_notice_rules(record: HomeEducationRecord, today: dt.date) -> None:
     with pytest.raises(ValidationError, match="follows a section 437"):
         services.home_education_notice_record(
-            actor=ACTOR, record=record, kind="sao", served_on=TODAY - DAY
+            actor=ACTOR, record=record, kind="sao", served_on=today - DAY
         )
     with pytest.raises(ValidationError, match="today or in the past"):
         services.home_education_notice_record(
-            actor=ACTOR, record=record, kind="s437_1", served_on=TODAY + DAY
+            actor=ACTOR, record=record, kind="s437_1", served_on=today + DAY
         )
     with pytest.raises(ValidationError, match="before the child went on the list"):
         services.home_education_notice_record(
-            actor=ACTOR, record=record, kind="s437_1", served_on=TODAY - 61 * DAY
+            actor=ACTOR, record=record, kind="s437_1", served_on=today - 61 * DAY
         )
     services.home_education_notice_record(
-        actor=ACTOR, record=record, kind="s437_1", served_on=TODAY - 20 * DAY
+        actor=ACTOR, record=record, kind="s437_1", served_on=today - 20 * DAY
     )
     notice = services.home_education_notice_record(
-        actor=ACTOR, record=record, kind="sao", served_on=TODAY - DAY, notes="Order made"
+        actor=ACTOR, record=record, kind="sao", served_on=today - DAY, notes="Order made"
     )
     assert AuditEvent.objects.filter(object_id=str(notice.pk), action="create").exists()
-    rows = selectors.home_education_year_rows(TODAY - 365 * DAY, TODAY)
+    rows = selectors.home_education_year_rows(today - 365 * DAY, today)
     events = sorted(event for _, _, event in rows)
     assert events == ["any", "s437_1", "sao", "start"]
 
 
 def test_the_pages_record_reason_notice_and_why_it_ended(
-    client: Client, make_user: Any, record: HomeEducationRecord
+    client: Client, make_user: Any, record: HomeEducationRecord, today: dt.date
 ) -> None:
     client.force_login(make_user(Role.CME_OFFICER))
     detail = reverse("casework:registers:detail", args=[record.pk])
@@ -69,7 +67,7 @@ def test_the_pages_record_reason_notice_and_why_it_ended(
         {"reason-primary_reason": "bullying"},
     )
     assert reason.status_code == 302
-    served = TODAY - 5 * DAY
+    served = today - 5 * DAY
     notice = client.post(
         reverse("casework:registers:notice", args=[record.pk]),
         {
@@ -83,9 +81,9 @@ def test_the_pages_record_reason_notice_and_why_it_ended(
     refused = client.post(
         reverse("casework:registers:end", args=[record.pk]),
         {
-            "end-ended_on-day": TODAY.day,
-            "end-ended_on-month": TODAY.month,
-            "end-ended_on-year": TODAY.year,
+            "end-ended_on-day": today.day,
+            "end-ended_on-month": today.month,
+            "end-ended_on-year": today.year,
             "end-reason": "Started at Hillside",
         },
     )
@@ -94,9 +92,9 @@ def test_the_pages_record_reason_notice_and_why_it_ended(
     ended = client.post(
         reverse("casework:registers:end", args=[record.pk]),
         {
-            "end-ended_on-day": TODAY.day,
-            "end-ended_on-month": TODAY.month,
-            "end-ended_on-year": TODAY.year,
+            "end-ended_on-day": today.day,
+            "end-ended_on-month": today.month,
+            "end-ended_on-year": today.year,
             "end-ended_because": "returned_to_school",
             "end-reason": "Started at Hillside",
         },
@@ -110,7 +108,9 @@ def test_the_pages_record_reason_notice_and_why_it_ended(
     assert "Notice under section 437(1)" in page
 
 
-def test_the_api_records_them_too(make_user: Any, record: HomeEducationRecord) -> None:
+def test_the_api_records_them_too(
+    make_user: Any, record: HomeEducationRecord, today: dt.date
+) -> None:
     client = Client()
     client.force_login(make_user(Role.CME_MANAGER))
     answer = client.post(
@@ -122,14 +122,14 @@ def test_the_api_records_them_too(make_user: Any, record: HomeEducationRecord) -
     assert answer.json()["primary_reason"] == "mental_health"
     answer = client.post(
         f"{BASE}/{record.pk}/notices",
-        {"kind": "s437_1", "served_on": (TODAY - DAY).isoformat()},
+        {"kind": "s437_1", "served_on": (today - DAY).isoformat()},
         content_type="application/json",
     )
     assert answer.status_code == 201
     assert answer.json()["kind"] == "s437_1"
     answer = client.post(
         f"{BASE}/{record.pk}/end",
-        {"ended_on": TODAY.isoformat(), "reason": "Order", "ended_because": "sao"},
+        {"ended_on": today.isoformat(), "reason": "Order", "ended_because": "sao"},
         content_type="application/json",
     )
     assert answer.status_code == 200
@@ -137,7 +137,7 @@ def test_the_api_records_them_too(make_user: Any, record: HomeEducationRecord) -
     school = _client_for(make_user(Role.SCHOOL_USER))
     assert school.post(
         f"{BASE}/{record.pk}/notices",
-        {"kind": "s437_1", "served_on": TODAY.isoformat()},
+        {"kind": "s437_1", "served_on": today.isoformat()},
         content_type="application/json",
     ).status_code in (403, 404)
 

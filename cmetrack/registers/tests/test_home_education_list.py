@@ -26,7 +26,6 @@ from cmetrack.registers.models import (
 )
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 DAY = dt.timedelta(days=1)
 
 
@@ -41,6 +40,7 @@ def manager(make_user):
 
 
 def _deletion(school, child=None, **kw):
+    today = timezone.localdate()
     from cmetrack.detection.models import DeletionReturn
 
     values = {
@@ -50,7 +50,7 @@ def _deletion(school, child=None, **kw):
         "legal_family_name": child.legal_family_name if child else "Khan",
         "dob": child.dob if child else dt.date(2014, 5, 2),
         "ground": "f",
-        "deleted_on": TODAY - 3 * DAY,
+        "deleted_on": today - 3 * DAY,
         "parent_name": "Sara Khan",
         "future_address": "3 Elm Road, Exampleton",
         "future_postcode": "EX1 1AA",
@@ -59,20 +59,20 @@ def _deletion(school, child=None, **kw):
     return DeletionReturn.objects.create(**values)
 
 
-def test_parent_route_records_every_item(officer):
+def test_parent_route_records_every_item(officer, today):
     school = SchoolFactory.create()
     child = ChildFactory.create(sen_provision="E")
     record = services.home_education_record_add(
         actor=Actor(user=officer),
         child=child,
-        started_on=TODAY - 10 * DAY,
+        started_on=today - 10 * DAY,
         learnt_from=LearntFrom.PARENT,
-        learnt_on=TODAY - 5 * DAY,
+        learnt_on=today - 5 * DAY,
         previous_school=school,
         source="Letter from the mother",
     )
     assert record.learnt_from == LearntFrom.PARENT
-    assert record.learnt_on == TODAY - 5 * DAY
+    assert record.learnt_on == today - 5 * DAY
     assert record.previous_school == school
     assert record.sen_status == SenStatus.EHC_PLAN  # from the child's record
     assert not record.concerns.exists()  # no further action is the default
@@ -82,7 +82,7 @@ def test_parent_route_records_every_item(officer):
     ).exists()
 
 
-def test_ground_f_deletion_return_puts_a_new_child_on_the_list():
+def test_ground_f_deletion_return_puts_a_new_child_on_the_list(today):
     school = SchoolFactory.create()
     deletion = _deletion(school)
     record = services.home_education_from_deletion_return(
@@ -91,14 +91,14 @@ def test_ground_f_deletion_return_puts_a_new_child_on_the_list():
     assert record is not None
     assert record.learnt_from == LearntFrom.DELETION_RETURN
     assert record.started_on == deletion.deleted_on
-    assert record.learnt_on == TODAY
+    assert record.learnt_on == today
     assert record.previous_school == school
     child = record.child
     assert (child.legal_given_names, child.upn) == ("Amira", "H801200001001")
     assert child.addresses.get().postcode == "EX1 1AA"
     assert child.parents_carers.get().family_name == "Khan"
     # A second return for the same child does not add them twice.
-    again = _deletion(school, child=child, deleted_on=TODAY - 2 * DAY)
+    again = _deletion(school, child=child, deleted_on=today - 2 * DAY)
     services.home_education_from_deletion_return(actor=Actor.system("d"), deletion=again)
     assert HomeEducationRecord.objects.filter(child=child).count() == 1
 
@@ -125,7 +125,7 @@ def test_deletion_return_finds_the_existing_child_by_upn():
 # --- consent (2026 Act) --------------------------------------------------------------------
 
 
-def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
+def test_special_school_pupil_needs_consent_before_ground_f(officer, manager, today):
     special = SchoolFactory.create(school_type="special")
     child = ChildFactory.create(upn="B801200005001")
     assert "special school" in (
@@ -136,7 +136,7 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
         services.home_education_record_add(
             actor=Actor(user=officer),
             child=child,
-            started_on=TODAY,
+            started_on=today,
             learnt_from=LearntFrom.PARENT,
             previous_school=special,
         )
@@ -145,7 +145,7 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
         actor=Actor(user=officer),
         child=child,
         school=special,
-        requested_on=TODAY - 2 * DAY,
+        requested_on=today - 2 * DAY,
         requested_by="Father, by letter",
     )
     assert request.special_school
@@ -159,28 +159,28 @@ def test_special_school_pupil_needs_consent_before_ground_f(officer, manager):
             actor=Actor(user=officer),
             request=request,
             decision="granted",
-            decided_on=TODAY,
+            decided_on=today,
             reason="x",
         )
     services.consent_decide(
         actor=Actor(user=manager),
         request=request,
         decision=ConsentStatus.GRANTED,
-        decided_on=TODAY,
+        decided_on=today,
         reason="Suitable plan; SEN needs met at home",
     )
     assert selectors.ground_f_deletion_problem(upn=child.upn or "", school=special) is None
     record = services.home_education_record_add(
         actor=Actor(user=officer),
         child=child,
-        started_on=TODAY,
+        started_on=today,
         learnt_from=LearntFrom.PARENT,
         previous_school=special,
     )
     assert record.pk
 
 
-def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
+def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager, today):
     school = SchoolFactory.create()
     child = ChildFactory.create(upn="A950000178301")
     assert selectors.ground_f_deletion_problem(upn=child.upn or "", school=school) is None
@@ -188,7 +188,7 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
         actor=Actor(user=officer),
         child=child,
         school=school,
-        requested_on=TODAY,
+        requested_on=today,
         requested_by="Mother",
         child_protection_enquiries=True,
     )
@@ -196,7 +196,7 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
         actor=Actor(user=manager),
         request=request,
         decision=ConsentStatus.REFUSED,
-        decided_on=TODAY,
+        decided_on=today,
         reason="Section 47 enquiries under way",
     )
     problem = selectors.ground_f_deletion_problem(upn=child.upn or "", school=school)
@@ -207,7 +207,7 @@ def test_refused_consent_blocks_deletion_and_enquiries_count(officer, manager):
             actor=Actor(user=manager),
             request=request,
             decision="granted",
-            decided_on=TODAY,
+            decided_on=today,
             reason="x",
         )
 
@@ -230,15 +230,15 @@ def test_case_route_needs_no_consent():
 # --- concerns ------------------------------------------------------------------------------
 
 
-def test_welfare_concern_opens_a_case(officer):
+def test_welfare_concern_opens_a_case(officer, today):
     child = ChildFactory.create(dob=dt.date(2014, 1, 10))
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=child, started_on=TODAY - 30 * DAY, learnt_from="parent"
+        actor=Actor(user=officer), child=child, started_on=today - 30 * DAY, learnt_from="parent"
     )
     concern = services.home_education_concern_record(
         actor=Actor(user=officer),
         record=record,
-        raised_on=TODAY,
+        raised_on=today,
         raised_by_whom="Health visitor",
         details="Child not seen for months; no education evident",
     )
@@ -254,15 +254,15 @@ def test_welfare_concern_opens_a_case(officer):
     assert selectors.home_education_search(officer, concern=True).get() == record
 
 
-def test_concern_goes_to_the_open_case_if_there_is_one(officer):
+def test_concern_goes_to_the_open_case_if_there_is_one(officer, today):
     case = case_in_state(CaseState.TRACKING)
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=case.child, started_on=TODAY, learnt_from="parent"
+        actor=Actor(user=officer), child=case.child, started_on=today, learnt_from="parent"
     )
     concern = services.home_education_concern_record(
         actor=Actor(user=officer),
         record=record,
-        raised_on=TODAY,
+        raised_on=today,
         raised_by_whom="GP",
         details="Worry",
     )
@@ -271,15 +271,15 @@ def test_concern_goes_to_the_open_case_if_there_is_one(officer):
     assert Case.objects.filter(child=case.child).count() == 1
 
 
-def test_concern_needs_details(officer):
+def test_concern_needs_details(officer, today):
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=today
     )
     with pytest.raises(ValidationError):
         services.home_education_concern_record(
             actor=Actor(user=officer),
             record=record,
-            raised_on=TODAY,
+            raised_on=today,
             raised_by_whom="GP",
             details=" ",
         )
@@ -299,35 +299,35 @@ def test_concern_needs_details(officer):
         Role.ADMISSIONS,
     ],
 )
-def test_other_roles_see_no_names_and_cannot_write(make_user, officer, role):
+def test_other_roles_see_no_names_and_cannot_write(make_user, officer, role, today):
     services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=today
     )
     user = make_user(role)
     assert not selectors.home_education_visible_to(user).exists()
     with pytest.raises(PermissionDenied):
         services.home_education_record_add(
-            actor=Actor(user=user), child=ChildFactory.create(), started_on=TODAY
+            actor=Actor(user=user), child=ChildFactory.create(), started_on=today
         )
 
 
-def test_virtual_school_sees_children_in_care_only(make_user, officer):
+def test_virtual_school_sees_children_in_care_only(make_user, officer, today):
     in_care = ChildFactory.create(in_care=True)
-    services.home_education_record_add(actor=Actor(user=officer), child=in_care, started_on=TODAY)
+    services.home_education_record_add(actor=Actor(user=officer), child=in_care, started_on=today)
     services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=today
     )
     visible = selectors.home_education_visible_to(make_user(Role.VIRTUAL_SCHOOL))
     assert [r.child for r in visible] == [in_care]
 
 
-def test_search_by_name_and_upn(officer):
+def test_search_by_name_and_upn(officer, today):
     a = ChildFactory.create(
         legal_given_names="Zainab", legal_family_name="Oduya", upn="H801200001001"
     )
     b = ChildFactory.create(legal_given_names="Tom", legal_family_name="Smith")
     for child in (a, b):
-        services.home_education_record_add(actor=Actor(user=officer), child=child, started_on=TODAY)
+        services.home_education_record_add(actor=Actor(user=officer), child=child, started_on=today)
     assert [r.child for r in selectors.home_education_search(officer, q="oduya")] == [a]
     assert [r.child for r in selectors.home_education_search(officer, q="h801200001001")] == [a]
 
@@ -335,8 +335,8 @@ def test_search_by_name_and_upn(officer):
 # --- figures -------------------------------------------------------------------------------
 
 
-def test_counts_by_date_and_route(officer):
-    start = dt.date(TODAY.year - 1, 9, 1)
+def test_counts_by_date_and_route(officer, today):
+    start = dt.date(today.year - 1, 9, 1)
     children = [ChildFactory.create(sen_provision=s) for s in ("E", "K", "N")]
     services.home_education_record_add(
         actor=Actor(user=officer),
@@ -373,15 +373,15 @@ def test_counts_by_date_and_route(officer):
     assert before.on_list == 0
 
 
-def test_rows_for_the_dfe_return(officer):
+def test_rows_for_the_dfe_return(officer, today):
     child = ChildFactory.create(dob=dt.date(2014, 2, 2), sex="M")
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=child, started_on=TODAY - 5 * DAY
+        actor=Actor(user=officer), child=child, started_on=today - 5 * DAY
     )
-    assert selectors.home_education_rows_at(TODAY) == [
+    assert selectors.home_education_rows_at(today) == [
         (record.pk, child.pk, dt.date(2014, 2, 2), "M")
     ]
-    assert selectors.home_education_rows_at(TODAY - 6 * DAY) == []
+    assert selectors.home_education_rows_at(today - 6 * DAY) == []
 
 
 def test_case_route_dates_come_from_the_case():

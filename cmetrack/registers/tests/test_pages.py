@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import SchoolFactory
@@ -24,7 +23,6 @@ from cmetrack.registers.models import (
 )
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 LIST = "casework:registers:list"
 
 
@@ -42,7 +40,7 @@ def _date(prefix: str, d: dt.date) -> dict[str, str]:
     }
 
 
-def test_officer_adds_a_child_from_the_parent(make_user):
+def test_officer_adds_a_child_from_the_parent(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     school = SchoolFactory.create()
     data = {
@@ -54,8 +52,8 @@ def test_officer_adds_a_child_from_the_parent(make_user):
         "postcode": "ex1 1aa",
         "parent_name": "Jo Marsh",
         "learnt_from": "parent",
-        **_date("learnt_on", TODAY),
-        **_date("started_on", TODAY - dt.timedelta(days=7)),
+        **_date("learnt_on", today),
+        **_date("started_on", today - dt.timedelta(days=7)),
         "previous_school": str(school.pk),
         "sen_status": "none",
         "source": "Letter",
@@ -85,15 +83,15 @@ def test_add_shows_errors_in_the_users_terms(make_user):
     assert "Select how the authority learnt of it" in body
 
 
-def test_add_refused_without_consent_records_nothing(make_user):
+def test_add_refused_without_consent_records_nothing(make_user, today):
     special = SchoolFactory.create(school_type="special")
     data = {
         "given_names": "Ava",
         "family_name": "Stone",
         **_date("dob", dt.date(2013, 4, 4)),
         "learnt_from": "parent",
-        **_date("learnt_on", TODAY),
-        **_date("started_on", TODAY),
+        **_date("learnt_on", today),
+        **_date("started_on", today),
         "previous_school": str(special.pk),
         "sen_status": "ehc_plan",
     }
@@ -106,15 +104,15 @@ def test_add_refused_without_consent_records_nothing(make_user):
     assert not Child.objects.filter(legal_family_name="Stone").exists()
 
 
-def test_concern_from_the_page_opens_a_case(make_user):
+def test_concern_from_the_page_opens_a_case(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     record = services.home_education_record_add(
-        actor=Actor(user=officer), child=ChildFactory.create(), started_on=TODAY
+        actor=Actor(user=officer), child=ChildFactory.create(), started_on=today
     )
     response = _client(officer).post(
         reverse("casework:registers:concern", args=[record.pk]),
         {
-            **_date("concern-raised_on", TODAY),
+            **_date("concern-raised_on", today),
             "concern-raised_by_whom": "Neighbour",
             "concern-details": "Never seen",
         },
@@ -123,7 +121,7 @@ def test_concern_from_the_page_opens_a_case(make_user):
     assert Case.objects.filter(child=record.child).count() == 1
 
 
-def test_manager_decides_consent_on_the_page(make_user):
+def test_manager_decides_consent_on_the_page(make_user, today):
     manager = make_user(Role.CME_MANAGER)
     officer = make_user(Role.CME_OFFICER)
     child = ChildFactory.create()
@@ -131,13 +129,13 @@ def test_manager_decides_consent_on_the_page(make_user):
         actor=Actor(user=officer),
         child=child,
         school=SchoolFactory.create(school_type="special"),
-        requested_on=TODAY,
+        requested_on=today,
         requested_by="Mother",
     )
     url = reverse("casework:registers:consent-decide", args=[request.pk])
     data = {
         f"decide-{request.pk}-decision": "refused",
-        **_date(f"decide-{request.pk}-decided_on", TODAY),
+        **_date(f"decide-{request.pk}-decided_on", today),
         f"decide-{request.pk}-reason": "Needs met only at the special school",
     }
     assert _client(officer).post(url, data).status_code == 403
@@ -148,7 +146,7 @@ def test_manager_decides_consent_on_the_page(make_user):
     assert "Consent refused" in page
 
 
-def test_consent_request_form_records_a_new_child(make_user):
+def test_consent_request_form_records_a_new_child(make_user, today):
     officer = make_user(Role.CME_OFFICER)
     school = SchoolFactory.create()
     data = {
@@ -156,7 +154,7 @@ def test_consent_request_form_records_a_new_child(make_user):
         "request-family_name": "Ng",
         **_date("request-dob", dt.date(2012, 1, 1)),
         "request-school": str(school.pk),
-        **_date("request-requested_on", TODAY),
+        **_date("request-requested_on", today),
         "request-requested_by": "Father",
         "request-child_protection_enquiries": "on",
     }
@@ -182,12 +180,12 @@ def test_consent_request_form_records_a_new_child(make_user):
         (Role.ADMISSIONS, 403),
     ],
 )
-def test_who_may_open_the_list(make_user, role, status):
+def test_who_may_open_the_list(make_user, role, status, today):
     officer = make_user(Role.CME_OFFICER)
     record = services.home_education_record_add(
         actor=Actor(user=officer),
         child=ChildFactory.create(legal_family_name="Hidden"),
-        started_on=TODAY,
+        started_on=today,
     )
     client = _client(make_user(role))
     response = client.get(reverse(LIST))
