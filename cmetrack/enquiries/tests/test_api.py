@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.enquiries.models import EnquiryStatus, OutgoingEnquiry
@@ -15,7 +14,6 @@ from cmetrack.kit.testing import assert_problem, errors_by_field
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
 
-TODAY = timezone.localdate()
 BASE = "/api/v1/enquiries"
 
 
@@ -30,7 +28,7 @@ def post(client, url, body):
 
 
 @pytest.mark.django_db
-def test_create_get_list_and_reply(api, case, other_la):
+def test_create_get_list_and_reply(api, case, other_la, today):
     r = post(
         api,
         BASE,
@@ -53,7 +51,7 @@ def test_create_get_list_and_reply(api, case, other_la):
     r = post(
         api,
         f"{BASE}/{enquiry_id}/reply",
-        {"received_on": TODAY.isoformat(), "outcome": "not_known", "responder_name": "Jo"},
+        {"received_on": today.isoformat(), "outcome": "not_known", "responder_name": "Jo"},
     )
     assert r.status_code == 201, r.content
     assert r.json()["status"] == "answered"
@@ -131,7 +129,7 @@ def test_validation_errors_name_the_field(api, case, other_la):
 
 
 @pytest.mark.django_db
-def test_reply_import_through_the_api(api, case, other_la, actor):
+def test_reply_import_through_the_api(api, case, other_la, actor, today):
     from cmetrack.enquiries import services
 
     enquiry = services.enquiry_send(
@@ -141,7 +139,7 @@ def test_reply_import_through_the_api(api, case, other_la, actor):
         "document_type": "cme_enquiry_reply",
         "schema_version": "1.0",
         "enquiry_reference": enquiry.reference,
-        "replied_on": TODAY.isoformat(),
+        "replied_on": today.isoformat(),
         "responder": {
             "authority_code": "203",
             "authority_name": "Greenwich",
@@ -173,7 +171,7 @@ def test_other_roles_get_403(client, make_user, case, other_la, role):
 
 
 @pytest.mark.django_db
-def test_auditor_reads_but_cannot_write(client, make_user, case, other_la, actor):
+def test_auditor_reads_but_cannot_write(client, make_user, case, other_la, actor, today):
     from cmetrack.enquiries import services
 
     enquiry = services.enquiry_send(
@@ -181,7 +179,7 @@ def test_auditor_reads_but_cannot_write(client, make_user, case, other_la, actor
         case=case,
         local_authority=other_la,
         reason_linked="Aunt",
-        sent_on=TODAY - dt.timedelta(days=30),
+        sent_on=today - dt.timedelta(days=30),
     )
     client.force_login(make_user(Role.AUDITOR))
     # Issue 17: an enquiry names the child; auditors see the register page's metadata only.

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -16,8 +15,6 @@ from cmetrack.enquiries.models import HomeOfficeCheck, MoveNotification
 from cmetrack.kit.testing import assert_problem, errors_by_field
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
-
-TODAY = timezone.localdate()
 
 
 def post(client: Any, url: str, body: Any, **extra: Any) -> Any:
@@ -31,7 +28,7 @@ def api(client: Any, officer: Any) -> Any:
 
 
 @pytest.mark.django_db
-def test_notice_then_acknowledgement(api, case, other_la):
+def test_notice_then_acknowledgement(api, case, other_la, today):
     base = f"/api/v1/cases/{case.pk}/move-notices"
     r = post(api, base, {"local_authority_id": other_la.pk, "details": "Moved to Camden"})
     assert r.status_code == 201, r.content
@@ -53,15 +50,15 @@ def test_notice_then_acknowledgement(api, case, other_la):
     early = post(api, ack, {"acknowledged_by": "J Smith", "acknowledged_on": "2000-01-01"})
     body = assert_problem(early, 422, "invalid", fields={"acknowledged_on"})
     assert "cannot be before the notification" in body["errors"][0]["message"]
-    r = post(api, ack, {"acknowledged_by": "J Smith", "acknowledged_on": TODAY.isoformat()})
+    r = post(api, ack, {"acknowledged_by": "J Smith", "acknowledged_on": today.isoformat()})
     assert r.status_code == 200, r.content
     assert r.json()["acknowledged_by"] == "J Smith"
-    again = post(api, ack, {"acknowledged_by": "J Smith", "acknowledged_on": TODAY.isoformat()})
+    again = post(api, ack, {"acknowledged_by": "J Smith", "acknowledged_on": today.isoformat()})
     assert "already been acknowledged" in errors_by_field(assert_problem(again, 422))[""][0]
 
 
 @pytest.mark.django_db
-def test_notice_errors_are_problems(api, case, other_la, home_la):
+def test_notice_errors_are_problems(api, case, other_la, home_la, today):
     base = f"/api/v1/cases/{case.pk}/move-notices"
     # Our own authority is not one the child can move to; an unknown field is refused.
     assert_problem(
@@ -73,7 +70,7 @@ def test_notice_errors_are_problems(api, case, other_la, home_la):
         "invalid",
         fields={"colour"},
     )
-    future = (TODAY + dt.timedelta(days=2)).isoformat()
+    future = (today + dt.timedelta(days=2)).isoformat()
     r = post(api, base, {"local_authority_id": other_la.pk, "sent_on": future})
     assert_problem(r, 422, "invalid", fields={"sent_on"})
     assert_problem(api.get("/api/v1/cases/999999/move-notices"), 404, "not_found")
@@ -82,11 +79,11 @@ def test_notice_errors_are_problems(api, case, other_la, home_la):
 
 
 @pytest.mark.django_db
-def test_home_office_check(api, case):
+def test_home_office_check(api, case, today):
     base = f"/api/v1/cases/{case.pk}/home-office-checks"
-    missing = post(api, base, {"requested_on": TODAY.isoformat(), "result": "departure_confirmed"})
+    missing = post(api, base, {"requested_on": today.isoformat(), "result": "departure_confirmed"})
     assert_problem(missing, 422, "invalid", fields={"result_on"})
-    body = {"requested_on": TODAY.isoformat(), "result": "awaiting", "reference": "HO-1"}
+    body = {"requested_on": today.isoformat(), "result": "awaiting", "reference": "HO-1"}
     keyed = {"HTTP_IDEMPOTENCY_KEY": "ho-1"}
     r = post(api, base, body, **keyed)
     assert r.status_code == 201, r.content
@@ -100,14 +97,14 @@ def test_home_office_check(api, case):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("role", "status"), [(Role.AUDITOR, 403), (Role.SCHOOL_USER, 403)])
-def test_who_may_act(client, make_user, case, other_la, role, status):
+def test_who_may_act(client, make_user, case, other_la, role, status, today):
     client.force_login(make_user(role))
     r = post(client, f"/api/v1/cases/{case.pk}/move-notices", {"local_authority_id": other_la.pk})
     assert_problem(r, status, "forbidden")
     r = post(
         client,
         f"/api/v1/cases/{case.pk}/home-office-checks",
-        {"requested_on": TODAY.isoformat(), "result": "awaiting"},
+        {"requested_on": today.isoformat(), "result": "awaiting"},
     )
     assert_problem(r, status, "forbidden")
     assert not MoveNotification.objects.exists()

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditEvent
@@ -20,7 +19,6 @@ from cmetrack.matching.services import clear_indexes
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
 
-TODAY = timezone.localdate()
 BASE = "/api/v1/enquiries/incoming"
 
 
@@ -32,13 +30,13 @@ def fresh_indexes():
 
 
 @pytest.fixture
-def their_file(case: Any, other_la: Any, home_la: Any) -> str:
+def their_file(case: Any, other_la: Any, home_la: Any, today: dt.date) -> str:
     """Camden's enquiry to us (999) about the child of ``case``, as their system made it."""
     doc = build_document(
         case=case,
         reference="E-CAMDEN01",
-        sent_on=TODAY,
-        reply_due_on=TODAY + dt.timedelta(days=14),
+        sent_on=today,
+        reply_due_on=today + dt.timedelta(days=14),
         sender=sender_for(case, "Camden officer", "cme@202.gov.uk").model_copy(
             update={"authority_code": "202", "authority_name": "Camden"}
         ),
@@ -61,7 +59,7 @@ def post(client, url, body):
 
 
 @pytest.mark.django_db
-def test_create_list_get_search_match_assess_visit_reply(client, officer, case, their_file):
+def test_create_list_get_search_match_assess_visit_reply(client, officer, case, their_file, today):
     client.force_login(officer)
     r = post(client, BASE, their_file)
     assert r.status_code == 201, r.content
@@ -102,10 +100,10 @@ def test_create_list_get_search_match_assess_visit_reply(client, officer, case, 
     assessed = post(
         client,
         f"{BASE}/{eid}/assessment",
-        {"assessed_on": TODAY.isoformat(), "risk_level": "high", "assessment": "CP plan."},
+        {"assessed_on": today.isoformat(), "risk_level": "high", "assessment": "CP plan."},
     )
     assert assessed.status_code == 200, assessed.content
-    visit = post(client, f"{BASE}/{eid}/visit", {"owner_id": officer.pk, "due": TODAY.isoformat()})
+    visit = post(client, f"{BASE}/{eid}/visit", {"owner_id": officer.pk, "due": today.isoformat()})
     assert visit.status_code == 201, visit.content
     assert visit.json()["case_reference"] == case.reference  # joined the open case
 
@@ -119,7 +117,7 @@ def test_create_list_get_search_match_assess_visit_reply(client, officer, case, 
         client, f"{BASE}/{eid}/reply", {"outcome": "found_not_in_education", "details": "Seen."}
     )
     assert replied.status_code == 201, replied.content
-    assert replied.json()["replied_on"] == TODAY.isoformat()
+    assert replied.json()["replied_on"] == today.isoformat()
     doc = client.get(f"{BASE}/{eid}/reply-document")
     assert doc.status_code == 200
     assert doc.json()["enquiry_reference"] == "E-CAMDEN01"

@@ -9,7 +9,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
@@ -20,8 +19,6 @@ from cmetrack.organisations.services import (
     local_authority_contact_confirm,
     local_authority_contact_update,
 )
-
-TODAY = timezone.localdate()
 
 
 @pytest.mark.django_db
@@ -36,25 +33,28 @@ def test_every_english_and_welsh_authority_is_in_the_directory():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("confirmed", "stale"),
-    [(None, True), (TODAY, False), (TODAY - dt.timedelta(days=365), False),
-     (TODAY - dt.timedelta(days=366), True)],
+    # A date is given as its offset from today, added when the test runs.
+    [(None, True), (dt.timedelta(0), False), (dt.timedelta(days=-365), False),
+     (dt.timedelta(days=-366), True)],
 )  # fmt: skip
-def test_a_contact_not_confirmed_for_over_a_year_is_stale(other_la, confirmed, stale):
+def test_a_contact_not_confirmed_for_over_a_year_is_stale(other_la, confirmed, stale, today):
+    if confirmed is not None:
+        confirmed = today + confirmed
     other_la.contact_confirmed_on = confirmed
-    assert contact_is_stale(other_la, TODAY) is stale
+    assert contact_is_stale(other_la, today) is stale
     other_la.save()
     assert (other_la in authority_directory(query="202", stale_only=True)) is stale
 
 
 @pytest.mark.django_db
 @override_settings(CMETRACK_CONTACT_STALE_DAYS=30)
-def test_the_stale_limit_is_a_setting(other_la):
-    other_la.contact_confirmed_on = TODAY - dt.timedelta(days=31)
-    assert contact_is_stale(other_la, TODAY)
+def test_the_stale_limit_is_a_setting(other_la, today):
+    other_la.contact_confirmed_on = today - dt.timedelta(days=31)
+    assert contact_is_stale(other_la, today)
 
 
 @pytest.mark.django_db
-def test_only_administrators_edit_and_it_is_audited(make_user, other_la):
+def test_only_administrators_edit_and_it_is_audited(make_user, other_la, today):
     admin = make_user(Role.ADMINISTRATOR)
     with pytest.raises(PermissionDenied):
         local_authority_contact_confirm(
@@ -72,7 +72,7 @@ def test_only_administrators_edit_and_it_is_audited(make_user, other_la):
     assert la.cme_contact_name == "New Person"
     assert la.contact_confirmed_on is None
     la = local_authority_contact_confirm(actor=Actor(user=admin), local_authority=la)
-    assert la.contact_confirmed_on == TODAY
+    assert la.contact_confirmed_on == today
     events = AuditEvent.objects.filter(object_type="organisations.localauthority", actor=admin)
     assert events.filter(action=AuditAction.UPDATE).count() == 2
     with pytest.raises(ValidationError) as exc:
@@ -83,13 +83,13 @@ def test_only_administrators_edit_and_it_is_audited(make_user, other_la):
             cme_contact_role="",
             cme_contact_email="x@camden.gov.uk",
             cme_contact_phone="",
-            contact_confirmed_on=TODAY + dt.timedelta(days=1),
+            contact_confirmed_on=today + dt.timedelta(days=1),
         )
     assert set(exc.value.message_dict) == {"cme_contact_name", "contact_confirmed_on"}
 
 
 @pytest.mark.django_db
-def test_directory_page_search_flag_and_admin_actions(client, make_user, other_la):
+def test_directory_page_search_flag_and_admin_actions(client, make_user, other_la, today):
     stale = LocalAuthority.objects.get(code="204")
     client.force_login(make_user(Role.CME_OFFICER))
     page = client.get(reverse("enquiries:directory"), {"q": "Camden"}).content.decode()
@@ -128,7 +128,7 @@ def test_directory_page_search_flag_and_admin_actions(client, make_user, other_l
     assert r.status_code == 302
     assert client.post(reverse("enquiries:authority-confirm", args=["204"])).status_code == 302
     stale.refresh_from_db()
-    assert (stale.cme_contact_email, stale.contact_confirmed_on) == ("tom@hackney.gov.uk", TODAY)
+    assert (stale.cme_contact_email, stale.contact_confirmed_on) == ("tom@hackney.gov.uk", today)
 
 
 @pytest.mark.django_db

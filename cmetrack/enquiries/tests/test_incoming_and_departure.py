@@ -24,13 +24,12 @@ from cmetrack.referrals.models import ReferralStatus
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
 
-TODAY = timezone.localdate()
-
 
 def log(actor, la, **kwargs):
+    today = timezone.localdate()
     fields = {
         "from_la": la,
-        "received_on": TODAY,
+        "received_on": today,
         "given_names": "Jayden",
         "family_name": "Example",
         "dob": dt.date(2014, 6, 2),
@@ -44,34 +43,34 @@ def log(actor, la, **kwargs):
 
 
 @pytest.mark.django_db
-def test_an_incoming_enquiry_is_a_referral_from_another_authority(actor, other_la):
+def test_an_incoming_enquiry_is_a_referral_from_another_authority(actor, other_la, today):
     enquiry = log(actor, other_la)
     referral = enquiry.referral
     assert referral.route == ReferralRoute.OTHER_LA
     assert referral.status == ReferralStatus.RECEIVED
     assert referral.referring_organisation.local_authority == other_la
-    assert enquiry.reply_due_on == services.due_after(TODAY, 10)
+    assert enquiry.reply_due_on == services.due_after(today, 10)
 
 
 @pytest.mark.django_db
-def test_search_every_register_then_assess_then_visit_then_reply(actor, officer, other_la):
+def test_search_every_register_then_assess_then_visit_then_reply(actor, officer, other_la, today):
     enquiry = log(actor, other_la)
     enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     assert enquiry.searched_at is not None
     assert isinstance(enquiry.search_results, list)
     with pytest.raises(ValidationError, match="vulnerability assessment before"):
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=enquiry, owner=officer, due=TODAY + dt.timedelta(days=2)
+            actor=actor, enquiry=enquiry, owner=officer, due=today + dt.timedelta(days=2)
         )
     enquiry = services.incoming_enquiry_assess(
         actor=actor,
         enquiry=enquiry,
-        assessed_on=TODAY,
+        assessed_on=today,
         risk_level="medium",
         assessment="Past child protection plan; visit within two days.",
     )
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=officer, due=TODAY + dt.timedelta(days=2)
+        actor=actor, enquiry=enquiry, owner=officer, due=today + dt.timedelta(days=2)
     )
     task = enquiry.visit_task
     assert task is not None
@@ -89,7 +88,7 @@ def test_search_every_register_then_assess_then_visit_then_reply(actor, officer,
 
 
 @pytest.mark.django_db
-def test_the_reply_needs_the_search_first_and_is_sent_whatever_the_result(actor, other_la):
+def test_the_reply_needs_the_search_first_and_is_sent_whatever_the_result(actor, other_la, today):
     enquiry = log(actor, other_la, address_given="", postcode="")
     with pytest.raises(ValidationError, match="Search the registers before replying"):
         services.incoming_enquiry_reply(
@@ -97,13 +96,13 @@ def test_the_reply_needs_the_search_first_and_is_sent_whatever_the_result(actor,
         )
     with pytest.raises(ValidationError, match="No address was given"):
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+            actor=actor, enquiry=enquiry, owner=actor.user, due=today
         )
     services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     enquiry = services.incoming_enquiry_reply(
         actor=actor, enquiry=enquiry, outcome=ReplyOutcome.NOT_KNOWN, details="No trace."
     )
-    assert enquiry.replied_on == TODAY
+    assert enquiry.replied_on == today
 
 
 @pytest.mark.django_db
@@ -124,7 +123,7 @@ def test_our_reply_never_holds_the_childs_restricted_address(actor, other_la, ca
 
 
 @pytest.mark.django_db
-def test_importing_an_enquiry_file_made_by_another_authority(actor, other_la, case, home_la):
+def test_importing_an_enquiry_file_made_by_another_authority(actor, other_la, case, home_la, today):
     # Another authority's system made this file from our schema (we play Camden here).
     from cmetrack.enquiries.dataset import (
         EnquiryDetails,
@@ -137,8 +136,8 @@ def test_importing_an_enquiry_file_made_by_another_authority(actor, other_la, ca
     doc = build_document(
         case=case,
         reference="E-CAMDEN01",
-        sent_on=TODAY,
-        reply_due_on=TODAY + dt.timedelta(days=14),
+        sent_on=today,
+        reply_due_on=today + dt.timedelta(days=14),
         sender=sender_for(case, "Camden officer", "cme@202.gov.uk").model_copy(
             update={"authority_code": "202", "authority_name": "Camden"}
         ),
@@ -169,7 +168,7 @@ def test_importing_an_enquiry_file_made_by_another_authority(actor, other_la, ca
 
 
 @pytest.mark.django_db
-def test_moved_la_closes_only_after_the_named_contact_acknowledged(actor, other_la):
+def test_moved_la_closes_only_after_the_named_contact_acknowledged(actor, other_la, today):
     case = case_in_state(CaseState.TRACKING)
     case = case_services.case_locate(
         actor=actor, case=case, where="With an aunt", route=LocatedRoute.MOVED_LA,
@@ -178,28 +177,28 @@ def test_moved_la_closes_only_after_the_named_contact_acknowledged(actor, other_
     with pytest.raises(PreconditionFailed, match="Notify Camden's named CME contact"):
         case_services.case_close(
             actor=actor, case=case, outcome="moved_la", reason="Moved",
-            acknowledged_by="Someone", acknowledged_on=TODAY,
+            acknowledged_by="Someone", acknowledged_on=today,
         )  # fmt: skip
     notice = services.move_notification_send(actor=actor, case=case, local_authority=other_la)
     assert notice.contact_name == "Contact at Camden"
     with pytest.raises(PreconditionFailed, match="has not acknowledged the notification yet"):
         case_services.case_close(
             actor=actor, case=case, outcome="moved_la", reason="Moved",
-            acknowledged_by="Someone", acknowledged_on=TODAY,
+            acknowledged_by="Someone", acknowledged_on=today,
         )  # fmt: skip
     services.move_notification_acknowledge(
-        actor=actor, notification=notice, acknowledged_by="Jo Bloggs", acknowledged_on=TODAY
+        actor=actor, notification=notice, acknowledged_by="Jo Bloggs", acknowledged_on=today
     )
     case = case_services.case_close(actor=actor, case=case, outcome="moved_la", reason="Moved")
     assert (case.state, case.la_acknowledged_by, case.la_acknowledged_on) == (
         CaseState.CLOSED,
         "Jo Bloggs",
-        TODAY,
+        today,
     )
 
 
 @pytest.mark.django_db
-def test_left_the_country_closes_only_after_the_home_office_check(actor):
+def test_left_the_country_closes_only_after_the_home_office_check(actor, today):
     case = case_in_state(CaseState.TRACKING)
     case = case_services.case_locate(
         actor=actor, case=case, where="Abroad", route=LocatedRoute.LEFT_COUNTRY
@@ -208,26 +207,26 @@ def test_left_the_country_closes_only_after_the_home_office_check(actor):
         "outcome": "left_country",
         "reason": "Gone abroad",
         "confirmation_source": "Home Office",
-        "confirmed_on": TODAY,
+        "confirmed_on": today,
     }
     with pytest.raises(PreconditionFailed, match="Record the Home Office check"):
         case_services.case_close(actor=actor, case=case, **close)
     services.home_office_check_record(
-        actor=actor, case=case, requested_on=TODAY, result=HomeOfficeResult.AWAITING
+        actor=actor, case=case, requested_on=today, result=HomeOfficeResult.AWAITING
     )
     with pytest.raises(PreconditionFailed, match="Record the Home Office check"):
         case_services.case_close(actor=actor, case=case, **close)
     with pytest.raises(ValidationError) as exc:
         services.home_office_check_record(
-            actor=actor, case=case, requested_on=TODAY, result=HomeOfficeResult.DEPARTURE_CONFIRMED
+            actor=actor, case=case, requested_on=today, result=HomeOfficeResult.DEPARTURE_CONFIRMED
         )
     assert "result_on" in exc.value.message_dict
     services.home_office_check_record(
         actor=actor,
         case=case,
-        requested_on=TODAY,
+        requested_on=today,
         result=HomeOfficeResult.DEPARTURE_CONFIRMED,
-        result_on=TODAY,
+        result_on=today,
         reference="HO-1",
     )
     case = case_services.case_close(actor=actor, case=case, **close)
@@ -250,11 +249,11 @@ def test_system_actor_may_log(other_la):
 
 
 @pytest.mark.django_db
-def test_demo_enquiries(officer, case):
+def test_demo_enquiries(officer, case, today):
     from cmetrack.enquiries.demo import demo_enquiries
     from cmetrack.enquiries.models import IncomingEnquiry, OutgoingEnquiry
 
-    assert demo_enquiries(officer=officer, today=TODAY) == 1
+    assert demo_enquiries(officer=officer, today=today) == 1
     assert OutgoingEnquiry.objects.count() == 1
     assert not IncomingEnquiry.objects.exists()
     assert (
@@ -266,7 +265,7 @@ def test_demo_enquiries(officer, case):
 
 @pytest.mark.django_db
 def test_two_authorities_exchange_an_enquiry_and_its_reply_as_files(
-    case, home_la, other_la, actor, officer
+    case, home_la, other_la, actor, officer, today
 ):
     """We (999) ask Camden (202); Camden's copy of the system imports our file, searches,
     assesses, replies; we import Camden's reply. No file holds the restricted address."""
@@ -301,11 +300,11 @@ def test_two_authorities_exchange_an_enquiry_and_its_reply_as_files(
                 actor=actor, enquiry=incoming, choice=services.NONE_OF_THESE
             )
         services.incoming_enquiry_assess(
-            actor=actor, enquiry=incoming, assessed_on=TODAY, risk_level="high",
+            actor=actor, enquiry=incoming, assessed_on=today, risk_level="high",
             assessment="Child protection plan: visit today.",
         )  # fmt: skip
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=incoming, owner=officer, due=TODAY
+            actor=actor, enquiry=incoming, owner=officer, due=today
         )
         incoming.refresh_from_db()
         services.incoming_enquiry_reply(

@@ -21,8 +21,6 @@ from cmetrack.people.models import Child
 from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.referrals.tests.factories import RollEntryFactory, RollSnapshotFactory
 
-TODAY = timezone.localdate()
-
 
 @pytest.fixture(autouse=True)
 def fresh_indexes():
@@ -32,10 +30,11 @@ def fresh_indexes():
 
 
 def log(actor, la):
+    today = timezone.localdate()
     return services.incoming_enquiry_log(
         actor=actor,
         from_la=la,
-        received_on=TODAY,
+        received_on=today,
         given_names="Ola",
         family_name="Kowalska",
         dob=dt.date(2015, 3, 14),
@@ -47,10 +46,11 @@ def log(actor, la):
 
 
 def assess(actor, enquiry):
+    today = timezone.localdate()
     return services.incoming_enquiry_assess(
         actor=actor,
         enquiry=enquiry,
-        assessed_on=TODAY,
+        assessed_on=today,
         risk_level=RiskLevel.MEDIUM,
         assessment="No known risks beyond the move.",
     )
@@ -72,13 +72,15 @@ def on_roll(db):
 
 
 @pytest.mark.django_db
-def test_visit_and_reply_are_refused_until_the_officer_says_who_it_is(actor, other_la, on_roll):
+def test_visit_and_reply_are_refused_until_the_officer_says_who_it_is(
+    actor, other_la, on_roll, today
+):
     enquiry = assess(actor, log(actor, other_la))
     enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     assert any(r["key"] == f"roll:{on_roll.pk}" for r in enquiry.search_results)
     with pytest.raises(ValidationError, match="choose which one is the child"):
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+            actor=actor, enquiry=enquiry, owner=actor.user, due=today
         )
     with pytest.raises(ValidationError, match="choose which one is the child"):
         services.incoming_enquiry_reply(
@@ -91,7 +93,7 @@ def test_visit_and_reply_are_refused_until_the_officer_says_who_it_is(actor, oth
 
 
 @pytest.mark.django_db
-def test_a_roll_entry_becomes_the_child_and_the_visit_uses_it(actor, other_la, on_roll):
+def test_a_roll_entry_becomes_the_child_and_the_visit_uses_it(actor, other_la, on_roll, today):
     enquiry = assess(actor, log(actor, other_la))
     enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     before = Child.objects.count()
@@ -109,7 +111,7 @@ def test_a_roll_entry_becomes_the_child_and_the_visit_uses_it(actor, other_la, o
         object_type="enquiries.incomingenquiry", child_id=child.pk, summary__contains="the child is"
     ).exists()
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+        actor=actor, enquiry=enquiry, owner=actor.user, due=today
     )
     assert visit_case(enquiry).child_id == child.pk
     assert Child.objects.count() == before + 1  # no second child
@@ -137,7 +139,7 @@ def test_the_roll_entry_of_a_child_on_record_is_that_child(actor, other_la, on_r
 
 
 @pytest.mark.django_db
-def test_a_child_with_an_open_case_gets_the_visit_on_that_case(actor, other_la):
+def test_a_child_with_an_open_case_gets_the_visit_on_that_case(actor, other_la, today):
     child = ChildFactory.create(
         legal_given_names="Ola", legal_family_name="Kowalska", dob=dt.date(2015, 3, 14), sex="F"
     )
@@ -149,7 +151,7 @@ def test_a_child_with_an_open_case_gets_the_visit_on_that_case(actor, other_la):
     )
     assert enquiry.matched_child == child
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+        actor=actor, enquiry=enquiry, owner=actor.user, due=today
     )
     assert visit_case(enquiry) == case
     enquiry.referral.refresh_from_db()
@@ -158,7 +160,9 @@ def test_a_child_with_an_open_case_gets_the_visit_on_that_case(actor, other_la):
 
 
 @pytest.mark.django_db
-def test_none_of_these_makes_a_new_child_and_a_new_search_asks_again(actor, other_la, on_roll):
+def test_none_of_these_makes_a_new_child_and_a_new_search_asks_again(
+    actor, other_la, on_roll, today
+):
     enquiry = assess(actor, log(actor, other_la))
     enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     enquiry = services.incoming_enquiry_choose_match(
@@ -171,24 +175,24 @@ def test_none_of_these_makes_a_new_child_and_a_new_search_asks_again(actor, othe
     assert not enquiry.match_none  # the new results need a new answer
     with pytest.raises(ValidationError, match="choose which one is the child"):
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+            actor=actor, enquiry=enquiry, owner=actor.user, due=today
         )
     enquiry = services.incoming_enquiry_choose_match(
         actor=actor, enquiry=enquiry, choice=services.NONE_OF_THESE
     )
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+        actor=actor, enquiry=enquiry, owner=actor.user, due=today
     )
     new_child = visit_case(enquiry).child
     assert new_child.upn != on_roll.upn
 
 
 @pytest.mark.django_db
-def test_a_visit_needs_the_search_first_when_there_is_no_case(actor, other_la):
+def test_a_visit_needs_the_search_first_when_there_is_no_case(actor, other_la, today):
     enquiry = assess(actor, log(actor, other_la))
     with pytest.raises(ValidationError, match="Search every register"):
         services.incoming_enquiry_visit_task(
-            actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+            actor=actor, enquiry=enquiry, owner=actor.user, due=today
         )
 
 
@@ -227,7 +231,7 @@ def test_an_auditor_cannot_pick(client, make_user, actor, other_la, on_roll):
 
 
 @pytest.mark.django_db
-def test_a_child_on_the_home_education_list_is_that_child(actor, other_la):
+def test_a_child_on_the_home_education_list_is_that_child(actor, other_la, today):
     from cmetrack.registers.models import HomeEducationRecord
 
     child = ChildFactory.create(
@@ -243,21 +247,21 @@ def test_a_child_on_the_home_education_list_is_that_child(actor, other_la):
     )
     assert enquiry.matched_child == child
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+        actor=actor, enquiry=enquiry, owner=actor.user, due=today
     )
     assert visit_case(enquiry).child_id == child.pk
     assert Child.objects.count() == before
 
 
 @pytest.mark.django_db
-def test_the_choice_is_closed_once_the_referral_has_a_case(actor, other_la, on_roll):
+def test_the_choice_is_closed_once_the_referral_has_a_case(actor, other_la, on_roll, today):
     enquiry = assess(actor, log(actor, other_la))
     enquiry = services.incoming_enquiry_search(actor=actor, enquiry=enquiry)
     services.incoming_enquiry_choose_match(
         actor=actor, enquiry=enquiry, choice=f"roll:{on_roll.pk}"
     )
     enquiry = services.incoming_enquiry_visit_task(
-        actor=actor, enquiry=enquiry, owner=actor.user, due=TODAY
+        actor=actor, enquiry=enquiry, owner=actor.user, due=today
     )
     with pytest.raises(ValidationError, match="already linked to case"):
         services.incoming_enquiry_choose_match(

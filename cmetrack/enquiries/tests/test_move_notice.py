@@ -4,13 +4,13 @@ download audited as an export."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
@@ -21,16 +21,14 @@ from cmetrack.enquiries.models import MoveNotification
 from .conftest import PREVIOUS_LINE, RESTRICTED_LINE, RESTRICTED_POSTCODE
 from .test_outgoing import assert_no_restricted, squash
 
-TODAY = timezone.localdate()
-
 
 @pytest.fixture
-def notice(actor: Any, case: Any, other_la: Any) -> MoveNotification:
+def notice(actor: Any, case: Any, other_la: Any, today: dt.date) -> MoveNotification:
     return services.move_notification_send(
         actor=actor,
         case=case,
         local_authority=other_la,
-        sent_on=TODAY,
+        sent_on=today,
         details="Mother confirmed by phone they now live with her sister in Camden.",
     )
 

@@ -9,7 +9,6 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.audit.models import AuditAction, AuditEvent
@@ -18,8 +17,6 @@ from cmetrack.enquiries.dataset import MINIMUM_ITEMS, VULNERABILITY_ITEMS
 from cmetrack.enquiries.models import EnquiryStatus, OutgoingEnquiry
 
 from .conftest import RESTRICTED_LINE, RESTRICTED_POSTCODE
-
-TODAY = timezone.localdate()
 
 
 def login(client, user):
@@ -198,16 +195,16 @@ def test_pdf_download(client, officer, enquiry):
 
 
 @pytest.mark.django_db
-def test_acknowledge_chase_reply_and_close_through_the_page(client, officer, enquiry):
+def test_acknowledge_chase_reply_and_close_through_the_page(client, officer, enquiry, today):
     login(client, officer)
     base = enquiry.pk
     r = client.post(
         reverse("enquiries:outgoing-acknowledge", args=[base]),
-        {"ack-acknowledged_by": "Jo Bloggs", **date_fields("ack-acknowledged_on", TODAY)},
+        {"ack-acknowledged_by": "Jo Bloggs", **date_fields("ack-acknowledged_on", today)},
     )
     assert r.status_code == 302
     r = client.post(
-        reverse("enquiries:outgoing-chase", args=[base]), date_fields("chase-chased_on", TODAY)
+        reverse("enquiries:outgoing-chase", args=[base]), date_fields("chase-chased_on", today)
     )
     assert r.status_code == 302
     r = client.post(
@@ -216,7 +213,7 @@ def test_acknowledge_chase_reply_and_close_through_the_page(client, officer, enq
             "reply-outcome": "found_on_roll",
             "reply-responder_name": "Jo Bloggs",
             "reply-school": "Camden Primary",
-            **date_fields("reply-received_on", TODAY),
+            **date_fields("reply-received_on", today),
         },
     )
     assert r.status_code == 302
@@ -228,7 +225,7 @@ def test_acknowledge_chase_reply_and_close_through_the_page(client, officer, enq
 
 
 @pytest.mark.django_db
-def test_reply_import_shows_each_problem(client, officer, enquiry):
+def test_reply_import_shows_each_problem(client, officer, enquiry, today):
     login(client, officer)
     bad = json.dumps(
         {"document_type": "cme_enquiry_reply", "schema_version": "1.0", "outcome": "maybe"}
@@ -245,7 +242,7 @@ def test_reply_import_shows_each_problem(client, officer, enquiry):
         "document_type": "cme_enquiry_reply",
         "schema_version": "1.0",
         "enquiry_reference": enquiry.reference,
-        "replied_on": TODAY.isoformat(),
+        "replied_on": today.isoformat(),
         "responder": {
             "authority_code": "202",
             "authority_name": "Camden",
@@ -264,13 +261,13 @@ def test_reply_import_shows_each_problem(client, officer, enquiry):
 
 
 @pytest.mark.django_db
-def test_queues_and_home_page_show_overdue_enquiries(client, officer, case, other_la, actor):
+def test_queues_and_home_page_show_overdue_enquiries(client, officer, case, other_la, actor, today):
     old = services.enquiry_send(
         actor=actor,
         case=case,
         local_authority=other_la,
         reason_linked="Aunt lives in Camden.",
-        sent_on=TODAY - dt.timedelta(days=40),
+        sent_on=today - dt.timedelta(days=40),
     )
     login(client, officer)
     index = client.get(reverse("enquiries:index")).content.decode()
@@ -282,13 +279,13 @@ def test_queues_and_home_page_show_overdue_enquiries(client, officer, case, othe
 
 
 @pytest.mark.django_db
-def test_case_page_lists_enquiries_and_records_departure(client, officer, case, other_la):
+def test_case_page_lists_enquiries_and_records_departure(client, officer, case, other_la, today):
     login(client, officer)
     url = reverse("enquiries:case", args=[case.pk])
     assert client.get(url).status_code == 200
     r = client.post(
         reverse("enquiries:move-notice", args=[case.pk]),
-        {"notice-local_authority": str(other_la.pk), **date_fields("notice-sent_on", TODAY)},
+        {"notice-local_authority": str(other_la.pk), **date_fields("notice-sent_on", today)},
     )
     assert r.status_code == 302
     notice = case.move_notifications.get()
@@ -296,7 +293,7 @@ def test_case_page_lists_enquiries_and_records_departure(client, officer, case, 
         reverse("enquiries:move-notice-acknowledge", args=[case.pk, notice.pk]),
         {
             f"notice-{notice.pk}-acknowledged_by": "Jo Bloggs",
-            **date_fields(f"notice-{notice.pk}-acknowledged_on", TODAY),
+            **date_fields(f"notice-{notice.pk}-acknowledged_on", today),
         },
     )
     assert r.status_code == 302
@@ -306,8 +303,8 @@ def test_case_page_lists_enquiries_and_records_departure(client, officer, case, 
         reverse("enquiries:home-office", args=[case.pk]),
         {
             "ho-result": "departure_confirmed",
-            **date_fields("ho-requested_on", TODAY),
-            **date_fields("ho-result_on", TODAY),
+            **date_fields("ho-requested_on", today),
+            **date_fields("ho-result_on", today),
         },
     )
     assert r.status_code == 302
@@ -315,11 +312,11 @@ def test_case_page_lists_enquiries_and_records_departure(client, officer, case, 
 
 
 @pytest.mark.django_db
-def test_forms_with_a_date_already_filled_in_render(client, officer, make_user, other_la):
+def test_forms_with_a_date_already_filled_in_render(client, officer, make_user, other_la, today):
     login(client, officer)
     page = client.get(reverse("enquiries:incoming-new"))
     assert page.status_code == 200
-    assert f'value="{TODAY.year}"' in page.content.decode()
+    assert f'value="{today.year}"' in page.content.decode()
     login(client, make_user(Role.ADMINISTRATOR))
     page = client.get(reverse("enquiries:authority-edit", args=["202"]))
     assert page.status_code == 200
@@ -327,13 +324,13 @@ def test_forms_with_a_date_already_filled_in_render(client, officer, make_user, 
 
 
 @pytest.mark.django_db
-def test_logging_an_incoming_enquiry_through_the_page(client, officer, other_la):
+def test_logging_an_incoming_enquiry_through_the_page(client, officer, other_la, today):
     login(client, officer)
     r = client.post(
         reverse("enquiries:incoming-new"),
         {
             "from_la": str(other_la.pk),
-            **date_fields("received_on", TODAY),
+            **date_fields("received_on", today),
             "given_names": "Jayden",
             "family_name": "Example",
             "sex": "M",

@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from cmetrack.enquiries.models import IncomingEnquiry, MoveNotification, OutgoingEnquiry
 from cmetrack.idempotency.models import Submission
 from cmetrack.referrals.models import Referral
 
-TODAY = timezone.localdate()
 TOKEN = re.compile(r'name="submission_token" value="([^"]+)"')
 
 
@@ -56,13 +54,13 @@ def test_an_enquiry_sent_twice_is_sent_once(client, officer, case, other_la):
 
 
 @pytest.mark.django_db
-def test_a_move_notice_sent_twice_is_recorded_once(client, officer, case, other_la):
+def test_a_move_notice_sent_twice_is_recorded_once(client, officer, case, other_la, today):
     client.force_login(officer)
     token = token_on(client, reverse("enquiries:case", args=[case.pk]))
     url = reverse("enquiries:move-notice", args=[case.pk])
     data = {
         "notice-local_authority": str(other_la.pk),
-        **date_fields("notice-sent_on", TODAY),
+        **date_fields("notice-sent_on", today),
         "submission_token": token,
     }
     assert client.post(url, data).status_code == 302
@@ -110,12 +108,12 @@ def test_the_api_makes_one_enquiry_per_idempotency_key(client, officer, case, ot
 
 
 @pytest.mark.django_db
-def test_an_incoming_enquiry_logged_twice_is_logged_once(client, officer, other_la):
+def test_an_incoming_enquiry_logged_twice_is_logged_once(client, officer, other_la, today):
     client.force_login(officer)
     url = reverse("enquiries:incoming-new")
     data = {
         "from_la": str(other_la.pk),
-        **date_fields("received_on", TODAY),
+        **date_fields("received_on", today),
         "given_names": "Jayden",
         "family_name": "Example",
         "sex": "M",
@@ -133,12 +131,12 @@ def test_an_incoming_enquiry_logged_twice_is_logged_once(client, officer, other_
 
 
 @pytest.mark.django_db
-def test_a_home_office_check_sent_twice_is_recorded_once(client, officer, case):
+def test_a_home_office_check_sent_twice_is_recorded_once(client, officer, case, today):
     client.force_login(officer)
     data = {
         "ho-result": "departure_confirmed",
-        **date_fields("ho-requested_on", TODAY),
-        **date_fields("ho-result_on", TODAY),
+        **date_fields("ho-requested_on", today),
+        **date_fields("ho-result_on", today),
         "submission_token": token_on(client, reverse("enquiries:case", args=[case.pk])),
     }
     url = reverse("enquiries:home-office", args=[case.pk])
