@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.cases.home import (
@@ -22,7 +21,6 @@ from cmetrack.casework.models import Task
 from cmetrack.safeguarding.tests.factories import open_case, record_assessment, user
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 
 def test_every_area_registers_its_sections() -> None:
@@ -44,7 +42,9 @@ def test_every_area_registers_its_sections() -> None:
     } <= keys
 
 
-def test_sections_come_overdue_first_then_due_today_then_by_urgency(monkeypatch: Any) -> None:
+def test_sections_come_overdue_first_then_due_today_then_by_urgency(
+    monkeypatch: Any, today: dt.date
+) -> None:
     monkeypatch.setattr("cmetrack.cases.home._sections", dict(registry))
     manager = user(Role.CME_MANAGER)
 
@@ -67,7 +67,7 @@ def test_sections_come_overdue_first_then_due_today_then_by_urgency(monkeypatch:
     )
     register_section("t.none", roles=[Role.CME_MANAGER], build=lambda u, t: None)
     register_section("t.other", roles=[Role.AUDITOR], build=built("Auditors", total=1))
-    titles = [s.title for s in sections_for(manager, TODAY)]
+    titles = [s.title for s in sections_for(manager, today)]
     assert titles.index("Late") < titles.index("Today") < titles.index("Quiet")
     assert "Auditors" not in titles
     assert titles[0] == "Late"
@@ -75,18 +75,19 @@ def test_sections_come_overdue_first_then_due_today_then_by_urgency(monkeypatch:
 
 def test_a_manager_sees_risk_assessments_to_authorise_but_not_their_own(
     client: Client,
+    today: dt.date,
 ) -> None:
     officer, manager = user(Role.CME_OFFICER), user(Role.CME_MANAGER, full_name="Mo Manager")
     waiting = record_assessment(open_case(officer=officer), officer, "high")
     mine = record_assessment(open_case(officer=manager), manager, "low")
-    sections = {s.key: s for s in sections_for(manager, TODAY)}
+    sections = {s.key: s for s in sections_for(manager, today)}
     to_authorise = sections["safeguarding.to_authorise"]
     assert to_authorise.total == 1
     assert to_authorise.rows[0].cells[0] == waiting.case.reference
     assert to_authorise.rows[0].cells[2] == "High"
     assert mine.case.reference not in [r.cells[0] for r in to_authorise.rows]
     # The officer who completed it is not offered it.
-    assert "safeguarding.to_authorise" not in {s.key for s in sections_for(officer, TODAY)}
+    assert "safeguarding.to_authorise" not in {s.key for s in sections_for(officer, today)}
     client.force_login(manager)
     page = client.get("/risk-assessments/to-authorise/").content.decode()
     assert waiting.case.reference in page
@@ -98,10 +99,10 @@ def test_a_manager_sees_risk_assessments_to_authorise_but_not_their_own(
     assert client.get("/risk-assessments/to-authorise/").status_code == 404
 
 
-def test_the_summary_links_each_section_with_its_counts(client: Client) -> None:
+def test_the_summary_links_each_section_with_its_counts(client: Client, today: dt.date) -> None:
     officer = user(Role.CME_OFFICER)
     case = open_case(officer=officer)
-    Task.objects.create(case=case, title="Late", owner=officer, due=TODAY - dt.timedelta(days=2))
+    Task.objects.create(case=case, title="Late", owner=officer, due=today - dt.timedelta(days=2))
     client.force_login(officer)
     page = client.get("/").content.decode()
     assert 'href="#section-casework-tasks">Your tasks due: 1</a>' in page

@@ -23,16 +23,16 @@ from cmetrack.people.tests.factories import ChildFactory
 from cmetrack.safeguarding.tests.factories import record_assessment
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 
 def cases(officer: Any, n: int = 3) -> list[Case]:
+    today = timezone.localdate()
     return [
         Case.objects.create(
             child=ChildFactory.create(),
             route=ReferralRoute.SCHOOL,
             state=CaseState.TRACKING,
-            date_referred=TODAY - dt.timedelta(days=10 * (i + 1)),
+            date_referred=today - dt.timedelta(days=10 * (i + 1)),
             assigned_officer=officer,
         )
         for i in range(n)
@@ -47,15 +47,17 @@ def test_the_areas_register_their_columns() -> None:
     ]
 
 
-def test_queue_rows_carry_the_columns_and_tags(client: Client, make_user: Any) -> None:
+def test_queue_rows_carry_the_columns_and_tags(
+    client: Client, make_user: Any, today: dt.date
+) -> None:
     officer = make_user(Role.CME_OFFICER)
     oldest, middle, newest = sorted(cases(officer), key=lambda c: c.date_referred)
-    Task.objects.create(case=middle, title="Ring", owner=officer, due=TODAY + dt.timedelta(days=2))
+    Task.objects.create(case=middle, title="Ring", owner=officer, due=today + dt.timedelta(days=2))
     casework.contact_attempt_record(
         actor=Actor(user=officer),
         case=middle,
         method="phone",
-        date=TODAY - dt.timedelta(days=1),
+        date=today - dt.timedelta(days=1),
         with_whom="Mother",
         outcome="no_answer",
     )
@@ -65,9 +67,9 @@ def test_queue_rows_carry_the_columns_and_tags(client: Client, make_user: Any) -
     flat = " ".join(page.split())
     assert '<strong class="govuk-tag govuk-tag--yellow">Tracking</strong>' in flat
     assert 'data-label="Open for">30 days' in flat
-    yesterday = TODAY - dt.timedelta(days=1)
+    yesterday = today - dt.timedelta(days=1)
     assert f'data-label="Last contact">{yesterday.day} {yesterday:%B %Y}' in flat
-    soon = TODAY + dt.timedelta(days=2)
+    soon = today + dt.timedelta(days=2)
     assert f'data-label="Next task due">{soon.day} {soon:%B %Y}' in flat
     assert 'data-label="Risk level">High (not authorised)' in flat
     assert "oldest referral first" in flat
