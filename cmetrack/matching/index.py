@@ -170,6 +170,9 @@ FORMAT_VERSION = 2
 DUCKDB_MEMORY = "2GB"
 _B_MASK = (1 << 27) - 1
 _SEP = "\x1f"
+#: Between the aliases of a record built from ``PersonRecord``s (each "given\x1ffamily"):
+#: an alias is a pair, and its surname may have several words ("De Souza").
+_ALIAS_SEP = "\x1e"
 _SEXES = ("", "F", "M")
 _SOURCES = ("", "alias")
 #: Columns of a register table (:meth:`CandidateIndex.from_table`); all strings except
@@ -664,9 +667,7 @@ class CandidateIndex(Generic[T]):
             columns["middle_names"].append(record.middle_names or "")
             columns["family_name"].append(record.family_name or "")
             columns["aliases"].append(
-                ";".join(f"{g} {f}".strip() if g else (f or "") for g, f in record.aliases)
-                if record.aliases
-                else ""
+                _ALIAS_SEP.join(f"{g or ''}{_SEP}{f or ''}" for g, f in record.aliases if g or f)
             )
             dob = record.dob
             columns["dob"].append(
@@ -683,7 +684,7 @@ class CandidateIndex(Generic[T]):
         if columns["given_names"] or not batches:
             batches.append(pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()}))
         table = pa.concat_tables(batches)
-        self._build(table, aliases_parsed=False)
+        self._build(table, aliases_parsed=True)
         self.items = items
 
     # --- building ---------------------------------------------------------------------
@@ -705,6 +706,8 @@ class CandidateIndex(Generic[T]):
         return index
 
     def _build(self, table: pa.Table, *, aliases_parsed: bool) -> None:
+        """``aliases_parsed``: the aliases column holds (given, family) pairs as
+        ``__init__`` writes them (:data:`_ALIAS_SEP`), not "Given Family" text."""
         n = table.num_rows
         cols = {name: _string_column(table, name) for name in TABLE_COLUMNS}
         record = pa.array(range(n), pa.int32())
@@ -720,7 +723,13 @@ class CandidateIndex(Generic[T]):
             for i in with_alias:
                 own_given = given_col[i].as_py()
                 own_family = family_col[i].as_py()
-                for alias_given, alias_family in parse_aliases(cols["aliases"][i].as_py()):
+                text = cols["aliases"][i].as_py()
+                pairs = (
+                    [tuple(a.split(_SEP, 1)) for a in text.split(_ALIAS_SEP)]
+                    if aliases_parsed
+                    else parse_aliases(text)
+                )
+                for alias_given, alias_family in pairs:
                     extra_record.append(i)
                     for name in TABLE_COLUMNS:
                         extra[name].append(cols[name][i].as_py())
