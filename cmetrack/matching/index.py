@@ -577,7 +577,13 @@ def _upn_vocab(values: list[str]) -> Any:
 
 
 def _dob_code(value: str) -> int:
+    """The date of birth as ``y*10000 + m*100 + d``; 0 (unknown) for a date these codes
+    cannot hold: a month or day of three digits would be read back as another date
+    ("2014-03-123" as 2014-04-23) and a year of over four digits may not fit the 32-bit
+    code column (no child is born in such a year)."""
     y, m, d = dob_parts(value)
+    if y > 9999 or m > 99 or d > 99:
+        return 0
     return _dob_int(y, m, d)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from cmetrack.matching.features import PersonRecord, features_of
 from cmetrack.matching.index import CandidateIndex, iter_rows
 from cmetrack.matching.model import default_model
+from cmetrack.matching.normalise import NO_DOB
 
 
 def _names(features: Any) -> list[tuple[Any, Any, str]]:
@@ -44,3 +45,34 @@ def test_an_alias_search_finds_the_child_under_a_surname_of_two_words():
     assert top.item == "maria"
     assert top.score.name_source == "alias"
     assert "surname matches" in top.score.explanation
+
+
+def test_a_day_of_three_digits_is_not_read_back_as_another_date():
+    """The date codes are ``y*10000 + m*100 + d``: "2014-03-123" (a digit typed twice)
+    was read back as 2014-04-23, a real date another child has, and scored as the same
+    date of birth."""
+    index = CandidateIndex(
+        [
+            ("typed", PersonRecord("Amy", "", "Smith", dob="2014-03-123")),
+            ("good", PersonRecord("Amy", "", "Smith", dob="2014-04-23")),
+        ],
+        default_model(),
+    )
+    assert [f.dob for f in iter_rows(index)] == [NO_DOB, (2014, 4, 23)]
+    found = index.search(PersonRecord("Amy", "", "Smith", dob="2014-04-23"))
+    assert [c.item for c in found][:1] == ["good"]
+    for c in found[1:]:
+        assert "date of birth matches" not in c.score.explanation
+
+
+def test_a_year_the_date_codes_cannot_hold_does_not_fail_the_build():
+    """A year of seven digits overflowed the build's 32-bit date codes, and one such
+    row failed the build of the whole register."""
+    index = CandidateIndex(
+        [
+            ("year", PersonRecord("Amy", "", "Smith", dob="01/01/3000000")),
+            ("good", PersonRecord("Amy", "", "Smith", dob="2014-04-23")),
+        ],
+        default_model(),
+    )
+    assert [f.dob for f in iter_rows(index)] == [NO_DOB, (2014, 4, 23)]
