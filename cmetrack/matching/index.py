@@ -677,7 +677,11 @@ class CandidateIndex(Generic[T]):
             )
             dob = record.dob
             columns["dob"].append(
-                dob if isinstance(dob, str) else (dob.isoformat() if dob is not None else "")
+                dob
+                if isinstance(dob, str)
+                # The date alone: a datetime's ISO form carries the time, which dob_parts
+                # would not read as a date (features_of reads a datetime's date).
+                else (f"{dob.year:04d}-{dob.month:02d}-{dob.day:02d}" if dob is not None else "")
             )
             columns["sex"].append(record.sex or "")
             columns["postcode"].append(record.postcode or "")

@@ -76,3 +76,12 @@ def test_a_year_the_date_codes_cannot_hold_does_not_fail_the_build():
         default_model(),
     )
     assert [f.dob for f in iter_rows(index)] == [NO_DOB, (2014, 4, 23)]
+
+
+def test_a_datetime_date_of_birth_is_indexed_as_its_date():
+    """``PersonRecord.dob`` is a date; a ``datetime`` is one, and the scorer reads its
+    date: the index did not (its ISO form carries the time)."""
+    record = PersonRecord("Amy", "", "Smith", dob=dt.datetime(2014, 3, 4, 0, 0))
+    index = CandidateIndex([("amy", record)], default_model())
+    (row,) = iter_rows(index)
+    assert row.dob == features_of(record)[0].dob == (2014, 3, 4)
