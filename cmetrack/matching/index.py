@@ -481,7 +481,9 @@ def _string_column(table: pa.Table, name: str) -> Any:
         col = col.combine_chunks()
     if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
         col = pc.strftime(col, format="%Y-%m-%d")
-    elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+    elif not pa.types.is_string(col.type):
+        # large_string too: the alias rows and the given-name key join columns that
+        # must all be of one type.
         col = pc.cast(col, pa.string())
     return pc.fill_null(col, "")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa  # type: ignore[import-untyped]
+
 from cmetrack.matching.features import PersonRecord, features_of
 from cmetrack.matching.index import CandidateIndex, iter_rows
 from cmetrack.matching.model import default_model
@@ -85,3 +87,24 @@ def test_a_datetime_date_of_birth_is_indexed_as_its_date():
     index = CandidateIndex([("amy", record)], default_model())
     (row,) = iter_rows(index)
     assert row.dob == features_of(record)[0].dob == (2014, 3, 4)
+
+
+def test_a_table_of_large_strings_builds_the_index_a_table_of_strings_builds():
+    """``from_table`` takes string columns as Arrow writes them, ``large_string`` too
+    (Polars' strings, Parquet files written from it): a record with an alias failed the
+    build (its rows are joined to the column as ``string``)."""
+    columns = {
+        "given_names": ["Amy", "Ben"],
+        "family_name": ["Smith", "Jones"],
+        "aliases": ["Amy Brown", ""],
+        "dob": ["2014-01-02", "2015-02-03"],
+        "postcode": ["EX1 1AA", ""],
+    }
+    model = default_model()
+    plain: CandidateIndex[int] = CandidateIndex.from_table(pa.table(columns), model)
+    large: CandidateIndex[int] = CandidateIndex.from_table(
+        pa.table({k: pa.array(v, pa.large_string()) for k, v in columns.items()}), model
+    )
+    assert list(iter_rows(large)) == list(iter_rows(plain))
+    assert len(list(iter_rows(large))) == 3
+    assert bytes(large._keys) == bytes(plain._keys)
