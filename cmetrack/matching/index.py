@@ -39,6 +39,7 @@ import functools
 import json
 import math
 import tempfile
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -616,13 +617,16 @@ class _Lazy(Sequence[T]):
 
 class _FirstOf:
     """Given-name id -> id of its first name alone in :attr:`vocab` (-1: no name), worked
-    out when first asked."""
+    out when first asked. A web process searches on several threads: a new first name
+    gets its id and its place in :attr:`vocab` under a lock (two threads adding names at
+    once would otherwise both take the same id)."""
 
     def __init__(self, given: Sequence[GivenName | None]) -> None:
         self.given = given
         self.ids: list[int | None] = [None] * len(given)
         self.firsts: dict[GivenName, int] = {}
         self.vocab: list[GivenName] = []
+        self._lock = threading.Lock()
 
     def __getitem__(self, value: int) -> int:
         first = self.ids[value]
@@ -634,8 +638,11 @@ class _FirstOf:
                 alone = _without_others(g)
                 first = self.firsts.get(alone)
                 if first is None:
-                    first = self.firsts[alone] = len(self.vocab)
-                    self.vocab.append(alone)
+                    with self._lock:
+                        first = self.firsts.get(alone)
+                        if first is None:
+                            self.vocab.append(alone)
+                            first = self.firsts[alone] = len(self.vocab) - 1
             self.ids[value] = first
         return first
 

@@ -4,12 +4,13 @@ failed before its fix."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from cmetrack.matching.features import PersonRecord, features_of
-from cmetrack.matching.index import CandidateIndex, iter_rows
+from cmetrack.matching.features import PersonRecord, features_of, given_name
+from cmetrack.matching.index import CandidateIndex, _FirstOf, _without_others, iter_rows
 from cmetrack.matching.model import default_model
 from cmetrack.matching.normalise import NO_DOB
 
@@ -78,6 +79,40 @@ def test_a_year_the_date_codes_cannot_hold_does_not_fail_the_build():
         default_model(),
     )
     assert [f.dob for f in iter_rows(index)] == [NO_DOB, (2014, 4, 23)]
+
+
+def test_two_threads_adding_first_names_at_once_each_get_their_own():
+    """A web process searches on several threads at once: a first name added to the
+    vocabulary of first names while another thread adds one must not be given the
+    other's id (that would compare every later query with the wrong first name)."""
+    amy_rose, ben_tom = given_name("Amy", "Rose"), given_name("Ben", "Tom")
+    assert amy_rose is not None
+    assert ben_tom is not None
+    given = [amy_rose, ben_tom]
+    first_of = _FirstOf(given)
+    other: list[int] = []
+
+    class Interleaved(list):  # type: ignore[type-arg]
+        """The first append lets another thread add its name first (a thread switch
+        between choosing the id and appending)."""
+
+        switched = False
+
+        def append(self, value: Any) -> None:
+            if not self.switched:
+                self.switched = True
+                thread = threading.Thread(target=lambda: other.append(first_of[1]))
+                thread.start()
+                thread.join(timeout=0.5)  # with a lock, the other thread waits for us
+                self.thread = thread
+            super().append(value)
+
+    first_of.vocab = Interleaved()
+    amy = first_of[0]
+    first_of.vocab.thread.join()
+    (ben,) = other
+    assert first_of.vocab[amy] == _without_others(given[0])
+    assert first_of.vocab[ben] == _without_others(given[1])
 
 
 def test_a_datetime_date_of_birth_is_indexed_as_its_date():
