@@ -449,10 +449,17 @@ _EMPTY = Features(None, None, NO_DOB, "", None, None, frozenset(), None)
 # --- reading columns ----------------------------------------------------------------------
 
 
+def _one_array(arr: Any) -> Any:
+    """``arr`` as one Arrow array: a chunked array's only chunk as it is (in a loaded
+    index, the memory-mapped file's pages; ``combine_chunks`` copies even one chunk)."""
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
 def _view(arr: Any, fmt: str) -> memoryview:
     """A zero-copy view of a primitive Arrow array (no nulls) as a memoryview."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = _one_array(arr)
     width = {"i": 4, "I": 4, "Q": 8, "q": 8}[fmt]
     buf = arr.buffers()[1]
     mv = memoryview(buf).cast("B")[arr.offset * width : (arr.offset + len(arr)) * width]
@@ -463,8 +470,7 @@ class _Lists:
     """A list<uint32> Arrow array read as ``lists[i] -> tuple of ints``."""
 
     def __init__(self, arr: Any) -> None:
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
+        arr = _one_array(arr)
         self.array = arr
         self.offsets = _view(arr.offsets, "i")
         self.values = _view(arr.values, "I") if len(arr.values) else memoryview(array("I"))
@@ -1202,15 +1208,15 @@ class CandidateIndex(Generic[T]):
                 given_text=meta["given"],
                 family_text=meta["family"],
                 dob_codes=meta["dob"],
-                pc_full=pcs.column("full").combine_chunks(),
-                pc_sector=pcs.column("sector").combine_chunks(),
-                pc_district=pcs.column("district").combine_chunks(),
-                pc_code=pcs.column("code").combine_chunks(),
-                addr_text=addrs.column("text").combine_chunks(),
-                addr_parts=addrs.column("parts").combine_chunks(),
-                upns=upns.column("upns").combine_chunks(),
-                parents_full=parents.column("full").combine_chunks(),
-                parents_parts=parents.column("parts").combine_chunks(),
+                pc_full=_one_array(pcs.column("full")),
+                pc_sector=_one_array(pcs.column("sector")),
+                pc_district=_one_array(pcs.column("district")),
+                pc_code=_one_array(pcs.column("code")),
+                addr_text=_one_array(addrs.column("text")),
+                addr_parts=_one_array(addrs.column("parts")),
+                upns=_one_array(upns.column("upns")),
+                parents_full=_one_array(parents.column("full")),
+                parents_parts=_one_array(parents.column("parts")),
             )
         )
         index._set_data(read("rows"), read("keys"), meta["tf"])

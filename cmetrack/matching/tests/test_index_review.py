@@ -124,6 +124,24 @@ def test_a_datetime_date_of_birth_is_indexed_as_its_date():
     assert row.dob == features_of(record)[0].dob == (2014, 3, 4)
 
 
+def test_a_loaded_index_reads_its_columns_and_keys_from_the_mapped_files(tmp_path):
+    """A web process maps a saved index and processes share its pages: the keys and the
+    rows are not copied into the process's memory when it is loaded."""
+    people = [
+        (n, PersonRecord(f"Name{n}", "", f"Family{n % 50}", dob=dt.date(2010 + n % 8, 1, 1)))
+        for n in range(2000)
+    ]
+    built = CandidateIndex(people, default_model())
+    built.save(tmp_path / "index")
+    copied_at_least = built.key_count * 12 + len(built.row_record) * 40  # keys, rows
+    before = pa.total_allocated_bytes()
+    loaded: CandidateIndex[int] = CandidateIndex.load(tmp_path / "index", default_model())
+    assert pa.total_allocated_bytes() - before < copied_at_least // 4
+    assert bytes(loaded._keys) == bytes(built._keys)
+    query = PersonRecord("Name7", "", "Family7", dob=dt.date(2017, 1, 1))
+    assert [c.item for c in loaded.search(query)] == [c.item for c in built.search(query)]
+
+
 def test_a_table_of_large_strings_builds_the_index_a_table_of_strings_builds():
     """``from_table`` takes string columns as Arrow writes them, ``large_string`` too
     (Polars' strings, Parquet files written from it): a record with an alias failed the
