@@ -161,7 +161,11 @@ def test_a_saved_index_searches_as_the_built_one(index, people, tmp_path):
 def test_an_index_of_another_format_is_refused(index, tmp_path):
     index.save(tmp_path / "index")
     meta = tmp_path / "index" / "meta.json"
-    meta.write_text(meta.read_text().replace('"format": 2', '"format": 0'))
+    from cmetrack.matching.index import FORMAT_VERSION
+
+    text = meta.read_text()
+    assert f'"format": {FORMAT_VERSION}' in text
+    meta.write_text(text.replace(f'"format": {FORMAT_VERSION}', '"format": 0'))
     with pytest.raises(ValueError, match="format"):
         CandidateIndex.load(tmp_path / "index", default_model())
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import zlib
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from cmetrack.matching.compare import UPN_LINK_WEIGHT
 from cmetrack.matching.features import PersonRecord, features_of, given_name
 from cmetrack.matching.index import CandidateIndex, _FirstOf, _without_others, iter_rows
 from cmetrack.matching.model import default_model
 from cmetrack.matching.normalise import NO_DOB
+from cmetrack.rules.upn import is_valid_upn
 
 
 def _names(features: Any) -> list[tuple[Any, Any, str]]:
@@ -79,6 +82,42 @@ def test_a_year_the_date_codes_cannot_hold_does_not_fail_the_build():
         default_model(),
     )
     assert [f.dob for f in iter_rows(index)] == [NO_DOB, (2014, 4, 23)]
+
+
+#: Two valid UPNs whose CRC-32 (the 32-bit hash the index files UPNs under) is the same.
+COLLIDING_UPNS = ("U896948313481", "J839959885814")
+
+
+def test_two_upns_whose_32_bit_hashes_collide_are_not_taken_for_the_same_upn():
+    """A valid UPN that agrees lifts a pair to UPN_LINK_WEIGHT ("identifies the child").
+    The query's UPN is looked up by its 32-bit hash, so a stranger whose UPN has the
+    same hash is always a candidate (about one query in 430 at ten million pupils); it
+    must not be scored as the same UPN."""
+    mine, theirs = COLLIDING_UPNS
+    assert is_valid_upn(mine)
+    assert is_valid_upn(theirs)
+    assert zlib.crc32(mine.encode()) == zlib.crc32(theirs.encode())
+    stranger = PersonRecord(
+        given_names="Zoe", family_name="Brown", dob=dt.date(2015, 6, 6), sex="F", upns=(theirs,)
+    )
+    index = CandidateIndex([("stranger", stranger)], default_model())
+    query = PersonRecord(
+        given_names="Amy", family_name="Smith", dob=dt.date(2014, 1, 1), sex="F", upns=(mine,)
+    )
+    prior = 1e-7  # one in ten million pupils (this index holds one)
+    for c in index.search(query, prior=prior):
+        assert c.weight < UPN_LINK_WEIGHT
+        assert c.probability < 0.01
+        assert "UPN differs" in c.score.explanation
+    # The stranger's own UPN still links (the test is not vacuous).
+    same = PersonRecord(
+        given_names="Amy", family_name="Smith", dob=dt.date(2014, 1, 1), sex="F", upns=(theirs,)
+    )
+    (top,) = index.search(same, prior=prior)
+    assert top.item == "stranger"
+    assert top.weight >= UPN_LINK_WEIGHT
+    assert top.probability > 0.99
+    assert "UPN matches, which identifies the child" in top.score.explanation
 
 
 def test_two_threads_adding_first_names_at_once_each_get_their_own():
