@@ -32,7 +32,11 @@ from .factories import AddressSearchSourceFactory, open_case
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate
-YESTERDAY = lambda: timezone.localdate() - dt.timedelta(days=1)  # noqa: E731
+
+
+def YESTERDAY() -> dt.date:
+    """Yesterday, worked out when the test runs (like TODAY, called at each use)."""
+    return timezone.localdate() - dt.timedelta(days=1)
 
 
 @pytest.fixture
