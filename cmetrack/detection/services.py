@@ -16,16 +16,17 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import CharField, Count, Max
+from django.db import connection, connections, transaction
+from django.db.models import CharField, Count, Exists, Max, OuterRef
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -64,11 +65,15 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 else:  # imported when first used: start-up does not pay for them (see kit/lazy.py)
-    duckdb = lazy.module("duckdb")
     pa = lazy.module("pyarrow")
+    pc = lazy.module("pyarrow.compute")
+    pq = lazy.module("pyarrow.parquet")
+
+T = TypeVar("T")
 
 #: School days after leaving with no known destination before the leaver alert.
 DEFAULT_LEAVER_SCHOOL_DAYS = 10
@@ -157,8 +162,13 @@ def _register(
 ) -> None:
     data = list(rows)
     arrays = [_column([r[i] for r in data], t) for i, t in enumerate(types)]
-    con.register(f"{name}_arrow", pa.Table.from_arrays(arrays, names=list(columns)))
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608 - bound values
+    _register_arrow(con, name, pa.Table.from_arrays(arrays, names=list(columns)))
+
+
+def _register_arrow(con: Any, name: str, table: pa.Table) -> None:
+    """Table ``name`` in DuckDB holding the Arrow ``table``."""
+    con.register(f"{name}_arrow", table)
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608 - our names
     con.unregister(f"{name}_arrow")
 
 
@@ -172,8 +182,11 @@ def _column(values: list[Any], kind: pa.DataType) -> Any:
 
 logger = logging.getLogger(__name__)
 
-#: Bumped when the cached rolls' columns change.
-ROLLS_CACHE_VERSION = 1
+#: Bumped when the cached rolls' columns change (2: written by PyArrow, read on a thread).
+ROLLS_CACHE_VERSION = 2
+
+#: The rolls' columns (``rolls``: a row a pupil a snapshot).
+ROLLS_COLUMNS = ("laestab", "taken_on", "upn", "given", "family", "dob", "nc_year")
 
 
 def _rolls_cache_dir() -> Path:
@@ -200,45 +213,46 @@ def _rolls_signature() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _load_rolls(con: Any) -> None:
-    """``rolls``: every entry of every roll snapshot, read from the database only when the
-    rolls have changed since the last detection (:func:`_rolls_signature`); otherwise from
-    the Parquet copy the last detection left (a day's increment then reads no roll)."""
+def _rolls_table() -> pa.Table:
+    """Every entry of every roll snapshot as an Arrow table (:data:`ROLLS_COLUMNS`), read
+    from the database only when the rolls have changed since the last detection
+    (:func:`_rolls_signature`); otherwise from the Parquet copy the last detection left
+    (a day's increment then reads no roll). No DuckDB here: detection reads the rolls on
+    a thread of its own while DuckDB reads the marks (:func:`_in_background`)."""
     folder = _rolls_cache_dir()
     cached = folder / f"rolls-{_rolls_signature()}.parquet"
     if cached.is_file():
         try:
-            con.execute(
-                "CREATE OR REPLACE TABLE rolls AS SELECT * FROM "  # noqa: S608 - our file
-                f"read_parquet('{_sql_path(cached)}')"
-            )
-            return
-        except duckdb.Error:  # unreadable: read the database again, below
+            table = pq.read_table(cached)
+            if tuple(table.column_names) == ROLLS_COLUMNS:
+                return table
+            logger.warning("the rolls' cache %s has other columns", cached)
+        except (OSError, pa.ArrowException):  # unreadable: read the database again, below
             logger.warning("the rolls' cache %s could not be read", cached)
-    _load_rolls_from_database(con)
+    table = _rolls_from_database()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".{cached.name}.{uuid.uuid4().hex}"
-        con.execute(f"COPY rolls TO '{_sql_path(partial)}' (FORMAT parquet)")
+        pq.write_table(table, partial)
         partial.replace(cached)
         for old in folder.glob("rolls-*.parquet"):
             if old != cached:
                 old.unlink(missing_ok=True)
-    except (OSError, duckdb.Error):  # no cache this time: the next run reads again
+    except (OSError, pa.ArrowException):  # no cache this time: the next run reads again
         logger.warning("could not keep the rolls' cache in %s", folder)
+    return table
 
 
-def _load_rolls_from_database(con: Any) -> None:
+def _rolls_from_database() -> pa.Table:
+    """The rolls read straight from the database cursor: each row's tuple converted by
+    Arrow as it comes (no Python list a column), dates as text (no Python date, no Django
+    converter, a value); each snapshot's school and date read once, not once a pupil."""
     s, d, i = pa.string(), pa.date32(), pa.int64()
-    # The rolls (a row a pupil a snapshot: 250,000 and more) read straight from the
-    # database cursor, dates as text (no Python date, no Django converter, a value); each
-    # snapshot's school and date are read once, not once a pupil.
     snapshots = list(
         RollSnapshot.objects.annotate(taken_text=Cast("taken_on", CharField())).values_list(
             "pk", "school__local_authority__code", "school__estab_number", "taken_text"
         )
     )
-    position = {pk: n for n, (pk, *_) in enumerate(snapshots)}
     query = RollEntry.objects.annotate(dob_text=Cast("dob", CharField())).values_list(
         "snapshot_id", "upn", "legal_given_name", "legal_family_name", "dob_text", "nc_year"
     )
@@ -246,32 +260,85 @@ def _load_rolls_from_database(con: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    snapshot, upn, given, family, dob, year = (
-        list(column) for column in (zip(*rows, strict=True) if rows else [()] * 6)
+    entries = pa.Table.from_struct_array(
+        pa.array(
+            rows,
+            type=pa.struct(
+                [
+                    ("snapshot", i),
+                    ("upn", s),
+                    ("given", s),
+                    ("family", s),
+                    ("dob", s),
+                    ("nc_year", i),
+                ]
+            ),
+        )
     )
-    which = pa.array([position[pk] for pk in snapshot], type=pa.int32())
+    del rows
+    which = pc.index_in(entries["snapshot"], value_set=pa.array([pk for pk, *_ in snapshots], i))
     school_of = pa.array([f"{la}{estab}" for _, la, estab, _ in snapshots], type=s)
     taken_of = _column([taken for *_, taken in snapshots], d)
-    rolls = pa.table(
+    which = which.combine_chunks() if isinstance(which, pa.ChunkedArray) else which
+    return pa.table(
         {
             "laestab": pa.DictionaryArray.from_arrays(which, school_of).cast(s),
             "taken_on": pa.DictionaryArray.from_arrays(which, taken_of).cast(d),
-            "upn": pa.array(upn, type=s),
-            "given": pa.array(given, type=s),
-            "family": pa.array(family, type=s),
-            "dob": _column(dob, d),
-            "nc_year": pa.array(year, type=i),
+            "upn": entries["upn"],
+            "given": entries["given"],
+            "family": entries["family"],
+            "dob": entries["dob"].cast(d),
+            "nc_year": entries["nc_year"],
         }
     )
-    con.register("rolls_arrow", rolls)
-    con.execute("CREATE OR REPLACE TABLE rolls AS SELECT * FROM rolls_arrow")
-    con.unregister("rolls_arrow")
+
+
+def _roll_schools() -> list[str]:
+    """The schools with a pupil on a roll (the laestabs of ``rolls``), from the database:
+    known before the rolls themselves are read."""
+    return sorted(
+        f"{la}{estab}"
+        for la, estab in RollSnapshot.objects.filter(
+            Exists(RollEntry.objects.filter(snapshot=OuterRef("pk")))
+        )
+        .values_list("school__local_authority__code", "school__estab_number")
+        .distinct()
+    )
+
+
+def _load_rolls(con: Any, table: pa.Table | None = None) -> None:
+    """``rolls`` in DuckDB, from ``table`` (read by :func:`_rolls_table` if not given)."""
+    _register_arrow(con, "rolls", _rolls_table() if table is None else table)
+
+
+def _in_background(work: Callable[[], T]) -> Future[T]:
+    """``work()`` run on a thread of its own, with a database connection of its own
+    (closed when it ends); or here and now when this thread's connection is inside a
+    transaction, whose uncommitted rows another connection would not see."""
+    if connection.in_atomic_block:
+        done: Future[T] = Future()
+        try:
+            done.set_result(work())
+        except BaseException as error:  # handed to whoever waits for it
+            done.set_exception(error)
+        return done
+
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection")
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when its work is done
 
 
 def _load_registers(con: Any) -> None:
     """Copy the registers the rules need from the application database into DuckDB."""
     s, d, i = pa.string(), pa.date32(), pa.int64()
-    _load_rolls(con)
     _register(
         con,
         "deletions",
@@ -607,6 +674,18 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
 
 
 def _find(config: DetectionConfig) -> DetectionReport:
+    # The rolls (250,000 rows and more: most of the time their database read costs goes
+    # in Python) are read on a thread of their own while DuckDB and NumPy, which let go
+    # of the interpreter, read the calendar, the marks and the runs; no rule before the
+    # register rules needs them.
+    rolls = _in_background(_rolls_table)
+    try:
+        return _find_with(config, rolls)
+    finally:
+        wait([rolls])  # the thread never outlives the detection (nor its connection)
+
+
+def _find_with(config: DetectionConfig, rolls: Future[pa.Table]) -> DetectionReport:
     con = engine.connect(threads=config.threads, memory_limit=config.memory_limit)
     files = _open_marks(con, config)
     terms_csv = _calendar_file(config.data_dir, "terms.csv") if config.data_dir else None
@@ -615,13 +694,17 @@ def _find(config: DetectionConfig) -> DetectionReport:
     else:
         engine.load_calendar(con, term_rows(), closure_rows())
     _load_registers(con)
-    extra = [
-        row[0]
-        for row in con.execute(
-            "SELECT laestab FROM rolls UNION SELECT laestab FROM allocations "
-            "UNION SELECT laestab FROM deletions"
-        ).fetchall()
-    ]
+    extra = sorted(
+        {
+            *_roll_schools(),
+            *(
+                row[0]
+                for row in con.execute(
+                    "SELECT laestab FROM allocations UNION SELECT laestab FROM deletions"
+                ).fetchall()
+            ),
+        }
+    )
     engine.build_school_days(con, config.as_of, laestabs=_school_codes(files), extra_laestabs=extra)
     report = DetectionReport(as_of=config.as_of)
     gs = _grid_set(con, config, files)
@@ -662,6 +745,7 @@ def _find(config: DetectionConfig) -> DetectionReport:
         if (str(finding.rule), finding.upn, finding.episode_start) not in known:
             report.findings.append(finding)
 
+    _load_rolls(con, rolls.result())
     y7_month, y7_day = y6_y7_authority_date()
     params = {
         "as_of": config.as_of,

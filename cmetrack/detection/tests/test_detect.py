@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from cmetrack.audit.models import AuditEvent
 from cmetrack.audit.services import Actor
 from cmetrack.cases.models import ReferralRoute
 from cmetrack.cases.tests.factories import CaseFactory
+from cmetrack.detection import services
 from cmetrack.detection.models import (
     AdmissionAllocation,
     Alert,
@@ -154,32 +156,82 @@ def detect(data: Path, *extra: str) -> dict[str, Any]:
     return result
 
 
-def test_every_rule_finds_its_children_and_no_one_else(authority: Path) -> None:
+#: What :func:`authority` holds: every rule, each with its children and no one else.
+EVERY_RULE = sorted(
+    [
+        ("absence_20", U[1]),
+        ("absence_20", U[2]),
+        ("absence_40", U[2]),
+        ("leaver_no_destination", U[4]),
+        ("leaver_no_destination", U[6]),
+        ("allocation_not_taken", U[8]),
+        ("y6_y7_transfer", U[10]),
+        ("suggest_located", U[11]),
+        ("in_care_attendance", U[12]),
+        ("illness_15", U[13]),
+        # Year 6 allocated to B: B's autumn roll is in, and the child is on no roll.
+        ("y6_y7_transfer", U[17]),
+        ("allocation_not_taken", U[17]),
+        ("destination_not_on_roll", U[18]),
+        # Runs joined across a school move (20) and a dual registration (21).
+        ("absence_20", U[20]),
+        ("absence_20", U[21]),
+        # 16 is on A's roll, not the allocated B's: no alert (issue 18).
+    ]
+)
+
+
+def _rolls_read_on(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads the rolls are read from the database on."""
+    threads: list[str] = []
+    original = services._rolls_from_database
+
+    def recorded() -> Any:
+        threads.append(threading.current_thread().name)
+        return original()
+
+    monkeypatch.setattr(services, "_rolls_from_database", recorded)
+    return threads
+
+
+def test_every_rule_finds_its_children_and_no_one_else(
+    authority: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = _rolls_read_on(monkeypatch)
     result = detect(authority)
     found = sorted((a["rule"], a["upn"]) for a in result["alerts"])
-    assert found == sorted(
-        [
-            ("absence_20", U[1]),
-            ("absence_20", U[2]),
-            ("absence_40", U[2]),
-            ("leaver_no_destination", U[4]),
-            ("leaver_no_destination", U[6]),
-            ("allocation_not_taken", U[8]),
-            ("y6_y7_transfer", U[10]),
-            ("suggest_located", U[11]),
-            ("in_care_attendance", U[12]),
-            ("illness_15", U[13]),
-            # Year 6 allocated to B: B's autumn roll is in, and the child is on no roll.
-            ("y6_y7_transfer", U[17]),
-            ("allocation_not_taken", U[17]),
-            ("destination_not_on_roll", U[18]),
-            # Runs joined across a school move (20) and a dual registration (21).
-            ("absence_20", U[20]),
-            ("absence_20", U[21]),
-            # 16 is on A's roll, not the allocated B's: no alert (issue 18).
-        ]
-    )
+    assert found == EVERY_RULE
     assert Alert.objects.count() == 15
+    # Inside the test's transaction the rolls are read here: another connection would not
+    # see the rows it has not committed.
+    assert threads == [threading.current_thread().name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rolls_read_on_their_own_thread_give_the_same_alerts(
+    authority: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = _rolls_read_on(monkeypatch)
+    before = threading.active_count()
+    result = detect(authority)
+    assert sorted((a["rule"], a["upn"]) for a in result["alerts"]) == EVERY_RULE
+    assert Alert.objects.count() == 15
+    assert len(threads) == 1
+    assert threads[0].startswith("detection")
+    assert threading.active_count() == before  # the thread ended with the detection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_reading_the_rolls_on_their_thread_fails_the_detection(
+    authority: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> Any:
+        raise RuntimeError("the rolls could not be read")
+
+    monkeypatch.setattr(services, "_rolls_from_database", broken)
+    with pytest.raises(RuntimeError, match="the rolls could not be read"):
+        detect(authority)
+    assert Alert.objects.count() == 0
 
 
 def test_json_reports_each_run_with_its_sessions_days_gaps_and_state(authority: Path) -> None:

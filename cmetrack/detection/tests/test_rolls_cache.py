@@ -49,13 +49,13 @@ def test_the_rolls_are_read_again_only_when_a_roll_changed(
     settings.VAR_DIR = tmp_path / "var"
     school(estab="2001")
     from_database: list[int] = []
-    original = services._load_rolls_from_database
+    original = services._rolls_from_database
 
-    def counted(con: Any) -> None:
+    def counted() -> Any:
         from_database.append(1)
-        original(con)
+        return original()
 
-    monkeypatch.setattr(services, "_load_rolls_from_database", counted)
+    monkeypatch.setattr(services, "_rolls_from_database", counted)
     seen: list[int] = []
     _roll(tmp_path, "a.csv", [make_upn(1), make_upn(2)], date(2025, 9, 5))
     first = _rolls(seen)
