@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
@@ -67,10 +68,12 @@ from .models import (
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.json as pj  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 else:  # imported when first used: start-up does not pay for them (see kit/lazy.py)
     pa = lazy.module("pyarrow")
     pc = lazy.module("pyarrow.compute")
+    pj = lazy.module("pyarrow.json")
     pq = lazy.module("pyarrow.parquet")
 
 T = TypeVar("T")
@@ -243,43 +246,67 @@ def _rolls_table() -> pa.Table:
     return table
 
 
+#: The roll entries' columns read by detection: (name in ``rolls``, model field).
+_ROLL_ENTRY_FIELDS = (
+    ("snapshot", "snapshot"),
+    ("upn", "upn"),
+    ("given", "legal_given_name"),
+    ("family", "legal_family_name"),
+    ("dob", "dob"),
+    ("nc_year", "nc_year"),
+)
+
+
+def _roll_entries_sql() -> str:
+    """One query giving every roll entry as a line of JSON, all in one text value: the
+    database builds it (PostgreSQL in its own process), and the reading thread holds the
+    interpreter for one value, not once a row (a thread reading rows one by one would
+    wait for the interpreter at every row while detection's main thread works)."""
+    quote = connection.ops.quote_name
+    meta = RollEntry._meta
+    column: dict[str, Any] = {field: meta.get_field(field) for _, field in _ROLL_ENTRY_FIELDS}
+    pairs = ", ".join(
+        f"'{name}', {quote(str(column[field].column))}" for name, field in _ROLL_ENTRY_FIELDS
+    )
+    table = quote(meta.db_table)
+    if connection.vendor == "postgresql":
+        return f"SELECT string_agg(json_build_object({pairs})::text, E'\\n') FROM {table}"  # noqa: S608 - our names
+    if connection.vendor == "sqlite":
+        return f"SELECT group_concat(json_object({pairs}), char(10)) FROM {table}"  # noqa: S608 - our names
+    raise NotImplementedError(
+        f"detection reads the rolls from PostgreSQL or SQLite, not {connection.vendor}"
+    )
+
+
 def _rolls_from_database() -> pa.Table:
-    """The rolls read straight from the database cursor: each row's tuple converted by
-    Arrow as it comes (no Python list a column), dates as text (no Python date, no Django
-    converter, a value); each snapshot's school and date read once, not once a pupil."""
+    """The rolls, from one text value of JSON lines (:func:`_roll_entries_sql`) parsed by
+    Arrow; each snapshot's school and date read once, not once a pupil."""
     s, d, i = pa.string(), pa.date32(), pa.int64()
     snapshots = list(
         RollSnapshot.objects.annotate(taken_text=Cast("taken_on", CharField())).values_list(
             "pk", "school__local_authority__code", "school__estab_number", "taken_text"
         )
     )
-    query = RollEntry.objects.annotate(dob_text=Cast("dob", CharField())).values_list(
-        "snapshot_id", "upn", "legal_given_name", "legal_family_name", "dob_text", "nc_year"
-    )
-    sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    entries = pa.Table.from_struct_array(
-        pa.array(
-            rows,
-            type=pa.struct(
-                [
-                    ("snapshot", i),
-                    ("upn", s),
-                    ("given", s),
-                    ("family", s),
-                    ("dob", s),
-                    ("nc_year", i),
-                ]
+        cursor.execute(_roll_entries_sql())
+        (text,) = cursor.fetchone()
+    schema = pa.schema(
+        [("snapshot", i), ("upn", s), ("given", s), ("family", s), ("dob", s), ("nc_year", i)]
+    )
+    if text:
+        entries = pj.read_json(
+            io.BytesIO(text.encode()),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
             ),
         )
-    )
-    del rows
+    else:
+        entries = schema.empty_table()
+    del text
     which = pc.index_in(entries["snapshot"], value_set=pa.array([pk for pk, *_ in snapshots], i))
+    which = which.combine_chunks() if isinstance(which, pa.ChunkedArray) else which
     school_of = pa.array([f"{la}{estab}" for _, la, estab, _ in snapshots], type=s)
     taken_of = _column([taken for *_, taken in snapshots], d)
-    which = which.combine_chunks() if isinstance(which, pa.ChunkedArray) else which
     return pa.table(
         {
             "laestab": pa.DictionaryArray.from_arrays(which, school_of).cast(s),
