@@ -3,11 +3,16 @@
 ``bulk_update`` builds one ``CASE WHEN pk = … THEN …`` expression for each field over every
 row, which took over a second for a thousand alerts; :func:`update_fields_many` runs one
 plain ``UPDATE … WHERE pk = %s`` statement for all the rows with ``executemany`` instead.
-Values go through each field's own ``get_db_prep_save``, as ``save()`` would send them."""
+Values go through each field's own ``get_db_prep_save``, as ``save()`` would send them,
+once for each distinct plain value of a field (:func:`_column`: a thousand alerts written
+at once share their school, rule, dates and timestamps)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -23,10 +28,8 @@ def update_fields_many(objects: Sequence[models.Model], names: Sequence[str]) ->
     fields: list[Any] = [meta.get_field(name) for name in names]
     sets = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608 - the model's own names
-    rows = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
-        for obj in objects
-    ]
+    values = [_column(f, objects, add=False) for f in fields]
+    rows = list(zip(*values, [obj.pk for obj in objects], strict=True))
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -43,8 +46,30 @@ def insert_many(objects: Sequence[models.Model]) -> None:
     columns = ", ".join(quote(str(f.column)) for f in fields)
     values = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608 - the model's own names
-    rows = [
-        [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objects
-    ]
+    prepared = [_column(f, objects, add=True) for f in fields]
+    rows = list(zip(*prepared, strict=True))
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+#: Values whose database form depends on the value alone (immutable, hashable).
+_PLAIN = (str, int, float, bool, Decimal, dt.date, dt.datetime, dt.time, uuid.UUID, type(None))
+
+
+def _column(field: Any, objects: Sequence[models.Model], *, add: bool) -> list[Any]:
+    """``field``'s database value for each object (``add``: as an INSERT writes it, after
+    ``pre_save``), ``get_db_prep_save`` run once for each distinct plain value (keyed
+    with its type: ``1`` and ``True`` are not the same value) and for every other value
+    (a JSON document, say) each time."""
+    prepared: dict[tuple[type, Any], Any] = {}
+    out = []
+    for obj in objects:
+        v = field.pre_save(obj, True) if add else getattr(obj, field.attname)
+        if isinstance(v, _PLAIN):
+            key = (type(v), v)
+            if key not in prepared:
+                prepared[key] = field.get_db_prep_save(v, connection)
+            out.append(prepared[key])
+        else:
+            out.append(field.get_db_prep_save(v, connection))
+    return out
