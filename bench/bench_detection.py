@@ -549,11 +549,7 @@ def _set_up(
 #: made before the timed steps, as the application holds it when no roll has changed since
 #: its last detection (the usual night); ``cold``: the timed detection reads the rolls from
 #: the database, as the first detection after a roll import does.
-WARM_ROLLS = (
-    "from cmetrack.detection import engine, services\n"
-    "con = engine.connect(threads=1)\n"
-    "services._load_rolls(con)\n"
-)
+WARM_ROLLS = "from cmetrack.detection import services\nservices._rolls_table()\n"
 WARM_LABEL = "setup: the rolls' copy a previous detection leaves (--rolls-copy warm)"
 
 

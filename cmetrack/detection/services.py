@@ -165,14 +165,7 @@ def _register(
 ) -> None:
     data = list(rows)
     arrays = [_column([r[i] for r in data], t) for i, t in enumerate(types)]
-    _register_arrow(con, name, pa.Table.from_arrays(arrays, names=list(columns)))
-
-
-def _register_arrow(con: Any, name: str, table: pa.Table) -> None:
-    """Table ``name`` in DuckDB holding the Arrow ``table``."""
-    con.register(f"{name}_arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608 - our names
-    con.unregister(f"{name}_arrow")
+    grids.register_table(con, name, pa.Table.from_arrays(arrays, names=list(columns)))
 
 
 def _column(values: list[Any], kind: pa.DataType) -> Any:
@@ -303,8 +296,9 @@ def _rolls_from_database() -> pa.Table:
     else:
         entries = schema.empty_table()
     del text
-    which = pc.index_in(entries["snapshot"], value_set=pa.array([pk for pk, *_ in snapshots], i))
-    which = which.combine_chunks() if isinstance(which, pa.ChunkedArray) else which
+    which = pc.index_in(
+        entries["snapshot"].combine_chunks(), value_set=pa.array([pk for pk, *_ in snapshots], i)
+    )
     school_of = pa.array([f"{la}{estab}" for _, la, estab, _ in snapshots], type=s)
     taken_of = _column([taken for *_, taken in snapshots], d)
     return pa.table(
@@ -320,22 +314,17 @@ def _rolls_from_database() -> pa.Table:
     )
 
 
-def _roll_schools() -> list[str]:
+def _roll_schools() -> set[str]:
     """The schools with a pupil on a roll (the laestabs of ``rolls``), from the database:
     known before the rolls themselves are read."""
-    return sorted(
+    return {
         f"{la}{estab}"
         for la, estab in RollSnapshot.objects.filter(
             Exists(RollEntry.objects.filter(snapshot=OuterRef("pk")))
         )
         .values_list("school__local_authority__code", "school__estab_number")
         .distinct()
-    )
-
-
-def _load_rolls(con: Any, table: pa.Table | None = None) -> None:
-    """``rolls`` in DuckDB, from ``table`` (read by :func:`_rolls_table` if not given)."""
-    _register_arrow(con, "rolls", _rolls_table() if table is None else table)
+    }
 
 
 def _in_background(work: Callable[[], T]) -> Future[T]:
@@ -701,10 +690,9 @@ def detection_find(config: DetectionConfig) -> DetectionReport:
 
 
 def _find(config: DetectionConfig) -> DetectionReport:
-    # The rolls (250,000 rows and more: most of the time their database read costs goes
-    # in Python) are read on a thread of their own while DuckDB and NumPy, which let go
-    # of the interpreter, read the calendar, the marks and the runs; no rule before the
-    # register rules needs them.
+    # The rolls (250,000 rows and more) are read on a thread of their own, from the copy
+    # or the database (see _roll_entries_sql), while DuckDB and NumPy read the calendar,
+    # the marks and the runs; no rule before the register rules needs them.
     rolls = _in_background(_rolls_table)
     try:
         return _find_with(config, rolls)
@@ -772,7 +760,7 @@ def _find_with(config: DetectionConfig, rolls: Future[pa.Table]) -> DetectionRep
         if (str(finding.rule), finding.upn, finding.episode_start) not in known:
             report.findings.append(finding)
 
-    _load_rolls(con, rolls.result())
+    grids.register_table(con, "rolls", rolls.result())
     y7_month, y7_day = y6_y7_authority_date()
     params = {
         "as_of": config.as_of,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cmetrack.audit.services import Actor
-from cmetrack.detection import engine, importers, services
+from cmetrack.detection import engine, grids, importers, services
 from cmetrack.detection.importers import ROLL_COLUMNS
 from cmetrack.registers.models import RollEntry
 
@@ -33,7 +33,7 @@ def _roll(tmp_path: Path, name: str, upns: list[str], taken_on: date, given: str
 
 def _rolls(reads: list[int]) -> list[tuple[Any, ...]]:
     con = engine.connect(threads=1)
-    services._load_rolls(con)
+    grids.register_table(con, "rolls", services._rolls_table())
     rows: list[tuple[Any, ...]] = con.execute(
         "SELECT laestab, taken_on, upn, given, family, dob, nc_year FROM rolls ORDER BY ALL"
     ).fetchall()
