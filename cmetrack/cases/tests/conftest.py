@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from cmetrack.accounts.roles import Role
 from cmetrack.accounts.tests.factories import LocalAuthorityFactory, SchoolFactory
@@ -47,11 +45,6 @@ def manager(make_user: Callable[..., Any]) -> Any:
 @pytest.fixture
 def actor(officer: Any) -> Actor:
     return Actor(user=officer, ip_address="192.0.2.1")
-
-
-@pytest.fixture
-def today() -> dt.date:
-    return timezone.localdate()
 
 
 @pytest.fixture
