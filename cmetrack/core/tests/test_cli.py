@@ -111,3 +111,44 @@ def test_console_script_defaults_to_the_development_settings(tmp_path):
 def test_bad_arguments_fail(capsys, argv, message):
     assert run_main(argv) != 0
     assert message in capsys.readouterr().err
+
+
+def test_the_start_up_heap_is_frozen_and_the_rest_at_exit(tmp_path):
+    """Django's objects are frozen once every app is ready (``OpsConfig.ready``), and what
+    the command made on top of them when the process ends, after its connections are
+    closed (``cli._at_exit``): the interpreter's collections at exit have nothing to walk."""
+    code = (
+        "import atexit, gc\n"
+        "def after():\n"  # registered before main's handler, so it runs after it
+        "    from django.db import connection\n"
+        "    print('exit', gc.get_freeze_count(), connection.connection is None)\n"
+        "atexit.register(after)\n"
+        "from cmetrack.cli import main\n"
+        "main(['shell', '-c', 'import builtins, gc; from django.db import connection; "
+        "connection.ensure_connection(); builtins.kept = [[i] for i in range(20000)]; "
+        'print("during", gc.get_freeze_count(), connection.connection is None)\'])\n'
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY"}
+    }
+    env["CMETRACK_VAR_DIR"] = str(tmp_path / "var")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    during_frozen, during_closed = lines["during"].split()
+    exit_frozen, exit_closed = lines["exit"].split()
+    assert int(during_frozen) > 50_000  # Django's apps and models, frozen at start-up
+    assert during_closed == "False"
+    assert int(exit_frozen) >= int(during_frozen) + 20_000  # the command's lists too
+    assert exit_closed == "True"
