@@ -13,7 +13,7 @@ from cmetrack.detection.models import ImportStatus
 from cmetrack.detection.tests.factories import ClosureDayFactory, TermFactory, school, write_csv
 from cmetrack.schoolcalendar.calendar import add_school_days, school_days_between
 from cmetrack.schoolcalendar.models import ClosureDay, Term
-from cmetrack.schoolcalendar.selectors import school_days
+from cmetrack.schoolcalendar.selectors import closure_rows, school_days
 
 SYSTEM = Actor.system("test")
 
@@ -155,3 +155,23 @@ def test_closures_import_is_all_or_nothing(tmp_path: Path) -> None:
         }
     ]
     assert ClosureDay.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_closure_rows_give_each_closure_with_its_school_code_or_none() -> None:
+    first = school(estab="2001")
+    second = school(estab="2002")
+    ClosureDayFactory.create(date=date(2025, 9, 1))  # the whole authority
+    ClosureDayFactory.create(school=first, date=date(2025, 9, 2))
+    ClosureDayFactory.create(school=first, date=date(2025, 9, 3))
+    ClosureDayFactory.create(school=second, date=date(2025, 9, 3))
+    no_code = school(estab="")  # a school without its establishment number yet
+    ClosureDayFactory.create(school=no_code, date=date(2025, 9, 4))
+
+    assert sorted(closure_rows()) == [
+        ("", date(2025, 9, 1)),
+        ("", date(2025, 9, 4)),
+        ("9992001", date(2025, 9, 2)),
+        ("9992001", date(2025, 9, 3)),
+        ("9992002", date(2025, 9, 3)),
+    ]
