@@ -26,6 +26,30 @@ def run_main(argv):
     return 0
 
 
+def run_fresh(args, tmp_path):
+    """Run ``args`` in a new process with the development settings' defaults (no settings
+    module, database or secret from this test run) and a var folder under ``tmp_path``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY"}
+    }
+    env["CMETRACK_VAR_DIR"] = str(tmp_path / "var")
+    # This checkout's code, whichever copy the console script was installed from.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(  # noqa: S603  (our own command or interpreter, fixed arguments)
+        args,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_check_runs_cleanly(capsys):
     assert run_main(["check"]) == 0
     assert "System check identified no issues" in capsys.readouterr().out
@@ -72,15 +96,7 @@ def test_console_script_is_installed():
 def test_console_script_defaults_to_the_development_settings(tmp_path):
     script = shutil.which("cmetrack", path=str(Path(sys.executable).parent))
     assert script is not None, "the cmetrack console script is not installed next to python"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY"}
-    }
-    env["CMETRACK_VAR_DIR"] = str(tmp_path / "var")
-    # This checkout's code, whichever copy the console script was installed from.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    result = subprocess.run(  # noqa: S603  (the installed console script, fixed arguments)
+    out = run_fresh(
         [
             script,
             "shell",
@@ -88,15 +104,9 @@ def test_console_script_defaults_to_the_development_settings(tmp_path):
             "from django.conf import settings; "
             "print(settings.SETTINGS_MODULE, settings.DATABASES['default']['NAME'])",
         ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    module, database = result.stdout.strip().splitlines()[-1].split()
+    module, database = out.strip().splitlines()[-1].split()
     assert module == "cmetrack.config.settings.dev"
     assert database == str((tmp_path / "var" / "cmetrack.sqlite3").resolve())
 
@@ -128,24 +138,8 @@ def test_the_start_up_heap_is_frozen_and_the_rest_at_exit(tmp_path):
         "connection.ensure_connection(); builtins.kept = [[i] for i in range(20000)]; "
         'print("during", gc.get_freeze_count(), connection.connection is None)\'])\n'
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY"}
-    }
-    env["CMETRACK_VAR_DIR"] = str(tmp_path / "var")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    result = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    out = run_fresh([sys.executable, "-c", code], tmp_path)
+    lines = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     during_frozen, during_closed = lines["during"].split()
     exit_frozen, exit_closed = lines["exit"].split()
     assert int(during_frozen) > 50_000  # Django's apps and models, frozen at start-up
