@@ -842,10 +842,12 @@ def _attendance(path: Path, context: ImportContext) -> None:
             text = f"{upn} is not a valid UPN: {exc}" if upn else "enter the pupil's UPN"
             _row_errors(con, context, "upn IS NOT DISTINCT FROM ?", [upn], "upn", text)
 
+    # DuckDB reads a year of two digits as it stands (3/9/25 is 25 September 0003, and
+    # 25-09-03 is 3 September 0025): such a date is the officer's short year, not a real one.
     _row_errors(
         con,
         context,
-        "d IS NULL",
+        "d IS NULL OR d < DATE '1900-01-01'",
         [],
         "date",
         None,

@@ -531,6 +531,9 @@ def csv_rows(
     header_line = 1
     for item in read_records(path):
         if isinstance(item, LineProblem):
+            if item.line == 0:  # the whole file (saved as UTF-16)
+                context.error(0, "", item.message)
+                return
             if header is None:
                 context.error(item.line, "", f"{item.message} (the header row)")
                 return
@@ -571,14 +574,16 @@ def csv_rows(
 
 
 def count_lines(path: Path) -> int:
-    """The lines of the file (for a progress bar): newlines counted a megabyte at a time."""
+    """The lines of the file (for a progress bar): line endings (``\\n``, ``\\r\\n`` or a
+    lone ``\\r``, as :mod:`cmetrack.detection.lines` reads them) counted a megabyte at a
+    time."""
     lines = 0
     last = b"\n"
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            lines += block.count(b"\n")
+            lines += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
             last = block[-1:]
-    return lines + (0 if last == b"\n" else 1)
+    return lines + (0 if last in (b"\n", b"\r") else 1)
 
 
 def _row_length_problem(values: list[str], header: list[str]) -> tuple[str, str]:

@@ -6,7 +6,8 @@ memory), and each line is checked before the CSV parser sees it:
 * **line numbers** are physical lines, counted from 1 for the header, blank lines and the
   lines of a quoted value that spans lines included: a record's line is the line it starts
   on;
-* **encoding**: UTF-8 (a byte-order mark is allowed). A file with no UTF-8 at all outside
+* **encoding**: UTF-8 (a byte-order mark is allowed); a file saved as UTF-16 is refused as
+  a whole (a :class:`LineProblem` on line 0). A file with no UTF-8 at all outside
   plain ASCII whose every line reads as Windows-1252 is a spreadsheet's export and is read
   as Windows-1252. Otherwise a line that is not UTF-8 is that line's problem, naming the
   column and the byte, and the rest of the file is still checked;
@@ -29,12 +30,20 @@ from pathlib import Path
 
 #: The longest line a data file may have (bytes). Real rows are a few hundred bytes.
 MAX_LINE_BYTES = 1 << 20
-#: Bytes read at a time while skipping a huge line.
-_SKIP_BLOCK = 1 << 16
+#: Bytes read at a time.
+_READ_BLOCK = 1 << 16
 #: A UTF-8 sequence beyond ASCII (a file that has one is a UTF-8 file).
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
 
 csv.field_size_limit(MAX_LINE_BYTES * 2)
+
+#: What :func:`detect_encoding` says of a file saved as UTF-16 ("Unicode text"), which is
+#: refused as a whole with :data:`UTF16_PROBLEM` (every line of it would be garbled).
+UTF16 = "utf-16"
+UTF16_PROBLEM = (
+    "it is saved as Unicode text (UTF-16), which cannot be read: save it as "
+    "CSV UTF-8 and send it again"
+)
 
 
 @dataclass(frozen=True)
@@ -55,31 +64,63 @@ class LineProblem:
 
 
 def _physical_lines(path: Path) -> Iterator[tuple[int, bytes | None, int]]:
-    """``(line number, bytes without the line ending or None if too long, length)``."""
+    """``(line number, bytes without the line ending or None if too long, length)``.
+
+    A line ends at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (a Mac spreadsheet's "CSV"), as an
+    editor shows it. A line longer than :data:`MAX_LINE_BYTES` is never held whole: its
+    length is counted as it is skipped."""
+    number = 0
+    carry = b""  # the start of a line whose end is in a later block
+    skipped = -1  # >= 0: the length so far of a line too long to keep
+    drop_lf = False  # the last line ended with a "\\r" that may be half of a "\\r\\n"
     with path.open("rb") as handle:
-        number = 0
-        while True:
-            chunk = handle.readline(MAX_LINE_BYTES + 2)
-            if not chunk:
-                return
-            number += 1
-            if chunk.endswith(b"\n") or len(chunk) <= MAX_LINE_BYTES:
-                yield number, chunk.rstrip(b"\r\n"), len(chunk.rstrip(b"\r\n"))
-                continue
-            length = len(chunk)
-            while not chunk.endswith(b"\n"):
-                chunk = handle.readline(_SKIP_BLOCK)
-                if not chunk:
-                    break
-                length += len(chunk)
-            yield number, None, length - (1 if chunk.endswith(b"\n") else 0)
+        while block := handle.read(_READ_BLOCK):
+            if drop_lf and block.startswith(b"\n"):
+                block = block[1:]
+            drop_lf = False
+            if skipped >= 0:
+                end = _line_end(block)
+                if end < 0:
+                    skipped += len(block)
+                    continue
+                number += 1
+                yield number, None, skipped + end
+                skipped = -1
+                ending = block[end : end + 2]
+                drop_lf = ending == b"\r"
+                block = block[end + (2 if ending == b"\r\n" else 1) :]
+            parts = (carry + block).splitlines(keepends=True)
+            carry = parts.pop() if parts and not parts[-1].endswith(b"\n") else b""
+            if carry.endswith(b"\r"):  # a line ended, unless a "\\n" follows in the next block
+                parts.append(carry)
+                carry = b""
+                drop_lf = True
+            for part in parts:
+                number += 1
+                text = part.rstrip(b"\r\n")
+                yield number, (None if len(text) > MAX_LINE_BYTES else text), len(text)
+            if len(carry) > MAX_LINE_BYTES:
+                skipped, carry = len(carry), b""
+    if skipped >= 0:
+        yield number + 1, None, skipped
+    elif carry:
+        yield number + 1, (None if len(carry) > MAX_LINE_BYTES else carry), len(carry)
+
+
+def _line_end(block: bytes) -> int:
+    """Where the first line ending in ``block`` is (-1: none)."""
+    ends = [i for i in (block.find(b"\n"), block.find(b"\r")) if i >= 0]
+    return min(ends) if ends else -1
 
 
 def detect_encoding(path: Path) -> str:
     """``utf-8-sig`` or, for a spreadsheet's Windows-1252 export, ``cp1252`` (see above)."""
     with path.open("rb") as handle:
-        if handle.read(3) == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        start = handle.read(3)
+    if start == codecs.BOM_UTF8:
+        return "utf-8-sig"
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or start[:2].count(0) == 1:
+        return UTF16  # (a text character then a NUL, or the other way round: UTF-16)
     any_utf8 = False
     any_bad = False
     all_cp1252 = True
@@ -119,6 +160,9 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
     one line never hides the lines after it.
     """
     encoding = encoding or detect_encoding(path)
+    if encoding == UTF16:
+        yield LineProblem(0, None, UTF16_PROBLEM)
+        return
     problems: list[LineProblem] = []
     first = True
 

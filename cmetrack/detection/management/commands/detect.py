@@ -73,6 +73,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--as-of must be a date like 2025-11-28: {exc}") from exc
         data: Path | None = options["data"]
+        parquet: list[str] = []
         if data is not None and not data.is_dir():
             raise CommandError(f"--data {data} is not a folder")
         if data is not None:
@@ -95,10 +96,18 @@ class Command(BaseCommand):
             incremental=not options["full"],
         )
         started = time.perf_counter()
-        if options["dry_run"]:
-            report = detection_find(config)
-        else:
-            report = detection_run(actor=Actor.system("cmetrack detect"), config=config)
+        try:
+            if options["dry_run"]:
+                report = detection_find(config)
+            else:
+                report = detection_run(actor=Actor.system("cmetrack detect"), config=config)
+        except Exception as exc:
+            # A Parquet file that is not marks fails deep in DuckDB: name the file and
+            # what it lacks (looked for only then: a good folder pays nothing for it).
+            problem = _parquet_problem(parquet) if data is not None else None
+            if problem:
+                raise CommandError(problem) from exc
+            raise
         elapsed = time.perf_counter() - started
         if options["json"]:
             self.stdout.write(json.dumps(_as_json(report), indent=1, default=str))
@@ -113,6 +122,27 @@ class Command(BaseCommand):
             f"{report.created} new alerts, {report.updated} updated, in {elapsed:.1f} s"
             + (" (dry run: nothing written)" if options["dry_run"] else "")
         )
+
+
+def _parquet_problem(files: list[str]) -> str | None:
+    """Why one of these Parquet files cannot be read as marks (a column missing, or not
+    Parquet at all), or None."""
+    con = engine.connect()
+    for path in files:
+        try:
+            names = {
+                str(row[0]).strip().lower()
+                for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+            }
+        except Exception as exc:  # DuckDB's words for a broken file
+            return f"{path} could not be read as Parquet: {exc}"
+        missing = [c for c in engine.MARKS_COLUMNS if c not in names]
+        if missing:
+            return (
+                f"{path} is not a file of marks: it has no column {', '.join(missing)} "
+                f"(expected {','.join(engine.MARKS_COLUMNS)}, in any order)"
+            )
+    return None
 
 
 def _run_rule(sessions: int) -> str:

@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
 from cmetrack.detection import jobs
-from cmetrack.detection.imports import detection_in_this_process
+from cmetrack.detection.imports import RowProblem, detection_in_this_process
 from cmetrack.detection.models import ImportStatus
 from cmetrack.detection.progress import ProgressBar
 from cmetrack.kit.words import plural
@@ -98,14 +98,11 @@ class Command(BaseCommand):
             with detection_in_this_process():
                 run = service(actor=actor, path=path, file_name=path.name, listener=bar, **params)
         bar.finish()
+        # "Line 3, column upn: ...", "The file: ..." (a problem of the whole file, line 0).
         for problem in run.errors:
-            self.stderr.write(
-                f"error: line {problem['line']}, {problem['column']}: {problem['message']}"
-            )
+            self.stderr.write(f"error: {RowProblem(**problem)}")
         for problem in run.warnings:
-            self.stdout.write(
-                f"warning: line {problem['line']}, {problem['column']}: {problem['message']}"
-            )
+            self.stdout.write(f"warning: {RowProblem(**problem)}")
         self.stdout.write(
             f"{run.get_status_display()}: {plural(run.rows, 'row')} read, {run.created:,} changed, "
             f"{plural(len(run.warnings), 'warning')}, {plural(len(run.errors), 'error')} "
