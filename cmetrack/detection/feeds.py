@@ -23,6 +23,7 @@ authority's accounts any school's (the same rule as uploads).
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import logging
@@ -30,6 +31,7 @@ import os
 import re
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,11 +49,17 @@ from cmetrack.audit.services import Actor
 from cmetrack.idempotency.models import Submission
 from cmetrack.idempotency.services import Receipt, fingerprint, submit_once
 from cmetrack.jobs import status as worker_status
-from cmetrack.kit.storage import save_atomically
+from cmetrack.kit.storage import StorageUnavailable, save_atomically
 from cmetrack.organisations.models import Organisation, OrganisationKind
 
 from .imports import DETECT_TASK, detection_after_feed, detection_in_this_process
-from .jobs import detection_after_import, import_enqueue, importer_for
+from .jobs import (
+    FEED_LINES,
+    detection_after_import,
+    feed_lines_restore,
+    import_enqueue,
+    importer_for,
+)
 from .models import ImportKind, ImportRun, ImportStatus
 
 logger = logging.getLogger(__name__)
@@ -67,6 +75,32 @@ PUSH_KINDS: dict[str, ImportKind] = {
 FEED_MAX_BYTES = 2 << 30
 #: A dropped file is left alone until it has not changed for this long (still arriving).
 DROP_SETTLE_SECONDS = 60
+#: Names of files still being written, left alone in the drop folder: ``.part`` and ``.tmp``
+#: (write to one and rename), WinSCP's ``.filepart`` and other clients' ``.partial``.
+DROP_TEMPORARY_SUFFIXES = (".part", ".tmp", ".filepart", ".partial")
+#: What the drop folder imports: CSV, and JSON lines.
+DROP_CSV_SUFFIXES = (".csv",)
+DROP_JSONL_SUFFIXES = (".jsonl", ".ndjson")
+#: The body's media types: JSON lines, and CSV (``text/plain``, no type at all, and
+#: curl's default for ``--data-binary``, ``application/x-www-form-urlencoded``, are CSV).
+JSONL_TYPES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/json-lines",
+    }
+)
+CSV_TYPES = frozenset(
+    {
+        "",
+        "text/csv",
+        "application/csv",
+        "text/plain",
+        "application/octet-stream",
+        "application/x-www-form-urlencoded",
+    }
+)
 #: When the worker runs detection after a feed, alerts appear within about this long.
 DETECTION_WITHIN_MINUTES = 5
 _BLOCK = 1 << 20
@@ -110,7 +144,12 @@ class FeedResult:
             "errors": run.errors or [],
             "warning_count": len(run.warnings or []),
             "warnings": run.warnings or [],
-            "detection": detection_message(run),
+            "detection": (
+                "This batch was sent before: nothing was imported again, so the alerts "
+                "stay as they are."
+                if self.repeated
+                else detection_message(run)
+            ),
         }
 
 
@@ -146,6 +185,59 @@ def detection_message(run: ImportRun) -> str:
 # --- Reading a pushed body --------------------------------------------------------------
 
 
+def body_is_jsonl(content_type: str) -> bool:
+    """True for JSON lines, False for CSV; any other type is refused (415), saying why."""
+    media = content_type.split(";")[0].strip().lower()
+    if media in JSONL_TYPES:
+        return True
+    if media in CSV_TYPES:
+        return False
+    if media == "application/json":
+        why = (
+            "send JSON lines as Content-Type: application/x-ndjson (one object per line), "
+            "not application/json"
+        )
+    elif media.startswith("multipart/"):
+        why = (
+            "send the file itself as the body (curl --data-binary @file), not as a form "
+            "upload (multipart/form-data)"
+        )
+    else:
+        why = f"send CSV (Content-Type: text/csv) or JSON lines (application/x-ndjson), not {media}"
+    raise FeedError(why, status=415)
+
+
+def gunzipped(chunks: Iterable[bytes], block: int = _BLOCK) -> Iterator[bytes]:
+    """A gzip body (``Content-Encoding: gzip``) unpacked as it arrives, a block at a time
+    (so the size limit counts what it unpacks to, and a small bomb never fills memory)."""
+    unpack = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        for chunk in chunks:
+            data = unpack.decompress(chunk, block)
+            while data:
+                yield data
+                data = unpack.decompress(unpack.unconsumed_tail, block)
+        rest = unpack.flush()
+    except zlib.error as exc:
+        raise FeedError(f"the body is not gzip, though Content-Encoding says so ({exc})") from None
+    if rest:
+        yield rest
+    if not unpack.eof:
+        raise FeedError("the gzip body stops before its end: send it again")
+
+
+def body_decoded(chunks: Iterable[bytes], content_encoding: str) -> Iterable[bytes]:
+    encoding = content_encoding.strip().lower()
+    if encoding in {"", "identity"}:
+        return chunks
+    if encoding in {"gzip", "x-gzip"}:
+        return gunzipped(chunks)
+    raise FeedError(
+        f"Content-Encoding {encoding} is not supported: send the body as it is, or gzip",
+        status=415,
+    )
+
+
 def _copy_limited(chunks: Iterable[bytes], digest: Any, limit: int) -> Iterator[bytes]:
     size = 0
     for chunk in chunks:
@@ -165,10 +257,12 @@ def request_chunks(stream: Any, block: int = _BLOCK) -> Iterator[bytes]:
         yield chunk
 
 
-def jsonl_to_csv(source: Path, target: Path) -> None:
-    """JSON lines (one object per line) as CSV with the same line numbers: the header is
-    line 1, so the object on line *n* becomes line *n + 1*; callers take one off again. A
-    line that is not a JSON object raises :class:`FeedError` naming it."""
+def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
+    """JSON lines (one object per line) as CSV: the header is line 1, so the object on line
+    *n* becomes line *n + 1*, and one more for each line break in the values before it (a
+    value's ``\r\n`` or ``\r`` is written as ``\n``). Returns those breaks, for
+    :func:`cmetrack.detection.jobs.feed_line` to give problems the body's own lines. A line
+    that is not a JSON object raises :class:`FeedError` naming it."""
     columns: list[str] = []
     seen: set[str] = set()
     with source.open("rb") as handle:
@@ -185,6 +279,8 @@ def jsonl_to_csv(source: Path, target: Path) -> None:
                 if key not in seen:
                     seen.add(key)
                     columns.append(str(key))
+    breaks: list[list[int]] = []
+    extra = 0
     with source.open("rb") as handle, target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(columns)
@@ -201,12 +297,15 @@ def jsonl_to_csv(source: Path, target: Path) -> None:
                         f"line {number}: {column} must be text or a number, not a list or object",
                         line=number,
                     )
-                row.append("" if item is None else str(item))
+                text = "" if item is None else str(item)
+                if "\r" in text or "\n" in text:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                    extra += text.count("\n")
+                row.append(text)
             writer.writerow(row)
-
-
-def _shift_lines(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{**i, "line": max(0, int(i.get("line") or 0) - 1)} for i in (items or [])]
+            if extra != (breaks[-1][1] if breaks else 0):
+                breaks.append([number + 1 + extra + 1, extra])  # the next row's first CSV line
+    return breaks
 
 
 # --- Push ---------------------------------------------------------------------------------
@@ -220,21 +319,23 @@ def feed_receive(
     content_type: str,
     batch: str = "",
     taken_on: date | None = None,
+    content_encoding: str = "",
 ) -> FeedResult:
     """Store a pushed feed and import it (or queue it, if large); see the module's words."""
     if kind not in PUSH_KINDS:
         raise FeedError(f"{kind!r} is not a feed: use {', '.join(PUSH_KINDS)}", status=404)
     import_kind = PUSH_KINDS[kind]
     importer_for(import_kind.value)
-    is_jsonl = content_type.split(";")[0].strip().lower() in {
-        "application/x-ndjson",
-        "application/jsonl",
-        "application/x-jsonlines",
-        "application/json-lines",
-    }
+    is_jsonl = body_is_jsonl(content_type)
+    decoded = body_decoded(body, content_encoding)
     digest = hashlib.sha256()
     incoming = feeds_dir() / "incoming" / f"{uuid.uuid4().hex}{'.jsonl' if is_jsonl else '.csv'}"
-    stored = save_atomically(incoming, _copy_limited(body, digest, feed_max_bytes()))
+    try:
+        stored = save_atomically(incoming, _copy_limited(decoded, digest, feed_max_bytes()))
+    except FeedError:  # (too large, or bad gzip): its partial temporary file goes too
+        for partial in incoming.parent.glob(f".{incoming.name}.*.tmp"):
+            partial.unlink(missing_ok=True)
+        raise
     try:
         owner = f"user:{actor.user.pk}" if actor.user is not None else "system"
         scope = f"feeds.{kind}"
@@ -244,16 +345,13 @@ def feed_receive(
             if previous is not None:
                 return FeedResult(run=previous, batch=batch, repeated=True)
         path = stored
+        breaks: list[list[int]] | None = None
         if is_jsonl:
             path = stored.with_suffix(".csv")
-            jsonl_to_csv(stored, path)
-        result = _import_or_queue(actor, import_kind, path, kind, taken_on)
-        if is_jsonl:
-            result.run.errors = _shift_lines(result.run.errors)
-            result.run.warnings = _shift_lines(result.run.warnings)
-            ImportRun.objects.filter(pk=result.run.pk).update(
-                errors=result.run.errors, warnings=result.run.warnings
-            )
+            breaks = jsonl_to_csv(stored, path)
+        result = _import_or_queue(actor, import_kind, path, kind, taken_on, breaks)
+        if breaks is not None and not result.queued:  # (a queued run's, when it is run)
+            feed_lines_restore(result.run, breaks)
         result.batch = batch
         if batch and result.run.status != ImportStatus.FAILED:
             outcome = submit_once(
@@ -274,20 +372,31 @@ def feed_receive(
 
 
 def _previous(owner: str, scope: str, batch: str, sent: str) -> ImportRun | None:
-    """The run of this batch, if it was sent before; a different body is refused."""
+    """The run of this batch, if it was sent before; a different body is refused. A batch
+    whose run failed (a queued file with problems, or whose worker stopped) is forgotten:
+    a refused file does not use up its id, however it was refused."""
     earlier = Submission.objects.filter(owner=owner, scope=scope, key=batch).first()
     if earlier is None:
+        return None
+    run = ImportRun.objects.filter(pk__in=earlier.object_ids[:1]).first()
+    if run is None or run.status == ImportStatus.FAILED:
+        Submission.objects.filter(pk=earlier.pk).delete()
         return None
     if earlier.fingerprint != sent:
         raise FeedError(
             f"batch {batch} was already sent with different data: give each new batch a new id",
             status=409,
         )
-    return ImportRun.objects.filter(pk__in=earlier.object_ids[:1]).first()
+    return run
 
 
 def _import_or_queue(
-    actor: Actor, import_kind: ImportKind, path: Path, kind: str, taken_on: date | None
+    actor: Actor,
+    import_kind: ImportKind,
+    path: Path,
+    kind: str,
+    taken_on: date | None,
+    breaks: list[list[int]] | None = None,
 ) -> FeedResult:
     params: dict[str, Any] = {}
     if import_kind == ImportKind.ROLL:
@@ -295,7 +404,11 @@ def _import_or_queue(
     threshold = int(getattr(settings, "CMETRACK_IMPORT_BACKGROUND_BYTES", 1 << 20))
     name = f"{kind} feed {timezone.now():%Y-%m-%d %H:%M:%S}"
     if path.stat().st_size > threshold:
-        run = import_enqueue(actor=actor, kind=import_kind.value, file_name=name, content=path)
+        # The roll's date goes with it; so do JSON lines' line breaks (jobs.FEED_LINES).
+        queued = {**params, **({FEED_LINES: breaks} if breaks is not None else {})}
+        run = import_enqueue(
+            actor=actor, kind=import_kind.value, file_name=name, content=path, params=queued
+        )
         return FeedResult(run=run, queued=True)
     service = importer_for(import_kind.value)
     return FeedResult(run=service(actor=actor, path=path, file_name=name, **params))
@@ -355,10 +468,13 @@ def _waiting(folder: Path) -> Iterator[Path]:
     now = time.time()
     for path in sorted(folder.iterdir()):
         name = path.name.lower()
-        if not path.is_file() or name.startswith(".") or name.endswith((".part", ".tmp")):
+        if name.startswith(".") or name.endswith(DROP_TEMPORARY_SUFFIXES):
+            continue  # still being written under a temporary name
+        try:
+            if not path.is_file() or now - path.stat().st_mtime < DROP_SETTLE_SECONDS:
+                continue  # (a folder, or still arriving: an SFTP upload in progress)
+        except OSError:  # gone since the folder was listed (another scan took it)
             continue
-        if now - path.stat().st_mtime < DROP_SETTLE_SECONDS:
-            continue  # still arriving (an SFTP upload in progress)
         yield path
 
 
@@ -385,9 +501,24 @@ def drop_folder_scan(*, root: Path | None = None) -> list[tuple[Path, ImportRun 
         if s.laestab
     }
     done: list[tuple[Path, ImportRun | None]] = []
-    for dropped in list(_dropped_files(root, schools)):
-        done.append(_drop_import(dropped))
+    lock_path = feeds_dir() / "drop-folder.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        try:  # one scan at a time: the worker's processes may start two
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("the drop folder is being scanned already")
+            return done
+        for dropped in list(_dropped_files(root, schools)):
+            try:
+                done.append(_drop_import(dropped))
+            except (OSError, StorageUnavailable):  # (not moved: it stays, tried again next time)
+                logger.exception("could not move dropped file %s", dropped.path)
     return done
+
+
+def _stamp() -> str:
+    return timezone.now().strftime("%Y%m%dT%H%M%S")
 
 
 def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
@@ -398,11 +529,24 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
         actor = Actor(user=account, label=f"drop folder ({dropped.school.laestab})")
     else:
         actor = system
-    is_jsonl = path.suffix.lower() in {".jsonl", ".ndjson"}
+    suffix = path.suffix.lower()
+    is_jsonl = suffix in DROP_JSONL_SUFFIXES
     report: dict[str, Any]
     run: ImportRun | None = None
     try:
-        with path.open("rb") as handle:
+        if suffix not in DROP_CSV_SUFFIXES + DROP_JSONL_SUFFIXES:
+            raise FeedError(
+                f"{path.name} is not a .csv, .jsonl or .ndjson file: save it as CSV UTF-8 "
+                "(.csv) and send it again"
+            )
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise FeedError(
+                f"{path.name} could not be read ({exc.strerror or exc}): the worker needs "
+                "read access to it; nothing was imported"
+            ) from None
+        with handle:
             result = feed_receive(
                 actor=actor,
                 kind=dropped.kind,
@@ -437,13 +581,20 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
         ok = False
     target_dir = path.parent / ("done" if ok else "failed")
     target_dir.mkdir(exist_ok=True)
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+    stamp = _stamp()
     target = target_dir / f"{stamp}-{path.name}"
-    os.replace(path, target)
+    taken = 1
+    while target.exists() or target.with_name(f"{target.name}.report.json").exists():
+        taken += 1  # the same name twice in one second: neither replaces the other
+        target = target_dir / f"{stamp}.{taken}-{path.name}"
     report["moved_to"] = str(target)
-    (target_dir / f"{target.name}.report.json").write_text(
-        json.dumps(report, indent=2, default=str), encoding="utf-8"
+    # The report first (whole, or not at all), then the file: a file in done/ or failed/
+    # always has its report beside it.
+    save_atomically(
+        target_dir / f"{target.name}.report.json",
+        [json.dumps(report, indent=2, default=str).encode()],
     )
+    os.replace(path, target)
     return target, run
 
 

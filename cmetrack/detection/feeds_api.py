@@ -64,6 +64,22 @@ def _batch(request: HttpRequest, query: str) -> str:
     return value
 
 
+def body_stream(request: HttpRequest) -> Any:
+    """The request's body. Django reads as many bytes as ``Content-Length`` says, so a
+    chunked body (``Transfer-Encoding: chunked``, no length: a client streaming a body of
+    unknown size) would read as empty; the server (gunicorn) has taken the chunks apart
+    already and ends ``wsgi.input`` where the body ends (``wsgi.input_terminated``)."""
+    meta = request.META
+    if (
+        not meta.get("CONTENT_LENGTH")
+        and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+        and meta.get("wsgi.input_terminated")
+        and "wsgi.input" in meta
+    ):
+        return meta["wsgi.input"]
+    return request
+
+
 def _answer(result: Any) -> Status[dict[str, Any]]:
     data = result.as_dict()
     run: ImportRun = result.run
@@ -84,7 +100,12 @@ def _answer(result: Any) -> Status[dict[str, Any]]:
 
 @router.post(
     "/feeds/{kind}",
-    response={200: FeedOut, 201: FeedOut, 202: FeedOut, **problems(403, 404, 413, 422, 503)},
+    response={
+        200: FeedOut,
+        201: FeedOut,
+        202: FeedOut,
+        **problems(403, 404, 413, 415, 422, 503),
+    },
     summary="Send a feed (attendance, rolls, deletions, allocations) as CSV or JSON lines",
     operation_id="feed_send",
 )
@@ -102,8 +123,9 @@ def feed_send(
         result = feed_receive(
             actor=actor,
             kind=kind,
-            body=request_chunks(request),
-            content_type=request.content_type or "text/csv",
+            body=request_chunks(body_stream(request)),
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            content_encoding=request.headers.get("Content-Encoding", ""),
             batch=_batch(request, batch),
             taken_on=taken_on,
         )
@@ -112,6 +134,7 @@ def feed_send(
             404: "not_found",
             409: "idempotency_key_reused",
             413: "payload_too_large",
+            415: "unsupported_media_type",
         }.get(exc.status, "invalid")
         errors = [field_error("__all__", str(exc), line=exc.line)] if exc.line else []
         raise ApiProblem(code, str(exc), errors=errors) from exc

@@ -34,11 +34,13 @@ DEFAULT_STALE_SCHOOL_DAYS = 3
 
 
 def stale_school_days() -> int:
-    return int(
-        getattr(settings, "CMETRACK_FEED_STALE_SCHOOL_DAYS", None)
-        or getattr(settings, "CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS", None)
-        or DEFAULT_STALE_SCHOOL_DAYS
-    )
+    """The setting (the older name if only that is set; 0 is a setting too: any school
+    day behind), else :data:`DEFAULT_STALE_SCHOOL_DAYS`."""
+    for name in ("CMETRACK_FEED_STALE_SCHOOL_DAYS", "CMETRACK_NOTIFY_STALE_FEED_SCHOOL_DAYS"):
+        value = getattr(settings, name, None)
+        if value is not None and value != "":
+            return int(value)
+    return DEFAULT_STALE_SCHOOL_DAYS
 
 
 @dataclass(frozen=True)

@@ -278,10 +278,13 @@ def import_process(run: ImportRun, *, listener: ProgressListener | None = None) 
         if not path.is_file():
             raise FileNotFoundError(path)
         service = importer_for(run.kind)
-        options = {k: v for k, v in run.params.items() if k != "ip_address"}
-        return service(
+        options = {k: v for k, v in run.params.items() if k not in ("ip_address", FEED_LINES)}
+        done = service(
             actor=actor, path=path, file_name=run.file_name, run=run, listener=listener, **options
         )
+        if FEED_LINES in run.params:  # JSON lines sent as a feed: the body's own lines
+            feed_lines_restore(done, run.params[FEED_LINES])
+        return done
     except Exception:
         logger.exception("import %s failed", run.pk)
         run.refresh_from_db()
@@ -302,6 +305,38 @@ def import_process(run: ImportRun, *, listener: ProgressListener | None = None) 
         path.unlink(missing_ok=True)
         if run.upload_path:
             ImportRun.objects.filter(pk=run.pk).update(upload_path="")
+
+
+#: A run's parameter (not the importer's): how the lines of the CSV made from a feed's JSON
+#: lines map back to the body's own (:func:`feed_line`).
+FEED_LINES = "feed_lines"
+
+
+def feed_line(line: int, breaks: list[list[int]]) -> int:
+    """The body's line of the CSV's ``line`` made from JSON lines: the CSV has a header
+    first (one line more), and a value with line breaks in it runs over more CSV lines
+    (``breaks``: ``[first CSV line after such a row, line breaks so far]``, in order)."""
+    if line <= 1:
+        return 0  # the file as a whole (its header is made up)
+    extra = 0
+    for first, total in breaks:
+        if first > line:
+            break
+        extra = total
+    return line - 1 - extra
+
+
+def feed_lines_restore(run: ImportRun, breaks: list[list[int]]) -> None:
+    """Give ``run``'s errors and warnings the body's own line numbers (see :func:`feed_line`)."""
+
+    def mapped(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        return [
+            {**i, "line": feed_line(int(i.get("line") or 0), breaks)} if i.get("line") else i
+            for i in (items or [])
+        ]
+
+    run.errors, run.warnings = mapped(run.errors), mapped(run.warnings)
+    ImportRun.objects.filter(pk=run.pk).update(errors=run.errors, warnings=run.warnings)
 
 
 def attendance_feeds_stale_tell(*, today: date | None = None) -> int:

@@ -1,0 +1,197 @@
+"""Review of the drop folder (issue 18, item 3b): what a real SFTP landing area holds."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cmetrack.audit.services import Actor
+from cmetrack.detection import feeds
+from cmetrack.detection.models import AdmissionAllocation, ImportRun
+from cmetrack.detection.tests.factories import make_upn, school
+from cmetrack.detection.tests.test_feeds import ALLOC, alloc, settle
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("test")
+U1, U2 = make_upn(1), make_upn(2)
+
+
+@pytest.fixture(autouse=True)
+def var(settings: Any, tmp_path: Path) -> Path:
+    settings.VAR_DIR = tmp_path / "var"
+    settings.ATTENDANCE_DIR = str(tmp_path / "var" / "attendance")
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """School 9992001's allocations folder in the drop folder ``tmp_path / "drop"``."""
+    school(estab="2001")
+    path = tmp_path / "drop" / "9992001" / "allocations"
+    path.mkdir(parents=True)
+    return path
+
+
+def drop(folder: Path, name: str, text: str | bytes, *, settled: bool = True) -> Path:
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    if settled:
+        settle(path)
+    return path
+
+
+def report(folder: Path, name: str) -> dict[str, Any]:
+    (found,) = folder.glob(f"*-{name}.report.json")
+    return dict(json.loads(found.read_text()))
+
+
+def test_temporary_names_of_sftp_clients_are_left_alone(folder: Path) -> None:
+    """WinSCP uploads to ``name.filepart`` and renames when done: the half-written file was
+    imported (a header only: "unchanged") and moved to done/, and WinSCP's rename failed."""
+    names = ["roll.csv.filepart", "a.csv.part", "b.csv.tmp", "c.csv.partial", ".d.csv"]
+    for name in names:
+        drop(folder, name, ALLOC)
+    assert feeds.drop_folder_scan(root=folder.parent.parent) == []
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+    assert not ImportRun.objects.exists()
+
+
+def test_a_file_still_being_written_is_left_until_it_settles(folder: Path) -> None:
+    path = drop(folder, "alloc.csv", ALLOC, settled=False)  # modified just now
+    assert feeds.drop_folder_scan(root=folder.parent.parent) == []
+    path.write_text(ALLOC + alloc("9992001", U1))
+    settle(path)  # a minute with no change
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result[0].parent.name == "done"
+    assert AdmissionAllocation.objects.get().upn == U1
+
+
+def test_a_file_that_is_not_csv_or_json_lines_fails_saying_so(folder: Path) -> None:
+    drop(folder, "alloc.xlsx", b"PK\x03\x04 a spreadsheet")
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result == (result[0], None)
+    assert result[0].parent.name == "failed"
+    assert result[0].read_bytes() == b"PK\x03\x04 a spreadsheet"  # kept as it came
+    errors = report(folder / "failed", "alloc.xlsx")["errors"]
+    assert errors == [
+        {
+            "line": 0,
+            "column": "",
+            "message": "alloc.xlsx is not a .csv, .jsonl or .ndjson file: save it as CSV "
+            "UTF-8 (.csv) and send it again",
+        }
+    ]
+    assert not ImportRun.objects.exists()
+
+
+def test_a_file_the_worker_cannot_read_fails_saying_why(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unreadable = drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    real_open = Path.open
+
+    def refusing(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)  # (the tests run as root: chmod is no test)
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result[0].parent.name == "failed"
+    message = report(folder / "failed", "alloc.csv")["errors"][0]["message"]
+    assert message == (
+        "alloc.csv could not be read (Permission denied): the worker needs read access to "
+        "it; nothing was imported"
+    )
+
+
+def test_the_same_name_dropped_twice_is_imported_twice_and_both_kept(folder: Path) -> None:
+    first = drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    (one,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1) + alloc("9992001", U2))
+    (two,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert not first.exists()
+    assert one[0] != two[0]
+    assert sorted(p.name for p in (folder / "done").iterdir()) == sorted(
+        [one[0].name, f"{one[0].name}.report.json", two[0].name, f"{two[0].name}.report.json"]
+    )
+    assert (one[1].created, two[1].created) == (1, 1)  # type: ignore[union-attr]
+    assert AdmissionAllocation.objects.count() == 2
+
+
+def test_two_files_of_the_same_name_in_the_same_second_keep_both(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``done/<time>-<name>`` is to the second: a second file of that name in the same
+    second must not replace the first (nor its report)."""
+    drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    (one,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    stamp = one[0].name.split("-", 1)[0]
+    # The second one is imported in the same second (made so: the first's name is taken).
+    drop(folder, "alloc.csv", ALLOC + alloc("9992001", U2))
+    monkeypatch.setattr(feeds, "_stamp", lambda: stamp)
+    (two,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert one[0].exists()
+    assert two[0].exists()
+    assert one[0] != two[0]
+    assert U1 in one[0].read_text()
+    assert U2 in two[0].read_text()
+    assert Path(f"{one[0]}.report.json").exists()
+    assert Path(f"{two[0]}.report.json").exists()
+
+
+def test_a_file_that_cannot_be_moved_does_not_stop_the_others(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck = drop(folder, "a.csv", ALLOC + alloc("9992001", U1))
+    drop(folder, "b.csv", ALLOC + alloc("9992001", U2))
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        if Path(source) == stuck:
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    results = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert [p.name.split("-", 1)[1] for p, _ in results] == ["b.csv"]
+    assert stuck.exists()  # left where it was: tried again next time (harmlessly)
+    assert AdmissionAllocation.objects.count() == 2
+
+
+def test_one_scan_at_a_time(folder: Path, var: Path) -> None:
+    """The worker has two processes: a scan still running when the next is due must not
+    import the same files again alongside it."""
+    path = drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    lock_path = var / "feeds" / "drop-folder.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert feeds.drop_folder_scan(root=folder.parent.parent) == []
+        assert path.exists()
+    assert len(feeds.drop_folder_scan(root=folder.parent.parent)) == 1
+
+
+def test_json_lines_dropped_report_the_bodys_lines(folder: Path) -> None:
+    good = {
+        "laestab": "9992001",
+        "upn": U1,
+        "legal_given_name": "Amira",
+        "legal_family_name": "Khan",
+        "dob": "2014-05-01",
+        "expected_start": "2025-09-03",
+    }
+    body = json.dumps(good) + "\n" + json.dumps({**good, "upn": "A12"}) + "\n"
+    drop(folder, "alloc.ndjson", body)
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result[0].parent.name == "failed"
+    errors = report(folder / "failed", "alloc.ndjson")["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(2, "upn")]
