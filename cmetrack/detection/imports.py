@@ -523,7 +523,8 @@ def csv_rows(
     (blank lines counted; a row is on the line it starts on). A line that cannot be read
     (not UTF-8, far too long) and a row with too few or too many values are that line's
     errors, and the rest of the file is still checked (:mod:`cmetrack.detection.lines`). A
-    missing required column is an error on line 1 and no rows are returned.
+    missing required column, or one named twice, is an error on the header's line and no
+    rows are returned.
     """
     required = list(required)
     expected = ", ".join([*required, *optional])
@@ -547,6 +548,17 @@ def csv_rows(
             if not any(v.strip() for v in values):
                 continue  # blank lines before the header
             header = [h.strip().lower() for h in values]
+            twice = [c for c in [*required, *optional] if header.count(c) > 1]
+            if twice:
+                context.error(
+                    item.line,
+                    ", ".join(twice),
+                    "the header row has the column"
+                    + ("s " if len(twice) > 1 else " ")
+                    + ", ".join(twice)
+                    + " more than once: keep one of each, so that it is clear which to read",
+                )
+                return
             missing = [c for c in required if c not in header]
             if missing:
                 context.error(
@@ -566,7 +578,13 @@ def csv_rows(
             continue
         context.rows += 1
         if len(values) != len(header):
-            context.error(item.line, *_row_length_problem(values, header))
+            column, message = _row_length_problem(values, header)
+            if item.end > item.line:
+                message += (
+                    f" (the row runs from line {item.line} to line {item.end}, joined by a "
+                    "value in double quotes: check that every double quote is closed)"
+                )
+            context.error(item.line, column, message)
             continue
         yield item.line, {h: v.strip() for h, v in zip(header, values, strict=True)}
     if header is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,7 @@ class Record:
 
     line: int
     values: list[str]
+    end: int = 0  # the line it ends on (a quoted value can span lines); 0: not known
 
 
 @dataclass(frozen=True)
@@ -157,18 +158,32 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
     """Every record and every unreadable line of the CSV file at ``path``, in order.
 
     A line that cannot be read is given to the CSV parser as an empty line, so a problem in
-    one line never hides the lines after it.
+    one line never hides the lines after it. A double quote that opens a value and is never
+    closed would make the rest of the file that value: it is that line's problem, and the
+    lines after it are read again on their own.
     """
     encoding = encoding or detect_encoding(path)
     if encoding == UTF16:
         yield LineProblem(0, None, UTF16_PROBLEM)
         return
+    first_line: int | None = 1
+    while first_line is not None:
+        first_line = yield from _records_from(path, encoding, first_line)
+
+
+def _records_from(
+    path: Path, encoding: str, first_line: int
+) -> Generator[Record | LineProblem, None, int | None]:
+    """The records from line ``first_line`` on; the line to read again from if a quote
+    opened on a line is never closed (None: the file was read to its end)."""
     problems: list[LineProblem] = []
-    first = True
+    at_end = False
 
     def text_lines() -> Iterator[str]:
-        nonlocal first
+        nonlocal at_end
         for number, raw, length in _physical_lines(path):
+            if number < first_line:
+                continue
             if raw is None:
                 problems.append(
                     LineProblem(
@@ -180,9 +195,8 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
                 )
                 yield "\n"
                 continue
-            if first and raw.startswith(codecs.BOM_UTF8):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
-            first = False
             try:
                 text = raw.decode("utf-8" if encoding.startswith("utf-8") else encoding)
             except UnicodeDecodeError as exc:
@@ -191,10 +205,11 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
                 yield "\n"
                 continue
             yield text + "\n"
+        at_end = True
 
     reader = csv.reader(text_lines())
     while True:
-        start = reader.line_num + 1
+        start = reader.line_num + first_line
         try:
             values = next(reader)
         except StopIteration:
@@ -203,10 +218,24 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
             yield from _drain(problems)
             yield LineProblem(start, None, f"this line could not be read as CSV: {exc}")
             continue
+        if at_end and values:
+            # Every line given to the parser ends with a line ending, so a record that
+            # needed the end of the file to end is a quoted value never closed.
+            problems[:] = [p for p in problems if p.line <= start]
+            yield from _drain(problems)
+            yield LineProblem(
+                start,
+                len(values) - 1,
+                'a double quote (") opens a value on this line and is never closed, so '
+                "the rest of the file would be that value: close the quote or remove it "
+                "(the lines after this one were checked on their own)",
+            )
+            return start + 1
         # Problems found while the parser read these lines come first (they are earlier).
         yield from _drain(problems)
-        yield Record(start, values)
+        yield Record(start, values, reader.line_num + first_line - 1)
     yield from _drain(problems)
+    return None
 
 
 def _drain(problems: list[LineProblem]) -> Iterator[LineProblem]:

@@ -314,3 +314,97 @@ def test_detect_data_reads_a_parquet_file_with_columns_in_any_order_and_case(
     out = io.StringIO()
     call_command("detect", "--data", str(data), "--as-of", "2025-10-10", "--dry-run", stdout=out)
     assert "1 marks read" in out.getvalue()
+
+
+# --- A double quote never closed, a column named twice ----------------------------------
+
+
+def test_a_quote_never_closed_is_its_lines_problem_and_the_rest_is_still_checked(
+    tmp_path: Path, schools: Any
+) -> None:
+    # 1 header, 2 a quote opened before the given name and never closed, 3 bad UPN,
+    # 4 blank, 5 good, 6 bad UPN (before: lines 3 to 6 were the given name of line 2, and
+    # the one error was "this row has 3 values")
+    data = "\n".join(
+        [
+            ALLOC_HEADER,
+            f'9992001,{U1},"Amira,Khan,2014-05-01,2025-09-03',
+            alloc("A12"),
+            "",
+            alloc(U2),
+            alloc("B12"),
+        ]
+    )
+    run = allocations(tmp_path, (data + "\n").encode())
+    assert problems(run) == [(2, "legal_given_name"), (3, "upn"), (6, "upn")]
+    assert run.errors[0]["message"].startswith(
+        'a double quote (") opens a value on this line and is never closed'
+    )
+    assert run.rows == 4
+    assert not AdmissionAllocation.objects.exists()
+
+
+def test_a_quote_never_closed_in_attendance(tmp_path: Path, schools: Any, autumn: None) -> None:
+    # 1 header, 2 good, 3 a quote opened before the UPN, 4 bad UPN, 5 good
+    data = "\n".join(
+        [
+            MARKS_HEADER,
+            mark(),
+            f'9992001,"{U2},2025-10-06,AM,N',
+            mark(upn="A12"),
+            mark(session="PM"),
+        ]
+    )
+    run = attendance(tmp_path, data.encode())
+    assert problems(run) == [(3, "upn"), (4, "upn")]
+    assert not AttendancePartition.objects.exists()
+
+
+def test_a_row_joined_to_the_next_by_a_quote_says_so(tmp_path: Path, schools: Any) -> None:
+    # 1 header, 2-3 one record (a quote opened on line 2 closes on line 3): 5 values;
+    # 4 bad UPN
+    data = "\n".join(
+        [
+            ALLOC_HEADER,
+            f'9992001,{U1},"Amira,Khan,2014-05-01,2025-09-03',
+            f'9992001,{U2},Jane,Khan",2014-05-01,2025-09-03',
+            alloc("A12"),
+        ]
+    )
+    run = allocations(tmp_path, (data + "\n").encode())
+    assert problems(run) == [(2, "expected_start"), (4, "upn")]
+    assert run.errors[0]["message"] == (
+        "this row has 5 values but the header has 6 columns: no value for expected_start "
+        "(the row runs from line 2 to line 3, joined by a value in double quotes: check that "
+        "every double quote is closed)"
+    )
+
+
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path: Path, schools: Any) -> None:
+    # Which UPN would be read? (Before: the last, in silence.) Extra columns named twice are
+    # not read, so they do not matter.
+    data = f"\n{ALLOC_HEADER},UPN ,notes,notes\n{alloc(U1)},{U2},x,y\n"
+    run = allocations(tmp_path, data.encode())
+    assert problems(run) == [(2, "upn")]
+    assert run.errors[0]["message"] == (
+        "the header row has the column upn more than once: keep one of each, so that it is "
+        "clear which to read"
+    )
+    data = f"{ALLOC_HEADER},notes,notes\n{alloc(U1)},x,y\n"
+    assert allocations(tmp_path, data.encode()).status == ImportStatus.SUCCEEDED
+
+
+def test_the_line_reader_tells_a_quote_closed_at_the_end_from_one_never_closed(
+    tmp_path: Path,
+) -> None:
+    for closed in (b'a,b\n1,"x\ny"', b'a,b\r\n1,"x\r\ny"\r\n'):
+        items = list(lines.read_records(write(tmp_path, "c.csv", closed)))
+        assert [(type(i).__name__, i.line) for i in items] == [("Record", 1), ("Record", 2)]
+        assert items[1].end == 3  # type: ignore[union-attr]
+    items = list(lines.read_records(write(tmp_path, "o.csv", b'a,b\n1,"x\n2,3\n')))
+    assert [(type(i).__name__, i.line) for i in items] == [
+        ("Record", 1),
+        ("LineProblem", 2),
+        ("Record", 3),
+    ]
+    assert items[1].column == 1  # type: ignore[union-attr]
