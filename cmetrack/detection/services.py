@@ -448,9 +448,27 @@ def _load_registers(con: Any) -> None:
     )
 
 
+def _standing_additions(among: str) -> str:
+    """The CTE ``standing_additions``: the addition returns of the pupils in the CTE
+    ``among`` that no later roll of their school (up to ``$as_of``) contradicts. A roll
+    taken after the child joined that lacks the child says the child is no longer there (a
+    later roll that has the child is found by the rules' own roll checks)."""
+    return f"""standing_additions AS (
+    SELECT a.* FROM additions a SEMI JOIN {among} w ON w.upn = a.upn
+    ANTI JOIN (
+        SELECT a2.laestab, a2.upn, a2.joined_on FROM additions a2
+        SEMI JOIN {among} w2 ON w2.upn = a2.upn
+        JOIN (SELECT DISTINCT laestab, taken_on FROM rolls WHERE taken_on <= $as_of) x
+            ON x.laestab = a2.laestab AND x.taken_on > a2.joined_on
+        ANTI JOIN rolls y ON y.laestab = x.laestab AND y.taken_on = x.taken_on AND y.upn = a2.upn
+    ) gone ON gone.laestab = a.laestab AND gone.upn = a.upn AND gone.joined_on = a.joined_on
+),
+"""  # noqa: S608 - constant SQL
+
+
 #: The rules over registers, as SQL. ``$as_of``, ``$leaver_days`` and the tables above.
 RULE_SQL: dict[AlertRule, str] = {
-    AlertRule.LEAVER_NO_DESTINATION: """
+    AlertRule.LEAVER_NO_DESTINATION: f"""
 WITH snaps AS (SELECT DISTINCT laestab, taken_on FROM rolls),
 pairs AS (
     SELECT laestab, taken_on AS earlier,
@@ -458,7 +476,10 @@ pairs AS (
     FROM snaps
 ),
 disappeared AS (
+    -- since: from the day after the roll that last listed the child, a roll of another
+    -- school or an addition return shows where the child went (it may predate p.later)
     SELECT r.laestab, r.upn, r.given, r.family, r.dob, p.later AS left_on,
+        CAST(p.earlier + INTERVAL 1 DAY AS DATE) AS since,
         'not on the roll of ' || strftime(p.later, '%Y-%m-%d') || ', on the roll of '
             || strftime(p.earlier, '%Y-%m-%d') AS how
     FROM rolls r
@@ -473,12 +494,12 @@ disappeared AS (
       AND NOT coalesce(r.nc_year, 0) >= 14
 ),
 deleted AS (
-    SELECT laestab, upn, given, family, dob, deleted_on AS left_on,
+    SELECT laestab, upn, given, family, dob, deleted_on AS left_on, deleted_on AS since,
         'deletion return, ground (' || ground || '), no destination' AS how
     FROM deletions WHERE NOT known
 ),
 leavers AS (SELECT * FROM disappeared UNION ALL SELECT * FROM deleted),
-due AS (
+{_standing_additions("leavers")}due AS (
     SELECT l.*, (SELECT min(d) FROM school_days sd WHERE sd.laestab = ''
                  AND sd.day_no = coalesce((SELECT max(day_no) FROM school_days s2
                                            WHERE s2.laestab = '' AND s2.d <= l.left_on), 0)
@@ -494,13 +515,14 @@ FROM due l
 WHERE due_on IS NOT NULL AND due_on <= $as_of
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = l.upn
                   AND (r.taken_on > l.left_on
-                       OR (r.taken_on = l.left_on AND r.laestab <> l.laestab)))
-  AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = l.upn AND a.joined_on >= l.left_on)
+                       OR (r.taken_on >= l.since AND r.laestab <> l.laestab)))
+  AND NOT EXISTS (SELECT 1 FROM standing_additions a WHERE a.upn = l.upn
+                  AND a.joined_on >= l.since)
   AND NOT EXISTS (SELECT 1 FROM home_education h WHERE h.upn = l.upn
                   AND h.started_on <= $as_of
                   AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = l.upn)
-""",
+""",  # noqa: S608 - constant SQL
     AlertRule.ALLOCATION_NOT_TAKEN: """
 WITH due AS (
     SELECT a.*, (SELECT min(d) FROM school_days sd WHERE sd.laestab = a.laestab
@@ -531,7 +553,7 @@ WHERE due_on IS NOT NULL AND due_on <= $as_of
   AND NOT EXISTS (SELECT 1 FROM marks m WHERE m.upn = a.upn AND m.laestab = a.laestab
                   AND m.d >= a.expected_start AND m.d <= $as_of AND m.code <> 'Z')
 """,
-    AlertRule.Y6_Y7_TRANSFER: """
+    AlertRule.Y6_Y7_TRANSFER: f"""
 WITH y6 AS (
     SELECT upn, arg_max(laestab, taken_on) AS laestab, arg_max(given, taken_on) AS given,
         arg_max(family, taken_on) AS family, arg_max(dob, taken_on) AS dob,
@@ -539,7 +561,7 @@ WITH y6 AS (
     FROM rolls WHERE nc_year = 6 AND month(taken_on) BETWEEN 5 AND 8
     GROUP BY upn
 ),
-destination AS (
+{_standing_additions("y6")}destination AS (
     -- the secondary school allocated for that September, if the authority knows it
     SELECT y6.upn, arg_max(a.laestab, a.expected_start) AS laestab
     FROM y6 JOIN allocations a ON a.upn = y6.upn
@@ -552,7 +574,10 @@ checked AS (
         (SELECT min(r.taken_on) FROM rolls r WHERE r.laestab = dest.laestab
          AND r.taken_on BETWEEN make_date(y6.summer_year, 9, 1)
                             AND make_date(y6.summer_year, 12, 31)) AS destination_autumn,
-        make_date(summer_year, $y7_month, $y7_day) AS authority_date
+        -- the first such day after Year 7 begins (1 September): a day before September
+        -- is in the next calendar year; 29 February in a common year counts as 1 March
+        make_date(summer_year + CASE WHEN $y7_month < 9 THEN 1 ELSE 0 END, $y7_month, 1)
+            + (CAST($y7_day AS INTEGER) - 1) AS authority_date
     FROM y6 LEFT JOIN destination dest ON dest.upn = y6.upn
 )
 SELECT laestab, upn, CAST(make_date(summer_year, 9, 1) AS VARCHAR), given, family, dob,
@@ -567,19 +592,19 @@ FROM checked y6
 WHERE (destination_autumn <= $as_of OR authority_date <= $as_of)
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = y6.upn
                   AND r.taken_on >= make_date(summer_year, 9, 1))
-  AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = y6.upn
+  AND NOT EXISTS (SELECT 1 FROM standing_additions a WHERE a.upn = y6.upn
                   AND a.joined_on >= make_date(summer_year, 7, 1))
   AND NOT EXISTS (SELECT 1 FROM home_education h WHERE h.upn = y6.upn
                   AND h.started_on <= $as_of
                   AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = y6.upn)
-""",
-    AlertRule.DESTINATION_NOT_ON_ROLL: """
+""",  # noqa: S608 - constant SQL
+    AlertRule.DESTINATION_NOT_ON_ROLL: f"""
 WITH named AS (
     SELECT d.*, greatest(d.deleted_on, coalesce(d.destination_start, d.deleted_on)) AS due_from
     FROM deletions d WHERE d.destination IS NOT NULL
 ),
-next_roll AS (
+{_standing_additions("named")}next_roll AS (
     SELECT n.*, (SELECT min(r.taken_on) FROM rolls r WHERE r.laestab = n.destination
                  AND r.taken_on >= n.due_from AND r.taken_on <= $as_of) AS next_taken_on
     FROM named n
@@ -597,10 +622,10 @@ WHERE n.next_taken_on IS NOT NULL
                   AND r.taken_on = n.next_taken_on)
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = n.upn AND r.laestab <> n.laestab
                   AND r.taken_on >= n.deleted_on AND r.taken_on <= $as_of)
-  AND NOT EXISTS (SELECT 1 FROM additions a WHERE a.upn = n.upn
+  AND NOT EXISTS (SELECT 1 FROM standing_additions a WHERE a.upn = n.upn
                   AND a.joined_on >= n.deleted_on AND a.joined_on <= $as_of)
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = n.upn)
-""",
+""",  # noqa: S608 - constant SQL
     AlertRule.SUGGEST_LOCATED: """
 WITH seen AS (
     SELECT c.upn, c.case_id, c.date_referred, c.given, c.family, c.dob,
@@ -1451,7 +1476,8 @@ def _referral_reason(alert: Alert) -> str:
 
 #: Year 6 to 7: the day (month, day) after which a Year 6 pupil on no Year 7 roll is raised
 #: even if the destination school has not sent its autumn roll (``DETECTION_Y6_Y7_DATE``,
-#: "MM-DD"; default 1 October).
+#: "MM-DD"; default 1 October). It is the first such day on or after 1 September of Year 7:
+#: "01-15" is 15 January of the following calendar year.
 DEFAULT_Y6_Y7_DATE = (10, 1)
 
 
