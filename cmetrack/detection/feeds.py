@@ -22,6 +22,7 @@ authority's accounts any school's (the same rule as uploads).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import hashlib
@@ -340,35 +341,60 @@ def feed_receive(
         owner = f"user:{actor.user.pk}" if actor.user is not None else "system"
         scope = f"feeds.{kind}"
         sent = fingerprint(kind, str(taken_on or ""), digest.hexdigest())
-        if batch:
-            previous = _previous(owner, scope, batch, sent)
-            if previous is not None:
-                return FeedResult(run=previous, batch=batch, repeated=True)
-        path = stored
-        breaks: list[list[int]] | None = None
-        if is_jsonl:
-            path = stored.with_suffix(".csv")
-            breaks = jsonl_to_csv(stored, path)
-        result = _import_or_queue(actor, import_kind, path, kind, taken_on, breaks)
-        if breaks is not None and not result.queued:  # (a queued run's, when it is run)
-            feed_lines_restore(result.run, breaks)
-        result.batch = batch
-        if batch and result.run.status != ImportStatus.FAILED:
-            outcome = submit_once(
-                key=batch,
-                owner=owner,
-                scope=scope,
-                create=lambda: result.run,
-                receipt=lambda run: Receipt(reference=f"import {run.pk}", object_ids=(run.pk,)),
-                fingerprint=sent,
-            )
-            if outcome.repeated and outcome.previous is not None:  # sent twice at once
-                result.repeated = True
+        with batch_lock(owner, scope, batch):
+            if batch:
+                previous = _previous(owner, scope, batch, sent)
+                if previous is not None:
+                    return FeedResult(run=previous, batch=batch, repeated=True)
+            path = stored
+            breaks: list[list[int]] | None = None
+            if is_jsonl:
+                path = stored.with_suffix(".csv")
+                breaks = jsonl_to_csv(stored, path)
+            result = _import_or_queue(actor, import_kind, path, kind, taken_on, breaks)
+            if breaks is not None and not result.queued:  # (a queued run's, when it is run)
+                feed_lines_restore(result.run, breaks)
+            result.batch = batch
+            if batch and result.run.status != ImportStatus.FAILED:
+                outcome = submit_once(
+                    key=batch,
+                    owner=owner,
+                    scope=scope,
+                    create=lambda: result.run,
+                    receipt=lambda run: Receipt(reference=f"import {run.pk}", object_ids=(run.pk,)),
+                    fingerprint=sent,
+                )
+                if outcome.repeated and outcome.previous is not None:  # sent twice at once
+                    result.repeated = True
         return result
     finally:
         for leftover in (stored, stored.with_suffix(".csv")):
             if leftover.exists() and leftover.parent == incoming.parent:
                 leftover.unlink(missing_ok=True)
+
+
+#: Batches are locked in this many stripes (lock files), not one file each.
+BATCH_LOCK_STRIPES = 64
+
+
+@contextlib.contextmanager
+def batch_lock(owner: str, scope: str, batch: str) -> Iterator[None]:
+    """Hold a batch from its check to its record: the same batch sent again before the
+    first has finished (a client that timed out and retried) waits, then is answered as a
+    repeat, instead of being imported alongside it. A lock file per stripe (processes on
+    this server); no batch, no lock."""
+    if not batch:
+        yield
+        return
+    stripe = int(hashlib.sha256(f"{owner}\0{scope}\0{batch}".encode()).hexdigest(), 16)
+    path = feeds_dir() / "batches" / f"{stripe % BATCH_LOCK_STRIPES:02d}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _previous(owner: str, scope: str, batch: str, sent: str) -> ImportRun | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.utils import timezone
 
 from cmetrack.accounts.models import ApiToken
+from cmetrack.accounts.roles import Role
 from cmetrack.audit.services import Actor
 from cmetrack.detection import feeds, jobs
 from cmetrack.detection.models import AdmissionAllocation, ImportRun, ImportStatus
@@ -344,3 +346,72 @@ def test_feed_line_maps_csv_lines_to_the_body() -> None:
     # A row on body line 2 with one break: from CSV line 5 on, one line less.
     breaks = [[5, 1]]
     assert [jobs.feed_line(n, breaks) for n in (2, 3, 5, 6)] == [1, 2, 3, 4]
+
+
+# --- The same batch twice at once -------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_is_imported_once() -> None:
+    """A client that timed out and sent the batch again while the first was still being
+    imported: both passed the check (nothing recorded yet) and both were imported."""
+    import threading
+
+    from django.db import connection
+
+    ours = school(estab="2001")
+    account = feeds.school_feed_account(actor=SYSTEM, school=ours)
+    token = token_for(account)
+    body = (ALLOC + alloc("9992001", U1)).encode()
+    answers: list[Any] = []
+
+    def send() -> None:
+        try:
+            answers.append(push(token, "allocations", body, **{"Idempotency-Key": "twice"}))
+        finally:
+            connection.close()
+
+    senders = [threading.Thread(target=send) for _ in range(2)]
+    # Both arrive while the batch is held (as by a first request still importing).
+    with feeds.batch_lock(f"user:{account.pk}", "feeds.allocations", "twice"):
+        for sender in senders:
+            sender.start()
+        time.sleep(1)
+        assert not answers  # waiting
+        assert not ImportRun.objects.exists()
+    for sender in senders:
+        sender.join(timeout=60)
+    assert sorted((a.status_code, a.json()["repeated"]) for a in answers) == [
+        (200, True),
+        (201, False),
+    ]
+    assert ImportRun.objects.count() == 1
+    assert AdmissionAllocation.objects.count() == 1
+
+
+# --- What a token must not see ----------------------------------------------------------------
+
+
+def test_a_school_token_cannot_follow_another_schools_run(make_user: Any) -> None:
+    from django.test import Client
+
+    ours, theirs = school(estab="2001"), school(estab="2002")
+    our_token = token_for(feeds.school_feed_account(actor=SYSTEM, school=ours))
+    their_token = token_for(feeds.school_feed_account(actor=SYSTEM, school=theirs))
+    sent = push(their_token, "allocations", (ALLOC + alloc("9992002", U1)).encode())
+    run = sent.json()["run"]
+    url = f"/api/v1/feeds/runs/{run}"
+    assert token_get(their_token, url)["run"] == run
+    for token in (our_token, token_for(make_user(Role.AGENCY_USER))):
+        response = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 404  # not told it exists
+        assert "9992002" not in response.content.decode()
+    # A drop folder's authority run (no school): no school sees it either.
+    authority = feeds.feed_receive(
+        actor=SYSTEM, kind="allocations", body=[(ALLOC + alloc("9992001", U2)).encode()],
+        content_type="text/csv",
+    )  # fmt: skip
+    response = Client().get(
+        f"/api/v1/feeds/runs/{authority.run.pk}", HTTP_AUTHORIZATION=f"Bearer {our_token}"
+    )
+    assert response.status_code == 404
