@@ -215,6 +215,18 @@ def _records_from(
         except StopIteration:
             break
         except csv.Error as exc:
+            if reader.line_num + first_line - 1 > start:
+                # A value over several lines grew past the field limit: a quote not closed.
+                problems[:] = [p for p in problems if p.line <= start]
+                yield from _drain(problems)
+                yield LineProblem(
+                    start,
+                    None,
+                    'a double quote (") opens a value on this line that runs on for more '
+                    f"than {MAX_LINE_BYTES * 2:,} characters: close the quote or remove it "
+                    "(the lines after this one were checked on their own)",
+                )
+                return start + 1
             yield from _drain(problems)
             yield LineProblem(start, None, f"this line could not be read as CSV: {exc}")
             continue
@@ -223,19 +235,20 @@ def _records_from(
             # needed the end of the file to end is a quoted value never closed.
             problems[:] = [p for p in problems if p.line <= start]
             yield from _drain(problems)
-            yield LineProblem(
-                start,
-                len(values) - 1,
-                'a double quote (") opens a value on this line and is never closed, so '
-                "the rest of the file would be that value: close the quote or remove it "
-                "(the lines after this one were checked on their own)",
-            )
+            yield LineProblem(start, len(values) - 1, _UNCLOSED_QUOTE)
             return start + 1
         # Problems found while the parser read these lines come first (they are earlier).
         yield from _drain(problems)
         yield Record(start, values, reader.line_num + first_line - 1)
     yield from _drain(problems)
     return None
+
+
+_UNCLOSED_QUOTE = (
+    'a double quote (") opens a value on this line and is never closed, so the rest of '
+    "the file would be that value: close the quote or remove it (the lines after this one "
+    "were checked on their own)"
+)
 
 
 def _drain(problems: list[LineProblem]) -> Iterator[LineProblem]:

@@ -408,3 +408,21 @@ def test_the_line_reader_tells_a_quote_closed_at_the_end_from_one_never_closed(
         ("Record", 3),
     ]
     assert items[1].column == 1  # type: ignore[union-attr]
+
+
+def test_a_quote_not_closed_in_a_large_file_is_its_lines_problem(
+    tmp_path: Path, schools: Any
+) -> None:
+    # 1 header, 2 a quote opened before the given name, 3 to 30,002 good rows (2.4 MB,
+    # past the CSV field limit), 30,003 bad UPN (before: "field larger than field limit
+    # (2097152)", then reading went on from the line the limit was reached on)
+    rows = [ALLOC_HEADER, f'9992001,{U1},"Amira,Khan,2014-05-01,2025-09-03']
+    rows += [alloc(U2, f"Amira{'x' * 30}")] * 30_000 + [alloc("A12")]
+    path = write(tmp_path, "a.csv", ("\n".join(rows) + "\n").encode())
+    assert path.stat().st_size > 2 * lines.MAX_LINE_BYTES
+    items = [i for i in lines.read_records(path) if isinstance(i, lines.LineProblem)]
+    assert [(i.line, i.column) for i in items] == [(2, None)]
+    assert "runs on for more than 2,097,152 characters" in items[0].message
+    run = allocations(tmp_path, path.read_bytes())
+    assert problems(run) == [(2, ""), (30_003, "upn")]
+    assert run.rows == 30_002
