@@ -733,8 +733,15 @@ def _attendance_source(path: Path, context: ImportContext, con: Any) -> tuple[st
                     "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
                 ).fetchall()
             ]
-        except Exception as exc:
-            context.error(0, "", f"the file could not be read as Parquet: {exc}")
+        except duckdb.Error as exc:
+            # DuckDB's words name the server's folders and its SQL: the log has them.
+            logger.info("import %s: not readable as Parquet: %s", context.run.pk, exc)
+            context.error(
+                0,
+                "",
+                "the file starts as a Parquet file does but could not be read as one (it may "
+                "be cut short or damaged): export it again and send the new file",
+            )
             return "", None
         missing = [c for c in ATTENDANCE_COLUMNS if c not in columns]
         if missing:

@@ -532,7 +532,7 @@ def csv_rows(
     header_line = 1
     for item in read_records(path):
         if isinstance(item, LineProblem):
-            if item.line == 0:  # the whole file (saved as UTF-16)
+            if item.line == 0:  # the whole file (a workbook, or saved as UTF-16)
                 context.error(0, "", item.message)
                 return
             if header is None:

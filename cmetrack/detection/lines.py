@@ -6,8 +6,9 @@ memory), and each line is checked before the CSV parser sees it:
 * **line numbers** are physical lines, counted from 1 for the header, blank lines and the
   lines of a quoted value that spans lines included: a record's line is the line it starts
   on;
-* **encoding**: UTF-8 (a byte-order mark is allowed); a file saved as UTF-16 is refused as
-  a whole (a :class:`LineProblem` on line 0). A file with no UTF-8 at all outside
+* **encoding**: UTF-8 (a byte-order mark is allowed); a file saved as UTF-16, and a
+  spreadsheet workbook sent as it is, are refused as a whole (a :class:`LineProblem` on
+  line 0). A file with no UTF-8 at all outside
   plain ASCII whose every line reads as Windows-1252 is a spreadsheet's export and is read
   as Windows-1252. Otherwise a line that is not UTF-8 is that line's problem, naming the
   column and the byte, and the rest of the file is still checked;
@@ -40,6 +41,11 @@ csv.field_size_limit(MAX_LINE_BYTES * 2)
 #: What :func:`detect_encoding` says of a file saved as UTF-16 ("Unicode text"), which is
 #: refused as a whole with :data:`UTF16_PROBLEM` (every line of it would be garbled).
 UTF16 = "utf-16"
+#: A spreadsheet sent as it is (.xlsx is a zip file, .xls an OLE file), refused as a whole.
+WORKBOOK_PROBLEM = (
+    "it is a spreadsheet workbook (Excel .xlsx or .xls), not a CSV file: open it, save it "
+    'with "Save as" as CSV UTF-8, and send that file'
+)
 UTF16_PROBLEM = (
     "it is saved as Unicode text (UTF-16), which cannot be read: save it as "
     "CSV UTF-8 and send it again"
@@ -162,6 +168,11 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
     closed would make the rest of the file that value: it is that line's problem, and the
     lines after it are read again on their own.
     """
+    with path.open("rb") as handle:
+        start = handle.read(8)
+    if start.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+        yield LineProblem(0, None, WORKBOOK_PROBLEM)
+        return
     encoding = encoding or detect_encoding(path)
     if encoding == UTF16:
         yield LineProblem(0, None, UTF16_PROBLEM)

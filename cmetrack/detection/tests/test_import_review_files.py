@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -426,3 +427,54 @@ def test_a_quote_not_closed_in_a_large_file_is_its_lines_problem(
     run = allocations(tmp_path, path.read_bytes())
     assert problems(run) == [(2, ""), (30_003, "upn")]
     assert run.rows == 30_002
+
+
+def test_a_spreadsheet_workbook_sent_as_it_is_is_refused_in_plain_words(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w") as archive:  # an .xlsx is a zip of XML parts
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", f"<sheetData>{ALLOC_HEADER}</sheetData>")
+    old_xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    for data in (book.getvalue(), old_xls):
+        run = allocations(tmp_path, data, "allocations.xlsx")
+        assert problems(run) == [(0, "")]
+        assert run.errors[0]["message"] == (
+            "it is a spreadsheet workbook (Excel .xlsx or .xls), not a CSV file: open it, "
+            'save it with "Save as" as CSV UTF-8, and send that file'
+        )
+        run = attendance(tmp_path, data, "marks.xlsx")
+        assert problems(run) == [(0, "")]
+        assert "spreadsheet workbook" in run.errors[0]["message"]
+    assert not AdmissionAllocation.objects.exists()
+
+
+def test_a_damaged_parquet_file_is_refused_in_plain_words(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    # Before: DuckDB's message, with the server's path of the upload and its SQL.
+    run = attendance(tmp_path, b"PAR1 and then nothing a Parquet reader can use", "m.parquet")
+    assert problems(run) == [(0, "")]
+    assert run.errors[0]["message"] == (
+        "the file starts as a Parquet file does but could not be read as one (it may be cut "
+        "short or damaged): export it again and send the new file"
+    )
+    assert str(tmp_path) not in run.errors[0]["message"]
+
+
+def test_attendance_from_parquet_with_upper_case_columns_and_a_short_year(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    # In a Parquet file the "line" is the row (1 is the first mark: there is no header).
+    path = tmp_path / "m.parquet"
+    target = str(path).replace("'", "''")
+    duckdb.execute(
+        "COPY (SELECT * FROM (VALUES (9992001, ?, '2025-10-06', 'am', 'n'), "  # noqa: S608 - a test's path
+        "(9992001, ?, '3/9/25', 'AM', 'N')) t(LAESTAB, Upn, DATE, Session, CODE)) "
+        f"TO '{target}' (FORMAT parquet)",
+        [U1, U2],
+    )
+    run = importers.attendance_import(actor=SYSTEM, path=path, file_name="m.parquet")
+    assert problems(run) == [(2, "date")]
+    assert run.errors[0]["message"] == "'3/9/25' is not a real date: use 2025-09-03 or 03/09/2025"
