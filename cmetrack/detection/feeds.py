@@ -105,15 +105,31 @@ CSV_TYPES = frozenset(
 #: When the worker runs detection after a feed, alerts appear within about this long.
 DETECTION_WITHIN_MINUTES = 5
 _BLOCK = 1 << 20
+#: A JSON lines body's lines that cannot be read are listed up to this many (as importers).
+MAX_LINE_PROBLEMS = 500
 
 
 class FeedError(ValueError):
     """A feed refused before it reached an importer (the message says why)."""
 
-    def __init__(self, message: str, *, status: int = 422, line: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 422,
+        line: int = 0,
+        problems: list[dict[str, Any]] | None = None,
+        count: int = 0,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.line = line
+        #: Each problem by line (``line``, ``column``, ``message``), as an importer's.
+        self.problems = problems or (
+            [{"line": line, "column": "", "message": message}] if line else []
+        )
+        #: How many problems there were (the list stops at :data:`MAX_LINE_PROBLEMS`).
+        self.count = max(count, len(self.problems), 1)
 
 
 class FeedTooLarge(FeedError):
@@ -266,6 +282,8 @@ def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
     that is not a JSON object raises :class:`FeedError` naming it."""
     columns: list[str] = []
     seen: set[str] = set()
+    problems: list[dict[str, Any]] = []
+    count = 0
     with source.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -273,13 +291,37 @@ def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
             try:
                 value = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise FeedError(f"line {number} is not JSON: {exc}", line=number) from None
-            if not isinstance(value, dict):
-                raise FeedError(f"line {number} is not a JSON object", line=number)
-            for key in value:
-                if key not in seen:
-                    seen.add(key)
-                    columns.append(str(key))
+                problem = f"line {number} is not JSON: {exc}"
+            else:
+                if not isinstance(value, dict):
+                    problem = f"line {number} is not a JSON object"
+                else:
+                    problem = next(
+                        (
+                            f"line {number}: {key} must be text or a number, not a list or object"
+                            for key, item in value.items()
+                            if isinstance(item, dict | list)
+                        ),
+                        "",
+                    )
+                    for key in value:
+                        if key not in seen:
+                            seen.add(key)
+                            columns.append(str(key))
+            if problem:
+                count += 1
+                if len(problems) < MAX_LINE_PROBLEMS:
+                    problems.append({"line": number, "column": "", "message": problem})
+    if problems:
+        first = problems[0]
+        raise FeedError(
+            first["message"]
+            if count == 1
+            else f"{count} lines cannot be read as JSON objects (the first: {first['message']})",
+            line=first["line"],
+            problems=problems,
+            count=count,
+        )
     breaks: list[list[int]] = []
     extra = 0
     with source.open("rb") as handle, target.open("w", encoding="utf-8", newline="") as out:
@@ -293,11 +335,6 @@ def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
             row = []
             for column in columns:
                 item = value.get(column)
-                if isinstance(item, dict | list):
-                    raise FeedError(
-                        f"line {number}: {column} must be text or a number, not a list or object",
-                        line=number,
-                    )
                 text = "" if item is None else str(item)
                 if "\r" in text or "\n" in text:
                     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -479,15 +516,21 @@ class DroppedFile:
 
 
 def _dropped_files(root: Path, schools: dict[str, Organisation]) -> Iterator[DroppedFile]:
-    """Files waiting: ``<kind>/<file>`` and ``<laestab>/<kind>/<file>``."""
+    """Files waiting: ``<kind>/<file>`` and ``<laestab>/<kind>/<file>`` (the kind in any
+    case: ``Attendance/``), and a file left in a school's own folder, outside any kind's
+    (kind ``""``: failed, saying where it should go, rather than left there unseen)."""
     for top in sorted(p for p in root.iterdir() if p.is_dir()):
-        if top.name in PUSH_KINDS:
+        if top.name.lower() in PUSH_KINDS:
             for path in _waiting(top):
-                yield DroppedFile(path, top.name, None)
+                yield DroppedFile(path, top.name.lower(), None)
         elif top.name in schools:
-            for sub in sorted(p for p in top.iterdir() if p.is_dir() and p.name in PUSH_KINDS):
+            for path in _waiting(top):
+                yield DroppedFile(path, "", schools[top.name])
+            for sub in sorted(
+                p for p in top.iterdir() if p.is_dir() and p.name.lower() in PUSH_KINDS
+            ):
                 for path in _waiting(sub):
-                    yield DroppedFile(path, sub.name, schools[top.name])
+                    yield DroppedFile(path, sub.name.lower(), schools[top.name])
 
 
 def _waiting(folder: Path) -> Iterator[Path]:
@@ -560,6 +603,11 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
     report: dict[str, Any]
     run: ImportRun | None = None
     try:
+        if not dropped.kind:
+            raise FeedError(
+                f"{path.name} is not in a feed's folder, so it was not imported: put it in "
+                f"{', '.join(f'{kind}/' for kind in PUSH_KINDS)}"
+            )
         if suffix not in DROP_CSV_SUFFIXES + DROP_JSONL_SUFFIXES:
             raise FeedError(
                 f"{path.name} is not a .csv, .jsonl or .ndjson file: save it as CSV UTF-8 "
@@ -587,7 +635,8 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
         report = {
             "file": path.name,
             "status": "failed",
-            "errors": [{"line": exc.line, "column": "", "message": str(exc)}],
+            "error_count": exc.count,
+            "errors": exc.problems or [{"line": 0, "column": "", "message": str(exc)}],
         }
         ok = False
     except Exception:  # the file is kept in failed/ with what we know

@@ -21,7 +21,15 @@ from cmetrack.detection.imports import may_import
 from cmetrack.kit.problems import ApiProblem, field_error, forbidden, problems
 from cmetrack.kit.storage import StorageUnavailable
 
-from .feeds import PUSH_KINDS, FeedError, FeedResult, feed_receive, request_chunks
+from .feeds import (
+    PUSH_KINDS,
+    FeedError,
+    FeedResult,
+    FeedTooLarge,
+    feed_max_bytes,
+    feed_receive,
+    request_chunks,
+)
 from .jobs import import_runs_visible_to
 from .models import ImportRun, ImportStatus
 
@@ -119,6 +127,11 @@ def feed_send(
         raise ApiProblem("not_found", f"There is no feed {kind!r}: use {', '.join(PUSH_KINDS)}")
     if not may_import(actor):
         forbidden("This account may not send data: ask the authority for a school feed token")
+    length = request.META.get("CONTENT_LENGTH") or ""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if length.isdigit() and encoding in {"", "identity"} and int(length) > feed_max_bytes():
+        # Refused before a byte is read (a gzip body's limit is on what it unpacks to).
+        raise ApiProblem("payload_too_large", str(FeedTooLarge(feed_max_bytes())))
     try:
         result = feed_receive(
             actor=actor,
@@ -136,7 +149,7 @@ def feed_send(
             413: "payload_too_large",
             415: "unsupported_media_type",
         }.get(exc.status, "invalid")
-        errors = [field_error("__all__", str(exc), line=exc.line)] if exc.line else []
+        errors = [field_error("__all__", e["message"], line=e["line"]) for e in exc.problems]
         raise ApiProblem(code, str(exc), errors=errors) from exc
     except StorageUnavailable as exc:
         raise ApiProblem(

@@ -195,3 +195,41 @@ def test_json_lines_dropped_report_the_bodys_lines(folder: Path) -> None:
     assert result[0].parent.name == "failed"
     errors = report(folder / "failed", "alloc.ndjson")["errors"]
     assert [(e["line"], e["column"]) for e in errors] == [(2, "upn")]
+
+
+def test_json_lines_that_cannot_be_read_are_each_reported(folder: Path) -> None:
+    drop(folder, "alloc.jsonl", '{"upn": 1}\nnot json\n\n[1]\n')
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result[0].parent.name == "failed"
+    got = report(folder / "failed", "alloc.jsonl")
+    assert got["error_count"] == 2
+    assert [(e["line"], e["message"]) for e in got["errors"]] == [
+        (2, "line 2 is not JSON: Expecting value: line 1 column 1 (char 0)"),
+        (4, "line 4 is not a JSON object"),
+    ]
+
+
+def test_a_kind_folder_in_another_case_is_read(tmp_path: Path) -> None:
+    """An SFTP client (or a person) made ``Allocations/``: its files were never seen."""
+    school(estab="2001")
+    folder = tmp_path / "drop" / "9992001" / "Allocations"
+    folder.mkdir(parents=True)
+    drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    (result,) = feeds.drop_folder_scan(root=tmp_path / "drop")
+    assert result[0].parent == folder / "done"
+    assert AdmissionAllocation.objects.get().upn == U1
+
+
+def test_a_file_in_a_schools_folder_outside_any_feed_fails_saying_where(folder: Path) -> None:
+    """A file left in ``<laestab>/`` itself lay there unseen, every scan, for ever."""
+    school_folder = folder.parent
+    misplaced = drop(school_folder, "marks.csv", ALLOC + alloc("9992001", U1))
+    (result,) = feeds.drop_folder_scan(root=school_folder.parent)
+    assert not misplaced.exists()
+    assert result[0].parent == school_folder / "failed"
+    assert report(school_folder / "failed", "marks.csv")["errors"][0]["message"] == (
+        "marks.csv is not in a feed's folder, so it was not imported: put it in "
+        "attendance/, rolls/, deletions/, allocations/"
+    )
+    assert not ImportRun.objects.exists()
+    assert feeds.drop_folder_scan(root=school_folder.parent) == []  # failed/ is not re-read

@@ -205,11 +205,34 @@ def test_a_gzip_body_is_limited_by_what_it_unpacks_to(token: str, settings: Any,
     assert not list((var / "feeds" / "incoming").iterdir())  # no partial file left
 
 
-def test_a_body_over_the_limit_leaves_no_partial_file(token: str, settings: Any, var: Path) -> None:
+def test_a_streamed_body_over_the_limit_leaves_no_partial_file(
+    token: str, settings: Any, var: Path
+) -> None:
+    """A body of no stated length (chunked) is counted as it arrives: what was written of
+    it before the limit was left on disk (up to CMETRACK_FEED_MAX_BYTES, each time)."""
     settings.CMETRACK_FEED_MAX_BYTES = 10
+    with pytest.raises(feeds.FeedTooLarge):
+        feeds.feed_receive(
+            actor=SYSTEM, kind="allocations", body=[b"laestab\n", b"9992001\n"], content_type=""
+        )
+    assert not list((var / "feeds" / "incoming").iterdir())
+    assert not ImportRun.objects.exists()
+
+
+def test_a_body_whose_length_is_over_the_limit_is_refused_before_it_is_read(
+    token: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cmetrack.detection import feeds_api
+
+    settings.CMETRACK_FEED_MAX_BYTES = 10
+
+    def not_read(**kwargs: Any) -> None:
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(feeds_api, "feed_receive", not_read)
     response = push(token, "allocations", (ALLOC + alloc("9992001", U1)).encode())
     assert response.status_code == 413
-    assert not list((var / "feeds" / "incoming").iterdir())
+    assert response.json()["detail"] == "the body is larger than 10 bytes: split it"
 
 
 def test_a_broken_gzip_body_and_another_encoding_are_refused_clearly(token: str) -> None:
@@ -288,6 +311,34 @@ def test_json_lines_a_bad_line_in_the_middle_is_named(token: str) -> None:
     assert response.status_code == 422
     assert [e["line"] for e in response.json()["errors"]] == [2]
     assert response.json()["detail"].startswith("line 2 is not JSON")
+    assert not ImportRun.objects.exists()
+
+
+def test_json_lines_every_line_that_cannot_be_read_is_listed(token: str) -> None:
+    """Only the first bad line was named: a body with three had to be sent three times."""
+    body = "\n".join(
+        [
+            json.dumps(ROW),  # 1
+            '{"upn": ',  # 2: not JSON
+            json.dumps({**ROW, "upn": U2}),  # 3
+            "[1, 2]",  # 4: not an object
+            json.dumps({**ROW, "dob": {"y": 2014}}),  # 5: a value that is an object
+        ]
+    ).encode()
+    response = push(token, "allocations", body, content_type="application/x-ndjson")
+    assert response.status_code == 422
+    problem = response.json()
+    assert [(e["line"], e["message"].split(":")[0]) for e in problem["errors"]] == [
+        (2, "line 2 is not JSON"),
+        (4, "line 4 is not a JSON object"),
+        (5, "line 5"),
+    ]
+    assert problem["errors"][2]["message"] == (
+        "line 5: dob must be text or a number, not a list or object"
+    )
+    assert problem["detail"].startswith(
+        "3 lines cannot be read as JSON objects (the first: line 2 is not JSON: "
+    )
     assert not ImportRun.objects.exists()
 
 
