@@ -416,19 +416,26 @@ def _load_registers(con: Any) -> None:
         ),
         (s, s, s, s, d, d),
     )
+    # not_found: the child is not yet found (only then is "found on a roll" news).
     _register(
         con,
         "open_cases",
-        ("upn", "case_id", "date_referred", "given", "family", "dob"),
-        Case.objects.filter(state__in=OPEN_STATES, child__upn__isnull=False).values_list(
-            "child__upn",
-            "pk",
-            "date_referred",
-            "child__legal_given_names",
-            "child__legal_family_name",
-            "child__dob",
+        ("upn", "case_id", "date_referred", "given", "family", "dob", "not_found"),
+        (
+            (*row[:-1], row[-1] in NOT_FOUND_STATES)
+            for row in Case.objects.filter(
+                state__in=OPEN_STATES, child__upn__isnull=False
+            ).values_list(
+                "child__upn",
+                "pk",
+                "date_referred",
+                "child__legal_given_names",
+                "child__legal_family_name",
+                "child__dob",
+                "state",
+            )
         ),
-        (s, i, d, s, s, d),
+        (s, i, d, s, s, d, pa.bool_()),
     )
     _register(
         con,
@@ -631,10 +638,12 @@ WITH seen AS (
     SELECT c.upn, c.case_id, c.date_referred, c.given, c.family, c.dob,
         r.laestab, r.taken_on AS seen_on, 'roll' AS source
     FROM open_cases c JOIN rolls r ON r.upn = c.upn AND r.taken_on > c.date_referred
+    WHERE c.not_found
     UNION ALL
     SELECT c.upn, c.case_id, c.date_referred, c.given, c.family, c.dob,
         a.laestab, a.joined_on, 'addition return'
     FROM open_cases c JOIN additions a ON a.upn = c.upn AND a.joined_on >= c.date_referred
+    WHERE c.not_found
 )
 SELECT arg_max(laestab, seen_on), upn, CAST(date_referred AS VARCHAR), any_value(given),
     any_value(family), any_value(dob),

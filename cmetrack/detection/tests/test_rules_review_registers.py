@@ -246,3 +246,30 @@ def test_a_leaver_added_by_a_school_whose_next_roll_lacks_them(
     roll(schools[B], date(2025, 12, 1), [9])
     assert ("leaver_no_destination", U[5]) not in found(tmp_path, date(2026, 1, 23))
     assert ("leaver_no_destination", U[5]) in found(tmp_path, date(2026, 1, 26))
+
+
+# --- Open case: child found on a roll ----------------------------------------------------------
+
+
+def test_found_on_a_roll_only_for_a_case_whose_child_is_not_yet_found(
+    schools: dict[str, Any], tmp_path: Path
+) -> None:
+    """Cases referred on 1 October 2025; B's roll of 10 November lists pupils 6, 7 and 8.
+    Pupil 6's case is tracking (not found): the roll locates the child, suggested. Pupil 7's
+    is already located and pupil 8's in provision (the child is on a roll by definition):
+    nothing to suggest (the matching engine's path looks at not-found cases only, too)."""
+    from cmetrack.cases.lifecycle import CaseState
+    from cmetrack.cases.tests.factories import CaseFactory
+    from cmetrack.people.tests.factories import ChildFactory
+
+    for n, state in (
+        (6, CaseState.TRACKING),
+        (7, CaseState.LOCATED),
+        (8, CaseState.IN_PROVISION),
+    ):
+        CaseFactory.create(
+            child=ChildFactory.create(upn=U[n]), date_referred=date(2025, 10, 1), state=state
+        )
+    roll(schools[B], date(2025, 11, 10), [6, 7, 8])
+    suggested = {u for r, u in found(tmp_path, date(2025, 12, 1)) if r == "suggest_located"}
+    assert suggested == {U[6]}
