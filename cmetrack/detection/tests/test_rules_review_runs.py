@@ -108,3 +108,38 @@ def test_unable_to_attend_is_not_absence_for_a_child_in_care(data: Path) -> None
     evidence = found[("in_care_attendance", U[4])].evidence
     assert (evidence["attended_sessions"], evidence["possible_sessions"]) == (17, 18)
     assert evidence["attendance_percent"] == 94.4
+
+
+def test_a_dual_registration_run_with_one_schools_closure_day_inside(tmp_path: Path) -> None:
+    """Pupil 5, dual registered from Monday 3 to Friday 21 November 2025: due at A Monday to
+    Wednesday (N there, D at B), at B Thursday and Friday (N there, D at A). A alone is
+    closed on Wednesday 12 November: no session at A, and B's D that day decides nothing,
+    so the run goes on. 15 school days less that Wednesday: 14 days, 28 sessions, both
+    schools, open at the end of the data, last absent at B. Neither school alone has more
+    than 3 days in a row (D breaks a run at one school), so only the joined run is found;
+    28 sessions is under ground (i)'s 40."""
+    TermFactory.create(term_start=date(2025, 9, 3), term_end=date(2025, 12, 19))
+    a, b = school(code="999", estab="4001"), school(code="999", estab="4002")
+    assert (a.laestab, b.laestab) == (A, "9994002")
+    ClosureDayFactory.create(school=a, date=date(2025, 11, 12), reason="INSET day")
+    rows: list[list[Any]] = []
+    day = date(2025, 11, 3)
+    while day <= date(2025, 11, 21):
+        if day.weekday() < 5:
+            at_a = day.weekday() < 3
+            for half in ("AM", "PM"):
+                if day != date(2025, 11, 12):
+                    rows.append([A, U[5], day.isoformat(), half, "N" if at_a else "D"])
+                rows.append(["9994002", U[5], day.isoformat(), half, "D" if at_a else "N"])
+        day = date.fromordinal(day.toordinal() + 1)
+    write_csv(tmp_path / "marks.csv", ["laestab", "upn", "date", "session", "code"], rows)
+    report = detection_find(DetectionConfig(as_of=date(2025, 11, 21), data_dir=tmp_path))
+    found = [(str(f.rule), f.laestab, f.evidence) for f in report.findings if f.upn == U[5]]
+    assert [(rule, laestab) for rule, laestab, _ in found] == [("absence_20", "9994002")]
+    evidence = found[0][2]
+    assert (evidence["first_session"], evidence["last_session"]) == (
+        "2025-11-03 AM",
+        "2025-11-21 PM",
+    )
+    assert (evidence["sessions"], evidence["data_gaps"], evidence["open"]) == (28, 0, True)
+    assert evidence["schools"] == [A, "9994002"]
