@@ -527,7 +527,11 @@ def _dropped_files(root: Path, schools: dict[str, Organisation]) -> Iterator[Dro
             for path in _waiting(top):
                 yield DroppedFile(path, "", schools[top.name])
             for sub in sorted(
-                p for p in top.iterdir() if p.is_dir() and p.name.lower() in PUSH_KINDS
+                p
+                for p in top.iterdir()
+                # A school may write in its folder: a link there (to another school's
+                # folder, say) is not followed. (The top level is the authority's own.)
+                if p.name.lower() in PUSH_KINDS and p.is_dir() and not p.is_symlink()
             ):
                 for path in _waiting(sub):
                     yield DroppedFile(path, sub.name.lower(), schools[top.name])
@@ -540,6 +544,9 @@ def _waiting(folder: Path) -> Iterator[Path]:
         if name.startswith(".") or name.endswith(DROP_TEMPORARY_SUFFIXES):
             continue  # still being written under a temporary name
         try:
+            if path.is_symlink():  # never followed (failed, unread: see _drop_import)
+                yield path
+                continue
             if not path.is_file() or now - path.stat().st_mtime < DROP_SETTLE_SECONDS:
                 continue  # (a folder, or still arriving: an SFTP upload in progress)
         except OSError:  # gone since the folder was listed (another scan took it)
@@ -603,6 +610,10 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
     report: dict[str, Any]
     run: ImportRun | None = None
     try:
+        if path.is_symlink():
+            # An SFTP user can make links: one to a file elsewhere on the server (or in
+            # another school's folder) is not read, and its report quotes nothing of it.
+            raise FeedError(f"{path.name} is a link, not a file: it was not read")
         if not dropped.kind:
             raise FeedError(
                 f"{path.name} is not in a feed's folder, so it was not imported: put it in "

@@ -233,3 +233,42 @@ def test_a_file_in_a_schools_folder_outside_any_feed_fails_saying_where(folder: 
     )
     assert not ImportRun.objects.exists()
     assert feeds.drop_folder_scan(root=school_folder.parent) == []  # failed/ is not re-read
+
+
+def test_links_a_school_makes_are_not_followed(folder: Path, tmp_path: Path) -> None:
+    """An SFTP user can make symbolic links: to a file elsewhere on the server (read as a
+    feed, its rows quoted in the report the school reads), or its feed folder to another
+    school's (whose files would be refused as ours and moved to failed/)."""
+    school(estab="2002")
+    secret = tmp_path / "secret.csv"
+    secret.write_text(ALLOC + alloc("9992001", "SECRET-VALUE"))
+    link = folder / "steal.csv"
+    link.symlink_to(secret)
+    theirs = tmp_path / "drop" / "9992002" / "attendance"
+    theirs.mkdir(parents=True)
+    their_file = drop(theirs, "marks.csv", "laestab,upn,date,session,code\n")
+    (folder.parent / "attendance").symlink_to(theirs, target_is_directory=True)
+    results = feeds.drop_folder_scan(root=tmp_path / "drop")
+    outcome = {
+        (str(p.parent.relative_to(tmp_path / "drop")), p.name.split("-", 1)[1]): run
+        for p, run in results
+    }
+    assert set(outcome) == {
+        ("9992001/failed", "attendance"),  # the linked folder: failed, as a link
+        ("9992001/allocations/failed", "steal.csv"),
+        ("9992002/attendance/done", "marks.csv"),  # theirs: imported as theirs, not ours
+    }
+    assert outcome["9992001/failed", "attendance"] is None
+    assert outcome["9992001/allocations/failed", "steal.csv"] is None
+    their_run = outcome["9992002/attendance/done", "marks.csv"]
+    assert their_run is not None
+    assert their_run.organisation.laestab == "9992002"  # type: ignore[union-attr]
+    assert not their_file.exists()
+    stolen = tmp_path / "drop" / "9992001" / "allocations" / "failed"
+    (moved,) = (p for p in stolen.iterdir() if p.name.endswith("steal.csv"))
+    assert moved.is_symlink()  # the link was moved, not what it points at
+    assert secret.read_text().endswith("SECRET-VALUE,Amira,Khan,2014-05-01,2025-09-03\n")
+    got = report(stolen, "steal.csv")
+    assert got["errors"][0]["message"] == "steal.csv is a link, not a file: it was not read"
+    assert "SECRET" not in json.dumps(got)
+    assert ImportRun.objects.count() == 1  # theirs only
