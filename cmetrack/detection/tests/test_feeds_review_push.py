@@ -466,3 +466,39 @@ def test_a_school_token_cannot_follow_another_schools_run(make_user: Any) -> Non
         f"/api/v1/feeds/runs/{authority.run.pk}", HTTP_AUTHORIZATION=f"Bearer {our_token}"
     )
     assert response.status_code == 404
+
+
+# --- When alerts will appear --------------------------------------------------------------------
+
+
+def test_the_answer_says_when_alerts_appear_while_a_worker_runs(
+    token: str, monkeypatch: pytest.MonkeyPatch, make_user: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from cmetrack.jobs import status as worker_status
+
+    monkeypatch.setattr(worker_status, "worker_alive", lambda now=None: True)
+    body = (ALLOC + alloc("9992001", U1)).encode()
+    answer = push(token, "allocations", body, **{"Idempotency-Key": "w-1"}).json()
+    assert answer["detection"] == (
+        "Detection runs after every feed: new alerts appear within about 5 minutes "
+        "(a detection run is queued)."
+    )
+    # The same batch again changed nothing: it does not promise new alerts.
+    again = push(token, "allocations", body, **{"Idempotency-Key": "w-1"}).json()
+    assert again["detection"] == (
+        "This batch was sent before: nothing was imported again, so the alerts stay as they are."
+    )
+    # The upload page says the same after a file that changed something.
+    client = Client()
+    client.force_login(make_user(Role.CME_OFFICER))
+    page = client.post(
+        "/alerts/upload/",
+        {
+            "kind": "allocations",
+            "file": SimpleUploadedFile("a.csv", (ALLOC + alloc("9992001", U2)).encode()),
+        },
+    ).content.decode()
+    assert "new alerts appear within about 5 minutes" in page
