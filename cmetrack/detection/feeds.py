@@ -22,6 +22,7 @@ authority's accounts any school's (the same rule as uploads).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import fcntl
@@ -286,6 +287,8 @@ def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
     count = 0
     with source.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # (as Windows tools write)
             if not raw.strip():
                 continue
             try:
@@ -328,6 +331,8 @@ def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
         writer = csv.writer(out)
         writer.writerow(columns)
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 out.write("\n")
                 continue
@@ -555,13 +560,14 @@ def _waiting(folder: Path) -> Iterator[Path]:
 
 
 def _taken_on_from_name(name: str) -> date | None:
-    found = re.search(r"(\d{4})-?(\d{2})-?(\d{2})", name)
-    if not found:
-        return None
-    try:
-        return date(int(found[1]), int(found[2]), int(found[3]))
-    except ValueError:
-        return None
+    """The first date in the name, ``YYYY-MM-DD`` or ``YYYYMMDD``, not part of a longer
+    number (``8012345-2025-10-02.csv`` is 2 October 2025, not "0123-45-20")."""
+    for found in re.finditer(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)", name):
+        try:
+            return date(int(found[1]), int(found[2]), int(found[3]))
+        except ValueError:
+            continue
+    return None
 
 
 def drop_folder_scan(*, root: Path | None = None) -> list[tuple[Path, ImportRun | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,18 @@ def test_links_a_school_makes_are_not_followed(folder: Path, tmp_path: Path) -> 
     assert got["errors"][0]["message"] == "steal.csv is a link, not a file: it was not read"
     assert "SECRET" not in json.dumps(got)
     assert ImportRun.objects.count() == 1  # theirs only
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("8012345-2025-10-02.csv", date(2025, 10, 2)),  # was None (read "0123-45-20"): today
+        ("roll_8012345_20251002.csv", date(2025, 10, 2)),
+        ("roll-2025-10-02.csv", date(2025, 10, 2)),
+        ("roll-2025-13-40-then-2025-10-03.csv", date(2025, 10, 3)),
+        ("roll.csv", None),
+        ("roll-120251002.csv", None),  # part of a longer number
+    ],
+)
+def test_the_roll_date_in_a_file_name(name: str, expected: date | None) -> None:
+    assert feeds._taken_on_from_name(name) == expected

@@ -376,6 +376,15 @@ def test_json_lines_queued_keep_the_bodys_line_numbers(token: str, settings: Any
     assert [e["line"] for e in followed["errors"]] == [2]
 
 
+def test_json_lines_with_a_byte_order_mark_are_read(token: str) -> None:
+    """Windows tools (PowerShell's Out-File) start the body with a BOM: line 1 was refused
+    ("Unexpected UTF-8 BOM")."""
+    body = b"\xef\xbb\xbf" + (json.dumps(ROW) + "\r\n").encode()
+    response = push(token, "allocations", body, content_type="application/x-ndjson")
+    assert response.status_code == 201, response.content
+    assert AdmissionAllocation.objects.get().upn == U1
+
+
 def test_json_lines_a_good_multiline_value_is_stored_whole(token: str) -> None:
     body = (json.dumps({**ROW, "legal_given_name": "Amira\r\nJane"}) + "\n").encode()
     response = push(token, "allocations", body, content_type="application/x-ndjson")
