@@ -530,8 +530,8 @@ WHERE due_on IS NOT NULL AND due_on <= $as_of
                   AND (h.ended_on IS NULL OR h.ended_on > $as_of))
   AND NOT EXISTS (SELECT 1 FROM open_cases c WHERE c.upn = l.upn)
 """,  # noqa: S608 - constant SQL
-    AlertRule.ALLOCATION_NOT_TAKEN: """
-WITH due AS (
+    AlertRule.ALLOCATION_NOT_TAKEN: f"""
+WITH {_standing_additions("allocations")}due AS (
     SELECT a.*, (SELECT min(d) FROM school_days sd WHERE sd.laestab = a.laestab
                  AND sd.day_no = coalesce((SELECT max(day_no) FROM school_days s2
                                            WHERE s2.laestab = a.laestab
@@ -556,10 +556,12 @@ WHERE due_on IS NOT NULL AND due_on <= $as_of
   -- the family chose): the place was not needed, the child is not missing
   AND NOT EXISTS (SELECT 1 FROM rolls r WHERE r.upn = a.upn
                   AND r.taken_on >= a.expected_start AND r.taken_on <= $as_of)
-  AND NOT EXISTS (SELECT 1 FROM additions x WHERE x.upn = a.upn AND x.laestab = a.laestab)
+  -- an addition return from the school (not one a later roll of the school contradicts)
+  AND NOT EXISTS (SELECT 1 FROM standing_additions x
+                  WHERE x.upn = a.upn AND x.laestab = a.laestab)
   AND NOT EXISTS (SELECT 1 FROM marks m WHERE m.upn = a.upn AND m.laestab = a.laestab
                   AND m.d >= a.expected_start AND m.d <= $as_of AND m.code <> 'Z')
-""",
+""",  # noqa: S608 - constant SQL
     AlertRule.Y6_Y7_TRANSFER: f"""
 WITH y6 AS (
     SELECT upn, arg_max(laestab, taken_on) AS laestab, arg_max(given, taken_on) AS given,

@@ -273,3 +273,23 @@ def test_found_on_a_roll_only_for_a_case_whose_child_is_not_yet_found(
     roll(schools[B], date(2025, 11, 10), [6, 7, 8])
     suggested = {u for r, u in found(tmp_path, date(2025, 12, 1)) if r == "suggest_located"}
     assert suggested == {U[6]}
+
+
+def test_an_old_addition_return_from_the_allocated_school_does_not_take_up_the_place(
+    schools: dict[str, Any], tmp_path: Path
+) -> None:
+    """Pupils 1 and 2 are allocated to B from Monday 5 January 2026. Pupil 1 was added to B's
+    roll on 4 September 2024 and is not on B's roll of 1 October 2025 (left since): that
+    addition is not this place taken up, raised on Friday 16 January (the 10th school day
+    from 5 January). Pupil 2's addition says joined 5 January 2026, no roll of B since:
+    the place was taken up, not raised."""
+    for n in (1, 2):
+        AdmissionAllocation.objects.create(
+            school=schools[B], upn=U[n], expected_start=date(2026, 1, 5), **COMMON
+        )
+    AdditionReturn.objects.create(school=schools[B], upn=U[1], joined_on=date(2024, 9, 4), **COMMON)
+    AdditionReturn.objects.create(school=schools[B], upn=U[2], joined_on=date(2026, 1, 5), **COMMON)
+    roll(schools[B], date(2025, 10, 1), [9])
+    seen = found(tmp_path, date(2026, 1, 16))
+    assert ("allocation_not_taken", U[1]) in seen
+    assert ("allocation_not_taken", U[2]) not in seen
