@@ -411,6 +411,35 @@ def _upsert(
         context.changed()
 
 
+def _repeated(
+    context: ImportContext,
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]],
+    line: int,
+    keys: dict[str, Any],
+    values: dict[str, Any],
+    what: str,
+) -> bool:
+    """Whether this row repeats an earlier one (same school, pupil and ``what``): the same
+    details are read once (a warning), different ones are an error (which would be kept?)."""
+    key = tuple(getattr(v, "pk", v) for v in keys.values())
+    if key not in seen:
+        seen[key] = (line, values)
+        return False
+    first, earlier = seen[key]
+    if earlier == values:
+        context.warning(
+            line, "upn", f"this row repeats line {first} (the same pupil, school and {what})"
+        )
+    else:
+        context.error(
+            line,
+            "upn",
+            f"{keys['upn']} is already on line {first} for this school and {what}, with "
+            "different details: keep the right one",
+        )
+    return True
+
+
 def deletions_import(
     *,
     actor: Actor,
@@ -433,8 +462,10 @@ def deletions_import(
 
 def _deletions(path: Path, context: ImportContext) -> None:
     good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     in_care_checks: list[DeletionToCheck] = []
     for line, row in csv_rows(path, context, DELETION_COLUMNS, DELETION_OPTIONAL):
+        errors_before = context.error_count
         school = context.school(line, "laestab", row["laestab"])
         identity = _identity(context, line, row)
         ground = row["ground"].strip().lower().strip("()")
@@ -471,30 +502,31 @@ def _deletions(path: Path, context: ImportContext) -> None:
             if problem:
                 context.error(line, "leave_ended_on", problem)
         named = bool(destination or row.get("destination_name", "").strip())
+        keys = {"school": school, "upn": identity["upn"], "deleted_on": deleted_on}
+        values = {
+            "legal_given_name": identity["legal_given_name"],
+            "legal_family_name": identity["legal_family_name"],
+            "dob": identity["dob"],
+            "ground": ground,
+            "destination_school": destination,
+            "destination_name": row.get("destination_name", "")[:200],
+            "destination_start": start,
+            "future_address": row.get("future_address", "")[:300],
+            "future_postcode": row.get("future_postcode", "").upper()[:10],
+            "parent_name": row.get("parent_name", "")[:150],
+            "parent_phone": row.get("parent_phone", "")[:40],
+            "school_enquiries": row.get("school_enquiries", "")[:4000],
+            "la_enquiries": row.get("la_enquiries", "")[:4000],
+            "leave_ended_on": leave_ended,
+        }
+        # Said, not skipped: the rules below still see every row (a row with problems of
+        # its own is not also said to repeat another).
+        if context.error_count == errors_before:
+            _repeated(context, seen, line, keys, values, "date of deletion")
         in_care_checks.append(
             DeletionToCheck(line, identity["upn"], ground, deleted_on, named, start)
         )
-        good.append(
-            (
-                {"school": school, "upn": identity["upn"], "deleted_on": deleted_on},
-                {
-                    "legal_given_name": identity["legal_given_name"],
-                    "legal_family_name": identity["legal_family_name"],
-                    "dob": identity["dob"],
-                    "ground": ground,
-                    "destination_school": destination,
-                    "destination_name": row.get("destination_name", "")[:200],
-                    "destination_start": start,
-                    "future_address": row.get("future_address", "")[:300],
-                    "future_postcode": row.get("future_postcode", "").upper()[:10],
-                    "parent_name": row.get("parent_name", "")[:150],
-                    "parent_phone": row.get("parent_phone", "")[:40],
-                    "school_enquiries": row.get("school_enquiries", "")[:4000],
-                    "la_enquiries": row.get("la_enquiries", "")[:4000],
-                    "leave_ended_on": leave_ended,
-                },
-            )
-        )
+        good.append((keys, values))
     # Virtual School rule: a child in care stays on roll until a new school admits them.
     for line, message in deletion_refusals(in_care_checks):
         context.error(line, "", message)
@@ -589,6 +621,7 @@ def additions_import(
 
 def _additions(path: Path, context: ImportContext) -> None:
     good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     for line, row in csv_rows(path, context, ADDITION_COLUMNS, ("previous_school",)):
         school = context.school(line, "laestab", row["laestab"])
         identity = _identity(context, line, row)
@@ -597,7 +630,9 @@ def _additions(path: Path, context: ImportContext) -> None:
             continue
         upn = identity.pop("upn")
         identity["previous_school"] = row.get("previous_school", "")[:200]
-        good.append(({"school": school, "upn": upn, "joined_on": joined}, identity))
+        keys = {"school": school, "upn": upn, "joined_on": joined}
+        if not _repeated(context, seen, line, keys, identity, "date of joining"):
+            good.append((keys, identity))
     context.check()
     for done, (keys, values) in enumerate(good):
         context.progress(done, len(good), "Saving")
@@ -627,6 +662,7 @@ def allocations_import(
 
 def _allocations(path: Path, context: ImportContext) -> None:
     good: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     for line, row in csv_rows(path, context, ALLOCATION_COLUMNS):
         school = context.school(line, "laestab", row["laestab"])
         identity = _identity(context, line, row)
@@ -634,7 +670,9 @@ def _allocations(path: Path, context: ImportContext) -> None:
         if school is None or identity is None or start is None:
             continue
         upn = identity.pop("upn")
-        good.append(({"school": school, "upn": upn, "expected_start": start}, identity))
+        keys = {"school": school, "upn": upn, "expected_start": start}
+        if not _repeated(context, seen, line, keys, identity, "expected start"):
+            good.append((keys, identity))
     context.check()
     for done, (keys, values) in enumerate(good):
         context.progress(done, len(good), "Saving")

@@ -478,3 +478,46 @@ def test_attendance_from_parquet_with_upper_case_columns_and_a_short_year(
     run = importers.attendance_import(actor=SYSTEM, path=path, file_name="m.parquet")
     assert problems(run) == [(2, "date")]
     assert run.errors[0]["message"] == "'3/9/25' is not a real date: use 2025-09-03 or 03/09/2025"
+
+
+# --- A pupil twice in a return ------------------------------------------------------------
+
+
+def test_a_pupil_twice_in_an_allocation_file(tmp_path: Path, schools: Any) -> None:
+    # 1 header, 2 Amira, 3 the same row again, 4 the same pupil, school and start but
+    # another given name (before: read in silence, the last one kept)
+    data = "\n".join([ALLOC_HEADER, alloc(U1), alloc(U1), alloc(U1, "Amina")]) + "\n"
+    run = allocations(tmp_path, data.encode())
+    assert problems(run) == [(4, "upn")]
+    assert run.errors[0]["message"] == (
+        f"{U1} is already on line 2 for this school and expected start, with different "
+        "details: keep the right one"
+    )
+    assert not AdmissionAllocation.objects.exists()
+    run = allocations(tmp_path, ("\n".join([ALLOC_HEADER, alloc(U1), alloc(U1)]) + "\n").encode())
+    assert run.status == ImportStatus.SUCCEEDED
+    assert [(w["line"], w["column"], w["message"]) for w in run.warnings] == [
+        (3, "upn", "this row repeats line 2 (the same pupil, school and expected start)")
+    ]
+    assert AdmissionAllocation.objects.count() == 1
+
+
+def test_a_pupil_twice_in_a_deletion_and_an_addition_return(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    header = "laestab,upn,legal_given_name,legal_family_name,dob,ground,deleted_on,destination_name"
+    row = f"9992001,{U1},Amira,Khan,2014-05-01,b,2025-10-20"
+    data = "\n".join([header, f"{row},Hill School", "", f"{row},Vale School"]) + "\n"
+    run = importers.deletions_import(
+        actor=SYSTEM, path=write(tmp_path, "d.csv", data.encode()), file_name="d.csv"
+    )
+    assert problems(run) == [(4, "upn")]
+    assert "already on line 2 for this school and date of deletion" in run.errors[0]["message"]
+    header = "laestab,upn,legal_given_name,legal_family_name,dob,joined_on"
+    row = f"9992001,{U1},Amira,Khan,2014-05-01,2025-10-20"
+    data = "\n".join([header, row, row.replace("Khan", "Kahn")]) + "\n"
+    run = importers.additions_import(
+        actor=SYSTEM, path=write(tmp_path, "j.csv", data.encode()), file_name="j.csv"
+    )
+    assert problems(run) == [(3, "upn")]
+    assert "already on line 2 for this school and date of joining" in run.errors[0]["message"]
