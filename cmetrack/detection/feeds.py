@@ -616,6 +616,12 @@ def _drop_import(dropped: DroppedFile) -> tuple[Path, ImportRun | None]:
     report: dict[str, Any]
     run: ImportRun | None = None
     try:
+        if actor.user is not None and not actor.user.is_active:
+            # Switched off (as its API tokens are): its files are not imported either.
+            raise FeedError(
+                f"{path.name} was not imported: this school's feed account "
+                f"({actor.user.email}) is switched off. Ask the CME team."
+            )
         if path.is_symlink():
             # An SFTP user can make links: one to a file elsewhere on the server (or in
             # another school's folder) is not read, and its report quotes nothing of it.

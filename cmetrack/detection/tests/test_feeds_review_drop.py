@@ -288,3 +288,21 @@ def test_links_a_school_makes_are_not_followed(folder: Path, tmp_path: Path) -> 
 )
 def test_the_roll_date_in_a_file_name(name: str, expected: date | None) -> None:
     assert feeds._taken_on_from_name(name) == expected
+
+
+def test_a_switched_off_feed_account_imports_no_dropped_files(folder: Path) -> None:
+    """Deactivating a school's feed account revoked its API tokens, but its drop folder
+    went on importing as it."""
+    from cmetrack.accounts.services import user_deactivate
+    from cmetrack.organisations.models import Organisation
+
+    ours = Organisation.objects.get(estab_number="2001")
+    user_deactivate(actor=SYSTEM, user=feeds.school_feed_account(actor=SYSTEM, school=ours))
+    drop(folder, "alloc.csv", ALLOC + alloc("9992001", U1))
+    (result,) = feeds.drop_folder_scan(root=folder.parent.parent)
+    assert result[0].parent.name == "failed"
+    assert report(folder / "failed", "alloc.csv")["errors"][0]["message"] == (
+        "alloc.csv was not imported: this school's feed account "
+        "(feeds-9992001@service.invalid) is switched off. Ask the CME team."
+    )
+    assert not AdmissionAllocation.objects.exists()
