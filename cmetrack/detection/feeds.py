@@ -278,9 +278,9 @@ def request_chunks(stream: Any, block: int = _BLOCK) -> Iterator[bytes]:
 def jsonl_to_csv(source: Path, target: Path) -> list[list[int]]:
     """JSON lines (one object per line) as CSV: the header is line 1, so the object on line
     *n* becomes line *n + 1*, and one more for each line break in the values before it (a
-    value's ``\r\n`` or ``\r`` is written as ``\n``). Returns those breaks, for
-    :func:`cmetrack.detection.jobs.feed_line` to give problems the body's own lines. A line
-    that is not a JSON object raises :class:`FeedError` naming it."""
+    value's CR LF or CR is written as LF). Returns those breaks, for
+    :func:`cmetrack.detection.jobs.feed_line` to give problems the body's own lines. Lines
+    that are not JSON objects raise :class:`FeedError` naming each (the first 500)."""
     columns: list[str] = []
     seen: set[str] = set()
     problems: list[dict[str, Any]] = []
