@@ -560,6 +560,15 @@ def csv_rows(
                 )
                 return
             missing = [c for c in required if c not in header]
+            separator = _other_separator(header) if missing else None
+            if separator:
+                context.error(
+                    item.line,
+                    "",
+                    f"the columns are separated by {separator}, not commas: save the file as "
+                    "CSV UTF-8 (comma delimited) and send it again",
+                )
+                return
             if missing:
                 context.error(
                     item.line,
@@ -589,6 +598,17 @@ def csv_rows(
         yield item.line, {h: v.strip() for h, v in zip(header, values, strict=True)}
     if header is None:
         context.error(1, "", "the file is empty: it needs a header row")
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """ "semicolons" or "tabs" if the header is one column of names those separate (a
+    spreadsheet saved with another list separator), else None."""
+    if len(header) != 1:
+        return None
+    for char, name in ((";", "semicolons"), ("\t", "tabs")):
+        if len([n for n in header[0].split(char) if n.strip()]) > 1:
+            return name
+    return None
 
 
 def count_lines(path: Path) -> int:

@@ -521,3 +521,23 @@ def test_a_pupil_twice_in_a_deletion_and_an_addition_return(
     )
     assert problems(run) == [(3, "upn")]
     assert "already on line 2 for this school and date of joining" in run.errors[0]["message"]
+
+
+def test_a_file_separated_by_semicolons_or_tabs_says_so(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    # A spreadsheet saved where the list separator is ";" (before: "the header row is
+    # missing the columns laestab, upn, ... (found: laestab;upn;...)")
+    for char in (";", "\t"):
+        data = "\n".join([ALLOC_HEADER.replace(",", char), alloc(U1).replace(",", char)])
+        run = allocations(tmp_path, (data + "\n").encode())
+        assert problems(run) == [(1, "")]
+        name = "semicolons" if char == ";" else "tabs"
+        assert run.errors[0]["message"] == (
+            f"the columns are separated by {name}, not commas: save the file as CSV UTF-8 "
+            "(comma delimited) and send it again"
+        )
+    data = "\n".join([MARKS_HEADER.replace(",", ";"), mark().replace(",", ";")])
+    run = attendance(tmp_path, data.encode())
+    assert problems(run) == [(1, "")]
+    assert "separated by semicolons" in run.errors[0]["message"]
