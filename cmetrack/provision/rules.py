@@ -125,11 +125,14 @@ _ATTENDED = frozenset(
     for c in ATTENDANCE_CODES.values()
     if c.category in {AttendanceCategory.PRESENT, AttendanceCategory.APPROVED_ACTIVITY}
 )
-#: Not possible sessions: D, Z, # (not counted) and X (not of compulsory school age).
+#: Not possible sessions: D, Z, # (not counted), X (not of compulsory school age), and the
+#: "unable to attend" codes Q and Y1 to Y7 (rules.md: not absence, so never held against
+#: the child; the detection's attendance figures leave them out the same way).
 _NOT_POSSIBLE = frozenset(
     c.code
     for c in ATTENDANCE_CODES.values()
-    if c.category == AttendanceCategory.NOT_COUNTED or c.code == "X"
+    if c.category in {AttendanceCategory.NOT_COUNTED, AttendanceCategory.UNABLE_TO_ATTEND}
+    or c.code == "X"
 )
 
 
@@ -139,7 +142,7 @@ class MonitoringResult:
 
     school_days: int  # school days since the start with at least one possible session
     attended: int  # sessions present or at approved educational activity
-    possible: int  # sessions that count (every mark but D, Z, # and X)
+    possible: int  # sessions that count (every mark but D, Z, #, X, Q and Y1 to Y7)
     required_days: int
     threshold_percent: float
     last_mark: date | None

@@ -167,6 +167,23 @@ def test_approved_activity_counts_as_attending_and_d_z_hash_x_are_not_possible()
     assert (r.attended, r.possible, r.school_days) == (18, 18, 9)
 
 
+def test_unable_to_attend_codes_are_not_possible_sessions():
+    # Q (access arrangements not made by the authority) and Y1-Y7 (transport, disruption,
+    # closure, detention, public health, other unavoidable cause): not absence.
+    m = [
+        *marks(DAYS[:7]),
+        (DAYS[7], "AM", "Q"),
+        (DAYS[7], "PM", "Q"),
+        (DAYS[8], "AM", "Y1"),
+        (DAYS[8], "PM", "Y4"),
+        (DAYS[9], "AM", "Y7"),
+        (DAYS[9], "PM", "O"),
+    ]
+    r = result(m)
+    assert (r.attended, r.possible, r.school_days) == (14, 15, 8)
+    assert round(r.percent or 0, 1) == 93.3
+
+
 def test_marks_before_the_start_and_on_non_school_days_are_ignored():
     saturday = START + dt.timedelta(days=5)
     m = [*marks(DAYS), (START - dt.timedelta(days=3), "AM", "O"), (saturday, "AM", "O")]
