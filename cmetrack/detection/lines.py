@@ -126,8 +126,8 @@ def detect_encoding(path: Path) -> str:
         start = handle.read(3)
     if start == codecs.BOM_UTF8:
         return "utf-8-sig"
-    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or start[:2].count(0) == 1:
-        return UTF16  # (a text character then a NUL, or the other way round: UTF-16)
+    if _is_utf16(start):
+        return UTF16
     any_utf8 = False
     any_bad = False
     all_cp1252 = True
@@ -160,6 +160,23 @@ def _bad_byte(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> tuple[int |
     )
 
 
+def whole_file_problem(path: Path) -> str | None:
+    """Why the file cannot be read as CSV text at all (a spreadsheet workbook, UTF-16), or
+    None."""
+    with path.open("rb") as handle:
+        start = handle.read(8)
+    if start.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+        return WORKBOOK_PROBLEM
+    if _is_utf16(start):
+        return UTF16_PROBLEM
+    return None
+
+
+def _is_utf16(start: bytes) -> bool:
+    """A UTF-16 byte-order mark, or a text character then a NUL (or the other way round)."""
+    return start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or start[:2].count(0) == 1
+
+
 def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | LineProblem]:
     """Every record and every unreadable line of the CSV file at ``path``, in order.
 
@@ -168,15 +185,11 @@ def read_records(path: Path, encoding: str | None = None) -> Iterator[Record | L
     closed would make the rest of the file that value: it is that line's problem, and the
     lines after it are read again on their own.
     """
-    with path.open("rb") as handle:
-        start = handle.read(8)
-    if start.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
-        yield LineProblem(0, None, WORKBOOK_PROBLEM)
+    problem = whole_file_problem(path)
+    if problem:
+        yield LineProblem(0, None, problem)
         return
     encoding = encoding or detect_encoding(path)
-    if encoding == UTF16:
-        yield LineProblem(0, None, UTF16_PROBLEM)
-        return
     first_line: int | None = 1
     while first_line is not None:
         first_line = yield from _records_from(path, encoding, first_line)

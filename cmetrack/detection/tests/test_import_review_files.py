@@ -541,3 +541,19 @@ def test_a_file_separated_by_semicolons_or_tabs_says_so(
     run = attendance(tmp_path, data.encode())
     assert problems(run) == [(1, "")]
     assert "separated by semicolons" in run.errors[0]["message"]
+
+
+def test_detect_data_names_a_csv_that_is_a_workbook_or_utf_16(
+    tmp_path: Path, schools: Any, autumn: None
+) -> None:
+    data = tmp_path / "marks"
+    data.mkdir()
+    marks = data / "Marks.Csv"
+    marks.write_bytes(codecs.BOM_UTF16_LE + f"{MARKS_HEADER}\n{mark()}\n".encode("utf-16-le"))
+    # (before: "its header has no column laestab, upn, date, session, code")
+    with pytest.raises(CommandError) as raised:
+        call_command("detect", "--data", str(data), "--as-of", "2025-10-10", "--dry-run")
+    assert str(raised.value) == f"{marks} is not a file of marks: {lines.UTF16_PROBLEM}"
+    marks.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(CommandError, match="spreadsheet workbook"):
+        call_command("detect", "--data", str(data), "--as-of", "2025-10-10", "--dry-run")

@@ -22,7 +22,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cmetrack.audit.services import Actor
-from cmetrack.detection import engine
+from cmetrack.detection import engine, lines
 from cmetrack.detection.services import (
     DetectionConfig,
     detection_find,
@@ -77,6 +77,14 @@ class Command(BaseCommand):
         if data is not None and not data.is_dir():
             raise CommandError(f"--data {data} is not a folder")
         if data is not None:
+            for path in sorted(data.rglob("*")):
+                problem = (
+                    path.suffix.lower() == ".csv"
+                    and path.is_file()
+                    and lines.whole_file_problem(path)
+                )
+                if problem:  # (a workbook or UTF-16 text renamed .csv)
+                    raise CommandError(f"{path} is not a file of marks: {problem}")
             try:
                 parquet, csv = engine.marks_sources(data)
             except engine.MarksFileError as exc:
