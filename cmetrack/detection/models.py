@@ -161,8 +161,11 @@ class DeletionGround(models.TextChoices):
 
 
 #: Grounds after which the child's whereabouts are settled without a destination school:
-#: home education (f), died (k), beyond compulsory school age (l).
-SETTLED_GROUNDS = frozenset({DeletionGround.F, DeletionGround.K, DeletionGround.L})
+#: home education (f), detained by court order (j: the secure setting educates the child),
+#: died (k), beyond compulsory school age (l).
+SETTLED_GROUNDS = frozenset(
+    {DeletionGround.F, DeletionGround.J, DeletionGround.K, DeletionGround.L}
+)
 
 
 class PupilIdentity(models.Model):

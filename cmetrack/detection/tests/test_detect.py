@@ -324,6 +324,24 @@ def test_a_leaver_on_the_home_education_list_is_not_missing(authority: Path) -> 
     assert [a["rule"] for a in alerts if a["upn"] == U[14]] == ["leaver_no_destination"]
 
 
+def test_a_pupil_detained_by_court_order_is_not_a_leaver_with_no_destination(
+    authority: Path,
+) -> None:
+    """Ground (j), detained by court order: the child's whereabouts are known (the secure
+    setting educates them), as for home education, death or the end of compulsory school
+    age. A permanent exclusion, ground (o), still needs the authority to find the place."""
+    common = {"legal_given_name": "Sam", "legal_family_name": "Example", "dob": date(2012, 5, 5)}
+    detained, excluded = make_upn(30), make_upn(31)
+    for upn, ground in ((detained, "j"), (excluded, "o")):
+        DeletionReturn.objects.create(
+            school=SCHOOLS[A], upn=upn, ground=ground, deleted_on=date(2025, 10, 6), **common
+        )
+    alerts = detect(authority, "--dry-run")["alerts"]
+    leavers = {a["upn"] for a in alerts if a["rule"] == "leaver_no_destination"}
+    assert detained not in leavers
+    assert excluded in leavers
+
+
 def test_the_leaver_alert_waits_for_the_configured_school_days(authority: Path) -> None:
     result = detect(authority, "--leaver-school-days", "40", "--dry-run")
     assert "leaver_no_destination" not in result["summary"]
