@@ -1,5 +1,6 @@
 """API authentication (bearer tokens for service accounts, sessions for people) and /me."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -12,14 +13,29 @@ from .models import User
 from .services import api_token_authenticate
 from .two_factor import two_factor_pending
 
+#: Accounts whose tokens serve only some of the API: (which accounts, the path prefix they
+#: are kept to, what to tell a caller outside it). Filled by the apps that make such
+#: accounts (a school's data-feed account may only send feeds: detection/extensions.py).
+_TOKEN_SCOPES: list[tuple[Callable[[User], bool], str, str]] = []
+
+
+def token_scope_register(accounts: Callable[[User], bool], path_prefix: str, why: str) -> None:
+    """Keep the tokens of the ``accounts`` to paths under ``path_prefix``; elsewhere they
+    are refused with 403 and ``why``."""
+    _TOKEN_SCOPES.append((accounts, path_prefix, why))
+
 
 class ApiTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` for service accounts."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = api_token_authenticate(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            return None
+        for accounts, path_prefix, why in _TOKEN_SCOPES:
+            if accounts(user) and not request.path.startswith(path_prefix):
+                raise HttpError(403, why)
+        request.user = user
         return user
 
 

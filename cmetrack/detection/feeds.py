@@ -485,12 +485,25 @@ def _import_or_queue(
 # --- Accounts for schools' systems --------------------------------------------------------
 
 
+#: A school's data-feed account is ``feeds-<LAESTAB>@service.invalid``.
+_FEED_EMAIL_PREFIX, _FEED_EMAIL_DOMAIN = "feeds-", "@service.invalid"
+
+
+def is_school_feed_account(user: User) -> bool:
+    """Whether ``user`` is a school's data-feed account (:func:`school_feed_account`)."""
+    return (
+        user.is_service_account
+        and user.email.startswith(_FEED_EMAIL_PREFIX)
+        and user.email.endswith(_FEED_EMAIL_DOMAIN)
+    )
+
+
 def school_feed_account(*, actor: Actor, school: Organisation) -> User:
     """The service account a school's MIS sends feeds as (made the first time): a school
     user of that school only, who signs in with API tokens, never a password."""
     if school.kind != OrganisationKind.SCHOOL or not school.laestab:
         raise FeedError(f"{school} is not a school with a LAESTAB")
-    email = f"feeds-{school.laestab}@service.invalid"
+    email = f"{_FEED_EMAIL_PREFIX}{school.laestab}{_FEED_EMAIL_DOMAIN}"
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         return existing
@@ -704,6 +717,7 @@ __all__ = [
     "detection_message",
     "drop_folder_scan",
     "feed_receive",
+    "is_school_feed_account",
     "jsonl_to_csv",
     "school_feed_account",
 ]

@@ -154,6 +154,25 @@ def test_unknown_feed_and_no_permission(schools: Any, make_user: Any) -> None:
     assert push(token_for(agency), "allocations", b"x").status_code == 403
 
 
+def test_a_feed_token_only_sends_feeds_and_other_tokens_keep_the_api(
+    schools: Any, make_user: Any
+) -> None:
+    feed = token_for(feeds.school_feed_account(actor=SYSTEM, school=schools[0]))
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {feed}"}
+    for path in ("/api/v1/alerts", "/api/v1/me"):
+        response = Client().get(path, **auth)
+        assert response.status_code == 403, path
+        assert "data-feed token" in response.json()["detail"]
+    sent = push(feed, "allocations", (ALLOC + alloc(schools[0].laestab, U1)).encode())
+    assert sent.status_code == 201, sent.content
+    run = Client().get(f"/api/v1/feeds/runs/{sent.json()['run']}", **auth)
+    assert run.status_code == 200
+    # Another service account of the same school keeps the rest of the API.
+    other = make_user(Role.SCHOOL_USER, organisation=schools[0], is_service_account=True)
+    response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token_for(other)}")
+    assert response.status_code == 200
+
+
 def test_attendance_and_rolls_feeds(schools: Any) -> None:
     TermFactory.create(term_start=date(2025, 9, 3), term_end=date(2025, 12, 19))
     token = token_for(feeds.school_feed_account(actor=SYSTEM, school=schools[0]))
