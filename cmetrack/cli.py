@@ -41,3 +41,7 @@ def _at_exit() -> None:
 
         connections.close_all()
     gc.freeze()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -146,3 +146,9 @@ def test_the_start_up_heap_is_frozen_and_the_rest_at_exit(tmp_path):
     assert during_closed == "False"
     assert int(exit_frozen) >= int(during_frozen) + 20_000  # the command's lists too
     assert exit_closed == "True"
+
+
+def test_the_module_runs_as_a_script(tmp_path):
+    """``python -m cmetrack.cli`` (how the worker's tests and some service files start it)."""
+    out = run_fresh([sys.executable, "-m", "cmetrack.cli", "help"], tmp_path)
+    assert "Type 'cmetrack help <subcommand>'" in out
