@@ -17,16 +17,12 @@ from cmetrack.detection.models import AdmissionAllocation, ImportRun
 from cmetrack.detection.tests.factories import make_upn, school
 from cmetrack.detection.tests.test_feeds import ALLOC, alloc, settle
 
+from . import test_feeds
+
 pytestmark = pytest.mark.django_db
+var = test_feeds.var  # the feeds tests' var folder (autouse)
 SYSTEM = Actor.system("test")
 U1, U2 = make_upn(1), make_upn(2)
-
-
-@pytest.fixture(autouse=True)
-def var(settings: Any, tmp_path: Path) -> Path:
-    settings.VAR_DIR = tmp_path / "var"
-    settings.ATTENDANCE_DIR = str(tmp_path / "var" / "attendance")
-    return tmp_path / "var"
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ from cmetrack.detection.tests.factories import TermFactory, make_upn, school
 from cmetrack.detection.tests.test_feeds import ALLOC, alloc, push, token_for
 from cmetrack.registers.models import RollSnapshot
 
+from . import test_feeds
+
 pytestmark = pytest.mark.django_db
+var = test_feeds.var  # the feeds tests' var folder (autouse)
 SYSTEM = Actor.system("test")
 U1, U2 = make_upn(1), make_upn(2)
 ROLL = (
@@ -43,13 +46,6 @@ ROW = {
     "dob": "2014-05-01",
     "expected_start": "2025-09-03",
 }
-
-
-@pytest.fixture(autouse=True)
-def var(settings: Any, tmp_path: Path) -> Path:
-    settings.VAR_DIR = tmp_path / "var"
-    settings.ATTENDANCE_DIR = str(tmp_path / "var" / "attendance")
-    return tmp_path / "var"
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import io
 import zipfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,39 +25,18 @@ from cmetrack.detection.models import AdmissionAllocation, AttendancePartition, 
 from cmetrack.registers.models import RollEntry
 from cmetrack.schoolcalendar.models import Term
 
-from .factories import TermFactory, make_upn, school
+from . import test_import_truth as truth
+from .factories import make_upn
+
+# The fixtures and helpers of the import-truth tests (attendance_dir is autouse).
+attendance_dir, autumn, schools = truth.attendance_dir, truth.autumn, truth.schools
+write, problems = truth.write, truth.problems
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
 U1, U2 = make_upn(1), make_upn(2)
 ALLOC_HEADER = "laestab,upn,legal_given_name,legal_family_name,dob,expected_start"
 MARKS_HEADER = "laestab,upn,date,session,code"
-
-
-@pytest.fixture(autouse=True)
-def attendance_dir(settings: Any, tmp_path: Path) -> Path:
-    settings.ATTENDANCE_DIR = str(tmp_path / "attendance")
-    return tmp_path / "attendance"
-
-
-@pytest.fixture
-def schools() -> Any:
-    return school(estab="2001")
-
-
-@pytest.fixture
-def autumn() -> None:
-    TermFactory.create(term_start=date(2025, 9, 3), term_end=date(2025, 12, 19))
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def problems(run: Any) -> list[tuple[int, str]]:
-    return [(e["line"], e["column"]) for e in run.errors]
 
 
 def alloc(upn: str, given: str = "Amira") -> str:
