@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.utils import timezone
 
 from cmetrack.accounts.models import ApiToken
@@ -267,8 +269,16 @@ def test_a_chunked_body_with_no_length_is_read(token: str) -> None:
         answered.append(status)
         return lambda data: None
 
-    response = WSGIHandler()(environ, start_response)
-    content = b"".join(response)
+    # As Django's test client does: the handler's request signals would close the test's
+    # database connection (inside its transaction) between the request's queries.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, start_response)
+        content = b"".join(response)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     assert answered[0].startswith("201"), content
     assert json.loads(content)["changed"] == 1
 
